@@ -1,0 +1,317 @@
+#include "helpdesk/generic/generic_adapter.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "common/signature.h"
+#include "common/ticket_text.h"
+#include "config/config.h"
+#include "helpdesk/generic/generic.pb.h"
+
+namespace debrief::adapters::generic {
+namespace {
+
+using json = nlohmann::json;
+namespace v1 = ::debrief::v1;
+using v1config = GenericHelpdeskConfig;
+
+void SetTs(google::protobuf::Timestamp* ts, absl::Time t) {
+  int64_t us = absl::ToUnixMicros(t);
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+std::string Or(const std::string& v, const char* fallback) { return v.empty() ? fallback : v; }
+
+// A value at a JSON pointer, as text (numbers too); empty when absent.
+std::string TextAt(const json& doc, const std::string& pointer) {
+  if (pointer.empty()) return "";
+  try {
+    const json& v = doc.at(json::json_pointer(pointer));
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+    if (v.is_number()) return v.dump();
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  } catch (const json::exception&) {
+  }
+  return "";
+}
+
+v1::TicketEventType EventTypeOf(const std::string& name) {
+  std::string n = absl::AsciiStrToLower(name);
+  if (absl::StrContains(n, "creat") || absl::StrContains(n, "new")) return v1::TICKET_CREATED;
+  if (absl::StrContains(n, "comment") || absl::StrContains(n, "repl") ||
+      absl::StrContains(n, "message"))
+    return v1::TICKET_COMMENTED;
+  if (absl::StrContains(n, "solv") || absl::StrContains(n, "resolv") ||
+      absl::StrContains(n, "clos"))
+    return v1::TICKET_SOLVED;
+  if (absl::StrContains(n, "updat") || absl::StrContains(n, "chang")) return v1::TICKET_UPDATED;
+  return v1::TICKET_EVENT_TYPE_UNSPECIFIED;
+}
+
+class GenericHelpdesk final : public spi::HelpdeskAdapter {
+ public:
+  GenericHelpdesk(std::string id, v1config cfg, std::string secret, std::string bearer,
+                  const spi::AdapterContext& ctx)
+      : id_(std::move(id)),
+        cfg_(std::move(cfg)),
+        secret_(std::move(secret)),
+        bearer_(std::move(bearer)),
+        http_(ctx.http),
+        clock_(ctx.clock) {
+    sig_header_ = absl::AsciiStrToLower(Or(cfg_.signature_header(), "X-Debrief-Signature"));
+    ts_header_ = absl::AsciiStrToLower(cfg_.timestamp_header());
+    id_header_ = absl::AsciiStrToLower(cfg_.delivery_id_header());
+    base64_ = absl::AsciiStrToLower(cfg_.signature_encoding()) == "base64";
+    window_ = config::ToDuration(cfg_.replay_window(), absl::Minutes(5));
+    auto& f = *cfg_.mutable_fields();
+    auto def = [](std::string* field, const char* v) {
+      if (field->empty()) *field = v;
+    };
+    def(f.mutable_ticket_id(), "/ticket/id");
+    def(f.mutable_subject(), "/ticket/subject");
+    def(f.mutable_body(), "/ticket/description");
+    def(f.mutable_requester_id(), "/ticket/requester/id");
+    def(f.mutable_requester_name(), "/ticket/requester/name");
+    def(f.mutable_requester_email(), "/ticket/requester/email");
+    def(f.mutable_status(), "/ticket/status");
+    def(f.mutable_channel(), "/ticket/channel");
+    def(f.mutable_tags(), "/ticket/tags");
+    def(f.mutable_created_at(), "/ticket/created_at");
+    def(f.mutable_updated_at(), "/ticket/updated_at");
+    def(f.mutable_event(), "/event");
+    def(f.mutable_url(), "/ticket/url");
+  }
+
+  const std::string& id() const override { return id_; }
+  const std::string& type() const override { return type_; }
+
+  // spi::HelpdeskAdapter
+  absl::StatusOr<spi::AcceptedDelivery> Accept(const spi::InboundDelivery& d) const override {
+    auto sig = d.headers.find(sig_header_);
+    if (sig == d.headers.end() || sig->second.empty())
+      return absl::UnauthenticatedError(absl::StrCat("missing signature header ", sig_header_));
+    std::string message;
+    if (!ts_header_.empty()) {
+      auto ts = d.headers.find(ts_header_);
+      if (ts == d.headers.end())
+        return absl::UnauthenticatedError(absl::StrCat("missing timestamp header ", ts_header_));
+      auto when = ParseTimestamp(ts->second);
+      if (!when.ok()) return absl::UnauthenticatedError(absl::StrCat("bad timestamp header ", ts_header_));
+      if (absl::AbsDuration(d.received_at - *when) > window_)
+        return absl::UnauthenticatedError(absl::StrCat(
+            "timestamp outside the replay window of ", absl::FormatDuration(window_)));
+      message = absl::StrCat(ts->second, ".", d.body);
+    }
+    absl::string_view given = sig->second;
+    given = absl::StripAsciiWhitespace(given);
+    if (!cfg_.signature_prefix().empty() && !absl::ConsumePrefix(&given, cfg_.signature_prefix()))
+      return absl::UnauthenticatedError(
+          absl::StrCat("signature does not start with ", cfg_.signature_prefix()));
+    auto raw = base64_ ? Base64Decode(given) : HexDecode(given);
+    const std::string expected =
+        Hmac(Digest::kSha256, secret_, ts_header_.empty() ? d.body : absl::string_view(message));
+    if (!raw.ok() || !ConstantTimeEquals(*raw, expected))
+      return absl::UnauthenticatedError("signature does not match");
+
+    json doc = json::parse(d.body.begin(), d.body.end(), nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded() || !doc.is_object())
+      return absl::InvalidArgumentError("body is not a JSON object");
+    if (TextAt(doc, cfg_.fields().ticket_id()).empty())
+      return absl::InvalidArgumentError(
+          absl::StrCat("no ticket id at ", cfg_.fields().ticket_id()));
+
+    spi::AcceptedDelivery out;
+    if (!id_header_.empty()) {
+      auto h = d.headers.find(id_header_);
+      if (h != d.headers.end() && !h->second.empty()) out.delivery_key = h->second;
+    }
+    if (out.delivery_key.empty()) out.delivery_key = HexEncode(Sha256(d.body));
+    return out;
+  }
+
+  absl::StatusOr<spi::NormalizeResult> Normalize(const spi::InboundDelivery& d) const override {
+    json doc = json::parse(d.body.begin(), d.body.end(), nullptr, false);
+    if (doc.is_discarded() || !doc.is_object())
+      return absl::InvalidArgumentError("body is not a JSON object");
+    const auto& f = cfg_.fields();
+    spi::NormalizeResult r;
+    std::string event = TextAt(doc, f.event());
+    v1::TicketEventType type = v1::TICKET_UPDATED;
+    if (!event.empty()) {
+      auto mapped = cfg_.events().find(event);
+      if (mapped != cfg_.events().end()) {
+        if (mapped->second == "ignore") {
+          r.ignored_reason = absl::StrCat("event ", event, " is ignored by configuration");
+          return r;
+        }
+        type = EventTypeOf(mapped->second);
+      } else {
+        type = EventTypeOf(event);
+      }
+      if (type == v1::TICKET_EVENT_TYPE_UNSPECIFIED) {
+        r.ignored_reason = absl::StrCat("unknown event type \"", event, "\"");
+        return r;
+      }
+    }
+    v1::Ticket t;
+    t.set_ticket_id(TextAt(doc, f.ticket_id()));
+    if (t.ticket_id().empty())
+      return absl::InvalidArgumentError(absl::StrCat("no ticket id at ", f.ticket_id()));
+    t.set_subject(TextAt(doc, f.subject()));
+    t.set_body(StripQuotedReply(HtmlToText(TextAt(doc, f.body()))));
+    t.mutable_requester()->set_id(TextAt(doc, f.requester_id()));
+    t.mutable_requester()->set_name(TextAt(doc, f.requester_name()));
+    t.mutable_requester()->set_email(TextAt(doc, f.requester_email()));
+    t.set_status(absl::AsciiStrToLower(TextAt(doc, f.status())));
+    t.set_channel(TextAt(doc, f.channel()));
+    t.set_url(TextAt(doc, f.url()));
+    try {
+      const json& tags = doc.at(json::json_pointer(f.tags()));
+      if (tags.is_array())
+        for (const auto& tag : tags)
+          if (tag.is_string()) t.add_tags(tag.get<std::string>());
+    } catch (const json::exception&) {
+    }
+    if (auto c = ParseTimestamp(TextAt(doc, f.created_at())); c.ok())
+      SetTs(t.mutable_created_at(), *c);
+    if (auto u = ParseTimestamp(TextAt(doc, f.updated_at())); u.ok())
+      SetTs(t.mutable_updated_at(), *u);
+    if (type != v1::TICKET_SOLVED &&
+        (t.status() == "solved" || t.status() == "closed" || t.status() == "resolved"))
+      type = v1::TICKET_SOLVED;
+    r.event.emplace();
+    r.event->set_type(type);
+    *r.event->mutable_ticket() = std::move(t);
+    return r;
+  }
+
+  absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
+                         const v1::ImprovementTask* task) override {
+    if (cfg_.write_back().url().empty()) return absl::OkStatus();  // configured: none
+    json body = {{"ticket_id", ticket.ticket_id()},
+                 {"category", c.category_id()},
+                 {"confidence", c.confidence()},
+                 {"needs_review", c.needs_review()},
+                 {"internal", true}};
+    std::string note = c.needs_review()
+                           ? "Debrief: root cause needs review by an agent."
+                           : absl::StrCat("Debrief: root cause ", c.category_id());
+    if (task != nullptr) {
+      body["task"] = {{"id", task->id()}, {"title", task->title()}, {"url", task->url()},
+                      {"key", task->external_key()}};
+      absl::StrAppend(&note, "; linked to improvement task ",
+                      task->external_key().empty() ? std::to_string(task->id())
+                                                   : task->external_key(),
+                      task->url().empty() ? "" : absl::StrCat(" (", task->url(), ")"));
+    }
+    body["note"] = note;
+    spi::HttpRequest req;
+    req.method = Or(cfg_.write_back().method(), "POST");
+    req.url = absl::StrReplaceAll(cfg_.write_back().url(), {{"{ticket_id}", ticket.ticket_id()}});
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back("Idempotency-Key",
+                             absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":",
+                                          task ? task->id() : 0));
+    if (!bearer_.empty()) req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", bearer_));
+    for (const auto& [k, v] : cfg_.write_back().headers()) req.headers.emplace_back(k, v);
+    req.body = body.dump();
+    auto res = http_.Send(req);
+    if (!res.ok()) return res.status();
+    if (res->status >= 200 && res->status < 300) return absl::OkStatus();
+    std::string what = absl::StrCat("write-back for ticket ", ticket.ticket_id(), ": HTTP ",
+                                    res->status);
+    if (res->status == 429 || res->status >= 500) {
+      absl::Status s = res->status == 429 ? absl::ResourceExhaustedError(what)
+                                          : absl::UnavailableError(what);
+      int64_t secs;
+      if (absl::SimpleAtoi(res->Header("retry-after"), &secs))
+        return spi::WithRetryAfter(s, absl::Seconds(secs));
+      return s;
+    }
+    return absl::FailedPreconditionError(what);
+  }
+
+  absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view body,
+                                                                  absl::Time now) const override {
+    std::map<std::string, std::string> h;
+    h["content-type"] = "application/json";
+    std::string message(body);
+    if (!ts_header_.empty()) {
+      std::string ts = std::to_string(absl::ToUnixSeconds(now));
+      h[ts_header_] = ts;
+      message = absl::StrCat(ts, ".", body);
+    }
+    std::string mac = Hmac(Digest::kSha256, secret_, message);
+    h[sig_header_] = absl::StrCat(cfg_.signature_prefix(), base64_ ? Base64Encode(mac) : HexEncode(mac));
+    if (!id_header_.empty()) h[id_header_] = HexEncode(Sha256(body)).substr(0, 32);
+    return h;
+  }
+
+  absl::Status Check() override {
+    if (cfg_.write_back().url().empty()) return absl::OkStatus();
+    spi::HttpRequest req;
+    req.method = "HEAD";
+    req.url = absl::StrReplaceAll(cfg_.write_back().url(), {{"{ticket_id}", "0"}});
+    req.timeout = absl::Seconds(10);
+    auto res = http_.Send(req);
+    if (!res.ok())
+      return absl::UnavailableError(absl::StrCat("write-back endpoint unreachable: ", res.status().message()));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string id_;
+  std::string type_ = "generic";
+  v1config cfg_;
+  std::string secret_;
+  std::string bearer_;
+  spi::HttpClient& http_;
+  const spi::Clock& clock_;
+  std::string sig_header_, ts_header_, id_header_;
+  bool base64_ = false;
+  absl::Duration window_;
+};
+
+class GenericFactory final : public spi::HelpdeskAdapterFactory {
+ public:
+  std::string type() const override { return "generic"; }
+  absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
+      const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
+    v1config cfg;
+    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (!cfg.has_secret())
+      return absl::InvalidArgumentError(
+          "settings.secret is required (env: NAME or file: PATH); unsigned webhooks are refused");
+    auto secret = config::ResolveSecret(cfg.secret());
+    if (!secret.ok()) return secret.status();
+    std::string enc = absl::AsciiStrToLower(cfg.signature_encoding());
+    if (!enc.empty() && enc != "hex" && enc != "base64")
+      return absl::InvalidArgumentError("settings.signature_encoding: hex or base64");
+    std::string bearer;
+    if (cfg.write_back().has_bearer_token()) {
+      auto b = config::ResolveSecret(cfg.write_back().bearer_token());
+      if (!b.ok()) return b.status();
+      bearer = *b;
+    }
+    if (!cfg.write_back().url().empty() && !absl::StartsWith(cfg.write_back().url(), "http"))
+      return absl::InvalidArgumentError("settings.write_back.url must be an http(s) URL");
+    return std::make_unique<GenericHelpdesk>(config.id(), std::move(cfg), std::move(*secret),
+                                             std::move(bearer), ctx);
+  }
+};
+
+}  // namespace
+
+void RegisterGenericHelpdesk(spi::AdapterRegistry& registry) {
+  registry.Add(std::make_unique<GenericFactory>());
+}
+
+}  // namespace debrief::adapters::generic

@@ -1,0 +1,244 @@
+#include "tracker/builtin/builtin_tracker.h"
+
+#include <filesystem>
+#include <mutex>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "config/config.h"
+#include "store/sqlite_util.h"
+#include "tracker/builtin/builtin.pb.h"
+
+namespace debrief::adapters::builtin {
+namespace {
+
+namespace v1 = ::debrief::v1;
+using store::sqlite::Exec;
+using store::sqlite::Stmt;
+
+constexpr char kSchema[] = R"sql(
+  CREATE TABLE IF NOT EXISTS tasks(
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    marker TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    description TEXT NOT NULL,
+    project TEXT,
+    labels TEXT,
+    status INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS task_tickets(
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    helpdesk_id TEXT NOT NULL,
+    ticket_id TEXT NOT NULL,
+    subject TEXT,
+    url TEXT,
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY(task_id, helpdesk_id, ticket_id));
+)sql";
+
+class BuiltinTrackerImpl final : public BuiltinTracker {
+ public:
+  BuiltinTrackerImpl(std::string id, sqlite3* db, std::string base_url, const spi::Clock& clock)
+      : id_(std::move(id)),
+        db_{db},
+        base_url_(std::move(base_url)),
+        clock_(clock),
+        insert_(db,
+                "INSERT INTO tasks(marker, title, description, project, labels, status, "
+                "created_at, updated_at) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(marker) DO NOTHING"),
+        by_marker_(db, "SELECT id FROM tasks WHERE marker=?"),
+        get_(db, "SELECT id, status FROM tasks WHERE id=?"),
+        link_(db,
+              "INSERT INTO task_tickets(task_id, helpdesk_id, ticket_id, subject, url, linked_at) "
+              "VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
+        unlink_(db, "DELETE FROM task_tickets WHERE task_id=? AND helpdesk_id=? AND ticket_id=?"),
+        set_status_(db, "UPDATE tasks SET status=?, updated_at=? WHERE id=?"),
+        linked_(db,
+                "SELECT helpdesk_id, ticket_id FROM task_tickets WHERE task_id=? "
+                "ORDER BY linked_at, helpdesk_id, ticket_id"),
+        count_(db, "SELECT COUNT(*) FROM tasks") {}
+
+  absl::Status PrepareStatus() const {
+    for (const Stmt* s : {&insert_, &by_marker_, &get_, &link_, &unlink_, &set_status_, &linked_, &count_})
+      if (!s->status().ok()) return s->status();
+    return absl::OkStatus();
+  }
+
+  const std::string& id() const override { return id_; }
+  const std::string& type() const override { return type_; }
+
+  // spi::TrackerAdapter
+  absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
+    std::lock_guard<std::mutex> l(mu_);
+    int64_t now = absl::ToUnixMicros(clock_.Now());
+    std::string labels = absl::StrJoin(d.category.routing().labels(), ",");
+    if (auto s = insert_.Reset()
+                     .Bind(d.idempotency_key)
+                     .Bind(d.title)
+                     .Bind(d.description)
+                     .Bind(d.category.routing().project())
+                     .Bind(labels)
+                     .Bind(int64_t{v1::TASK_OPEN})
+                     .Bind(now)
+                     .Bind(now)
+                     .Exec();
+        !s.ok())
+      return s;
+    auto& q = by_marker_.Reset().Bind(d.idempotency_key);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("builtin tracker: task vanished after insert");
+    return Describe(q.Int(0), v1::TASK_OPEN);
+  }
+
+  absl::Status LinkTicket(const std::string& external_id, const v1::Ticket& t) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    return link_.Reset()
+        .Bind(*id)
+        .Bind(t.helpdesk_id())
+        .Bind(t.ticket_id())
+        .Bind(t.subject())
+        .Bind(t.url())
+        .Bind(absl::ToUnixMicros(clock_.Now()))
+        .Exec();
+  }
+
+  absl::Status UnlinkTicket(const std::string& external_id, const std::string& helpdesk_id,
+                            const std::string& ticket_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    return unlink_.Reset().Bind(*id).Bind(helpdesk_id).Bind(ticket_id).Exec();
+  }
+
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    auto& q = get_.Reset().Bind(*id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
+    return Describe(q.Int(0), static_cast<v1::TaskStatus>(q.Int(1)));
+  }
+
+  absl::Status Check() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return Exec(db_.db, "SELECT 1 FROM tasks LIMIT 1");
+  }
+
+  // BuiltinTracker
+  absl::Status SetStatus(const std::string& external_id, v1::TaskStatus status) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    if (auto s = set_status_.Reset()
+                     .Bind(int64_t{status})
+                     .Bind(absl::ToUnixMicros(clock_.Now()))
+                     .Bind(*id)
+                     .Exec();
+        !s.ok())
+      return s;
+    if (sqlite3_changes(db_.db) == 0)
+      return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> LinkedTickets(const std::string& external_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    auto& q = linked_.Reset().Bind(*id);
+    std::vector<std::string> out;
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(absl::StrCat(q.Text(0), "/", q.Text(1)));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int> CountTasks() override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& q = count_.Reset();
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    return static_cast<int>(q.Int(0));
+  }
+
+ private:
+  struct Db {
+    sqlite3* db;
+    ~Db() { sqlite3_close(db); }
+  };
+
+  static absl::StatusOr<int64_t> ParseId(const std::string& external_id) {
+    int64_t id;
+    if (!absl::SimpleAtoi(external_id, &id))
+      return absl::InvalidArgumentError(absl::StrCat("bad builtin task id \"", external_id, "\""));
+    return id;
+  }
+
+  spi::TrackerTask Describe(int64_t id, v1::TaskStatus status) const {
+    spi::TrackerTask t;
+    t.external_id = std::to_string(id);
+    t.external_key = absl::StrCat("DEBRIEF-", id);
+    if (!base_url_.empty()) t.url = absl::StrCat(base_url_, id);
+    t.status = status;
+    return t;
+  }
+
+  std::string id_;
+  std::string type_ = "builtin";
+  Db db_;  // declared before the statements: closed after they are finalized
+  std::string base_url_;
+  const spi::Clock& clock_;
+  std::mutex mu_;
+  Stmt insert_, by_marker_, get_, link_, unlink_, set_status_, linked_, count_;
+};
+
+class BuiltinFactory final : public spi::TrackerAdapterFactory {
+ public:
+  std::string type() const override { return "builtin"; }
+  absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
+      const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
+    BuiltinTrackerConfig cfg;
+    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    std::string path = cfg.path().empty()
+                           ? (std::filesystem::path(ctx.data_dir) / "builtin-tracker.db").string()
+                           : cfg.path();
+    if (std::filesystem::path(path).is_relative())
+      path = (std::filesystem::path(ctx.data_dir) / path).string();
+    auto t = BuiltinTracker::Open(config.id(), path, cfg.base_url(), ctx.clock);
+    if (!t.ok()) return t.status();
+    return std::unique_ptr<spi::TrackerAdapter>(std::move(*t));
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BuiltinTracker>> BuiltinTracker::Open(std::string id,
+                                                                     std::string path,
+                                                                     std::string base_url,
+                                                                     const spi::Clock& clock) {
+  auto db = store::sqlite::OpenConnection(path, /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  if (auto s = Exec(*db, kSchema); !s.ok()) {
+    sqlite3_close(*db);
+    return s;
+  }
+  auto t = std::make_unique<BuiltinTrackerImpl>(std::move(id), *db, std::move(base_url), clock);
+  if (auto s = t->PrepareStatus(); !s.ok()) return s;
+  return std::unique_ptr<BuiltinTracker>(std::move(t));
+}
+
+void RegisterBuiltinTracker(spi::AdapterRegistry& registry) {
+  registry.Add(std::make_unique<BuiltinFactory>());
+}
+
+}  // namespace debrief::adapters::builtin

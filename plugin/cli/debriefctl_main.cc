@@ -1,0 +1,257 @@
+// debriefctl: the admin's and scripts' command line. Talks gRPC to debriefd; prints
+// Protobuf JSON so scripts can read it.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "config/config.h"
+#include "debrief/v1/services.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "http/curl_http_client.h"
+#include "register.h"
+
+namespace {
+
+namespace v1 = debrief::v1;
+
+int Print(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  std::cout << out;
+  return 0;
+}
+
+int Fail(const grpc::Status& s) {
+  std::cerr << "debriefctl: " << s.error_message() << " (" << s.error_code() << ")\n";
+  return s.error_code() == grpc::StatusCode::NOT_FOUND ? 3 : 1;
+}
+
+int Fail(const absl::Status& s) {
+  std::cerr << "debriefctl: " << s.message() << "\n";
+  return 1;
+}
+
+template <typename Stub, typename Req, typename Res>
+int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), Stub& stub,
+         const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Res res;
+  grpc::Status s = (stub.*method)(&ctx, req, &res);
+  if (!s.ok()) return Fail(s);
+  return Print(res);
+}
+
+// Posts every *.json file in dir to the helpdesk's webhook URL, signed as the helpdesk would.
+int Replay(const std::string& config_path, const std::string& helpdesk, const std::string& dir,
+           std::string url) {
+  auto config = debrief::config::LoadConfig(config_path);
+  if (!config.ok()) return Fail(config.status());
+  const v1::AdapterConfig* ac = nullptr;
+  for (const auto& h : config->helpdesks())
+    if (h.id() == helpdesk) ac = &h;
+  if (ac == nullptr) return Fail(absl::NotFoundError(absl::StrCat("no helpdesk ", helpdesk, " in ", config_path)));
+  debrief::spi::AdapterRegistry registry;
+  debrief::adapters::RegisterBuiltinAdapters(registry);
+  const auto* factory = registry.helpdesk(ac->type());
+  if (factory == nullptr) return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
+  auto http = debrief::http::NewCurlHttpClient();
+  debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), config->data_dir()};
+  auto adapter = factory->Create(*ac, ctx);
+  if (!adapter.ok()) return Fail(adapter.status());
+  if (url.empty()) {
+    std::string listen = config->http().listen();
+    if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1" + listen.substr(7);
+    url = absl::StrCat("http://", listen, "/webhooks/", helpdesk);
+  }
+  std::vector<std::filesystem::path> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().extension() == ".json") files.push_back(e.path());
+  if (ec) return Fail(absl::NotFoundError(absl::StrCat("cannot list ", dir, ": ", ec.message())));
+  std::sort(files.begin(), files.end());
+  int accepted = 0, duplicate = 0, refused = 0;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string body = ss.str();
+    auto headers = (*adapter)->SignDelivery(body, absl::Now());
+    if (!headers.ok()) return Fail(headers.status());
+    debrief::spi::HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.body = body;
+    for (const auto& [k, v] : *headers) req.headers.emplace_back(k, v);
+    auto res = http->Send(req);
+    if (!res.ok()) return Fail(res.status());
+    if (res->status == 202) ++accepted;
+    else if (res->status == 200) ++duplicate;
+    else {
+      ++refused;
+      std::cerr << f.filename().string() << ": HTTP " << res->status << " " << res->body << "\n";
+    }
+  }
+  std::cout << "{\"sent\": " << files.size() << ", \"accepted\": " << accepted
+            << ", \"duplicate\": " << duplicate << ", \"refused\": " << refused << "}\n";
+  return refused == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"debriefctl: talk to debriefd (gRPC); output is Protobuf JSON"};
+  app.require_subcommand(1);
+  std::string server = std::getenv("DEBRIEF_SERVER") ? std::getenv("DEBRIEF_SERVER") : "127.0.0.1:9090";
+  app.add_option("--server", server, "debriefd gRPC address host:port (env DEBRIEF_SERVER)");
+
+  auto channel = [&] { return grpc::CreateChannel(server, grpc::InsecureChannelCredentials()); };
+  int rc = 0;
+
+  auto* tickets = app.add_subcommand("tickets", "tickets Debrief has seen")->require_subcommand(1);
+  std::string hd, tid, category, agent, text;
+  int64_t task_id = 0;
+  auto* tshow = tickets->add_subcommand("show", "a ticket with its classification and task");
+  tshow->add_option("helpdesk_id", hd)->required();
+  tshow->add_option("ticket_id", tid)->required();
+  tshow->callback([&] {
+    auto stub = v1::Tickets::NewStub(channel());
+    v1::GetTicketRequest r;
+    r.mutable_ticket()->set_helpdesk_id(hd);
+    r.mutable_ticket()->set_ticket_id(tid);
+    rc = Call(&v1::Tickets::Stub::GetTicket, *stub, r);
+  });
+
+  auto* tasks = app.add_subcommand("tasks", "improvement tasks")->require_subcommand(1);
+  auto* tlist = tasks->add_subcommand("list", "all tasks");
+  tlist->add_option("--category", category, "only this category");
+  tlist->callback([&] {
+    auto stub = v1::Improvements::NewStub(channel());
+    v1::ListTasksRequest r;
+    r.set_category_id(category);
+    rc = Call(&v1::Improvements::Stub::ListTasks, *stub, r);
+  });
+  auto* tget = tasks->add_subcommand("show", "a task with its linked tickets");
+  tget->add_option("task_id", task_id)->required();
+  tget->callback([&] {
+    auto stub = v1::Improvements::NewStub(channel());
+    v1::GetTaskRequest r;
+    r.set_task_id(task_id);
+    rc = Call(&v1::Improvements::Stub::GetTask, *stub, r);
+  });
+  auto* tlink = tasks->add_subcommand("link", "link a ticket to a task (an agent's decision)");
+  tlink->add_option("helpdesk_id", hd)->required();
+  tlink->add_option("ticket_id", tid)->required();
+  tlink->add_option("task_id", task_id)->required();
+  tlink->callback([&] {
+    auto stub = v1::Improvements::NewStub(channel());
+    v1::LinkTicketRequest r;
+    r.mutable_ticket()->set_helpdesk_id(hd);
+    r.mutable_ticket()->set_ticket_id(tid);
+    r.set_task_id(task_id);
+    rc = Call(&v1::Improvements::Stub::LinkTicket, *stub, r);
+  });
+  auto* tunlink = tasks->add_subcommand("unlink", "unlink a ticket from its task");
+  tunlink->add_option("helpdesk_id", hd)->required();
+  tunlink->add_option("ticket_id", tid)->required();
+  tunlink->callback([&] {
+    auto stub = v1::Improvements::NewStub(channel());
+    v1::UnlinkTicketRequest r;
+    r.mutable_ticket()->set_helpdesk_id(hd);
+    r.mutable_ticket()->set_ticket_id(tid);
+    rc = Call(&v1::Improvements::Stub::UnlinkTicket, *stub, r);
+  });
+
+  auto* classify = app.add_subcommand("classify", "classify a text with the running model");
+  classify->add_option("text", text)->required();
+  classify->callback([&] {
+    auto stub = v1::Tagging::NewStub(channel());
+    v1::ClassifyRequest r;
+    r.set_text(text);
+    rc = Call(&v1::Tagging::Stub::Classify, *stub, r);
+  });
+  auto* feedback = app.add_subcommand("feedback", "correct a ticket's root cause (teaches the model)");
+  feedback->add_option("helpdesk_id", hd)->required();
+  feedback->add_option("ticket_id", tid)->required();
+  feedback->add_option("category_id", category)->required();
+  feedback->add_option("--agent", agent, "who made the correction");
+  feedback->callback([&] {
+    auto stub = v1::Tagging::NewStub(channel());
+    v1::FeedbackRequest r;
+    r.mutable_ticket()->set_helpdesk_id(hd);
+    r.mutable_ticket()->set_ticket_id(tid);
+    r.set_category_id(category);
+    r.set_agent(agent);
+    rc = Call(&v1::Tagging::Stub::Feedback, *stub, r);
+  });
+
+  auto* adapters = app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
+  std::string adapter_id;
+  adapters->add_subcommand("list", "all adapters")->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    rc = Call(&v1::Admin::Stub::ListAdapters, *stub, v1::ListAdaptersRequest());
+  });
+  auto* acheck = adapters->add_subcommand("check", "check an adapter's configuration and reach");
+  acheck->add_option("id", adapter_id)->required();
+  acheck->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    v1::CheckAdapterRequest r;
+    r.set_id(adapter_id);
+    rc = Call(&v1::Admin::Stub::CheckAdapter, *stub, r);
+  });
+
+  auto* cfg = app.add_subcommand("config", "configuration files")->require_subcommand(1);
+  std::string config_path;
+  auto* ccheck = cfg->add_subcommand("check", "load and validate a config file, print it resolved");
+  ccheck->add_option("file", config_path)->required();
+  ccheck->callback([&] {
+    auto c = debrief::config::LoadConfig(config_path);
+    if (!c.ok()) {
+      rc = Fail(c.status());
+      return;
+    }
+    // Adapters check their own settings (and that their secrets resolve).
+    debrief::spi::AdapterRegistry registry;
+    debrief::adapters::RegisterBuiltinAdapters(registry);
+    auto http = debrief::http::NewCurlHttpClient();
+    std::string tmp = (std::filesystem::temp_directory_path() / "debriefctl-check").string();
+    std::filesystem::create_directories(tmp);
+    debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), tmp};
+    for (const auto& h : c->helpdesks()) {
+      const auto* f = registry.helpdesk(h.type());
+      auto a = f ? f->Create(h, ctx) : absl::StatusOr<std::unique_ptr<debrief::spi::HelpdeskAdapter>>(
+                                           absl::InvalidArgumentError(absl::StrCat("unknown type ", h.type())));
+      if (!a.ok()) {
+        rc = Fail(absl::InvalidArgumentError(absl::StrCat("helpdesk ", h.id(), ": ", a.status().message())));
+        return;
+      }
+    }
+    for (const auto& t : c->trackers()) {
+      if (registry.tracker(t.type()) == nullptr) {
+        rc = Fail(absl::InvalidArgumentError(absl::StrCat("tracker ", t.id(), ": unknown type ", t.type())));
+        return;
+      }
+    }
+    rc = Print(*c);
+  });
+
+  auto* replay = app.add_subcommand("replay", "sign sample deliveries and POST them to debriefd");
+  std::string dir, url;
+  replay->add_option("--config", config_path, "debriefd's config (for the secret and address)")->required();
+  replay->add_option("--helpdesk", hd, "helpdesk adapter id")->required();
+  replay->add_option("--url", url, "webhook URL (default: from http.listen)");
+  replay->add_option("dir", dir, "folder of *.json deliveries")->required();
+  replay->callback([&] { rc = Replay(config_path, hd, dir, url); });
+
+  CLI11_PARSE(app, argc, argv);
+  return rc;
+}

@@ -1,0 +1,85 @@
+// debriefd: the Debrief sidecar. Usage: debriefd --config debrief.yaml
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "config/config.h"
+#include "register.h"
+#include "server/app.h"
+
+namespace {
+
+int Usage() {
+  std::cerr << "usage: debriefd --config FILE\n"
+               "  Receives helpdesk webhooks, tags tickets with a root cause and keeps one\n"
+               "  improvement task per cause in the tracker. See README.md.\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--config" || a == "-c") && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      config_path = a.substr(9);
+    } else if (a == "--help" || a == "-h") {
+      Usage();
+      return 0;
+    } else {
+      return Usage();
+    }
+  }
+  if (config_path.empty()) return Usage();
+
+  // Signals are taken by sigwait below, never by a worker thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto config = debrief::config::LoadConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "debriefd: " << config.status().message() << "\n";
+    return 1;
+  }
+  debrief::spi::AdapterRegistry registry;
+  debrief::adapters::RegisterBuiltinAdapters(registry);
+  auto app = debrief::server::App::Create(*config, registry, debrief::spi::SystemClock::Get());
+  if (!app.ok()) {
+    std::cerr << "debriefd: " << app.status().message() << "\n";
+    return 1;
+  }
+  if (absl::Status s = (*app)->Start(); !s.ok()) {
+    std::cerr << "debriefd: " << s.message() << "\n";
+    return 1;
+  }
+  auto ports = (*app)->ports();
+  std::string host = config->http().listen().substr(0, config->http().listen().rfind(':'));
+  std::string grpc_host = config->grpc().listen().substr(0, config->grpc().listen().rfind(':'));
+  std::cout << "debriefd ready\n"
+            << "  store:    " << config->store().sqlite().path() << "\n"
+            << "  grpc:     " << grpc_host << ":" << ports.grpc << "\n";
+  for (const auto& h : config->helpdesks())
+    std::cout << "  webhooks: POST http://" << host << ":" << ports.http << "/webhooks/" << h.id()
+              << "  (" << h.type() << ")\n";
+  std::cout << "  health:   http://" << host << ":" << ports.http << "/readyz\n"
+            << "  look:     debriefctl --server " << grpc_host << ":" << ports.grpc
+            << " tasks list\n"
+            << std::flush;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cout << "debriefd: " << strsignal(sig) << ", draining\n" << std::flush;
+  (*app)->Shutdown(absl::Seconds(10));
+  std::cout << "debriefd: stopped\n";
+  return 0;
+}

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/strings/string_view.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "debrief/v1/model.pb.h"
+
+namespace debrief::spi {
+
+// A webhook delivery as it arrived. Header names are lower-cased.
+struct InboundDelivery {
+  std::map<std::string, std::string> headers;
+  absl::string_view body;
+  absl::Time received_at;
+};
+
+// What the ingress learns from a delivery before acknowledging it.
+struct AcceptedDelivery {
+  // The vendor's delivery id, or a digest of the body where the vendor sends none. Two
+  // deliveries with the same key are the same delivery: the second is acknowledged and dropped.
+  std::string delivery_key;
+};
+
+// Normalising a delivery gives an event, or a reason to ignore it.
+struct NormalizeResult {
+  std::optional<v1::TicketEvent> event;
+  std::string ignored_reason;  // set when event is empty
+};
+
+// The helpdesk side of Debrief: turns webhooks into tickets and writes results back.
+//
+// Thread-safety: every method may be called concurrently from ingress, pipeline and
+// executor threads. Accept runs on the HTTP hot path and must not block on I/O.
+class HelpdeskAdapter {
+ public:
+  virtual ~HelpdeskAdapter() = default;
+
+  virtual const std::string& id() const = 0;
+  virtual const std::string& type() const = 0;
+
+  // Verifies the signature (in constant time) and that the body is well formed, and returns
+  // the delivery key. Errors become the HTTP answer, and the delivery is not stored:
+  //   UNAUTHENTICATED   -> 401 (missing, wrong or stale signature)
+  //   INVALID_ARGUMENT  -> 400 (malformed body, missing ticket id)
+  virtual absl::StatusOr<AcceptedDelivery> Accept(const InboundDelivery& delivery) const = 0;
+
+  // Turns a stored, accepted delivery into a ticket event. Pure: no I/O. INVALID_ARGUMENT
+  // dead-letters the delivery; an event type the adapter does not handle is not an error
+  // but an ignored_reason.
+  virtual absl::StatusOr<NormalizeResult> Normalize(const InboundDelivery& delivery) const = 0;
+
+  // Writes the classification (and the linked task, if any) back to the ticket: the
+  // helpdesk's native tag or field, and an internal note. Never public. Must be idempotent.
+  // UNAVAILABLE / RESOURCE_EXHAUSTED are retried (honouring RetryAfter); others dead-letter.
+  virtual absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
+                                 const v1::ImprovementTask* task) = 0;
+
+  // The headers the helpdesk itself would send with this body, signed with the configured
+  // secret. Used by `debriefctl replay` and by tests. UNIMPLEMENTED for vendors whose
+  // deliveries cannot be reproduced.
+  virtual absl::StatusOr<std::map<std::string, std::string>> SignDelivery(
+      absl::string_view body, absl::Time now) const = 0;
+
+  // Checks configuration and connectivity, with a message an admin can act on.
+  virtual absl::Status Check() = 0;
+};
+
+}  // namespace debrief::spi

@@ -1,0 +1,135 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "debrief/v1/model.pb.h"
+#include "debrief/v1/store.pb.h"
+
+namespace debrief::spi {
+
+// A raw webhook delivery, durable once AppendDelivery reports kStored or kDuplicate.
+struct StoredDelivery {
+  int64_t seq = 0;  // assigned by the store, increasing
+  std::string adapter_id;
+  std::string delivery_key;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  absl::Time received_at;
+};
+
+enum class AppendOutcome { kStored, kDuplicate };
+
+enum class DeliveryState { kPending = 0, kProcessed = 1, kIgnored = 2, kFailed = 3 };
+
+struct TicketRecord {
+  v1::Ticket ticket;
+  std::optional<v1::Classification> classification;
+  bool agent_corrected = false;  // an agent chose the category: the model does not override it
+  absl::Time first_seen;
+};
+
+struct OutboxEntry {
+  int64_t id = 0;
+  std::string key;
+  v1::OutboxAction action;
+  int attempts = 0;
+};
+
+struct FeedbackRecord {
+  std::string helpdesk_id;
+  std::string ticket_id;
+  std::string category_id;  // what the agent chose
+};
+
+struct TaskFilter {
+  std::string category_id;                          // empty: any
+  v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;  // unspecified: any
+};
+
+// The operations of one transaction. Valid only inside Store::Transact's callback.
+class StoreTransaction {
+ public:
+  virtual ~StoreTransaction() = default;
+
+  virtual absl::StatusOr<std::optional<TicketRecord>> GetTicket(const std::string& helpdesk_id,
+                                                                const std::string& ticket_id) = 0;
+  virtual absl::Status PutTicket(const TicketRecord& record) = 0;
+  // Tickets tagged with this category (not needs-review), seen since `since`, with no link.
+  virtual absl::StatusOr<std::vector<v1::Ticket>> UnlinkedTickets(const std::string& category_id,
+                                                                  absl::Time since) = 0;
+
+  // The category's task that is pending, open or in progress (at most one exists).
+  virtual absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
+      const std::string& category_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) = 0;
+  virtual absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const TaskFilter& f) = 0;
+  // Inserts and returns the id. ALREADY_EXISTS if the category already has an active task.
+  virtual absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& task) = 0;
+  virtual absl::Status UpdateTask(const v1::ImprovementTask& task) = 0;
+
+  virtual absl::StatusOr<std::optional<v1::TaskLink>> GetLink(const std::string& helpdesk_id,
+                                                              const std::string& ticket_id) = 0;
+  virtual absl::StatusOr<std::vector<v1::TaskLink>> LinksOfTask(int64_t task_id) = 0;
+  // A ticket links to at most one task: this replaces any earlier link of the ticket.
+  virtual absl::Status PutLink(const v1::TaskLink& link) = 0;
+  virtual absl::Status DeleteLink(const std::string& helpdesk_id,
+                                  const std::string& ticket_id) = 0;
+
+  // Adds an action to the outbox unless one with the same key exists (idempotent).
+  virtual absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
+                               absl::Time due) = 0;
+
+  virtual absl::Status MarkDelivery(int64_t seq, DeliveryState state,
+                                    const std::string& note) = 0;
+
+  virtual absl::Status RecordFeedback(const std::string& helpdesk_id,
+                                      const std::string& ticket_id,
+                                      const std::string& old_category,
+                                      const std::string& new_category, const std::string& agent,
+                                      absl::Time at) = 0;
+  // The most recent corrections, newest first (to teach a classifier at start-up).
+  virtual absl::StatusOr<std::vector<FeedbackRecord>> ListFeedback(int limit) = 0;
+};
+
+// Debrief's durable state. Thread-safe. Implementations: SQLite (embedded default).
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Makes a delivery durable. `done` runs on the store's commit thread once the delivery is
+  // on disk (kStored), was already there (kDuplicate), or could not be written. Deliveries
+  // are committed in groups, so one fsync covers many webhooks. Must not block.
+  virtual void AppendDelivery(StoredDelivery delivery,
+                              std::function<void(absl::StatusOr<AppendOutcome>)> done) = 0;
+
+  // Pending deliveries with seq > after_seq, oldest first.
+  virtual absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
+                                                                        int limit) = 0;
+
+  // Runs fn in one transaction; commits if it returns OK, rolls back otherwise.
+  virtual absl::Status Transact(const std::function<absl::Status(StoreTransaction&)>& fn) = 0;
+  // Runs fn on a read-only snapshot (writes fail). May run concurrently with Transact.
+  virtual absl::Status Read(const std::function<absl::Status(StoreTransaction&)>& fn) = 0;
+
+  // Outbox: due actions, oldest first, and their outcome.
+  virtual absl::StatusOr<std::vector<OutboxEntry>> DueActions(absl::Time now, int limit) = 0;
+  virtual absl::Status CompleteAction(int64_t id) = 0;
+  virtual absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) = 0;
+  virtual absl::Status DeadLetterAction(int64_t id, const std::string& error) = 0;
+
+  // Called after each commit that added deliveries, so the pipeline wakes without polling.
+  virtual void SetDeliveryListener(std::function<void()> listener) = 0;
+
+  // Flushes queued appends and stops the commit thread. Appends after this fail.
+  virtual void Close() = 0;
+};
+
+}  // namespace debrief::spi

@@ -1,0 +1,369 @@
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+
+#include "ingress/http_server.h"
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <iostream>
+#include <list>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace debrief::ingress {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+constexpr absl::string_view kWebhookPrefix = "/webhooks/";
+
+// Header names that carry credentials: verified, then never stored.
+bool IsSecretHeader(absl::string_view name) {
+  return name == "authorization" || name == "proxy-authorization" || name == "cookie" ||
+         absl::StrContains(name, "signature") || absl::StrContains(name, "secret") ||
+         absl::StrContains(name, "token") || absl::StrContains(name, "api-key");
+}
+
+Response Json(http::status status, const nlohmann::json& body, unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::server, "debriefd");
+  res.keep_alive(keep_alive);
+  res.body() = body.dump();
+  res.prepare_payload();
+  return res;
+}
+
+// Waits, inside a coroutine, for the store's group commit of one delivery.
+template <typename Token>
+auto AsyncAppend(spi::Store& store, spi::StoredDelivery d, Token&& token) {
+  return asio::async_initiate<Token, void(absl::StatusOr<spi::AppendOutcome>)>(
+      [&store](auto handler, spi::StoredDelivery delivery) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        store.AppendDelivery(std::move(delivery),
+                             [h, ex](absl::StatusOr<spi::AppendOutcome> r) {
+                               asio::post(ex, [h, r = std::move(r)]() mutable {
+                                 (*h)(std::move(r));
+                               });
+                             });
+      },
+      token, std::move(d));
+}
+
+class BeastServer final : public HttpServer {
+ public:
+  BeastServer(const HttpOptions& options, spi::Store& store,
+              std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
+              server::Metrics& metrics, std::function<bool()> ready)
+      : options_(options),
+        store_(store),
+        helpdesks_(std::move(helpdesks)),
+        clock_(clock),
+        metrics_(metrics),
+        ready_(std::move(ready)),
+        ioc_(options.threads),
+        acceptor_(ioc_) {
+    for (const auto& [id, a] : helpdesks_) {
+      PerAdapter& p = per_adapter_[id];
+      std::string l = absl::StrCat("adapter=\"", id, "\"");
+      p.accepted = &metrics_.Get("debrief_webhook_accepted_total", l);
+      p.duplicate = &metrics_.Get("debrief_webhook_duplicate_total", l);
+    }
+  }
+
+  ~BeastServer() override { Stop(absl::ZeroDuration()); }
+
+  absl::Status Listen() {
+    auto hp = SplitHostPort(options_.listen);
+    if (!hp.ok()) return hp.status();
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(hp->first == "localhost" ? "127.0.0.1" : hp->first, ec);
+    if (ec)
+      return absl::InvalidArgumentError(
+          absl::StrCat("http.listen: bad address ", hp->first, ": ", ec.message()));
+    tcp::endpoint ep(addr, static_cast<unsigned short>(hp->second));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return absl::UnavailableError(
+          absl::StrCat("http.listen: cannot listen on ", options_.listen, ": ", ec.message()));
+    port_ = acceptor_.local_endpoint().port();
+    asio::co_spawn(ioc_, Accept(), asio::detached);
+    for (int i = 0; i < std::max(1, options_.threads); ++i)
+      threads_.emplace_back([this] { ioc_.run(); });
+    return absl::OkStatus();
+  }
+
+  int port() const override { return port_; }
+
+  void Stop(absl::Duration grace) override {
+    if (stopped_.exchange(true)) return;
+    stopping_ = true;
+    asio::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+    });
+    // Idle keep-alive connections are closed; busy ones finish their request first.
+    {
+      std::lock_guard<std::mutex> l(sessions_mu_);
+      for (Session* s : sessions_) CloseIfIdle(s);
+    }
+    const absl::Time deadline = absl::Now() + grace;
+    while (active_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+    ioc_.stop();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  struct PerAdapter {
+    server::Counter* accepted = nullptr;
+    server::Counter* duplicate = nullptr;
+  };
+  struct Session {
+    asio::strand<asio::io_context::executor_type> strand;
+    beast::tcp_stream* stream = nullptr;
+    bool idle = true;  // waiting for the next request; only touched on the strand
+  };
+
+  void CloseIfIdle(Session* s) {
+    asio::post(s->strand, [s] {
+      if (s->idle && s->stream) s->stream->cancel();
+    });
+  }
+
+  asio::awaitable<void> Accept() {
+    while (!stopping_) {
+      beast::error_code ec;
+      auto strand = asio::make_strand(ioc_);
+      tcp::socket socket(strand);
+      co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (stopping_ || ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::co_spawn(strand, Serve(std::move(socket), strand), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> Serve(tcp::socket socket, asio::strand<asio::io_context::executor_type> strand) {
+    beast::tcp_stream stream(std::move(socket));
+    Session session{strand, &stream, true};
+    std::list<Session*>::iterator self;
+    {
+      std::lock_guard<std::mutex> l(sessions_mu_);
+      sessions_.push_front(&session);
+      self = sessions_.begin();
+    }
+    beast::flat_buffer buffer;
+    while (!stopping_) {
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(options_.max_body_bytes);
+      parser.header_limit(16 * 1024);
+      beast::error_code ec;
+      session.idle = true;
+      stream.expires_after(std::chrono::seconds(60));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       asio::redirect_error(asio::use_awaitable, ec));
+      session.idle = false;
+      if (ec) break;
+      ++active_;
+      if (!ec) {
+        stream.expires_after(std::chrono::seconds(30));
+        co_await http::async_read(stream, buffer, parser,
+                                  asio::redirect_error(asio::use_awaitable, ec));
+      }
+      Response res;
+      bool close = false;
+      if (ec == http::error::body_limit) {
+        std::string target(parser.get().target());
+        Reject(AdapterOf(target), "too_large");
+        res = Json(http::status::payload_too_large,
+                   {{"error", absl::StrCat("delivery larger than ", options_.max_body_bytes,
+                                           " bytes")},
+                    {"reason", "too_large"}},
+                   parser.get().version(), false);
+        close = true;
+      } else if (ec) {
+        --active_;
+        break;
+      } else {
+        Request req = parser.release();
+        res = co_await Handle(req);
+        close = !res.keep_alive();
+      }
+      if (stopping_) res.keep_alive(false);
+      stream.expires_after(std::chrono::seconds(30));
+      co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
+      --active_;
+      if (ec || close || stopping_) break;
+    }
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    std::lock_guard<std::mutex> l(sessions_mu_);
+    sessions_.erase(self);
+  }
+
+  static std::string AdapterOf(absl::string_view target) {
+    if (!absl::StartsWith(target, kWebhookPrefix)) return "";
+    absl::string_view rest = target.substr(kWebhookPrefix.size());
+    return std::string(rest.substr(0, rest.find_first_of("?/")));
+  }
+
+  void Reject(const std::string& adapter, const std::string& reason) {
+    metrics_
+        .Get("debrief_webhook_rejected_total",
+             absl::StrCat("adapter=\"", adapter.empty() ? "none" : adapter, "\",reason=\"",
+                          reason, "\""))
+        .Inc();
+  }
+
+  asio::awaitable<Response> Handle(const Request& req) {
+    const absl::string_view target(req.target().data(), req.target().size());
+    const unsigned v = req.version();
+    const bool ka = req.keep_alive();
+    if (target == "/healthz") co_return Json(http::status::ok, {{"status", "ok"}}, v, ka);
+    if (target == "/readyz") {
+      if (ready_()) co_return Json(http::status::ok, {{"status", "ready"}}, v, ka);
+      co_return Json(http::status::service_unavailable, {{"status", "starting"}}, v, ka);
+    }
+    if (target == "/metrics") {
+      Response res{http::status::ok, v};
+      res.set(http::field::content_type, "text/plain; version=0.0.4");
+      res.keep_alive(ka);
+      res.body() = metrics_.Render();
+      res.prepare_payload();
+      co_return res;
+    }
+    if (!absl::StartsWith(target, kWebhookPrefix))
+      co_return Json(http::status::not_found, {{"error", "no such path"}, {"reason", "not_found"}},
+                     v, ka);
+    const std::string id = AdapterOf(target);
+    auto it = helpdesks_.find(id);
+    if (it == helpdesks_.end()) {
+      Reject("", "unknown_adapter");
+      co_return Json(http::status::not_found,
+                     {{"error", absl::StrCat("no helpdesk adapter \"", id, "\" is configured")},
+                      {"reason", "unknown_adapter"}},
+                     v, ka);
+    }
+    if (req.method() != http::verb::post) {
+      Reject(id, "method");
+      Response r = Json(http::status::method_not_allowed,
+                        {{"error", "webhooks are POSTed"}, {"reason", "method"}}, v, ka);
+      r.set(http::field::allow, "POST");
+      co_return r;
+    }
+
+    spi::InboundDelivery in;
+    in.received_at = clock_.Now();
+    in.body = req.body();
+    for (const auto& f : req) {
+      std::string name = absl::AsciiStrToLower(absl::string_view(f.name_string().data(),
+                                                                f.name_string().size()));
+      in.headers[name] = std::string(f.value());
+    }
+    auto accepted = it->second->Accept(in);
+    if (!accepted.ok()) {
+      const bool auth = absl::IsUnauthenticated(accepted.status()) ||
+                        absl::IsPermissionDenied(accepted.status());
+      const char* reason = auth ? "bad_signature" : "malformed";
+      Reject(id, reason);
+      co_return Json(auth ? http::status::unauthorized : http::status::bad_request,
+                     {{"error", std::string(accepted.status().message())}, {"reason", reason}}, v,
+                     ka);
+    }
+
+    spi::StoredDelivery d;
+    d.adapter_id = id;
+    d.delivery_key = std::move(accepted->delivery_key);
+    d.received_at = in.received_at;
+    d.body = req.body();
+    for (auto& [k, val] : in.headers)
+      if (!IsSecretHeader(k)) d.headers.emplace(k, std::move(val));
+    std::string key = d.delivery_key;
+    absl::StatusOr<spi::AppendOutcome> r =
+        co_await AsyncAppend(store_, std::move(d), asio::use_awaitable);
+    if (!r.ok()) {
+      Reject(id, "store_unavailable");
+      Response res = Json(http::status::service_unavailable,
+                          {{"error", "could not store the delivery; retry"},
+                           {"reason", "store_unavailable"}},
+                          v, ka);
+      res.set(http::field::retry_after, "1");
+      std::cerr << "ingress: " << r.status() << "\n";
+      co_return res;
+    }
+    const PerAdapter& pa = per_adapter_.at(id);
+    if (*r == spi::AppendOutcome::kDuplicate) {
+      pa.duplicate->Inc();
+      co_return Json(http::status::ok, {{"status", "duplicate"}, {"delivery", key}}, v, ka);
+    }
+    pa.accepted->Inc();
+    co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
+  }
+
+  HttpOptions options_;
+  spi::Store& store_;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
+  std::map<std::string, PerAdapter> per_adapter_;
+  const spi::Clock& clock_;
+  server::Metrics& metrics_;
+  std::function<bool()> ready_;
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+  std::atomic<int> active_{0};
+  std::mutex sessions_mu_;
+  std::list<Session*> sessions_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& listen) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen address \"", listen, "\" must be host:port"));
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  int port;
+  if (!absl::SimpleAtoi(listen.substr(colon + 1), &port) || port < 0 || port > 65535)
+    return absl::InvalidArgumentError(absl::StrCat("listen address \"", listen, "\": bad port"));
+  return std::make_pair(host, port);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpOptions& options, spi::Store& store,
+    std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
+    server::Metrics& metrics, std::function<bool()> ready) {
+  auto s = std::make_unique<BeastServer>(options, store, std::move(helpdesks), clock, metrics,
+                                         std::move(ready));
+  if (absl::Status st = s->Listen(); !st.ok()) return st;
+  return s;
+}
+
+}  // namespace debrief::ingress

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/store.h"
+#include "server/metrics.h"
+
+namespace debrief::ingress {
+
+struct HttpOptions {
+  std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  size_t max_body_bytes = 1 << 20;
+  int threads = 2;
+};
+
+// The webhook receiver (Boost.Beast, one coroutine per connection, keep-alive).
+//
+//   POST /webhooks/{adapter_id}  verify with the adapter, store durably, then answer:
+//                                202 accepted | 200 duplicate | 400 malformed | 401 signature
+//                                | 404 unknown adapter | 413 too large | 503 store unavailable
+//   GET  /healthz                200 while the process runs
+//   GET  /readyz                 200 once ready() is true, else 503
+//   GET  /metrics                Prometheus text
+//
+// Every refusal carries a JSON body {"error": "...", "reason": "..."} and bumps
+// debrief_webhook_rejected_total{adapter,reason}. A 2xx is sent only after the store has
+// committed the raw delivery.
+class HttpServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
+      const HttpOptions& options, spi::Store& store,
+      std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
+      server::Metrics& metrics, std::function<bool()> ready);
+  virtual ~HttpServer() = default;
+
+  virtual int port() const = 0;
+  // Stops accepting, lets requests in flight finish (up to `grace`), closes idle connections.
+  virtual void Stop(absl::Duration grace) = 0;
+};
+
+// Parses "host:port" (IPv6 as "[::1]:8080").
+absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& listen);
+
+}  // namespace debrief::ingress

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/store.h"
+#include "debrief/spi/tracker_adapter.h"
+#include "policy/link_policy.h"
+
+namespace debrief::outbox {
+
+struct ExecutorOptions {
+  absl::Duration initial_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Minutes(10);
+  absl::Duration poll_interval = absl::Milliseconds(100);
+  int batch = 64;
+};
+
+struct ExecutorStats {
+  std::atomic<int64_t> done{0};
+  std::atomic<int64_t> retried{0};
+  std::atomic<int64_t> dead{0};
+};
+
+// Performs outbox actions against the helpdesks and trackers, at least once. Every action is
+// idempotent at the adapter (a tracker finds the task it made by its idempotency key; links
+// and notes are keyed), so a crash between the call and CompleteAction repeats nothing
+// visible. UNAVAILABLE, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are retried for ever with
+// exponential back-off (Retry-After wins when larger): an outage delays work, never drops it.
+// Other errors dead-letter the action with the reason.
+class Executor {
+ public:
+  Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+           std::map<std::string, spi::TrackerAdapter*> trackers, policy::LinkPolicy& policy,
+           const spi::Clock& clock, ExecutorOptions options);
+  ~Executor();
+
+  void Start();
+  void Stop();
+  void Notify();
+
+  // Runs every action due now, once, on the caller's thread; returns how many ran.
+  absl::StatusOr<int> RunDue();
+
+  const ExecutorStats& stats() const { return stats_; }
+
+ private:
+  void Run();
+  absl::Status Execute(const spi::OutboxEntry& e);
+  absl::Status CreateTask(int64_t task_id);
+  absl::Status LinkOnTracker(const v1::OutboxAction::LinkOnTracker& l);
+  absl::Status UnlinkOnTracker(const v1::OutboxAction::UnlinkOnTracker& u);
+  absl::Status WriteBack(const v1::OutboxAction::WriteBack& w);
+  absl::StatusOr<spi::TrackerAdapter*> Tracker(const std::string& id);
+  std::string Describe(const v1::ImprovementTask& task, const v1::Category* category);
+
+  spi::Store& store_;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
+  std::map<std::string, spi::TrackerAdapter*> trackers_;
+  policy::LinkPolicy& policy_;
+  const spi::Clock& clock_;
+  ExecutorOptions options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+  std::mutex run_mu_;
+  ExecutorStats stats_;
+};
+
+}  // namespace debrief::outbox

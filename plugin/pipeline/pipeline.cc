@@ -1,0 +1,175 @@
+#include "pipeline/pipeline.h"
+
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace debrief::pipeline {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
+  return a.subject() == b.subject() && a.body() == b.body();
+}
+
+}  // namespace
+
+Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+                   classify::Classifier& classifier, policy::LinkPolicy& policy,
+                   const spi::Clock& clock, int batch, absl::Duration poll_interval)
+    : store_(store),
+      helpdesks_(std::move(helpdesks)),
+      classifier_(classifier),
+      policy_(policy),
+      clock_(clock),
+      batch_(batch),
+      poll_interval_(poll_interval) {}
+
+Pipeline::~Pipeline() { Stop(); }
+
+void Pipeline::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Pipeline::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stop_) return;
+    stop_ = true;
+    cv_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Pipeline::Notify() {
+  std::lock_guard<std::mutex> l(mu_);
+  wake_ = true;
+  cv_.notify_one();
+}
+
+void Pipeline::Run() {
+  while (true) {
+    auto n = ProcessBatch();
+    if (!n.ok()) std::cerr << "pipeline: " << n.status() << " (will retry)\n";
+    std::unique_lock<std::mutex> l(mu_);
+    if (stop_) {
+      l.unlock();
+      // Drain what was acknowledged before the stop.
+      while (true) {
+        auto m = ProcessBatch();
+        if (!m.ok() || *m == 0) break;
+      }
+      return;
+    }
+    if (n.ok() && *n > 0) continue;
+    cv_.wait_for(l, absl::ToChronoMilliseconds(poll_interval_), [&] { return wake_ || stop_; });
+    wake_ = false;
+  }
+}
+
+absl::Status Pipeline::Drain() {
+  while (true) {
+    auto n = ProcessBatch();
+    if (!n.ok()) return n.status();
+    if (*n == 0) return absl::OkStatus();
+  }
+}
+
+absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event) {
+  const v1::Ticket& incoming = event.ticket();
+  auto existing = tx.GetTicket(incoming.helpdesk_id(), incoming.ticket_id());
+  if (!existing.ok()) return existing.status();
+
+  spi::TicketRecord rec;
+  if (*existing) {
+    rec = std::move(**existing);
+    // An older event arriving late must not overwrite a newer state.
+    if (incoming.has_updated_at() && rec.ticket.has_updated_at() &&
+        ToAbsl(incoming.updated_at()) < ToAbsl(rec.ticket.updated_at()))
+      return absl::OkStatus();
+  } else {
+    rec.first_seen = incoming.has_created_at() ? std::min(ToAbsl(incoming.created_at()), clock_.Now())
+                                               : clock_.Now();
+    // Tickets the helpdesk dated long ago still count from when Debrief first heard of them,
+    // unless they are older than now (backfill): first_seen is the earlier of the two.
+  }
+  const bool text_changed = !*existing || !SameText(rec.ticket, incoming);
+  v1::Ticket merged = incoming;
+  if (*existing) {
+    if (merged.subject().empty()) merged.set_subject(rec.ticket.subject());
+    if (merged.body().empty()) merged.set_body(rec.ticket.body());
+    if (!merged.has_created_at() && rec.ticket.has_created_at())
+      *merged.mutable_created_at() = rec.ticket.created_at();
+    if (!merged.has_requester() && rec.ticket.has_requester())
+      *merged.mutable_requester() = rec.ticket.requester();
+  }
+  rec.ticket = std::move(merged);
+
+  const bool classify = !rec.agent_corrected && (!rec.classification || text_changed);
+  if (classify) rec.classification = classifier_.Classify(rec.ticket);
+  if (absl::Status s = tx.PutTicket(rec); !s.ok()) return s;
+  if (!classify) return absl::OkStatus();
+  return policy_.Apply(tx, rec.ticket, *rec.classification);
+}
+
+absl::StatusOr<int> Pipeline::ProcessBatch() {
+  std::lock_guard<std::mutex> guard(process_mu_);
+  auto pending = store_.PendingDeliveries(cursor_, batch_);
+  if (!pending.ok()) return pending.status();
+  if (pending->empty()) return 0;
+
+  int processed = 0, ignored = 0, failed = 0;
+  absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    processed = ignored = failed = 0;
+    for (const spi::StoredDelivery& d : *pending) {
+      auto it = helpdesks_.find(d.adapter_id);
+      if (it == helpdesks_.end()) {
+        // The adapter was removed from the config after the delivery was accepted.
+        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
+                                      absl::StrCat("no helpdesk adapter ", d.adapter_id,
+                                                   " is configured"));
+            !st.ok())
+          return st;
+        ++failed;
+        continue;
+      }
+      spi::InboundDelivery in{d.headers, d.body, d.received_at};
+      auto result = it->second->Normalize(in);
+      if (!result.ok()) {
+        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
+                                      std::string(result.status().message()));
+            !st.ok())
+          return st;
+        ++failed;
+        continue;
+      }
+      if (!result->event) {
+        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kIgnored, result->ignored_reason);
+            !st.ok())
+          return st;
+        ++ignored;
+        continue;
+      }
+      result->event->mutable_ticket()->set_helpdesk_id(d.adapter_id);
+      if (auto st = ApplyEvent(tx, *result->event); !st.ok()) return st;
+      if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, ""); !st.ok())
+        return st;
+      ++processed;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  cursor_ = pending->back().seq;
+  stats_.processed += processed;
+  stats_.ignored += ignored;
+  stats_.failed += failed;
+  return static_cast<int>(pending->size());
+}
+
+}  // namespace debrief::pipeline

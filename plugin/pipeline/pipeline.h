@@ -1,0 +1,75 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "classify/classifier.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/store.h"
+#include "policy/link_policy.h"
+
+namespace debrief::pipeline {
+
+struct PipelineStats {
+  std::atomic<int64_t> processed{0};
+  std::atomic<int64_t> ignored{0};
+  std::atomic<int64_t> failed{0};
+};
+
+// inbox -> HelpdeskAdapter::Normalize -> Classifier -> LinkPolicy -> outbox.
+//
+// One thread takes pending deliveries in order and handles a batch in one store
+// transaction: the ticket, its classification, its link, the outbox actions and the
+// delivery's new state commit together. A crash before the commit leaves the deliveries
+// pending and they are processed again from scratch; after it, they are done. Either way
+// every acknowledged delivery takes effect exactly once.
+class Pipeline {
+ public:
+  Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+           classify::Classifier& classifier, policy::LinkPolicy& policy, const spi::Clock& clock,
+           int batch, absl::Duration poll_interval);
+  ~Pipeline();
+
+  void Start();
+  // Processes what is pending, then stops the thread.
+  void Stop();
+  // Wakes the thread (the store calls it after a commit that added deliveries).
+  void Notify();
+
+  // Processes everything pending now, on the caller's thread. For tools and tests.
+  absl::Status Drain();
+
+  // Applies one ticket event as if it came from a delivery (backfill and tests).
+  absl::Status ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event);
+
+  const PipelineStats& stats() const { return stats_; }
+
+ private:
+  void Run();
+  absl::StatusOr<int> ProcessBatch();
+
+  spi::Store& store_;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
+  classify::Classifier& classifier_;
+  policy::LinkPolicy& policy_;
+  const spi::Clock& clock_;
+  const int batch_;
+  const absl::Duration poll_interval_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+  std::mutex process_mu_;  // one batch at a time (thread and Drain)
+  int64_t cursor_ = 0;
+  PipelineStats stats_;
+};
+
+}  // namespace debrief::pipeline

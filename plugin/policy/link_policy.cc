@@ -1,0 +1,161 @@
+#include "policy/link_policy.h"
+
+#include "absl/strings/str_cat.h"
+#include "config/config.h"
+
+namespace debrief::policy {
+
+LinkPolicy::LinkPolicy(const v1::Config& config, const spi::Clock& clock)
+    : clock_(clock), config_(config.link_policy()), default_tracker_(config.default_tracker()) {
+  for (const auto& c : config.taxonomy().categories()) categories_[c.id()] = c;
+}
+
+const v1::Category* LinkPolicy::category(const std::string& id) const {
+  auto it = categories_.find(id);
+  return it == categories_.end() ? nullptr : &it->second;
+}
+
+std::string LinkPolicy::TrackerFor(const v1::Category& c) const {
+  return c.routing().tracker_id().empty() ? default_tracker_ : c.routing().tracker_id();
+}
+
+std::string LinkPolicy::TaskTitle(const v1::Category& c) {
+  switch (c.kind()) {
+    case v1::PRAISE:
+      return absl::StrCat("Keep doing this: ", c.name());
+    case v1::SUGGESTION:
+      return absl::StrCat("Customer suggestion: ", c.name());
+    case v1::QUESTION:
+      return absl::StrCat("Answer it for good: ", c.name());
+    default:
+      return absl::StrCat("Root cause: ", c.name());
+  }
+}
+
+absl::Status LinkPolicy::EnqueueWriteBack(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                                          const v1::Classification& c, int64_t task_id) {
+  v1::OutboxAction a;
+  auto* wb = a.mutable_write_back();
+  wb->set_helpdesk_id(ticket.helpdesk_id());
+  wb->set_ticket_id(ticket.ticket_id());
+  *wb->mutable_classification() = c;
+  wb->set_task_id(task_id);
+  // Keyed by what is written: a new category or task writes again, a replay does not.
+  std::string key = absl::StrCat("writeback:", ticket.helpdesk_id(), ":", ticket.ticket_id(), ":",
+                                 c.category_id(), ":", c.needs_review() ? "review" : "tagged", ":",
+                                 task_id);
+  return tx.Enqueue(key, a, clock_.Now());
+}
+
+absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                              const v1::ImprovementTask& task, v1::LinkOrigin origin) {
+  v1::TaskLink link;
+  link.set_task_id(task.id());
+  link.set_helpdesk_id(ticket.helpdesk_id());
+  link.set_ticket_id(ticket.ticket_id());
+  link.set_origin(origin);
+  if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
+  v1::OutboxAction a;
+  auto* l = a.mutable_link();
+  l->set_task_id(task.id());
+  l->set_helpdesk_id(ticket.helpdesk_id());
+  l->set_ticket_id(ticket.ticket_id());
+  // The pipeline's transaction makes a replayed delivery all-or-nothing; the time in the key
+  // lets a ticket unlinked and linked again reach the tracker again.
+  return tx.Enqueue(absl::StrCat("link:", task.id(), ":", ticket.helpdesk_id(), ":",
+                                 ticket.ticket_id(), ":", absl::ToUnixMicros(clock_.Now())),
+                    a, clock_.Now());
+}
+
+absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                               const v1::Classification& c) {
+  auto existing = tx.GetLink(ticket.helpdesk_id(), ticket.ticket_id());
+  if (!existing.ok()) return existing.status();
+  const v1::Category* cat = category(c.category_id());
+  const bool linkable = cat != nullptr && (!c.needs_review() || config_.link_needs_review());
+  if (*existing || !linkable) {
+    return EnqueueWriteBack(tx, ticket, c, *existing ? (*existing)->task_id() : 0);
+  }
+
+  auto active = tx.ActiveTask(cat->id());
+  if (!active.ok()) return active.status();
+  if (*active) {
+    if (absl::Status s = Link(tx, ticket, **active, v1::LINK_POLICY); !s.ok()) return s;
+    return EnqueueWriteBack(tx, ticket, c, (*active)->id());
+  }
+
+  const absl::Time since = clock_.Now() - config::ToDuration(config_.window(), absl::Hours(168));
+  auto waiting = tx.UnlinkedTickets(cat->id(), since);
+  if (!waiting.ok()) return waiting.status();
+  if (waiting->size() < config_.open_after_tickets()) return EnqueueWriteBack(tx, ticket, c, 0);
+
+  v1::ImprovementTask task;
+  task.set_category_id(cat->id());
+  task.set_tracker_id(TrackerFor(*cat));
+  task.set_title(TaskTitle(*cat));
+  task.set_status(v1::TASK_PENDING_CREATE);
+  auto id = tx.InsertTask(task);
+  if (!id.ok()) return id.status();
+  task.set_id(*id);
+  v1::OutboxAction create;
+  create.mutable_create_task()->set_task_id(*id);
+  if (absl::Status s = tx.Enqueue(absl::StrCat("create:", *id), create, clock_.Now()); !s.ok())
+    return s;
+  for (const v1::Ticket& t : *waiting) {
+    if (absl::Status s = Link(tx, t, task, v1::LINK_POLICY); !s.ok()) return s;
+    auto rec = tx.GetTicket(t.helpdesk_id(), t.ticket_id());
+    if (!rec.ok()) return rec.status();
+    if (*rec && (*rec)->classification) {
+      if (absl::Status s = EnqueueWriteBack(tx, t, *(*rec)->classification, *id); !s.ok())
+        return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::TaskLink> LinkPolicy::LinkByAgent(spi::StoreTransaction& tx,
+                                                     const std::string& helpdesk_id,
+                                                     const std::string& ticket_id,
+                                                     int64_t task_id) {
+  auto rec = tx.GetTicket(helpdesk_id, ticket_id);
+  if (!rec.ok()) return rec.status();
+  if (!*rec) return absl::NotFoundError(absl::StrCat("no ticket ", helpdesk_id, "/", ticket_id));
+  auto task = tx.GetTask(task_id);
+  if (!task.ok()) return task.status();
+  if (!*task) return absl::NotFoundError(absl::StrCat("no task ", task_id));
+  if ((*task)->status() == v1::TASK_DONE || (*task)->status() == v1::TASK_WONT_DO)
+    return absl::FailedPreconditionError(absl::StrCat("task ", task_id, " is closed"));
+  auto old = tx.GetLink(helpdesk_id, ticket_id);
+  if (!old.ok()) return old.status();
+  if (*old && (*old)->task_id() != task_id) {
+    if (absl::Status s = Unlink(tx, helpdesk_id, ticket_id); !s.ok()) return s;
+  }
+  if (absl::Status s = Link(tx, (*rec)->ticket, **task, v1::LINK_AGENT); !s.ok()) return s;
+  if ((*rec)->classification) {
+    if (absl::Status s = EnqueueWriteBack(tx, (*rec)->ticket, *(*rec)->classification, task_id);
+        !s.ok())
+      return s;
+  }
+  auto link = tx.GetLink(helpdesk_id, ticket_id);
+  if (!link.ok()) return link.status();
+  return **link;
+}
+
+absl::Status LinkPolicy::Unlink(spi::StoreTransaction& tx, const std::string& helpdesk_id,
+                                const std::string& ticket_id) {
+  auto old = tx.GetLink(helpdesk_id, ticket_id);
+  if (!old.ok()) return old.status();
+  if (!*old) return absl::NotFoundError(absl::StrCat(helpdesk_id, "/", ticket_id, " is not linked"));
+  if (absl::Status s = tx.DeleteLink(helpdesk_id, ticket_id); !s.ok()) return s;
+  v1::OutboxAction a;
+  auto* u = a.mutable_unlink();
+  u->set_task_id((*old)->task_id());
+  u->set_helpdesk_id(helpdesk_id);
+  u->set_ticket_id(ticket_id);
+  // The time makes the key unique, so link -> unlink -> link -> unlink all reach the tracker.
+  return tx.Enqueue(absl::StrCat("unlink:", (*old)->task_id(), ":", helpdesk_id, ":", ticket_id,
+                                 ":", absl::ToUnixMicros(clock_.Now())),
+                    a, clock_.Now());
+}
+
+}  // namespace debrief::policy

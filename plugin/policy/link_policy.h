@@ -1,0 +1,53 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/store.h"
+#include "debrief/v1/config.pb.h"
+
+namespace debrief::policy {
+
+// Decides, inside the pipeline's transaction, what a classified ticket changes: which task
+// it links to, whether a task opens, and which side effects go to the outbox. Everything it
+// writes is keyed, so running it twice for the same ticket changes nothing the second time.
+//
+// v1 rules: a category opens a task once it has `open_after_tickets` confidently tagged,
+// unlinked tickets first seen within `window`; those tickets and every later one of the
+// category link to that task while it is active (pending, open, in progress). A needs-review
+// ticket is written back (so an agent sees it) but not linked unless link_needs_review.
+//
+// Not thread-safe by itself: call it only inside Store::Transact.
+class LinkPolicy {
+ public:
+  LinkPolicy(const v1::Config& config, const spi::Clock& clock);
+
+  // Called after the ticket's record (with classification) is stored in tx.
+  absl::Status Apply(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                     const v1::Classification& classification);
+
+  // An agent links a ticket to a task (replacing any link it had).
+  absl::StatusOr<v1::TaskLink> LinkByAgent(spi::StoreTransaction& tx, const std::string& helpdesk_id,
+                                           const std::string& ticket_id, int64_t task_id);
+  absl::Status Unlink(spi::StoreTransaction& tx, const std::string& helpdesk_id,
+                      const std::string& ticket_id);
+
+  const v1::Category* category(const std::string& id) const;
+  std::string TrackerFor(const v1::Category& c) const;
+  static std::string TaskTitle(const v1::Category& c);
+
+ private:
+  absl::Status Link(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                    const v1::ImprovementTask& task, v1::LinkOrigin origin);
+  absl::Status EnqueueWriteBack(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                                const v1::Classification& c, int64_t task_id);
+
+  const spi::Clock& clock_;
+  v1::LinkPolicyConfig config_;
+  std::string default_tracker_;
+  std::map<std::string, v1::Category> categories_;
+};
+
+}  // namespace debrief::policy

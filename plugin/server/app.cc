@@ -1,0 +1,199 @@
+#include "server/app.h"
+
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "classify/keyword_classifier.h"
+#include "config/config.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "http/curl_http_client.h"
+#include "ingress/http_server.h"
+#include "outbox/executor.h"
+#include "pipeline/pipeline.h"
+#include "policy/link_policy.h"
+#include "server/grpc_services.h"
+#include "server/metrics.h"
+#include "store/sqlite_store.h"
+
+namespace debrief::server {
+namespace {
+
+using config::ToDuration;
+
+class AppImpl final : public App {
+ public:
+  AppImpl(const v1::Config& config, const spi::Clock& clock) : config_(config), clock_(clock) {}
+
+  ~AppImpl() override { Shutdown(absl::Seconds(5)); }
+
+  absl::Status Init(const spi::AdapterRegistry& registry) {
+    std::error_code ec;
+    std::filesystem::create_directories(config_.data_dir(), ec);
+    const auto& sq = config_.store().sqlite();
+    store::SqliteOptions so;
+    so.path = sq.path();
+    so.commit_delay = ToDuration(sq.commit_delay(), absl::Milliseconds(1));
+    so.max_batch = static_cast<int>(sq.max_batch());
+    auto store = store::OpenSqliteStore(so, clock_);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+
+    http_ = http::NewCurlHttpClient();
+    spi::AdapterContext ctx{*http_, clock_, config_.data_dir()};
+    for (const auto& h : config_.helpdesks()) {
+      const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
+      if (f == nullptr)
+        return absl::InvalidArgumentError(absl::StrCat("helpdesk ", h.id(), ": unknown type \"",
+                                                       h.type(), "\""));
+      auto a = f->Create(h, ctx);
+      if (!a.ok())
+        return absl::Status(a.status().code(),
+                            absl::StrCat("helpdesk ", h.id(), ": ", a.status().message()));
+      helpdesk_ptrs_[h.id()] = a->get();
+      helpdesks_.push_back(std::move(*a));
+    }
+    for (const auto& t : config_.trackers()) {
+      const spi::TrackerAdapterFactory* f = registry.tracker(t.type());
+      if (f == nullptr)
+        return absl::InvalidArgumentError(absl::StrCat("tracker ", t.id(), ": unknown type \"",
+                                                       t.type(), "\""));
+      auto a = f->Create(t, ctx);
+      if (!a.ok())
+        return absl::Status(a.status().code(),
+                            absl::StrCat("tracker ", t.id(), ": ", a.status().message()));
+      tracker_ptrs_[t.id()] = a->get();
+      trackers_.push_back(std::move(*a));
+    }
+    if (trackers_.empty())
+      std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
+
+    auto classifier = classify::KeywordClassifier::Create(config_.taxonomy(), clock_);
+    if (!classifier.ok()) return classifier.status();
+    classifier_ = std::move(*classifier);
+    if (absl::Status s = TeachFromFeedback(); !s.ok()) return s;
+
+    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
+    pipeline_ = std::make_unique<pipeline::Pipeline>(
+        *store_, helpdesk_ptrs_, *classifier_, *policy_, clock_, config_.pipeline().batch(),
+        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)));
+    outbox::ExecutorOptions eo;
+    eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
+    eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
+    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, tracker_ptrs_,
+                                                   *policy_, clock_, eo);
+    store_->SetDeliveryListener([this] { pipeline_->Notify(); });
+    return absl::OkStatus();
+  }
+
+  absl::Status Start() override {
+    // gRPC first, NOT_SERVING until everything is up.
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    services_ = std::make_unique<Services>(ServiceDeps{
+        config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_, tracker_ptrs_,
+        [this] { executor_->Notify(); }});
+    grpc::ServerBuilder builder;
+    auto hp = ingress::SplitHostPort(config_.grpc().listen());
+    if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
+    builder.AddListeningPort(config_.grpc().listen(), grpc::InsecureServerCredentials(),
+                             &ports_.grpc);
+    services_->Register(builder);
+    grpc_ = builder.BuildAndStart();
+    if (!grpc_ || ports_.grpc == 0)
+      return absl::UnavailableError(
+          absl::StrCat("grpc.listen: cannot listen on ", config_.grpc().listen()));
+    grpc_->GetHealthCheckService()->SetServingStatus(false);
+
+    pipeline_->Start();
+    executor_->Start();
+
+    ingress::HttpOptions ho;
+    ho.listen = config_.http().listen();
+    ho.max_body_bytes = config_.http().max_body_bytes();
+    ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
+                                              : std::max(2u, std::thread::hardware_concurrency());
+    metrics_.SetGaugeSource([this] {
+      return absl::StrCat(
+          "debrief_pipeline_processed_total ", pipeline_->stats().processed.load(), "\n",
+          "debrief_pipeline_ignored_total ", pipeline_->stats().ignored.load(), "\n",
+          "debrief_pipeline_failed_total ", pipeline_->stats().failed.load(), "\n",
+          "debrief_outbox_done_total ", executor_->stats().done.load(), "\n",
+          "debrief_outbox_retried_total ", executor_->stats().retried.load(), "\n",
+          "debrief_outbox_dead_total ", executor_->stats().dead.load(), "\n");
+    });
+    auto http = ingress::HttpServer::Start(ho, *store_, helpdesk_ptrs_, clock_, metrics_,
+                                           [this] { return ready_.load(); });
+    if (!http.ok()) return http.status();
+    http_server_ = std::move(*http);
+    ports_.http = http_server_->port();
+
+    ready_ = true;
+    grpc_->GetHealthCheckService()->SetServingStatus(true);
+    return absl::OkStatus();
+  }
+
+  AppPorts ports() const override { return ports_; }
+
+  void Shutdown(absl::Duration grace) override {
+    if (shut_down_.exchange(true)) return;
+    ready_ = false;
+    if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
+    // Stop taking webhooks; answer those in flight (they are already durable or refused).
+    if (http_server_) http_server_->Stop(grace);
+    if (store_) store_->Close();            // flush the last group commit
+    if (pipeline_) pipeline_->Stop();       // process everything acknowledged
+    if (executor_) executor_->Stop();       // what is left stays in the outbox for next start
+    if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
+  }
+
+ private:
+  // Corrections made before this start teach the classifier again.
+  absl::Status TeachFromFeedback() {
+    return store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto fb = tx.ListFeedback(5000);
+      if (!fb.ok()) return fb.status();
+      for (auto it = fb->rbegin(); it != fb->rend(); ++it) {
+        auto rec = tx.GetTicket(it->helpdesk_id, it->ticket_id);
+        if (!rec.ok()) return rec.status();
+        if (*rec) classifier_->Learn((*rec)->ticket, it->category_id).IgnoreError();
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  v1::Config config_;
+  const spi::Clock& clock_;
+  Metrics metrics_;
+  std::unique_ptr<spi::Store> store_;
+  std::unique_ptr<spi::HttpClient> http_;
+  std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks_;
+  std::vector<std::unique_ptr<spi::TrackerAdapter>> trackers_;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs_;
+  std::map<std::string, spi::TrackerAdapter*> tracker_ptrs_;
+  std::unique_ptr<classify::Classifier> classifier_;
+  std::unique_ptr<policy::LinkPolicy> policy_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<outbox::Executor> executor_;
+  std::unique_ptr<Services> services_;
+  std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<ingress::HttpServer> http_server_;
+  AppPorts ports_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<App>> App::Create(const v1::Config& config,
+                                                 const spi::AdapterRegistry& registry,
+                                                 const spi::Clock& clock) {
+  auto app = std::make_unique<AppImpl>(config, clock);
+  if (absl::Status s = app->Init(registry); !s.ok()) return s;
+  return app;
+}
+
+}  // namespace debrief::server

@@ -1,0 +1,287 @@
+#include "server/grpc_services.h"
+
+#include "absl/strings/str_cat.h"
+#include "debrief/v1/services.grpc.pb.h"
+
+namespace debrief::server {
+namespace {
+
+void SetTs(google::protobuf::Timestamp* ts, absl::Time t) {
+  int64_t us = absl::ToUnixMicros(t);
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+// Runs fn and finishes the unary call with its status.
+template <typename Fn>
+grpc::ServerUnaryReactor* Unary(grpc::CallbackServerContext* ctx, Fn&& fn) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(ToGrpc(fn()));
+  return r;
+}
+
+absl::Status RequireRef(const v1::TicketRef& ref) {
+  if (ref.helpdesk_id().empty() || ref.ticket_id().empty())
+    return absl::InvalidArgumentError("ticket.helpdesk_id and ticket.ticket_id are required");
+  return absl::OkStatus();
+}
+
+class TaggingService final : public v1::Tagging::CallbackService {
+ public:
+  explicit TaggingService(ServiceDeps& d) : d_(d) {}
+
+  grpc::ServerUnaryReactor* Classify(grpc::CallbackServerContext* ctx,
+                                     const v1::ClassifyRequest* req,
+                                     v1::ClassifyResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      v1::Ticket t = req->ticket();
+      if (!req->text().empty()) t.set_body(req->text());
+      if (t.subject().empty() && t.body().empty())
+        return absl::InvalidArgumentError("give a ticket or some text to classify");
+      *res->mutable_classification() = d_.classifier.Classify(t);
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* Feedback(grpc::CallbackServerContext* ctx,
+                                     const v1::FeedbackRequest* req,
+                                     v1::FeedbackResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
+      const v1::Category* cat = d_.policy.category(req->category_id());
+      if (cat == nullptr)
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown category \"", req->category_id(), "\""));
+      v1::Ticket ticket;
+      absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto rec = tx.GetTicket(req->ticket().helpdesk_id(), req->ticket().ticket_id());
+        if (!rec.ok()) return rec.status();
+        if (!*rec)
+          return absl::NotFoundError(absl::StrCat("no ticket ", req->ticket().helpdesk_id(), "/",
+                                                  req->ticket().ticket_id()));
+        spi::TicketRecord& r = **rec;
+        std::string old = r.classification ? r.classification->category_id() : "";
+        v1::Classification c;
+        c.set_category_id(cat->id());
+        c.set_confidence(1.0);
+        c.set_model("agent");
+        SetTs(c.mutable_classified_at(), d_.clock.Now());
+        v1::Reason* why = c.add_reasons();
+        why->set_feature(absl::StrCat("corrected by ", req->agent().empty() ? "an agent" : req->agent(),
+                                      old.empty() ? "" : absl::StrCat(" (was ", old, ")")));
+        why->set_weight(1.0);
+        r.classification = c;
+        r.agent_corrected = true;
+        if (auto st = tx.PutTicket(r); !st.ok()) return st;
+        if (auto st = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old, cat->id(),
+                                        req->agent(), d_.clock.Now());
+            !st.ok())
+          return st;
+        // A link the policy made for the old category no longer holds; an agent's link stays.
+        auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
+        if (!link.ok()) return link.status();
+        if (*link && (*link)->origin() == v1::LINK_POLICY && old != cat->id()) {
+          if (auto st = d_.policy.Unlink(tx, r.ticket.helpdesk_id(), r.ticket.ticket_id()); !st.ok())
+            return st;
+        }
+        if (auto st = d_.policy.Apply(tx, r.ticket, c); !st.ok()) return st;
+        *res->mutable_classification() = c;
+        ticket = r.ticket;
+        return absl::OkStatus();
+      });
+      if (!s.ok()) return s;
+      d_.outbox_changed();
+      return d_.classifier.Learn(ticket, cat->id());
+    });
+  }
+
+ private:
+  ServiceDeps& d_;
+};
+
+class ImprovementsService final : public v1::Improvements::CallbackService {
+ public:
+  explicit ImprovementsService(ServiceDeps& d) : d_(d) {}
+
+  grpc::ServerUnaryReactor* ListTasks(grpc::CallbackServerContext* ctx,
+                                      const v1::ListTasksRequest* req,
+                                      v1::ListTasksResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      return d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto tasks = tx.ListTasks({req->category_id(), req->status()});
+        if (!tasks.ok()) return tasks.status();
+        for (auto& t : *tasks) *res->add_tasks() = std::move(t);
+        return absl::OkStatus();
+      });
+    });
+  }
+
+  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx,
+                                    const v1::GetTaskRequest* req,
+                                    v1::GetTaskResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      return d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto t = tx.GetTask(req->task_id());
+        if (!t.ok()) return t.status();
+        if (!*t) return absl::NotFoundError(absl::StrCat("no task ", req->task_id()));
+        *res->mutable_task() = **t;
+        auto links = tx.LinksOfTask(req->task_id());
+        if (!links.ok()) return links.status();
+        for (auto& l : *links) *res->add_links() = std::move(l);
+        return absl::OkStatus();
+      });
+    });
+  }
+
+  grpc::ServerUnaryReactor* LinkTicket(grpc::CallbackServerContext* ctx,
+                                       const v1::LinkTicketRequest* req,
+                                       v1::LinkTicketResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
+      absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto link = d_.policy.LinkByAgent(tx, req->ticket().helpdesk_id(),
+                                          req->ticket().ticket_id(), req->task_id());
+        if (!link.ok()) return link.status();
+        *res->mutable_link() = *link;
+        return absl::OkStatus();
+      });
+      if (s.ok()) d_.outbox_changed();
+      return s;
+    });
+  }
+
+  grpc::ServerUnaryReactor* UnlinkTicket(grpc::CallbackServerContext* ctx,
+                                         const v1::UnlinkTicketRequest* req,
+                                         v1::UnlinkTicketResponse*) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
+      absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) {
+        return d_.policy.Unlink(tx, req->ticket().helpdesk_id(), req->ticket().ticket_id());
+      });
+      if (s.ok()) d_.outbox_changed();
+      return s;
+    });
+  }
+
+ private:
+  ServiceDeps& d_;
+};
+
+class TicketsService final : public v1::Tickets::CallbackService {
+ public:
+  explicit TicketsService(ServiceDeps& d) : d_(d) {}
+
+  grpc::ServerUnaryReactor* GetTicket(grpc::CallbackServerContext* ctx,
+                                      const v1::GetTicketRequest* req,
+                                      v1::GetTicketResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
+      return d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto rec = tx.GetTicket(req->ticket().helpdesk_id(), req->ticket().ticket_id());
+        if (!rec.ok()) return rec.status();
+        if (!*rec)
+          return absl::NotFoundError(absl::StrCat("no ticket ", req->ticket().helpdesk_id(), "/",
+                                                  req->ticket().ticket_id()));
+        *res->mutable_ticket() = (*rec)->ticket;
+        if ((*rec)->classification) *res->mutable_classification() = *(*rec)->classification;
+        auto link = tx.GetLink(req->ticket().helpdesk_id(), req->ticket().ticket_id());
+        if (!link.ok()) return link.status();
+        if (*link) {
+          *res->mutable_link() = **link;
+          auto task = tx.GetTask((*link)->task_id());
+          if (!task.ok()) return task.status();
+          if (*task) *res->mutable_task() = **task;
+        }
+        return absl::OkStatus();
+      });
+    });
+  }
+
+ private:
+  ServiceDeps& d_;
+};
+
+class AdminService final : public v1::Admin::CallbackService {
+ public:
+  explicit AdminService(ServiceDeps& d) : d_(d) {}
+
+  grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* ctx, const v1::GetConfigRequest*,
+                                      v1::GetConfigResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      // Secrets are SecretRefs (env or file names), never values, so the config is safe to show.
+      *res->mutable_config() = d_.config;
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* ListAdapters(grpc::CallbackServerContext* ctx,
+                                         const v1::ListAdaptersRequest*,
+                                         v1::ListAdaptersResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      for (const auto& h : d_.config.helpdesks()) {
+        v1::AdapterInfo* a = res->add_adapters();
+        a->set_id(h.id());
+        a->set_type(h.type());
+        a->set_kind("helpdesk");
+        a->set_webhook_path(absl::StrCat("/webhooks/", h.id()));
+      }
+      for (const auto& t : d_.config.trackers()) {
+        v1::AdapterInfo* a = res->add_adapters();
+        a->set_id(t.id());
+        a->set_type(t.type());
+        a->set_kind("tracker");
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* CheckAdapter(grpc::CallbackServerContext* ctx,
+                                         const v1::CheckAdapterRequest* req,
+                                         v1::CheckAdapterResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      absl::Status s;
+      if (auto h = d_.helpdesks.find(req->id()); h != d_.helpdesks.end()) {
+        s = h->second->Check();
+      } else if (auto t = d_.trackers.find(req->id()); t != d_.trackers.end()) {
+        s = t->second->Check();
+      } else {
+        return absl::NotFoundError(absl::StrCat("no adapter \"", req->id(), "\""));
+      }
+      res->set_ok(s.ok());
+      res->set_message(s.ok() ? "ok" : s.ToString());
+      return absl::OkStatus();
+    });
+  }
+
+ private:
+  ServiceDeps& d_;
+};
+
+}  // namespace
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+struct Services::Impl {
+  explicit Impl(ServiceDeps d)
+      : deps(std::move(d)), tagging(deps), improvements(deps), tickets(deps), admin(deps) {}
+  ServiceDeps deps;
+  TaggingService tagging;
+  ImprovementsService improvements;
+  TicketsService tickets;
+  AdminService admin;
+};
+
+Services::Services(ServiceDeps deps) : impl_(std::make_unique<Impl>(std::move(deps))) {}
+Services::~Services() = default;
+
+void Services::Register(grpc::ServerBuilder& builder) {
+  builder.RegisterService(&impl_->tagging);
+  builder.RegisterService(&impl_->improvements);
+  builder.RegisterService(&impl_->tickets);
+  builder.RegisterService(&impl_->admin);
+}
+
+}  // namespace debrief::server

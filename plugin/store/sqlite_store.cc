@@ -1,0 +1,729 @@
+#include "store/sqlite_store.h"
+
+#include "store/sqlite_util.h"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+
+namespace debrief::store {
+namespace {
+
+using spi::AppendOutcome;
+using spi::DeliveryState;
+using spi::StoredDelivery;
+using sqlite::Exec;
+using sqlite::OpenConnection;
+using sqlite::Stmt;
+
+// Each entry is one schema version; never edit a released one, append a new one.
+constexpr const char* kMigrations[] = {
+    // 1: inbox, tickets, tasks, links, outbox, feedback.
+    R"sql(
+    CREATE TABLE deliveries(
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      adapter_id TEXT NOT NULL,
+      delivery_key TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers BLOB NOT NULL,
+      body BLOB NOT NULL,
+      state INTEGER NOT NULL DEFAULT 0,
+      note TEXT,
+      processed_at INTEGER,
+      UNIQUE(adapter_id, delivery_key));
+    CREATE INDEX deliveries_pending ON deliveries(seq) WHERE state = 0;
+    CREATE TABLE tickets(
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      ticket BLOB NOT NULL,
+      classification BLOB,
+      category_id TEXT,
+      needs_review INTEGER NOT NULL DEFAULT 0,
+      agent_corrected INTEGER NOT NULL DEFAULT 0,
+      requester TEXT,
+      first_seen INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY(helpdesk_id, ticket_id));
+    CREATE INDEX tickets_by_category ON tickets(category_id, first_seen);
+    CREATE TABLE tasks(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      category_id TEXT NOT NULL,
+      tracker_id TEXT NOT NULL,
+      external_id TEXT,
+      external_key TEXT,
+      url TEXT,
+      title TEXT NOT NULL,
+      status INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL);
+    -- One active (pending, open, in progress) task per category: a duplicate cannot exist.
+    CREATE UNIQUE INDEX tasks_one_active ON tasks(category_id) WHERE status IN (1, 2, 3);
+    CREATE TABLE task_links(
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      task_id INTEGER NOT NULL REFERENCES tasks(id),
+      origin INTEGER NOT NULL,
+      linked_at INTEGER NOT NULL,
+      PRIMARY KEY(helpdesk_id, ticket_id));
+    CREATE INDEX task_links_by_task ON task_links(task_id);
+    CREATE TABLE outbox(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      key TEXT NOT NULL UNIQUE,
+      action BLOB NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL,
+      state INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT,
+      created_at INTEGER NOT NULL);
+    CREATE INDEX outbox_due ON outbox(due_at) WHERE state = 0;
+    CREATE TABLE feedback(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      old_category TEXT,
+      new_category TEXT NOT NULL,
+      agent TEXT,
+      at INTEGER NOT NULL);
+    )sql",
+};
+
+int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t) {
+  int64_t us = ToMicros(t);
+  ts->set_seconds(us / 1000000);
+  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
+}
+
+// The statements of one connection, and StoreTransaction over them.
+class Connection final : public spi::StoreTransaction {
+ public:
+  Connection(sqlite3* db, const spi::Clock& clock)
+      : db_(db),
+        clock_(clock),
+        get_ticket_(db,
+                    "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
+                    "WHERE helpdesk_id=? AND ticket_id=?"),
+        put_ticket_(db,
+                    "INSERT INTO tickets(helpdesk_id, ticket_id, ticket, classification, "
+                    "category_id, needs_review, agent_corrected, requester, first_seen, "
+                    "updated_at) VALUES(?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET ticket=excluded.ticket, "
+                    "classification=excluded.classification, category_id=excluded.category_id, "
+                    "needs_review=excluded.needs_review, "
+                    "agent_corrected=excluded.agent_corrected, requester=excluded.requester, "
+                    "updated_at=excluded.updated_at"),
+        unlinked_(db,
+                  "SELECT t.ticket FROM tickets t LEFT JOIN task_links l "
+                  "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
+                  "WHERE t.category_id=? AND t.needs_review=0 AND t.first_seen>=? "
+                  "AND l.task_id IS NULL ORDER BY t.first_seen"),
+        active_task_(db, "SELECT id FROM tasks WHERE category_id=? AND status IN (1,2,3)"),
+        get_task_(db,
+                  "SELECT id, category_id, tracker_id, external_id, external_key, url, title, "
+                  "status, created_at, updated_at, "
+                  "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
+                  "(SELECT COUNT(DISTINCT COALESCE(NULLIF(k.requester,''), "
+                  "  k.helpdesk_id||'/'||k.ticket_id)) FROM task_links l JOIN tickets k "
+                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                  "  WHERE l.task_id=tasks.id), "
+                  "(SELECT MIN(k.first_seen) FROM task_links l JOIN tickets k "
+                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                  "  WHERE l.task_id=tasks.id), "
+                  "(SELECT MAX(k.first_seen) FROM task_links l JOIN tickets k "
+                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                  "  WHERE l.task_id=tasks.id) "
+                  "FROM tasks WHERE id=?"),
+        list_tasks_(db,
+                    "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
+                    "ORDER BY id"),
+        insert_task_(db,
+                     "INSERT INTO tasks(category_id, tracker_id, external_id, external_key, url, "
+                     "title, status, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?)"),
+        update_task_(db,
+                     "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
+                     "updated_at=? WHERE id=?"),
+        get_link_(db,
+                  "SELECT task_id, origin, linked_at FROM task_links "
+                  "WHERE helpdesk_id=? AND ticket_id=?"),
+        links_of_task_(db,
+                       "SELECT helpdesk_id, ticket_id, origin, linked_at FROM task_links "
+                       "WHERE task_id=? ORDER BY linked_at, helpdesk_id, ticket_id"),
+        put_link_(db,
+                  "INSERT INTO task_links(helpdesk_id, ticket_id, task_id, origin, linked_at) "
+                  "VALUES(?,?,?,?,?) ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET "
+                  "task_id=excluded.task_id, origin=excluded.origin, "
+                  "linked_at=excluded.linked_at"),
+        delete_link_(db, "DELETE FROM task_links WHERE helpdesk_id=? AND ticket_id=?"),
+        enqueue_(db,
+                 "INSERT INTO outbox(key, action, due_at, created_at) VALUES(?,?,?,?) "
+                 "ON CONFLICT(key) DO NOTHING"),
+        mark_delivery_(db, "UPDATE deliveries SET state=?, note=?, processed_at=? WHERE seq=?"),
+        feedback_(db,
+                  "INSERT INTO feedback(helpdesk_id, ticket_id, old_category, new_category, "
+                  "agent, at) VALUES(?,?,?,?,?,?)"),
+        list_feedback_(db,
+                       "SELECT helpdesk_id, ticket_id, new_category FROM feedback "
+                       "ORDER BY id DESC LIMIT ?") {}
+
+  ~Connection() override = default;
+
+  absl::Status PrepareStatus() const {
+    for (const Stmt* s : {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_,
+                          &list_tasks_, &insert_task_, &update_task_, &get_link_,
+                          &links_of_task_, &put_link_, &delete_link_, &enqueue_,
+                          &mark_delivery_, &feedback_, &list_feedback_}) {
+      if (!s->status().ok()) return s->status();
+    }
+    return absl::OkStatus();
+  }
+
+  sqlite3* db() const { return db_; }
+
+  // spi::StoreTransaction
+  absl::StatusOr<std::optional<spi::TicketRecord>> GetTicket(
+      const std::string& helpdesk_id, const std::string& ticket_id) override {
+    auto& s = get_ticket_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    spi::TicketRecord r;
+    if (!r.ticket.ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket row");
+    if (!s.IsNull(1)) {
+      r.classification.emplace();
+      if (!r.classification->ParseFromString(s.Text(1)))
+        return absl::DataLossError("corrupt classification row");
+    }
+    r.agent_corrected = s.Int(2) != 0;
+    r.first_seen = FromMicros(s.Int(3));
+    return r;
+  }
+
+  absl::Status PutTicket(const spi::TicketRecord& r) override {
+    auto& s = put_ticket_.Reset()
+                  .Bind(r.ticket.helpdesk_id())
+                  .Bind(r.ticket.ticket_id())
+                  .BindBlob(r.ticket.SerializeAsString());
+    if (r.classification) {
+      s.BindBlob(r.classification->SerializeAsString());
+      if (r.classification->category_id().empty())
+        s.BindNull();
+      else
+        s.Bind(r.classification->category_id());
+      s.Bind(int64_t{r.classification->needs_review() ? 1 : 0});
+    } else {
+      s.BindNull().BindNull().Bind(int64_t{0});
+    }
+    const auto& who = r.ticket.requester();
+    s.Bind(int64_t{r.agent_corrected ? 1 : 0})
+        .Bind(!who.id().empty() ? who.id() : who.email())
+        .Bind(ToMicros(r.first_seen))
+        .Bind(ToMicros(clock_.Now()));
+    return s.Exec();
+  }
+
+  absl::StatusOr<std::vector<v1::Ticket>> UnlinkedTickets(const std::string& category_id,
+                                                          absl::Time since) override {
+    auto& s = unlinked_.Reset().Bind(category_id).Bind(ToMicros(since));
+    std::vector<v1::Ticket> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.emplace_back();
+      if (!out.back().ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket");
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
+      const std::string& category_id) override {
+    auto& s = active_task_.Reset().Bind(category_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return GetTask(s.Int(0));
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) override {
+    auto& s = get_task_.Reset().Bind(task_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    v1::ImprovementTask t;
+    t.set_id(s.Int(0));
+    t.set_category_id(s.Text(1));
+    t.set_tracker_id(s.Text(2));
+    t.set_external_id(s.Text(3));
+    t.set_external_key(s.Text(4));
+    t.set_url(s.Text(5));
+    t.set_title(s.Text(6));
+    t.set_status(static_cast<v1::TaskStatus>(s.Int(7)));
+    SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
+    SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
+    t.set_ticket_count(s.Int(10));
+    t.set_customer_count(s.Int(11));
+    if (!s.IsNull(12)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(12)));
+    if (!s.IsNull(13)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(13)));
+    return t;
+  }
+
+  absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const spi::TaskFilter& f) override {
+    auto& s = list_tasks_.Reset().Bind(f.category_id).Bind(int64_t{f.status});
+    std::vector<int64_t> ids;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(s.Int(0));
+    }
+    std::vector<v1::ImprovementTask> out;
+    for (int64_t id : ids) {
+      auto t = GetTask(id);
+      if (!t.ok()) return t.status();
+      if (*t) out.push_back(std::move(**t));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& t) override {
+    int64_t now = ToMicros(clock_.Now());
+    auto& s = insert_task_.Reset()
+                  .Bind(t.category_id())
+                  .Bind(t.tracker_id())
+                  .Bind(t.external_id())
+                  .Bind(t.external_key())
+                  .Bind(t.url())
+                  .Bind(t.title())
+                  .Bind(int64_t{t.status()})
+                  .Bind(now)
+                  .Bind(now);
+    if (absl::Status st = s.Exec(); !st.ok()) {
+      if (absl::IsAlreadyExists(st))
+        return absl::AlreadyExistsError(
+            absl::StrCat("category ", t.category_id(), " already has an active task"));
+      return st;
+    }
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  absl::Status UpdateTask(const v1::ImprovementTask& t) override {
+    return update_task_.Reset()
+        .Bind(t.external_id())
+        .Bind(t.external_key())
+        .Bind(t.url())
+        .Bind(t.title())
+        .Bind(int64_t{t.status()})
+        .Bind(ToMicros(clock_.Now()))
+        .Bind(t.id())
+        .Exec();
+  }
+
+  absl::StatusOr<std::optional<v1::TaskLink>> GetLink(const std::string& helpdesk_id,
+                                                      const std::string& ticket_id) override {
+    auto& s = get_link_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    v1::TaskLink l;
+    l.set_helpdesk_id(helpdesk_id);
+    l.set_ticket_id(ticket_id);
+    l.set_task_id(s.Int(0));
+    l.set_origin(static_cast<v1::LinkOrigin>(s.Int(1)));
+    SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(2)));
+    return l;
+  }
+
+  absl::StatusOr<std::vector<v1::TaskLink>> LinksOfTask(int64_t task_id) override {
+    auto& s = links_of_task_.Reset().Bind(task_id);
+    std::vector<v1::TaskLink> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      v1::TaskLink& l = out.emplace_back();
+      l.set_task_id(task_id);
+      l.set_helpdesk_id(s.Text(0));
+      l.set_ticket_id(s.Text(1));
+      l.set_origin(static_cast<v1::LinkOrigin>(s.Int(2)));
+      SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(3)));
+    }
+    return out;
+  }
+
+  absl::Status PutLink(const v1::TaskLink& l) override {
+    int64_t at = l.has_linked_at()
+                     ? l.linked_at().seconds() * 1000000 + l.linked_at().nanos() / 1000
+                     : ToMicros(clock_.Now());
+    return put_link_.Reset()
+        .Bind(l.helpdesk_id())
+        .Bind(l.ticket_id())
+        .Bind(l.task_id())
+        .Bind(int64_t{l.origin()})
+        .Bind(at)
+        .Exec();
+  }
+
+  absl::Status DeleteLink(const std::string& helpdesk_id, const std::string& ticket_id) override {
+    return delete_link_.Reset().Bind(helpdesk_id).Bind(ticket_id).Exec();
+  }
+
+  absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
+                       absl::Time due) override {
+    return enqueue_.Reset()
+        .Bind(key)
+        .BindBlob(action.SerializeAsString())
+        .Bind(ToMicros(due))
+        .Bind(ToMicros(clock_.Now()))
+        .Exec();
+  }
+
+  absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) override {
+    return mark_delivery_.Reset()
+        .Bind(int64_t{static_cast<int>(state)})
+        .Bind(note)
+        .Bind(ToMicros(clock_.Now()))
+        .Bind(seq)
+        .Exec();
+  }
+
+  absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
+                              const std::string& old_category, const std::string& new_category,
+                              const std::string& agent, absl::Time at) override {
+    return feedback_.Reset()
+        .Bind(helpdesk_id)
+        .Bind(ticket_id)
+        .Bind(old_category)
+        .Bind(new_category)
+        .Bind(agent)
+        .Bind(ToMicros(at))
+        .Exec();
+  }
+
+  absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedback(int limit) override {
+    auto& s = list_feedback_.Reset().Bind(int64_t{limit});
+    std::vector<spi::FeedbackRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back({s.Text(0), s.Text(1), s.Text(2)});
+    }
+    return out;
+  }
+
+ private:
+  sqlite3* db_;
+  const spi::Clock& clock_;
+  Stmt get_ticket_, put_ticket_, unlinked_, active_task_, get_task_, list_tasks_, insert_task_,
+      update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_,
+      mark_delivery_, feedback_, list_feedback_;
+};
+
+absl::Status Migrate(sqlite3* db) {
+  if (absl::Status s = Exec(db,
+                            "CREATE TABLE IF NOT EXISTS schema_migrations("
+                            "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      !s.ok())
+    return s;
+  Stmt current(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current.status().ok()) return current.status();
+  auto row = current.Step();
+  if (!row.ok()) return row.status();
+  const int have = static_cast<int>(current.Int(0));
+  const int want = static_cast<int>(std::size(kMigrations));
+  if (have > want) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("database schema version ", have, " is newer than this debriefd (", want,
+                     "); upgrade debriefd"));
+  }
+  for (int v = have + 1; v <= want; ++v) {
+    absl::Status s = Exec(db, "BEGIN IMMEDIATE");
+    if (s.ok()) s = Exec(db, kMigrations[v - 1]);
+    if (s.ok()) {
+      std::string rec = absl::StrCat("INSERT INTO schema_migrations VALUES(", v, ", ",
+                                     ToMicros(absl::Now()), ")");
+      s = Exec(db, rec.c_str());
+    }
+    if (s.ok()) s = Exec(db, "COMMIT");
+    if (!s.ok()) {
+      Exec(db, "ROLLBACK").IgnoreError();
+      return absl::InternalError(absl::StrCat("migration ", v, " failed: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+class SqliteStore final : public spi::Store {
+ public:
+  SqliteStore(const SqliteOptions& options, const spi::Clock& clock, sqlite3* write_db,
+              sqlite3* read_db)
+      : options_(options),
+        clock_(clock),
+        write_db_(write_db),
+        read_db_(read_db),
+        write_(write_db, clock),
+        read_(read_db, clock),
+        insert_delivery_(write_db,
+                         "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
+                         "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
+        pending_(write_db,
+                 "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
+                 "deliveries WHERE state=0 AND seq>? ORDER BY seq LIMIT ?"),
+        due_(write_db,
+             "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
+             "ORDER BY due_at, id LIMIT ?"),
+        complete_(write_db, "UPDATE outbox SET state=1, attempts=attempts+1 WHERE id=?"),
+        retry_(write_db,
+               "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
+        dead_(write_db,
+              "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+
+  ~SqliteStore() override { Close(); }
+
+  absl::Status PrepareStatus() const {
+    for (const Stmt* s : {&insert_delivery_, &pending_, &due_, &complete_, &retry_, &dead_})
+      if (!s->status().ok()) return s->status();
+    if (auto s = write_.PrepareStatus(); !s.ok()) return s;
+    return read_.PrepareStatus();
+  }
+
+  // spi::Store
+  void AppendDelivery(StoredDelivery d,
+                      std::function<void(absl::StatusOr<AppendOutcome>)> done) override {
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (!closed_) {
+        queue_.push_back({std::move(d), std::move(done)});
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    done(absl::UnavailableError("store is shutting down"));
+  }
+
+  absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
+                                                                int limit) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    auto& s = pending_.Reset().Bind(after_seq).Bind(int64_t{limit});
+    std::vector<StoredDelivery> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      StoredDelivery& d = out.emplace_back();
+      d.seq = s.Int(0);
+      d.adapter_id = s.Text(1);
+      d.delivery_key = s.Text(2);
+      d.received_at = FromMicros(s.Int(3));
+      v1::StoredHeaders h;
+      if (!h.ParseFromString(s.Text(4))) return absl::DataLossError("corrupt delivery headers");
+      d.headers.insert(h.headers().begin(), h.headers().end());
+      d.body = s.Text(5);
+    }
+    return out;
+  }
+
+  absl::Status Transact(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return RunTx(write_, "BEGIN IMMEDIATE", fn);
+  }
+
+  absl::Status Read(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
+    std::lock_guard<std::mutex> l(read_mu_);
+    return RunTx(read_, "BEGIN", fn);
+  }
+
+  absl::StatusOr<std::vector<spi::OutboxEntry>> DueActions(absl::Time now, int limit) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    auto& s = due_.Reset().Bind(ToMicros(now)).Bind(int64_t{limit});
+    std::vector<spi::OutboxEntry> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      spi::OutboxEntry& e = out.emplace_back();
+      e.id = s.Int(0);
+      e.key = s.Text(1);
+      if (!e.action.ParseFromString(s.Text(2))) return absl::DataLossError("corrupt action");
+      e.attempts = static_cast<int>(s.Int(3));
+    }
+    return out;
+  }
+
+  absl::Status CompleteAction(int64_t id) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return complete_.Reset().Bind(id).Exec();
+  }
+  absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return retry_.Reset().Bind(ToMicros(due)).Bind(error).Bind(id).Exec();
+  }
+  absl::Status DeadLetterAction(int64_t id, const std::string& error) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return dead_.Reset().Bind(error).Bind(id).Exec();
+  }
+
+  void SetDeliveryListener(std::function<void()> listener) override {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    listener_ = std::move(listener);
+  }
+
+  void Close() override {
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (closed_) return;
+      closed_ = true;
+      queue_cv_.notify_all();
+    }
+    if (committer_.joinable()) committer_.join();
+  }
+
+ private:
+  struct Pending {
+    StoredDelivery delivery;
+    std::function<void(absl::StatusOr<AppendOutcome>)> done;
+  };
+
+  static absl::Status RunTx(Connection& c, const char* begin,
+                            const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
+    if (absl::Status s = Exec(c.db(), begin); !s.ok()) return s;
+    absl::Status s = fn(c);
+    if (s.ok()) s = Exec(c.db(), "COMMIT");
+    if (!s.ok()) Exec(c.db(), "ROLLBACK").IgnoreError();
+    return s;
+  }
+
+  // Group commit: take everything queued (up to max_batch), waiting at most commit_delay for
+  // more to arrive once the first is there, then write them in one transaction.
+  void CommitLoop() {
+    std::vector<Pending> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> l(queue_mu_);
+        queue_cv_.wait(l, [&] { return closed_ || !queue_.empty(); });
+        if (queue_.empty() && closed_) return;
+        if (!closed_ && static_cast<int>(queue_.size()) < options_.max_batch &&
+            options_.commit_delay > absl::ZeroDuration()) {
+          queue_cv_.wait_for(l, absl::ToChronoMicroseconds(options_.commit_delay), [&] {
+            return closed_ || static_cast<int>(queue_.size()) >= options_.max_batch;
+          });
+        }
+        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      CommitBatch(batch);
+      batch.clear();
+    }
+  }
+
+  void CommitBatch(std::vector<Pending>& batch) {
+    std::vector<absl::StatusOr<AppendOutcome>> outcomes;
+    outcomes.reserve(batch.size());
+    absl::Status tx;
+    {
+      std::lock_guard<std::mutex> l(write_mu_);
+      tx = Exec(write_.db(), "BEGIN IMMEDIATE");
+      if (tx.ok()) {
+        v1::StoredHeaders h;
+        for (Pending& p : batch) {
+          h.mutable_headers()->clear();
+          for (const auto& [k, v] : p.delivery.headers) (*h.mutable_headers())[k] = v;
+          absl::Status s = insert_delivery_.Reset()
+                               .Bind(p.delivery.adapter_id)
+                               .Bind(p.delivery.delivery_key)
+                               .Bind(ToMicros(p.delivery.received_at))
+                               .BindBlob(h.SerializeAsString())
+                               .BindBlob(p.delivery.body)
+                               .Exec();
+          if (!s.ok()) {
+            outcomes.push_back(s);
+          } else {
+            outcomes.push_back(sqlite3_changes(write_.db()) == 1 ? AppendOutcome::kStored
+                                                                 : AppendOutcome::kDuplicate);
+          }
+        }
+        tx = Exec(write_.db(), "COMMIT");
+        if (!tx.ok()) Exec(write_.db(), "ROLLBACK").IgnoreError();
+      }
+    }
+    bool any_stored = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!tx.ok()) {
+        batch[i].done(absl::UnavailableError(absl::StrCat("could not store: ", tx.message())));
+      } else {
+        any_stored |= outcomes[i].ok() && *outcomes[i] == AppendOutcome::kStored;
+        batch[i].done(std::move(outcomes[i]));
+      }
+    }
+    if (any_stored) {
+      std::lock_guard<std::mutex> l(listener_mu_);
+      if (listener_) listener_();
+    }
+  }
+
+  // Closes the connection when destroyed; declared before the statements so that they are
+  // finalized first.
+  struct Db {
+    sqlite3* db;
+    ~Db() { sqlite3_close(db); }
+  };
+
+  SqliteOptions options_;
+  const spi::Clock& clock_;
+  Db write_db_;
+  Db read_db_;
+  std::mutex write_mu_;  // the write connection and its statements
+  std::mutex read_mu_;
+  Connection write_;
+  Connection read_;
+  Stmt insert_delivery_, pending_, due_, complete_, retry_, dead_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool closed_ = false;
+  std::thread committer_;
+
+  std::mutex listener_mu_;
+  std::function<void()> listener_;
+};
+
+int SqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions& options,
+                                                            const spi::Clock& clock) {
+  if (options.path.empty() || options.path == ":memory:")
+    return absl::InvalidArgumentError("store.sqlite.path must name a file");
+  auto w = OpenConnection(options.path, /*read_only=*/false);
+  if (!w.ok()) return w.status();
+  if (absl::Status s = Migrate(*w); !s.ok()) {
+    sqlite3_close(*w);
+    return s;
+  }
+  auto r = OpenConnection(options.path, /*read_only=*/true);
+  if (!r.ok()) {
+    sqlite3_close(*w);
+    return r.status();
+  }
+  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r);
+  if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
+  return store;
+}
+
+}  // namespace debrief::store

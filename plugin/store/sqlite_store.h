@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/store.h"
+
+namespace debrief::store {
+
+struct SqliteOptions {
+  std::string path;                             // ":memory:" is not supported (two connections)
+  absl::Duration commit_delay = absl::Milliseconds(1);  // longest a delivery waits for company
+  int max_batch = 512;                          // deliveries per group commit
+};
+
+// The embedded default store: one SQLite file in WAL mode, synchronous=FULL, so a committed
+// delivery survives power loss. Webhook appends go through one commit thread that gathers
+// them into a single transaction (group commit): one fsync acknowledges many deliveries.
+//
+// Schema changes are versioned migrations applied in order at Open, each in its own
+// transaction; a database newer than this binary is refused.
+//
+// Example:
+//   auto store = SqliteStore::Open({.path = "debrief.db"}, spi::SystemClock::Get());
+//   if (!store.ok()) return store.status();
+class SqliteStore;
+absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions& options,
+                                                            const spi::Clock& clock);
+
+// The schema version this binary writes.
+int SqliteSchemaVersion();
+
+}  // namespace debrief::store
