@@ -3,6 +3,7 @@
 
 #include "ingress/http_server.h"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -185,7 +186,8 @@ class BeastServer final : public HttpServer {
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
       session.idle = false;
-      if (ec) break;
+      // A Content-Length over the limit fails already here, with body_limit.
+      if (ec && ec != http::error::body_limit) break;
       ++active_;
       if (!ec) {
         stream.expires_after(std::chrono::seconds(30));
@@ -215,12 +217,27 @@ class BeastServer final : public HttpServer {
       stream.expires_after(std::chrono::seconds(30));
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       --active_;
+      if (!ec && close) co_await Linger(stream);
       if (ec || close || stopping_) break;
     }
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     std::lock_guard<std::mutex> l(sessions_mu_);
     sessions_.erase(self);
+  }
+
+  // After refusing a request whose body is still arriving, read and drop what the client
+  // keeps sending for a moment, so it sees our answer instead of a reset connection.
+  static asio::awaitable<void> Linger(beast::tcp_stream& stream) {
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream.expires_after(std::chrono::seconds(2));
+    std::array<char, 64 * 1024> sink;
+    size_t total = 0;
+    while (!ec && total < (64u << 20)) {
+      total += co_await stream.async_read_some(asio::buffer(sink),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    }
   }
 
   static std::string AdapterOf(absl::string_view target) {

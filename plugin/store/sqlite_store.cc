@@ -22,6 +22,7 @@ using spi::DeliveryState;
 using spi::StoredDelivery;
 using sqlite::Exec;
 using sqlite::OpenConnection;
+using sqlite::ResetAll;
 using sqlite::Stmt;
 
 // Each entry is one schema version; never edit a released one, append a new one.
@@ -534,6 +535,7 @@ class SqliteStore final : public spi::Store {
       d.headers.insert(h.headers().begin(), h.headers().end());
       d.body = s.Text(5);
     }
+    ResetAll(write_db_.db);
     return out;
   }
 
@@ -561,6 +563,7 @@ class SqliteStore final : public spi::Store {
       if (!e.action.ParseFromString(s.Text(2))) return absl::DataLossError("corrupt action");
       e.attempts = static_cast<int>(s.Int(3));
     }
+    ResetAll(write_db_.db);
     return out;
   }
 
@@ -602,6 +605,7 @@ class SqliteStore final : public spi::Store {
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
     if (absl::Status s = Exec(c.db(), begin); !s.ok()) return s;
     absl::Status s = fn(c);
+    ResetAll(c.db());
     if (s.ok()) s = Exec(c.db(), "COMMIT");
     if (!s.ok()) Exec(c.db(), "ROLLBACK").IgnoreError();
     return s;

@@ -76,6 +76,10 @@ class Stmt {
   int next_ = 1;
 };
 
+// Resets every statement of the connection. A statement left on a row keeps its read
+// snapshot (and the WAL) pinned, so call this when a transaction or query is over.
+void ResetAll(sqlite3* db);
+
 // Runs one or more statements with no results.
 absl::Status Exec(sqlite3* db, const char* sql);
 

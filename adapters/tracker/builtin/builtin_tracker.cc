@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <mutex>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -72,6 +73,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   // spi::TrackerAdapter
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     int64_t now = absl::ToUnixMicros(clock_.Now());
     std::string labels = absl::StrJoin(d.category.routing().labels(), ",");
     if (auto s = insert_.Reset()
@@ -95,6 +97,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::Status LinkTicket(const std::string& external_id, const v1::Ticket& t) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     return link_.Reset()
@@ -110,6 +113,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   absl::Status UnlinkTicket(const std::string& external_id, const std::string& helpdesk_id,
                             const std::string& ticket_id) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     return unlink_.Reset().Bind(*id).Bind(helpdesk_id).Bind(ticket_id).Exec();
@@ -117,6 +121,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     auto& q = get_.Reset().Bind(*id);
@@ -128,12 +133,14 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::Status Check() override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     return Exec(db_.db, "SELECT 1 FROM tasks LIMIT 1");
   }
 
   // BuiltinTracker
   absl::Status SetStatus(const std::string& external_id, v1::TaskStatus status) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     if (auto s = set_status_.Reset()
@@ -150,6 +157,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<std::vector<std::string>> LinkedTickets(const std::string& external_id) override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     auto& q = linked_.Reset().Bind(*id);
@@ -165,6 +173,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<int> CountTasks() override {
     std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto& q = count_.Reset();
     auto row = q.Step();
     if (!row.ok()) return row.status();

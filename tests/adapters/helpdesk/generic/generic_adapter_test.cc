@@ -1,0 +1,223 @@
+#include "helpdesk/generic/generic_adapter.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "config/config.h"
+#include "mocks/spi_mocks.h"
+
+namespace debrief::adapters::generic {
+namespace {
+
+using ::testing::_;
+using ::testing::Return;
+using ::testing::StrictMock;
+
+constexpr char kSecret[] = "it's a secret to everybody";
+
+// The golden HMAC comes from the openssl command line, not from our code.
+std::string OpensslHmacHex(const std::string& message) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("m"), std::ios::binary) << message;
+  std::string cmd = absl::StrCat("openssl dgst -sha256 -hmac \"", kSecret, "\" -hex < ", dir.file("m"));
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[256] = {0};
+  size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+  pclose(p);
+  std::string out(buf, n);
+  // "SHA2-256(stdin)= <hex>\n"
+  out = out.substr(out.rfind(' ') + 1);
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+const char* kBody = R"({"event":"ticket.created","ticket":{"id":1234,"subject":"Charged twice",
+  "description":"<p>I was charged twice.</p>\n\nOn Mon, 1 Jan 2026, Support wrote:\n> old text",
+  "status":"new","channel":"email","tags":["vip"],
+  "requester":{"id":"c-9","name":"Ann Lee","email":"ann@example.com"},
+  "created_at":"2026-11-23T08:00:00Z","updated_at":"2026-11-23T08:05:00Z"}})";
+
+class GenericHelpdeskTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<spi::HelpdeskAdapter> Make(const std::string& settings_yaml) {
+    setenv("GENERIC_TEST_SECRET", kSecret, 1);
+    auto c = config::ParseConfig(absl::StrCat("helpdesks:\n  - id: support\n    type: generic\n    settings:\n",
+                                              settings_yaml),
+                                 dir_.path());
+    EXPECT_TRUE(c.ok()) << c.status();
+    spi::AdapterRegistry reg;
+    RegisterGenericHelpdesk(reg);
+    spi::AdapterContext ctx{http_, clock_, dir_.path()};
+    auto a = reg.helpdesk("generic")->Create(c->helpdesks(0), ctx);
+    EXPECT_TRUE(a.ok()) << a.status();
+    return a.ok() ? std::move(*a) : nullptr;
+  }
+
+  spi::InboundDelivery Signed(const std::string& body, const std::string& sig,
+                              const std::string& ts = "") {
+    spi::InboundDelivery d;
+    d.body = body;
+    d.received_at = clock_.Now();
+    d.headers["x-debrief-signature"] = sig;
+    if (!ts.empty()) d.headers["x-debrief-timestamp"] = ts;
+    return d;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  StrictMock<testing::MockHttpClient> http_;
+  const std::string basic_ = "      secret: {env: GENERIC_TEST_SECRET}\n";
+  const std::string stamped_ = basic_ + "      timestamp_header: X-Debrief-Timestamp\n";
+};
+
+TEST_F(GenericHelpdeskTest, AcceptsASignatureComputedByOpenssl) {
+  auto a = Make(basic_);
+  auto r = a->Accept(Signed(kBody, OpensslHmacHex(kBody)));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->delivery_key.size(), 64u);  // SHA-256 of the body without a delivery id header
+}
+
+TEST_F(GenericHelpdeskTest, RefusesMissingOrWrongSignatures) {
+  auto a = Make(basic_);
+  spi::InboundDelivery none;
+  none.body = kBody;
+  EXPECT_TRUE(absl::IsUnauthenticated(a->Accept(none).status()));
+  std::string good = OpensslHmacHex(kBody);
+  std::string bad = good;
+  bad[0] = bad[0] == 'a' ? 'b' : 'a';
+  EXPECT_TRUE(absl::IsUnauthenticated(a->Accept(Signed(kBody, bad)).status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(a->Accept(Signed(kBody, "zz")).status()));
+  // The right signature over a different body.
+  EXPECT_TRUE(absl::IsUnauthenticated(a->Accept(Signed(std::string(kBody) + " ", good)).status()));
+}
+
+TEST_F(GenericHelpdeskTest, SignedTimestampsOutsideTheWindowAreRefused) {
+  auto a = Make(stamped_);
+  std::string now = std::to_string(absl::ToUnixSeconds(clock_.Now()));
+  EXPECT_TRUE(a->Accept(Signed(kBody, OpensslHmacHex(now + "." + kBody), now)).ok());
+  std::string old = std::to_string(absl::ToUnixSeconds(clock_.Now() - absl::Minutes(6)));
+  auto stale = a->Accept(Signed(kBody, OpensslHmacHex(old + "." + kBody), old));
+  EXPECT_TRUE(absl::IsUnauthenticated(stale.status()));
+  EXPECT_NE(stale.status().message().find("replay window"), std::string::npos);
+  // A valid body signature without the timestamp in it does not pass.
+  EXPECT_FALSE(a->Accept(Signed(kBody, OpensslHmacHex(kBody), now)).ok());
+}
+
+TEST_F(GenericHelpdeskTest, MalformedBodiesAreAClearError) {
+  auto a = Make(basic_);
+  std::string not_json = "{\"ticket\":";
+  auto r = a->Accept(Signed(not_json, OpensslHmacHex(not_json)));
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  std::string no_id = R"({"ticket":{"subject":"x"}})";
+  r = a->Accept(Signed(no_id, OpensslHmacHex(no_id)));
+  EXPECT_TRUE(absl::IsInvalidArgument(r.status()));
+  EXPECT_NE(r.status().message().find("/ticket/id"), std::string::npos);
+}
+
+TEST_F(GenericHelpdeskTest, SignDeliveryProducesWhatAcceptAccepts) {
+  auto a = Make(stamped_ + "      delivery_id_header: X-Debrief-Delivery\n");
+  auto h = a->SignDelivery(kBody, clock_.Now());
+  ASSERT_TRUE(h.ok());
+  spi::InboundDelivery d;
+  d.body = kBody;
+  d.received_at = clock_.Now();
+  d.headers = *h;
+  auto r = a->Accept(d);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->delivery_key, h->at("x-debrief-delivery"));
+}
+
+TEST_F(GenericHelpdeskTest, NormalizesTheTicketAndKeepsOnlyTheCustomersWords) {
+  auto a = Make(basic_);
+  spi::InboundDelivery d;
+  d.body = kBody;
+  auto r = a->Normalize(d);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->event.has_value());
+  const v1::Ticket& t = r->event->ticket();
+  EXPECT_EQ(r->event->type(), v1::TICKET_CREATED);
+  EXPECT_EQ(t.ticket_id(), "1234");
+  EXPECT_EQ(t.subject(), "Charged twice");
+  EXPECT_EQ(t.body(), "I was charged twice.");
+  EXPECT_EQ(t.requester().email(), "ann@example.com");
+  EXPECT_EQ(t.tags(0), "vip");
+  EXPECT_EQ(t.created_at().seconds(), 1795420800);
+}
+
+TEST_F(GenericHelpdeskTest, UnknownEventsAreIgnoredWithAReason) {
+  auto a = Make(basic_ + "      events: {ticket.merged: ignore}\n");
+  spi::InboundDelivery d;
+  std::string odd = R"({"event":"user.birthday","ticket":{"id":1}})";
+  d.body = odd;
+  auto r = a->Normalize(d);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->event.has_value());
+  EXPECT_NE(r->ignored_reason.find("user.birthday"), std::string::npos);
+  std::string merged = R"({"event":"ticket.merged","ticket":{"id":1}})";
+  d.body = merged;
+  EXPECT_FALSE(a->Normalize(d)->event.has_value());
+  std::string solved = R"({"event":"ticket.updated","ticket":{"id":1,"status":"Solved"}})";
+  d.body = solved;
+  EXPECT_EQ(a->Normalize(d)->event->type(), v1::TICKET_SOLVED);
+}
+
+TEST_F(GenericHelpdeskTest, WithoutAWriteBackUrlNothingIsSent) {
+  auto a = Make(basic_);  // StrictMock: any HTTP call fails the test
+  v1::Ticket t;
+  t.set_ticket_id("1");
+  EXPECT_TRUE(a->WriteBack(t, v1::Classification(), nullptr).ok());
+}
+
+TEST_F(GenericHelpdeskTest, WriteBackIsAnInternalNoteAndHonoursRetryAfter) {
+  setenv("GENERIC_TEST_TOKEN", "tok-123", 1);
+  auto a = Make(basic_ + "      write_back: {url: \"https://hd.example/api/tickets/{ticket_id}/notes\", "
+                         "bearer_token: {env: GENERIC_TEST_TOKEN}}\n");
+  v1::Ticket t;
+  t.set_ticket_id("77");
+  v1::Classification c;
+  c.set_category_id("billing");
+  v1::ImprovementTask task;
+  task.set_id(3);
+  task.set_external_key("DEBRIEF-3");
+  spi::HttpRequest seen;
+  EXPECT_CALL(http_, Send(_))
+      .WillOnce([&](const spi::HttpRequest& r) {
+        seen = r;
+        return spi::HttpResponse{429, {{"retry-after", "17"}}, ""};
+      })
+      .WillOnce(Return(spi::HttpResponse{503, {}, ""}))
+      .WillOnce(Return(spi::HttpResponse{404, {}, ""}))
+      .WillOnce(Return(spi::HttpResponse{201, {}, ""}));
+  absl::Status s = a->WriteBack(t, c, &task);
+  EXPECT_TRUE(absl::IsResourceExhausted(s));
+  EXPECT_EQ(spi::RetryAfter(s), absl::Seconds(17));
+  EXPECT_EQ(seen.url, "https://hd.example/api/tickets/77/notes");
+  auto body = nlohmann::json::parse(seen.body);
+  EXPECT_EQ(body["internal"], true);
+  EXPECT_EQ(body["category"], "billing");
+  EXPECT_NE(body["note"].get<std::string>().find("DEBRIEF-3"), std::string::npos);
+  bool auth = false;
+  for (auto& [k, v] : seen.headers) auth |= (k == "Authorization" && v == "Bearer tok-123");
+  EXPECT_TRUE(auth);
+  EXPECT_TRUE(absl::IsUnavailable(a->WriteBack(t, c, &task)));
+  EXPECT_TRUE(absl::IsFailedPrecondition(a->WriteBack(t, c, &task)));  // not retried
+  EXPECT_TRUE(a->WriteBack(t, c, &task).ok());
+}
+
+TEST_F(GenericHelpdeskTest, ConfigErrorsAreClear) {
+  auto c = config::ParseConfig("helpdesks: [{id: s, type: generic, settings: {secert: x}}]", dir_.path());
+  ASSERT_TRUE(c.ok());
+  spi::AdapterRegistry reg;
+  RegisterGenericHelpdesk(reg);
+  spi::AdapterContext ctx{http_, clock_, dir_.path()};
+  auto a = reg.helpdesk("generic")->Create(c->helpdesks(0), ctx);
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find("secert"), std::string::npos) << a.status();
+}
+
+}  // namespace
+}  // namespace debrief::adapters::generic

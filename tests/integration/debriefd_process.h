@@ -1,0 +1,193 @@
+#pragma once
+
+// Runs the real debriefd binary as a child process on port 0 with a temporary SQLite file,
+// and talks to it over HTTP (libcurl) and gRPC like a helpdesk and an admin would.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/signature.h"
+#include "debrief/spi/http_client.h"
+#include "debrief/v1/services.grpc.pb.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/grpcpp.h"
+#include "http/curl_http_client.h"
+#include "mocks/spi_mocks.h"
+
+namespace debrief::testing {
+
+inline constexpr char kWebhookSecret[] = "integration-secret";
+
+inline std::string IntegrationConfig(const std::string& dir, int open_after = 3) {
+  return absl::StrCat(R"(
+data_dir: )", dir, R"(
+http: {listen: "127.0.0.1:0", threads: 2}
+grpc: {listen: "127.0.0.1:0"}
+store: {sqlite: {path: debrief.db}}
+helpdesks:
+  - id: support
+    type: generic
+    settings:
+      secret: {env: DEBRIEF_IT_SECRET}
+      timestamp_header: X-Debrief-Timestamp
+      delivery_id_header: X-Debrief-Delivery
+trackers:
+  - {id: tasks, type: builtin, settings: {base_url: "http://127.0.0.1/tasks/"}}
+taxonomy: {file: )", DEBRIEF_SOURCE_DIR, R"(/deploy/taxonomy/default.yaml}
+link_policy: {open_after_tickets: )", open_after, R"(, window: 7d}
+pipeline: {poll_interval: 20ms}
+outbox: {initial_backoff: 100ms, max_backoff: 1s}
+)");
+}
+
+class Debriefd {
+ public:
+  explicit Debriefd(std::string dir, int open_after = 3) : dir_(std::move(dir)) {
+    std::ofstream(dir_ + "/debrief.yaml") << IntegrationConfig(dir_, open_after);
+  }
+  ~Debriefd() {
+    if (pid_ > 0) Kill9();
+  }
+
+  // Starts debriefd and waits for "debriefd ready"; returns false with the output if not.
+  bool Start(std::string* output = nullptr) {
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], STDOUT_FILENO);
+      dup2(fds[1], STDERR_FILENO);
+      close(fds[0]);
+      setenv("DEBRIEF_IT_SECRET", kWebhookSecret, 1);
+      std::string cfg = dir_ + "/debrief.yaml";
+      execl(DEBRIEFD_PATH, "debriefd", "--config", cfg.c_str(), nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fdopen(fds[0], "r");
+    char line[1024];
+    std::string all;
+    while (fgets(line, sizeof(line), out_) != nullptr) {
+      std::string l(line);
+      all += l;
+      auto port_after = [&](const std::string& marker) {
+        size_t at = l.find(marker);
+        if (at == std::string::npos) return 0;
+        std::string rest = l.substr(at + marker.size());
+        int port = 0;
+        (void)absl::SimpleAtoi(rest.substr(0, rest.find_first_not_of("0123456789")), &port);
+        return port;
+      };
+      if (int p = port_after("grpc:     127.0.0.1:")) grpc_port_ = p;
+      if (int p = port_after("health:   http://127.0.0.1:")) http_port_ = p;
+      if (l.find("  look:") != std::string::npos) break;
+    }
+    if (output) *output = all;
+    if (grpc_port_ == 0 || http_port_ == 0) return false;
+    // Keep draining the child's output so it never blocks on a full pipe.
+    drainer_ = std::thread([f = out_] {
+      char buf[4096];
+      while (fgets(buf, sizeof(buf), f) != nullptr) {
+      }
+    });
+    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                   grpc::InsecureChannelCredentials());
+    return true;
+  }
+
+  // SIGTERM: graceful. Returns the exit status.
+  int Terminate() {
+    kill(pid_, SIGTERM);
+    return Reap();
+  }
+  void Kill9() {
+    kill(pid_, SIGKILL);
+    Reap();
+  }
+
+  absl::StatusOr<spi::HttpResponse> Post(const std::string& body, const std::string& delivery_id,
+                                         const std::string& signature_override = "",
+                                         const std::string& adapter = "support") {
+    std::string ts = std::to_string(absl::ToUnixSeconds(absl::Now()));
+    std::string sig = adapters::HexEncode(
+        adapters::Hmac(adapters::Digest::kSha256, kWebhookSecret, ts + "." + body));
+    spi::HttpRequest req;
+    req.method = "POST";
+    req.url = absl::StrCat("http://127.0.0.1:", http_port_, "/webhooks/", adapter);
+    req.body = body;
+    req.headers = {{"Content-Type", "application/json"},
+                   {"X-Debrief-Timestamp", ts},
+                   {"X-Debrief-Signature", signature_override.empty() ? sig : signature_override},
+                   {"X-Debrief-Delivery", delivery_id}};
+    return http_->Send(req);
+  }
+
+  absl::StatusOr<spi::HttpResponse> Get(const std::string& path) {
+    spi::HttpRequest req;
+    req.url = absl::StrCat("http://127.0.0.1:", http_port_, path);
+    return http_->Send(req);
+  }
+
+  std::unique_ptr<v1::Tickets::Stub> tickets() { return v1::Tickets::NewStub(channel_); }
+  std::unique_ptr<v1::Improvements::Stub> improvements() { return v1::Improvements::NewStub(channel_); }
+  std::unique_ptr<v1::Tagging::Stub> tagging() { return v1::Tagging::NewStub(channel_); }
+  std::unique_ptr<v1::Admin::Stub> admin() { return v1::Admin::NewStub(channel_); }
+  std::shared_ptr<grpc::Channel> channel() { return channel_; }
+  int http_port() const { return http_port_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  int Reap() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    if (drainer_.joinable()) drainer_.join();
+    if (out_) fclose(out_);
+    out_ = nullptr;
+    return status;
+  }
+
+  std::string dir_;
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::thread drainer_;
+  int grpc_port_ = 0, http_port_ = 0;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
+};
+
+inline std::string TicketJson(const std::string& id, const std::string& subject,
+                              const std::string& body, const std::string& customer) {
+  nlohmann::json j = {{"event", "ticket.created"},
+                      {"ticket",
+                       {{"id", id},
+                        {"subject", subject},
+                        {"description", body},
+                        {"status", "new"},
+                        {"requester", {{"id", customer}, {"email", customer + "@example.com"}}}}}};
+  return j.dump();
+}
+
+// Polls until pred() holds or the timeout passes.
+template <typename Pred>
+bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(20)) {
+  absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    if (pred()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return pred();
+}
+
+}  // namespace debrief::testing

@@ -1,0 +1,190 @@
+// debriefd end to end on the embedded default: real process, real HTTP, real gRPC, real
+// SQLite and the builtin tracker.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "integration/debriefd_process.h"
+#include "tracker/builtin/builtin_tracker.h"
+
+namespace debrief::testing {
+namespace {
+
+v1::GetTicketResponse GetTicket(Debriefd& d, const std::string& id, grpc::Status* status = nullptr) {
+  grpc::ClientContext ctx;
+  v1::GetTicketRequest req;
+  req.mutable_ticket()->set_helpdesk_id("support");
+  req.mutable_ticket()->set_ticket_id(id);
+  v1::GetTicketResponse res;
+  grpc::Status s = d.tickets()->GetTicket(&ctx, req, &res);
+  if (status) *status = s;
+  return res;
+}
+
+std::vector<v1::ImprovementTask> ListTasks(Debriefd& d) {
+  grpc::ClientContext ctx;
+  v1::ListTasksResponse res;
+  EXPECT_TRUE(d.improvements()->ListTasks(&ctx, v1::ListTasksRequest(), &res).ok());
+  return {res.tasks().begin(), res.tasks().end()};
+}
+
+v1::GetTaskResponse GetTask(Debriefd& d, int64_t id) {
+  grpc::ClientContext ctx;
+  v1::GetTaskRequest req;
+  req.set_task_id(id);
+  v1::GetTaskResponse res;
+  EXPECT_TRUE(d.improvements()->GetTask(&ctx, req, &res).ok());
+  return res;
+}
+
+// grpc.health.v1.Health/Check with an empty request; SERVING is field 1 = 1 (bytes 08 01).
+bool HealthServing(Debriefd& d) {
+  grpc::GenericStub stub(d.channel());
+  grpc::ClientContext ctx;
+  grpc::ByteBuffer req, res;
+  grpc::Slice empty("");
+  req = grpc::ByteBuffer(&empty, 1);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &res,
+                 [&](grpc::Status s) { done.set_value(s); });
+  if (!done.get_future().get().ok()) return false;
+  std::vector<grpc::Slice> slices;
+  (void)res.Dump(&slices);
+  std::string bytes;
+  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes == std::string("\x08\x01", 2);
+}
+
+TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  EXPECT_TRUE(HealthServing(d));
+  EXPECT_EQ(d.Get("/readyz")->status, 200);
+
+  // Two billing complaints: classified, below the threshold, no task yet.
+  ASSERT_EQ(d.Post(TicketJson("1", "Charged twice", "I was charged twice this month", "c1"), "del-1")->status, 202);
+  ASSERT_EQ(d.Post(TicketJson("2", "Refund", "Double charged on my card, refund please", "c2"), "del-2")->status, 202);
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "2").classification().category_id() == "billing-charge"; }));
+  auto t1 = GetTicket(d, "1");
+  EXPECT_EQ(t1.classification().category_id(), "billing-charge");
+  EXPECT_FALSE(t1.classification().needs_review());
+  EXPECT_GT(t1.classification().reasons_size(), 0);
+  EXPECT_TRUE(ListTasks(d).empty());
+
+  // The third opens the task, created in the builtin tracker by the executor.
+  ASSERT_EQ(d.Post(TicketJson("3", "Unexpected charge", "an unexpected charge after I cancelled", "c3"), "del-3")->status, 202);
+  ASSERT_TRUE(WaitFor([&] {
+    auto tasks = ListTasks(d);
+    return tasks.size() == 1 && !tasks[0].external_id().empty();
+  }));
+  v1::ImprovementTask task = ListTasks(d)[0];
+  EXPECT_EQ(task.category_id(), "billing-charge");
+  EXPECT_EQ(task.status(), v1::TASK_OPEN);
+  EXPECT_EQ(task.external_key(), "DEBRIEF-" + task.external_id());
+  EXPECT_EQ(GetTask(d, task.id()).links_size(), 3);
+
+  // A later ticket links to the same task; a praise ticket does not.
+  ASSERT_EQ(d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status, 202);
+  ASSERT_EQ(d.Post(TicketJson("5", "Thanks", "Your support team is amazing, thank you so much", "c5"), "del-5")->status, 202);
+  ASSERT_TRUE(WaitFor([&] {
+    return GetTask(d, task.id()).links_size() == 4 && GetTicket(d, "5").has_classification();
+  }));
+  auto t4 = GetTicket(d, "4");
+  EXPECT_EQ(t4.link().task_id(), task.id());
+  EXPECT_EQ(t4.task().id(), task.id());
+  EXPECT_EQ(GetTicket(d, "5").classification().category_id(), "praise-agent");
+  EXPECT_EQ(ListTasks(d).size(), 1u);
+  EXPECT_EQ(GetTask(d, task.id()).task().customer_count(), 3);  // c1 wrote twice
+
+  // Refusals: wrong signature, unknown adapter, malformed, oversized; each with a reason.
+  auto bad = d.Post(TicketJson("6", "x", "y", "c6"), "del-6", "00ff");
+  EXPECT_EQ(bad->status, 401);
+  EXPECT_EQ(nlohmann::json::parse(bad->body)["reason"], "bad_signature");
+  EXPECT_EQ(d.Post(TicketJson("6", "x", "y", "c6"), "del-6", "", "nope")->status, 404);
+  auto malformed = d.Post("{not json", "del-7");
+  EXPECT_EQ(malformed->status, 400);
+  EXPECT_EQ(nlohmann::json::parse(malformed->body)["reason"], "malformed");
+  EXPECT_EQ(d.Post(std::string(2 << 20, 'x'), "del-8")->status, 413);
+  grpc::Status missing;
+  GetTicket(d, "6", &missing);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
+  std::string metrics = d.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("debrief_webhook_rejected_total{adapter=\"support\",reason=\"bad_signature\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("reason=\"too_large\"} 1"), std::string::npos) << metrics;
+
+  // A redelivery is acknowledged and not processed twice.
+  auto again = d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4");
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(again->body)["status"], "duplicate");
+
+  // Graceful stop, restart: everything is still there, nothing is duplicated.
+  EXPECT_EQ(d.Terminate(), 0);
+  ASSERT_TRUE(d.Start(&out)) << out;
+  ASSERT_EQ(ListTasks(d).size(), 1u);
+  EXPECT_EQ(GetTask(d, task.id()).links_size(), 4);
+  EXPECT_EQ(GetTicket(d, "1").classification().category_id(), "billing-charge");
+  EXPECT_EQ(d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status, 200);
+  EXPECT_EQ(d.Terminate(), 0);
+
+  // The builtin tracker holds exactly one task, linked to the four tickets.
+  testing::FakeClock clock;
+  auto tracker = adapters::builtin::BuiltinTracker::Open("tasks", dir.file("builtin-tracker.db"), "", clock);
+  ASSERT_TRUE(tracker.ok());
+  EXPECT_EQ(*(*tracker)->CountTasks(), 1);
+  EXPECT_EQ((*tracker)->LinkedTickets(task.external_id())->size(), 4u);
+}
+
+TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
+  TempDir dir;
+  Debriefd d(dir.path(), /*open_after=*/1);
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  ASSERT_EQ(d.Post(TicketJson("1", "Hello", "what are your office hours over the holidays", "c1"), "d1")->status, 202);
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "1").has_classification(); }));
+  EXPECT_TRUE(GetTicket(d, "1").classification().needs_review());
+
+  grpc::ClientContext ctx;
+  v1::FeedbackRequest fb;
+  fb.mutable_ticket()->set_helpdesk_id("support");
+  fb.mutable_ticket()->set_ticket_id("1");
+  fb.set_category_id("how-to-question");
+  fb.set_agent("anna");
+  v1::FeedbackResponse res;
+  ASSERT_TRUE(d.tagging()->Feedback(&ctx, fb, &res).ok());
+  EXPECT_EQ(res.classification().model(), "agent");
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "1").link().task_id() != 0; }));
+  EXPECT_EQ(GetTicket(d, "1").task().category_id(), "how-to-question");
+
+  // The correction teaches the classifier, also after a restart.
+  auto classify = [&] {
+    grpc::ClientContext c;
+    v1::ClassifyRequest req;
+    req.set_text("office hours during the holidays?");
+    v1::ClassifyResponse r;
+    EXPECT_TRUE(d.tagging()->Classify(&c, req, &r).ok());
+    return r.classification().category_id();
+  };
+  EXPECT_EQ(classify(), "how-to-question");
+  EXPECT_EQ(d.Terminate(), 0);
+  ASSERT_TRUE(d.Start(&out)) << out;
+  EXPECT_EQ(classify(), "how-to-question");
+}
+
+TEST(Debriefd, RefusesABadConfigWithAClearMessage) {
+  TempDir dir;
+  std::ofstream(dir.file("debrief.yaml")) << "http: {listne: x}\n";
+  std::string cmd = absl::StrCat(DEBRIEFD_PATH, " --config ", dir.file("debrief.yaml"), " 2>&1");
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[1024] = {0};
+  size_t n = fread(buf, 1, sizeof(buf) - 1, p);
+  int rc = pclose(p);
+  EXPECT_NE(rc, 0);
+  EXPECT_NE(std::string(buf, n).find("unknown key http.listne"), std::string::npos) << buf;
+}
+
+}  // namespace
+}  // namespace debrief::testing

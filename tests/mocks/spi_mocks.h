@@ -1,0 +1,87 @@
+#pragma once
+
+// gMock doubles of every SPI interface, for unit tests only. The product never uses them.
+#include <gmock/gmock.h>
+
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/http_client.h"
+#include "debrief/spi/tracker_adapter.h"
+
+namespace debrief::testing {
+
+class FakeClock final : public spi::Clock {
+ public:
+  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1795000000)) : now_(start) {}
+  absl::Time Now() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    std::lock_guard<std::mutex> l(mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Time now_;
+};
+
+class MockHttpClient : public spi::HttpClient {
+ public:
+  MOCK_METHOD(absl::StatusOr<spi::HttpResponse>, Send, (const spi::HttpRequest&), (override));
+};
+
+class MockHelpdeskAdapter : public spi::HelpdeskAdapter {
+ public:
+  MOCK_METHOD(const std::string&, id, (), (const, override));
+  MOCK_METHOD(const std::string&, type, (), (const, override));
+  MOCK_METHOD(absl::StatusOr<spi::AcceptedDelivery>, Accept, (const spi::InboundDelivery&),
+              (const, override));
+  MOCK_METHOD(absl::StatusOr<spi::NormalizeResult>, Normalize, (const spi::InboundDelivery&),
+              (const, override));
+  MOCK_METHOD(absl::Status, WriteBack,
+              (const v1::Ticket&, const v1::Classification&, const v1::ImprovementTask*),
+              (override));
+  MOCK_METHOD((absl::StatusOr<std::map<std::string, std::string>>), SignDelivery,
+              (absl::string_view, absl::Time), (const, override));
+  MOCK_METHOD(absl::Status, Check, (), (override));
+};
+
+class MockTrackerAdapter : public spi::TrackerAdapter {
+ public:
+  MOCK_METHOD(const std::string&, id, (), (const, override));
+  MOCK_METHOD(const std::string&, type, (), (const, override));
+  MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, CreateTask, (const spi::TaskDraft&), (override));
+  MOCK_METHOD(absl::Status, LinkTicket, (const std::string&, const v1::Ticket&), (override));
+  MOCK_METHOD(absl::Status, UnlinkTicket,
+              (const std::string&, const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, GetTask, (const std::string&), (override));
+  MOCK_METHOD(absl::Status, Check, (), (override));
+};
+
+// A fresh folder under the test's temp dir, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() /
+            ("debrief-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string path() const { return path_.string(); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+}  // namespace debrief::testing

@@ -1,0 +1,107 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "mocks/spi_mocks.h"
+
+namespace debrief::config {
+namespace {
+
+TEST(Config, FillsDefaultsForAnEmptyFile) {
+  auto c = ParseConfig("", "/srv/debrief");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->http().listen(), "127.0.0.1:8080");
+  EXPECT_EQ(c->grpc().listen(), "127.0.0.1:9090");
+  EXPECT_EQ(c->store().sqlite().path(), "/srv/debrief/debrief.db");
+  EXPECT_EQ(c->link_policy().open_after_tickets(), 3u);
+  EXPECT_EQ(ToDuration(c->link_policy().window(), absl::ZeroDuration()), absl::Hours(24 * 7));
+}
+
+TEST(Config, AUnknownKeyIsAnErrorThatNamesIt) {
+  auto c = ParseConfig("http:\n  listne: 127.0.0.1:1\n", "/tmp");
+  ASSERT_FALSE(c.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(c.status()));
+  EXPECT_NE(c.status().message().find("http.listne"), std::string::npos) << c.status();
+}
+
+TEST(Config, ReadsHumanDurationsEnumsAndNumbers) {
+  auto c = ParseConfig(R"(
+link_policy: {open_after_tickets: 5, window: 36h}
+taxonomy:
+  review_threshold: 0.7
+  categories:
+    - {id: billing, name: Billing, kind: complaint, keywords: [refund]}
+    - {id: kudos, name: Kudos, kind: Praise}
+)",
+                       "/tmp");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->link_policy().open_after_tickets(), 5u);
+  EXPECT_EQ(ToDuration(c->link_policy().window(), absl::ZeroDuration()), absl::Hours(36));
+  EXPECT_DOUBLE_EQ(c->taxonomy().review_threshold(), 0.7);
+  EXPECT_EQ(c->taxonomy().categories(1).kind(), v1::PRAISE);
+}
+
+TEST(Config, RejectsBadValuesWithTheirPath) {
+  auto bad_kind = ParseConfig("taxonomy: {categories: [{id: x, kind: rant}]}", "/tmp");
+  EXPECT_NE(bad_kind.status().message().find("taxonomy.categories[0].kind"), std::string::npos)
+      << bad_kind.status();
+  auto bad_duration = ParseConfig("link_policy: {window: soon}", "/tmp");
+  EXPECT_NE(bad_duration.status().message().find("link_policy.window"), std::string::npos);
+  auto bad_regex = ParseConfig("taxonomy: {categories: [{id: x, kind: complaint, keywords: ['(']}]}", "/tmp");
+  EXPECT_NE(bad_regex.status().message().find("keyword"), std::string::npos);
+  auto dup = ParseConfig("helpdesks: [{id: a, type: generic}, {id: a, type: generic}]", "/tmp");
+  EXPECT_NE(dup.status().message().find("used twice"), std::string::npos);
+  auto route = ParseConfig(
+      "trackers: [{id: t, type: builtin}]\n"
+      "taxonomy: {categories: [{id: x, kind: complaint, routing: {tracker_id: nope}}]}",
+      "/tmp");
+  EXPECT_NE(route.status().message().find("unknown tracker nope"), std::string::npos);
+}
+
+TEST(Config, MergesTheTaxonomyFile) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("tax.yaml")) << "categories:\n  - {id: a, name: A, kind: complaint}\n";
+  std::ofstream(dir.file("debrief.yaml")) << "taxonomy: {file: tax.yaml}\n";
+  auto c = LoadConfig(dir.file("debrief.yaml"));
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->taxonomy().categories_size(), 1);
+  EXPECT_EQ(c->taxonomy().categories(0).id(), "a");
+}
+
+TEST(Config, TheShippedExampleAndTaxonomyLoad) {
+  auto c = LoadConfig(std::string(DEBRIEF_SOURCE_DIR) + "/deploy/debrief.example.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_GE(c->taxonomy().categories_size(), 10);
+  EXPECT_EQ(c->helpdesks(0).type(), "generic");
+  EXPECT_EQ(c->default_tracker(), "tasks");
+}
+
+TEST(Config, SecretsComeFromEnvOrFileAndErrorsNeverShowValues) {
+  setenv("DEBRIEF_TEST_SECRET", "s3cr3t", 1);
+  v1::SecretRef env;
+  env.set_env("DEBRIEF_TEST_SECRET");
+  EXPECT_EQ(*ResolveSecret(env), "s3cr3t");
+  testing::TempDir dir;
+  std::ofstream(dir.file("k")) << "from-file\n";
+  v1::SecretRef file;
+  file.set_file(dir.file("k"));
+  EXPECT_EQ(*ResolveSecret(file), "from-file");
+  v1::SecretRef missing;
+  missing.set_env("DEBRIEF_TEST_UNSET_VARIABLE");
+  auto m = ResolveSecret(missing);
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("DEBRIEF_TEST_UNSET_VARIABLE"), std::string::npos);
+}
+
+TEST(Config, ParsesDurations) {
+  EXPECT_EQ(*ParseHumanDuration("500ms"), absl::Milliseconds(500));
+  EXPECT_EQ(*ParseHumanDuration("1h30m"), absl::Minutes(90));
+  EXPECT_EQ(*ParseHumanDuration("2w"), absl::Hours(24 * 14));
+  EXPECT_FALSE(ParseHumanDuration("5 parsecs").ok());
+}
+
+}  // namespace
+}  // namespace debrief::config

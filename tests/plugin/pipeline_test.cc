@@ -1,0 +1,188 @@
+// The pipeline through the real SQLite store, classifier and link policy; the helpdesk
+// adapter is a mock (its own tests cover it).
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "absl/strings/str_split.h"
+
+#include "classify/keyword_classifier.h"
+#include "config/config.h"
+#include "mocks/spi_mocks.h"
+#include "store/sqlite_store.h"
+
+namespace debrief::pipeline {
+namespace {
+
+using ::testing::_;
+using ::testing::Invoke;
+using ::testing::NiceMock;
+using ::testing::Return;
+using ::testing::ReturnRef;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = config::ParseConfig(R"(
+trackers: [{id: tasks, type: builtin}]
+link_policy: {open_after_tickets: 3, window: 7d}
+taxonomy:
+  categories:
+    - {id: billing, name: Billing, kind: complaint, keywords: ["charged twice", refund]}
+    - {id: login, name: Login, kind: complaint, keywords: ["log ?in"]}
+)",
+                                 dir_.path());
+    ASSERT_TRUE(c.ok()) << c.status();
+    config_ = *c;
+    auto s = store::OpenSqliteStore({.path = dir_.file("d.db")}, clock_);
+    ASSERT_TRUE(s.ok());
+    store_ = std::move(*s);
+    classifier_ = std::move(*classify::KeywordClassifier::Create(config_.taxonomy(), clock_));
+    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
+    ON_CALL(adapter_, id()).WillByDefault(ReturnRef(id_));
+    // The mock's "wire format" is "ticket_id|subject|body"; Normalize splits it.
+    ON_CALL(adapter_, Normalize(_)).WillByDefault(Invoke([](const spi::InboundDelivery& d) {
+      std::vector<std::string> parts = absl::StrSplit(std::string(d.body), '|');
+      spi::NormalizeResult r;
+      if (parts[0] == "ping") {
+        r.ignored_reason = "ping";
+        return absl::StatusOr<spi::NormalizeResult>(r);
+      }
+      if (parts.size() != 3) return absl::StatusOr<spi::NormalizeResult>(absl::InvalidArgumentError("bad"));
+      r.event.emplace();
+      r.event->set_type(v1::TICKET_CREATED);
+      r.event->mutable_ticket()->set_ticket_id(parts[0]);
+      r.event->mutable_ticket()->set_subject(parts[1]);
+      r.event->mutable_ticket()->set_body(parts[2]);
+      r.event->mutable_ticket()->mutable_requester()->set_id("cust-" + parts[0]);
+      return absl::StatusOr<spi::NormalizeResult>(r);
+    }));
+    pipeline_ = std::make_unique<Pipeline>(*store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &adapter_}},
+                                           *classifier_, *policy_, clock_, 64, absl::Milliseconds(10));
+  }
+
+  void Deliver(const std::string& key, const std::string& body) {
+    spi::StoredDelivery d;
+    d.adapter_id = "support";
+    d.delivery_key = key;
+    d.body = body;
+    d.received_at = clock_.Now();
+    std::promise<void> p;
+    store_->AppendDelivery(d, [&](auto r) {
+      EXPECT_TRUE(r.ok());
+      p.set_value();
+    });
+    p.get_future().wait();
+  }
+
+  std::vector<v1::ImprovementTask> Tasks() {
+    std::vector<v1::ImprovementTask> out;
+    EXPECT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      out = *tx.ListTasks({});
+      return absl::OkStatus();
+    }).ok());
+    return out;
+  }
+
+  std::vector<v1::TaskLink> Links(int64_t task) {
+    std::vector<v1::TaskLink> out;
+    EXPECT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      out = *tx.LinksOfTask(task);
+      return absl::OkStatus();
+    }).ok());
+    return out;
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  v1::Config config_;
+  std::unique_ptr<spi::Store> store_;
+  std::unique_ptr<classify::Classifier> classifier_;
+  std::unique_ptr<policy::LinkPolicy> policy_;
+  std::string id_ = "support";
+  NiceMock<testing::MockHelpdeskAdapter> adapter_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, OpensOneTaskAtTheThresholdAndLinksLaterTickets) {
+  Deliver("d1", "1|Charged twice|I was charged twice");
+  Deliver("d2", "2|Refund|please refund me");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  EXPECT_TRUE(Tasks().empty()) << "two tickets are below the threshold of three";
+
+  Deliver("d3", "3|Charged twice again|charged twice!");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  auto tasks = Tasks();
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].category_id(), "billing");
+  EXPECT_EQ(tasks[0].status(), v1::TASK_PENDING_CREATE);
+  EXPECT_EQ(tasks[0].tracker_id(), "tasks");
+  EXPECT_EQ(Links(tasks[0].id()).size(), 3u);
+
+  Deliver("d4", "4|Refund please|refund");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  ASSERT_EQ(Tasks().size(), 1u);
+  EXPECT_EQ(Links(tasks[0].id()).size(), 4u);
+  EXPECT_EQ(Tasks()[0].customer_count(), 4);
+  EXPECT_EQ(pipeline_->stats().processed.load(), 4);
+
+  // The outbox holds the create, four links and write-backs.
+  auto due = store_->DueActions(clock_.Now(), 100);
+  ASSERT_TRUE(due.ok());
+  int creates = 0, links = 0, writebacks = 0;
+  for (const auto& e : *due) {
+    creates += e.action.has_create_task();
+    links += e.action.has_link();
+    writebacks += e.action.has_write_back();
+  }
+  EXPECT_EQ(creates, 1);
+  EXPECT_EQ(links, 4);
+  EXPECT_GE(writebacks, 4);
+}
+
+TEST_F(PipelineTest, TicketsOutsideTheWindowDoNotOpenATask) {
+  Deliver("d1", "1|Charged twice|x");
+  Deliver("d2", "2|Charged twice|x");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  clock_.Advance(absl::Hours(24 * 8));
+  Deliver("d3", "3|Charged twice|x");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  EXPECT_TRUE(Tasks().empty());
+}
+
+TEST_F(PipelineTest, MalformedAndIgnoredDeliveriesAreRecordedNotRetriedForever) {
+  Deliver("d1", "garbage");
+  Deliver("d2", "ping");
+  Deliver("d3", "3|Log in broken|cannot log in");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  EXPECT_EQ(pipeline_->stats().failed.load(), 1);
+  EXPECT_EQ(pipeline_->stats().ignored.load(), 1);
+  EXPECT_EQ(pipeline_->stats().processed.load(), 1);
+  EXPECT_TRUE(store_->PendingDeliveries(0, 10)->empty());
+}
+
+TEST_F(PipelineTest, NeedsReviewTicketsAreNotLinked) {
+  for (int i = 0; i < 4; ++i) Deliver("d" + std::to_string(i), std::to_string(i) + "|Hello|what are your hours");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  EXPECT_TRUE(Tasks().empty());
+  ASSERT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto r = tx.GetTicket("support", "0");
+    EXPECT_TRUE((*r)->classification->needs_review());
+    return absl::OkStatus();
+  }).ok());
+}
+
+TEST_F(PipelineTest, ACrashBeforeCommitReprocessesFromScratchWithoutDuplicates) {
+  for (int i = 1; i <= 3; ++i) Deliver("d" + std::to_string(i), std::to_string(i) + "|Charged twice|x");
+  ASSERT_TRUE(pipeline_->Drain().ok());
+  // A second pipeline over the same store (a restart) finds nothing pending and changes nothing.
+  Pipeline again(*store_, {{"support", &adapter_}}, *classifier_, *policy_, clock_, 64, absl::Milliseconds(10));
+  ASSERT_TRUE(again.Drain().ok());
+  EXPECT_EQ(again.stats().processed.load(), 0);
+  EXPECT_EQ(Tasks().size(), 1u);
+}
+
+}  // namespace
+}  // namespace debrief::pipeline
