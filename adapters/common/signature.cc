@@ -5,9 +5,9 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/string_view.h"
 
 namespace debrief::adapters {
 

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 // Webhook signature primitives shared by helpdesk and tracker adapters (OpenSSL).
 namespace debrief::adapters {

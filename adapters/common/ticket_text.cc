@@ -2,13 +2,13 @@
 
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "re2/re2.h"
 
@@ -42,12 +42,18 @@ std::string HtmlToText(absl::string_view html) {
       size_t semi = html.find(';', i);
       absl::string_view ent =
           semi == absl::string_view::npos || semi - i > 8 ? "" : html.substr(i, semi - i + 1);
-      if (ent == "&amp;") out += '&';
-      else if (ent == "&lt;") out += '<';
-      else if (ent == "&gt;") out += '>';
-      else if (ent == "&quot;") out += '"';
-      else if (ent == "&#39;" || ent == "&apos;") out += '\'';
-      else if (ent == "&nbsp;") out += ' ';
+      if (ent == "&amp;")
+        out += '&';
+      else if (ent == "&lt;")
+        out += '<';
+      else if (ent == "&gt;")
+        out += '>';
+      else if (ent == "&quot;")
+        out += '"';
+      else if (ent == "&#39;" || ent == "&apos;")
+        out += '\'';
+      else if (ent == "&nbsp;")
+        out += ' ';
       else {
         out += c;
         ++i;
@@ -85,8 +91,8 @@ absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
   std::string err;
   if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return t;
   // "2026-11-23 08:12:00" and "2026-11-23 08:12:00 UTC" as some helpdesks send them.
-  if (absl::ParseTime("%Y-%m-%d %H:%M:%E*S", absl::StripSuffix(s, " UTC"), absl::UTCTimeZone(),
-                      &t, &err))
+  if (absl::ParseTime("%Y-%m-%d %H:%M:%E*S", absl::StripSuffix(s, " UTC"), absl::UTCTimeZone(), &t,
+                      &err))
     return t;
   return absl::InvalidArgumentError(absl::StrCat("bad timestamp \"", s, "\""));
 }

@@ -3,8 +3,8 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 // Text clean-up every helpdesk adapter needs before a ticket reaches the classifier.

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include "absl/container/flat_hash_set.h"
 
-#include "absl/strings/string_view.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "classify/text.h"
 
 namespace debrief::classify {
@@ -44,8 +44,7 @@ absl::StatusOr<std::unique_ptr<KeywordClassifier>> KeywordClassifier::Create(
   for (const auto& cat : taxonomy.categories()) {
     Entry e;
     e.category = cat;
-    e.threshold = cat.review_threshold() > 0 ? cat.review_threshold()
-                                              : taxonomy.review_threshold();
+    e.threshold = cat.review_threshold() > 0 ? cat.review_threshold() : taxonomy.review_threshold();
     for (const auto& kw : cat.keywords()) {
       auto re = std::make_unique<RE2>(absl::StrCat("\\b((?:", kw, "))\\b"), opts);
       if (!re->ok())
@@ -88,7 +87,8 @@ v1::Classification KeywordClassifier::Classify(const v1::Ticket& ticket) const {
       if (w > 0) {
         s.score += w;
         v1::Reason& r = s.reasons.emplace_back();
-        r.set_feature(absl::StrCat("keyword \"", absl::string_view(match.data(), match.size()), "\""));
+        r.set_feature(
+            absl::StrCat("keyword \"", absl::string_view(match.data(), match.size()), "\""));
         r.set_weight(w);
       }
     }
@@ -124,8 +124,8 @@ v1::Classification KeywordClassifier::Classify(const v1::Ticket& ticket) const {
       double w = kExemplarWeight * best_ex;
       s.score += w;
       v1::Reason& r = s.reasons.emplace_back();
-      r.set_feature(absl::StrCat("like a ticket an agent tagged: \"", best->text.substr(0, 80),
-                                 "\""));
+      r.set_feature(
+          absl::StrCat("like a ticket an agent tagged: \"", best->text.substr(0, 80), "\""));
       r.set_weight(w);
     }
     if (s.score > 0) scored.push_back(std::move(s));

@@ -1,24 +1,25 @@
 #include "classify/text.h"
 
 #include "absl/container/flat_hash_set.h"
-
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
 
 namespace debrief::classify {
 namespace {
 
 const absl::flat_hash_set<absl::string_view>& StopWords() {
   static const auto* words = new absl::flat_hash_set<absl::string_view>{
-      "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "for", "with",
-      "by", "from", "is", "are", "was", "were", "be", "been", "am", "it", "its", "this", "that",
-      "these", "those", "i", "me", "my", "we", "our", "you", "your", "he", "she", "they",
-      "them", "their", "his", "her", "as", "so", "do", "does", "did", "have", "has", "had",
-      "will", "would", "can", "could", "should", "there", "here", "what", "which", "who",
-      "when", "where", "how", "all", "any", "some", "just", "very", "about", "into", "out",
-      "up", "again", "also", "than", "then", "too", "hi", "hello", "thanks", "please", "dear",
-      "regards", "get", "got", "im", "ive", "dont", "s", "t", "m", "re", "ve", "ll", "d"};
+      "a",      "an",     "the",   "and",     "or",    "but",    "if",    "of",    "to",    "in",
+      "on",     "at",     "for",   "with",    "by",    "from",   "is",    "are",   "was",   "were",
+      "be",     "been",   "am",    "it",      "its",   "this",   "that",  "these", "those", "i",
+      "me",     "my",     "we",    "our",     "you",   "your",   "he",    "she",   "they",  "them",
+      "their",  "his",    "her",   "as",      "so",    "do",     "does",  "did",   "have",  "has",
+      "had",    "will",   "would", "can",     "could", "should", "there", "here",  "what",  "which",
+      "who",    "when",   "where", "how",     "all",   "any",    "some",  "just",  "very",  "about",
+      "into",   "out",    "up",    "again",   "also",  "than",   "then",  "too",   "hi",    "hello",
+      "thanks", "please", "dear",  "regards", "get",   "got",    "im",    "ive",   "dont",  "s",
+      "t",      "m",      "re",    "ve",      "ll",    "d"};
   return *words;
 }
 

@@ -59,11 +59,13 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
   const v1::AdapterConfig* ac = nullptr;
   for (const auto& h : config->helpdesks())
     if (h.id() == helpdesk) ac = &h;
-  if (ac == nullptr) return Fail(absl::NotFoundError(absl::StrCat("no helpdesk ", helpdesk, " in ", config_path)));
+  if (ac == nullptr)
+    return Fail(absl::NotFoundError(absl::StrCat("no helpdesk ", helpdesk, " in ", config_path)));
   debrief::spi::AdapterRegistry registry;
   debrief::adapters::RegisterBuiltinAdapters(registry);
   const auto* factory = registry.helpdesk(ac->type());
-  if (factory == nullptr) return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
+  if (factory == nullptr)
+    return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
   auto http = debrief::http::NewCurlHttpClient();
   debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), config->data_dir()};
   auto adapter = factory->Create(*ac, ctx);
@@ -94,8 +96,10 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
     for (const auto& [k, v] : *headers) req.headers.emplace_back(k, v);
     auto res = http->Send(req);
     if (!res.ok()) return Fail(res.status());
-    if (res->status == 202) ++accepted;
-    else if (res->status == 200) ++duplicate;
+    if (res->status == 202)
+      ++accepted;
+    else if (res->status == 200)
+      ++duplicate;
     else {
       ++refused;
       std::cerr << f.filename().string() << ": HTTP " << res->status << " " << res->body << "\n";
@@ -111,7 +115,8 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
 int main(int argc, char** argv) {
   CLI::App app{"debriefctl: talk to debriefd (gRPC); output is Protobuf JSON"};
   app.require_subcommand(1);
-  std::string server = std::getenv("DEBRIEF_SERVER") ? std::getenv("DEBRIEF_SERVER") : "127.0.0.1:9090";
+  std::string server =
+      std::getenv("DEBRIEF_SERVER") ? std::getenv("DEBRIEF_SERVER") : "127.0.0.1:9090";
   app.add_option("--server", server, "debriefd gRPC address host:port (env DEBRIEF_SERVER)");
 
   auto channel = [&] { return grpc::CreateChannel(server, grpc::InsecureChannelCredentials()); };
@@ -179,7 +184,8 @@ int main(int argc, char** argv) {
     r.set_text(text);
     rc = Call(&v1::Tagging::Stub::Classify, *stub, r);
   });
-  auto* feedback = app.add_subcommand("feedback", "correct a ticket's root cause (teaches the model)");
+  auto* feedback =
+      app.add_subcommand("feedback", "correct a ticket's root cause (teaches the model)");
   feedback->add_option("helpdesk_id", hd)->required();
   feedback->add_option("ticket_id", tid)->required();
   feedback->add_option("category_id", category)->required();
@@ -194,7 +200,8 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Tagging::Stub::Feedback, *stub, r);
   });
 
-  auto* adapters = app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
+  auto* adapters =
+      app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
   std::string adapter_id;
   adapters->add_subcommand("list", "all adapters")->callback([&] {
     auto stub = v1::Admin::NewStub(channel());
@@ -228,16 +235,19 @@ int main(int argc, char** argv) {
     debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), tmp};
     for (const auto& h : c->helpdesks()) {
       const auto* f = registry.helpdesk(h.type());
-      auto a = f ? f->Create(h, ctx) : absl::StatusOr<std::unique_ptr<debrief::spi::HelpdeskAdapter>>(
-                                           absl::InvalidArgumentError(absl::StrCat("unknown type ", h.type())));
+      auto a = f ? f->Create(h, ctx)
+                 : absl::StatusOr<std::unique_ptr<debrief::spi::HelpdeskAdapter>>(
+                       absl::InvalidArgumentError(absl::StrCat("unknown type ", h.type())));
       if (!a.ok()) {
-        rc = Fail(absl::InvalidArgumentError(absl::StrCat("helpdesk ", h.id(), ": ", a.status().message())));
+        rc = Fail(absl::InvalidArgumentError(
+            absl::StrCat("helpdesk ", h.id(), ": ", a.status().message())));
         return;
       }
     }
     for (const auto& t : c->trackers()) {
       if (registry.tracker(t.type()) == nullptr) {
-        rc = Fail(absl::InvalidArgumentError(absl::StrCat("tracker ", t.id(), ": unknown type ", t.type())));
+        rc = Fail(absl::InvalidArgumentError(
+            absl::StrCat("tracker ", t.id(), ": unknown type ", t.type())));
         return;
       }
     }
@@ -246,7 +256,8 @@ int main(int argc, char** argv) {
 
   auto* replay = app.add_subcommand("replay", "sign sample deliveries and POST them to debriefd");
   std::string dir, url;
-  replay->add_option("--config", config_path, "debriefd's config (for the secret and address)")->required();
+  replay->add_option("--config", config_path, "debriefd's config (for the secret and address)")
+      ->required();
   replay->add_option("--helpdesk", hd, "helpdesk adapter id")->required();
   replay->add_option("--url", url, "webhook URL (default: from http.listen)");
   replay->add_option("dir", dir, "folder of *.json deliveries")->required();

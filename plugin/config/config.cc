@@ -55,8 +55,7 @@ std::string ScalarText(const json& j) {
 
 absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::string& path) {
   auto type_error = [&](const char* want) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": expected ", want, ", got ", j.dump()));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": expected ", want, ", got ", j.dump()));
   };
   switch (f->cpp_type()) {
     case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -64,7 +63,8 @@ absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::st
       if (name == "google.protobuf.Duration") {
         if (j.is_object() || j.is_array()) return type_error("a duration such as 30s or 7d");
         auto d = ParseHumanDuration(ScalarText(j));
-        if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", d.status().message()));
+        if (!d.ok())
+          return absl::InvalidArgumentError(absl::StrCat(path, ": ", d.status().message()));
         j = absl::StrFormat("%.9fs", absl::ToDoubleSeconds(*d));
         return absl::OkStatus();
       }
@@ -76,9 +76,12 @@ absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::st
     }
     case pb::FieldDescriptor::CPPTYPE_BOOL: {
       std::string s = absl::AsciiStrToLower(ScalarText(j));
-      if (s == "true" || s == "yes" || s == "on") j = true;
-      else if (s == "false" || s == "no" || s == "off") j = false;
-      else return type_error("true or false");
+      if (s == "true" || s == "yes" || s == "on")
+        j = true;
+      else if (s == "false" || s == "no" || s == "off")
+        j = false;
+      else
+        return type_error("true or false");
       return absl::OkStatus();
     }
     case pb::FieldDescriptor::CPPTYPE_INT32:
@@ -108,9 +111,8 @@ absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::st
         std::vector<std::string> names;
         for (int i = 1; i < f->enum_type()->value_count(); ++i)
           names.push_back(absl::AsciiStrToLower(f->enum_type()->value(i)->name()));
-        return absl::InvalidArgumentError(absl::StrCat(path, ": unknown value ", j.dump(),
-                                                       " (one of: ", absl::StrJoin(names, ", "),
-                                                       ")"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            path, ": unknown value ", j.dump(), " (one of: ", absl::StrJoin(names, ", "), ")"));
       }
       j = s;
       return absl::OkStatus();
@@ -126,8 +128,8 @@ absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::st
 // Rewrites j in place into Protobuf's JSON mapping of message d, checking every key.
 absl::Status Normalize(json& j, const pb::Descriptor* d, const std::string& path) {
   if (!j.is_object())
-    return absl::InvalidArgumentError(absl::StrCat(path.empty() ? "config" : path,
-                                                   ": expected a mapping"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path.empty() ? "config" : path, ": expected a mapping"));
   json out = json::object();
   for (auto& [key, value] : j.items()) {
     std::string at = path.empty() ? key : absl::StrCat(path, ".", key);
@@ -137,8 +139,8 @@ absl::Status Normalize(json& j, const pb::Descriptor* d, const std::string& path
     if (f == nullptr) {
       std::vector<std::string> known;
       for (int i = 0; i < d->field_count(); ++i) known.push_back(d->field(i)->name());
-      return absl::InvalidArgumentError(absl::StrCat("unknown key ", at, " (known here: ",
-                                                     absl::StrJoin(known, ", "), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown key ", at, " (known here: ", absl::StrJoin(known, ", "), ")"));
     }
     if (value.is_null()) continue;
     if (f->is_map()) {
@@ -232,20 +234,26 @@ absl::StatusOr<absl::Duration> ParseHumanDuration(const std::string& text) {
     while (j < s.size() && (absl::ascii_isdigit(s[j]) || s[j] == '.')) ++j;
     double n;
     if (j == i || !absl::SimpleAtod(s.substr(i, j - i), &n))
-      return absl::InvalidArgumentError(absl::StrCat("bad duration \"", text,
-                                                     "\" (write e.g. 500ms, 30s, 15m, 2h, 7d)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad duration \"", text, "\" (write e.g. 500ms, 30s, 15m, 2h, 7d)"));
     size_t k = j;
     while (k < s.size() && absl::ascii_isalpha(s[k])) ++k;
     std::string unit = s.substr(j, k - j);
-    if (unit == "ms") total += absl::Milliseconds(n);
-    else if (unit == "s" || unit.empty()) total += absl::Seconds(n);
-    else if (unit == "m") total += absl::Minutes(n);
-    else if (unit == "h") total += absl::Hours(n);
-    else if (unit == "d") total += absl::Hours(24 * n);
-    else if (unit == "w") total += absl::Hours(24 * 7 * n);
+    if (unit == "ms")
+      total += absl::Milliseconds(n);
+    else if (unit == "s" || unit.empty())
+      total += absl::Seconds(n);
+    else if (unit == "m")
+      total += absl::Minutes(n);
+    else if (unit == "h")
+      total += absl::Hours(n);
+    else if (unit == "d")
+      total += absl::Hours(24 * n);
+    else if (unit == "w")
+      total += absl::Hours(24 * 7 * n);
     else
-      return absl::InvalidArgumentError(absl::StrCat("bad duration unit \"", unit, "\" in \"",
-                                                     text, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad duration unit \"", unit, "\" in \"", text, "\""));
     i = k;
   }
   return total;
@@ -266,15 +274,16 @@ absl::StatusOr<v1::Config> ParseConfig(const std::string& yaml, const std::strin
   if (!c.taxonomy().file().empty()) {
     std::string path = Resolve(base_dir, c.taxonomy().file());
     auto text = ReadFile(path);
-    if (!text.ok()) return absl::NotFoundError(absl::StrCat("taxonomy.file: ", text.status().message()));
+    if (!text.ok())
+      return absl::NotFoundError(absl::StrCat("taxonomy.file: ", text.status().message()));
     auto tj = LoadYaml(*text, path);
     if (!tj.ok()) return tj.status();
-    if (absl::Status s = Normalize(*tj, v1::TaxonomyConfig::descriptor(), path); !s.ok())
-      return s;
+    if (absl::Status s = Normalize(*tj, v1::TaxonomyConfig::descriptor(), path); !s.ok()) return s;
     v1::TaxonomyConfig t;
     if (absl::Status s = JsonToMessage(*tj, &t, path); !s.ok()) return s;
     if (!t.file().empty())
-      return absl::InvalidArgumentError(absl::StrCat(path, ": a taxonomy file cannot name another"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a taxonomy file cannot name another"));
     for (auto& cat : *t.mutable_categories()) *c.mutable_taxonomy()->add_categories() = cat;
     if (c.taxonomy().review_threshold() == 0)
       c.mutable_taxonomy()->set_review_threshold(t.review_threshold());
@@ -290,14 +299,16 @@ absl::StatusOr<v1::Config> LoadConfig(const std::string& path) {
   if (!text.ok()) return text.status();
   std::string dir = fs::absolute(path).parent_path().string();
   auto c = ParseConfig(*text, dir);
-  if (!c.ok()) return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
+  if (!c.ok())
+    return absl::Status(c.status().code(), absl::StrCat(path, ": ", c.status().message()));
   return c;
 }
 
 absl::Status ValidateConfig(const v1::Config& c) {
   std::set<std::string> ids;
   auto check_adapter = [&](const v1::AdapterConfig& a, const char* kind) -> absl::Status {
-    if (a.id().empty()) return absl::InvalidArgumentError(absl::StrCat(kind, ": every entry needs an id"));
+    if (a.id().empty())
+      return absl::InvalidArgumentError(absl::StrCat(kind, ": every entry needs an id"));
     if (a.type().empty())
       return absl::InvalidArgumentError(absl::StrCat(kind, " ", a.id(), ": type is required"));
     if (!ids.insert(a.id()).second)
@@ -324,8 +335,9 @@ absl::Status ValidateConfig(const v1::Config& c) {
     if (!cats.insert(cat.id()).second)
       return absl::InvalidArgumentError(absl::StrCat("taxonomy: category ", cat.id(), " twice"));
     if (cat.kind() == v1::CATEGORY_KIND_UNSPECIFIED)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "taxonomy: category ", cat.id(), " needs a kind (complaint, praise, suggestion, question)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("taxonomy: category ", cat.id(),
+                       " needs a kind (complaint, praise, suggestion, question)"));
     if (!cat.routing().tracker_id().empty() && !trackers.count(cat.routing().tracker_id()))
       return absl::InvalidArgumentError(absl::StrCat("taxonomy: category ", cat.id(),
                                                      " routes to unknown tracker ",
@@ -333,8 +345,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
     for (const auto& kw : cat.keywords()) {
       RE2 re(kw, RE2::Quiet);
       if (!re.ok())
-        return absl::InvalidArgumentError(absl::StrCat("taxonomy: category ", cat.id(),
-                                                       ": keyword \"", kw, "\": ", re.error()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("taxonomy: category ", cat.id(), ": keyword \"", kw, "\": ", re.error()));
     }
   }
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)
@@ -358,7 +370,8 @@ absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref) {
       std::string s = *text;
       while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
       if (s.empty())
-        return absl::FailedPreconditionError(absl::StrCat("secret: file ", ref.file(), " is empty"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("secret: file ", ref.file(), " is empty"));
       return s;
     }
     case v1::SecretRef::SOURCE_NOT_SET:

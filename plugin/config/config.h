@@ -27,8 +27,8 @@ absl::Status ValidateConfig(const v1::Config& config);
 absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref);
 
 // Parses an adapter's `settings` into its own config message; unknown keys are errors.
-absl::Status ParseSettings(const google::protobuf::Struct& settings,
-                           google::protobuf::Message* out, const std::string& adapter_id);
+absl::Status ParseSettings(const google::protobuf::Struct& settings, google::protobuf::Message* out,
+                           const std::string& adapter_id);
 
 absl::Duration ToDuration(const google::protobuf::Duration& d, absl::Duration fallback);
 

@@ -5,10 +5,10 @@
 #include <mutex>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 
 namespace debrief::http {
@@ -58,7 +58,8 @@ class CurlHttpClient final : public spi::HttpClient {
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(req.timeout)));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(absl::ToInt64Milliseconds(req.timeout)));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -73,7 +74,8 @@ class CurlHttpClient final : public spi::HttpClient {
     curl_slist_free_all(headers);
     Give(h);
     if (rc == CURLE_OPERATION_TIMEDOUT)
-      return absl::DeadlineExceededError(absl::StrCat(req.method, " ", Redact(req.url), ": timed out"));
+      return absl::DeadlineExceededError(
+          absl::StrCat(req.method, " ", Redact(req.url), ": timed out"));
     if (rc != CURLE_OK)
       return absl::UnavailableError(
           absl::StrCat(req.method, " ", Redact(req.url), ": ", curl_easy_strerror(rc)));

@@ -1,6 +1,4 @@
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
-#include <utility>
-
 #include "ingress/http_server.h"
 
 #include <array>
@@ -13,13 +11,14 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace debrief::ingress {
 namespace {
@@ -57,12 +56,9 @@ auto AsyncAppend(spi::Store& store, spi::StoredDelivery d, Token&& token) {
       [&store](auto handler, spi::StoredDelivery delivery) {
         auto ex = asio::get_associated_executor(handler);
         auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        store.AppendDelivery(std::move(delivery),
-                             [h, ex](absl::StatusOr<spi::AppendOutcome> r) {
-                               asio::post(ex, [h, r = std::move(r)]() mutable {
-                                 (*h)(std::move(r));
-                               });
-                             });
+        store.AppendDelivery(std::move(delivery), [h, ex](absl::StatusOr<spi::AppendOutcome> r) {
+          asio::post(ex, [h, r = std::move(r)]() mutable { (*h)(std::move(r)); });
+        });
       },
       token, std::move(d));
 }
@@ -166,7 +162,8 @@ class BeastServer final : public HttpServer {
     }
   }
 
-  asio::awaitable<void> Serve(tcp::socket socket, asio::strand<asio::io_context::executor_type> strand) {
+  asio::awaitable<void> Serve(tcp::socket socket,
+                              asio::strand<asio::io_context::executor_type> strand) {
     beast::tcp_stream stream(std::move(socket));
     Session session{strand, &stream, true};
     std::list<Session*>::iterator self;
@@ -199,11 +196,11 @@ class BeastServer final : public HttpServer {
       if (ec == http::error::body_limit) {
         std::string target(parser.get().target());
         Reject(AdapterOf(target), "too_large");
-        res = Json(http::status::payload_too_large,
-                   {{"error", absl::StrCat("delivery larger than ", options_.max_body_bytes,
-                                           " bytes")},
-                    {"reason", "too_large"}},
-                   parser.get().version(), false);
+        res = Json(
+            http::status::payload_too_large,
+            {{"error", absl::StrCat("delivery larger than ", options_.max_body_bytes, " bytes")},
+             {"reason", "too_large"}},
+            parser.get().version(), false);
         close = true;
       } else if (ec) {
         --active_;
@@ -249,8 +246,8 @@ class BeastServer final : public HttpServer {
   void Reject(const std::string& adapter, const std::string& reason) {
     metrics_
         .Get("debrief_webhook_rejected_total",
-             absl::StrCat("adapter=\"", adapter.empty() ? "none" : adapter, "\",reason=\"",
-                          reason, "\""))
+             absl::StrCat("adapter=\"", adapter.empty() ? "none" : adapter, "\",reason=\"", reason,
+                          "\""))
         .Inc();
   }
 
@@ -295,14 +292,14 @@ class BeastServer final : public HttpServer {
     in.received_at = clock_.Now();
     in.body = req.body();
     for (const auto& f : req) {
-      std::string name = absl::AsciiStrToLower(absl::string_view(f.name_string().data(),
-                                                                f.name_string().size()));
+      std::string name =
+          absl::AsciiStrToLower(absl::string_view(f.name_string().data(), f.name_string().size()));
       in.headers[name] = std::string(f.value());
     }
     auto accepted = it->second->Accept(in);
     if (!accepted.ok()) {
-      const bool auth = absl::IsUnauthenticated(accepted.status()) ||
-                        absl::IsPermissionDenied(accepted.status());
+      const bool auth =
+          absl::IsUnauthenticated(accepted.status()) || absl::IsPermissionDenied(accepted.status());
       const char* reason = auth ? "bad_signature" : "malformed";
       Reject(id, reason);
       co_return Json(auth ? http::status::unauthorized : http::status::bad_request,
@@ -322,10 +319,10 @@ class BeastServer final : public HttpServer {
         co_await AsyncAppend(store_, std::move(d), asio::use_awaitable);
     if (!r.ok()) {
       Reject(id, "store_unavailable");
-      Response res = Json(http::status::service_unavailable,
-                          {{"error", "could not store the delivery; retry"},
-                           {"reason", "store_unavailable"}},
-                          v, ka);
+      Response res =
+          Json(http::status::service_unavailable,
+               {{"error", "could not store the delivery; retry"}, {"reason", "store_unavailable"}},
+               v, ka);
       res.set(http::field::retry_after, "1");
       std::cerr << "ingress: " << r.status() << "\n";
       co_return res;

@@ -20,8 +20,8 @@ absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move
 }  // namespace
 
 Executor::Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
-                   std::map<std::string, spi::TrackerAdapter*> trackers,
-                   policy::LinkPolicy& policy, const spi::Clock& clock, ExecutorOptions options)
+                   std::map<std::string, spi::TrackerAdapter*> trackers, policy::LinkPolicy& policy,
+                   const spi::Clock& clock, ExecutorOptions options)
     : store_(store),
       helpdesks_(std::move(helpdesks)),
       trackers_(std::move(trackers)),

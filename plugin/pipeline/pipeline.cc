@@ -94,8 +94,9 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
         ToAbsl(incoming.updated_at()) < ToAbsl(rec.ticket.updated_at()))
       return absl::OkStatus();
   } else {
-    rec.first_seen = incoming.has_created_at() ? std::min(ToAbsl(incoming.created_at()), clock_.Now())
-                                               : clock_.Now();
+    rec.first_seen = incoming.has_created_at()
+                         ? std::min(ToAbsl(incoming.created_at()), clock_.Now())
+                         : clock_.Now();
     // Tickets the helpdesk dated long ago still count from when Debrief first heard of them,
     // unless they are older than now (backfill): first_seen is the earlier of the two.
   }
@@ -131,9 +132,9 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
       auto it = helpdesks_.find(d.adapter_id);
       if (it == helpdesks_.end()) {
         // The adapter was removed from the config after the delivery was accepted.
-        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
-                                      absl::StrCat("no helpdesk adapter ", d.adapter_id,
-                                                   " is configured"));
+        if (auto st = tx.MarkDelivery(
+                d.seq, spi::DeliveryState::kFailed,
+                absl::StrCat("no helpdesk adapter ", d.adapter_id, " is configured"));
             !st.ok())
           return st;
         ++failed;
@@ -158,8 +159,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
       }
       result->event->mutable_ticket()->set_helpdesk_id(d.adapter_id);
       if (auto st = ApplyEvent(tx, *result->event); !st.ok()) return st;
-      if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, ""); !st.ok())
-        return st;
+      if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, ""); !st.ok()) return st;
       ++processed;
     }
     return absl::OkStatus();

@@ -41,9 +41,9 @@ absl::Status LinkPolicy::EnqueueWriteBack(spi::StoreTransaction& tx, const v1::T
   *wb->mutable_classification() = c;
   wb->set_task_id(task_id);
   // Keyed by what is written: a new category or task writes again, a replay does not.
-  std::string key = absl::StrCat("writeback:", ticket.helpdesk_id(), ":", ticket.ticket_id(), ":",
-                                 c.category_id(), ":", c.needs_review() ? "review" : "tagged", ":",
-                                 task_id);
+  std::string key =
+      absl::StrCat("writeback:", ticket.helpdesk_id(), ":", ticket.ticket_id(), ":",
+                   c.category_id(), ":", c.needs_review() ? "review" : "tagged", ":", task_id);
   return tx.Enqueue(key, a, clock_.Now());
 }
 
@@ -106,8 +106,7 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
     auto rec = tx.GetTicket(t.helpdesk_id(), t.ticket_id());
     if (!rec.ok()) return rec.status();
     if (*rec && (*rec)->classification) {
-      if (absl::Status s = EnqueueWriteBack(tx, t, *(*rec)->classification, *id); !s.ok())
-        return s;
+      if (absl::Status s = EnqueueWriteBack(tx, t, *(*rec)->classification, *id); !s.ok()) return s;
     }
   }
   return absl::OkStatus();
@@ -145,7 +144,8 @@ absl::Status LinkPolicy::Unlink(spi::StoreTransaction& tx, const std::string& he
                                 const std::string& ticket_id) {
   auto old = tx.GetLink(helpdesk_id, ticket_id);
   if (!old.ok()) return old.status();
-  if (!*old) return absl::NotFoundError(absl::StrCat(helpdesk_id, "/", ticket_id, " is not linked"));
+  if (!*old)
+    return absl::NotFoundError(absl::StrCat(helpdesk_id, "/", ticket_id, " is not linked"));
   if (absl::Status s = tx.DeleteLink(helpdesk_id, ticket_id); !s.ok()) return s;
   v1::OutboxAction a;
   auto* u = a.mutable_unlink();

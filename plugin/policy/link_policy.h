@@ -29,7 +29,8 @@ class LinkPolicy {
                      const v1::Classification& classification);
 
   // An agent links a ticket to a task (replacing any link it had).
-  absl::StatusOr<v1::TaskLink> LinkByAgent(spi::StoreTransaction& tx, const std::string& helpdesk_id,
+  absl::StatusOr<v1::TaskLink> LinkByAgent(spi::StoreTransaction& tx,
+                                           const std::string& helpdesk_id,
                                            const std::string& ticket_id, int64_t task_id);
   absl::Status Unlink(spi::StoreTransaction& tx, const std::string& helpdesk_id,
                       const std::string& ticket_id);

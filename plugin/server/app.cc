@@ -47,8 +47,8 @@ class AppImpl final : public App {
     for (const auto& h : config_.helpdesks()) {
       const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
       if (f == nullptr)
-        return absl::InvalidArgumentError(absl::StrCat("helpdesk ", h.id(), ": unknown type \"",
-                                                       h.type(), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("helpdesk ", h.id(), ": unknown type \"", h.type(), "\""));
       auto a = f->Create(h, ctx);
       if (!a.ok())
         return absl::Status(a.status().code(),
@@ -59,8 +59,8 @@ class AppImpl final : public App {
     for (const auto& t : config_.trackers()) {
       const spi::TrackerAdapterFactory* f = registry.tracker(t.type());
       if (f == nullptr)
-        return absl::InvalidArgumentError(absl::StrCat("tracker ", t.id(), ": unknown type \"",
-                                                       t.type(), "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tracker ", t.id(), ": unknown type \"", t.type(), "\""));
       auto a = f->Create(t, ctx);
       if (!a.ok())
         return absl::Status(a.status().code(),
@@ -83,8 +83,8 @@ class AppImpl final : public App {
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
-    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, tracker_ptrs_,
-                                                   *policy_, clock_, eo);
+    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, tracker_ptrs_, *policy_,
+                                                   clock_, eo);
     store_->SetDeliveryListener([this] { pipeline_->Notify(); });
     return absl::OkStatus();
   }
@@ -93,9 +93,9 @@ class AppImpl final : public App {
     // gRPC first, NOT_SERVING until everything is up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    services_ = std::make_unique<Services>(ServiceDeps{
-        config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_, tracker_ptrs_,
-        [this] { executor_->Notify(); }});
+    services_ = std::make_unique<Services>(ServiceDeps{config_, *store_, *classifier_, *policy_,
+                                                       clock_, helpdesk_ptrs_, tracker_ptrs_,
+                                                       [this] { executor_->Notify(); }});
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
@@ -117,13 +117,13 @@ class AppImpl final : public App {
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
     metrics_.SetGaugeSource([this] {
-      return absl::StrCat(
-          "debrief_pipeline_processed_total ", pipeline_->stats().processed.load(), "\n",
-          "debrief_pipeline_ignored_total ", pipeline_->stats().ignored.load(), "\n",
-          "debrief_pipeline_failed_total ", pipeline_->stats().failed.load(), "\n",
-          "debrief_outbox_done_total ", executor_->stats().done.load(), "\n",
-          "debrief_outbox_retried_total ", executor_->stats().retried.load(), "\n",
-          "debrief_outbox_dead_total ", executor_->stats().dead.load(), "\n");
+      return absl::StrCat("debrief_pipeline_processed_total ", pipeline_->stats().processed.load(),
+                          "\n", "debrief_pipeline_ignored_total ",
+                          pipeline_->stats().ignored.load(), "\n", "debrief_pipeline_failed_total ",
+                          pipeline_->stats().failed.load(), "\n", "debrief_outbox_done_total ",
+                          executor_->stats().done.load(), "\n", "debrief_outbox_retried_total ",
+                          executor_->stats().retried.load(), "\n", "debrief_outbox_dead_total ",
+                          executor_->stats().dead.load(), "\n");
     });
     auto http = ingress::HttpServer::Start(ho, *store_, helpdesk_ptrs_, clock_, metrics_,
                                            [this] { return ready_.load(); });
@@ -144,9 +144,9 @@ class AppImpl final : public App {
     if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
     // Stop taking webhooks; answer those in flight (they are already durable or refused).
     if (http_server_) http_server_->Stop(grace);
-    if (store_) store_->Close();            // flush the last group commit
-    if (pipeline_) pipeline_->Stop();       // process everything acknowledged
-    if (executor_) executor_->Stop();       // what is left stays in the outbox for next start
+    if (store_) store_->Close();       // flush the last group commit
+    if (pipeline_) pipeline_->Stop();  // process everything acknowledged
+    if (executor_) executor_->Stop();  // what is left stays in the outbox for next start
     if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   }
 

@@ -67,21 +67,23 @@ class TaggingService final : public v1::Tagging::CallbackService {
         c.set_model("agent");
         SetTs(c.mutable_classified_at(), d_.clock.Now());
         v1::Reason* why = c.add_reasons();
-        why->set_feature(absl::StrCat("corrected by ", req->agent().empty() ? "an agent" : req->agent(),
+        why->set_feature(absl::StrCat("corrected by ",
+                                      req->agent().empty() ? "an agent" : req->agent(),
                                       old.empty() ? "" : absl::StrCat(" (was ", old, ")")));
         why->set_weight(1.0);
         r.classification = c;
         r.agent_corrected = true;
         if (auto st = tx.PutTicket(r); !st.ok()) return st;
-        if (auto st = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old, cat->id(),
-                                        req->agent(), d_.clock.Now());
+        if (auto st = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old,
+                                        cat->id(), req->agent(), d_.clock.Now());
             !st.ok())
           return st;
         // A link the policy made for the old category no longer holds; an agent's link stays.
         auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
         if (!link.ok()) return link.status();
         if (*link && (*link)->origin() == v1::LINK_POLICY && old != cat->id()) {
-          if (auto st = d_.policy.Unlink(tx, r.ticket.helpdesk_id(), r.ticket.ticket_id()); !st.ok())
+          if (auto st = d_.policy.Unlink(tx, r.ticket.helpdesk_id(), r.ticket.ticket_id());
+              !st.ok())
             return st;
         }
         if (auto st = d_.policy.Apply(tx, r.ticket, c); !st.ok()) return st;
@@ -116,8 +118,7 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
     });
   }
 
-  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx,
-                                    const v1::GetTaskRequest* req,
+  grpc::ServerUnaryReactor* GetTask(grpc::CallbackServerContext* ctx, const v1::GetTaskRequest* req,
                                     v1::GetTaskResponse* res) override {
     return Unary(ctx, [&]() -> absl::Status {
       return d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {

@@ -1,7 +1,5 @@
 #include "store/sqlite_store.h"
 
-#include "store/sqlite_util.h"
-
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -13,6 +11,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "store/sqlite_util.h"
 
 namespace debrief::store {
 namespace {
@@ -179,10 +178,10 @@ class Connection final : public spi::StoreTransaction {
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s : {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_,
-                          &list_tasks_, &insert_task_, &update_task_, &get_link_,
-                          &links_of_task_, &put_link_, &delete_link_, &enqueue_,
-                          &mark_delivery_, &feedback_, &list_feedback_}) {
+    for (const Stmt* s :
+         {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_, &list_tasks_,
+          &insert_task_, &update_task_, &get_link_, &links_of_task_, &put_link_, &delete_link_,
+          &enqueue_, &mark_delivery_, &feedback_, &list_feedback_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -426,8 +425,8 @@ class Connection final : public spi::StoreTransaction {
   sqlite3* db_;
   const spi::Clock& clock_;
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, get_task_, list_tasks_, insert_task_,
-      update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_,
-      mark_delivery_, feedback_, list_feedback_;
+      update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
+      feedback_, list_feedback_;
 };
 
 absl::Status Migrate(sqlite3* db) {
@@ -443,9 +442,9 @@ absl::Status Migrate(sqlite3* db) {
   const int have = static_cast<int>(current.Int(0));
   const int want = static_cast<int>(std::size(kMigrations));
   if (have > want) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("database schema version ", have, " is newer than this debriefd (", want,
-                     "); upgrade debriefd"));
+    return absl::FailedPreconditionError(absl::StrCat("database schema version ", have,
+                                                      " is newer than this debriefd (", want,
+                                                      "); upgrade debriefd"));
   }
   for (int v = have + 1; v <= want; ++v) {
     absl::Status s = Exec(db, "BEGIN IMMEDIATE");
@@ -476,9 +475,10 @@ class SqliteStore final : public spi::Store {
         read_db_(read_db),
         write_(write_db, clock),
         read_(read_db, clock),
-        insert_delivery_(write_db,
-                         "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
-                         "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
+        insert_delivery_(
+            write_db,
+            "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
+            "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
         pending_(write_db,
                  "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
                  "deliveries WHERE state=0 AND seq>? ORDER BY seq LIMIT ?"),
@@ -488,8 +488,7 @@ class SqliteStore final : public spi::Store {
         complete_(write_db, "UPDATE outbox SET state=1, attempts=attempts+1 WHERE id=?"),
         retry_(write_db,
                "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
-        dead_(write_db,
-              "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
+        dead_(write_db, "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
     committer_ = std::thread([this] { CommitLoop(); });
   }
 

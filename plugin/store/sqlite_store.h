@@ -11,9 +11,9 @@
 namespace debrief::store {
 
 struct SqliteOptions {
-  std::string path;                             // ":memory:" is not supported (two connections)
+  std::string path;  // ":memory:" is not supported (two connections)
   absl::Duration commit_delay = absl::Milliseconds(1);  // longest a delivery waits for company
-  int max_batch = 512;                          // deliveries per group commit
+  int max_batch = 512;                                  // deliveries per group commit
 };
 
 // The embedded default store: one SQLite file in WAL mode, synchronous=FULL, so a committed

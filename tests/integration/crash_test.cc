@@ -78,13 +78,15 @@ TEST(CrashRecovery, Kill9WhileDeliveriesStreamLosesAndDuplicatesNothing) {
   EXPECT_EQ(lost, 0u) << "acknowledged deliveries lost";
 
   // One task per cause, each created once in the tracker, links equal on both sides.
-  ASSERT_TRUE(WaitFor([&] {
-    auto t = tasks();
-    if (t.tasks_size() != 4) return false;
-    for (const auto& task : t.tasks())
-      if (task.external_id().empty()) return false;
-    return true;
-  }, absl::Seconds(30)));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto t = tasks();
+        if (t.tasks_size() != 4) return false;
+        for (const auto& task : t.tasks())
+          if (task.external_id().empty()) return false;
+        return true;
+      },
+      absl::Seconds(30)));
   auto all = tasks();
   std::set<std::string> categories;
   std::map<std::string, int> links;

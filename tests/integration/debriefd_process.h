@@ -9,10 +9,9 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -31,7 +30,8 @@ inline constexpr char kWebhookSecret[] = "integration-secret";
 
 inline std::string IntegrationConfig(const std::string& dir, int open_after = 3) {
   return absl::StrCat(R"(
-data_dir: )", dir, R"(
+data_dir: )",
+                      dir, R"(
 http: {listen: "127.0.0.1:0", threads: 2}
 grpc: {listen: "127.0.0.1:0"}
 store: {sqlite: {path: debrief.db}}
@@ -44,8 +44,10 @@ helpdesks:
       delivery_id_header: X-Debrief-Delivery
 trackers:
   - {id: tasks, type: builtin, settings: {base_url: "http://127.0.0.1/tasks/"}}
-taxonomy: {file: )", DEBRIEF_SOURCE_DIR, R"(/deploy/taxonomy/default.yaml}
-link_policy: {open_after_tickets: )", open_after, R"(, window: 7d}
+taxonomy: {file: )",
+                      DEBRIEF_SOURCE_DIR, R"(/deploy/taxonomy/default.yaml}
+link_policy: {open_after_tickets: )",
+                      open_after, R"(, window: 7d}
 pipeline: {poll_interval: 20ms}
 outbox: {initial_backoff: 100ms, max_backoff: 1s}
 )");
@@ -140,7 +142,9 @@ class Debriefd {
   }
 
   std::unique_ptr<v1::Tickets::Stub> tickets() { return v1::Tickets::NewStub(channel_); }
-  std::unique_ptr<v1::Improvements::Stub> improvements() { return v1::Improvements::NewStub(channel_); }
+  std::unique_ptr<v1::Improvements::Stub> improvements() {
+    return v1::Improvements::NewStub(channel_);
+  }
   std::unique_ptr<v1::Tagging::Stub> tagging() { return v1::Tagging::NewStub(channel_); }
   std::unique_ptr<v1::Admin::Stub> admin() { return v1::Admin::NewStub(channel_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }

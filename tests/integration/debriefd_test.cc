@@ -11,7 +11,8 @@
 namespace debrief::testing {
 namespace {
 
-v1::GetTicketResponse GetTicket(Debriefd& d, const std::string& id, grpc::Status* status = nullptr) {
+v1::GetTicketResponse GetTicket(Debriefd& d, const std::string& id,
+                                grpc::Status* status = nullptr) {
   grpc::ClientContext ctx;
   v1::GetTicketRequest req;
   req.mutable_ticket()->set_helpdesk_id("support");
@@ -65,9 +66,16 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   EXPECT_EQ(d.Get("/readyz")->status, 200);
 
   // Two billing complaints: classified, below the threshold, no task yet.
-  ASSERT_EQ(d.Post(TicketJson("1", "Charged twice", "I was charged twice this month", "c1"), "del-1")->status, 202);
-  ASSERT_EQ(d.Post(TicketJson("2", "Refund", "Double charged on my card, refund please", "c2"), "del-2")->status, 202);
-  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "2").classification().category_id() == "billing-charge"; }));
+  ASSERT_EQ(
+      d.Post(TicketJson("1", "Charged twice", "I was charged twice this month", "c1"), "del-1")
+          ->status,
+      202);
+  ASSERT_EQ(
+      d.Post(TicketJson("2", "Refund", "Double charged on my card, refund please", "c2"), "del-2")
+          ->status,
+      202);
+  ASSERT_TRUE(WaitFor(
+      [&] { return GetTicket(d, "2").classification().category_id() == "billing-charge"; }));
   auto t1 = GetTicket(d, "1");
   EXPECT_EQ(t1.classification().category_id(), "billing-charge");
   EXPECT_FALSE(t1.classification().needs_review());
@@ -75,7 +83,11 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   EXPECT_TRUE(ListTasks(d).empty());
 
   // The third opens the task, created in the builtin tracker by the executor.
-  ASSERT_EQ(d.Post(TicketJson("3", "Unexpected charge", "an unexpected charge after I cancelled", "c3"), "del-3")->status, 202);
+  ASSERT_EQ(
+      d.Post(TicketJson("3", "Unexpected charge", "an unexpected charge after I cancelled", "c3"),
+             "del-3")
+          ->status,
+      202);
   ASSERT_TRUE(WaitFor([&] {
     auto tasks = ListTasks(d);
     return tasks.size() == 1 && !tasks[0].external_id().empty();
@@ -87,8 +99,14 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   EXPECT_EQ(GetTask(d, task.id()).links_size(), 3);
 
   // A later ticket links to the same task; a praise ticket does not.
-  ASSERT_EQ(d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status, 202);
-  ASSERT_EQ(d.Post(TicketJson("5", "Thanks", "Your support team is amazing, thank you so much", "c5"), "del-5")->status, 202);
+  ASSERT_EQ(
+      d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status,
+      202);
+  ASSERT_EQ(
+      d.Post(TicketJson("5", "Thanks", "Your support team is amazing, thank you so much", "c5"),
+             "del-5")
+          ->status,
+      202);
   ASSERT_TRUE(WaitFor([&] {
     return GetTask(d, task.id()).links_size() == 4 && GetTicket(d, "5").has_classification();
   }));
@@ -112,12 +130,15 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   GetTicket(d, "6", &missing);
   EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND);
   std::string metrics = d.Get("/metrics")->body;
-  EXPECT_NE(metrics.find("debrief_webhook_rejected_total{adapter=\"support\",reason=\"bad_signature\"} 1"),
-            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(
+                "debrief_webhook_rejected_total{adapter=\"support\",reason=\"bad_signature\"} 1"),
+            std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("reason=\"too_large\"} 1"), std::string::npos) << metrics;
 
   // A redelivery is acknowledged and not processed twice.
-  auto again = d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4");
+  auto again =
+      d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4");
   EXPECT_EQ(again->status, 200);
   EXPECT_EQ(nlohmann::json::parse(again->body)["status"], "duplicate");
 
@@ -127,12 +148,15 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   ASSERT_EQ(ListTasks(d).size(), 1u);
   EXPECT_EQ(GetTask(d, task.id()).links_size(), 4);
   EXPECT_EQ(GetTicket(d, "1").classification().category_id(), "billing-charge");
-  EXPECT_EQ(d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status, 200);
+  EXPECT_EQ(
+      d.Post(TicketJson("4", "Billing", "I was overcharged on the invoice", "c1"), "del-4")->status,
+      200);
   EXPECT_EQ(d.Terminate(), 0);
 
   // The builtin tracker holds exactly one task, linked to the four tickets.
   testing::FakeClock clock;
-  auto tracker = adapters::builtin::BuiltinTracker::Open("tasks", dir.file("builtin-tracker.db"), "", clock);
+  auto tracker =
+      adapters::builtin::BuiltinTracker::Open("tasks", dir.file("builtin-tracker.db"), "", clock);
   ASSERT_TRUE(tracker.ok());
   EXPECT_EQ(*(*tracker)->CountTasks(), 1);
   EXPECT_EQ((*tracker)->LinkedTickets(task.external_id())->size(), 4u);
@@ -143,7 +167,10 @@ TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
   Debriefd d(dir.path(), /*open_after=*/1);
   std::string out;
   ASSERT_TRUE(d.Start(&out)) << out;
-  ASSERT_EQ(d.Post(TicketJson("1", "Hello", "what are your office hours over the holidays", "c1"), "d1")->status, 202);
+  ASSERT_EQ(
+      d.Post(TicketJson("1", "Hello", "what are your office hours over the holidays", "c1"), "d1")
+          ->status,
+      202);
   ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "1").has_classification(); }));
   EXPECT_TRUE(GetTicket(d, "1").classification().needs_review());
 

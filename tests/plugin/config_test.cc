@@ -50,7 +50,8 @@ TEST(Config, RejectsBadValuesWithTheirPath) {
       << bad_kind.status();
   auto bad_duration = ParseConfig("link_policy: {window: soon}", "/tmp");
   EXPECT_NE(bad_duration.status().message().find("link_policy.window"), std::string::npos);
-  auto bad_regex = ParseConfig("taxonomy: {categories: [{id: x, kind: complaint, keywords: ['(']}]}", "/tmp");
+  auto bad_regex =
+      ParseConfig("taxonomy: {categories: [{id: x, kind: complaint, keywords: ['(']}]}", "/tmp");
   EXPECT_NE(bad_regex.status().message().find("keyword"), std::string::npos);
   auto dup = ParseConfig("helpdesks: [{id: a, type: generic}, {id: a, type: generic}]", "/tmp");
   EXPECT_NE(dup.status().message().find("used twice"), std::string::npos);

@@ -32,38 +32,40 @@ taxonomy: {categories: [{id: billing, name: Billing, kind: complaint, descriptio
     ExecutorOptions o;
     o.initial_backoff = absl::Seconds(1);
     o.max_backoff = absl::Seconds(60);
-    executor_ = std::make_unique<Executor>(*store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &helpdesk_}},
-                                           std::map<std::string, spi::TrackerAdapter*>{{"tasks", &tracker_}},
-                                           *policy_, clock_, o);
+    executor_ = std::make_unique<Executor>(
+        *store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &helpdesk_}},
+        std::map<std::string, spi::TrackerAdapter*>{{"tasks", &tracker_}}, *policy_, clock_, o);
     // One ticket linked to a pending task, as the link policy leaves them.
-    ASSERT_TRUE(store_->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-      spi::TicketRecord r;
-      r.ticket.set_helpdesk_id("support");
-      r.ticket.set_ticket_id("42");
-      r.ticket.set_subject("Charged twice");
-      v1::Classification cls;
-      cls.set_category_id("billing");
-      cls.set_confidence(0.9);
-      r.classification = cls;
-      r.first_seen = clock_.Now();
-      if (auto s = tx.PutTicket(r); !s.ok()) return s;
-      v1::ImprovementTask t;
-      t.set_category_id("billing");
-      t.set_tracker_id("tasks");
-      t.set_title("Root cause: Billing");
-      t.set_status(v1::TASK_PENDING_CREATE);
-      auto id = tx.InsertTask(t);
-      if (!id.ok()) return id.status();
-      task_id_ = *id;
-      v1::OutboxAction create;
-      create.mutable_create_task()->set_task_id(*id);
-      if (auto s = tx.Enqueue("create", create, clock_.Now()); !s.ok()) return s;
-      v1::OutboxAction link;
-      link.mutable_link()->set_task_id(*id);
-      link.mutable_link()->set_helpdesk_id("support");
-      link.mutable_link()->set_ticket_id("42");
-      return tx.Enqueue("link", link, clock_.Now());
-    }).ok());
+    ASSERT_TRUE(store_
+                    ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                      spi::TicketRecord r;
+                      r.ticket.set_helpdesk_id("support");
+                      r.ticket.set_ticket_id("42");
+                      r.ticket.set_subject("Charged twice");
+                      v1::Classification cls;
+                      cls.set_category_id("billing");
+                      cls.set_confidence(0.9);
+                      r.classification = cls;
+                      r.first_seen = clock_.Now();
+                      if (auto s = tx.PutTicket(r); !s.ok()) return s;
+                      v1::ImprovementTask t;
+                      t.set_category_id("billing");
+                      t.set_tracker_id("tasks");
+                      t.set_title("Root cause: Billing");
+                      t.set_status(v1::TASK_PENDING_CREATE);
+                      auto id = tx.InsertTask(t);
+                      if (!id.ok()) return id.status();
+                      task_id_ = *id;
+                      v1::OutboxAction create;
+                      create.mutable_create_task()->set_task_id(*id);
+                      if (auto s = tx.Enqueue("create", create, clock_.Now()); !s.ok()) return s;
+                      v1::OutboxAction link;
+                      link.mutable_link()->set_task_id(*id);
+                      link.mutable_link()->set_helpdesk_id("support");
+                      link.mutable_link()->set_ticket_id("42");
+                      return tx.Enqueue("link", link, clock_.Now());
+                    })
+                    .ok());
   }
 
   testing::TempDir dir_;
@@ -87,12 +89,14 @@ TEST_F(ExecutorTest, CreatesTheTaskOnceThenLinksTheTicket) {
   ASSERT_TRUE(ran.ok());
   EXPECT_EQ(*ran, 2);
   EXPECT_EQ(executor_->stats().done.load(), 2);
-  ASSERT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(task_id_);
-    EXPECT_EQ((*t)->external_id(), "10001");
-    EXPECT_EQ((*t)->status(), v1::TASK_OPEN);
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.GetTask(task_id_);
+                    EXPECT_EQ((*t)->external_id(), "10001");
+                    EXPECT_EQ((*t)->status(), v1::TASK_OPEN);
+                    return absl::OkStatus();
+                  })
+                  .ok());
   EXPECT_EQ(*executor_->RunDue(), 0);  // nothing is done twice
 }
 
@@ -107,7 +111,7 @@ TEST_F(ExecutorTest, AnOutageIsRetriedWithBackoffHonouringRetryAfterAndNeverDrop
   EXPECT_EQ(executor_->stats().retried.load(), 2);
   clock_.Advance(absl::Seconds(29));
   ASSERT_TRUE(executor_->RunDue().ok());  // link retried (no tracker call: task not made)
-  clock_.Advance(absl::Seconds(2));        // Retry-After of 30s has passed
+  clock_.Advance(absl::Seconds(2));       // Retry-After of 30s has passed
   ASSERT_TRUE(executor_->RunDue().ok());  // create: 503 -> backoff 2s
   clock_.Advance(absl::Seconds(10));
   ASSERT_TRUE(executor_->RunDue().ok());  // create OK, link OK

@@ -30,7 +30,8 @@ class KeywordClassifierTest : public ::testing::Test {
 };
 
 TEST_F(KeywordClassifierTest, TagsClearComplaintsWithReasons) {
-  auto c = classifier_->Classify(T("Charged twice", "I was charged twice this month, please refund"));
+  auto c =
+      classifier_->Classify(T("Charged twice", "I was charged twice this month, please refund"));
   EXPECT_EQ(c.category_id(), "billing-charge");
   EXPECT_FALSE(c.needs_review());
   EXPECT_GT(c.confidence(), 0.8);
@@ -43,8 +44,9 @@ TEST_F(KeywordClassifierTest, TagsPraiseAndSuggestionsToo) {
   EXPECT_EQ(classifier_->Classify(T("Thanks!", "Your support team is amazing, thank you so much"))
                 .category_id(),
             "praise-agent");
-  EXPECT_EQ(classifier_->Classify(T("Idea", "It would be great if you added dark mode")).category_id(),
-            "feature-request");
+  EXPECT_EQ(
+      classifier_->Classify(T("Idea", "It would be great if you added dark mode")).category_id(),
+      "feature-request");
 }
 
 TEST_F(KeywordClassifierTest, SeedPhrasesMatchInflectedWords) {
@@ -77,7 +79,8 @@ TEST_F(KeywordClassifierTest, LearnsFromAnAgentsCorrection) {
 }
 
 TEST(Text, TokensAreFoldedStemmedAndStopWordsDropped) {
-  EXPECT_EQ(ContentTokens("The REFUNDS were charged"), (std::vector<std::string>{"refund", "charg"}));
+  EXPECT_EQ(ContentTokens("The REFUNDS were charged"),
+            (std::vector<std::string>{"refund", "charg"}));
   EXPECT_EQ(Stem("deliveries"), "delivery");
   EXPECT_EQ(Stem("class"), "class");
 }

@@ -7,7 +7,6 @@
 #include <future>
 
 #include "absl/strings/str_split.h"
-
 #include "classify/keyword_classifier.h"
 #include "config/config.h"
 #include "mocks/spi_mocks.h"
@@ -50,7 +49,8 @@ taxonomy:
         r.ignored_reason = "ping";
         return absl::StatusOr<spi::NormalizeResult>(r);
       }
-      if (parts.size() != 3) return absl::StatusOr<spi::NormalizeResult>(absl::InvalidArgumentError("bad"));
+      if (parts.size() != 3)
+        return absl::StatusOr<spi::NormalizeResult>(absl::InvalidArgumentError("bad"));
       r.event.emplace();
       r.event->set_type(v1::TICKET_CREATED);
       r.event->mutable_ticket()->set_ticket_id(parts[0]);
@@ -59,8 +59,9 @@ taxonomy:
       r.event->mutable_ticket()->mutable_requester()->set_id("cust-" + parts[0]);
       return absl::StatusOr<spi::NormalizeResult>(r);
     }));
-    pipeline_ = std::make_unique<Pipeline>(*store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &adapter_}},
-                                           *classifier_, *policy_, clock_, 64, absl::Milliseconds(10));
+    pipeline_ = std::make_unique<Pipeline>(
+        *store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &adapter_}}, *classifier_,
+        *policy_, clock_, 64, absl::Milliseconds(10));
   }
 
   void Deliver(const std::string& key, const std::string& body) {
@@ -79,19 +80,23 @@ taxonomy:
 
   std::vector<v1::ImprovementTask> Tasks() {
     std::vector<v1::ImprovementTask> out;
-    EXPECT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-      out = *tx.ListTasks({});
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      out = *tx.ListTasks({});
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 
   std::vector<v1::TaskLink> Links(int64_t task) {
     std::vector<v1::TaskLink> out;
-    EXPECT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-      out = *tx.LinksOfTask(task);
-      return absl::OkStatus();
-    }).ok());
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      out = *tx.LinksOfTask(task);
+                      return absl::OkStatus();
+                    })
+                    .ok());
     return out;
   }
 
@@ -164,21 +169,26 @@ TEST_F(PipelineTest, MalformedAndIgnoredDeliveriesAreRecordedNotRetriedForever) 
 }
 
 TEST_F(PipelineTest, NeedsReviewTicketsAreNotLinked) {
-  for (int i = 0; i < 4; ++i) Deliver("d" + std::to_string(i), std::to_string(i) + "|Hello|what are your hours");
+  for (int i = 0; i < 4; ++i)
+    Deliver("d" + std::to_string(i), std::to_string(i) + "|Hello|what are your hours");
   ASSERT_TRUE(pipeline_->Drain().ok());
   EXPECT_TRUE(Tasks().empty());
-  ASSERT_TRUE(store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto r = tx.GetTicket("support", "0");
-    EXPECT_TRUE((*r)->classification->needs_review());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto r = tx.GetTicket("support", "0");
+                    EXPECT_TRUE((*r)->classification->needs_review());
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST_F(PipelineTest, ACrashBeforeCommitReprocessesFromScratchWithoutDuplicates) {
-  for (int i = 1; i <= 3; ++i) Deliver("d" + std::to_string(i), std::to_string(i) + "|Charged twice|x");
+  for (int i = 1; i <= 3; ++i)
+    Deliver("d" + std::to_string(i), std::to_string(i) + "|Charged twice|x");
   ASSERT_TRUE(pipeline_->Drain().ok());
   // A second pipeline over the same store (a restart) finds nothing pending and changes nothing.
-  Pipeline again(*store_, {{"support", &adapter_}}, *classifier_, *policy_, clock_, 64, absl::Milliseconds(10));
+  Pipeline again(*store_, {{"support", &adapter_}}, *classifier_, *policy_, clock_, 64,
+                 absl::Milliseconds(10));
   ASSERT_TRUE(again.Drain().ok());
   EXPECT_EQ(again.stats().processed.load(), 0);
   EXPECT_EQ(Tasks().size(), 1u);

@@ -82,18 +82,24 @@ TEST(SqliteStore, OnlyOneActiveTaskPerCategory) {
   t.set_tracker_id("tasks");
   t.set_title("Root cause: billing");
   t.set_status(v1::TASK_PENDING_CREATE);
-  ASSERT_TRUE((*store)->Transact([&](spi::StoreTransaction& tx) { return tx.InsertTask(t).status(); }).ok());
+  ASSERT_TRUE((*store)
+                  ->Transact([&](spi::StoreTransaction& tx) { return tx.InsertTask(t).status(); })
+                  .ok());
   absl::Status second =
       (*store)->Transact([&](spi::StoreTransaction& tx) { return tx.InsertTask(t).status(); });
   EXPECT_TRUE(absl::IsAlreadyExists(second)) << second;
   // Once done, a new task for the category may open (a regression).
-  ASSERT_TRUE((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto active = tx.ActiveTask("billing");
-    if (!active.ok()) return active.status();
-    (*active)->set_status(v1::TASK_DONE);
-    return tx.UpdateTask(**active);
-  }).ok());
-  EXPECT_TRUE((*store)->Transact([&](spi::StoreTransaction& tx) { return tx.InsertTask(t).status(); }).ok());
+  ASSERT_TRUE((*store)
+                  ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto active = tx.ActiveTask("billing");
+                    if (!active.ok()) return active.status();
+                    (*active)->set_status(v1::TASK_DONE);
+                    return tx.UpdateTask(**active);
+                  })
+                  .ok());
+  EXPECT_TRUE((*store)
+                  ->Transact([&](spi::StoreTransaction& tx) { return tx.InsertTask(t).status(); })
+                  .ok());
 }
 
 TEST(SqliteStore, FailedTransactionRollsBackEverything) {
@@ -110,11 +116,13 @@ TEST(SqliteStore, FailedTransactionRollsBackEverything) {
     return absl::AbortedError("crash before commit");
   });
   EXPECT_TRUE(absl::IsAborted(s));
-  ASSERT_TRUE((*store)->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTicket("support", "1");
-    EXPECT_TRUE(t.ok() && !t->has_value());
-    return absl::OkStatus();
-  }).ok());
+  ASSERT_TRUE((*store)
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.GetTicket("support", "1");
+                    EXPECT_TRUE(t.ok() && !t->has_value());
+                    return absl::OkStatus();
+                  })
+                  .ok());
 }
 
 TEST(SqliteStore, OutboxKeysAreIdempotentAndRetriesWaitUntilDue) {
@@ -125,9 +133,11 @@ TEST(SqliteStore, OutboxKeysAreIdempotentAndRetriesWaitUntilDue) {
   v1::OutboxAction a;
   a.mutable_create_task()->set_task_id(7);
   for (int i = 0; i < 3; ++i)
-    ASSERT_TRUE((*store)->Transact([&](spi::StoreTransaction& tx) {
-      return tx.Enqueue("create:7", a, clock.Now());
-    }).ok());
+    ASSERT_TRUE((*store)
+                    ->Transact([&](spi::StoreTransaction& tx) {
+                      return tx.Enqueue("create:7", a, clock.Now());
+                    })
+                    .ok());
   auto due = (*store)->DueActions(clock.Now(), 10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
@@ -147,8 +157,9 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   { ASSERT_TRUE(OpenSqliteStore({.path = dir.file("d.db")}, clock).ok()); }
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(999, 0)", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(999, 0)", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   sqlite3_close(db);
   auto s = OpenSqliteStore({.path = dir.file("d.db")}, clock);
   ASSERT_FALSE(s.ok());

@@ -2,12 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/string_view.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "common/signature.h"
 #include "common/ticket_text.h"
@@ -104,10 +104,11 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       if (ts == d.headers.end())
         return absl::UnauthenticatedError(absl::StrCat("missing timestamp header ", ts_header_));
       auto when = ParseTimestamp(ts->second);
-      if (!when.ok()) return absl::UnauthenticatedError(absl::StrCat("bad timestamp header ", ts_header_));
+      if (!when.ok())
+        return absl::UnauthenticatedError(absl::StrCat("bad timestamp header ", ts_header_));
       if (absl::AbsDuration(d.received_at - *when) > window_)
-        return absl::UnauthenticatedError(absl::StrCat(
-            "timestamp outside the replay window of ", absl::FormatDuration(window_)));
+        return absl::UnauthenticatedError(
+            absl::StrCat("timestamp outside the replay window of ", absl::FormatDuration(window_)));
       message = absl::StrCat(ts->second, ".", d.body);
     }
     absl::string_view given = sig->second;
@@ -201,36 +202,38 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
                  {"confidence", c.confidence()},
                  {"needs_review", c.needs_review()},
                  {"internal", true}};
-    std::string note = c.needs_review()
-                           ? "Debrief: root cause needs review by an agent."
-                           : absl::StrCat("Debrief: root cause ", c.category_id());
+    std::string note = c.needs_review() ? "Debrief: root cause needs review by an agent."
+                                        : absl::StrCat("Debrief: root cause ", c.category_id());
     if (task != nullptr) {
-      body["task"] = {{"id", task->id()}, {"title", task->title()}, {"url", task->url()},
+      body["task"] = {{"id", task->id()},
+                      {"title", task->title()},
+                      {"url", task->url()},
                       {"key", task->external_key()}};
-      absl::StrAppend(&note, "; linked to improvement task ",
-                      task->external_key().empty() ? std::to_string(task->id())
-                                                   : task->external_key(),
-                      task->url().empty() ? "" : absl::StrCat(" (", task->url(), ")"));
+      absl::StrAppend(
+          &note, "; linked to improvement task ",
+          task->external_key().empty() ? std::to_string(task->id()) : task->external_key(),
+          task->url().empty() ? "" : absl::StrCat(" (", task->url(), ")"));
     }
     body["note"] = note;
     spi::HttpRequest req;
     req.method = Or(cfg_.write_back().method(), "POST");
     req.url = absl::StrReplaceAll(cfg_.write_back().url(), {{"{ticket_id}", ticket.ticket_id()}});
     req.headers.emplace_back("Content-Type", "application/json");
-    req.headers.emplace_back("Idempotency-Key",
-                             absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":",
-                                          task ? task->id() : 0));
-    if (!bearer_.empty()) req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", bearer_));
+    req.headers.emplace_back(
+        "Idempotency-Key",
+        absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":", task ? task->id() : 0));
+    if (!bearer_.empty())
+      req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", bearer_));
     for (const auto& [k, v] : cfg_.write_back().headers()) req.headers.emplace_back(k, v);
     req.body = body.dump();
     auto res = http_.Send(req);
     if (!res.ok()) return res.status();
     if (res->status >= 200 && res->status < 300) return absl::OkStatus();
-    std::string what = absl::StrCat("write-back for ticket ", ticket.ticket_id(), ": HTTP ",
-                                    res->status);
+    std::string what =
+        absl::StrCat("write-back for ticket ", ticket.ticket_id(), ": HTTP ", res->status);
     if (res->status == 429 || res->status >= 500) {
-      absl::Status s = res->status == 429 ? absl::ResourceExhaustedError(what)
-                                          : absl::UnavailableError(what);
+      absl::Status s =
+          res->status == 429 ? absl::ResourceExhaustedError(what) : absl::UnavailableError(what);
       int64_t secs;
       if (absl::SimpleAtoi(res->Header("retry-after"), &secs))
         return spi::WithRetryAfter(s, absl::Seconds(secs));
@@ -250,7 +253,8 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       message = absl::StrCat(ts, ".", body);
     }
     std::string mac = Hmac(Digest::kSha256, secret_, message);
-    h[sig_header_] = absl::StrCat(cfg_.signature_prefix(), base64_ ? Base64Encode(mac) : HexEncode(mac));
+    h[sig_header_] =
+        absl::StrCat(cfg_.signature_prefix(), base64_ ? Base64Encode(mac) : HexEncode(mac));
     if (!id_header_.empty()) h[id_header_] = HexEncode(Sha256(body)).substr(0, 32);
     return h;
   }
@@ -263,7 +267,8 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     req.timeout = absl::Seconds(10);
     auto res = http_.Send(req);
     if (!res.ok())
-      return absl::UnavailableError(absl::StrCat("write-back endpoint unreachable: ", res.status().message()));
+      return absl::UnavailableError(
+          absl::StrCat("write-back endpoint unreachable: ", res.status().message()));
     return absl::OkStatus();
   }
 

@@ -62,7 +62,8 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
         count_(db, "SELECT COUNT(*) FROM tasks") {}
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s : {&insert_, &by_marker_, &get_, &link_, &unlink_, &set_status_, &linked_, &count_})
+    for (const Stmt* s :
+         {&insert_, &by_marker_, &get_, &link_, &unlink_, &set_status_, &linked_, &count_})
       if (!s->status().ok()) return s->status();
     return absl::OkStatus();
   }

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "absl/strings/string_view.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "debrief/v1/model.pb.h"
 
@@ -64,8 +64,8 @@ class HelpdeskAdapter {
   // The headers the helpdesk itself would send with this body, signed with the configured
   // secret. Used by `debriefctl replay` and by tests. UNIMPLEMENTED for vendors whose
   // deliveries cannot be reproduced.
-  virtual absl::StatusOr<std::map<std::string, std::string>> SignDelivery(
-      absl::string_view body, absl::Time now) const = 0;
+  virtual absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view body,
+                                                                          absl::Time now) const = 0;
 
   // Checks configuration and connectivity, with a message an admin can act on.
   virtual absl::Status Check() = 0;

@@ -50,7 +50,7 @@ struct FeedbackRecord {
 };
 
 struct TaskFilter {
-  std::string category_id;                          // empty: any
+  std::string category_id;                              // empty: any
   v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;  // unspecified: any
 };
 
@@ -80,18 +80,15 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<v1::TaskLink>> LinksOfTask(int64_t task_id) = 0;
   // A ticket links to at most one task: this replaces any earlier link of the ticket.
   virtual absl::Status PutLink(const v1::TaskLink& link) = 0;
-  virtual absl::Status DeleteLink(const std::string& helpdesk_id,
-                                  const std::string& ticket_id) = 0;
+  virtual absl::Status DeleteLink(const std::string& helpdesk_id, const std::string& ticket_id) = 0;
 
   // Adds an action to the outbox unless one with the same key exists (idempotent).
   virtual absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
                                absl::Time due) = 0;
 
-  virtual absl::Status MarkDelivery(int64_t seq, DeliveryState state,
-                                    const std::string& note) = 0;
+  virtual absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) = 0;
 
-  virtual absl::Status RecordFeedback(const std::string& helpdesk_id,
-                                      const std::string& ticket_id,
+  virtual absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
                                       const std::string& old_category,
                                       const std::string& new_category, const std::string& agent,
                                       absl::Time at) = 0;

@@ -41,8 +41,7 @@ class TrackerAdapter {
 
   // Records on the task that this ticket belongs to it. Idempotent.
   virtual absl::Status LinkTicket(const std::string& external_id, const v1::Ticket& ticket) = 0;
-  virtual absl::Status UnlinkTicket(const std::string& external_id,
-                                    const std::string& helpdesk_id,
+  virtual absl::Status UnlinkTicket(const std::string& external_id, const std::string& helpdesk_id,
                                     const std::string& ticket_id) = 0;
 
   // Reads the task back (status, key, url). NOT_FOUND if it was deleted.

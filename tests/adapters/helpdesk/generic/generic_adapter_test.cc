@@ -23,7 +23,8 @@ constexpr char kSecret[] = "it's a secret to everybody";
 std::string OpensslHmacHex(const std::string& message) {
   testing::TempDir dir;
   std::ofstream(dir.file("m"), std::ios::binary) << message;
-  std::string cmd = absl::StrCat("openssl dgst -sha256 -hmac \"", kSecret, "\" -hex < ", dir.file("m"));
+  std::string cmd =
+      absl::StrCat("openssl dgst -sha256 -hmac \"", kSecret, "\" -hex < ", dir.file("m"));
   FILE* p = popen(cmd.c_str(), "r");
   char buf[256] = {0};
   size_t n = fread(buf, 1, sizeof(buf) - 1, p);
@@ -45,9 +46,10 @@ class GenericHelpdeskTest : public ::testing::Test {
  protected:
   std::unique_ptr<spi::HelpdeskAdapter> Make(const std::string& settings_yaml) {
     setenv("GENERIC_TEST_SECRET", kSecret, 1);
-    auto c = config::ParseConfig(absl::StrCat("helpdesks:\n  - id: support\n    type: generic\n    settings:\n",
-                                              settings_yaml),
-                                 dir_.path());
+    auto c = config::ParseConfig(
+        absl::StrCat("helpdesks:\n  - id: support\n    type: generic\n    settings:\n",
+                     settings_yaml),
+        dir_.path());
     EXPECT_TRUE(c.ok()) << c.status();
     spi::AdapterRegistry reg;
     RegisterGenericHelpdesk(reg);
@@ -174,8 +176,9 @@ TEST_F(GenericHelpdeskTest, WithoutAWriteBackUrlNothingIsSent) {
 
 TEST_F(GenericHelpdeskTest, WriteBackIsAnInternalNoteAndHonoursRetryAfter) {
   setenv("GENERIC_TEST_TOKEN", "tok-123", 1);
-  auto a = Make(basic_ + "      write_back: {url: \"https://hd.example/api/tickets/{ticket_id}/notes\", "
-                         "bearer_token: {env: GENERIC_TEST_TOKEN}}\n");
+  auto a = Make(basic_ +
+                "      write_back: {url: \"https://hd.example/api/tickets/{ticket_id}/notes\", "
+                "bearer_token: {env: GENERIC_TEST_TOKEN}}\n");
   v1::Ticket t;
   t.set_ticket_id("77");
   v1::Classification c;
@@ -209,7 +212,8 @@ TEST_F(GenericHelpdeskTest, WriteBackIsAnInternalNoteAndHonoursRetryAfter) {
 }
 
 TEST_F(GenericHelpdeskTest, ConfigErrorsAreClear) {
-  auto c = config::ParseConfig("helpdesks: [{id: s, type: generic, settings: {secert: x}}]", dir_.path());
+  auto c = config::ParseConfig("helpdesks: [{id: s, type: generic, settings: {secert: x}}]",
+                               dir_.path());
   ASSERT_TRUE(c.ok());
   spi::AdapterRegistry reg;
   RegisterGenericHelpdesk(reg);
