@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "classify/text.h"
+#include "common/time_util.h"
 
 namespace debrief::classify {
 namespace {
@@ -25,12 +26,6 @@ std::vector<std::string> UniqueTokens(absl::string_view text) {
   std::sort(t.begin(), t.end());
   t.erase(std::unique(t.begin(), t.end()), t.end());
   return t;
-}
-
-void SetNow(google::protobuf::Timestamp* ts, absl::Time t) {
-  int64_t us = absl::ToUnixMicros(t);
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
 }
 
 }  // namespace
@@ -135,7 +130,7 @@ v1::Classification KeywordClassifier::Classify(const v1::Ticket& ticket) const {
             [](const Scored& a, const Scored& b) { return a.score > b.score; });
   v1::Classification out;
   out.set_model(name());
-  SetNow(out.mutable_classified_at(), clock_.Now());
+  SetTimestamp(out.mutable_classified_at(), clock_.Now());
   if (scored.empty()) {
     out.set_needs_review(true);
     v1::Reason& r = *out.add_reasons();

@@ -27,42 +27,16 @@ Executor::Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
       trackers_(std::move(trackers)),
       policy_(policy),
       clock_(clock),
-      options_(options) {}
+      options_(options),
+      worker_(
+          "executor", [this] { return RunDue(); }, options.poll_interval,
+          /*drain_on_stop=*/false) {}
 
 Executor::~Executor() { Stop(); }
 
-void Executor::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void Executor::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_) return;
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
-}
-
-void Executor::Notify() {
-  std::lock_guard<std::mutex> l(mu_);
-  wake_ = true;
-  cv_.notify_one();
-}
-
-void Executor::Run() {
-  while (true) {
-    auto n = RunDue();
-    if (!n.ok()) std::cerr << "executor: " << n.status() << "\n";
-    std::unique_lock<std::mutex> l(mu_);
-    if (stop_) return;
-    if (n.ok() && *n > 0) continue;
-    cv_.wait_for(l, absl::ToChronoMilliseconds(options_.poll_interval),
-                 [&] { return wake_ || stop_; });
-    wake_ = false;
-  }
-}
+void Executor::Start() { worker_.Start(); }
+void Executor::Stop() { worker_.Stop(); }
+void Executor::Notify() { worker_.Notify(); }
 
 absl::StatusOr<int> Executor::RunDue() {
   std::lock_guard<std::mutex> guard(run_mu_);
@@ -70,10 +44,7 @@ absl::StatusOr<int> Executor::RunDue() {
   if (!due.ok()) return due.status();
   int ran = 0;
   for (const spi::OutboxEntry& e : *due) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (stop_) break;
-    }
+    if (worker_.stopping()) break;
     absl::Status s = Execute(e);
     ++ran;
     if (s.ok()) {

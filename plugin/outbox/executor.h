@@ -1,12 +1,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -51,7 +50,6 @@ class Executor {
   const ExecutorStats& stats() const { return stats_; }
 
  private:
-  void Run();
   absl::Status Execute(const spi::OutboxEntry& e);
   absl::Status CreateTask(int64_t task_id);
   absl::Status LinkOnTracker(const v1::OutboxAction::LinkOnTracker& l);
@@ -66,12 +64,7 @@ class Executor {
   policy::LinkPolicy& policy_;
   const spi::Clock& clock_;
   ExecutorOptions options_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wake_ = false;
-  bool stop_ = false;
-  std::thread thread_;
+  Worker worker_;
   std::mutex run_mu_;
   ExecutorStats stats_;
 };

@@ -3,16 +3,10 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/time_util.h"
+#include "common/time_util.h"
 
 namespace debrief::pipeline {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
   return a.subject() == b.subject() && a.body() == b.body();
@@ -29,49 +23,15 @@ Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
       policy_(policy),
       clock_(clock),
       batch_(batch),
-      poll_interval_(poll_interval) {}
+      worker_(
+          "pipeline", [this] { return ProcessBatch(); }, poll_interval,
+          /*drain_on_stop=*/true) {}
 
 Pipeline::~Pipeline() { Stop(); }
 
-void Pipeline::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
-
-void Pipeline::Stop() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stop_) return;
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
-}
-
-void Pipeline::Notify() {
-  std::lock_guard<std::mutex> l(mu_);
-  wake_ = true;
-  cv_.notify_one();
-}
-
-void Pipeline::Run() {
-  while (true) {
-    auto n = ProcessBatch();
-    if (!n.ok()) std::cerr << "pipeline: " << n.status() << " (will retry)\n";
-    std::unique_lock<std::mutex> l(mu_);
-    if (stop_) {
-      l.unlock();
-      // Drain what was acknowledged before the stop.
-      while (true) {
-        auto m = ProcessBatch();
-        if (!m.ok() || *m == 0) break;
-      }
-      return;
-    }
-    if (n.ok() && *n > 0) continue;
-    cv_.wait_for(l, absl::ToChronoMilliseconds(poll_interval_), [&] { return wake_ || stop_; });
-    wake_ = false;
-  }
-}
+void Pipeline::Start() { worker_.Start(); }
+void Pipeline::Stop() { worker_.Stop(); }
+void Pipeline::Notify() { worker_.Notify(); }
 
 absl::Status Pipeline::Drain() {
   while (true) {
@@ -91,14 +51,14 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
     rec = std::move(**existing);
     // An older event arriving late must not overwrite a newer state.
     if (incoming.has_updated_at() && rec.ticket.has_updated_at() &&
-        ToAbsl(incoming.updated_at()) < ToAbsl(rec.ticket.updated_at()))
+        FromTimestamp(incoming.updated_at()) < FromTimestamp(rec.ticket.updated_at()))
       return absl::OkStatus();
   } else {
+    // Counted from when the helpdesk opened it (backfilled history keeps its dates), never
+    // from the future.
     rec.first_seen = incoming.has_created_at()
-                         ? std::min(ToAbsl(incoming.created_at()), clock_.Now())
+                         ? std::min(FromTimestamp(incoming.created_at()), clock_.Now())
                          : clock_.Now();
-    // Tickets the helpdesk dated long ago still count from when Debrief first heard of them,
-    // unless they are older than now (backfill): first_seen is the earlier of the two.
   }
   const bool text_changed = !*existing || !SameText(rec.ticket, incoming);
   v1::Ticket merged = incoming;

@@ -1,14 +1,13 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "classify/classifier.h"
+#include "common/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -51,7 +50,6 @@ class Pipeline {
   const PipelineStats& stats() const { return stats_; }
 
  private:
-  void Run();
   absl::StatusOr<int> ProcessBatch();
 
   spi::Store& store_;
@@ -60,13 +58,7 @@ class Pipeline {
   policy::LinkPolicy& policy_;
   const spi::Clock& clock_;
   const int batch_;
-  const absl::Duration poll_interval_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wake_ = false;
-  bool stop_ = false;
-  std::thread thread_;
+  Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;
   PipelineStats stats_;

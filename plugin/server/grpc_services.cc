@@ -1,16 +1,11 @@
 #include "server/grpc_services.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/time_util.h"
 #include "debrief/v1/services.grpc.pb.h"
 
 namespace debrief::server {
 namespace {
-
-void SetTs(google::protobuf::Timestamp* ts, absl::Time t) {
-  int64_t us = absl::ToUnixMicros(t);
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
 
 // Runs fn and finishes the unary call with its status.
 template <typename Fn>
@@ -65,7 +60,7 @@ class TaggingService final : public v1::Tagging::CallbackService {
         c.set_category_id(cat->id());
         c.set_confidence(1.0);
         c.set_model("agent");
-        SetTs(c.mutable_classified_at(), d_.clock.Now());
+        SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
         v1::Reason* why = c.add_reasons();
         why->set_feature(absl::StrCat("corrected by ",
                                       req->agent().empty() ? "an agent" : req->agent(),

@@ -11,6 +11,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/time_util.h"
 #include "store/sqlite_util.h"
 
 namespace debrief::store {
@@ -97,12 +98,6 @@ constexpr const char* kMigrations[] = {
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
-
-void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t) {
-  int64_t us = ToMicros(t);
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
 
 // The statements of one connection, and StoreTransaction over them.
 class Connection final : public spi::StoreTransaction {
@@ -361,9 +356,7 @@ class Connection final : public spi::StoreTransaction {
   }
 
   absl::Status PutLink(const v1::TaskLink& l) override {
-    int64_t at = l.has_linked_at()
-                     ? l.linked_at().seconds() * 1000000 + l.linked_at().nanos() / 1000
-                     : ToMicros(clock_.Now());
+    int64_t at = ToMicros(l.has_linked_at() ? FromTimestamp(l.linked_at()) : clock_.Now());
     return put_link_.Reset()
         .Bind(l.helpdesk_id())
         .Bind(l.ticket_id())

@@ -11,6 +11,7 @@
 #include "absl/strings/strip.h"
 #include "common/signature.h"
 #include "common/ticket_text.h"
+#include "common/time_util.h"
 #include "config/config.h"
 #include "helpdesk/generic/generic.pb.h"
 
@@ -20,12 +21,6 @@ namespace {
 using json = nlohmann::json;
 namespace v1 = ::debrief::v1;
 using v1config = GenericHelpdeskConfig;
-
-void SetTs(google::protobuf::Timestamp* ts, absl::Time t) {
-  int64_t us = absl::ToUnixMicros(t);
-  ts->set_seconds(us / 1000000);
-  ts->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
 
 std::string Or(const std::string& v, const char* fallback) { return v.empty() ? fallback : v; }
 
@@ -182,9 +177,9 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     } catch (const json::exception&) {
     }
     if (auto c = ParseTimestamp(TextAt(doc, f.created_at())); c.ok())
-      SetTs(t.mutable_created_at(), *c);
+      SetTimestamp(t.mutable_created_at(), *c);
     if (auto u = ParseTimestamp(TextAt(doc, f.updated_at())); u.ok())
-      SetTs(t.mutable_updated_at(), *u);
+      SetTimestamp(t.mutable_updated_at(), *u);
     if (type != v1::TICKET_SOLVED &&
         (t.status() == "solved" || t.status() == "closed" || t.status() == "resolved"))
       type = v1::TICKET_SOLVED;

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace debrief {
+
+// A background thread that runs `step` until it finds nothing to do, then sleeps until
+// Notify() or `idle` passes. `step` returns how many items it handled. On Stop, `drain`
+// decides whether step runs until empty first (the pipeline) or the thread just ends (the
+// executor, whose work stays queued for the next start).
+class Worker {
+ public:
+  Worker(std::string name, std::function<absl::StatusOr<int>()> step, absl::Duration idle,
+         bool drain_on_stop)
+      : name_(std::move(name)), step_(std::move(step)), idle_(idle), drain_(drain_on_stop) {}
+  ~Worker() { Stop(); }
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (stop_) return;
+      stop_ = true;
+      cv_.notify_all();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+  void Notify() {
+    std::lock_guard<std::mutex> l(mu_);
+    wake_ = true;
+    cv_.notify_one();
+  }
+  bool stopping() {
+    std::lock_guard<std::mutex> l(mu_);
+    return stop_;
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      auto n = step_();
+      if (!n.ok()) std::cerr << name_ << ": " << n.status() << " (will retry)\n";
+      std::unique_lock<std::mutex> l(mu_);
+      if (stop_) {
+        l.unlock();
+        while (drain_) {
+          auto m = step_();
+          if (!m.ok() || *m == 0) break;
+        }
+        return;
+      }
+      if (n.ok() && *n > 0) continue;
+      cv_.wait_for(l, absl::ToChronoMilliseconds(idle_), [&] { return wake_ || stop_; });
+      wake_ = false;
+    }
+  }
+
+  const std::string name_;
+  const std::function<absl::StatusOr<int>()> step_;
+  const absl::Duration idle_;
+  const bool drain_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wake_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace debrief
