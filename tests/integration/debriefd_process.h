@@ -149,6 +149,7 @@ class Debriefd {
   std::unique_ptr<v1::Admin::Stub> admin() { return v1::Admin::NewStub(channel_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int http_port() const { return http_port_; }
+  std::string grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
   const std::string& dir() const { return dir_; }
 
  private:

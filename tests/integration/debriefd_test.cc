@@ -201,6 +201,51 @@ TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
   EXPECT_EQ(classify(), "how-to-question");
 }
 
+// Runs a command, returns its exit status and output.
+int RunCommand(const std::string& cmd, std::string* out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  return pclose(p);
+}
+
+TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  std::string replay = absl::StrCat("DEBRIEF_IT_SECRET=", kWebhookSecret, " ", DEBRIEFCTL_PATH,
+                                    " replay --config ", dir.file("debrief.yaml"),
+                                    " --helpdesk support --url http://127.0.0.1:", d.http_port(),
+                                    "/webhooks/support ", DEBRIEF_SOURCE_DIR, "/deploy/samples");
+  ASSERT_EQ(RunCommand(replay, &out), 0) << out;
+  auto summary = nlohmann::json::parse(out);
+  EXPECT_EQ(summary["accepted"], 36);
+  std::string list = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tasks list");
+  ASSERT_TRUE(WaitFor([&] {
+    if (RunCommand(list, &out) != 0) return false;
+    auto tasks = nlohmann::json::parse(out, nullptr, false);
+    if (tasks.is_discarded() || !tasks.contains("tasks") || tasks["tasks"].size() < 6) return false;
+    for (const auto& t : tasks["tasks"])
+      if (!t.contains("external_key")) return false;
+    return true;
+  })) << out;
+  // Replaying the same deliveries again changes nothing: each is a duplicate.
+  ASSERT_EQ(RunCommand(replay, &out), 0) << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["duplicate"], 36);
+  std::string show =
+      absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tickets show support 1021");
+  ASSERT_EQ(RunCommand(show, &out), 0) << out;
+  auto ticket = nlohmann::json::parse(out);
+  EXPECT_EQ(ticket["classification"]["category_id"], "praise-agent");
+  EXPECT_NE(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
+                                    " tickets show support nope"),
+                       &out),
+            0);
+}
+
 TEST(Debriefd, RefusesABadConfigWithAClearMessage) {
   TempDir dir;
   std::ofstream(dir.file("debrief.yaml")) << "http: {listne: x}\n";
