@@ -6,9 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "classify/evaluate.h"
+#include "classify/learned_classifier.h"
 #include "config/config.h"
 #include "debrief/v1/services.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -176,14 +179,126 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Improvements::Stub::UnlinkTicket, *stub, r);
   });
 
-  auto* classify = app.add_subcommand("classify", "classify a text with the running model");
+  auto* classify =
+      app.add_subcommand("classify", "classify a text (the running debriefd, or --model)");
+  std::string model_path;
   classify->add_option("text", text)->required();
+  classify->add_option("--model", model_path, "a model file: classify locally");
   classify->callback([&] {
+    if (!model_path.empty()) {
+      auto m =
+          debrief::classify::LearnedClassifier::Load(model_path, debrief::spi::SystemClock::Get());
+      if (!m.ok()) {
+        rc = Fail(m.status());
+        return;
+      }
+      v1::Ticket t;
+      t.set_body(text);
+      v1::ClassifyResponse r;
+      *r.mutable_classification() = (*m)->Classify(t);
+      rc = Print(r);
+      return;
+    }
     auto stub = v1::Tagging::NewStub(channel());
     v1::ClassifyRequest r;
     r.set_text(text);
     rc = Call(&v1::Tagging::Stub::Classify, *stub, r);
   });
+
+  // train / eval: local, on CSV files (text,category).
+  std::vector<std::string> data_paths;
+  std::string taxonomy_path, out_path;
+  int epochs = 0, bits = 0, char_min = -1, char_max = -1;
+  double learning_rate = 0, char_weight = 0, calibration = -1;
+  std::string loss;
+  bool json_out = false;
+  auto read_rows = [&](std::vector<debrief::classify::LabeledText>* rows) -> bool {
+    for (const auto& p : data_paths) {
+      auto r = debrief::classify::ReadLabeledCsv(p);
+      if (!r.ok()) {
+        rc = Fail(r.status());
+        return false;
+      }
+      rows->insert(rows->end(), r->begin(), r->end());
+    }
+    return true;
+  };
+  auto* train = app.add_subcommand("train", "train a model from labelled CSV (text,category)");
+  train->add_option("--data", data_paths, "CSV file(s)")->required();
+  train->add_option("--taxonomy", taxonomy_path,
+                    "taxonomy YAML (categories:); default: the labels");
+  train->add_option("--out", out_path, "model file to write")->required();
+  train->add_option("--epochs", epochs, "passes over the data (default 12)");
+  train->add_option("--bits", bits, "2^bits feature buckets (default 20)");
+  train->add_option("--learning-rate", learning_rate, "AdaGrad step or PA aggressiveness");
+  train->add_option("--loss", loss, "pa (averaged passive-aggressive, default) or logistic");
+  train->add_option("--char-min", char_min, "shortest character n-gram (0: none)");
+  train->add_option("--char-max", char_max, "longest character n-gram");
+  train->add_option("--char-weight", char_weight, "weight of character n-grams vs words");
+  train->add_option("--calibration", calibration, "share held out for calibration (0: none)");
+  train->callback([&] {
+    std::vector<debrief::classify::LabeledText> rows;
+    if (!read_rows(&rows)) return;
+    v1::TaxonomyConfig taxonomy;
+    if (!taxonomy_path.empty()) {
+      auto c =
+          debrief::config::ParseConfig(absl::StrCat("taxonomy: {file: \"", taxonomy_path, "\"}"),
+                                       std::filesystem::current_path().string());
+      if (!c.ok()) {
+        rc = Fail(c.status());
+        return;
+      }
+      taxonomy = c->taxonomy();
+    }
+    debrief::classify::TrainConfig tc;
+    if (epochs > 0) tc.options.epochs = epochs;
+    if (bits > 0) tc.hashing.set_bits(bits);
+    if (learning_rate > 0) tc.options.learning_rate = static_cast<float>(learning_rate);
+    if (loss == "logistic") tc.options.loss = debrief::classify::Loss::kLogistic;
+    if (char_min >= 0) tc.hashing.set_char_min(char_min);
+    if (char_max >= 0) tc.hashing.set_char_max(char_max);
+    if (char_weight > 0) tc.hashing.set_char_weight(static_cast<float>(char_weight));
+    if (calibration >= 0) tc.calibration_fraction = calibration;
+    debrief::classify::TrainReport report;
+    auto m = debrief::classify::LearnedClassifier::Train(taxonomy, rows, tc,
+                                                         debrief::spi::SystemClock::Get(), &report);
+    if (!m.ok()) {
+      rc = Fail(m.status());
+      return;
+    }
+    if (auto s = (*m)->Save(out_path); !s.ok()) {
+      rc = Fail(s);
+      return;
+    }
+    std::error_code ec;
+    auto size = std::filesystem::file_size(out_path, ec);
+    nlohmann::json j = {{"examples", report.examples},
+                        {"seed_examples", report.seed_examples},
+                        {"categories", (*m)->categories().size()},
+                        {"seconds", report.seconds},
+                        {"temperature", report.temperature},
+                        {"abstain_below", report.abstain_below},
+                        {"model_bytes", size},
+                        {"out", out_path}};
+    std::cout << j.dump() << "\n";
+  });
+  auto* eval = app.add_subcommand("eval", "evaluate a model on labelled CSV");
+  eval->add_option("--model", model_path, "model file")->required();
+  eval->add_option("--data", data_paths, "CSV file(s)")->required();
+  eval->add_flag("--json", json_out, "one JSON line instead of the table");
+  eval->callback([&] {
+    auto m =
+        debrief::classify::LearnedClassifier::Load(model_path, debrief::spi::SystemClock::Get());
+    if (!m.ok()) {
+      rc = Fail(m.status());
+      return;
+    }
+    std::vector<debrief::classify::LabeledText> rows;
+    if (!read_rows(&rows)) return;
+    auto report = debrief::classify::Evaluate(**m, rows);
+    std::cout << (json_out ? report.ToJson() + "\n" : report.ToText());
+  });
+
   auto* feedback =
       app.add_subcommand("feedback", "correct a ticket's root cause (teaches the model)");
   feedback->add_option("helpdesk_id", hd)->required();

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -76,8 +77,14 @@ int main(int argc, char** argv) {
             << " tasks list\n"
             << std::flush;
 
+  std::cout << "  model:    " << (*app)->classifier_name() << " (SIGHUP reloads it)\n"
+            << std::flush;
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    absl::Status s = (*app)->ReloadClassifier();
+    std::cout << "debriefd: classifier reload: " << (s.ok() ? "ok" : s.ToString()) << "\n"
+              << std::flush;
+  }
   std::cout << "debriefd: " << strsignal(sig) << ", draining\n" << std::flush;
   (*app)->Shutdown(absl::Seconds(10));
   std::cout << "debriefd: stopped\n";

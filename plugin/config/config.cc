@@ -216,6 +216,9 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   auto* pl = c.mutable_pipeline();
   if (pl->batch() == 0) pl->set_batch(256);
   if (!pl->has_poll_interval()) pl->mutable_poll_interval()->set_nanos(50 * 1000000);
+  auto* cl = c.mutable_classifier();
+  if (cl->kind().empty()) cl->set_kind("learned");
+  if (!cl->model().empty()) cl->set_model(Resolve(c.data_dir(), cl->model()));
   auto* ob = c.mutable_outbox();
   if (!ob->has_initial_backoff()) ob->mutable_initial_backoff()->set_seconds(1);
   if (!ob->has_max_backoff()) ob->mutable_max_backoff()->set_seconds(600);
@@ -349,6 +352,11 @@ absl::Status ValidateConfig(const v1::Config& c) {
             absl::StrCat("taxonomy: category ", cat.id(), ": keyword \"", kw, "\": ", re.error()));
     }
   }
+  if (c.classifier().kind() != "learned" && c.classifier().kind() != "keyword")
+    return absl::InvalidArgumentError(absl::StrCat("classifier.kind \"", c.classifier().kind(),
+                                                   "\": learned or keyword"));
+  if (c.classifier().kind() == "keyword" && !c.classifier().model().empty())
+    return absl::InvalidArgumentError("classifier.model needs classifier.kind: learned");
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)
     return absl::InvalidArgumentError("taxonomy.review_threshold must be within 0..1");
   return absl::OkStatus();

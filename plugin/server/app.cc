@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "classify/keyword_classifier.h"
+#include "classify/factory.h"
 #include "config/config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -71,10 +71,10 @@ class AppImpl final : public App {
     if (trackers_.empty())
       std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
 
-    auto classifier = classify::KeywordClassifier::Create(config_.taxonomy(), clock_);
+    auto classifier = classify::MakeClassifier(config_, clock_);
     if (!classifier.ok()) return classifier.status();
-    classifier_ = std::move(*classifier);
-    if (absl::Status s = TeachFromFeedback(); !s.ok()) return s;
+    if (absl::Status s = TeachFromFeedback(**classifier); !s.ok()) return s;
+    classifier_ = std::make_unique<classify::ReloadableClassifier>(std::move(*classifier));
 
     policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
     pipeline_ = std::make_unique<pipeline::Pipeline>(
@@ -137,6 +137,7 @@ class AppImpl final : public App {
   }
 
   AppPorts ports() const override { return ports_; }
+  std::string classifier_name() const override { return classifier_->name(); }
 
   void Shutdown(absl::Duration grace) override {
     if (shut_down_.exchange(true)) return;
@@ -150,16 +151,24 @@ class AppImpl final : public App {
     if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoSeconds(grace));
   }
 
+  absl::Status ReloadClassifier() override {
+    auto next = classify::MakeClassifier(config_, clock_);
+    if (!next.ok()) return next.status();
+    if (absl::Status s = TeachFromFeedback(**next); !s.ok()) return s;
+    classifier_->Replace(std::move(*next));
+    return absl::OkStatus();
+  }
+
  private:
-  // Corrections made before this start teach the classifier again.
-  absl::Status TeachFromFeedback() {
+  // Corrections made so far teach the classifier (again): they outlive restarts and models.
+  absl::Status TeachFromFeedback(classify::Classifier& classifier) {
     return store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
       auto fb = tx.ListFeedback(5000);
       if (!fb.ok()) return fb.status();
       for (auto it = fb->rbegin(); it != fb->rend(); ++it) {
         auto rec = tx.GetTicket(it->helpdesk_id, it->ticket_id);
         if (!rec.ok()) return rec.status();
-        if (*rec) classifier_->Learn((*rec)->ticket, it->category_id).IgnoreError();
+        if (*rec) classifier.Learn((*rec)->ticket, it->category_id).IgnoreError();
       }
       return absl::OkStatus();
     });
@@ -174,7 +183,7 @@ class AppImpl final : public App {
   std::vector<std::unique_ptr<spi::TrackerAdapter>> trackers_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs_;
   std::map<std::string, spi::TrackerAdapter*> tracker_ptrs_;
-  std::unique_ptr<classify::Classifier> classifier_;
+  std::unique_ptr<classify::ReloadableClassifier> classifier_;
   std::unique_ptr<policy::LinkPolicy> policy_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<outbox::Executor> executor_;

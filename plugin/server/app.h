@@ -34,6 +34,9 @@ class App {
   virtual absl::Status Start() = 0;
   virtual AppPorts ports() const = 0;
   virtual void Shutdown(absl::Duration grace) = 0;
+  // Loads the classifier again (a new model file): deliveries keep flowing meanwhile.
+  virtual absl::Status ReloadClassifier() = 0;
+  virtual std::string classifier_name() const = 0;
 };
 
 }  // namespace debrief::server

@@ -10,7 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "common/signature.h"
-#include "common/ticket_text.h"
+#include "common/text_clean.h"
 #include "common/time_util.h"
 #include "config/config.h"
 #include "helpdesk/generic/generic.pb.h"

@@ -1,4 +1,4 @@
-#include "common/ticket_text.h"
+#include "common/text_clean.h"
 
 #include <vector>
 
@@ -12,7 +12,7 @@
 #include "absl/strings/strip.h"
 #include "re2/re2.h"
 
-namespace debrief::adapters {
+namespace debrief {
 
 std::string HtmlToText(absl::string_view html) {
   if (html.find('<') == absl::string_view::npos && html.find('&') == absl::string_view::npos)
@@ -97,4 +97,4 @@ absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat("bad timestamp \"", s, "\""));
 }
 
-}  // namespace debrief::adapters
+}  // namespace debrief

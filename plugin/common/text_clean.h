@@ -7,8 +7,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-// Text clean-up every helpdesk adapter needs before a ticket reaches the classifier.
-namespace debrief::adapters {
+// Text clean-up for ticket bodies: adapters use it when they normalise a ticket, the
+// classifier again on whatever text it is given.
+namespace debrief {
 
 // Drops HTML tags (and <script>/<style> content), decodes common entities, turns <br> and
 // block ends into newlines.
@@ -22,4 +23,4 @@ std::string StripQuotedReply(absl::string_view text);
 // RFC 3339 ("2026-11-23T08:12:00Z", with offset or fraction) or Unix seconds.
 absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text);
 
-}  // namespace debrief::adapters
+}  // namespace debrief

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "debrief/v1/classifier.pb.h"
+
+namespace debrief::classify {
+
+// A sparse feature vector: bucket ids ascending, unique, with their values.
+struct FeatureVector {
+  std::vector<uint32_t> index;
+  std::vector<float> value;
+  // With explanations on: the word or word pair each feature came from.
+  std::vector<std::string> origin;
+  void clear() {
+    index.clear();
+    value.clear();
+    origin.clear();
+  }
+};
+
+// Hashed features (no vocabulary file): word unigrams and bigrams, and character n-grams of
+// each word with its boundaries (" refund " -> " r", "re", ..., "fund "). Values are
+// 1 + log(tf), times the bucket's idf, and each block (words, characters) is scaled to unit
+// length, so a long ticket does not drown a short one. Deterministic for given params.
+class FeatureExtractor {
+ public:
+  explicit FeatureExtractor(const v1::HashingParams& params);
+
+  // idf per bucket (size 2^bits), or empty for all ones. Not owned.
+  void set_idf(const std::vector<float>* idf) { idf_ = idf; }
+
+  void Extract(const std::vector<std::string>& tokens, FeatureVector* out,
+               bool explain = false) const;
+
+  uint32_t dim() const { return 1u << params_.bits(); }
+  const v1::HashingParams& params() const { return params_; }
+
+  // Params that work well for support tickets (tuned on a split carved from Banking77 train).
+  static v1::HashingParams Defaults();
+
+ private:
+  v1::HashingParams params_;
+  const std::vector<float>* idf_ = nullptr;
+};
+
+}  // namespace debrief::classify

@@ -1,0 +1,267 @@
+#include "classify/linear_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+
+namespace debrief::classify {
+namespace {
+
+// Sums start here: the first steps are lr / sqrt(kG0), not unbounded.
+constexpr float kG0 = 0.1f;
+
+void Softmax(float* s, int n, float temperature) {
+  float mx = s[0];
+  for (int i = 1; i < n; ++i) mx = std::max(mx, s[i]);
+  float sum = 0;
+  for (int i = 0; i < n; ++i) {
+    s[i] = std::exp((s[i] - mx) / temperature);
+    sum += s[i];
+  }
+  for (int i = 0; i < n; ++i) s[i] /= sum;
+}
+
+}  // namespace
+
+uint16_t FloatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = static_cast<int32_t>((x >> 23) & 0xFF) - 127 + 15;
+  uint32_t mant = x & 0x7FFFFF;
+  if (exp <= 0) {
+    if (exp < -10) return static_cast<uint16_t>(sign);
+    mant |= 0x800000;
+    uint32_t shift = static_cast<uint32_t>(14 - exp);
+    uint32_t half = mant >> shift;
+    if ((mant >> (shift - 1)) & 1) ++half;  // round
+    return static_cast<uint16_t>(sign | half);
+  }
+  if (exp >= 31) return static_cast<uint16_t>(sign | 0x7BFF);  // clamp to the largest finite
+  uint32_t half = sign | (static_cast<uint32_t>(exp) << 10) | (mant >> 13);
+  if (mant & 0x1000) ++half;  // round to nearest
+  return static_cast<uint16_t>(half);
+}
+
+float HalfToFloat(uint16_t h) {
+  uint32_t sign = (h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1F;
+  uint32_t mant = h & 0x3FF;
+  uint32_t x;
+  if (exp == 0) {
+    if (mant == 0) {
+      x = sign;
+    } else {
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400) == 0);
+      x = sign | (static_cast<uint32_t>(127 - 15 - e) << 23) | ((mant & 0x3FF) << 13);
+    }
+  } else if (exp == 31) {
+    x = sign | 0x7F800000 | (mant << 13);
+  } else {
+    x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &x, 4);
+  return f;
+}
+
+LinearModel::LinearModel(int classes, uint32_t dim)
+    : classes_(classes),
+      dim_(dim),
+      row_of_(dim, -1),
+      bias_(classes, 0.0f),
+      bias_g2_(classes, kG0) {}
+
+int32_t LinearModel::RowFor(uint32_t feature) {
+  int32_t& r = row_of_[feature];
+  if (r < 0) {
+    r = static_cast<int32_t>(feature_of_row_.size());
+    feature_of_row_.push_back(feature);
+    w_.resize(w_.size() + classes_, 0.0f);
+    g2_.resize(g2_.size() + classes_, kG0);
+  }
+  return r;
+}
+
+void LinearModel::Scores(const FeatureVector& x, float* out) const {
+  std::copy(bias_.begin(), bias_.end(), out);
+  const size_t n = x.index.size();
+  for (size_t i = 0; i < n; ++i) {
+    int32_t r = row_of_[x.index[i]];
+    if (r < 0) continue;
+    const float v = x.value[i];
+    const float* w = &w_[static_cast<size_t>(r) * classes_];
+    for (int c = 0; c < classes_; ++c) out[c] += v * w[c];
+  }
+}
+
+void LinearModel::Probabilities(const FeatureVector& x, float temperature,
+                                std::vector<float>* p) const {
+  p->resize(classes_);
+  Scores(x, p->data());
+  Softmax(p->data(), classes_, temperature > 0 ? temperature : 1.0f);
+}
+
+void LinearModel::Update(const FeatureVector& x, int label, float lr) {
+  std::vector<float> g(classes_);
+  Scores(x, g.data());
+  Softmax(g.data(), classes_, 1.0f);
+  g[label] -= 1.0f;  // gradient of the log loss w.r.t. the scores
+  for (int c = 0; c < classes_; ++c) {
+    bias_g2_[c] += g[c] * g[c];
+    bias_[c] -= lr * g[c] / std::sqrt(bias_g2_[c]);
+  }
+  for (size_t i = 0; i < x.index.size(); ++i) {
+    const float v = x.value[i];
+    const int32_t r = RowFor(x.index[i]);
+    float* w = &w_[static_cast<size_t>(r) * classes_];
+    float* s = &g2_[static_cast<size_t>(r) * classes_];
+    for (int c = 0; c < classes_; ++c) {
+      const float gc = g[c] * v;
+      s[c] += gc * gc;
+      w[c] -= lr * gc / std::sqrt(s[c]);
+    }
+  }
+}
+
+void LinearModel::PassiveAggressive(const FeatureVector& x, int label, float aggressiveness,
+                                    std::vector<float>* avg, std::vector<float>* avg_bias,
+                                    float c) {
+  std::vector<float> s(classes_);
+  Scores(x, s.data());
+  int rival = label == 0 ? 1 : 0;
+  for (int k = 0; k < classes_; ++k)
+    if (k != label && s[k] > s[rival]) rival = k;
+  const float loss = 1.0f - (s[label] - s[rival]);
+  if (loss <= 0) return;
+  float sq = 1.0f;  // the bias feature
+  for (float v : x.value) sq += v * v;
+  const float tau = std::min(aggressiveness, loss / (2.0f * sq));
+  bias_[label] += tau;
+  bias_[rival] -= tau;
+  if (avg_bias) {
+    (*avg_bias)[label] += c * tau;
+    (*avg_bias)[rival] -= c * tau;
+  }
+  for (size_t i = 0; i < x.index.size(); ++i) {
+    const int32_t r = RowFor(x.index[i]);
+    const size_t base = static_cast<size_t>(r) * classes_;
+    const float d = tau * x.value[i];
+    w_[base + label] += d;
+    w_[base + rival] -= d;
+    if (avg) {
+      if (avg->size() < w_.size()) avg->resize(w_.size(), 0.0f);
+      (*avg)[base + label] += c * d;
+      (*avg)[base + rival] -= c * d;
+    }
+  }
+}
+
+void LinearModel::Fit(const std::vector<Example>& data, const TrainOptions& o) {
+  std::vector<size_t> order(data.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(o.seed);
+  if (o.loss == Loss::kLogistic) {
+    for (int e = 0; e < o.epochs; ++e) {
+      std::shuffle(order.begin(), order.end(), rng);
+      for (size_t i : order) Update(data[i].x, data[i].label, o.learning_rate);
+    }
+    return;
+  }
+  // Averaged PA: the returned weights are the mean of the weights after every step,
+  // kept as w - u / c with u the step-weighted sum of updates (Daume's trick).
+  std::vector<float> u, ub(classes_, 0.0f);
+  float c = 1.0f;
+  for (int e = 0; e < o.epochs; ++e) {
+    std::shuffle(order.begin(), order.end(), rng);
+    for (size_t i : order) {
+      PassiveAggressive(data[i].x, data[i].label, o.learning_rate, &u, &ub, c);
+      c += 1.0f;
+    }
+  }
+  u.resize(w_.size(), 0.0f);
+  for (size_t i = 0; i < w_.size(); ++i) w_[i] -= u[i] / c;
+  for (int k = 0; k < classes_; ++k) bias_[k] -= ub[k] / c;
+}
+
+int LinearModel::AddClass() {
+  const int old = classes_;
+  ++classes_;
+  std::vector<float> w(feature_of_row_.size() * classes_, 0.0f);
+  std::vector<float> g2(feature_of_row_.size() * classes_, kG0);
+  for (size_t r = 0; r < feature_of_row_.size(); ++r) {
+    std::copy_n(&w_[r * old], old, &w[r * classes_]);
+    std::copy_n(&g2_[r * old], old, &g2[r * classes_]);
+  }
+  w_.swap(w);
+  g2_.swap(g2);
+  bias_.push_back(0.0f);
+  bias_g2_.push_back(kG0);
+  return old;
+}
+
+void LinearModel::ToProto(v1::ClassifierModel* m) const {
+  m->clear_rows();
+  m->clear_bias();
+  std::string buf(static_cast<size_t>(classes_) * 2, '\0');
+  for (size_t r = 0; r < feature_of_row_.size(); ++r) {
+    const float* w = &w_[r * classes_];
+    bool any = false;
+    for (int c = 0; c < classes_; ++c) {
+      uint16_t h = FloatToHalf(w[c]);
+      any |= (h & 0x7FFF) != 0;
+      buf[2 * c] = static_cast<char>(h & 0xFF);
+      buf[2 * c + 1] = static_cast<char>(h >> 8);
+    }
+    if (!any) continue;
+    auto* row = m->add_rows();
+    row->set_feature(feature_of_row_[r]);
+    row->set_weights(buf);
+  }
+  for (float b : bias_) m->add_bias(b);
+}
+
+absl::StatusOr<LinearModel> LinearModel::FromProto(const v1::ClassifierModel& m) {
+  const int classes = m.categories_size();
+  if (classes == 0) return absl::InvalidArgumentError("model has no categories");
+  if (m.hashing().bits() < 8 || m.hashing().bits() > 26)
+    return absl::InvalidArgumentError(
+        absl::StrCat("model hashing.bits ", m.hashing().bits(), " out of range 8..26"));
+  if (m.bias_size() != classes)
+    return absl::InvalidArgumentError(
+        absl::StrCat("model has ", m.bias_size(), " biases for ", classes, " categories"));
+  LinearModel model(classes, 1u << m.hashing().bits());
+  for (int c = 0; c < classes; ++c) model.bias_[c] = m.bias(c);
+  model.feature_of_row_.reserve(m.rows_size());
+  model.w_.reserve(static_cast<size_t>(m.rows_size()) * classes);
+  for (const auto& row : m.rows()) {
+    if (row.feature() >= model.dim_)
+      return absl::InvalidArgumentError(
+          absl::StrCat("model row feature ", row.feature(), " outside 2^", m.hashing().bits()));
+    if (row.weights().size() != static_cast<size_t>(classes) * 2)
+      return absl::InvalidArgumentError("model row has the wrong number of weights");
+    if (model.row_of_[row.feature()] >= 0)
+      return absl::InvalidArgumentError("model has a feature row twice");
+    int32_t r = model.RowFor(row.feature());
+    float* w = &model.w_[static_cast<size_t>(r) * classes];
+    const auto* b = reinterpret_cast<const unsigned char*>(row.weights().data());
+    for (int c = 0; c < classes; ++c) {
+      w[c] = HalfToFloat(static_cast<uint16_t>(b[2 * c] | (b[2 * c + 1] << 8)));
+      if (!std::isfinite(w[c])) return absl::InvalidArgumentError("model weight is not finite");
+    }
+  }
+  // AdaGrad sums are not saved: a loaded model takes online steps as after one pass.
+  std::fill(model.g2_.begin(), model.g2_.end(), 1.0f);
+  std::fill(model.bias_g2_.begin(), model.bias_g2_.end(), 1.0f);
+  return model;
+}
+
+}  // namespace debrief::classify

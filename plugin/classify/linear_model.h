@@ -1,0 +1,81 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "classify/features.h"
+#include "debrief/v1/classifier.pb.h"
+
+namespace debrief::classify {
+
+struct Example {
+  FeatureVector x;
+  int label = 0;
+};
+
+enum class Loss {
+  kLogistic,           // AdaGrad on the log loss
+  kPassiveAggressive,  // averaged passive-aggressive (PA-I) on the multiclass hinge loss
+};
+
+struct TrainOptions {
+  Loss loss = Loss::kPassiveAggressive;
+  int epochs = 10;
+  float learning_rate = 0.6f;  // AdaGrad step (logistic), or PA-I's C (aggressiveness)
+  uint64_t seed = 1;           // shuffling; the same seed and data give the same model
+};
+
+// Multiclass logistic regression over hashed features, trained by AdaGrad (a step size per
+// weight), usable both as a batch fit and one example at a time (an agent's correction).
+// Weights are stored per feature row (only features seen in training have a row), so a
+// 2^20-bucket model costs memory for the features it knows, not for the buckets.
+//
+// Not thread-safe: LearnedClassifier guards it with a reader/writer lock.
+class LinearModel {
+ public:
+  LinearModel(int classes, uint32_t dim);
+
+  int classes() const { return classes_; }
+  uint32_t dim() const { return dim_; }
+  size_t rows() const { return feature_of_row_.size(); }
+
+  // Raw scores (logits), `out` has classes() entries.
+  void Scores(const FeatureVector& x, float* out) const;
+  // Softmax of scores / temperature.
+  void Probabilities(const FeatureVector& x, float temperature, std::vector<float>* p) const;
+  float Weight(uint32_t feature, int c) const {
+    int32_t r = row_of_[feature];
+    return r < 0 ? 0.0f : w_[static_cast<size_t>(r) * classes_ + c];
+  }
+
+  // One AdaGrad step on the log loss of (x, label).
+  void Update(const FeatureVector& x, int label, float learning_rate);
+  void Fit(const std::vector<Example>& data, const TrainOptions& options);
+  // One PA-I step; with `avg`, also accumulates c * update for averaging.
+  void PassiveAggressive(const FeatureVector& x, int label, float aggressiveness,
+                         std::vector<float>* avg, std::vector<float>* avg_bias, float c);
+
+  // A new class with zero weights (a promoted emerging issue); returns its index.
+  int AddClass();
+
+  void ToProto(v1::ClassifierModel* m) const;
+  static absl::StatusOr<LinearModel> FromProto(const v1::ClassifierModel& m);
+
+ private:
+  int32_t RowFor(uint32_t feature);
+
+  int classes_;
+  uint32_t dim_;
+  std::vector<int32_t> row_of_;  // dim_ entries, -1: no row
+  std::vector<uint32_t> feature_of_row_;
+  std::vector<float> w_;   // rows x classes
+  std::vector<float> g2_;  // AdaGrad sums, rows x classes
+  std::vector<float> bias_, bias_g2_;
+};
+
+// IEEE half precision, for the model file.
+uint16_t FloatToHalf(float f);
+float HalfToFloat(uint16_t h);
+
+}  // namespace debrief::classify
