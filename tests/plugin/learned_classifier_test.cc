@@ -1,0 +1,233 @@
+#include "classify/learned_classifier.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "classify/evaluate.h"
+#include "classify/factory.h"
+#include "classify/normalize.h"
+#include "config/config.h"
+#include "mocks/spi_mocks.h"
+
+namespace debrief::classify {
+namespace {
+
+TEST(Normalize, FoldsCaseAcrossScriptsAndFoldsUrlsEmailsNumbers) {
+  EXPECT_EQ(TokenizeText("ÉCOLE Straße ПРИВЕТ Ωmega"),
+            (std::vector<std::string>{"école", "strasse", "привет", "ωmega"}));
+  EXPECT_EQ(TokenizeText("see https://x.io/a?b=1 or mail bob@example.com about order #4,471.50"),
+            (std::vector<std::string>{"see", "_url_", "or", "mail", "_email_", "about", "order",
+                                      "_num_"}));
+  EXPECT_EQ(TokenizeText("I can't log-in"), (std::vector<std::string>{"i", "cant", "log", "in"}));
+}
+
+TEST(Normalize, TicketBodiesLoseHtmlQuotedRepliesAndSignatures) {
+  auto t = ModelTokens("Re: Refund", "<p>Still <b>no</b> refund.</p>\n--\nAnn\nSales lead");
+  EXPECT_EQ(t, (std::vector<std::string>{"re", "refund", "still", "no", "refund"}));
+  auto q =
+      ModelTokens("", "Thanks!\n\nOn Mon, 1 Jan 2026 at 09:00, Support wrote:\n> charged twice");
+  EXPECT_EQ(q, (std::vector<std::string>{"thanks"}));
+}
+
+TEST(Features, HashingIsDeterministicSortedAndUnitLengthPerBlock) {
+  FeatureExtractor fx(FeatureExtractor::Defaults());
+  FeatureVector a, b;
+  fx.Extract({"refund", "please", "refund"}, &a);
+  fx.Extract({"refund", "please", "refund"}, &b);
+  EXPECT_EQ(a.index, b.index);
+  EXPECT_EQ(a.value, b.value);
+  EXPECT_TRUE(std::is_sorted(a.index.begin(), a.index.end()));
+  EXPECT_EQ(std::adjacent_find(a.index.begin(), a.index.end()), a.index.end());
+  double sq = 0;
+  for (float v : a.value) sq += v * v;
+  EXPECT_NEAR(sq, 2.0, 0.05);  // words block + character block, each of length 1
+  // A long text does not outweigh a short one.
+  FeatureVector lng;
+  std::vector<std::string> many(200, "refund");
+  fx.Extract(many, &lng);
+  double sq2 = 0;
+  for (float v : lng.value) sq2 += v * v;
+  EXPECT_NEAR(sq2, 2.0, 0.05);
+}
+
+std::vector<LabeledText> ToyData() {
+  std::vector<LabeledText> d;
+  const char* billing[] = {"I was charged twice",      "refund my double charge",
+                           "wrong amount billed",      "invoice shows extra fee",
+                           "charged after cancelling", "overcharged on card"};
+  const char* login[] = {"cannot log in",         "password reset never arrives",
+                         "locked out of account", "two factor code rejected",
+                         "sign in fails",         "login page error"};
+  const char* delivery[] = {"parcel not arrived",   "where is my order",
+                            "tracking not updated", "package lost in transit",
+                            "late delivery again",  "courier never came"};
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 6; ++i) {
+      d.push_back({billing[i], "billing"});
+      d.push_back({login[i], "login"});
+      d.push_back({delivery[i], "delivery"});
+    }
+  return d;
+}
+
+class LearnedClassifierTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LearnedClassifier> Train(uint64_t seed = 1) {
+    TrainConfig tc;
+    tc.options.seed = seed;
+    tc.hashing.set_bits(16);
+    auto c = LearnedClassifier::Train({}, ToyData(), tc, clock_);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return std::move(*c);
+  }
+  v1::Ticket T(const std::string& body) {
+    v1::Ticket t;
+    t.set_body(body);
+    return t;
+  }
+  testing::FakeClock clock_;
+};
+
+TEST_F(LearnedClassifierTest, LearnsFromLabelledDataAndExplainsItself) {
+  auto c = Train();
+  auto r = c->Classify(T("I got charged twice for one order"));
+  EXPECT_EQ(r.category_id(), "billing");
+  EXPECT_EQ(r.model(), "linear-v1");
+  ASSERT_GT(r.reasons_size(), 0);
+  bool charged = false;
+  for (const auto& reason : r.reasons())
+    charged |= reason.feature().find("charged") != std::string::npos;
+  EXPECT_TRUE(charged) << r.DebugString();
+  EXPECT_EQ(c->Classify(T("my password reset email is missing")).category_id(), "login");
+}
+
+TEST_F(LearnedClassifierTest, TrainingIsDeterministicForASeed) {
+  auto a = Train(7)->ToProto(), b = Train(7)->ToProto();
+  a.clear_trained_at();
+  b.clear_trained_at();
+  EXPECT_EQ(a.SerializeAsString(), b.SerializeAsString());
+}
+
+TEST_F(LearnedClassifierTest, SaveLoadRoundTripGivesTheSamePredictions) {
+  auto c = Train();
+  testing::TempDir dir;
+  ASSERT_TRUE(c->Save(dir.file("m.model")).ok());
+  auto loaded = LearnedClassifier::Load(dir.file("m.model"), clock_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  for (const char* text : {"charged twice", "cannot sign in", "where is the parcel", "hello"}) {
+    auto p1 = c->Predict(text), p2 = (*loaded)->Predict(text);
+    EXPECT_EQ(p1.label, p2.label) << text;
+    EXPECT_NEAR(p1.probability, p2.probability, 0.01) << text;  // half-precision weights
+  }
+}
+
+TEST_F(LearnedClassifierTest, RejectsCorruptOrForeignModelFiles) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("junk")) << "not a model";
+  EXPECT_FALSE(LearnedClassifier::Load(dir.file("junk"), clock_).ok());
+  auto m = Train()->ToProto();
+  m.set_format_version(99);
+  EXPECT_TRUE(absl::IsFailedPrecondition(LearnedClassifier::FromProto(m, clock_).status()));
+  m = Train()->ToProto();
+  m.mutable_rows(0)->set_weights("x");
+  EXPECT_TRUE(absl::IsInvalidArgument(LearnedClassifier::FromProto(m, clock_).status()));
+  m = Train()->ToProto();
+  m.mutable_rows(0)->set_feature(1u << 20);
+  EXPECT_FALSE(LearnedClassifier::FromProto(m, clock_).ok());
+}
+
+TEST_F(LearnedClassifierTest, AnOnlineCorrectionMovesThePrediction) {
+  auto c = Train();
+  const std::string text = "the hamster ate the scanner cable";
+  v1::Ticket t = T(text);
+  std::string before = c->Classify(t).category_id();
+  std::string target = before == "delivery" ? "billing" : "delivery";
+  ASSERT_TRUE(c->Learn(t, target).ok());
+  EXPECT_EQ(c->Classify(t).category_id(), target);
+  EXPECT_EQ(c->Classify(T("a hamster chewed my scanner cable")).category_id(), target);
+  EXPECT_TRUE(absl::IsNotFound(c->Learn(t, "nope")));
+}
+
+TEST_F(LearnedClassifierTest, ConfidenceRisesWithEvidenceAndLowConfidenceNeedsReview) {
+  auto c = Train();
+  float weak = c->Predict("charged").probability;
+  float strong = c->Predict("charged twice refund overcharged invoice fee").probability;
+  EXPECT_LT(weak, strong);
+  auto nothing = c->Classify(T("!!!"));
+  EXPECT_TRUE(nothing.needs_review());
+  EXPECT_EQ(nothing.confidence(), 0);
+}
+
+TEST_F(LearnedClassifierTest, AnOutOfScopeClassIsReportedAsNoCategory) {
+  auto data = ToyData();
+  for (const char* s : {"what is the weather", "tell me a joke", "who won the match", "play music",
+                        "how tall is everest", "set an alarm"})
+    for (int i = 0; i < 3; ++i) data.push_back({s, "oos"});
+  TrainConfig tc;
+  tc.hashing.set_bits(16);
+  auto c = LearnedClassifier::Train({}, data, tc, clock_);
+  ASSERT_TRUE(c.ok());
+  auto r = (*c)->Classify(T("tell me a joke about the weather"));
+  EXPECT_TRUE(r.category_id().empty());
+  EXPECT_TRUE(r.needs_review());
+  auto report = Evaluate(**c, {{"tell me a joke", "oos"}, {"charged twice", "billing"}});
+  EXPECT_TRUE(report.has_oos);
+  EXPECT_EQ(report.oos_recall, 1.0);
+}
+
+TEST_F(LearnedClassifierTest, StartsFromTheTaxonomyAloneAndRejectsUnknownLabels) {
+  auto cfg = config::LoadConfig(std::string(DEBRIEF_SOURCE_DIR) + "/deploy/debrief.example.yaml");
+  ASSERT_TRUE(cfg.ok());
+  auto c = MakeClassifier(*cfg, clock_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ((*c)->Classify(T("I was charged twice this month")).category_id(), "billing-charge");
+  EXPECT_EQ((*c)->Classify(T("the app crashes when I open it")).category_id(), "app-crash");
+  TrainConfig tc;
+  auto bad = LearnedClassifier::Train(cfg->taxonomy(), {{"x", "no-such"}}, tc, clock_);
+  EXPECT_TRUE(absl::IsInvalidArgument(bad.status()));
+}
+
+TEST_F(LearnedClassifierTest, AModelServesATaxonomyWithNewCategoriesButNotMissingOnes) {
+  auto c = Train();
+  v1::TaxonomyConfig tax;
+  for (const char* id : {"billing", "login", "delivery", "kudos"}) {
+    v1::Category* cat = tax.add_categories();
+    cat->set_id(id);
+    cat->set_name(id);
+    cat->set_kind(v1::COMPLAINT);
+  }
+  tax.mutable_categories(3)->add_seed_phrases("thank you so much, great support");
+  ASSERT_TRUE(c->ApplyTaxonomy(tax).ok());
+  EXPECT_EQ(c->Classify(T("thank you so much for the great support")).category_id(), "kudos");
+  v1::TaxonomyConfig smaller;
+  *smaller.add_categories() = tax.categories(0);
+  auto s = c->ApplyTaxonomy(smaller);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_NE(s.message().find("login"), std::string::npos);
+}
+
+TEST(Dataset, ReadsQuotedCsvAndSplitsStratified) {
+  testing::TempDir dir;
+  std::ofstream(dir.file("d.csv"))
+      << "text,category\n\"hello, \"\"world\"\"\",a\nplain,b\n\"two\nlines\",a\n";
+  auto rows = ReadLabeledCsv(dir.file("d.csv"));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].text, "hello, \"world\"");
+  EXPECT_EQ((*rows)[2].text, "two\nlines");
+  std::vector<LabeledText> tr, ho;
+  SplitStratified(*rows, 0.5, 1, &tr, &ho);
+  EXPECT_EQ(tr.size() + ho.size(), 3u);
+  std::ofstream(dir.file("bad.csv")) << "words,label\nx,y\n";
+  EXPECT_FALSE(ReadLabeledCsv(dir.file("bad.csv")).ok());
+}
+
+TEST(HalfPrecision, RoundTripsWeights) {
+  for (float f : {0.0f, 1.0f, -2.5f, 0.001234f, 123.456f, -0.0001f}) {
+    EXPECT_NEAR(HalfToFloat(FloatToHalf(f)), f, std::abs(f) * 1e-3 + 1e-6) << f;
+  }
+}
+
+}  // namespace
+}  // namespace debrief::classify
