@@ -128,11 +128,17 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
       e.label = static_cast<int>(i);
     }
   }
+  TrainOptions options = config.options;
+  if (options.loss == Loss::kAuto) {
+    const bool few = data.size() < static_cast<size_t>(kFewShotPerClass) * categories.size();
+    options.loss = few ? Loss::kLogistic : Loss::kPassiveAggressive;
+    if (few) options.epochs *= 2;  // small data: more passes cost little
+  }
   auto fit = [&](const std::vector<Example>& examples, int epochs) {
     LinearModel m(static_cast<int>(categories.size()), fx.dim());
     std::vector<Example> all = seeds;
     all.insert(all.end(), examples.begin(), examples.end());
-    TrainOptions o = config.options;
+    TrainOptions o = options;
     o.epochs = epochs;
     m.Fit(all, o);
     return m;
@@ -140,7 +146,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
 
   // Without held-out data (a taxonomy alone, or little history), the temperature that
   // calibration finds for averaged-PA margins on Banking77 and CLINC150 (0.10 to 0.13).
-  float temperature = config.options.loss == Loss::kPassiveAggressive ? 0.12f : 1.0f;
+  float temperature = options.loss == Loss::kPassiveAggressive ? 0.12f : 1.0f;
   double abstain =
       taxonomy.review_threshold() > 0 ? taxonomy.review_threshold() : config.review_threshold;
   const int oos = index.count(config.oos_label) ? index.at(config.oos_label) : -1;
@@ -152,7 +158,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
     to_examples(train_rows, &train);
     to_examples(held_rows, &held);
     // The probe only sets the temperature and threshold: half the passes are enough.
-    LinearModel probe = fit(train, std::max(3, config.options.epochs / 2));
+    LinearModel probe = fit(train, std::max(3, options.epochs / 2));
     // Scores once; the temperature and the threshold are searched over them.
     std::vector<std::vector<float>> scores(held.size(), std::vector<float>(probe.classes()));
     for (size_t i = 0; i < held.size(); ++i) probe.Scores(held[i].x, scores[i].data());
@@ -178,7 +184,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
     if (oos >= 0) {
       // The threshold with the best in-scope accuracy that still recognises at least
       // kMinOosRecall of the out-of-scope examples.
-      constexpr double kMinOosRecall = 0.6;
+      constexpr double kMinOosRecall = 0.75;
       std::vector<std::pair<int, float>> top(held.size());
       for (size_t i = 0; i < held.size(); ++i) {
         probs(scores[i], temperature, &p);
@@ -212,7 +218,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   }
   std::vector<Example> all;
   to_examples(data, &all);
-  LinearModel model = fit(all, config.options.epochs);
+  LinearModel model = fit(all, options.epochs);
 
   std::unique_ptr<LearnedClassifier> c(
       new LearnedClassifier(std::move(categories), config.hashing, std::move(model), clock));
@@ -222,7 +228,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   c->oos_index_ = oos;
   c->oos_label_ = oos >= 0 ? config.oos_label : "";
   c->examples_ = data.size() + seeds.size();
-  c->online_rate_ = config.options.learning_rate;
+  c->online_rate_ = options.learning_rate;
   if (report) {
     report->examples = data.size();
     report->seed_examples = seeds.size();

