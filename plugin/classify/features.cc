@@ -92,20 +92,59 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
     }
   }
 
-  auto finish = [&](std::vector<Raw>& v, float scale) {
-    std::sort(v.begin(), v.end(), [](const Raw& a, const Raw& b) { return a.bucket < b.bucket; });
+  // Counts repeats (term frequency) so each bucket appears once per block. Explanations
+  // need origins in bucket order (sort); plain extraction uses a stamped hash table, several
+  // times cheaper than sorting on this hot path.
+  auto dedup = [&](std::vector<Raw>& v) {
+    if (explain) {
+      std::sort(v.begin(), v.end(), [](const Raw& a, const Raw& b) { return a.bucket < b.bucket; });
+      size_t m = 0;
+      for (size_t i = 0; i < v.size(); ++i) {
+        if (m > 0 && v[m - 1].bucket == v[i].bucket) {
+          v[m - 1].value += 1.0f;
+        } else {
+          v[m++] = v[i];
+        }
+      }
+      v.resize(m);
+      return;
+    }
+    struct Slot {
+      uint32_t stamp = 0, bucket = 0, pos = 0;
+    };
+    thread_local std::vector<Slot> table;
+    thread_local uint32_t stamp = 0;
+    size_t size = 64;
+    while (size < 2 * v.size()) size *= 2;
+    if (table.size() < size) {
+      table.assign(size, Slot{});
+      stamp = 0;
+    }
+    if (++stamp == 0) {  // wrapped: start clean
+      std::fill(table.begin(), table.end(), Slot{});
+      stamp = 1;
+    }
+    const size_t mask = size - 1;
     size_t m = 0;
     for (size_t i = 0; i < v.size(); ++i) {
-      if (m > 0 && v[m - 1].bucket == v[i].bucket) {
-        v[m - 1].value += 1.0f;
+      size_t h = (v[i].bucket * 0x9E3779B1u) & mask;
+      while (table[h].stamp == stamp && table[h].bucket != v[i].bucket) h = (h + 1) & mask;
+      if (table[h].stamp == stamp) {
+        v[table[h].pos].value += 1.0f;
       } else {
+        table[h] = {stamp, v[i].bucket, static_cast<uint32_t>(m)};
         v[m++] = v[i];
       }
     }
     v.resize(m);
+  };
+  auto finish = [&](std::vector<Raw>& v, float scale) {
+    dedup(v);
     double norm = 0;
     const float* idf = idf_ != nullptr ? idf_->data() : nullptr;
-    for (Raw& r : v) {
+    for (size_t i = 0; i < v.size(); ++i) {
+      Raw& r = v[i];
+      if (idf != nullptr && i + 16 < v.size()) __builtin_prefetch(&idf[v[i + 16].bucket]);
       if (r.value > 1.0f) r.value = 1.0f + std::log(r.value);  // sublinear tf; log(1) = 0
       if (idf != nullptr) r.value *= idf[r.bucket];
       norm += static_cast<double>(r.value) * r.value;
@@ -117,9 +156,18 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   finish(words, 1.0f);
   finish(chars, params_.char_weight());
 
-  // Merge the two sorted blocks (a bucket shared by both adds up).
   out->index.reserve(words.size() + chars.size());
   out->value.reserve(words.size() + chars.size());
+  if (!explain) {
+    // Block after block; a bucket both blocks hit (a hash collision) simply appears twice.
+    for (const auto* block : {&words, &chars})
+      for (const Raw& r : *block) {
+        out->index.push_back(r.bucket);
+        out->value.push_back(r.value);
+      }
+    return;
+  }
+  // Merge the two sorted blocks (a bucket shared by both adds up).
   size_t i = 0, j = 0;
   auto emit = [&](const Raw& r) {
     if (!out->index.empty() && out->index.back() == r.bucket) {
@@ -128,7 +176,7 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
     }
     out->index.push_back(r.bucket);
     out->value.push_back(r.value);
-    if (explain) out->origin.push_back(r.origin < origins.size() ? origins[r.origin] : "");
+    out->origin.push_back(r.origin < origins.size() ? origins[r.origin] : "");
   };
   while (i < words.size() || j < chars.size()) {
     if (j >= chars.size() || (i < words.size() && words[i].bucket <= chars[j].bucket)) {

@@ -8,7 +8,8 @@
 
 namespace debrief::classify {
 
-// A sparse feature vector: bucket ids ascending, unique, with their values.
+// A sparse feature vector: bucket ids with their values. Each bucket appears once per block
+// (words, characters); with explanations, the ids are also ascending and unique overall.
 struct FeatureVector {
   std::vector<uint32_t> index;
   std::vector<float> value;

@@ -49,7 +49,8 @@ int Fit(const char* train_path, const char* test_path) {
   TrainReport report;
   std::unique_ptr<LearnedClassifier> model;
   double train_secs = BestOf3([&] {
-    model = std::move(*LearnedClassifier::Train({}, train, tc, debrief::spi::SystemClock::Get(), &report));
+    model = std::move(
+        *LearnedClassifier::Train({}, train, tc, debrief::spi::SystemClock::Get(), &report));
   });
   auto eval = Evaluate(*model, test);
   // Throughput: text to label, one thread, best of three passes over the test set.
@@ -64,7 +65,8 @@ int Fit(const char* train_path, const char* test_path) {
   // Online update latency: one correction, averaged over 2,000.
   auto t = Clock::now();
   const size_t n = std::min<size_t>(2000, test.size());
-  for (size_t i = 0; i < n; ++i) (void)model->LearnText(test[i].text, train[i % train.size()].label);
+  for (size_t i = 0; i < n; ++i)
+    (void)model->LearnText(test[i].text, train[i % train.size()].label);
   double update_us = Secs(t) / n * 1e6;
   nlohmann::json j = {{"tool", "debrief"},
                       {"train", train.size()},
@@ -94,7 +96,9 @@ int FewShot(const char* train_path, const char* test_path, int k) {
   TrainConfig tc;
   auto model = LearnedClassifier::Train({}, few, tc, debrief::spi::SystemClock::Get());
   auto eval = Evaluate(**model, test);
-  std::cout << nlohmann::json({{"tool", "debrief"}, {"per_category", k}, {"train", few.size()},
+  std::cout << nlohmann::json({{"tool", "debrief"},
+                               {"per_category", k},
+                               {"train", few.size()},
                                {"accuracy", eval.accuracy}})
                    .dump()
             << std::endl;
@@ -123,7 +127,8 @@ int Online(const char* train_path, const char* test_path) {
   std::shuffle(train.begin(), train.end(), rng);
   auto report = [&](size_t seen) {
     auto e = Evaluate(**model, test);
-    std::cout << nlohmann::json({{"tool", "debrief"}, {"corrections", seen}, {"accuracy", e.accuracy}})
+    std::cout << nlohmann::json(
+                     {{"tool", "debrief"}, {"corrections", seen}, {"accuracy", e.accuracy}})
                      .dump()
               << std::endl;
   };
@@ -139,7 +144,8 @@ int Online(const char* train_path, const char* test_path) {
 
 int main(int argc, char** argv) {
   if (argc >= 4 && std::string(argv[1]) == "fit") return Fit(argv[2], argv[3]);
-  if (argc >= 5 && std::string(argv[1]) == "fewshot") return FewShot(argv[2], argv[3], std::atoi(argv[4]));
+  if (argc >= 5 && std::string(argv[1]) == "fewshot")
+    return FewShot(argv[2], argv[3], std::atoi(argv[4]));
   if (argc >= 4 && std::string(argv[1]) == "online") return Online(argv[2], argv[3]);
   std::cerr << "usage: debrief_classify_bench fit|fewshot|online TRAIN.csv TEST.csv [K]\n";
   return 2;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "classify/evaluate.h"
 #include "classify/factory.h"
@@ -37,8 +38,17 @@ TEST(Features, HashingIsDeterministicSortedAndUnitLengthPerBlock) {
   fx.Extract({"refund", "please", "refund"}, &b);
   EXPECT_EQ(a.index, b.index);
   EXPECT_EQ(a.value, b.value);
-  EXPECT_TRUE(std::is_sorted(a.index.begin(), a.index.end()));
-  EXPECT_EQ(std::adjacent_find(a.index.begin(), a.index.end()), a.index.end());
+  // Explained vectors are sorted and unique, and hold the same features as plain ones.
+  FeatureVector e;
+  fx.Extract({"refund", "please", "refund"}, &e, /*explain=*/true);
+  EXPECT_TRUE(std::is_sorted(e.index.begin(), e.index.end()));
+  EXPECT_EQ(std::adjacent_find(e.index.begin(), e.index.end()), e.index.end());
+  std::map<uint32_t, float> plain, explained;
+  for (size_t i = 0; i < a.index.size(); ++i) plain[a.index[i]] += a.value[i];
+  for (size_t i = 0; i < e.index.size(); ++i) explained[e.index[i]] += e.value[i];
+  ASSERT_EQ(plain.size(), explained.size());
+  for (auto& [k, v] : plain) EXPECT_NEAR(v, explained[k], 1e-5);
+  EXPECT_EQ(e.origin.size(), e.index.size());
   double sq = 0;
   for (float v : a.value) sq += v * v;
   EXPECT_NEAR(sq, 2.0, 0.05);  // words block + character block, each of length 1
