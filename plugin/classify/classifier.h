@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "debrief/v1/model.pb.h"
@@ -21,6 +22,10 @@ class Classifier {
   // An agent said this ticket belongs to category_id. NOT_FOUND for an unknown category.
   virtual absl::Status Learn(const v1::Ticket& ticket, const std::string& category_id) = 0;
   virtual std::string name() const = 0;
+  // A new category (an emerging issue promoted by an admin), taught with example texts.
+  // ALREADY_EXISTS if the id is taken.
+  virtual absl::Status AddCategory(const v1::Category& category,
+                                   const std::vector<std::string>& examples) = 0;
 };
 
 }  // namespace debrief::classify

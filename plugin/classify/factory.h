@@ -39,6 +39,9 @@ class ReloadableClassifier final : public Classifier {
     return current()->Learn(t, category);
   }
   std::string name() const override { return current()->name(); }
+  absl::Status AddCategory(const v1::Category& c, const std::vector<std::string>& ex) override {
+    return current()->AddCategory(c, ex);
+  }
 
  private:
   mutable std::mutex mu_;

@@ -155,6 +155,28 @@ v1::Classification KeywordClassifier::Classify(const v1::Ticket& ticket) const {
   return out;
 }
 
+absl::Status KeywordClassifier::AddCategory(const v1::Category& category,
+                                            const std::vector<std::string>& examples) {
+  std::unique_lock<std::shared_mutex> lock(mu_);
+  for (const Entry& e : entries_)
+    if (e.category.id() == category.id())
+      return absl::AlreadyExistsError(absl::StrCat("category ", category.id(), " exists"));
+  Entry e;
+  e.category = category;
+  e.threshold = category.review_threshold() > 0 ? category.review_threshold() : 0.5;
+  for (const auto& p : category.seed_phrases()) {
+    Phrase ph{p, UniqueTokens(p)};
+    if (!ph.tokens.empty()) e.phrases.push_back(std::move(ph));
+  }
+  for (const auto& x : examples) {
+    Phrase ph{x, UniqueTokens(x)};
+    if (!ph.tokens.empty() && e.exemplars.size() < kMaxExemplarsPerCategory)
+      e.exemplars.push_back(std::move(ph));
+  }
+  entries_.push_back(std::move(e));
+  return absl::OkStatus();
+}
+
 absl::Status KeywordClassifier::Learn(const v1::Ticket& ticket, const std::string& category_id) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   for (Entry& e : entries_) {

@@ -30,6 +30,8 @@ class KeywordClassifier final : public Classifier {
   v1::Classification Classify(const v1::Ticket& ticket) const override;
   absl::Status Learn(const v1::Ticket& ticket, const std::string& category_id) override;
   std::string name() const override { return "keyword-v1"; }
+  absl::Status AddCategory(const v1::Category& category,
+                           const std::vector<std::string>& examples) override;
 
  private:
   struct Phrase {

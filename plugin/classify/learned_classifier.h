@@ -88,7 +88,8 @@ class LearnedClassifier final : public Classifier {
   // category missing from the taxonomy (other than out of scope) is INVALID_ARGUMENT.
   absl::Status ApplyTaxonomy(const v1::TaxonomyConfig& taxonomy);
   // Adds a category (a promoted emerging issue) and teaches it with examples.
-  absl::Status AddCategory(const v1::Category& category, const std::vector<std::string>& examples);
+  absl::Status AddCategory(const v1::Category& category,
+                           const std::vector<std::string>& examples) override;
 
  private:
   LearnedClassifier(std::vector<v1::Category> categories, const v1::HashingParams& hashing,

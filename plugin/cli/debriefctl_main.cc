@@ -316,6 +316,43 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Tagging::Stub::Feedback, *stub, r);
   });
 
+  auto* emerging = app.add_subcommand("emerging", "tickets no category explains, grouped")
+                       ->require_subcommand(1);
+  uint32_t min_size = 2;
+  int64_t emerging_id = 0;
+  std::string new_id, new_name, new_kind = "complaint", new_description;
+  auto* elist = emerging->add_subcommand("list", "emerging issues, largest first");
+  elist->add_option("--min-size", min_size, "smallest group to show (default 2)");
+  elist->callback([&] {
+    auto stub = v1::Tagging::NewStub(channel());
+    v1::ListEmergingRequest r;
+    r.set_min_size(min_size);
+    rc = Call(&v1::Tagging::Stub::ListEmerging, *stub, r);
+  });
+  auto* epromote = emerging->add_subcommand("promote", "make an emerging issue a category");
+  epromote->add_option("emerging_id", emerging_id)->required();
+  epromote->add_option("--id", new_id, "the new category's id (a slug)")->required();
+  epromote->add_option("--name", new_name, "its name")->required();
+  epromote->add_option("--kind", new_kind, "complaint, praise, suggestion or question");
+  epromote->add_option("--description", new_description, "what it covers");
+  epromote->callback([&] {
+    v1::CategoryKind kind;
+    std::string upper = new_kind;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!v1::CategoryKind_Parse(upper, &kind) || kind == v1::CATEGORY_KIND_UNSPECIFIED) {
+      rc = Fail(absl::InvalidArgumentError("--kind: complaint, praise, suggestion or question"));
+      return;
+    }
+    auto stub = v1::Tagging::NewStub(channel());
+    v1::PromoteEmergingRequest r;
+    r.set_emerging_id(emerging_id);
+    r.set_category_id(new_id);
+    r.set_name(new_name);
+    r.set_kind(kind);
+    r.set_description(new_description);
+    rc = Call(&v1::Tagging::Stub::PromoteEmerging, *stub, r);
+  });
+
   auto* adapters =
       app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
   std::string adapter_id;

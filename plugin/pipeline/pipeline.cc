@@ -16,13 +16,15 @@ bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
 
 Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
                    classify::Classifier& classifier, policy::LinkPolicy& policy,
-                   const spi::Clock& clock, int batch, absl::Duration poll_interval)
+                   const spi::Clock& clock, int batch, absl::Duration poll_interval,
+                   classify::EmergingIssues* emerging)
     : store_(store),
       helpdesks_(std::move(helpdesks)),
       classifier_(classifier),
       policy_(policy),
       clock_(clock),
       batch_(batch),
+      emerging_(emerging),
       worker_(
           "pipeline", [this] { return ProcessBatch(); }, poll_interval,
           /*drain_on_stop=*/true) {}
@@ -76,6 +78,9 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
   if (classify) rec.classification = classifier_.Classify(rec.ticket);
   if (absl::Status s = tx.PutTicket(rec); !s.ok()) return s;
   if (!classify) return absl::OkStatus();
+  // Unexplained tickets feed the emerging issues (idempotent per ticket).
+  if (emerging_ != nullptr && rec.classification->needs_review())
+    emerging_->Add(rec.ticket, clock_.Now());
   return policy_.Apply(tx, rec.ticket, *rec.classification);
 }
 

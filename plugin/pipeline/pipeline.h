@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "classify/classifier.h"
+#include "classify/emerging.h"
 #include "common/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
@@ -32,7 +33,7 @@ class Pipeline {
  public:
   Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
            classify::Classifier& classifier, policy::LinkPolicy& policy, const spi::Clock& clock,
-           int batch, absl::Duration poll_interval);
+           int batch, absl::Duration poll_interval, classify::EmergingIssues* emerging = nullptr);
   ~Pipeline();
 
   void Start();
@@ -58,6 +59,7 @@ class Pipeline {
   policy::LinkPolicy& policy_;
   const spi::Clock& clock_;
   const int batch_;
+  classify::EmergingIssues* emerging_;  // may be null
   Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;

@@ -11,8 +11,21 @@ LinkPolicy::LinkPolicy(const v1::Config& config, const spi::Clock& clock)
 }
 
 const v1::Category* LinkPolicy::category(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> l(categories_mu_);
   auto it = categories_.find(id);
   return it == categories_.end() ? nullptr : &it->second;
+}
+
+void LinkPolicy::RemoveCategory(const std::string& id) {
+  std::unique_lock<std::shared_mutex> l(categories_mu_);
+  categories_.erase(id);
+}
+
+absl::Status LinkPolicy::AddCategory(const v1::Category& c) {
+  std::unique_lock<std::shared_mutex> l(categories_mu_);
+  if (!categories_.emplace(c.id(), c).second)
+    return absl::AlreadyExistsError(absl::StrCat("category ", c.id(), " exists"));
+  return absl::OkStatus();
 }
 
 std::string LinkPolicy::TrackerFor(const v1::Category& c) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <shared_mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -35,7 +36,13 @@ class LinkPolicy {
   absl::Status Unlink(spi::StoreTransaction& tx, const std::string& helpdesk_id,
                       const std::string& ticket_id);
 
+  // The category, or null. Categories are never removed while in use, so the pointer stays
+  // valid (promoted ones are added at run time).
   const v1::Category* category(const std::string& id) const;
+  // A category promoted from an emerging issue. ALREADY_EXISTS if the id is taken.
+  absl::Status AddCategory(const v1::Category& c);
+  // Undoes AddCategory when the promotion that asked for it failed.
+  void RemoveCategory(const std::string& id);
   std::string TrackerFor(const v1::Category& c) const;
   static std::string TaskTitle(const v1::Category& c);
 
@@ -48,6 +55,7 @@ class LinkPolicy {
   const spi::Clock& clock_;
   v1::LinkPolicyConfig config_;
   std::string default_tracker_;
+  mutable std::shared_mutex categories_mu_;
   std::map<std::string, v1::Category> categories_;
 };
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "classify/emerging.h"
 #include "classify/factory.h"
 #include "config/config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -71,15 +72,18 @@ class AppImpl final : public App {
     if (trackers_.empty())
       std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
 
+    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
     auto classifier = classify::MakeClassifier(config_, clock_);
     if (!classifier.ok()) return classifier.status();
+    if (absl::Status s = RestorePromotedCategories(**classifier, /*policy_too=*/true); !s.ok())
+      return s;
     if (absl::Status s = TeachFromFeedback(**classifier); !s.ok()) return s;
     classifier_ = std::make_unique<classify::ReloadableClassifier>(std::move(*classifier));
 
-    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
+    if (absl::Status s = RebuildEmergingIssues(); !s.ok()) return s;
     pipeline_ = std::make_unique<pipeline::Pipeline>(
         *store_, helpdesk_ptrs_, *classifier_, *policy_, clock_, config_.pipeline().batch(),
-        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)));
+        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_);
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
@@ -95,7 +99,7 @@ class AppImpl final : public App {
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     services_ = std::make_unique<Services>(ServiceDeps{config_, *store_, *classifier_, *policy_,
                                                        clock_, helpdesk_ptrs_, tracker_ptrs_,
-                                                       [this] { executor_->Notify(); }});
+                                                       [this] { executor_->Notify(); }, emerging_});
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
@@ -154,12 +158,45 @@ class AppImpl final : public App {
   absl::Status ReloadClassifier() override {
     auto next = classify::MakeClassifier(config_, clock_);
     if (!next.ok()) return next.status();
+    if (absl::Status s = RestorePromotedCategories(**next, /*policy_too=*/false); !s.ok()) return s;
     if (absl::Status s = TeachFromFeedback(**next); !s.ok()) return s;
     classifier_->Replace(std::move(*next));
     return absl::OkStatus();
   }
 
  private:
+  // Categories promoted from emerging issues outlive restarts and model reloads.
+  absl::Status RestorePromotedCategories(classify::Classifier& classifier, bool policy_too) {
+    std::vector<v1::PromotedCategory> promoted;
+    absl::Status s = store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto p = tx.PromotedCategories();
+      if (!p.ok()) return p.status();
+      promoted = std::move(*p);
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    for (const auto& p : promoted) {
+      std::vector<std::string> examples(p.examples().begin(), p.examples().end());
+      absl::Status a = classifier.AddCategory(p.category(), examples);
+      if (!a.ok() && !absl::IsAlreadyExists(a)) return a;
+      if (policy_too) {
+        absl::Status b = policy_->AddCategory(p.category());
+        if (!b.ok() && !absl::IsAlreadyExists(b)) return b;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Emerging issues are rebuilt from the tickets that still need review (last 30 days).
+  absl::Status RebuildEmergingIssues() {
+    return store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto recs = tx.NeedsReviewTickets(clock_.Now() - absl::Hours(24 * 30), 100000);
+      if (!recs.ok()) return recs.status();
+      for (const auto& r : *recs) emerging_.Add(r.ticket, r.first_seen);
+      return absl::OkStatus();
+    });
+  }
+
   // Corrections made so far teach the classifier (again): they outlive restarts and models.
   absl::Status TeachFromFeedback(classify::Classifier& classifier) {
     return store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -184,6 +221,7 @@ class AppImpl final : public App {
   std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs_;
   std::map<std::string, spi::TrackerAdapter*> tracker_ptrs_;
   std::unique_ptr<classify::ReloadableClassifier> classifier_;
+  classify::EmergingIssues emerging_;
   std::unique_ptr<policy::LinkPolicy> policy_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<outbox::Executor> executor_;

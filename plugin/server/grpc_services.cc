@@ -1,6 +1,7 @@
 #include "server/grpc_services.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/time_util.h"
 #include "debrief/v1/services.grpc.pb.h"
 
@@ -88,7 +89,86 @@ class TaggingService final : public v1::Tagging::CallbackService {
       });
       if (!s.ok()) return s;
       d_.outbox_changed();
+      d_.emerging.Remove(ticket.helpdesk_id(), ticket.ticket_id());
       return d_.classifier.Learn(ticket, cat->id());
+    });
+  }
+
+  grpc::ServerUnaryReactor* ListEmerging(grpc::CallbackServerContext* ctx,
+                                         const v1::ListEmergingRequest* req,
+                                         v1::ListEmergingResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      for (auto& e : d_.emerging.List(req->min_size() > 0 ? req->min_size() : 2))
+        *res->add_issues() = std::move(e);
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* PromoteEmerging(grpc::CallbackServerContext* ctx,
+                                            const v1::PromoteEmergingRequest* req,
+                                            v1::PromoteEmergingResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      v1::EmergingIssue issue;
+      if (!d_.emerging.Get(req->emerging_id(), &issue))
+        return absl::NotFoundError(absl::StrCat("no emerging issue ", req->emerging_id()));
+      if (req->category_id().empty() || req->name().empty())
+        return absl::InvalidArgumentError("category_id and name are required");
+      if (d_.policy.category(req->category_id()) != nullptr)
+        return absl::AlreadyExistsError(
+            absl::StrCat("category ", req->category_id(), " exists already"));
+      v1::PromotedCategory promoted;
+      v1::Category& cat = *promoted.mutable_category();
+      cat.set_id(req->category_id());
+      cat.set_name(req->name());
+      cat.set_kind(req->kind() == v1::CATEGORY_KIND_UNSPECIFIED ? v1::COMPLAINT : req->kind());
+      cat.set_description(!req->description().empty()
+                              ? req->description()
+                              : absl::StrCat("Promoted from emerging issue ", issue.id(), ": ",
+                                             absl::StrJoin(issue.top_terms(), ", ")));
+      for (const auto& ex : issue.examples()) cat.add_seed_phrases(ex);
+      promoted.set_emerging_id(issue.id());
+      if (auto s = d_.policy.AddCategory(cat); !s.ok()) return s;
+      int64_t tagged = 0;
+      absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+        tagged = 0;
+        std::vector<spi::TicketRecord> members;
+        for (const auto& m : issue.members()) {
+          auto rec = tx.GetTicket(m.helpdesk_id(), m.ticket_id());
+          if (!rec.ok()) return rec.status();
+          if (!*rec || (*rec)->agent_corrected) continue;
+          promoted.add_examples(
+              absl::StrCat((*rec)->ticket.subject(), "\n", (*rec)->ticket.body()));
+          members.push_back(std::move(**rec));
+        }
+        if (auto st = tx.PutPromotedCategory(promoted); !st.ok()) return st;
+        for (spi::TicketRecord& r : members) {
+          v1::Classification c;
+          c.set_category_id(cat.id());
+          c.set_confidence(1.0);
+          c.set_model("promoted");
+          SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
+          v1::Reason* why = c.add_reasons();
+          why->set_feature(absl::StrCat("emerging issue ", issue.id(), " promoted to ", cat.id()));
+          why->set_weight(1.0);
+          r.classification = c;
+          r.agent_corrected = true;  // an admin decided: the model does not override it
+          if (auto st = tx.PutTicket(r); !st.ok()) return st;
+          if (auto st = d_.policy.Apply(tx, r.ticket, c); !st.ok()) return st;
+          ++tagged;
+        }
+        return absl::OkStatus();
+      });
+      if (!s.ok()) {
+        d_.policy.RemoveCategory(cat.id());
+        return s;
+      }
+      d_.emerging.Drop(issue.id());
+      d_.outbox_changed();
+      std::vector<std::string> examples(promoted.examples().begin(), promoted.examples().end());
+      if (auto st = d_.classifier.AddCategory(cat, examples); !st.ok()) return st;
+      *res->mutable_category() = cat;
+      res->set_tickets(tagged);
+      return absl::OkStatus();
     });
   }
 

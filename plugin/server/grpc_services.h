@@ -5,6 +5,7 @@
 #include <string>
 
 #include "classify/classifier.h"
+#include "classify/emerging.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
 #include "debrief/spi/tracker_adapter.h"
@@ -24,6 +25,7 @@ struct ServiceDeps {
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks;
   std::map<std::string, spi::TrackerAdapter*> trackers;
   std::function<void()> outbox_changed;  // wakes the executor
+  classify::EmergingIssues& emerging;
 };
 
 // The one place an absl::Status becomes a grpc::Status.

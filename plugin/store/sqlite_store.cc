@@ -94,6 +94,15 @@ constexpr const char* kMigrations[] = {
       agent TEXT,
       at INTEGER NOT NULL);
     )sql",
+    // 2: emerging issues promoted to categories; finding tickets that need review.
+    R"sql(
+    CREATE TABLE promoted_categories(
+      id TEXT PRIMARY KEY,
+      promoted BLOB NOT NULL,
+      at INTEGER NOT NULL);
+    CREATE INDEX tickets_needs_review ON tickets(first_seen)
+      WHERE needs_review = 1 AND agent_corrected = 0;
+    )sql",
 };
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -168,15 +177,20 @@ class Connection final : public spi::StoreTransaction {
                   "agent, at) VALUES(?,?,?,?,?,?)"),
         list_feedback_(db,
                        "SELECT helpdesk_id, ticket_id, new_category FROM feedback "
-                       "ORDER BY id DESC LIMIT ?") {}
+                       "ORDER BY id DESC LIMIT ?"),
+        needs_review_(db,
+                      "SELECT helpdesk_id, ticket_id FROM tickets WHERE needs_review = 1 AND "
+                      "agent_corrected = 0 AND first_seen >= ? ORDER BY first_seen LIMIT ?"),
+        put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
+        list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id") {}
 
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s :
-         {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_, &list_tasks_,
-          &insert_task_, &update_task_, &get_link_, &links_of_task_, &put_link_, &delete_link_,
-          &enqueue_, &mark_delivery_, &feedback_, &list_feedback_}) {
+    for (const Stmt* s : {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_,
+                          &list_tasks_, &insert_task_, &update_task_, &get_link_, &links_of_task_,
+                          &put_link_, &delete_link_, &enqueue_, &mark_delivery_, &feedback_,
+                          &list_feedback_, &needs_review_, &put_promoted_, &list_promoted_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -402,6 +416,50 @@ class Connection final : public spi::StoreTransaction {
         .Exec();
   }
 
+  absl::StatusOr<std::vector<spi::TicketRecord>> NeedsReviewTickets(absl::Time since,
+                                                                    int limit) override {
+    auto& s = needs_review_.Reset().Bind(ToMicros(since)).Bind(int64_t{limit});
+    std::vector<std::pair<std::string, std::string>> refs;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      refs.emplace_back(s.Text(0), s.Text(1));
+    }
+    std::vector<spi::TicketRecord> out;
+    for (const auto& [hd, tid] : refs) {
+      auto r = GetTicket(hd, tid);
+      if (!r.ok()) return r.status();
+      if (*r) out.push_back(std::move(**r));
+    }
+    return out;
+  }
+
+  absl::Status PutPromotedCategory(const v1::PromotedCategory& p) override {
+    absl::Status s = put_promoted_.Reset()
+                         .Bind(p.category().id())
+                         .BindBlob(p.SerializeAsString())
+                         .Bind(ToMicros(clock_.Now()))
+                         .Exec();
+    if (absl::IsAlreadyExists(s))
+      return absl::AlreadyExistsError(
+          absl::StrCat("category ", p.category().id(), " was promoted already"));
+    return s;
+  }
+
+  absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() override {
+    auto& s = list_promoted_.Reset();
+    std::vector<v1::PromotedCategory> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!out.emplace_back().ParseFromString(s.Text(0)))
+        return absl::DataLossError("corrupt promoted category");
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedback(int limit) override {
     auto& s = list_feedback_.Reset().Bind(int64_t{limit});
     std::vector<spi::FeedbackRecord> out;
@@ -419,7 +477,7 @@ class Connection final : public spi::StoreTransaction {
   const spi::Clock& clock_;
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
-      feedback_, list_feedback_;
+      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_;
 };
 
 absl::Status Migrate(sqlite3* db) {

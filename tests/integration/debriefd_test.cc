@@ -201,6 +201,64 @@ TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
   EXPECT_EQ(classify(), "how-to-question");
 }
 
+TEST(Debriefd, AnEmergingIssueIsPromotedToACategoryWithOneCall) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  const char* printer[][2] = {{"Printer driver", "the label printer driver will not install"},
+                              {"Driver install fails", "label printer driver install fails"},
+                              {"Label printer", "cannot install the label printer driver"},
+                              {"Printer again", "the label printer driver still fails to install"}};
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(d.Post(TicketJson(absl::StrCat("p", i), printer[i][0], printer[i][1],
+                                "c" + std::to_string(i)),
+                     absl::StrCat("dp", i))
+                  ->status,
+              202);
+  v1::ListEmergingResponse list;
+  ASSERT_TRUE(WaitFor([&] {
+    grpc::ClientContext ctx;
+    v1::ListEmergingRequest req;
+    req.set_min_size(3);
+    list.Clear();
+    return d.tagging()->ListEmerging(&ctx, req, &list).ok() && list.issues_size() == 1 &&
+           list.issues(0).size() == 4;
+  })) << list.DebugString();
+
+  grpc::ClientContext ctx;
+  v1::PromoteEmergingRequest req;
+  req.set_emerging_id(list.issues(0).id());
+  req.set_category_id("label-printer");
+  req.set_name("Label printer driver does not install");
+  v1::PromoteEmergingResponse res;
+  ASSERT_TRUE(d.tagging()->PromoteEmerging(&ctx, req, &res).ok());
+  EXPECT_EQ(res.tickets(), 4);
+  EXPECT_EQ(GetTicket(d, "p0").classification().category_id(), "label-printer");
+  // Four tickets cross the threshold of three: the new cause has its task.
+  ASSERT_TRUE(WaitFor([&] {
+    auto tasks = ListTasks(d);
+    return tasks.size() == 1 && tasks[0].category_id() == "label-printer" &&
+           !tasks[0].external_id().empty();
+  }));
+  // The classifier learned it, and the category survives a restart.
+  auto classify = [&] {
+    grpc::ClientContext c;
+    v1::ClassifyRequest r;
+    r.set_text("my label printer driver won't install");
+    v1::ClassifyResponse cr;
+    EXPECT_TRUE(d.tagging()->Classify(&c, r, &cr).ok());
+    return cr.classification().category_id();
+  };
+  EXPECT_EQ(classify(), "label-printer");
+  EXPECT_EQ(d.Terminate(), 0);
+  ASSERT_TRUE(d.Start(&out)) << out;
+  EXPECT_EQ(classify(), "label-printer");
+  grpc::ClientContext again;
+  v1::PromoteEmergingResponse res2;
+  EXPECT_FALSE(d.tagging()->PromoteEmerging(&again, req, &res2).ok());
+}
+
 // Runs a command, returns its exit status and output.
 int RunCommand(const std::string& cmd, std::string* out) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");

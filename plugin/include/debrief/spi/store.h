@@ -94,6 +94,15 @@ class StoreTransaction {
                                       absl::Time at) = 0;
   // The most recent corrections, newest first (to teach a classifier at start-up).
   virtual absl::StatusOr<std::vector<FeedbackRecord>> ListFeedback(int limit) = 0;
+
+  // Tickets still waiting for review (no confident category, not corrected), first seen
+  // since `since`, oldest first: what emerging issues are built from.
+  virtual absl::StatusOr<std::vector<TicketRecord>> NeedsReviewTickets(absl::Time since,
+                                                                      int limit) = 0;
+
+  // Categories promoted from emerging issues, in promotion order.
+  virtual absl::Status PutPromotedCategory(const v1::PromotedCategory& promoted) = 0;
+  virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
 };
 
 // Debrief's durable state. Thread-safe. Implementations: SQLite (embedded default).

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "debrief/v1/classifier.pb.h"
+#include "debrief/v1/model.pb.h"
+
+namespace debrief::classify {
+
+struct EmergingOptions {
+  double similarity = 0.3;    // cosine to a cluster's centroid to join it
+  size_t max_clusters = 500;  // beyond it, the smallest, stalest cluster is dropped
+  size_t max_members = 1000;  // members remembered per cluster (the count goes on)
+};
+
+// Emerging issues: tickets that fit no category well (needs review), grouped online by what
+// they say. Each ticket becomes a TF vector of its stemmed content words (unigrams and
+// bigrams), L2-normalised; it joins the most similar cluster (cosine to the centroid) above
+// `similarity`, or starts a new one. Clusters carry their size, top terms, a few example
+// subjects and their members, so an admin can promote one to a category.
+//
+// Thread-safe. Add is idempotent per ticket (a reprocessed delivery does not count twice).
+class EmergingIssues {
+ public:
+  explicit EmergingIssues(EmergingOptions options = {}) : options_(options) {}
+
+  void Add(const v1::Ticket& ticket, absl::Time at);
+  // The ticket got a category (an agent's correction): it no longer counts.
+  void Remove(const std::string& helpdesk_id, const std::string& ticket_id);
+
+  // Largest first; clusters smaller than min_size are left out.
+  std::vector<v1::EmergingIssue> List(size_t min_size) const;
+  bool Get(int64_t id, v1::EmergingIssue* out) const;
+  // Forgets a cluster (after it was promoted).
+  void Drop(int64_t id);
+
+ private:
+  struct Cluster {
+    int64_t id = 0;
+    std::map<std::string, double> sum;  // sum of member vectors
+    std::vector<std::pair<std::string, std::string>> members;
+    std::vector<std::string> examples;
+    int64_t size = 0;
+    absl::Time first_seen, last_seen;
+  };
+  static double Cosine(const std::map<std::string, double>& centroid_sum,
+                       const std::map<std::string, double>& v);
+  v1::EmergingIssue Describe(const Cluster& c) const;
+  void DropLocked(int64_t id);  // mu_ held
+
+  EmergingOptions options_;
+  mutable std::mutex mu_;
+  std::map<int64_t, Cluster> clusters_;
+  std::map<std::pair<std::string, std::string>, std::pair<int64_t, std::map<std::string, double>>>
+      member_of_;
+  int64_t next_id_ = 1;
+};
+
+}  // namespace debrief::classify

@@ -1,0 +1,71 @@
+#include "classify/emerging.h"
+
+#include <gtest/gtest.h>
+
+namespace debrief::classify {
+namespace {
+
+v1::Ticket T(const std::string& id, const std::string& subject, const std::string& body) {
+  v1::Ticket t;
+  t.set_helpdesk_id("support");
+  t.set_ticket_id(id);
+  t.set_subject(subject);
+  t.set_body(body);
+  return t;
+}
+
+TEST(EmergingIssues, GroupsSimilarUnexplainedTicketsAndNamesTheirTerms) {
+  EmergingIssues e;
+  absl::Time now = absl::FromUnixSeconds(1795000000);
+  e.Add(T("1", "Printer driver", "the printer driver will not install on windows"), now);
+  e.Add(T("2", "Driver install fails", "printer driver install fails with an error"), now);
+  e.Add(T("3", "Printer", "cannot install the printer driver"), now);
+  e.Add(T("4", "Holiday hours", "what are your opening hours during the holidays"), now);
+  e.Add(T("5", "Hours", "opening hours on public holidays?"), now);
+  auto list = e.List(2);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].size(), 3);
+  EXPECT_EQ(list[1].size(), 2);
+  std::vector<std::string> terms(list[0].top_terms().begin(), list[0].top_terms().end());
+  EXPECT_NE(std::find(terms.begin(), terms.end(), "printer"), terms.end());
+  EXPECT_NE(std::find(terms.begin(), terms.end(), "driver"), terms.end());
+  EXPECT_EQ(list[0].members_size(), 3);
+  EXPECT_EQ(list[0].examples(0), "Printer driver");
+  EXPECT_TRUE(e.List(4).empty());
+}
+
+TEST(EmergingIssues, AddIsIdempotentAndRemoveAndDropForget) {
+  EmergingIssues e;
+  absl::Time now = absl::FromUnixSeconds(1795000000);
+  auto a = T("1", "Printer driver", "printer driver will not install");
+  e.Add(a, now);
+  e.Add(a, now);  // a reprocessed delivery
+  e.Add(T("2", "Printer driver again", "printer driver install fails"), now);
+  ASSERT_EQ(e.List(1).size(), 1u);
+  EXPECT_EQ(e.List(1)[0].size(), 2);
+  e.Remove("support", "1");
+  EXPECT_EQ(e.List(1)[0].size(), 1);
+  int64_t id = e.List(1)[0].id();
+  v1::EmergingIssue got;
+  EXPECT_TRUE(e.Get(id, &got));
+  e.Drop(id);
+  EXPECT_FALSE(e.Get(id, &got));
+  EXPECT_TRUE(e.List(1).empty());
+  // A dropped cluster's tickets may be added again.
+  e.Add(a, now);
+  EXPECT_EQ(e.List(1).size(), 1u);
+}
+
+TEST(EmergingIssues, KeepsAtMostMaxClusters) {
+  EmergingOptions o;
+  o.max_clusters = 3;
+  EmergingIssues e(o);
+  absl::Time now = absl::FromUnixSeconds(1795000000);
+  const char* topics[] = {"printer driver", "holiday hours", "invoice pdf", "dark mode", "api key"};
+  for (int i = 0; i < 5; ++i)
+    e.Add(T(std::to_string(i), topics[i], topics[i]), now + absl::Seconds(i));
+  EXPECT_EQ(e.List(1).size(), 3u);
+}
+
+}  // namespace
+}  // namespace debrief::classify
