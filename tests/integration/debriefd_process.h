@@ -28,8 +28,9 @@ namespace debrief::testing {
 
 inline constexpr char kWebhookSecret[] = "integration-secret";
 
-inline std::string IntegrationConfig(const std::string& dir, int open_after = 3) {
-  return absl::StrCat(R"(
+inline std::string IntegrationConfig(const std::string& dir, int open_after = 3,
+                                     const std::string& extra = "") {
+  return absl::StrCat(extra, R"(
 data_dir: )",
                       dir, R"(
 http: {listen: "127.0.0.1:0", threads: 2}
@@ -55,15 +56,19 @@ outbox: {initial_backoff: 100ms, max_backoff: 1s}
 
 class Debriefd {
  public:
-  explicit Debriefd(std::string dir, int open_after = 3) : dir_(std::move(dir)) {
-    std::ofstream(dir_ + "/debrief.yaml") << IntegrationConfig(dir_, open_after);
+  explicit Debriefd(std::string dir, int open_after = 3, const std::string& extra_config = "")
+      : dir_(std::move(dir)) {
+    std::ofstream(dir_ + "/debrief.yaml") << IntegrationConfig(dir_, open_after, extra_config);
   }
+  // Sends a signal to the running debriefd (SIGHUP reloads the classifier).
+  void Signal(int sig) { kill(pid_, sig); }
   ~Debriefd() {
     if (pid_ > 0) Kill9();
   }
 
   // Starts debriefd and waits for "debriefd ready"; returns false with the output if not.
   bool Start(std::string* output = nullptr) {
+    grpc_port_ = http_port_ = 0;
     int fds[2];
     if (pipe(fds) != 0) return false;
     pid_ = fork();
@@ -96,7 +101,10 @@ class Debriefd {
       if (l.find("  look:") != std::string::npos) break;
     }
     if (output) *output = all;
-    if (grpc_port_ == 0 || http_port_ == 0) return false;
+    if (grpc_port_ == 0 || http_port_ == 0) {
+      Reap();  // it exited (bad config): collect it
+      return false;
+    }
     // Keep draining the child's output so it never blocks on a full pipe.
     drainer_ = std::thread([f = out_] {
       char buf[4096];

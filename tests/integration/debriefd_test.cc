@@ -57,6 +57,16 @@ bool HealthServing(Debriefd& d) {
   return bytes == std::string("\x08\x01", 2);
 }
 
+// Runs a command, returns its exit status and output.
+int RunCommand(const std::string& cmd, std::string* out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  return pclose(p);
+}
+
 TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   TempDir dir;
   Debriefd d(dir.path());
@@ -259,14 +269,61 @@ TEST(Debriefd, AnEmergingIssueIsPromotedToACategoryWithOneCall) {
   EXPECT_FALSE(d.tagging()->PromoteEmerging(&again, req, &res2).ok());
 }
 
-// Runs a command, returns its exit status and output.
-int RunCommand(const std::string& cmd, std::string* out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  return pclose(p);
+TEST(Debriefd, LoadsATrainedModelAndReloadsItOnSighup) {
+  TempDir dir;
+  // Two models over the same taxonomy that disagree about one phrase.
+  auto write_csv = [&](const std::string& name, const std::string& label) {
+    std::ofstream f(dir.file(name));
+    f << "text,category\n";
+    for (int i = 0; i < 20; ++i) f << "the zorblax widget is wobbly " << i << "," << label << "\n";
+    for (int i = 0; i < 20; ++i) f << "I was charged twice " << i << ",billing-charge\n";
+    for (int i = 0; i < 20; ++i) f << "the app crashes again " << i << ",app-crash\n";
+  };
+  write_csv("a.csv", "app-crash");
+  write_csv("b.csv", "damaged-item");
+  std::string tax = absl::StrCat(DEBRIEF_SOURCE_DIR, "/deploy/taxonomy/default.yaml");
+  std::string out;
+  auto train = [&](const std::string& csv) {
+    return RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " train --data ", dir.file(csv), " --taxonomy ",
+                                   tax, " --out ", dir.file("model.bin")),
+                      &out);
+  };
+  ASSERT_EQ(train("a.csv"), 0) << out;
+  Debriefd d(dir.path(), 3, "classifier: {model: model.bin}\n");
+  ASSERT_TRUE(d.Start(&out)) << out;
+  auto classify = [&] {
+    grpc::ClientContext c;
+    v1::ClassifyRequest r;
+    r.set_text("my zorblax widget is wobbly");
+    v1::ClassifyResponse cr;
+    EXPECT_TRUE(d.tagging()->Classify(&c, r, &cr).ok());
+    return cr.classification();
+  };
+  EXPECT_EQ(classify().category_id(), "app-crash");
+  EXPECT_EQ(classify().model(), "linear-v1");
+
+  ASSERT_EQ(train("b.csv"), 0) << out;
+  d.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return classify().category_id() == "damaged-item"; }));
+  // Deliveries keep flowing across the reload.
+  EXPECT_EQ(d.Post(TicketJson("1", "Charged twice", "I was charged twice", "c1"), "r1")->status,
+            202);
+  ASSERT_TRUE(WaitFor(
+      [&] { return GetTicket(d, "1").classification().category_id() == "billing-charge"; }));
+  EXPECT_EQ(d.Terminate(), 0);
+
+  // A model with a category the taxonomy lacks is refused at start, naming it.
+  {
+    std::ofstream f(dir.file("c.csv"));
+    f << "text,category\nhello there,greetings\nfine thanks,greetings\nbye now,farewells\n";
+  }
+  ASSERT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " train --data ", dir.file("c.csv"), " --out ",
+                                    dir.file("model.bin")),
+                       &out),
+            0)
+      << out;
+  EXPECT_FALSE(d.Start(&out));
+  EXPECT_NE(out.find("greetings"), std::string::npos) << out;
 }
 
 TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
