@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "grpcpp/grpcpp.h"
 #include "http/curl_http_client.h"
 #include "register.h"
+#include "store/sqlite_store.h"
 
 namespace {
 
@@ -223,8 +225,13 @@ int main(int argc, char** argv) {
     }
     return true;
   };
-  auto* train = app.add_subcommand("train", "train a model from labelled CSV (text,category)");
-  train->add_option("--data", data_paths, "CSV file(s)")->required();
+  std::string store_path;
+  auto* train = app.add_subcommand(
+      "train", "train a model from labelled CSV (text,category) and/or tickets already tagged");
+  train->add_option("--data", data_paths, "CSV file(s)");
+  train->add_option("--store", store_path,
+                    "debriefd's SQLite store: tickets an agent tagged, or whose helpdesk tags name "
+                    "a category, are labelled examples");
   train->add_option("--taxonomy", taxonomy_path,
                     "taxonomy YAML (categories:); default: the labels");
   train->add_option("--out", out_path, "model file to write")->required();
@@ -239,6 +246,10 @@ int main(int argc, char** argv) {
   train->callback([&] {
     std::vector<debrief::classify::LabeledText> rows;
     if (!read_rows(&rows)) return;
+    if (data_paths.empty() && store_path.empty()) {
+      rc = Fail(absl::InvalidArgumentError("give --data CSV and/or --store DB"));
+      return;
+    }
     v1::TaxonomyConfig taxonomy;
     if (!taxonomy_path.empty()) {
       auto c =
@@ -249,6 +260,35 @@ int main(int argc, char** argv) {
         return;
       }
       taxonomy = c->taxonomy();
+    }
+    if (!store_path.empty()) {
+      std::set<std::string> known;
+      for (const auto& c : taxonomy.categories()) known.insert(c.id());
+      for (const auto& r : rows) known.insert(r.label);
+      auto store =
+          debrief::store::OpenSqliteStore({.path = store_path}, debrief::spi::SystemClock::Get());
+      if (!store.ok()) {
+        rc = Fail(store.status());
+        return;
+      }
+      size_t before = rows.size();
+      absl::Status s = (*store)->Read([&](debrief::spi::StoreTransaction& tx) {
+        return tx.ForEachTicket([&](const debrief::spi::TicketRecord& r) {
+          std::string label;
+          if (r.agent_corrected && r.classification) label = r.classification->category_id();
+          for (const auto& tag : r.ticket.tags())
+            if (label.empty() && known.count(tag)) label = tag;
+          if (!label.empty())
+            rows.push_back({absl::StrCat(r.ticket.subject(), "\n", r.ticket.body()), label});
+          return true;
+        });
+      });
+      if (!s.ok()) {
+        rc = Fail(s);
+        return;
+      }
+      std::cerr << "debriefctl: " << rows.size() - before << " labelled tickets from " << store_path
+                << "\n";
     }
     debrief::classify::TrainConfig tc;
     if (epochs > 0) tc.options.epochs = epochs;

@@ -182,7 +182,9 @@ class Connection final : public spi::StoreTransaction {
                       "SELECT helpdesk_id, ticket_id FROM tickets WHERE needs_review = 1 AND "
                       "agent_corrected = 0 AND first_seen >= ? ORDER BY first_seen LIMIT ?"),
         put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
-        list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id") {}
+        list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
+        all_tickets_(db,
+                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets") {}
 
   ~Connection() override = default;
 
@@ -435,6 +437,25 @@ class Connection final : public spi::StoreTransaction {
     return out;
   }
 
+  absl::Status ForEachTicket(const std::function<bool(const spi::TicketRecord&)>& fn) override {
+    auto& s = all_tickets_.Reset();
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      spi::TicketRecord r;
+      if (!r.ticket.ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket row");
+      if (!s.IsNull(1)) {
+        r.classification.emplace();
+        if (!r.classification->ParseFromString(s.Text(1)))
+          return absl::DataLossError("corrupt classification row");
+      }
+      r.agent_corrected = s.Int(2) != 0;
+      r.first_seen = FromMicros(s.Int(3));
+      if (!fn(r)) return absl::OkStatus();
+    }
+  }
+
   absl::Status PutPromotedCategory(const v1::PromotedCategory& p) override {
     absl::Status s = put_promoted_.Reset()
                          .Bind(p.category().id())
@@ -477,7 +498,7 @@ class Connection final : public spi::StoreTransaction {
   const spi::Clock& clock_;
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
-      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_;
+      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_;
 };
 
 absl::Status Migrate(sqlite3* db) {

@@ -361,6 +361,38 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
             0);
 }
 
+TEST(Debriefd, TrainsFromTicketsAlreadyTaggedInTheHelpdesk) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  // The helpdesk's own tags carry the root cause agents chose there.
+  for (int i = 0; i < 6; ++i) {
+    nlohmann::json j = {{"event", "ticket.created"},
+                        {"ticket",
+                         {{"id", absl::StrCat("t", i)},
+                          {"subject", i % 2 ? "Zorblax wobble" : "Qwibble stuck"},
+                          {"description", i % 2 ? "the zorblax wobbles" : "my qwibble is stuck"},
+                          {"tags", {i % 2 ? "app-crash" : "damaged-item", "vip"}}}}};
+    ASSERT_EQ(d.Post(j.dump(), absl::StrCat("tag", i))->status, 202);
+  }
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "t5").has_classification(); }));
+  EXPECT_EQ(d.Terminate(), 0);
+  std::string tax = absl::StrCat(DEBRIEF_SOURCE_DIR, "/deploy/taxonomy/default.yaml");
+  ASSERT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " train --store ", dir.file("debrief.db"),
+                                    " --taxonomy ", tax, " --out ", dir.file("m.bin")),
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("6 labelled tickets"), std::string::npos) << out;
+  ASSERT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " classify --model ", dir.file("m.bin"),
+                                    " \"the zorblax wobbles again\""),
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(nlohmann::json::parse(out)["classification"]["category_id"], "app-crash") << out;
+}
+
 TEST(Debriefd, RefusesABadConfigWithAClearMessage) {
   TempDir dir;
   std::ofstream(dir.file("debrief.yaml")) << "http: {listne: x}\n";

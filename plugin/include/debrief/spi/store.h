@@ -100,6 +100,9 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<TicketRecord>> NeedsReviewTickets(absl::Time since,
                                                                       int limit) = 0;
 
+  // Every ticket, in no particular order, until fn returns false (exports, training).
+  virtual absl::Status ForEachTicket(const std::function<bool(const TicketRecord&)>& fn) = 0;
+
   // Categories promoted from emerging issues, in promotion order.
   virtual absl::Status PutPromotedCategory(const v1::PromotedCategory& promoted) = 0;
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
