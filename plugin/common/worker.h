@@ -1,5 +1,8 @@
 #pragma once
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <functional>
 #include <iostream>
@@ -18,9 +21,20 @@ namespace debrief {
 // executor, whose work stays queued for the next start).
 class Worker {
  public:
+  // `gather`: after a step that handled fewer than `full` items, wait up to this long for more
+  // work to pile up (a Notify does not cut it short), so background work runs in fewer,
+  // larger transactions while webhooks pour in. `nice`: the thread's CPU priority (Linux
+  // per-thread nice), so acknowledging webhooks wins the CPU over background work.
   Worker(std::string name, std::function<absl::StatusOr<int>()> step, absl::Duration idle,
-         bool drain_on_stop)
-      : name_(std::move(name)), step_(std::move(step)), idle_(idle), drain_(drain_on_stop) {}
+         bool drain_on_stop, absl::Duration gather = absl::ZeroDuration(), int full = 0,
+         int nice = 0)
+      : name_(std::move(name)),
+        step_(std::move(step)),
+        idle_(idle),
+        drain_(drain_on_stop),
+        gather_(gather),
+        full_(full),
+        nice_(nice) {}
   ~Worker() { Stop(); }
 
   void Start() {
@@ -47,6 +61,7 @@ class Worker {
 
  private:
   void Run() {
+    if (nice_ != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
     while (true) {
       auto n = step_();
       if (!n.ok()) std::cerr << name_ << ": " << n.status() << " (will retry)\n";
@@ -59,7 +74,11 @@ class Worker {
         }
         return;
       }
-      if (n.ok() && *n > 0) continue;
+      if (n.ok() && *n > 0) {
+        if (*n < full_ && gather_ > absl::ZeroDuration())
+          cv_.wait_for(l, absl::ToChronoMicroseconds(gather_), [&] { return stop_; });
+        continue;
+      }
       cv_.wait_for(l, absl::ToChronoMilliseconds(idle_), [&] { return wake_ || stop_; });
       wake_ = false;
     }
@@ -69,6 +88,9 @@ class Worker {
   const std::function<absl::StatusOr<int>()> step_;
   const absl::Duration idle_;
   const bool drain_;
+  const absl::Duration gather_;
+  const int full_;
+  const int nice_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool wake_ = false;

@@ -205,7 +205,9 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (sq->path().empty()) sq->set_path("debrief.db");
   sq->set_path(Resolve(c.data_dir(), sq->path()));
   if (sq->max_batch() == 0) sq->set_max_batch(512);
-  if (!sq->has_commit_delay()) sq->mutable_commit_delay()->set_nanos(1000000);
+  // No added wait by default: deliveries that arrive during one commit's fsync form the next
+  // group by themselves (measured: a 1 ms wait capped 32 connections at ~11k deliveries/s).
+  if (!sq->has_commit_delay()) sq->mutable_commit_delay();
   if (c.default_tracker().empty() && c.trackers_size() > 0)
     c.set_default_tracker(c.trackers(0).id());
   auto* tax = c.mutable_taxonomy();

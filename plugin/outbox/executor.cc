@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "debrief/spi/adapter_factory.h"
 
@@ -43,13 +44,21 @@ absl::StatusOr<int> Executor::RunDue() {
   auto due = store_.DueActions(clock_.Now(), options_.batch);
   if (!due.ok()) return due.status();
   int ran = 0;
+  // Completions are recorded together at the end of the batch: a crash before that repeats
+  // some calls, which every adapter makes idempotent.
+  std::vector<int64_t> done;
+  absl::Cleanup flush = [&] {
+    if (auto st = store_.CompleteActions(done); !st.ok())
+      std::cerr << "executor: recording completions: " << st << " (they will repeat)\n";
+    else
+      stats_.done += static_cast<int64_t>(done.size());
+  };
   for (const spi::OutboxEntry& e : *due) {
     if (worker_.stopping()) break;
     absl::Status s = Execute(e);
     ++ran;
     if (s.ok()) {
-      if (auto st = store_.CompleteAction(e.id); !st.ok()) return st;
-      ++stats_.done;
+      done.push_back(e.id);
     } else if (Retryable(s)) {
       absl::Duration wait = std::min(options_.initial_backoff * (1LL << std::min(e.attempts, 20)),
                                      options_.max_backoff);

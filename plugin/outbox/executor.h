@@ -29,7 +29,7 @@ struct ExecutorStats {
 
 // Performs outbox actions against the helpdesks and trackers, at least once. Every action is
 // idempotent at the adapter (a tracker finds the task it made by its idempotency key; links
-// and notes are keyed), so a crash between the call and CompleteAction repeats nothing
+// and notes are keyed), so a crash between the call and CompleteActions repeats nothing
 // visible. UNAVAILABLE, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are retried for ever with
 // exponential back-off (Retry-After wins when larger): an outage delays work, never drops it.
 // Other errors dead-letter the action with the reason.

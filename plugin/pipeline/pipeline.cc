@@ -1,6 +1,7 @@
 #include "pipeline/pipeline.h"
 
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/time_util.h"
@@ -27,7 +28,8 @@ Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
       emerging_(emerging),
       worker_(
           "pipeline", [this] { return ProcessBatch(); }, poll_interval,
-          /*drain_on_stop=*/true) {}
+          /*drain_on_stop=*/true, /*gather=*/absl::Milliseconds(20), /*full=*/batch,
+          /*nice=*/5) {}
 
 Pipeline::~Pipeline() { Stop(); }
 
@@ -43,7 +45,8 @@ absl::Status Pipeline::Drain() {
   }
 }
 
-absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event) {
+absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event,
+                                  const v1::Classification* precomputed) {
   const v1::Ticket& incoming = event.ticket();
   auto existing = tx.GetTicket(incoming.helpdesk_id(), incoming.ticket_id());
   if (!existing.ok()) return existing.status();
@@ -75,7 +78,11 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
   rec.ticket = std::move(merged);
 
   const bool classify = !rec.agent_corrected && (!rec.classification || text_changed);
-  if (classify) rec.classification = classifier_.Classify(rec.ticket);
+  if (classify) {
+    rec.classification = precomputed != nullptr && SameText(incoming, rec.ticket)
+                             ? *precomputed
+                             : classifier_.Classify(rec.ticket);
+  }
   if (absl::Status s = tx.PutTicket(rec); !s.ok()) return s;
   if (!classify) return absl::OkStatus();
   // Unexplained tickets feed the emerging issues (idempotent per ticket).
@@ -90,12 +97,35 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   if (!pending.ok()) return pending.status();
   if (pending->empty()) return 0;
 
+  // Normalising and classifying are pure CPU work: done before the transaction, so the
+  // store's single write lock (which webhook acknowledgements also wait for) is held only
+  // for reads and writes.
+  struct Prepared {
+    spi::HelpdeskAdapter* adapter = nullptr;
+    absl::StatusOr<spi::NormalizeResult> result = absl::UnknownError("not normalised");
+    std::optional<v1::Classification> classification;
+  };
+  std::vector<Prepared> prepared(pending->size());
+  for (size_t i = 0; i < pending->size(); ++i) {
+    const spi::StoredDelivery& d = (*pending)[i];
+    auto it = helpdesks_.find(d.adapter_id);
+    if (it == helpdesks_.end()) continue;
+    Prepared& p = prepared[i];
+    p.adapter = it->second;
+    p.result = p.adapter->Normalize(spi::InboundDelivery{d.headers, d.body, d.received_at});
+    if (p.result.ok() && p.result->event) {
+      p.result->event->mutable_ticket()->set_helpdesk_id(d.adapter_id);
+      p.classification = classifier_.Classify(p.result->event->ticket());
+    }
+  }
+
   int processed = 0, ignored = 0, failed = 0;
   absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
     processed = ignored = failed = 0;
-    for (const spi::StoredDelivery& d : *pending) {
-      auto it = helpdesks_.find(d.adapter_id);
-      if (it == helpdesks_.end()) {
+    for (size_t i = 0; i < pending->size(); ++i) {
+      const spi::StoredDelivery& d = (*pending)[i];
+      Prepared& p = prepared[i];
+      if (p.adapter == nullptr) {
         // The adapter was removed from the config after the delivery was accepted.
         if (auto st = tx.MarkDelivery(
                 d.seq, spi::DeliveryState::kFailed,
@@ -105,25 +135,26 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
         ++failed;
         continue;
       }
-      spi::InboundDelivery in{d.headers, d.body, d.received_at};
-      auto result = it->second->Normalize(in);
-      if (!result.ok()) {
+      if (!p.result.ok()) {
         if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
-                                      std::string(result.status().message()));
+                                      std::string(p.result.status().message()));
             !st.ok())
           return st;
         ++failed;
         continue;
       }
-      if (!result->event) {
-        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kIgnored, result->ignored_reason);
+      if (!p.result->event) {
+        if (auto st =
+                tx.MarkDelivery(d.seq, spi::DeliveryState::kIgnored, p.result->ignored_reason);
             !st.ok())
           return st;
         ++ignored;
         continue;
       }
-      result->event->mutable_ticket()->set_helpdesk_id(d.adapter_id);
-      if (auto st = ApplyEvent(tx, *result->event); !st.ok()) return st;
+      if (auto st =
+              ApplyEvent(tx, *p.result->event, p.classification ? &*p.classification : nullptr);
+          !st.ok())
+        return st;
       if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, ""); !st.ok()) return st;
       ++processed;
     }

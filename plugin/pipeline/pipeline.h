@@ -46,7 +46,10 @@ class Pipeline {
   absl::Status Drain();
 
   // Applies one ticket event as if it came from a delivery (backfill and tests).
-  absl::Status ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event);
+  // `precomputed`, when given, is the classification of the event's ticket made before the
+  // transaction (it is used only if the ticket needs classifying).
+  absl::Status ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event,
+                          const v1::Classification* precomputed = nullptr);
 
   const PipelineStats& stats() const { return stats_; }
 

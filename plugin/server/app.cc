@@ -37,7 +37,9 @@ class AppImpl final : public App {
     const auto& sq = config_.store().sqlite();
     store::SqliteOptions so;
     so.path = sq.path();
-    so.commit_delay = ToDuration(sq.commit_delay(), absl::Milliseconds(1));
+    // Zero is meaningful here (commit as soon as the previous commit is done).
+    so.commit_delay = absl::Seconds(sq.commit_delay().seconds()) +
+                      absl::Nanoseconds(sq.commit_delay().nanos());
     so.max_batch = static_cast<int>(sq.max_batch());
     auto store = store::OpenSqliteStore(so, clock_);
     if (!store.ok()) return store.status();

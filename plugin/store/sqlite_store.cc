@@ -103,6 +103,32 @@ constexpr const char* kMigrations[] = {
     CREATE INDEX tickets_needs_review ON tickets(first_seen)
       WHERE needs_review = 1 AND agent_corrected = 0;
     )sql",
+    // 3: the raw deliveries move to their own file (the inbox, below), so acknowledging a
+    // webhook never waits for the pipeline's write lock. What became of each delivery is
+    // recorded here, in the same transaction as its effects.
+    R"sql(
+    DROP INDEX deliveries_pending;
+    DROP TABLE deliveries;
+    CREATE TABLE delivery_outcomes(
+      seq INTEGER PRIMARY KEY,
+      state INTEGER NOT NULL,
+      note TEXT,
+      processed_at INTEGER NOT NULL);
+    )sql",
+};
+
+// The inbox file: raw deliveries, written only by the group-commit thread.
+constexpr const char* kInboxMigrations[] = {
+    R"sql(
+    CREATE TABLE deliveries(
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      adapter_id TEXT NOT NULL,
+      delivery_key TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers BLOB NOT NULL,
+      body BLOB NOT NULL,
+      UNIQUE(adapter_id, delivery_key));
+    )sql",
 };
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
@@ -171,7 +197,10 @@ class Connection final : public spi::StoreTransaction {
         enqueue_(db,
                  "INSERT INTO outbox(key, action, due_at, created_at) VALUES(?,?,?,?) "
                  "ON CONFLICT(key) DO NOTHING"),
-        mark_delivery_(db, "UPDATE deliveries SET state=?, note=?, processed_at=? WHERE seq=?"),
+        mark_delivery_(db,
+                       "INSERT INTO delivery_outcomes(seq, state, note, processed_at) "
+                       "VALUES(?,?,?,?) ON CONFLICT(seq) DO UPDATE SET state=excluded.state, "
+                       "note=excluded.note, processed_at=excluded.processed_at"),
         feedback_(db,
                   "INSERT INTO feedback(helpdesk_id, ticket_id, old_category, new_category, "
                   "agent, at) VALUES(?,?,?,?,?,?)"),
@@ -398,10 +427,10 @@ class Connection final : public spi::StoreTransaction {
 
   absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) override {
     return mark_delivery_.Reset()
+        .Bind(seq)
         .Bind(int64_t{static_cast<int>(state)})
         .Bind(note)
         .Bind(ToMicros(clock_.Now()))
-        .Bind(seq)
         .Exec();
   }
 
@@ -501,7 +530,8 @@ class Connection final : public spi::StoreTransaction {
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_;
 };
 
-absl::Status Migrate(sqlite3* db) {
+template <size_t N>
+absl::Status Migrate(sqlite3* db, const char* const (&migrations)[N], const std::string& what) {
   if (absl::Status s = Exec(db,
                             "CREATE TABLE IF NOT EXISTS schema_migrations("
                             "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
@@ -512,15 +542,16 @@ absl::Status Migrate(sqlite3* db) {
   auto row = current.Step();
   if (!row.ok()) return row.status();
   const int have = static_cast<int>(current.Int(0));
-  const int want = static_cast<int>(std::size(kMigrations));
+  ResetAll(db);  // an active statement would lock the tables a migration alters
+  const int want = static_cast<int>(N);
   if (have > want) {
-    return absl::FailedPreconditionError(absl::StrCat("database schema version ", have,
+    return absl::FailedPreconditionError(absl::StrCat(what, " schema version ", have,
                                                       " is newer than this debriefd (", want,
                                                       "); upgrade debriefd"));
   }
   for (int v = have + 1; v <= want; ++v) {
     absl::Status s = Exec(db, "BEGIN IMMEDIATE");
-    if (s.ok()) s = Exec(db, kMigrations[v - 1]);
+    if (s.ok()) s = Exec(db, migrations[v - 1]);
     if (s.ok()) {
       std::string rec = absl::StrCat("INSERT INTO schema_migrations VALUES(", v, ", ",
                                      ToMicros(absl::Now()), ")");
@@ -529,7 +560,7 @@ absl::Status Migrate(sqlite3* db) {
     if (s.ok()) s = Exec(db, "COMMIT");
     if (!s.ok()) {
       Exec(db, "ROLLBACK").IgnoreError();
-      return absl::InternalError(absl::StrCat("migration ", v, " failed: ", s.message()));
+      return absl::InternalError(absl::StrCat(what, " migration ", v, " failed: ", s.message()));
     }
   }
   return absl::OkStatus();
@@ -540,20 +571,22 @@ absl::Status Migrate(sqlite3* db) {
 class SqliteStore final : public spi::Store {
  public:
   SqliteStore(const SqliteOptions& options, const spi::Clock& clock, sqlite3* write_db,
-              sqlite3* read_db)
+              sqlite3* read_db, sqlite3* inbox_db)
       : options_(options),
         clock_(clock),
         write_db_(write_db),
         read_db_(read_db),
+        inbox_db_(inbox_db),
         write_(write_db, clock),
         read_(read_db, clock),
         insert_delivery_(
-            write_db,
+            inbox_db,
             "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
             "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
-        pending_(write_db,
+        pending_(inbox_db,
                  "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
-                 "deliveries WHERE state=0 AND seq>? ORDER BY seq LIMIT ?"),
+                 "deliveries WHERE seq>? ORDER BY seq LIMIT ?"),
+        processed_floor_(read_db, "SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes"),
         due_(write_db,
              "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
              "ORDER BY due_at, id LIMIT ?"),
@@ -567,7 +600,8 @@ class SqliteStore final : public spi::Store {
   ~SqliteStore() override { Close(); }
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s : {&insert_delivery_, &pending_, &due_, &complete_, &retry_, &dead_})
+    for (const Stmt* s :
+         {&insert_delivery_, &pending_, &processed_floor_, &due_, &complete_, &retry_, &dead_})
       if (!s->status().ok()) return s->status();
     if (auto s = write_.PrepareStatus(); !s.ok()) return s;
     return read_.PrepareStatus();
@@ -589,8 +623,19 @@ class SqliteStore final : public spi::Store {
 
   absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                 int limit) override {
-    std::lock_guard<std::mutex> l(write_mu_);
-    auto& s = pending_.Reset().Bind(after_seq).Bind(int64_t{limit});
+    // Batches are processed in seq order and each commits with its outcomes, so the processed
+    // deliveries are always a prefix: everything up to the largest recorded outcome.
+    int64_t floor = 0;
+    {
+      std::lock_guard<std::mutex> l(read_mu_);
+      auto& f = processed_floor_.Reset();
+      auto row = f.Step();
+      if (!row.ok()) return row.status();
+      floor = f.Int(0);
+      ResetAll(read_db_.db);
+    }
+    std::lock_guard<std::mutex> l(inbox_mu_);
+    auto& s = pending_.Reset().Bind(std::max(after_seq, floor)).Bind(int64_t{limit});
     std::vector<StoredDelivery> out;
     while (true) {
       auto row = s.Step();
@@ -606,7 +651,7 @@ class SqliteStore final : public spi::Store {
       d.headers.insert(h.headers().begin(), h.headers().end());
       d.body = s.Text(5);
     }
-    ResetAll(write_db_.db);
+    ResetAll(inbox_db_.db);
     return out;
   }
 
@@ -638,9 +683,17 @@ class SqliteStore final : public spi::Store {
     return out;
   }
 
-  absl::Status CompleteAction(int64_t id) override {
+  absl::Status CompleteActions(const std::vector<int64_t>& ids) override {
+    if (ids.empty()) return absl::OkStatus();
     std::lock_guard<std::mutex> l(write_mu_);
-    return complete_.Reset().Bind(id).Exec();
+    if (absl::Status s = Exec(write_db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    absl::Status s;
+    for (int64_t id : ids)
+      if (s = complete_.Reset().Bind(id).Exec(); !s.ok()) break;
+    ResetAll(write_db_.db);
+    if (s.ok()) s = Exec(write_db_.db, "COMMIT");
+    if (!s.ok()) Exec(write_db_.db, "ROLLBACK").IgnoreError();
+    return s;
   }
   absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) override {
     std::lock_guard<std::mutex> l(write_mu_);
@@ -712,8 +765,8 @@ class SqliteStore final : public spi::Store {
     outcomes.reserve(batch.size());
     absl::Status tx;
     {
-      std::lock_guard<std::mutex> l(write_mu_);
-      tx = Exec(write_.db(), "BEGIN IMMEDIATE");
+      std::lock_guard<std::mutex> l(inbox_mu_);
+      tx = Exec(inbox_db_.db, "BEGIN IMMEDIATE");
       if (tx.ok()) {
         v1::StoredHeaders h;
         for (Pending& p : batch) {
@@ -729,12 +782,12 @@ class SqliteStore final : public spi::Store {
           if (!s.ok()) {
             outcomes.push_back(s);
           } else {
-            outcomes.push_back(sqlite3_changes(write_.db()) == 1 ? AppendOutcome::kStored
-                                                                 : AppendOutcome::kDuplicate);
+            outcomes.push_back(sqlite3_changes(inbox_db_.db) == 1 ? AppendOutcome::kStored
+                                                                  : AppendOutcome::kDuplicate);
           }
         }
-        tx = Exec(write_.db(), "COMMIT");
-        if (!tx.ok()) Exec(write_.db(), "ROLLBACK").IgnoreError();
+        tx = Exec(inbox_db_.db, "COMMIT");
+        if (!tx.ok()) Exec(inbox_db_.db, "ROLLBACK").IgnoreError();
       }
     }
     bool any_stored = false;
@@ -763,11 +816,13 @@ class SqliteStore final : public spi::Store {
   const spi::Clock& clock_;
   Db write_db_;
   Db read_db_;
+  Db inbox_db_;
   std::mutex write_mu_;  // the write connection and its statements
-  std::mutex read_mu_;
+  std::mutex read_mu_;   // the read connection and its statements
+  std::mutex inbox_mu_;  // the inbox connection and its statements
   Connection write_;
   Connection read_;
-  Stmt insert_delivery_, pending_, due_, complete_, retry_, dead_;
+  Stmt insert_delivery_, pending_, processed_floor_, due_, complete_, retry_, dead_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -781,22 +836,40 @@ class SqliteStore final : public spi::Store {
 
 int SqliteSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
+std::string InboxPath(const std::string& path) {
+  if (path.size() > 3 && path.compare(path.size() - 3, 3, ".db") == 0)
+    return path.substr(0, path.size() - 3) + ".inbox.db";
+  return path + ".inbox";
+}
+
 absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions& options,
                                                             const spi::Clock& clock) {
   if (options.path.empty() || options.path == ":memory:")
     return absl::InvalidArgumentError("store.sqlite.path must name a file");
   auto w = OpenConnection(options.path, /*read_only=*/false);
   if (!w.ok()) return w.status();
-  if (absl::Status s = Migrate(*w); !s.ok()) {
+  if (absl::Status s = Migrate(*w, kMigrations, "database"); !s.ok()) {
+    sqlite3_close(*w);
+    return s;
+  }
+  const std::string inbox_path = InboxPath(options.path);
+  auto in = OpenConnection(inbox_path, /*read_only=*/false);
+  if (!in.ok()) {
+    sqlite3_close(*w);
+    return in.status();
+  }
+  if (absl::Status s = Migrate(*in, kInboxMigrations, "inbox"); !s.ok()) {
+    sqlite3_close(*in);
     sqlite3_close(*w);
     return s;
   }
   auto r = OpenConnection(options.path, /*read_only=*/true);
   if (!r.ok()) {
+    sqlite3_close(*in);
     sqlite3_close(*w);
     return r.status();
   }
-  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r);
+  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r, *in);
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }

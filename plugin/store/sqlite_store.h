@@ -12,13 +12,16 @@ namespace debrief::store {
 
 struct SqliteOptions {
   std::string path;  // ":memory:" is not supported (two connections)
-  absl::Duration commit_delay = absl::Milliseconds(1);  // longest a delivery waits for company
-  int max_batch = 512;                                  // deliveries per group commit
+  absl::Duration commit_delay = absl::ZeroDuration();  // longest a delivery waits for company
+  int max_batch = 512;                                 // deliveries per group commit
 };
 
-// The embedded default store: one SQLite file in WAL mode, synchronous=FULL, so a committed
-// delivery survives power loss. Webhook appends go through one commit thread that gathers
-// them into a single transaction (group commit): one fsync acknowledges many deliveries.
+// The embedded default store: SQLite in WAL mode, synchronous=FULL, so a committed delivery
+// survives power loss. Raw webhook deliveries go to their own file (the inbox, InboxPath),
+// written by one commit thread that gathers them into a single transaction (group commit):
+// one fsync acknowledges many deliveries, and acknowledging never waits for the pipeline's
+// transactions on the main file. The pipeline records each delivery's outcome in the main
+// file in the same transaction as its effects.
 //
 // Schema changes are versioned migrations applied in order at Open, each in its own
 // transaction; a database newer than this binary is refused.
@@ -32,5 +35,8 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
 
 // The schema version this binary writes.
 int SqliteSchemaVersion();
+
+// The inbox file beside the database: "debrief.db" -> "debrief.inbox.db".
+std::string InboxPath(const std::string& path);
 
 }  // namespace debrief::store

@@ -99,17 +99,25 @@ TEST(CrashRecovery, Kill9WhileDeliveriesStreamLosesAndDuplicatesNothing) {
   EXPECT_EQ(categories.size(), 4u) << "a cause has two active tasks";
   EXPECT_GE(linked, static_cast<int64_t>(acked.size()));
 
-  // Let the executor finish the links, then compare with the tracker's own records.
-  absl::SleepFor(absl::Seconds(1));
-  EXPECT_EQ(d.Terminate(), 0);
+  // The executor finishes the links; the tracker's own records (read beside the running
+  // debriefd) then match Debrief's, with each task created once.
   FakeClock clock;
   auto tracker =
       adapters::builtin::BuiltinTracker::Open("tasks", dir.file("builtin-tracker.db"), "", clock);
   ASSERT_TRUE(tracker.ok());
+  auto in_sync = [&] {
+    for (const auto& [external_id, count] : links) {
+      auto linked = (*tracker)->LinkedTickets(external_id);
+      if (!linked.ok() || static_cast<int>(linked->size()) != count) return false;
+    }
+    return true;
+  };
+  EXPECT_TRUE(WaitFor(in_sync, absl::Seconds(60)));
   EXPECT_EQ(*(*tracker)->CountTasks(), 4) << "a task was created twice in the tracker";
   for (const auto& [external_id, count] : links)
     EXPECT_EQ(static_cast<int>((*tracker)->LinkedTickets(external_id)->size()), count)
         << "task " << external_id;
+  EXPECT_EQ(d.Terminate(), 0);
 }
 
 }  // namespace

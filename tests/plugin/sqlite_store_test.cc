@@ -147,7 +147,7 @@ TEST(SqliteStore, OutboxKeysAreIdempotentAndRetriesWaitUntilDue) {
   due = (*store)->DueActions(clock.Now(), 10);
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].attempts, 1);
-  ASSERT_TRUE((*store)->CompleteAction((*due)[0].id).ok());
+  ASSERT_TRUE((*store)->CompleteActions({(*due)[0].id}).ok());
   EXPECT_TRUE((*store)->DueActions(clock.Now() + absl::Hours(1), 10)->empty());
 }
 

@@ -130,7 +130,8 @@ class Store {
 
   // Outbox: due actions, oldest first, and their outcome.
   virtual absl::StatusOr<std::vector<OutboxEntry>> DueActions(absl::Time now, int limit) = 0;
-  virtual absl::Status CompleteAction(int64_t id) = 0;
+  // Marks actions done, all in one transaction (one fsync for a whole batch).
+  virtual absl::Status CompleteActions(const std::vector<int64_t>& ids) = 0;
   virtual absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) = 0;
   virtual absl::Status DeadLetterAction(int64_t id, const std::string& error) = 0;
 
