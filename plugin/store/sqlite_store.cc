@@ -157,7 +157,10 @@ class Connection final : public spi::StoreTransaction {
                   "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
                   "WHERE t.category_id=? AND t.needs_review=0 AND t.first_seen>=? "
                   "AND l.task_id IS NULL ORDER BY t.first_seen"),
-        active_task_(db, "SELECT id FROM tasks WHERE category_id=? AND status IN (1,2,3)"),
+        active_task_(db,
+                     "SELECT id, category_id, tracker_id, external_id, external_key, url, title, "
+                     "status, created_at, updated_at FROM tasks "
+                     "WHERE category_id=? AND status IN (1,2,3)"),
         get_task_(db,
                   "SELECT id, category_id, tracker_id, external_id, external_key, url, title, "
                   "status, created_at, updated_at, "
@@ -287,18 +290,17 @@ class Connection final : public spi::StoreTransaction {
 
   absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
       const std::string& category_id) override {
+    // Called for every classified ticket: the task row only, without GetTask's impact
+    // aggregates over all its links (which made the pipeline quadratic in a task's size).
     auto& s = active_task_.Reset().Bind(category_id);
     auto row = s.Step();
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
-    return GetTask(s.Int(0));
+    return TaskFromRow(s);
   }
 
-  absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) override {
-    auto& s = get_task_.Reset().Bind(task_id);
-    auto row = s.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) return std::nullopt;
+  // The columns id..updated_at (0..9) of a tasks row.
+  static v1::ImprovementTask TaskFromRow(const Stmt& s) {
     v1::ImprovementTask t;
     t.set_id(s.Int(0));
     t.set_category_id(s.Text(1));
@@ -310,6 +312,15 @@ class Connection final : public spi::StoreTransaction {
     t.set_status(static_cast<v1::TaskStatus>(s.Int(7)));
     SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
     SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
+    return t;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) override {
+    auto& s = get_task_.Reset().Bind(task_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    v1::ImprovementTask t = TaskFromRow(s);
     t.set_ticket_count(s.Int(10));
     t.set_customer_count(s.Int(11));
     if (!s.IsNull(12)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(12)));

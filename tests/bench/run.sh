@@ -6,14 +6,29 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 deploy/install-deps.sh
 missing=()
-for p in python3-sklearn fasttext bc; do
+for p in python3-sklearn fasttext bc wrk nodejs libnode-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEBRIEF_BUILD_TESTS=ON >/dev/null
-cmake --build build-bench --target debrief_classify_bench debriefd debriefctl
-echo "## Classifier ($(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+cmake --build build-bench --target debrief_classify_bench debrief_pipeline_bench debriefd debriefctl
+nodedir=tests/bench/baselines/node-receiver
+if [ ! -f "$nodedir/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
+  # better-sqlite3 builds from source against Debian's Node headers (no binary download).
+  (cd "$nodedir" && npm_config_build_from_source=true npm_config_nodedir=/usr \
+     npm install --no-audit --no-fund --loglevel=error)
+fi
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "## Ingest ($(date -u +%Y-%m-%d), $machine)"
+tests/bench/ingest.sh "$root/build-bench"
+echo
+echo "## Pipeline"
+build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 50000 |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"tickets\"]:,} tickets from inbox to classified, linked and outbox written: {d[\"seconds\"]:.2f} s, {d[\"tickets_per_second\"]:,.0f} tickets/s (one pipeline thread)")'
+echo
+echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"
