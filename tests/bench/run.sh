@@ -6,10 +6,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 deploy/install-deps.sh
 missing=()
-for p in python3-sklearn fasttext bc wrk nodejs libnode-dev; do
+for p in python3-sklearn fasttext bc wrk nodejs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null || missing+=(npm)
+# Node's headers, to build better-sqlite3 from source (Debian's nodejs keeps them apart).
+[ -f /usr/include/node/node.h ] || missing+=(libnode-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
@@ -28,7 +30,10 @@ tests/bench/ingest.sh "$root/build-bench"
 echo
 echo "## Pipeline"
 build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 50000 |
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"tickets\"]:,} tickets from inbox to classified, linked and outbox written: {d[\"seconds\"]:.2f} s, {d[\"tickets_per_second\"]:,.0f} tickets/s (one pipeline thread)")'
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print("%s tickets from inbox to classified, linked and outbox written: %.2f s, %s tickets/s (one pipeline thread)"
+      % (format(d["tickets"], ","), d["seconds"], format(round(d["tickets_per_second"]), ",")))'
 echo
 echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"
