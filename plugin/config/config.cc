@@ -355,8 +355,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
     }
   }
   if (c.classifier().kind() != "learned" && c.classifier().kind() != "keyword")
-    return absl::InvalidArgumentError(absl::StrCat("classifier.kind \"", c.classifier().kind(),
-                                                   "\": learned or keyword"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("classifier.kind \"", c.classifier().kind(), "\": learned or keyword"));
   if (c.classifier().kind() == "keyword" && !c.classifier().model().empty())
     return absl::InvalidArgumentError("classifier.model needs classifier.kind: learned");
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)

@@ -38,8 +38,8 @@ class AppImpl final : public App {
     store::SqliteOptions so;
     so.path = sq.path();
     // Zero is meaningful here (commit as soon as the previous commit is done).
-    so.commit_delay = absl::Seconds(sq.commit_delay().seconds()) +
-                      absl::Nanoseconds(sq.commit_delay().nanos());
+    so.commit_delay =
+        absl::Seconds(sq.commit_delay().seconds()) + absl::Nanoseconds(sq.commit_delay().nanos());
     so.max_batch = static_cast<int>(sq.max_batch());
     auto store = store::OpenSqliteStore(so, clock_);
     if (!store.ok()) return store.status();

@@ -239,6 +239,11 @@ class Connection final : public spi::StoreTransaction {
     auto row = s.Step();
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
+    return TicketFromRow(s);
+  }
+
+  // The columns ticket, classification, agent_corrected, first_seen of a tickets row.
+  static absl::StatusOr<spi::TicketRecord> TicketFromRow(const Stmt& s) {
     spi::TicketRecord r;
     if (!r.ticket.ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket row");
     if (!s.IsNull(1)) {
@@ -483,16 +488,9 @@ class Connection final : public spi::StoreTransaction {
       auto row = s.Step();
       if (!row.ok()) return row.status();
       if (!*row) return absl::OkStatus();
-      spi::TicketRecord r;
-      if (!r.ticket.ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket row");
-      if (!s.IsNull(1)) {
-        r.classification.emplace();
-        if (!r.classification->ParseFromString(s.Text(1)))
-          return absl::DataLossError("corrupt classification row");
-      }
-      r.agent_corrected = s.Int(2) != 0;
-      r.first_seen = FromMicros(s.Int(3));
-      if (!fn(r)) return absl::OkStatus();
+      auto r = TicketFromRow(s);
+      if (!r.ok()) return r.status();
+      if (!fn(*r)) return absl::OkStatus();
     }
   }
 

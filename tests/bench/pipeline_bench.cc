@@ -28,9 +28,11 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   setenv("PIPELINE_BENCH_SECRET", "s", 1);
   auto config = debrief::config::ParseConfig(
-      absl::StrCat("helpdesks: [{id: support, type: generic, settings: {secret: {env: PIPELINE_BENCH_SECRET}}}]\n"
+      absl::StrCat("helpdesks: [{id: support, type: generic, settings: {secret: {env: "
+                   "PIPELINE_BENCH_SECRET}}}]\n"
                    "trackers: [{id: tasks, type: builtin}]\n"
-                   "taxonomy: {file: \"", argv[1], "\"}\n"),
+                   "taxonomy: {file: \"",
+                   argv[1], "\"}\n"),
       dir.string());
   if (!config.ok()) {
     std::cerr << config.status() << "\n";
@@ -54,15 +56,14 @@ int main(int argc, char** argv) {
                                        clock, 256, absl::Milliseconds(50), &emerging);
 
   // A realistic mix: the shipped samples' kinds of text, each ticket distinct.
-  const char* texts[] = {
-      "I was charged twice for my subscription this month, please refund",
-      "I cannot log in, the password reset email never arrives",
-      "My order has not arrived and tracking has not updated in days",
-      "The app crashes when I open it on my phone",
-      "The dashboard is very slow to load in the afternoon",
-      "Thank you so much, your support team is amazing",
-      "It would be great if you added dark mode",
-      "What are your office hours over the holidays?"};
+  const char* texts[] = {"I was charged twice for my subscription this month, please refund",
+                         "I cannot log in, the password reset email never arrives",
+                         "My order has not arrived and tracking has not updated in days",
+                         "The app crashes when I open it on my phone",
+                         "The dashboard is very slow to load in the afternoon",
+                         "Thank you so much, your support team is amazing",
+                         "It would be great if you added dark mode",
+                         "What are your office hours over the holidays?"};
   std::mt19937 rng(3);
   std::vector<std::promise<void>> done(1);
   std::atomic<int> stored{0};

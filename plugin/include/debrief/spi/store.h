@@ -98,7 +98,7 @@ class StoreTransaction {
   // Tickets still waiting for review (no confident category, not corrected), first seen
   // since `since`, oldest first: what emerging issues are built from.
   virtual absl::StatusOr<std::vector<TicketRecord>> NeedsReviewTickets(absl::Time since,
-                                                                      int limit) = 0;
+                                                                       int limit) = 0;
 
   // Every ticket, in no particular order, until fn returns false (exports, training).
   virtual absl::Status ForEachTicket(const std::function<bool(const TicketRecord&)>& fn) = 0;
