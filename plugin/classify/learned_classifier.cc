@@ -381,33 +381,34 @@ v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   return out;
 }
 
-absl::Status LearnedClassifier::LearnText(const std::string& text, const std::string& category_id) {
-  FeatureVector x;
-  extractor_.Extract(TokenizeText(text), &x);
+absl::Status LearnedClassifier::LearnFeatures(const FeatureVector& x,
+                                              const std::string& category_id, int max_steps) {
   std::unique_lock<std::shared_mutex> lock(mu_);
   int label = CategoryIndex(category_id);
   if (label < 0) return absl::NotFoundError(absl::StrCat("unknown category ", category_id));
-  model_.Update(x, label, online_rate_);
-  ++examples_;
-  return absl::OkStatus();
-}
-
-absl::Status LearnedClassifier::Learn(const v1::Ticket& ticket, const std::string& category_id) {
-  FeatureVector x;
-  extractor_.Extract(Tokens(ticket), &x);
-  std::unique_lock<std::shared_mutex> lock(mu_);
-  int label = CategoryIndex(category_id);
-  if (label < 0) return absl::NotFoundError(absl::StrCat("unknown category ", category_id));
-  // A correction should move this ticket over: repeat the step (at most a few times) until
-  // the model agrees, so the agent sees the effect at once.
   std::vector<float> p;
-  for (int i = 0; i < 5; ++i) {
+  for (int i = 0; i < max_steps; ++i) {
     model_.Update(x, label, online_rate_);
+    if (i + 1 == max_steps) break;
     model_.Probabilities(x, temperature_, &p);
     if (std::max_element(p.begin(), p.end()) - p.begin() == label) break;
   }
   ++examples_;
   return absl::OkStatus();
+}
+
+absl::Status LearnedClassifier::LearnText(const std::string& text, const std::string& category_id) {
+  FeatureVector x;
+  extractor_.Extract(TokenizeText(text), &x);
+  return LearnFeatures(x, category_id, /*max_steps=*/1);
+}
+
+absl::Status LearnedClassifier::Learn(const v1::Ticket& ticket, const std::string& category_id) {
+  FeatureVector x;
+  extractor_.Extract(Tokens(ticket), &x);
+  // A correction should move this ticket over: repeat the step (at most a few times) until
+  // the model agrees, so the agent sees the effect at once.
+  return LearnFeatures(x, category_id, /*max_steps=*/5);
 }
 
 absl::Status LearnedClassifier::ApplyTaxonomy(const v1::TaxonomyConfig& taxonomy) {

@@ -92,6 +92,9 @@ class LearnedClassifier final : public Classifier {
                            const std::vector<std::string>& examples) override;
 
  private:
+  // One online step (or up to max_steps, stopping once the model agrees).
+  absl::Status LearnFeatures(const FeatureVector& x, const std::string& category_id, int max_steps);
+
   LearnedClassifier(std::vector<v1::Category> categories, const v1::HashingParams& hashing,
                     LinearModel model, const spi::Clock& clock);
 
