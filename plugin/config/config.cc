@@ -225,6 +225,16 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (!ob->has_initial_backoff()) ob->mutable_initial_backoff()->set_seconds(1);
   if (!ob->has_max_backoff()) ob->mutable_max_backoff()->set_seconds(600);
   if (ob->workers() == 0) ob->set_workers(4);
+  auto* lo = c.mutable_loop();
+  if (!lo->has_impact_interval()) lo->mutable_impact_interval()->set_seconds(600);
+  if (!lo->has_status_poll_interval()) lo->mutable_status_poll_interval()->set_seconds(300);
+  if (!lo->has_reply_solved_within()) lo->mutable_reply_solved_within()->set_seconds(30 * 86400);
+  if (!lo->has_settling_delay()) lo->mutable_settling_delay()->set_seconds(7 * 86400);
+  if (!lo->has_verify_window()) lo->mutable_verify_window()->set_seconds(28 * 86400);
+  if (lo->significance() == 0) lo->set_significance(0.05);
+  if (lo->quotes() == 0) lo->set_quotes(3);
+  if (lo->fixed_tag().empty()) lo->set_fixed_tag("debrief-fixed");
+  if (lo->verify_attempts() == 0) lo->set_verify_attempts(3);
 }
 
 }  // namespace
@@ -361,6 +371,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
     return absl::InvalidArgumentError("classifier.model needs classifier.kind: learned");
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)
     return absl::InvalidArgumentError("taxonomy.review_threshold must be within 0..1");
+  if (c.loop().significance() <= 0 || c.loop().significance() >= 0.5)
+    return absl::InvalidArgumentError("loop.significance must be within (0, 0.5), e.g. 0.05");
   return absl::OkStatus();
 }
 

@@ -21,12 +21,10 @@ absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move
 }  // namespace
 
 Executor::Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
-                   std::map<std::string, spi::TrackerAdapter*> trackers, policy::LinkPolicy& policy,
-                   const spi::Clock& clock, ExecutorOptions options)
+                   loop::Loop& loop, const spi::Clock& clock, ExecutorOptions options)
     : store_(store),
       helpdesks_(std::move(helpdesks)),
-      trackers_(std::move(trackers)),
-      policy_(policy),
+      loop_(loop),
       clock_(clock),
       options_(options),
       worker_(
@@ -79,110 +77,25 @@ absl::StatusOr<int> Executor::RunDue() {
 absl::Status Executor::Execute(const spi::OutboxEntry& e) {
   switch (e.action.action_case()) {
     case v1::OutboxAction::kCreateTask:
-      return CreateTask(e.action.create_task().task_id());
-    case v1::OutboxAction::kLink:
-      return LinkOnTracker(e.action.link());
+      return loop_.CreateTask(e.action.create_task().task_id());
+    case v1::OutboxAction::kLink:  // written by version 1: links now travel with the sync
+      return loop_.SyncTask(e.action.link().task_id());
     case v1::OutboxAction::kUnlink:
-      return UnlinkOnTracker(e.action.unlink());
+      return loop_.SyncTask(e.action.unlink().task_id());
+    case v1::OutboxAction::kSyncTask:
+      return loop_.SyncTask(e.action.sync_task().task_id());
     case v1::OutboxAction::kWriteBack:
       return WriteBack(e.action.write_back());
+    case v1::OutboxAction::kNotifyTicket:
+      return loop_.NotifyTicket(e.action.notify_ticket());
+    case v1::OutboxAction::kReply:
+      return loop_.Reply(e.action.reply());
+    case v1::OutboxAction::kVerifyFix:
+      return loop_.VerifyFix(e.action.verify_fix());
     case v1::OutboxAction::ACTION_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError("empty outbox action");
-}
-
-absl::StatusOr<spi::TrackerAdapter*> Executor::Tracker(const std::string& id) {
-  auto it = trackers_.find(id);
-  if (it == trackers_.end())
-    return absl::FailedPreconditionError(absl::StrCat("no tracker ", id, " is configured"));
-  return it->second;
-}
-
-std::string Executor::Describe(const v1::ImprovementTask& task, const v1::Category* category) {
-  std::string d;
-  if (category != nullptr) {
-    absl::StrAppend(&d, "Root cause: ", category->name(), "\n");
-    if (!category->description().empty()) absl::StrAppend(&d, category->description(), "\n");
-  }
-  absl::StrAppend(&d, "\nImpact so far: ", task.ticket_count(), " tickets from ",
-                  task.customer_count(), " customers.\n");
-  absl::StrAppend(&d, "\nOpened by Debrief from support tickets tagged with this cause. ",
-                  "Linked tickets are listed on the task; Debrief tells them when it is done.\n");
-  return d;
-}
-
-absl::Status Executor::CreateTask(int64_t task_id) {
-  std::optional<v1::ImprovementTask> task;
-  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(task_id);
-    if (!t.ok()) return t.status();
-    task = std::move(*t);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (!task) return absl::NotFoundError(absl::StrCat("task ", task_id, " is gone"));
-  if (!task->external_id().empty()) return absl::OkStatus();
-  auto tracker = Tracker(task->tracker_id());
-  if (!tracker.ok()) return tracker.status();
-
-  const v1::Category* cat = policy_.category(task->category_id());
-  spi::TaskDraft draft;
-  draft.idempotency_key = absl::StrCat("debrief-task-", task->id(), "-", task->category_id());
-  draft.title = task->title();
-  draft.description = Describe(*task, cat);
-  if (cat != nullptr) draft.category = *cat;
-  auto made = (*tracker)->CreateTask(draft);
-  if (!made.ok()) return made.status();
-
-  return store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(task_id);
-    if (!t.ok()) return t.status();
-    if (!*t) return absl::NotFoundError(absl::StrCat("task ", task_id, " is gone"));
-    (*t)->set_external_id(made->external_id);
-    (*t)->set_external_key(made->external_key);
-    (*t)->set_url(made->url);
-    if ((*t)->status() == v1::TASK_PENDING_CREATE) (*t)->set_status(made->status);
-    return tx.UpdateTask(**t);
-  });
-}
-
-absl::Status Executor::LinkOnTracker(const v1::OutboxAction::LinkOnTracker& l) {
-  std::optional<v1::ImprovementTask> task;
-  std::optional<spi::TicketRecord> rec;
-  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(l.task_id());
-    if (!t.ok()) return t.status();
-    task = std::move(*t);
-    auto r = tx.GetTicket(l.helpdesk_id(), l.ticket_id());
-    if (!r.ok()) return r.status();
-    rec = std::move(*r);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (!task || !rec) return absl::NotFoundError("task or ticket of the link is gone");
-  if (task->external_id().empty())
-    return NotReady(absl::StrCat("task ", task->id(), " is not created in the tracker yet"));
-  auto tracker = Tracker(task->tracker_id());
-  if (!tracker.ok()) return tracker.status();
-  return (*tracker)->LinkTicket(task->external_id(), rec->ticket);
-}
-
-absl::Status Executor::UnlinkOnTracker(const v1::OutboxAction::UnlinkOnTracker& u) {
-  std::optional<v1::ImprovementTask> task;
-  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(u.task_id());
-    if (!t.ok()) return t.status();
-    task = std::move(*t);
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  if (!task) return absl::NotFoundError("task of the link is gone");
-  if (task->external_id().empty())
-    return NotReady(absl::StrCat("task ", task->id(), " is not created in the tracker yet"));
-  auto tracker = Tracker(task->tracker_id());
-  if (!tracker.ok()) return tracker.status();
-  return (*tracker)->UnlinkTicket(task->external_id(), u.helpdesk_id(), u.ticket_id());
 }
 
 absl::Status Executor::WriteBack(const v1::OutboxAction::WriteBack& w) {

@@ -9,8 +9,7 @@
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
-#include "debrief/spi/tracker_adapter.h"
-#include "policy/link_policy.h"
+#include "loop/loop.h"
 
 namespace debrief::outbox {
 
@@ -27,7 +26,8 @@ struct ExecutorStats {
   std::atomic<int64_t> dead{0};
 };
 
-// Performs outbox actions against the helpdesks and trackers, at least once. Every action is
+// Performs outbox actions against the helpdesks and trackers (task actions through
+// loop::Loop), at least once. Every action is
 // idempotent at the adapter (a tracker finds the task it made by its idempotency key; links
 // and notes are keyed), so a crash between the call and CompleteActions repeats nothing
 // visible. UNAVAILABLE, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are retried for ever with
@@ -36,8 +36,7 @@ struct ExecutorStats {
 class Executor {
  public:
   Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
-           std::map<std::string, spi::TrackerAdapter*> trackers, policy::LinkPolicy& policy,
-           const spi::Clock& clock, ExecutorOptions options);
+           loop::Loop& loop, const spi::Clock& clock, ExecutorOptions options);
   ~Executor();
 
   void Start();
@@ -51,17 +50,11 @@ class Executor {
 
  private:
   absl::Status Execute(const spi::OutboxEntry& e);
-  absl::Status CreateTask(int64_t task_id);
-  absl::Status LinkOnTracker(const v1::OutboxAction::LinkOnTracker& l);
-  absl::Status UnlinkOnTracker(const v1::OutboxAction::UnlinkOnTracker& u);
   absl::Status WriteBack(const v1::OutboxAction::WriteBack& w);
-  absl::StatusOr<spi::TrackerAdapter*> Tracker(const std::string& id);
-  std::string Describe(const v1::ImprovementTask& task, const v1::Category* category);
 
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
-  std::map<std::string, spi::TrackerAdapter*> trackers_;
-  policy::LinkPolicy& policy_;
+  loop::Loop& loop_;
   const spi::Clock& clock_;
   ExecutorOptions options_;
   Worker worker_;

@@ -1,12 +1,18 @@
 #include "policy/link_policy.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "common/time_util.h"
 #include "config/config.h"
 
 namespace debrief::policy {
 
 LinkPolicy::LinkPolicy(const v1::Config& config, const spi::Clock& clock)
-    : clock_(clock), config_(config.link_policy()), default_tracker_(config.default_tracker()) {
+    : clock_(clock),
+      config_(config.link_policy()),
+      loop_(config.loop()),
+      default_tracker_(config.default_tracker()) {
   for (const auto& c : config.taxonomy().categories()) categories_[c.id()] = c;
 }
 
@@ -68,16 +74,69 @@ absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticke
   link.set_ticket_id(ticket.ticket_id());
   link.set_origin(origin);
   if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
+  return EnqueueSync(tx, task.id());
+}
+
+absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id) {
+  // Debounced: every change within one interval shares one key and runs once, at the end of
+  // the interval (the tracker sees one update per task per interval, not one per ticket).
+  const absl::Duration every = config::ToDuration(loop_.impact_interval(), absl::ZeroDuration());
+  const absl::Time now = clock_.Now();
   v1::OutboxAction a;
-  auto* l = a.mutable_link();
-  l->set_task_id(task.id());
-  l->set_helpdesk_id(ticket.helpdesk_id());
-  l->set_ticket_id(ticket.ticket_id());
-  // The pipeline's transaction makes a replayed delivery all-or-nothing; the time in the key
-  // lets a ticket unlinked and linked again reach the tracker again.
-  return tx.Enqueue(absl::StrCat("link:", task.id(), ":", ticket.helpdesk_id(), ":",
-                                 ticket.ticket_id(), ":", absl::ToUnixMicros(clock_.Now())),
-                    a, clock_.Now());
+  a.mutable_sync_task()->set_task_id(task_id);
+  if (every <= absl::ZeroDuration())
+    return tx.Enqueue(absl::StrCat("sync:", task_id, ":", absl::ToUnixMicros(now)), a, now);
+  const int64_t bucket =
+      absl::ToInt64Microseconds(now - absl::UnixEpoch()) / absl::ToInt64Microseconds(every);
+  return tx.Enqueue(absl::StrCat("sync:", task_id, ":b", bucket), a,
+                    absl::UnixEpoch() + every * (bucket + 1));
+}
+
+absl::StatusOr<v1::ImprovementTask> LinkPolicy::OpenTask(spi::StoreTransaction& tx,
+                                                         const v1::Category& cat,
+                                                         const std::vector<v1::Ticket>& tickets,
+                                                         v1::LinkOrigin origin) {
+  auto last = tx.LastDoneTask(cat.id());
+  if (!last.ok()) return last.status();
+  v1::ImprovementTask task;
+  task.set_category_id(cat.id());
+  task.set_tracker_id(TrackerFor(cat));
+  task.set_title(TaskTitle(cat));
+  task.set_status(v1::TASK_PENDING_CREATE);
+  if (*last) {
+    // The cause came back after its task was done: a new task that points at the old one,
+    // rather than reopening it silently.
+    task.set_regression_of((*last)->id());
+    task.set_title(absl::StrCat(TaskTitle(cat), " (came back)"));
+  }
+  auto id = tx.InsertTask(task);
+  if (!id.ok()) return id.status();
+  task.set_id(*id);
+  v1::TaskStatusChange change;
+  change.set_task_id(*id);
+  change.set_status(v1::TASK_PENDING_CREATE);
+  SetTimestamp(change.mutable_at(), clock_.Now());
+  change.set_source(origin == v1::LINK_AGENT ? "agent" : "policy");
+  if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
+  v1::OutboxAction create;
+  create.mutable_create_task()->set_task_id(*id);
+  if (absl::Status s = tx.Enqueue(absl::StrCat("create:", *id), create, clock_.Now()); !s.ok())
+    return s;
+  for (const v1::Ticket& t : tickets) {
+    // Linked before the task exists in the tracker: CreateTask carries them.
+    v1::TaskLink link;
+    link.set_task_id(*id);
+    link.set_helpdesk_id(t.helpdesk_id());
+    link.set_ticket_id(t.ticket_id());
+    link.set_origin(origin);
+    if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
+    auto rec = tx.GetTicket(t.helpdesk_id(), t.ticket_id());
+    if (!rec.ok()) return rec.status();
+    if (*rec && (*rec)->classification) {
+      if (absl::Status s = EnqueueWriteBack(tx, t, *(*rec)->classification, *id); !s.ok()) return s;
+    }
+  }
+  return task;
 }
 
 absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& ticket,
@@ -97,32 +156,50 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
     return EnqueueWriteBack(tx, ticket, c, (*active)->id());
   }
 
-  const absl::Time since = clock_.Now() - config::ToDuration(config_.window(), absl::Hours(168));
+  absl::Time since = clock_.Now() - config::ToDuration(config_.window(), absl::Hours(168));
+  // After a task was done, only tickets that came after it count towards the next one.
+  auto last = tx.LastDoneTask(cat->id());
+  if (!last.ok()) return last.status();
+  if (*last && (*last)->has_done_at()) since = std::max(since, FromTimestamp((*last)->done_at()));
   auto waiting = tx.UnlinkedTickets(cat->id(), since);
   if (!waiting.ok()) return waiting.status();
-  if (waiting->size() < config_.open_after_tickets()) return EnqueueWriteBack(tx, ticket, c, 0);
+  const uint32_t threshold = cat->open_immediately()         ? 1
+                             : cat->open_after_tickets() > 0 ? cat->open_after_tickets()
+                                                             : config_.open_after_tickets();
+  if (waiting->size() < threshold) return EnqueueWriteBack(tx, ticket, c, 0);
+  auto task = OpenTask(tx, *cat, *waiting, v1::LINK_POLICY);
+  return task.status();
+}
 
-  v1::ImprovementTask task;
-  task.set_category_id(cat->id());
-  task.set_tracker_id(TrackerFor(*cat));
-  task.set_title(TaskTitle(*cat));
-  task.set_status(v1::TASK_PENDING_CREATE);
-  auto id = tx.InsertTask(task);
-  if (!id.ok()) return id.status();
-  task.set_id(*id);
-  v1::OutboxAction create;
-  create.mutable_create_task()->set_task_id(*id);
-  if (absl::Status s = tx.Enqueue(absl::StrCat("create:", *id), create, clock_.Now()); !s.ok())
-    return s;
-  for (const v1::Ticket& t : *waiting) {
-    if (absl::Status s = Link(tx, t, task, v1::LINK_POLICY); !s.ok()) return s;
-    auto rec = tx.GetTicket(t.helpdesk_id(), t.ticket_id());
-    if (!rec.ok()) return rec.status();
-    if (*rec && (*rec)->classification) {
-      if (absl::Status s = EnqueueWriteBack(tx, t, *(*rec)->classification, *id); !s.ok()) return s;
-    }
+absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransaction& tx,
+                                                              const std::string& helpdesk_id,
+                                                              const std::string& ticket_id,
+                                                              const std::string& category_id) {
+  auto rec = tx.GetTicket(helpdesk_id, ticket_id);
+  if (!rec.ok()) return rec.status();
+  if (!*rec) return absl::NotFoundError(absl::StrCat("no ticket ", helpdesk_id, "/", ticket_id));
+  std::string cid = category_id;
+  if (cid.empty() && (*rec)->classification) cid = (*rec)->classification->category_id();
+  if (cid.empty())
+    return absl::InvalidArgumentError(
+        "the ticket has no category yet: name the category the task is for");
+  const v1::Category* cat = category(cid);
+  if (cat == nullptr) return absl::NotFoundError(absl::StrCat("no category ", cid));
+  auto active = tx.ActiveTask(cid);
+  if (!active.ok()) return active.status();
+  if (*active) {
+    auto link = LinkByAgent(tx, helpdesk_id, ticket_id, (*active)->id());
+    if (!link.ok()) return link.status();
+    return Requested{**active, false};
   }
-  return absl::OkStatus();
+  auto old = tx.GetLink(helpdesk_id, ticket_id);
+  if (!old.ok()) return old.status();
+  if (*old) {
+    if (absl::Status s = Unlink(tx, helpdesk_id, ticket_id); !s.ok()) return s;
+  }
+  auto task = OpenTask(tx, *cat, {(*rec)->ticket}, v1::LINK_AGENT);
+  if (!task.ok()) return task.status();
+  return Requested{*task, true};
 }
 
 absl::StatusOr<v1::TaskLink> LinkPolicy::LinkByAgent(spi::StoreTransaction& tx,
@@ -160,15 +237,7 @@ absl::Status LinkPolicy::Unlink(spi::StoreTransaction& tx, const std::string& he
   if (!*old)
     return absl::NotFoundError(absl::StrCat(helpdesk_id, "/", ticket_id, " is not linked"));
   if (absl::Status s = tx.DeleteLink(helpdesk_id, ticket_id); !s.ok()) return s;
-  v1::OutboxAction a;
-  auto* u = a.mutable_unlink();
-  u->set_task_id((*old)->task_id());
-  u->set_helpdesk_id(helpdesk_id);
-  u->set_ticket_id(ticket_id);
-  // The time makes the key unique, so link -> unlink -> link -> unlink all reach the tracker.
-  return tx.Enqueue(absl::StrCat("unlink:", (*old)->task_id(), ":", helpdesk_id, ":", ticket_id,
-                                 ":", absl::ToUnixMicros(clock_.Now())),
-                    a, clock_.Now());
+  return EnqueueSync(tx, (*old)->task_id());
 }
 
 }  // namespace debrief::policy

@@ -3,6 +3,7 @@
 #include <map>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "debrief/spi/clock.h"
@@ -15,10 +16,13 @@ namespace debrief::policy {
 // it links to, whether a task opens, and which side effects go to the outbox. Everything it
 // writes is keyed, so running it twice for the same ticket changes nothing the second time.
 //
-// v1 rules: a category opens a task once it has `open_after_tickets` confidently tagged,
-// unlinked tickets first seen within `window`; those tickets and every later one of the
-// category link to that task while it is active (pending, open, in progress). A needs-review
-// ticket is written back (so an agent sees it) but not linked unless link_needs_review.
+// Rules: a category opens a task once it has `open_after_tickets` (the category's own, or the
+// policy's) confidently tagged, unlinked tickets first seen within `window`, or at its first
+// ticket when it is `open_immediately`; those tickets and every later one of the category
+// link to that task while it is active (pending, open, in progress). When the category's last
+// task is done, only tickets after it count, and the next task is a regression that points at
+// the done one. A needs-review ticket is written back (so an agent sees it) but not linked
+// unless link_needs_review. Every link change schedules a debounced SyncTask.
 //
 // Not thread-safe by itself: call it only inside Store::Transact.
 class LinkPolicy {
@@ -36,6 +40,19 @@ class LinkPolicy {
   absl::Status Unlink(spi::StoreTransaction& tx, const std::string& helpdesk_id,
                       const std::string& ticket_id);
 
+  // An agent asks for a task for this ticket now: links it to the category's active task, or
+  // opens one at once.
+  struct Requested {
+    v1::ImprovementTask task;
+    bool created = false;
+  };
+  absl::StatusOr<Requested> RequestTask(spi::StoreTransaction& tx, const std::string& helpdesk_id,
+                                        const std::string& ticket_id,
+                                        const std::string& category_id);
+
+  // Schedules the task's next SyncTask (debounced by loop.impact_interval).
+  absl::Status EnqueueSync(spi::StoreTransaction& tx, int64_t task_id);
+
   // The category, or null. Categories are never removed while in use, so the pointer stays
   // valid (promoted ones are added at run time).
   const v1::Category* category(const std::string& id) const;
@@ -49,11 +66,15 @@ class LinkPolicy {
  private:
   absl::Status Link(spi::StoreTransaction& tx, const v1::Ticket& ticket,
                     const v1::ImprovementTask& task, v1::LinkOrigin origin);
+  absl::StatusOr<v1::ImprovementTask> OpenTask(spi::StoreTransaction& tx, const v1::Category& cat,
+                                               const std::vector<v1::Ticket>& tickets,
+                                               v1::LinkOrigin origin);
   absl::Status EnqueueWriteBack(spi::StoreTransaction& tx, const v1::Ticket& ticket,
                                 const v1::Classification& c, int64_t task_id);
 
   const spi::Clock& clock_;
   v1::LinkPolicyConfig config_;
+  v1::LoopConfig loop_;
   std::string default_tracker_;
   mutable std::shared_mutex categories_mu_;
   std::map<std::string, v1::Category> categories_;

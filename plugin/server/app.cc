@@ -13,6 +13,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "http/curl_http_client.h"
 #include "ingress/http_server.h"
+#include "loop/loop.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
@@ -89,8 +90,9 @@ class AppImpl final : public App {
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
-    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, tracker_ptrs_, *policy_,
-                                                   clock_, eo);
+    loop_ = std::make_unique<loop::Loop>(config_, *store_, helpdesk_ptrs_, tracker_ptrs_, *policy_,
+                                         clock_);
+    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, *loop_, clock_, eo);
     store_->SetDeliveryListener([this] { pipeline_->Notify(); });
     return absl::OkStatus();
   }
@@ -116,6 +118,7 @@ class AppImpl final : public App {
 
     pipeline_->Start();
     executor_->Start();
+    loop_->Start();
 
     ingress::HttpOptions ho;
     ho.listen = config_.http().listen();
@@ -153,6 +156,7 @@ class AppImpl final : public App {
     if (http_server_) http_server_->Stop(grace);
     if (store_) store_->Close();       // flush the last group commit
     if (pipeline_) pipeline_->Stop();  // process everything acknowledged
+    if (loop_) loop_->Stop();
     if (executor_) executor_->Stop();  // what is left stays in the outbox for next start
     // gRPC calls here are short unary ones; a client that merely keeps its channel open would
     // otherwise hold Shutdown for seconds (measured: 5 s), so calls get at most 1 s to finish.
@@ -230,6 +234,7 @@ class AppImpl final : public App {
   classify::EmergingIssues emerging_;
   std::unique_ptr<policy::LinkPolicy> policy_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<loop::Loop> loop_;
   std::unique_ptr<outbox::Executor> executor_;
   std::unique_ptr<Services> services_;
   std::unique_ptr<grpc::Server> grpc_;

@@ -204,6 +204,9 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
         auto links = tx.LinksOfTask(req->task_id());
         if (!links.ok()) return links.status();
         for (auto& l : *links) *res->add_links() = std::move(l);
+        auto history = tx.StatusHistory(req->task_id());
+        if (!history.ok()) return history.status();
+        for (auto& h : *history) *res->add_history() = std::move(h);
         return absl::OkStatus();
       });
     });
@@ -233,6 +236,24 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
       if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
       absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) {
         return d_.policy.Unlink(tx, req->ticket().helpdesk_id(), req->ticket().ticket_id());
+      });
+      if (s.ok()) d_.outbox_changed();
+      return s;
+    });
+  }
+
+  grpc::ServerUnaryReactor* RequestTask(grpc::CallbackServerContext* ctx,
+                                        const v1::RequestTaskRequest* req,
+                                        v1::RequestTaskResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      if (auto s = RequireRef(req->ticket()); !s.ok()) return s;
+      absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+        auto r = d_.policy.RequestTask(tx, req->ticket().helpdesk_id(), req->ticket().ticket_id(),
+                                       req->category_id());
+        if (!r.ok()) return r.status();
+        *res->mutable_task() = r->task;
+        res->set_created(r->created);
+        return absl::OkStatus();
       });
       if (s.ok()) d_.outbox_changed();
       return s;

@@ -115,6 +115,22 @@ constexpr const char* kMigrations[] = {
       note TEXT,
       processed_at INTEGER NOT NULL);
     )sql",
+    // 4: closing the loop: when a task was done, the regression it answers, whether its fix
+    // held, and every status the tracker reported.
+    R"sql(
+    ALTER TABLE tasks ADD COLUMN done_at INTEGER;
+    ALTER TABLE tasks ADD COLUMN regression_of INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN verification BLOB;
+    ALTER TABLE tasks ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4;
+    CREATE TABLE task_status_changes(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id INTEGER NOT NULL REFERENCES tasks(id),
+      status INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      source TEXT NOT NULL);
+    CREATE INDEX task_status_by_task ON task_status_changes(task_id, id);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.
@@ -130,6 +146,10 @@ constexpr const char* kInboxMigrations[] = {
       UNIQUE(adapter_id, delivery_key));
     )sql",
 };
+
+constexpr char kTaskColumns[] =
+    "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
+    "updated_at, done_at, regression_of, verification, flagged";
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
@@ -157,34 +177,48 @@ class Connection final : public spi::StoreTransaction {
                   "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
                   "WHERE t.category_id=? AND t.needs_review=0 AND t.first_seen>=? "
                   "AND l.task_id IS NULL ORDER BY t.first_seen"),
-        active_task_(db,
-                     "SELECT id, category_id, tracker_id, external_id, external_key, url, title, "
-                     "status, created_at, updated_at FROM tasks "
-                     "WHERE category_id=? AND status IN (1,2,3)"),
-        get_task_(db,
-                  "SELECT id, category_id, tracker_id, external_id, external_key, url, title, "
-                  "status, created_at, updated_at, "
-                  "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
-                  "(SELECT COUNT(DISTINCT COALESCE(NULLIF(k.requester,''), "
-                  "  k.helpdesk_id||'/'||k.ticket_id)) FROM task_links l JOIN tickets k "
-                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                  "  WHERE l.task_id=tasks.id), "
-                  "(SELECT MIN(k.first_seen) FROM task_links l JOIN tickets k "
-                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                  "  WHERE l.task_id=tasks.id), "
-                  "(SELECT MAX(k.first_seen) FROM task_links l JOIN tickets k "
-                  "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                  "  WHERE l.task_id=tasks.id) "
-                  "FROM tasks WHERE id=?"),
+        active_task_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                      " FROM tasks WHERE category_id=? AND status IN (1,2,3)")),
+        last_done_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                    " FROM tasks WHERE category_id=? AND status=4 "
+                                    "ORDER BY done_at DESC, id DESC LIMIT 1")),
+        count_tickets_(db,
+                       "SELECT COUNT(*) FROM tickets WHERE category_id=? AND needs_review=0 "
+                       "AND first_seen>=? AND first_seen<?"),
+        linked_tickets_(db,
+                        "SELECT k.ticket, k.classification, k.agent_corrected, k.first_seen "
+                        "FROM task_links l JOIN tickets k ON k.helpdesk_id=l.helpdesk_id "
+                        "AND k.ticket_id=l.ticket_id WHERE l.task_id=? ORDER BY k.first_seen"),
+        put_status_(db,
+                    "INSERT INTO task_status_changes(task_id, status, at, source) "
+                    "VALUES(?,?,?,?)"),
+        status_history_(db,
+                        "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
+                        "ORDER BY id"),
+        get_task_(
+            db, absl::StrCat("SELECT ", kTaskColumns, ", ",
+                             "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
+                             "(SELECT COUNT(DISTINCT COALESCE(NULLIF(k.requester,''), "
+                             "  k.helpdesk_id||'/'||k.ticket_id)) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id), "
+                             "(SELECT MIN(k.first_seen) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id), "
+                             "(SELECT MAX(k.first_seen) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id) "
+                             "FROM tasks WHERE id=?")),
         list_tasks_(db,
                     "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
                     "ORDER BY id"),
         insert_task_(db,
                      "INSERT INTO tasks(category_id, tracker_id, external_id, external_key, url, "
-                     "title, status, created_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?)"),
+                     "title, status, created_at, updated_at, regression_of) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?)"),
         update_task_(db,
                      "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
-                     "updated_at=? WHERE id=?"),
+                     "updated_at=?, done_at=?, verification=?, flagged=? WHERE id=?"),
         get_link_(db,
                   "SELECT task_id, origin, linked_at FROM task_links "
                   "WHERE helpdesk_id=? AND ticket_id=?"),
@@ -221,10 +255,12 @@ class Connection final : public spi::StoreTransaction {
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s : {&get_ticket_, &put_ticket_, &unlinked_, &active_task_, &get_task_,
-                          &list_tasks_, &insert_task_, &update_task_, &get_link_, &links_of_task_,
-                          &put_link_, &delete_link_, &enqueue_, &mark_delivery_, &feedback_,
-                          &list_feedback_, &needs_review_, &put_promoted_, &list_promoted_}) {
+    for (const Stmt* s :
+         {&get_ticket_,    &put_ticket_,     &unlinked_,     &active_task_,    &last_done_,
+          &count_tickets_, &linked_tickets_, &put_status_,   &status_history_, &get_task_,
+          &list_tasks_,    &insert_task_,    &update_task_,  &get_link_,       &links_of_task_,
+          &put_link_,      &delete_link_,    &enqueue_,      &mark_delivery_,  &feedback_,
+          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -304,7 +340,7 @@ class Connection final : public spi::StoreTransaction {
     return TaskFromRow(s);
   }
 
-  // The columns id..updated_at (0..9) of a tasks row.
+  // The columns kTaskColumns (0..13) of a tasks row.
   static v1::ImprovementTask TaskFromRow(const Stmt& s) {
     v1::ImprovementTask t;
     t.set_id(s.Int(0));
@@ -317,6 +353,10 @@ class Connection final : public spi::StoreTransaction {
     t.set_status(static_cast<v1::TaskStatus>(s.Int(7)));
     SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
     SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
+    if (!s.IsNull(10)) SetTimestamp(t.mutable_done_at(), FromMicros(s.Int(10)));
+    t.set_regression_of(s.Int(11));
+    if (!s.IsNull(12)) t.mutable_verification()->ParseFromString(s.Text(12));
+    t.set_flagged(s.Int(13) != 0);
     return t;
   }
 
@@ -326,10 +366,10 @@ class Connection final : public spi::StoreTransaction {
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
     v1::ImprovementTask t = TaskFromRow(s);
-    t.set_ticket_count(s.Int(10));
-    t.set_customer_count(s.Int(11));
-    if (!s.IsNull(12)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(12)));
-    if (!s.IsNull(13)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(13)));
+    t.set_ticket_count(s.Int(14));
+    t.set_customer_count(s.Int(15));
+    if (!s.IsNull(16)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(16)));
+    if (!s.IsNull(17)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(17)));
     return t;
   }
 
@@ -362,7 +402,8 @@ class Connection final : public spi::StoreTransaction {
                   .Bind(t.title())
                   .Bind(int64_t{t.status()})
                   .Bind(now)
-                  .Bind(now);
+                  .Bind(now)
+                  .Bind(t.regression_of());
     if (absl::Status st = s.Exec(); !st.ok()) {
       if (absl::IsAlreadyExists(st))
         return absl::AlreadyExistsError(
@@ -373,15 +414,76 @@ class Connection final : public spi::StoreTransaction {
   }
 
   absl::Status UpdateTask(const v1::ImprovementTask& t) override {
-    return update_task_.Reset()
-        .Bind(t.external_id())
-        .Bind(t.external_key())
-        .Bind(t.url())
-        .Bind(t.title())
-        .Bind(int64_t{t.status()})
-        .Bind(ToMicros(clock_.Now()))
-        .Bind(t.id())
+    auto& s = update_task_.Reset()
+                  .Bind(t.external_id())
+                  .Bind(t.external_key())
+                  .Bind(t.url())
+                  .Bind(t.title())
+                  .Bind(int64_t{t.status()})
+                  .Bind(ToMicros(clock_.Now()));
+    if (t.has_done_at())
+      s.Bind(ToMicros(FromTimestamp(t.done_at())));
+    else
+      s.BindNull();
+    if (t.has_verification())
+      s.BindBlob(t.verification().SerializeAsString());
+    else
+      s.BindNull();
+    return s.Bind(int64_t{t.flagged() ? 1 : 0}).Bind(t.id()).Exec();
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
+      const std::string& category_id) override {
+    auto& s = last_done_.Reset().Bind(category_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
+  }
+
+  absl::StatusOr<int64_t> CountTickets(const std::string& category_id, absl::Time from,
+                                       absl::Time to) override {
+    auto& s = count_tickets_.Reset().Bind(category_id).Bind(ToMicros(from)).Bind(ToMicros(to));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return s.Int(0);
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfTask(int64_t task_id) override {
+    auto& s = linked_tickets_.Reset().Bind(task_id);
+    std::vector<spi::TicketRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      auto r = TicketFromRow(s);
+      if (!r.ok()) return r.status();
+      out.push_back(std::move(*r));
+    }
+  }
+
+  absl::Status RecordStatusChange(const v1::TaskStatusChange& c) override {
+    return put_status_.Reset()
+        .Bind(c.task_id())
+        .Bind(int64_t{c.status()})
+        .Bind(ToMicros(c.has_at() ? FromTimestamp(c.at()) : clock_.Now()))
+        .Bind(c.source())
         .Exec();
+  }
+
+  absl::StatusOr<std::vector<v1::TaskStatusChange>> StatusHistory(int64_t task_id) override {
+    auto& s = status_history_.Reset().Bind(task_id);
+    std::vector<v1::TaskStatusChange> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      v1::TaskStatusChange& c = out.emplace_back();
+      c.set_task_id(task_id);
+      c.set_status(static_cast<v1::TaskStatus>(s.Int(0)));
+      SetTimestamp(c.mutable_at(), FromMicros(s.Int(1)));
+      c.set_source(s.Text(2));
+    }
   }
 
   absl::StatusOr<std::optional<v1::TaskLink>> GetLink(const std::string& helpdesk_id,
@@ -534,7 +636,8 @@ class Connection final : public spi::StoreTransaction {
  private:
   sqlite3* db_;
   const spi::Clock& clock_;
-  Stmt get_ticket_, put_ticket_, unlinked_, active_task_, get_task_, list_tasks_, insert_task_,
+  Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
+      linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_;
 };

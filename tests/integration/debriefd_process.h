@@ -51,6 +51,7 @@ link_policy: {open_after_tickets: )",
                       open_after, R"(, window: 7d}
 pipeline: {poll_interval: 20ms}
 outbox: {initial_backoff: 100ms, max_backoff: 1s}
+loop: {impact_interval: 0s, status_poll_interval: 100ms}
 )");
 }
 

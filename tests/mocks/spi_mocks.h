@@ -47,6 +47,7 @@ class MockHelpdeskAdapter : public spi::HelpdeskAdapter {
   MOCK_METHOD(absl::Status, WriteBack,
               (const v1::Ticket&, const v1::Classification&, const v1::ImprovementTask*),
               (override));
+  MOCK_METHOD(absl::Status, PostNote, (const v1::Ticket&, const spi::TicketNote&), (override));
   MOCK_METHOD((absl::StatusOr<std::map<std::string, std::string>>), SignDelivery,
               (absl::string_view, absl::Time), (const, override));
   MOCK_METHOD(absl::Status, Check, (), (override));
@@ -57,9 +58,7 @@ class MockTrackerAdapter : public spi::TrackerAdapter {
   MOCK_METHOD(const std::string&, id, (), (const, override));
   MOCK_METHOD(const std::string&, type, (), (const, override));
   MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, CreateTask, (const spi::TaskDraft&), (override));
-  MOCK_METHOD(absl::Status, LinkTicket, (const std::string&, const v1::Ticket&), (override));
-  MOCK_METHOD(absl::Status, UnlinkTicket,
-              (const std::string&, const std::string&, const std::string&), (override));
+  MOCK_METHOD(absl::Status, UpdateTask, (const std::string&, const spi::TaskUpdate&), (override));
   MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, GetTask, (const std::string&), (override));
   MOCK_METHOD(absl::Status, Check, (), (override));
 };

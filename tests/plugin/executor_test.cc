@@ -11,10 +11,14 @@ namespace debrief::outbox {
 namespace {
 
 using ::testing::_;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::Field;
+using ::testing::HasSubstr;
 using ::testing::Property;
 using ::testing::Return;
 using ::testing::ReturnRef;
+using ::testing::SizeIs;
 using ::testing::StrictMock;
 
 class ExecutorTest : public ::testing::Test {
@@ -32,9 +36,12 @@ taxonomy: {categories: [{id: billing, name: Billing, kind: complaint, descriptio
     ExecutorOptions o;
     o.initial_backoff = absl::Seconds(1);
     o.max_backoff = absl::Seconds(60);
+    loop_ = std::make_unique<loop::Loop>(
+        config_, *store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &helpdesk_}},
+        std::map<std::string, spi::TrackerAdapter*>{{"tasks", &tracker_}}, *policy_, clock_);
     executor_ = std::make_unique<Executor>(
-        *store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &helpdesk_}},
-        std::map<std::string, spi::TrackerAdapter*>{{"tasks", &tracker_}}, *policy_, clock_, o);
+        *store_, std::map<std::string, spi::HelpdeskAdapter*>{{"support", &helpdesk_}}, *loop_,
+        clock_, o);
     // One ticket linked to a pending task, as the link policy leaves them.
     ASSERT_TRUE(store_
                     ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -56,6 +63,12 @@ taxonomy: {categories: [{id: billing, name: Billing, kind: complaint, descriptio
                       auto id = tx.InsertTask(t);
                       if (!id.ok()) return id.status();
                       task_id_ = *id;
+                      v1::TaskLink l;
+                      l.set_task_id(*id);
+                      l.set_helpdesk_id("support");
+                      l.set_ticket_id("42");
+                      l.set_origin(v1::LINK_POLICY);
+                      if (auto s = tx.PutLink(l); !s.ok()) return s;
                       v1::OutboxAction create;
                       create.mutable_create_task()->set_task_id(*id);
                       if (auto s = tx.Enqueue("create", create, clock_.Now()); !s.ok()) return s;
@@ -63,6 +76,7 @@ taxonomy: {categories: [{id: billing, name: Billing, kind: complaint, descriptio
                       link.mutable_link()->set_task_id(*id);
                       link.mutable_link()->set_helpdesk_id("support");
                       link.mutable_link()->set_ticket_id("42");
+                      // A link action as version 1 wrote them: now a sync of the task.
                       return tx.Enqueue("link", link, clock_.Now());
                     })
                     .ok());
@@ -75,15 +89,20 @@ taxonomy: {categories: [{id: billing, name: Billing, kind: complaint, descriptio
   std::unique_ptr<policy::LinkPolicy> policy_;
   StrictMock<testing::MockTrackerAdapter> tracker_;
   StrictMock<testing::MockHelpdeskAdapter> helpdesk_;
+  std::unique_ptr<loop::Loop> loop_;
   std::unique_ptr<Executor> executor_;
   int64_t task_id_ = 0;
 };
 
 TEST_F(ExecutorTest, CreatesTheTaskOnceThenLinksTheTicket) {
   spi::TrackerTask made{"10001", "DEBRIEF-1", "http://t/1", v1::TASK_OPEN};
-  EXPECT_CALL(tracker_, CreateTask(Field(&spi::TaskDraft::title, "Root cause: Billing")))
+  EXPECT_CALL(tracker_, CreateTask(AllOf(Field(&spi::TaskDraft::title, "Root cause: Billing"),
+                                         Field(&spi::TaskDraft::tickets, SizeIs(1)),
+                                         Field(&spi::TaskDraft::impact, HasSubstr("Tickets: 1")))))
       .WillOnce(Return(made));
-  EXPECT_CALL(tracker_, LinkTicket("10001", Property(&v1::Ticket::ticket_id, "42")))
+  EXPECT_CALL(tracker_,
+              UpdateTask("10001", Field(&spi::TaskUpdate::tickets,
+                                        ElementsAre(Field(&spi::LinkedTicket::ticket_id, "42")))))
       .WillOnce(Return(absl::OkStatus()));
   auto ran = executor_->RunDue();
   ASSERT_TRUE(ran.ok());
@@ -105,7 +124,7 @@ TEST_F(ExecutorTest, AnOutageIsRetriedWithBackoffHonouringRetryAfterAndNeverDrop
       .WillOnce(Return(spi::WithRetryAfter(absl::ResourceExhaustedError("429"), absl::Seconds(30))))
       .WillOnce(Return(absl::UnavailableError("503")))
       .WillOnce(Return(spi::TrackerTask{"7", "DEBRIEF-7", "", v1::TASK_OPEN}));
-  EXPECT_CALL(tracker_, LinkTicket("7", _)).WillOnce(Return(absl::OkStatus()));
+  EXPECT_CALL(tracker_, UpdateTask("7", _)).WillOnce(Return(absl::OkStatus()));
 
   ASSERT_TRUE(executor_->RunDue().ok());  // create: 429; link: task not created yet
   EXPECT_EQ(executor_->stats().retried.load(), 2);

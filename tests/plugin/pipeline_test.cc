@@ -133,18 +133,23 @@ TEST_F(PipelineTest, OpensOneTaskAtTheThresholdAndLinksLaterTickets) {
   EXPECT_EQ(Tasks()[0].customer_count(), 4);
   EXPECT_EQ(pipeline_->stats().processed.load(), 4);
 
-  // The outbox holds the create, four links and write-backs.
+  // The outbox holds the create (which carries the first three links), write-backs, and one
+  // sync for the later link, debounced to the end of the impact interval (default 10 min).
   auto due = store_->DueActions(clock_.Now(), 100);
   ASSERT_TRUE(due.ok());
-  int creates = 0, links = 0, writebacks = 0;
+  int creates = 0, syncs = 0, writebacks = 0;
   for (const auto& e : *due) {
     creates += e.action.has_create_task();
-    links += e.action.has_link();
+    syncs += e.action.has_sync_task();
     writebacks += e.action.has_write_back();
   }
   EXPECT_EQ(creates, 1);
-  EXPECT_EQ(links, 4);
+  EXPECT_EQ(syncs, 0);
   EXPECT_GE(writebacks, 4);
+  due = store_->DueActions(clock_.Now() + absl::Minutes(10), 100);
+  syncs = 0;
+  for (const auto& e : *due) syncs += e.action.has_sync_task();
+  EXPECT_EQ(syncs, 1);
 }
 
 TEST_F(PipelineTest, TicketsOutsideTheWindowDoNotOpenATask) {

@@ -212,13 +212,27 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
           task->url().empty() ? "" : absl::StrCat(" (", task->url(), ")"));
     }
     body["note"] = note;
+    return Post(ticket, body,
+                absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":", task ? task->id() : 0));
+  }
+
+  absl::Status PostNote(const v1::Ticket& ticket, const spi::TicketNote& note) override {
+    if (cfg_.write_back().url().empty()) return absl::OkStatus();  // configured: none
+    json body = {{"ticket_id", ticket.ticket_id()},
+                 {"note", note.body},
+                 {"internal", !note.is_public},
+                 {"public", note.is_public},
+                 {"tags", note.add_tags}};
+    return Post(ticket, body, note.idempotency_key);
+  }
+
+  // One call to the write-back URL; 429 and 5xx are retried (honouring Retry-After).
+  absl::Status Post(const v1::Ticket& ticket, const json& body, const std::string& key) {
     spi::HttpRequest req;
     req.method = Or(cfg_.write_back().method(), "POST");
     req.url = absl::StrReplaceAll(cfg_.write_back().url(), {{"{ticket_id}", ticket.ticket_id()}});
     req.headers.emplace_back("Content-Type", "application/json");
-    req.headers.emplace_back(
-        "Idempotency-Key",
-        absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":", task ? task->id() : 0));
+    req.headers.emplace_back("Idempotency-Key", key);
     if (!bearer_.empty())
       req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", bearer_));
     for (const auto& [k, v] : cfg_.write_back().headers()) req.headers.emplace_back(k, v);

@@ -1,12 +1,16 @@
 #include "tracker/builtin/builtin_tracker.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/task_text.h"
 #include "config/config.h"
 #include "store/sqlite_util.h"
 #include "tracker/builtin/builtin.pb.h"
@@ -37,6 +41,12 @@ constexpr char kSchema[] = R"sql(
     url TEXT,
     linked_at INTEGER NOT NULL,
     PRIMARY KEY(task_id, helpdesk_id, ticket_id));
+  CREATE TABLE IF NOT EXISTS task_comments(
+    task_id INTEGER NOT NULL REFERENCES tasks(id),
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY(task_id, key));
 )sql";
 
 class BuiltinTrackerImpl final : public BuiltinTracker {
@@ -51,9 +61,16 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
                 "created_at, updated_at) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(marker) DO NOTHING"),
         by_marker_(db, "SELECT id FROM tasks WHERE marker=?"),
         get_(db, "SELECT id, status FROM tasks WHERE id=?"),
+        details_(db, "SELECT title, description, labels FROM tasks WHERE id=?"),
+        set_text_(db, "UPDATE tasks SET description=?, labels=?, updated_at=? WHERE id=?"),
+        comment_(db,
+                 "INSERT INTO task_comments(task_id, key, body, at) VALUES(?,?,?,?) "
+                 "ON CONFLICT DO NOTHING"),
+        comments_(db, "SELECT body FROM task_comments WHERE task_id=? ORDER BY at, key"),
         link_(db,
               "INSERT INTO task_tickets(task_id, helpdesk_id, ticket_id, subject, url, linked_at) "
-              "VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
+              "VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET subject=excluded.subject, "
+              "url=excluded.url"),
         unlink_(db, "DELETE FROM task_tickets WHERE task_id=? AND helpdesk_id=? AND ticket_id=?"),
         set_status_(db, "UPDATE tasks SET status=?, updated_at=? WHERE id=?"),
         linked_(db,
@@ -62,8 +79,8 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
         count_(db, "SELECT COUNT(*) FROM tasks") {}
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s :
-         {&insert_, &by_marker_, &get_, &link_, &unlink_, &set_status_, &linked_, &count_})
+    for (const Stmt* s : {&insert_, &by_marker_, &get_, &details_, &set_text_, &comment_,
+                          &comments_, &link_, &unlink_, &set_status_, &linked_, &count_})
       if (!s->status().ok()) return s->status();
     return absl::OkStatus();
   }
@@ -77,10 +94,13 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     int64_t now = absl::ToUnixMicros(clock_.Now());
     std::string labels = absl::StrJoin(d.category.routing().labels(), ",");
+    std::string description = common::ComposeDescription(d.description, d.impact);
+    if (auto s = Exec(db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    absl::Cleanup rollback = [this] { Exec(db_.db, "ROLLBACK").IgnoreError(); };
     if (auto s = insert_.Reset()
                      .Bind(d.idempotency_key)
                      .Bind(d.title)
-                     .Bind(d.description)
+                     .Bind(description)
                      .Bind(d.category.routing().project())
                      .Bind(labels)
                      .Bind(int64_t{v1::TASK_OPEN})
@@ -93,31 +113,58 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) return absl::InternalError("builtin tracker: task vanished after insert");
-    return Describe(q.Int(0), v1::TASK_OPEN);
+    const int64_t id = q.Int(0);
+    for (const spi::LinkedTicket& t : d.tickets)
+      if (auto s = Link(id, t, now); !s.ok()) return s;
+    if (auto s = Exec(db_.db, "COMMIT"); !s.ok()) return s;
+    std::move(rollback).Cancel();
+    return Describe(id, v1::TASK_OPEN);
   }
 
-  absl::Status LinkTicket(const std::string& external_id, const v1::Ticket& t) override {
+  absl::Status UpdateTask(const std::string& external_id, const spi::TaskUpdate& u) override {
     std::lock_guard<std::mutex> l(mu_);
     absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
-    return link_.Reset()
-        .Bind(*id)
-        .Bind(t.helpdesk_id())
-        .Bind(t.ticket_id())
-        .Bind(t.subject())
-        .Bind(t.url())
-        .Bind(absl::ToUnixMicros(clock_.Now()))
-        .Exec();
-  }
-
-  absl::Status UnlinkTicket(const std::string& external_id, const std::string& helpdesk_id,
-                            const std::string& ticket_id) override {
-    std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
-    auto id = ParseId(external_id);
-    if (!id.ok()) return id.status();
-    return unlink_.Reset().Bind(*id).Bind(helpdesk_id).Bind(ticket_id).Exec();
+    const int64_t now = absl::ToUnixMicros(clock_.Now());
+    if (auto s = Exec(db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    absl::Cleanup rollback = [this] { Exec(db_.db, "ROLLBACK").IgnoreError(); };
+    auto& q = details_.Reset().Bind(*id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
+    std::string description = common::ReplaceImpact(q.Text(1), u.impact);
+    std::vector<std::string> labels = absl::StrSplit(q.Text(2), ',', absl::SkipEmpty());
+    for (const std::string& add : u.add_labels)
+      if (std::find(labels.begin(), labels.end(), add) == labels.end()) labels.push_back(add);
+    if (auto s = set_text_.Reset()
+                     .Bind(description)
+                     .Bind(absl::StrJoin(labels, ","))
+                     .Bind(now)
+                     .Bind(*id)
+                     .Exec();
+        !s.ok())
+      return s;
+    // Reconcile the links: the update names every ticket linked now.
+    absl::flat_hash_set<std::string> want;
+    for (const spi::LinkedTicket& t : u.tickets) {
+      want.insert(absl::StrCat(t.helpdesk_id, "/", t.ticket_id));
+      if (auto s = Link(*id, t, now); !s.ok()) return s;
+    }
+    auto have = Linked(*id);
+    if (!have.ok()) return have.status();
+    for (const auto& [hd, tid] : *have) {
+      if (want.contains(absl::StrCat(hd, "/", tid))) continue;
+      if (auto s = unlink_.Reset().Bind(*id).Bind(hd).Bind(tid).Exec(); !s.ok()) return s;
+    }
+    if (!u.comment.empty()) {
+      if (auto s = comment_.Reset().Bind(*id).Bind(u.comment_key).Bind(u.comment).Bind(now).Exec();
+          !s.ok())
+        return s;
+    }
+    if (auto s = Exec(db_.db, "COMMIT"); !s.ok()) return s;
+    std::move(rollback).Cancel();
+    return absl::OkStatus();
   }
 
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
@@ -161,15 +208,34 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
-    auto& q = linked_.Reset().Bind(*id);
+    auto linked = Linked(*id);
+    if (!linked.ok()) return linked.status();
     std::vector<std::string> out;
-    while (true) {
-      auto row = q.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      out.push_back(absl::StrCat(q.Text(0), "/", q.Text(1)));
-    }
+    for (const auto& [hd, tid] : *linked) out.push_back(absl::StrCat(hd, "/", tid));
     return out;
+  }
+
+  absl::StatusOr<TaskDetails> Details(const std::string& external_id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    auto id = ParseId(external_id);
+    if (!id.ok()) return id.status();
+    auto& q = details_.Reset().Bind(*id);
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
+    TaskDetails d;
+    d.title = q.Text(0);
+    d.description = q.Text(1);
+    d.labels = absl::StrSplit(q.Text(2), ',', absl::SkipEmpty());
+    auto& c = comments_.Reset().Bind(*id);
+    while (true) {
+      auto r = c.Step();
+      if (!r.ok()) return r.status();
+      if (!*r) break;
+      d.comments.push_back(c.Text(0));
+    }
+    return d;
   }
 
   absl::StatusOr<int> CountTasks() override {
@@ -186,6 +252,29 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     sqlite3* db;
     ~Db() { sqlite3_close(db); }
   };
+
+  absl::Status Link(int64_t id, const spi::LinkedTicket& t, int64_t now) {
+    return link_.Reset()
+        .Bind(id)
+        .Bind(t.helpdesk_id)
+        .Bind(t.ticket_id)
+        .Bind(t.subject)
+        .Bind(t.url)
+        .Bind(now)
+        .Exec();
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> Linked(int64_t id) {
+    auto& q = linked_.Reset().Bind(id);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (true) {
+      auto row = q.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.emplace_back(q.Text(0), q.Text(1));
+    }
+    return out;
+  }
 
   static absl::StatusOr<int64_t> ParseId(const std::string& external_id) {
     int64_t id;
@@ -209,7 +298,8 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   std::string base_url_;
   const spi::Clock& clock_;
   std::mutex mu_;
-  Stmt insert_, by_marker_, get_, link_, unlink_, set_status_, linked_, count_;
+  Stmt insert_, by_marker_, get_, details_, set_text_, comment_, comments_, link_, unlink_,
+      set_status_, linked_, count_;
 };
 
 class BuiltinFactory final : public spi::TrackerAdapterFactory {

@@ -23,6 +23,14 @@ class BuiltinTracker : public spi::TrackerAdapter {
   virtual absl::StatusOr<std::vector<std::string>> LinkedTickets(
       const std::string& external_id) = 0;
   virtual absl::StatusOr<int> CountTasks() = 0;
+
+  struct TaskDetails {
+    std::string title;
+    std::string description;
+    std::vector<std::string> labels;
+    std::vector<std::string> comments;  // oldest first
+  };
+  virtual absl::StatusOr<TaskDetails> Details(const std::string& external_id) = 0;
 };
 
 }  // namespace debrief::adapters::builtin

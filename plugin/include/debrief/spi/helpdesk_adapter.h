@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +34,14 @@ struct NormalizeResult {
   std::string ignored_reason;  // set when event is empty
 };
 
+// A note or reply Debrief adds to a ticket when closing the loop.
+struct TicketNote {
+  std::string idempotency_key;  // the same key never posts twice
+  std::string body;
+  bool is_public = false;  // a reply the customer sees; internal notes are never public
+  std::vector<std::string> add_tags;
+};
+
 // The helpdesk side of Debrief: turns webhooks into tickets and writes results back.
 //
 // Thread-safety: every method may be called concurrently from ingress, pipeline and
@@ -60,6 +69,10 @@ class HelpdeskAdapter {
   // UNAVAILABLE / RESOURCE_EXHAUSTED are retried (honouring RetryAfter); others dead-letter.
   virtual absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
                                  const v1::ImprovementTask* task) = 0;
+
+  // Adds an internal note (or, with is_public, a reply to the customer) and tags to the
+  // ticket. Idempotent by note.idempotency_key; errors as for WriteBack.
+  virtual absl::Status PostNote(const v1::Ticket& ticket, const TicketNote& note) = 0;
 
   // The headers the helpdesk itself would send with this body, signed with the configured
   // secret. Used by `debriefctl replay` and by tests. UNIMPLEMENTED for vendors whose

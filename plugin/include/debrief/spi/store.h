@@ -73,7 +73,18 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const TaskFilter& f) = 0;
   // Inserts and returns the id. ALREADY_EXISTS if the category already has an active task.
   virtual absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& task) = 0;
+  // Writes status, external ids, title, done_at, verification and flagged.
   virtual absl::Status UpdateTask(const v1::ImprovementTask& task) = 0;
+  // The category's most recently done task (to tell a regression from a new cause).
+  virtual absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
+      const std::string& category_id) = 0;
+  // Confidently tagged tickets of the category first seen in [from, to).
+  virtual absl::StatusOr<int64_t> CountTickets(const std::string& category_id, absl::Time from,
+                                               absl::Time to) = 0;
+  // The tickets linked to a task, oldest first.
+  virtual absl::StatusOr<std::vector<TicketRecord>> TicketsOfTask(int64_t task_id) = 0;
+  virtual absl::Status RecordStatusChange(const v1::TaskStatusChange& change) = 0;
+  virtual absl::StatusOr<std::vector<v1::TaskStatusChange>> StatusHistory(int64_t task_id) = 0;
 
   virtual absl::StatusOr<std::optional<v1::TaskLink>> GetLink(const std::string& helpdesk_id,
                                                               const std::string& ticket_id) = 0;

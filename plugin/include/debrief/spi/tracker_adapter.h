@@ -9,15 +9,40 @@
 
 namespace debrief::spi {
 
-// What the core asks a tracker to create.
+// A ticket as a tracker shows it on a task: a link back, never personal data.
+struct LinkedTicket {
+  std::string helpdesk_id;
+  std::string ticket_id;
+  std::string subject;  // personal data already removed
+  std::string url;      // where an agent opens the ticket
+};
+
+// What the core asks a tracker to create. Everything here has had personal data removed.
 struct TaskDraft {
   // Stable across retries. The adapter stores it in the task (a marker) and searches for it
   // before creating, so a retry after an unknown outcome finds the task it already made.
   std::string idempotency_key;
   std::string title;
-  std::string description;  // personal data already removed
-  v1::Category category;    // routing: project, labels, fields
+  std::string description;            // what the cause is; written once
+  std::string impact;                 // the impact section, later replaced in place by UpdateTask
+  std::vector<LinkedTicket> tickets;  // linked at creation
+  v1::Category category;              // routing: project, labels, fields
 };
+
+// Brings a task up to date in one go (the core debounces these per task).
+struct TaskUpdate {
+  std::string impact;                 // replaces the impact section in place
+  std::vector<LinkedTicket> tickets;  // every ticket linked now: link the new, unlink the gone
+  std::vector<std::string> add_labels;
+  // A comment added at most once per comment_key (empty: no comment).
+  std::string comment;
+  std::string comment_key;
+};
+
+// Markers around the impact section in a task's description, so an update replaces that
+// section and leaves whatever people wrote around it.
+inline constexpr char kImpactBegin[] = "<!-- debrief:impact -->";
+inline constexpr char kImpactEnd[] = "<!-- /debrief:impact -->";
 
 struct TrackerTask {
   std::string external_id;   // immutable id (never a key that changes on move)
@@ -39,12 +64,12 @@ class TrackerAdapter {
   // Creates the task, or returns the one already made with this idempotency key.
   virtual absl::StatusOr<TrackerTask> CreateTask(const TaskDraft& draft) = 0;
 
-  // Records on the task that this ticket belongs to it. Idempotent.
-  virtual absl::Status LinkTicket(const std::string& external_id, const v1::Ticket& ticket) = 0;
-  virtual absl::Status UnlinkTicket(const std::string& external_id, const std::string& helpdesk_id,
-                                    const std::string& ticket_id) = 0;
+  // Replaces the impact section, reconciles the linked tickets (the tracker's native links),
+  // adds labels and the keyed comment. Idempotent: repeating it changes nothing.
+  virtual absl::Status UpdateTask(const std::string& external_id, const TaskUpdate& update) = 0;
 
-  // Reads the task back (status, key, url). NOT_FOUND if it was deleted.
+  // Reads the task back (status, key, url): how Debrief follows a task where the tracker
+  // sends no webhook. NOT_FOUND if it was deleted.
   virtual absl::StatusOr<TrackerTask> GetTask(const std::string& external_id) = 0;
 
   virtual absl::Status Check() = 0;

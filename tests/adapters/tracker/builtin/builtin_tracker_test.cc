@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/task_text.h"
 #include "mocks/spi_mocks.h"
 
 namespace debrief::adapters::builtin {
@@ -31,7 +32,7 @@ TEST(BuiltinTracker, CreateIsIdempotentByKeyAndSurvivesReopen) {
   EXPECT_EQ(*(*t)->CountTasks(), 1);
 }
 
-TEST(BuiltinTracker, LinksBothWaysIdempotentlyAndFollowsStatus) {
+TEST(BuiltinTracker, UpdatesReconcileLinksReplaceTheImpactInPlaceAndFollowStatus) {
   testing::TempDir dir;
   testing::FakeClock clock;
   auto t = BuiltinTracker::Open("tasks", dir.file("t.db"), "", clock);
@@ -39,20 +40,53 @@ TEST(BuiltinTracker, LinksBothWaysIdempotentlyAndFollowsStatus) {
   spi::TaskDraft d;
   d.idempotency_key = "k";
   d.title = "x";
+  d.description = "Root cause: Billing";
+  d.impact = "Tickets: 1";
+  d.tickets = {{"support", "9", "Charged twice", ""}};
   auto task = (*t)->CreateTask(d);
-  v1::Ticket ticket;
-  ticket.set_helpdesk_id("support");
-  ticket.set_ticket_id("9");
-  ASSERT_TRUE((*t)->LinkTicket(task->external_id, ticket).ok());
-  ASSERT_TRUE((*t)->LinkTicket(task->external_id, ticket).ok());
+  ASSERT_TRUE(task.ok());
   EXPECT_EQ(*(*t)->LinkedTickets(task->external_id), std::vector<std::string>{"support/9"});
-  ASSERT_TRUE((*t)->UnlinkTicket(task->external_id, "support", "9").ok());
-  EXPECT_TRUE((*t)->LinkedTickets(task->external_id)->empty());
+
+  spi::TaskUpdate u;
+  u.impact = "Tickets: 2";
+  u.tickets = {{"support", "9", "", ""}, {"support", "10", "", ""}};
+  u.add_labels = {"debrief-fix-verified"};
+  u.comment = "Fix verified";
+  u.comment_key = "verify-0";
+  ASSERT_TRUE((*t)->UpdateTask(task->external_id, u).ok());
+  ASSERT_TRUE((*t)->UpdateTask(task->external_id, u).ok());  // repeated: changes nothing
+  EXPECT_EQ(*(*t)->LinkedTickets(task->external_id),
+            (std::vector<std::string>{"support/10", "support/9"}));
+  auto details = (*t)->Details(task->external_id);
+  ASSERT_TRUE(details.ok());
+  EXPECT_NE(details->description.find("Root cause: Billing"), std::string::npos);
+  EXPECT_NE(details->description.find("Tickets: 2"), std::string::npos);
+  EXPECT_EQ(details->description.find("Tickets: 1"), std::string::npos);  // replaced, not added
+  EXPECT_EQ(details->labels, std::vector<std::string>{"debrief-fix-verified"});
+  EXPECT_EQ(details->comments, std::vector<std::string>{"Fix verified"});
+
+  u.tickets = {{"support", "10", "", ""}};  // 9 was unlinked
+  u.comment.clear();
+  ASSERT_TRUE((*t)->UpdateTask(task->external_id, u).ok());
+  EXPECT_EQ(*(*t)->LinkedTickets(task->external_id), std::vector<std::string>{"support/10"});
+
   EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_OPEN);
   ASSERT_TRUE((*t)->SetStatus(task->external_id, v1::TASK_DONE).ok());
   EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_DONE);
   EXPECT_TRUE(absl::IsNotFound((*t)->GetTask("999").status()));
   EXPECT_TRUE(absl::IsInvalidArgument((*t)->GetTask("abc").status()));
+  EXPECT_TRUE(absl::IsNotFound((*t)->UpdateTask("999", u)));
+}
+
+TEST(TaskText, ReplaceImpactKeepsWhatPeopleWroteAround) {
+  std::string d = common::ComposeDescription("Cause", "old impact");
+  d += "\nA note from the engineer.";
+  std::string r = common::ReplaceImpact(d, "new impact");
+  EXPECT_NE(r.find("Cause"), std::string::npos);
+  EXPECT_NE(r.find("new impact"), std::string::npos);
+  EXPECT_EQ(r.find("old impact"), std::string::npos);
+  EXPECT_NE(r.find("A note from the engineer."), std::string::npos);
+  EXPECT_NE(common::ReplaceImpact("no section", "x").find("x"), std::string::npos);
 }
 
 }  // namespace

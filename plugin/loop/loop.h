@@ -1,0 +1,76 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/worker.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/store.h"
+#include "debrief/spi/tracker_adapter.h"
+#include "debrief/v1/config.pb.h"
+#include "policy/link_policy.h"
+
+namespace debrief::loop {
+
+// Closes the loop on improvement tasks:
+//  - follows each active task's status in its tracker (polling GetTask every
+//    loop.status_poll_interval) and stores every change with its time;
+//  - when a task is done: an internal note and loop.fixed_tag on every linked ticket, and,
+//    where loop.public_replies and the category's public_reply allow, one public reply per
+//    customer to open and recently solved tickets, from the category's template;
+//  - keeps the task's impact section current (SyncTask, debounced by the link policy);
+//  - after loop.settling_delay, verifies the fix (loop/verification.h) and writes the verdict
+//    on the task; a fix that did not hold flags the task for its owner.
+// Every side effect is an outbox action with a key, so each happens once.
+class Loop {
+ public:
+  Loop(const v1::Config& config, spi::Store& store,
+       std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+       std::map<std::string, spi::TrackerAdapter*> trackers, policy::LinkPolicy& policy,
+       const spi::Clock& clock);
+  ~Loop();
+
+  // Polls trackers for status changes in the background.
+  void Start();
+  void Stop();
+
+  // Asks every tracker for the status of each active task once; returns how many changed.
+  absl::StatusOr<int> PollStatuses();
+
+  // The tracker reported `status` for the task (from a poll or a webhook), inside tx.
+  absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
+                        const std::string& source);
+
+  // Outbox actions (called by the executor).
+  absl::Status CreateTask(int64_t task_id);
+  absl::Status SyncTask(int64_t task_id);
+  absl::Status NotifyTicket(const v1::OutboxAction::NotifyTicket& n);
+  absl::Status Reply(const v1::OutboxAction::ReplyToCustomer& r);
+  absl::Status VerifyFix(const v1::OutboxAction::VerifyFix& v);
+
+  // The public reply's text for a ticket (the category's template, or the default of its kind).
+  static std::string ReplyText(const v1::Category* category, const v1::ImprovementTask& task,
+                               const v1::Ticket& ticket);
+
+ private:
+  absl::StatusOr<spi::TrackerAdapter*> Tracker(const std::string& id);
+  absl::StatusOr<spi::HelpdeskAdapter*> Helpdesk(const std::string& id);
+  // The task, its ticket and the ticket's task, read in one snapshot.
+  absl::Status ReadTaskAndTicket(int64_t task_id, const std::string& helpdesk_id,
+                                 const std::string& ticket_id, v1::ImprovementTask* task,
+                                 spi::TicketRecord* ticket);
+  bool ShouldReply(const v1::Category* category, const v1::Ticket& ticket) const;
+
+  v1::LoopConfig config_;
+  spi::Store& store_;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
+  std::map<std::string, spi::TrackerAdapter*> trackers_;
+  policy::LinkPolicy& policy_;
+  const spi::Clock& clock_;
+  Worker follower_;
+};
+
+}  // namespace debrief::loop
