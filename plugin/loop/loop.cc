@@ -134,7 +134,7 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
             absl::StrCat("notify:", task_id, ":", t.helpdesk_id(), ":", t.ticket_id()), note, now);
         !s.ok())
       return s;
-    if (!ShouldReply(cat, t)) continue;
+    if (!ShouldReply(cat, r)) continue;
     v1::OutboxAction reply;
     auto* rp = reply.mutable_reply();
     rp->set_task_id(task_id);
@@ -155,13 +155,15 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
   return policy_.EnqueueSync(tx, task_id);
 }
 
-bool Loop::ShouldReply(const v1::Category* cat, const v1::Ticket& t) const {
+bool Loop::ShouldReply(const v1::Category* cat, const spi::TicketRecord& r) const {
   if (!config_.public_replies() || cat == nullptr || !cat->public_reply()) return false;
+  const v1::Ticket& t = r.ticket;
   const std::string& st = t.status();
   if (st == "solved" || st == "closed") {
     // Recently solved tickets only: an old conversation is not reopened.
-    absl::Time last =
-        t.has_updated_at() ? FromTimestamp(t.updated_at()) : FromTimestamp(t.created_at());
+    absl::Time last = t.has_updated_at()   ? FromTimestamp(t.updated_at())
+                      : t.has_created_at() ? FromTimestamp(t.created_at())
+                                           : r.first_seen;
     return clock_.Now() - last <= ToDuration(config_.reply_solved_within(), absl::Hours(24 * 30));
   }
   return true;

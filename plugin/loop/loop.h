@@ -62,7 +62,7 @@ class Loop {
   absl::Status ReadTaskAndTicket(int64_t task_id, const std::string& helpdesk_id,
                                  const std::string& ticket_id, v1::ImprovementTask* task,
                                  spi::TicketRecord* ticket);
-  bool ShouldReply(const v1::Category* category, const v1::Ticket& ticket) const;
+  bool ShouldReply(const v1::Category* category, const spi::TicketRecord& ticket) const;
 
   v1::LoopConfig config_;
   spi::Store& store_;

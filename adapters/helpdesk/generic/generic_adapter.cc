@@ -89,6 +89,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     def(f.mutable_updated_at(), "/ticket/updated_at");
     def(f.mutable_event(), "/event");
     def(f.mutable_url(), "/ticket/url");
+    def(f.mutable_assignee_name(), "/ticket/assignee/name");
   }
 
   const std::string& id() const override { return id_; }
@@ -175,6 +176,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     t.set_status(absl::AsciiStrToLower(TextAt(doc, f.status())));
     t.set_channel(TextAt(doc, f.channel()));
     t.set_url(TextAt(doc, f.url()));
+    t.mutable_assignee()->set_name(TextAt(doc, f.assignee_name()));
     if (const json* tags = At(doc, f.tags()); tags != nullptr && tags->is_array())
       for (const auto& tag : *tags)
         if (tag.is_string()) t.add_tags(tag.get<std::string>());

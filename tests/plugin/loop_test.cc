@@ -1,0 +1,370 @@
+// Close the loop, as scenarios on a fake clock through the real pipeline, SQLite store, link
+// policy, builtin tracker, loop and executor. The helpdesk is a mock that records what it is
+// asked to post (the helpdesk adapters have their own tests).
+#include "loop/loop.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <future>
+
+#include "absl/strings/str_split.h"
+#include "classify/keyword_classifier.h"
+#include "config/config.h"
+#include "loop/verification.h"
+#include "mocks/spi_mocks.h"
+#include "outbox/executor.h"
+#include "pipeline/pipeline.h"
+#include "store/sqlite_store.h"
+#include "tracker/builtin/builtin_tracker.h"
+
+namespace debrief::loop {
+namespace {
+
+using ::testing::_;
+using ::testing::HasSubstr;
+using ::testing::Invoke;
+using ::testing::NiceMock;
+using ::testing::Not;
+using ::testing::Return;
+using ::testing::ReturnRef;
+
+struct Posted {
+  std::string ticket_id;
+  spi::TicketNote note;
+};
+
+class LoopScenario : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto c = config::ParseConfig(R"(
+trackers: [{id: tasks, type: builtin}]
+link_policy: {open_after_tickets: 3, window: 30d}
+loop:
+  impact_interval: 10m
+  public_replies: true
+  settling_delay: 7d
+  verify_window: 28d
+taxonomy:
+  categories:
+    - {id: billing, name: Double charges, kind: complaint, keywords: ["charged twice"],
+       public_reply: true}
+    - {id: login, name: Login loops, kind: complaint, keywords: ["log ?in"]}
+    - {id: export, name: Export to CSV, kind: suggestion, keywords: ["export"],
+       open_immediately: true, public_reply: true}
+    - {id: kudos, name: Helpful agents, kind: praise, keywords: ["thank you"],
+       open_immediately: true}
+)",
+                                 dir_.path());
+    ASSERT_TRUE(c.ok()) << c.status();
+    config_ = *c;
+    store_ = std::move(*store::OpenSqliteStore({.path = dir_.file("d.db")}, clock_));
+    classifier_ = std::move(*classify::KeywordClassifier::Create(config_.taxonomy(), clock_));
+    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
+    auto t = adapters::builtin::BuiltinTracker::Open("tasks", dir_.file("t.db"), "http://t/", clock_);
+    ASSERT_TRUE(t.ok());
+    tracker_ = std::move(*t);
+    ON_CALL(helpdesk_, id()).WillByDefault(ReturnRef(id_));
+    // Wire format of the mock: "ticket|customer id|customer name|status|text|assignee".
+    ON_CALL(helpdesk_, Normalize(_)).WillByDefault(Invoke([](const spi::InboundDelivery& d) {
+      std::vector<std::string> f = absl::StrSplit(std::string(d.body), '|');
+      spi::NormalizeResult r;
+      r.event.emplace();
+      r.event->set_type(v1::TICKET_CREATED);
+      v1::Ticket* t = r.event->mutable_ticket();
+      t->set_ticket_id(f[0]);
+      t->mutable_requester()->set_id(f[1]);
+      t->mutable_requester()->set_name(f[2]);
+      t->set_status(f[3]);
+      t->set_subject(f[4]);
+      t->set_body(f[4]);
+      if (f.size() > 5) t->mutable_assignee()->set_name(f[5]);
+      return absl::StatusOr<spi::NormalizeResult>(r);
+    }));
+    ON_CALL(helpdesk_, WriteBack(_, _, _)).WillByDefault(Return(absl::OkStatus()));
+    ON_CALL(helpdesk_, PostNote(_, _))
+        .WillByDefault(Invoke([this](const v1::Ticket& t, const spi::TicketNote& n) {
+          posted_.push_back({t.ticket_id(), n});
+          return absl::OkStatus();
+        }));
+    std::map<std::string, spi::HelpdeskAdapter*> hd{{"support", &helpdesk_}};
+    pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, hd, *classifier_, *policy_, clock_,
+                                                     64, absl::Milliseconds(10));
+    loop_ = std::make_unique<Loop>(config_, *store_, hd,
+                                   std::map<std::string, spi::TrackerAdapter*>{{"tasks", tracker_.get()}},
+                                   *policy_, clock_);
+    executor_ = std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
+  }
+
+  void Ticket(const std::string& id, const std::string& customer, const std::string& name,
+              const std::string& text, const std::string& status = "open",
+              const std::string& assignee = "") {
+    spi::StoredDelivery d;
+    d.adapter_id = "support";
+    d.delivery_key = "d" + id;
+    d.body = absl::StrCat(id, "|", customer, "|", name, "|", status, "|", text, "|", assignee);
+    d.received_at = clock_.Now();
+    std::promise<void> p;
+    store_->AppendDelivery(d, [&](auto) { p.set_value(); });
+    p.get_future().wait();
+    ASSERT_TRUE(pipeline_->Drain().ok());
+  }
+
+  // Runs the executor until nothing is due now.
+  void Run() {
+    for (int i = 0; i < 20; ++i) {
+      auto n = executor_->RunDue();
+      ASSERT_TRUE(n.ok()) << n.status();
+      if (*n == 0) return;
+    }
+  }
+
+  v1::ImprovementTask Task(const std::string& category, bool active = true) {
+    v1::ImprovementTask out;
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto tasks = tx.ListTasks({.category_id = category});
+                      for (const auto& t : *tasks)
+                        if (!active || t.status() == v1::TASK_OPEN ||
+                            t.status() == v1::TASK_PENDING_CREATE)
+                          out = t;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return out;
+  }
+
+  int NotesFor(const std::string& ticket, bool is_public) {
+    int n = 0;
+    for (const auto& p : posted_) n += p.ticket_id == ticket && p.note.is_public == is_public;
+    return n;
+  }
+
+  // The builtin tracker closes the task, the follower notices, the executor acts.
+  void CloseInTracker(const v1::ImprovementTask& t) {
+    ASSERT_TRUE(tracker_->SetStatus(t.external_id(), v1::TASK_DONE).ok());
+    auto changed = loop_->PollStatuses();
+    ASSERT_TRUE(changed.ok()) << changed.status();
+    EXPECT_EQ(*changed, 1);
+    Run();
+  }
+
+  testing::TempDir dir_;
+  testing::FakeClock clock_;
+  v1::Config config_;
+  std::unique_ptr<spi::Store> store_;
+  std::unique_ptr<classify::Classifier> classifier_;
+  std::unique_ptr<policy::LinkPolicy> policy_;
+  std::unique_ptr<adapters::builtin::BuiltinTracker> tracker_;
+  std::string id_ = "support";
+  NiceMock<testing::MockHelpdeskAdapter> helpdesk_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<Loop> loop_;
+  std::unique_ptr<outbox::Executor> executor_;
+  std::vector<Posted> posted_;
+};
+
+TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnceAndIsVerified) {
+  // Twelve complaints over four weeks (customer c1 twice), from named customers.
+  for (int i = 1; i <= 12; ++i) {
+    std::string cust = i == 2 ? "c1" : absl::StrCat("c", i);
+    Ticket(absl::StrCat(i), cust, i == 1 ? "Maria Gonzalez" : "Sam Lee",
+           i == 1 ? "Maria here: I was charged twice, mail maria@example.com or +44 20 7946 0958"
+                  : "I was charged twice this month",
+           i == 12 ? "solved" : "open");
+    if (i == 3) {
+      // The threshold is crossed: one task, created with the three tickets.
+      Run();
+      v1::ImprovementTask t = Task("billing");
+      ASSERT_FALSE(t.external_id().empty());
+      EXPECT_EQ(*tracker_->LinkedTickets(t.external_id()),
+                (std::vector<std::string>{"support/1", "support/2", "support/3"}));
+    }
+    clock_.Advance(absl::Hours(52));
+    Run();
+  }
+  v1::ImprovementTask task = Task("billing");
+  EXPECT_EQ(*tracker_->CountTasks(), 1);
+  EXPECT_EQ(tracker_->LinkedTickets(task.external_id())->size(), 12u);
+  auto details = tracker_->Details(task.external_id());
+  ASSERT_TRUE(details.ok());
+  EXPECT_THAT(details->description, HasSubstr("Tickets: 12 from 11 customers"));
+  EXPECT_THAT(details->description, HasSubstr("Weekly tickets"));
+  // Personal data never reaches the tracker.
+  EXPECT_THAT(details->description, Not(HasSubstr("maria@example.com")));
+  EXPECT_THAT(details->description, Not(HasSubstr("7946")));
+  EXPECT_THAT(details->description, Not(HasSubstr("Maria")));
+  EXPECT_THAT(details->description, HasSubstr("[email]"));
+
+  CloseInTracker(task);
+  task = Task("billing", /*active=*/false);
+  EXPECT_EQ(task.status(), v1::TASK_DONE);
+  for (int i = 1; i <= 12; ++i) {
+    const std::string id = absl::StrCat(i);
+    EXPECT_EQ(NotesFor(id, /*is_public=*/false), 1) << "ticket " << id;
+  }
+  // One public reply per customer: c1's second ticket gets none; 12 was solved 2 days ago.
+  int replies = 0;
+  for (const auto& p : posted_) replies += p.note.is_public;
+  EXPECT_EQ(replies, 11);
+  EXPECT_EQ(NotesFor("2", /*is_public=*/true) + NotesFor("1", /*is_public=*/true), 1);
+  for (const auto& p : posted_) {
+    if (!p.note.is_public) EXPECT_EQ(p.note.add_tags, std::vector<std::string>{"debrief-fixed"});
+    if (p.note.is_public) EXPECT_THAT(p.note.body, HasSubstr("You told us about Double charges"));
+  }
+  // Nothing is told twice: another poll and run add nothing.
+  const size_t told = posted_.size();
+  EXPECT_EQ(*loop_->PollStatuses(), 0);
+  Run();
+  EXPECT_EQ(posted_.size(), told);
+
+  // The history holds each status with its time.
+  std::vector<v1::TaskStatusChange> history;
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) {
+                    history = *tx.StatusHistory(task.id());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].status(), v1::TASK_PENDING_CREATE);
+  EXPECT_EQ(history[1].status(), v1::TASK_OPEN);
+  EXPECT_EQ(history[2].status(), v1::TASK_DONE);
+  EXPECT_EQ(history[2].source(), "poll");
+
+  // The cause stopped: after the settling delay and the window, the fix is verified.
+  clock_.Advance(absl::Hours(24 * 35) + absl::Minutes(1));
+  Run();
+  task = Task("billing", /*active=*/false);
+  ASSERT_TRUE(task.has_verification());
+  EXPECT_EQ(task.verification().verdict(), v1::FixVerification::VERIFIED);
+  EXPECT_EQ(task.verification().before(), 12);
+  EXPECT_EQ(task.verification().after(), 0);
+  EXPECT_DOUBLE_EQ(task.verification().p_value(), 1.0 / 4096);
+  EXPECT_FALSE(task.flagged());
+  details = tracker_->Details(task.external_id());
+  EXPECT_THAT(details->labels, ::testing::Contains("debrief-fix-verified"));
+  ASSERT_EQ(details->comments.size(), 1u);
+  EXPECT_THAT(details->comments[0], HasSubstr("Fix verified: tickets of this cause went down 100%"));
+}
+
+TEST_F(LoopScenario, ACauseThatContinuesIsFlaggedAndItsReturnOpensARegressionTask) {
+  for (int i = 1; i <= 6; ++i) {
+    Ticket(absl::StrCat("a", i), absl::StrCat("c", i), "Ann Example", "cannot log in again");
+    clock_.Advance(absl::Hours(24 * 4));
+  }
+  Run();
+  v1::ImprovementTask first = Task("login");
+  ASSERT_FALSE(first.external_id().empty());
+  CloseInTracker(first);
+  // No public reply: the login category does not allow one.
+  for (const auto& p : posted_) EXPECT_FALSE(p.note.is_public);
+
+  // It keeps coming, during the settling delay and after.
+  for (int i = 1; i <= 9; ++i) {
+    clock_.Advance(absl::Hours(24 * 4));
+    Ticket(absl::StrCat("b", i), absl::StrCat("d", i), "Bo Example", "log in loop");
+    Run();
+  }
+  // The cause came back: a new task that points at the done one.
+  v1::ImprovementTask regression = Task("login");
+  ASSERT_NE(regression.id(), first.id());
+  EXPECT_EQ(regression.regression_of(), first.id());
+  auto details = tracker_->Details(regression.external_id());
+  ASSERT_TRUE(details.ok());
+  EXPECT_THAT(details->title, HasSubstr("came back"));
+  EXPECT_THAT(details->description,
+              HasSubstr("Regression: this cause came back after DEBRIEF-" + first.external_id()));
+
+  clock_.Advance(absl::Hours(24 * 3));
+  Run();
+  v1::ImprovementTask done;
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) {
+                    done = **tx.GetTask(first.id());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(done.has_verification());
+  EXPECT_EQ(done.verification().verdict(), v1::FixVerification::NOT_VERIFIED)
+      << done.verification().summary();
+  EXPECT_TRUE(done.flagged());
+  EXPECT_THAT(tracker_->Details(first.external_id())->labels,
+              ::testing::Contains("debrief-fix-not-verified"));
+}
+
+TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgent) {
+  Ticket("s1", "cust-77", "Pat Idea", "Please add an export to CSV", "open");
+  Ticket("k1", "cust-78", "Kim Happy", "Thank you, Jo was so helpful", "solved", "Jo Agent");
+  Run();
+  v1::ImprovementTask idea = Task("export");
+  ASSERT_FALSE(idea.external_id().empty()) << "a suggestion opens at once";
+  auto details = tracker_->Details(idea.external_id());
+  EXPECT_THAT(details->title, HasSubstr("Customer suggestion: Export to CSV"));
+  EXPECT_THAT(details->description, HasSubstr("customer cust-77 of ticket support/s1"));
+  EXPECT_THAT(details->description, Not(HasSubstr("Pat")));
+  v1::ImprovementTask kudos = Task("kudos");
+  details = tracker_->Details(kudos.external_id());
+  EXPECT_THAT(details->title, HasSubstr("Keep doing this"));
+  EXPECT_THAT(details->description, HasSubstr("Credited agents (tickets praising them): Jo Agent (1)"));
+
+  CloseInTracker(idea);
+  ASSERT_EQ(NotesFor("s1", /*is_public=*/true), 1);
+  for (const auto& p : posted_)
+    if (p.note.is_public) EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
+}
+
+TEST_F(LoopScenario, AnAgentRequestsATaskWithoutWaitingForTheThreshold) {
+  Ticket("r1", "c1", "A B", "charged twice");
+  Run();
+  EXPECT_EQ(*tracker_->CountTasks(), 0);
+  absl::StatusOr<policy::LinkPolicy::Requested> req;
+  ASSERT_TRUE(store_
+                  ->Transact([&](spi::StoreTransaction& tx) {
+                    req = policy_->RequestTask(tx, "support", "r1", "");
+                    return req.status();
+                  })
+                  .ok())
+      << req.status();
+  EXPECT_TRUE(req->created);
+  Run();
+  EXPECT_EQ(*tracker_->CountTasks(), 1);
+  EXPECT_EQ(*tracker_->LinkedTickets(Task("billing").external_id()),
+            std::vector<std::string>{"support/r1"});
+  // Asking again links to the same task.
+  ASSERT_TRUE(store_
+                  ->Transact([&](spi::StoreTransaction& tx) {
+                    req = policy_->RequestTask(tx, "support", "r1", "billing");
+                    return req.status();
+                  })
+                  .ok());
+  EXPECT_FALSE(req->created);
+}
+
+// The statistics against values computed independently by Python (fractions, math.comb).
+TEST(FixVerification, MatchesAnIndependentExactComputation) {
+  std::string cmd =
+      absl::StrCat("python3 ", DEBRIEF_SOURCE_DIR, "/tests/plugin/testdata/binomial_golden.py");
+  FILE* f = popen(cmd.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  int before, after, rows = 0;
+  double p;
+  while (fscanf(f, "%d %d %lf", &before, &after, &p) == 3) {
+    ++rows;
+    EXPECT_NEAR(BinomialCdf(after, before + after, 0.5), p, 1e-12 + 1e-9 * p)
+        << before << " before, " << after << " after";
+    v1::FixVerification v = JudgeFix(before, after, 0.05);
+    EXPECT_NEAR(v.p_value(), p, 1e-12 + 1e-9 * p);
+    if (before + after < 5)
+      EXPECT_EQ(v.verdict(), v1::FixVerification::NOT_YET_KNOWN);
+    else
+      EXPECT_EQ(v.verdict(), p < 0.05 ? v1::FixVerification::VERIFIED
+                                      : v1::FixVerification::NOT_VERIFIED);
+  }
+  EXPECT_EQ(pclose(f), 0);
+  EXPECT_EQ(rows, 15);
+}
+
+}  // namespace
+}  // namespace debrief::loop
