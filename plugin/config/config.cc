@@ -235,6 +235,8 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (lo->quotes() == 0) lo->set_quotes(3);
   if (lo->fixed_tag().empty()) lo->set_fixed_tag("debrief-fixed");
   if (lo->verify_attempts() == 0) lo->set_verify_attempts(3);
+  if (lo->impact_min_growth() == 0) lo->set_impact_min_growth(0.5);
+  if (!lo->has_impact_max_staleness()) lo->mutable_impact_max_staleness()->set_seconds(86400);
 }
 
 }  // namespace
@@ -371,6 +373,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
     return absl::InvalidArgumentError("classifier.model needs classifier.kind: learned");
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)
     return absl::InvalidArgumentError("taxonomy.review_threshold must be within 0..1");
+  if (c.loop().impact_min_growth() < 0)
+    return absl::InvalidArgumentError("loop.impact_min_growth must be >= 0");
   if (c.loop().significance() <= 0 || c.loop().significance() >= 0.5)
     return absl::InvalidArgumentError("loop.significance must be within (0, 0.5), e.g. 0.05");
   return absl::OkStatus();

@@ -152,7 +152,7 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
                          ToDuration(config_.verify_window(), absl::Hours(24 * 28));
   if (absl::Status s = tx.Enqueue(absl::StrCat("verify:", task_id, ":0"), verify, due); !s.ok())
     return s;
-  return policy_.EnqueueSync(tx, task_id);
+  return policy_.EnqueueSync(tx, task_id, /*force=*/true);
 }
 
 bool Loop::ShouldReply(const v1::Category* cat, const spi::TicketRecord& r) const {
@@ -257,6 +257,8 @@ absl::Status Loop::CreateTask(int64_t task_id) {
     (*t)->set_external_id(made->external_id);
     (*t)->set_external_key(made->external_key);
     (*t)->set_url(made->url);
+    (*t)->set_synced_ticket_count(static_cast<int64_t>(draft.tickets.size()));
+    SetTimestamp((*t)->mutable_synced_at(), clock_.Now());
     if ((*t)->status() == v1::TASK_PENDING_CREATE) {
       (*t)->set_status(made->status);
       v1::TaskStatusChange change;
@@ -271,20 +273,40 @@ absl::Status Loop::CreateTask(int64_t task_id) {
   });
 }
 
-absl::Status Loop::SyncTask(int64_t task_id) {
+absl::Status Loop::SyncTask(const v1::OutboxAction::SyncTask& sync) {
+  const int64_t task_id = sync.task_id();
+  const absl::Time now = clock_.Now();
   v1::ImprovementTask task;
   TaskReport report;
-  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+  bool write = true;
+  absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
     auto t = tx.GetTask(task_id);
     if (!t.ok()) return t.status();
     if (!*t) return absl::NotFoundError(absl::StrCat("task ", task_id, " is gone"));
     task = std::move(**t);
-    auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, clock_.Now());
+    if (task.external_id().empty()) return absl::OkStatus();
+    const absl::Duration stale = ToDuration(config_.impact_max_staleness(), absl::Hours(24));
+    if (!sync.force() && task.has_synced_at()) {
+      const absl::Time last = FromTimestamp(task.synced_at());
+      const bool grew = static_cast<double>(task.ticket_count()) >=
+                        static_cast<double>(task.synced_ticket_count()) *
+                            (1 + config_.impact_min_growth());
+      if (!grew && now - last < stale) {
+        // Not worth an edit yet: the task catches up when the last write grows stale.
+        write = false;
+        v1::OutboxAction later;
+        later.mutable_sync_task()->set_task_id(task_id);
+        later.mutable_sync_task()->set_force(true);
+        return tx.Enqueue(absl::StrCat("sync:", task_id, ":stale:", absl::ToUnixMicros(last)),
+                          later, last + stale);
+      }
+    }
+    auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, now);
     if (!r.ok()) return r.status();
     report = std::move(*r);
     return absl::OkStatus();
   });
-  if (!s.ok()) return s;
+  if (!s.ok() || !write) return s;
   if (task.external_id().empty())
     return NotReady(absl::StrCat("task ", task_id, " is not created in the tracker yet"));
   auto tracker = Tracker(task.tracker_id());
@@ -292,7 +314,20 @@ absl::Status Loop::SyncTask(int64_t task_id) {
   spi::TaskUpdate u;
   u.impact = std::move(report.impact);
   u.tickets = std::move(report.tickets);
-  return (*tracker)->UpdateTask(task.external_id(), u);
+  const int64_t written = static_cast<int64_t>(u.tickets.size());
+  if (absl::Status st = (*tracker)->UpdateTask(task.external_id(), u); !st.ok()) return st;
+  return MarkSynced(task_id, written, now);
+}
+
+absl::Status Loop::MarkSynced(int64_t task_id, int64_t tickets, absl::Time at) {
+  return store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto t = tx.GetTask(task_id);
+    if (!t.ok()) return t.status();
+    if (!*t) return absl::OkStatus();
+    (*t)->set_synced_ticket_count(tickets);
+    SetTimestamp((*t)->mutable_synced_at(), at);
+    return tx.UpdateTask(**t);
+  });
 }
 
 absl::Status Loop::NotifyTicket(const v1::OutboxAction::NotifyTicket& n) {
@@ -388,7 +423,9 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
     default:
       break;
   }
-  return (*tracker)->UpdateTask(task.external_id(), u);
+  const int64_t written = static_cast<int64_t>(u.tickets.size());
+  if (absl::Status st = (*tracker)->UpdateTask(task.external_id(), u); !st.ok()) return st;
+  return MarkSynced(task.id(), written, clock_.Now());
 }
 
 }  // namespace debrief::loop

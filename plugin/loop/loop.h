@@ -21,7 +21,9 @@ namespace debrief::loop {
 //  - when a task is done: an internal note and loop.fixed_tag on every linked ticket, and,
 //    where loop.public_replies and the category's public_reply allow, one public reply per
 //    customer to open and recently solved tickets, from the category's template;
-//  - keeps the task's impact section current (SyncTask, debounced by the link policy);
+//  - keeps the task's impact section current (SyncTask, debounced by the link policy, and
+//    written when the impact grew by loop.impact_min_growth or the last write is
+//    loop.impact_max_staleness old);
 //  - after loop.settling_delay, verifies the fix (loop/verification.h) and writes the verdict
 //    on the task; a fix that did not hold flags the task for its owner.
 // Every side effect is an outbox action with a key, so each happens once.
@@ -46,7 +48,7 @@ class Loop {
 
   // Outbox actions (called by the executor).
   absl::Status CreateTask(int64_t task_id);
-  absl::Status SyncTask(int64_t task_id);
+  absl::Status SyncTask(const v1::OutboxAction::SyncTask& sync);
   absl::Status NotifyTicket(const v1::OutboxAction::NotifyTicket& n);
   absl::Status Reply(const v1::OutboxAction::ReplyToCustomer& r);
   absl::Status VerifyFix(const v1::OutboxAction::VerifyFix& v);
@@ -62,6 +64,7 @@ class Loop {
   absl::Status ReadTaskAndTicket(int64_t task_id, const std::string& helpdesk_id,
                                  const std::string& ticket_id, v1::ImprovementTask* task,
                                  spi::TicketRecord* ticket);
+  absl::Status MarkSynced(int64_t task_id, int64_t tickets, absl::Time at);
   bool ShouldReply(const v1::Category* category, const spi::TicketRecord& ticket) const;
 
   v1::LoopConfig config_;

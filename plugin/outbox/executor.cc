@@ -18,6 +18,13 @@ bool Retryable(const absl::Status& s) {
 // The task is created by an earlier action (ordered first in the same batch); wait for it.
 absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move(msg)); }
 
+v1::OutboxAction::SyncTask ForcedSync(int64_t task_id) {
+  v1::OutboxAction::SyncTask s;
+  s.set_task_id(task_id);
+  s.set_force(true);
+  return s;
+}
+
 }  // namespace
 
 Executor::Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
@@ -79,11 +86,11 @@ absl::Status Executor::Execute(const spi::OutboxEntry& e) {
     case v1::OutboxAction::kCreateTask:
       return loop_.CreateTask(e.action.create_task().task_id());
     case v1::OutboxAction::kLink:  // written by version 1: links now travel with the sync
-      return loop_.SyncTask(e.action.link().task_id());
+      return loop_.SyncTask(ForcedSync(e.action.link().task_id()));
     case v1::OutboxAction::kUnlink:
-      return loop_.SyncTask(e.action.unlink().task_id());
+      return loop_.SyncTask(ForcedSync(e.action.unlink().task_id()));
     case v1::OutboxAction::kSyncTask:
-      return loop_.SyncTask(e.action.sync_task().task_id());
+      return loop_.SyncTask(e.action.sync_task());
     case v1::OutboxAction::kWriteBack:
       return WriteBack(e.action.write_back());
     case v1::OutboxAction::kNotifyTicket:

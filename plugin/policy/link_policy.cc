@@ -74,10 +74,12 @@ absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticke
   link.set_ticket_id(ticket.ticket_id());
   link.set_origin(origin);
   if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
-  return EnqueueSync(tx, task.id());
+  // An agent's decision shows on the task at the next interval; the policy's links wait for
+  // the impact to grow enough to be worth an edit.
+  return EnqueueSync(tx, task.id(), /*force=*/origin == v1::LINK_AGENT);
 }
 
-absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id) {
+absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id, bool force) {
   // Debounced: every change within one interval shares one key and runs once, at the end of
   // the interval (the tracker sees one update per task per interval, not one per ticket).
   const absl::Duration every = config::ToDuration(loop_.impact_interval(), absl::ZeroDuration());
@@ -237,7 +239,7 @@ absl::Status LinkPolicy::Unlink(spi::StoreTransaction& tx, const std::string& he
   if (!*old)
     return absl::NotFoundError(absl::StrCat(helpdesk_id, "/", ticket_id, " is not linked"));
   if (absl::Status s = tx.DeleteLink(helpdesk_id, ticket_id); !s.ok()) return s;
-  return EnqueueSync(tx, (*old)->task_id());
+  return EnqueueSync(tx, (*old)->task_id(), /*force=*/true);
 }
 
 }  // namespace debrief::policy

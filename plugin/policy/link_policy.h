@@ -50,8 +50,9 @@ class LinkPolicy {
                                         const std::string& ticket_id,
                                         const std::string& category_id);
 
-  // Schedules the task's next SyncTask (debounced by loop.impact_interval).
-  absl::Status EnqueueSync(spi::StoreTransaction& tx, int64_t task_id);
+  // Schedules the task's next SyncTask (debounced by loop.impact_interval). A forced one is
+  // written whatever the impact's growth (status changes, agents' decisions).
+  absl::Status EnqueueSync(spi::StoreTransaction& tx, int64_t task_id, bool force);
 
   // The category, or null. Categories are never removed while in use, so the pointer stays
   // valid (promoted ones are added at run time).

@@ -122,6 +122,8 @@ constexpr const char* kMigrations[] = {
     ALTER TABLE tasks ADD COLUMN regression_of INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE tasks ADD COLUMN verification BLOB;
     ALTER TABLE tasks ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN synced_tickets INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN synced_at INTEGER;
     CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4;
     CREATE TABLE task_status_changes(
       id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -149,7 +151,7 @@ constexpr const char* kInboxMigrations[] = {
 
 constexpr char kTaskColumns[] =
     "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
-    "updated_at, done_at, regression_of, verification, flagged";
+    "updated_at, done_at, regression_of, verification, flagged, synced_tickets, synced_at";
 
 int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
@@ -218,7 +220,8 @@ class Connection final : public spi::StoreTransaction {
                      "VALUES(?,?,?,?,?,?,?,?,?,?)"),
         update_task_(db,
                      "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
-                     "updated_at=?, done_at=?, verification=?, flagged=? WHERE id=?"),
+                     "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=? "
+                     "WHERE id=?"),
         get_link_(db,
                   "SELECT task_id, origin, linked_at FROM task_links "
                   "WHERE helpdesk_id=? AND ticket_id=?"),
@@ -340,7 +343,7 @@ class Connection final : public spi::StoreTransaction {
     return TaskFromRow(s);
   }
 
-  // The columns kTaskColumns (0..13) of a tasks row.
+  // The columns kTaskColumns (0..15) of a tasks row.
   static v1::ImprovementTask TaskFromRow(const Stmt& s) {
     v1::ImprovementTask t;
     t.set_id(s.Int(0));
@@ -357,6 +360,8 @@ class Connection final : public spi::StoreTransaction {
     t.set_regression_of(s.Int(11));
     if (!s.IsNull(12)) t.mutable_verification()->ParseFromString(s.Text(12));
     t.set_flagged(s.Int(13) != 0);
+    t.set_synced_ticket_count(s.Int(14));
+    if (!s.IsNull(15)) SetTimestamp(t.mutable_synced_at(), FromMicros(s.Int(15)));
     return t;
   }
 
@@ -366,10 +371,10 @@ class Connection final : public spi::StoreTransaction {
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
     v1::ImprovementTask t = TaskFromRow(s);
-    t.set_ticket_count(s.Int(14));
-    t.set_customer_count(s.Int(15));
-    if (!s.IsNull(16)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(16)));
-    if (!s.IsNull(17)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(17)));
+    t.set_ticket_count(s.Int(16));
+    t.set_customer_count(s.Int(17));
+    if (!s.IsNull(18)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
+    if (!s.IsNull(19)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
     return t;
   }
 
@@ -429,7 +434,12 @@ class Connection final : public spi::StoreTransaction {
       s.BindBlob(t.verification().SerializeAsString());
     else
       s.BindNull();
-    return s.Bind(int64_t{t.flagged() ? 1 : 0}).Bind(t.id()).Exec();
+    s.Bind(int64_t{t.flagged() ? 1 : 0}).Bind(t.synced_ticket_count());
+    if (t.has_synced_at())
+      s.Bind(ToMicros(FromTimestamp(t.synced_at())));
+    else
+      s.BindNull();
+    return s.Bind(t.id()).Exec();
   }
 
   absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(

@@ -315,6 +315,28 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
     if (p.note.is_public) EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
 }
 
+TEST_F(LoopScenario, TheTaskIsRewrittenWhenItsImpactGrewOrItsLastWriteIsStale) {
+  auto linked = [&] { return tracker_->LinkedTickets(Task("billing").external_id())->size(); };
+  for (int i = 1; i <= 3; ++i) Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
+  Run();
+  EXPECT_EQ(linked(), 3u);  // created with its three tickets
+  Ticket("4", "c4", "A B", "charged twice");
+  clock_.Advance(absl::Minutes(10));
+  Run();
+  EXPECT_EQ(linked(), 3u) << "4 is not 50% more than 3: no edit yet";
+  Ticket("5", "c5", "A B", "charged twice");
+  clock_.Advance(absl::Minutes(10));
+  Run();
+  EXPECT_EQ(linked(), 5u) << "5 >= 4.5: one edit carries both links";
+  Ticket("6", "c6", "A B", "charged twice");
+  clock_.Advance(absl::Hours(23));
+  Run();
+  EXPECT_EQ(linked(), 5u);
+  clock_.Advance(absl::Hours(1));
+  Run();
+  EXPECT_EQ(linked(), 6u) << "a day after the last edit, the task catches up";
+}
+
 TEST_F(LoopScenario, AnAgentRequestsATaskWithoutWaitingForTheThreshold) {
   Ticket("r1", "c1", "A B", "charged twice");
   Run();
