@@ -149,10 +149,14 @@ int BuiltinTask(const std::string& config_path, std::string tracker_id,
   if (!d.ok()) return Fail(d.status());
   auto linked = builtin->LinkedTickets(external_id);
   if (!linked.ok()) return Fail(linked.status());
-  nlohmann::json out = {{"id", task->external_id},  {"key", task->external_key},
-                        {"url", task->url},         {"status", v1::TaskStatus_Name(task->status)},
-                        {"title", d->title},        {"labels", d->labels},
-                        {"description", d->description}, {"comments", d->comments},
+  nlohmann::json out = {{"id", task->external_id},
+                        {"key", task->external_key},
+                        {"url", task->url},
+                        {"status", v1::TaskStatus_Name(task->status)},
+                        {"title", d->title},
+                        {"labels", d->labels},
+                        {"description", d->description},
+                        {"comments", d->comments},
                         {"linked_tickets", *linked}};
   std::cout << out.dump(2) << "\n";
   return 0;
@@ -240,18 +244,20 @@ int main(int argc, char** argv) {
 
   // The builtin tracker is worked here, as a team would work an issue in Jira: debriefd
   // follows the status by polling (loop.status_poll_interval) and closes the loop.
-  auto* tracker = app.add_subcommand("tracker", "work the builtin tracker's tasks")
-                      ->require_subcommand(1);
+  auto* tracker =
+      app.add_subcommand("tracker", "work the builtin tracker's tasks")->require_subcommand(1);
   std::string tracker_config = "debrief.yaml", tracker_id, external_id, status_name;
   tracker->add_option("--config", tracker_config, "debriefd's config file")->capture_default_str();
   tracker->add_option("--tracker", tracker_id, "the builtin tracker's id (default: the first)");
   auto* trshow = tracker->add_subcommand("show", "a task as the tracker holds it");
   trshow->add_option("external_id", external_id)->required();
   trshow->callback([&] { rc = BuiltinTask(tracker_config, tracker_id, external_id, ""); });
-  auto* trset = tracker->add_subcommand("set-status", "move a task: open, in-progress, done, wont-do");
+  auto* trset =
+      tracker->add_subcommand("set-status", "move a task: open, in-progress, done, wont-do");
   trset->add_option("external_id", external_id)->required();
-  trset->add_option("status", status_name)->required()->check(
-      CLI::IsMember({"open", "in-progress", "done", "wont-do"}));
+  trset->add_option("status", status_name)
+      ->required()
+      ->check(CLI::IsMember({"open", "in-progress", "done", "wont-do"}));
   trset->callback([&] { rc = BuiltinTask(tracker_config, tracker_id, external_id, status_name); });
 
   auto* classify =

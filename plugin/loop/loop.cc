@@ -286,17 +286,23 @@ absl::Status Loop::SyncTask(const v1::OutboxAction::SyncTask& sync) {
     task = std::move(**t);
     if (task.external_id().empty()) return absl::OkStatus();
     const absl::Duration stale = ToDuration(config_.impact_max_staleness(), absl::Hours(24));
+    if (sync.after_write_at() != 0 && task.has_synced_at() &&
+        absl::ToUnixMicros(FromTimestamp(task.synced_at())) != sync.after_write_at()) {
+      write = false;  // written since: that write carried these changes
+      return absl::OkStatus();
+    }
     if (!sync.force() && task.has_synced_at()) {
       const absl::Time last = FromTimestamp(task.synced_at());
-      const bool grew = static_cast<double>(task.ticket_count()) >=
-                        static_cast<double>(task.synced_ticket_count()) *
-                            (1 + config_.impact_min_growth());
+      const bool grew =
+          static_cast<double>(task.ticket_count()) >=
+          static_cast<double>(task.synced_ticket_count()) * (1 + config_.impact_min_growth());
       if (!grew && now - last < stale) {
         // Not worth an edit yet: the task catches up when the last write grows stale.
         write = false;
         v1::OutboxAction later;
         later.mutable_sync_task()->set_task_id(task_id);
         later.mutable_sync_task()->set_force(true);
+        later.mutable_sync_task()->set_after_write_at(absl::ToUnixMicros(last));
         return tx.Enqueue(absl::StrCat("sync:", task_id, ":stale:", absl::ToUnixMicros(last)),
                           later, last + stale);
       }

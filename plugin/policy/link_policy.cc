@@ -86,11 +86,13 @@ absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id,
   const absl::Time now = clock_.Now();
   v1::OutboxAction a;
   a.mutable_sync_task()->set_task_id(task_id);
+  a.mutable_sync_task()->set_force(force);
+  const char* kind = force ? ":force" : "";
   if (every <= absl::ZeroDuration())
-    return tx.Enqueue(absl::StrCat("sync:", task_id, ":", absl::ToUnixMicros(now)), a, now);
+    return tx.Enqueue(absl::StrCat("sync:", task_id, ":", absl::ToUnixMicros(now), kind), a, now);
   const int64_t bucket =
       absl::ToInt64Microseconds(now - absl::UnixEpoch()) / absl::ToInt64Microseconds(every);
-  return tx.Enqueue(absl::StrCat("sync:", task_id, ":b", bucket), a,
+  return tx.Enqueue(absl::StrCat("sync:", task_id, ":b", bucket, kind), a,
                     absl::UnixEpoch() + every * (bucket + 1));
 }
 

@@ -218,10 +218,11 @@ class Connection final : public spi::StoreTransaction {
                      "INSERT INTO tasks(category_id, tracker_id, external_id, external_key, url, "
                      "title, status, created_at, updated_at, regression_of) "
                      "VALUES(?,?,?,?,?,?,?,?,?,?)"),
-        update_task_(db,
-                     "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
-                     "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=? "
-                     "WHERE id=?"),
+        update_task_(
+            db,
+            "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
+            "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=? "
+            "WHERE id=?"),
         get_link_(db,
                   "SELECT task_id, origin, linked_at FROM task_links "
                   "WHERE helpdesk_id=? AND ticket_id=?"),

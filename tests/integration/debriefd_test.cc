@@ -172,6 +172,42 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   EXPECT_EQ((*tracker)->LinkedTickets(task.external_id())->size(), 4u);
 }
 
+TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
+  TempDir dir;
+  Debriefd d(dir.path(), /*open_after=*/1);
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  ASSERT_EQ(
+      d.Post(TicketJson("1", "Charged twice", "I was charged twice, Maria", "c1"), "d1")->status,
+      202);
+  ASSERT_TRUE(WaitFor([&] {
+    auto tasks = ListTasks(d);
+    return tasks.size() == 1 && !tasks[0].external_id().empty();
+  }));
+  v1::ImprovementTask task = ListTasks(d)[0];
+  // The team closes the task in the (builtin) tracker, as a user would.
+  std::string cmd = absl::StrCat(DEBRIEFCTL_PATH, " tracker --config ", dir.file("debrief.yaml"),
+                                 " set-status ", task.external_id(), " done");
+  ASSERT_EQ(RunCommand(cmd, &out), 0) << out;
+  EXPECT_NE(out.find("\"status\": \"TASK_DONE\""), std::string::npos) << out;
+  ASSERT_TRUE(WaitFor([&] { return GetTask(d, task.id()).task().status() == v1::TASK_DONE; }));
+  v1::GetTaskResponse got = GetTask(d, task.id());
+  EXPECT_TRUE(got.task().has_done_at());
+  ASSERT_EQ(got.history_size(), 3);
+  EXPECT_EQ(got.history(2).status(), v1::TASK_DONE);
+  EXPECT_EQ(got.history(2).source(), "poll");
+  // The task's impact section says it is done (a forced update), and the tracker holds no
+  // personal data.
+  ASSERT_TRUE(WaitFor([&] {
+    cmd = absl::StrCat(DEBRIEFCTL_PATH, " tracker --config ", dir.file("debrief.yaml"), " show ",
+                       task.external_id());
+    return RunCommand(cmd, &out) == 0 && out.find("Done on") != std::string::npos;
+  })) << out;
+  EXPECT_NE(out.find("support/1"), std::string::npos) << out;
+  std::string metrics = d.Get("/metrics")->body;
+  EXPECT_NE(metrics.find("debrief_outbox_dead_total 0"), std::string::npos) << metrics;
+}
+
 TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
   TempDir dir;
   Debriefd d(dir.path(), /*open_after=*/1);

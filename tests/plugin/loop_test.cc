@@ -62,7 +62,8 @@ taxonomy:
     store_ = std::move(*store::OpenSqliteStore({.path = dir_.file("d.db")}, clock_));
     classifier_ = std::move(*classify::KeywordClassifier::Create(config_.taxonomy(), clock_));
     policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
-    auto t = adapters::builtin::BuiltinTracker::Open("tasks", dir_.file("t.db"), "http://t/", clock_);
+    auto t =
+        adapters::builtin::BuiltinTracker::Open("tasks", dir_.file("t.db"), "http://t/", clock_);
     ASSERT_TRUE(t.ok());
     tracker_ = std::move(*t);
     ON_CALL(helpdesk_, id()).WillByDefault(ReturnRef(id_));
@@ -91,10 +92,11 @@ taxonomy:
     std::map<std::string, spi::HelpdeskAdapter*> hd{{"support", &helpdesk_}};
     pipeline_ = std::make_unique<pipeline::Pipeline>(*store_, hd, *classifier_, *policy_, clock_,
                                                      64, absl::Milliseconds(10));
-    loop_ = std::make_unique<Loop>(config_, *store_, hd,
-                                   std::map<std::string, spi::TrackerAdapter*>{{"tasks", tracker_.get()}},
-                                   *policy_, clock_);
-    executor_ = std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
+    loop_ = std::make_unique<Loop>(
+        config_, *store_, hd,
+        std::map<std::string, spi::TrackerAdapter*>{{"tasks", tracker_.get()}}, *policy_, clock_);
+    executor_ =
+        std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
   }
 
   void Ticket(const std::string& id, const std::string& customer, const std::string& name,
@@ -246,7 +248,8 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   details = tracker_->Details(task.external_id());
   EXPECT_THAT(details->labels, ::testing::Contains("debrief-fix-verified"));
   ASSERT_EQ(details->comments.size(), 1u);
-  EXPECT_THAT(details->comments[0], HasSubstr("Fix verified: tickets of this cause went down 100%"));
+  EXPECT_THAT(details->comments[0],
+              HasSubstr("Fix verified: tickets of this cause went down 100%"));
 }
 
 TEST_F(LoopScenario, ACauseThatContinuesIsFlaggedAndItsReturnOpensARegressionTask) {
@@ -307,17 +310,20 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
   v1::ImprovementTask kudos = Task("kudos");
   details = tracker_->Details(kudos.external_id());
   EXPECT_THAT(details->title, HasSubstr("Keep doing this"));
-  EXPECT_THAT(details->description, HasSubstr("Credited agents (tickets praising them): Jo Agent (1)"));
+  EXPECT_THAT(details->description,
+              HasSubstr("Credited agents (tickets praising them): Jo Agent (1)"));
 
   CloseInTracker(idea);
   ASSERT_EQ(NotesFor("s1", /*is_public=*/true), 1);
   for (const auto& p : posted_)
-    if (p.note.is_public) EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
+    if (p.note.is_public)
+      EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
 }
 
 TEST_F(LoopScenario, TheTaskIsRewrittenWhenItsImpactGrewOrItsLastWriteIsStale) {
   auto linked = [&] { return tracker_->LinkedTickets(Task("billing").external_id())->size(); };
-  for (int i = 1; i <= 3; ++i) Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
+  for (int i = 1; i <= 3; ++i)
+    Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
   Run();
   EXPECT_EQ(linked(), 3u);  // created with its three tickets
   Ticket("4", "c4", "A B", "charged twice");
@@ -381,8 +387,8 @@ TEST(FixVerification, MatchesAnIndependentExactComputation) {
     if (before + after < 5)
       EXPECT_EQ(v.verdict(), v1::FixVerification::NOT_YET_KNOWN);
     else
-      EXPECT_EQ(v.verdict(), p < 0.05 ? v1::FixVerification::VERIFIED
-                                      : v1::FixVerification::NOT_VERIFIED);
+      EXPECT_EQ(v.verdict(),
+                p < 0.05 ? v1::FixVerification::VERIFIED : v1::FixVerification::NOT_VERIFIED);
   }
   EXPECT_EQ(pclose(f), 0);
   EXPECT_EQ(rows, 15);
