@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libre2-dev libabsl-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
+  python3  # tests: exact binomial values computed independently (fractions, math.comb)
 )
 
 missing=()

@@ -155,11 +155,13 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
     for (const auto& rec : *records) {
       if (!credited.insert(CustomerKey(rec.ticket)).second) continue;
       if (++listed > kListedTickets) break;
-      // The helpdesk's id for the person, never a name or address.
+      // The helpdesk's id for the person, never a name or address (some helpdesks use the
+      // e-mail address as the id: the redactor removes it).
       absl::StrAppend(&im, "- ",
                       rec.ticket.requester().id().empty()
                           ? std::string("the requester")
-                          : absl::StrCat("customer ", rec.ticket.requester().id()),
+                          : absl::StrCat("customer ", redactor.Redact(rec.ticket.requester().id(),
+                                                                      rec.ticket.requester())),
                       " of ticket ", rec.ticket.helpdesk_id(), "/", rec.ticket.ticket_id(), ", ",
                       Day(rec.first_seen), "\n");
     }

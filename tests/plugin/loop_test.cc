@@ -299,6 +299,7 @@ TEST_F(LoopScenario, ACauseThatContinuesIsFlaggedAndItsReturnOpensARegressionTas
 
 TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgent) {
   Ticket("s1", "cust-77", "Pat Idea", "Please add an export to CSV", "open");
+  Ticket("s2", "lee@example.com", "Lee Idea", "An export would help us", "open");
   Ticket("k1", "cust-78", "Kim Happy", "Thank you, Jo was so helpful", "solved", "Jo Agent");
   Run();
   v1::ImprovementTask idea = Task("export");
@@ -307,6 +308,11 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
   EXPECT_THAT(details->title, HasSubstr("Customer suggestion: Export to CSV"));
   EXPECT_THAT(details->description, HasSubstr("customer cust-77 of ticket support/s1"));
   EXPECT_THAT(details->description, Not(HasSubstr("Pat")));
+  clock_.Advance(absl::Minutes(10));  // the second suggestion reaches the task
+  Run();
+  details = tracker_->Details(Task("export").external_id());
+  EXPECT_THAT(details->description, HasSubstr("customer [email] of ticket support/s2"));
+  EXPECT_THAT(details->description, Not(HasSubstr("lee@example.com")));
   v1::ImprovementTask kudos = Task("kudos");
   details = tracker_->Details(kudos.external_id());
   EXPECT_THAT(details->title, HasSubstr("Keep doing this"));
@@ -315,8 +321,9 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
 
   CloseInTracker(idea);
   ASSERT_EQ(NotesFor("s1", /*is_public=*/true), 1);
+  ASSERT_EQ(NotesFor("s2", /*is_public=*/true), 1);
   for (const auto& p : posted_)
-    if (p.note.is_public)
+    if (p.note.is_public && p.ticket_id == "s1")
       EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
 }
 
