@@ -67,7 +67,7 @@ absl::StatusOr<int> Loop::PollStatuses() {
   std::vector<v1::ImprovementTask> tasks;
   absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
     for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
-      auto l = tx.ListTasks({.status = st});
+      auto l = tx.ListTasks({/*category_id=*/"", st});
       if (!l.ok()) return l.status();
       for (auto& t : *l) tasks.push_back(std::move(t));
     }

@@ -17,8 +17,6 @@ namespace {
 
 bool IsWordByte(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 
-absl::string_view Sv(const re2::StringPiece& p) { return {p.data(), p.size()}; }
-
 // Lengths of IBANs by country (ISO 13616 registry); other countries: any length 15..34.
 const std::map<std::string, int>& IbanLengths() {
   static const auto* m = new std::map<std::string, int>{

@@ -212,8 +212,11 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   EXPECT_EQ(replies, 11);
   EXPECT_EQ(NotesFor("2", /*is_public=*/true) + NotesFor("1", /*is_public=*/true), 1);
   for (const auto& p : posted_) {
-    if (!p.note.is_public) EXPECT_EQ(p.note.add_tags, std::vector<std::string>{"debrief-fixed"});
-    if (p.note.is_public) EXPECT_THAT(p.note.body, HasSubstr("You told us about Double charges"));
+    if (!p.note.is_public) {
+      EXPECT_EQ(p.note.add_tags, std::vector<std::string>{"debrief-fixed"});
+    } else {
+      EXPECT_THAT(p.note.body, HasSubstr("You told us about Double charges"));
+    }
   }
   // Nothing is told twice: another poll and run add nothing.
   const size_t told = posted_.size();
@@ -323,8 +326,9 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
   ASSERT_EQ(NotesFor("s1", /*is_public=*/true), 1);
   ASSERT_EQ(NotesFor("s2", /*is_public=*/true), 1);
   for (const auto& p : posted_)
-    if (p.note.is_public && p.ticket_id == "s1")
+    if (p.note.is_public && p.ticket_id == "s1") {
       EXPECT_THAT(p.note.body, HasSubstr("Hi Pat,\n\nYou suggested Export to CSV"));
+    }
 }
 
 TEST_F(LoopScenario, TheTaskIsRewrittenWhenItsImpactGrewOrItsLastWriteIsStale) {

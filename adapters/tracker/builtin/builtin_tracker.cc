@@ -96,7 +96,10 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     std::string labels = absl::StrJoin(d.category.routing().labels(), ",");
     std::string description = common::ComposeDescription(d.description, d.impact);
     if (auto s = Exec(db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
-    absl::Cleanup rollback = [this] { Exec(db_.db, "ROLLBACK").IgnoreError(); };
+    bool committed = false;
+    absl::Cleanup rollback = [&] {
+      if (!committed) Exec(db_.db, "ROLLBACK").IgnoreError();
+    };
     if (auto s = insert_.Reset()
                      .Bind(d.idempotency_key)
                      .Bind(d.title)
@@ -117,7 +120,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     for (const spi::LinkedTicket& t : d.tickets)
       if (auto s = Link(id, t, now); !s.ok()) return s;
     if (auto s = Exec(db_.db, "COMMIT"); !s.ok()) return s;
-    std::move(rollback).Cancel();
+    committed = true;
     return Describe(id, v1::TASK_OPEN);
   }
 
@@ -128,7 +131,10 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     if (!id.ok()) return id.status();
     const int64_t now = absl::ToUnixMicros(clock_.Now());
     if (auto s = Exec(db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
-    absl::Cleanup rollback = [this] { Exec(db_.db, "ROLLBACK").IgnoreError(); };
+    bool committed = false;
+    absl::Cleanup rollback = [&] {
+      if (!committed) Exec(db_.db, "ROLLBACK").IgnoreError();
+    };
     auto& q = details_.Reset().Bind(*id);
     auto row = q.Step();
     if (!row.ok()) return row.status();
@@ -163,7 +169,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
         return s;
     }
     if (auto s = Exec(db_.db, "COMMIT"); !s.ok()) return s;
-    std::move(rollback).Cancel();
+    committed = true;
     return absl::OkStatus();
   }
 
