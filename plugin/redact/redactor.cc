@@ -197,18 +197,16 @@ class Finder {
   }
 
   void Names(const std::vector<std::string>& names) {
-    std::string lower = absl::AsciiStrToLower(text_);
-    for (const std::string& raw : names) {
-      std::string n = absl::AsciiStrToLower(raw);
+    for (const std::string& n : names) {
       if (n.size() < 2) continue;
-      size_t pos = 0;
-      while ((pos = lower.find(n, pos)) != std::string::npos) {
-        size_t end = pos + n.size();
-        bool left = pos == 0 || !IsWordByte(static_cast<unsigned char>(lower[pos - 1]));
-        bool right = end >= lower.size() || !IsWordByte(static_cast<unsigned char>(lower[end]));
-        if (left && right) Add(pos, end, PiiKind::kName);
-        pos = end;
-      }
+      // RE2's (?i) folds Unicode case: "JOSÉ" matches "José".
+      RE2 re(absl::StrCat("(?i)", RE2::QuoteMeta(n)));
+      if (!re.ok()) continue;
+      Each(re, [&](size_t b, size_t e) {
+        bool left = b == 0 || !IsWordByte(static_cast<unsigned char>(text_[b - 1]));
+        bool right = e >= text_.size() || !IsWordByte(static_cast<unsigned char>(text_[e]));
+        if (left && right) Add(b, e, PiiKind::kName);
+      });
     }
   }
 

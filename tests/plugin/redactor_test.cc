@@ -22,6 +22,9 @@ TEST(RedactorTest, RemovesEachKindWithAPlaceholder) {
             "I'm [name], mail [email] or call [phone].");
   EXPECT_EQ(r.Redact("card 4111 1111 1111 1111 please"), "card [card] please");
   EXPECT_EQ(r.Redact("IBAN DE89 3704 0044 0532 0130 00 and more"), "IBAN [iban] and more");
+  v1::Person jose;
+  jose.set_name("José Müller");
+  EXPECT_EQ(r.Redact("JOSÉ MÜLLER wrote; josé too", jose), "[name] wrote; [name] too");
 }
 
 TEST(RedactorTest, KeepsNumbersThatAreNotPersonal) {

@@ -230,6 +230,10 @@ lines += [
     ("Sam Ng", "Card [[card:4242424242424242]] declined at checkout."),
     ("Li Wei", "Contact: [[email:li.wei@example.cn]]; [[phone:+86 138 0013 8000]]"),
     ("Olu Ade", "reach me via [[phone:0803 123 4567]] or [[email:olu.ade@example.ng]]"),
+    ("José Müller", "[[name:JOSÉ]] [[name:MÜLLER]] here, write to <[[email:jose.mueller@example.com]]>"),
+    ("Ines Beck", "mailto:[[email:ines.beck@example.at]] tel:[[phone:+4366412345678]]"),
+    ("Ola Nordmann", "kontonummer [[iban:NO93 8601 1117 947]], ring [[phone:+47 22 12 34 56]]"),
+    ("Kai Roe", "Order 2026-11-23 12:00 was fine but call [[phone:+1 (415) 555-2671]]!"),
 ]
 
 with open("pii_corpus.tsv", "w", encoding="utf-8") as f:
