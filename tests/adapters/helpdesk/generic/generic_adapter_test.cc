@@ -211,6 +211,42 @@ TEST_F(GenericHelpdeskTest, WriteBackIsAnInternalNoteAndHonoursRetryAfter) {
   EXPECT_TRUE(a->WriteBack(t, c, &task).ok());
 }
 
+TEST_F(GenericHelpdeskTest, NotesAreInternalUnlessAReplyAndCarryTheirKeyAndTags) {
+  auto a = Make(basic_ + "      write_back: {url: \"https://hd.example/t/{ticket_id}/notes\"}\n");
+  v1::Ticket t;
+  t.set_ticket_id("9");
+  std::vector<spi::HttpRequest> seen;
+  EXPECT_CALL(http_, Send(_)).Times(2).WillRepeatedly([&](const spi::HttpRequest& r) {
+    seen.push_back(r);
+    return spi::HttpResponse{200, {}, ""};
+  });
+  spi::TicketNote note;
+  note.idempotency_key = "debrief-fixed-3-9";
+  note.body = "Fixed";
+  note.add_tags = {"debrief-fixed"};
+  ASSERT_TRUE(a->PostNote(t, note).ok());
+  note.idempotency_key = "debrief-reply-3-support/c1";
+  note.is_public = true;
+  note.add_tags.clear();
+  ASSERT_TRUE(a->PostNote(t, note).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  auto internal = nlohmann::json::parse(seen[0].body);
+  EXPECT_EQ(internal["internal"], true);
+  EXPECT_EQ(internal["public"], false);
+  EXPECT_EQ(internal["tags"], nlohmann::json::array({"debrief-fixed"}));
+  auto reply = nlohmann::json::parse(seen[1].body);
+  EXPECT_EQ(reply["public"], true);
+  EXPECT_EQ(reply["internal"], false);
+  auto key = [](const spi::HttpRequest& r) {
+    for (auto& [k, v] : r.headers)
+      if (k == "Idempotency-Key") return v;
+    return std::string();
+  };
+  EXPECT_EQ(key(seen[0]), "debrief-fixed-3-9");
+  EXPECT_EQ(key(seen[1]), "debrief-reply-3-support/c1");
+  EXPECT_EQ(seen[0].url, "https://hd.example/t/9/notes");
+}
+
 TEST_F(GenericHelpdeskTest, ConfigErrorsAreClear) {
   auto c = config::ParseConfig("helpdesks: [{id: s, type: generic, settings: {secert: x}}]",
                                dir_.path());
