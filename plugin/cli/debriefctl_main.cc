@@ -242,7 +242,7 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Improvements::Stub::RequestTask, *stub, r);
   });
 
-  // The builtin tracker is worked here, as a team would work an issue in Jira: debriefd
+  // The builtin tracker is worked here, as a team would work an issue in its tracker: debriefd
   // follows the status by polling (loop.status_poll_interval) and closes the loop.
   auto* tracker =
       app.add_subcommand("tracker", "work the builtin tracker's tasks")->require_subcommand(1);

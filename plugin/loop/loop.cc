@@ -315,22 +315,23 @@ absl::Status Loop::SyncTask(const v1::OutboxAction::SyncTask& sync) {
   if (!s.ok() || !write) return s;
   if (task.external_id().empty())
     return NotReady(absl::StrCat("task ", task_id, " is not created in the tracker yet"));
-  auto tracker = Tracker(task.tracker_id());
-  if (!tracker.ok()) return tracker.status();
   spi::TaskUpdate u;
   u.impact = std::move(report.impact);
   u.tickets = std::move(report.tickets);
-  const int64_t written = static_cast<int64_t>(u.tickets.size());
-  if (absl::Status st = (*tracker)->UpdateTask(task.external_id(), u); !st.ok()) return st;
-  return MarkSynced(task_id, written, now);
+  return WriteTask(task, u, now);
 }
 
-absl::Status Loop::MarkSynced(int64_t task_id, int64_t tickets, absl::Time at) {
+absl::Status Loop::WriteTask(const v1::ImprovementTask& task, const spi::TaskUpdate& u,
+                             absl::Time at) {
+  auto tracker = Tracker(task.tracker_id());
+  if (!tracker.ok()) return tracker.status();
+  if (absl::Status s = (*tracker)->UpdateTask(task.external_id(), u); !s.ok()) return s;
+  // What the tracker now shows, for deciding when the next edit is worth it.
   return store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-    auto t = tx.GetTask(task_id);
+    auto t = tx.GetTask(task.id());
     if (!t.ok()) return t.status();
     if (!*t) return absl::OkStatus();
-    (*t)->set_synced_ticket_count(tickets);
+    (*t)->set_synced_ticket_count(static_cast<int64_t>(u.tickets.size()));
     SetTimestamp((*t)->mutable_synced_at(), at);
     return tx.UpdateTask(**t);
   });
@@ -412,8 +413,6 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
   });
   if (!s.ok()) return s;
   if (task.external_id().empty()) return absl::OkStatus();  // no tracker to write it on
-  auto tracker = Tracker(task.tracker_id());
-  if (!tracker.ok()) return tracker.status();
   spi::TaskUpdate u;
   u.impact = std::move(report.impact);
   u.tickets = std::move(report.tickets);
@@ -429,9 +428,7 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
     default:
       break;
   }
-  const int64_t written = static_cast<int64_t>(u.tickets.size());
-  if (absl::Status st = (*tracker)->UpdateTask(task.external_id(), u); !st.ok()) return st;
-  return MarkSynced(task.id(), written, clock_.Now());
+  return WriteTask(task, u, clock_.Now());
 }
 
 }  // namespace debrief::loop

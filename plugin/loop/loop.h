@@ -64,7 +64,8 @@ class Loop {
   absl::Status ReadTaskAndTicket(int64_t task_id, const std::string& helpdesk_id,
                                  const std::string& ticket_id, v1::ImprovementTask* task,
                                  spi::TicketRecord* ticket);
-  absl::Status MarkSynced(int64_t task_id, int64_t tickets, absl::Time at);
+  // Sends the update to the task's tracker and records what it now shows.
+  absl::Status WriteTask(const v1::ImprovementTask& task, const spi::TaskUpdate& u, absl::Time at);
   bool ShouldReply(const v1::Category* category, const spi::TicketRecord& ticket) const;
 
   v1::LoopConfig config_;

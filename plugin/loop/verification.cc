@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 
@@ -15,14 +16,13 @@ double BinomialCdf(int64_t k, int64_t n, double p) {
   const double lp = std::log(p), lq = std::log1p(-p);
   const double lnf = std::lgamma(static_cast<double>(n) + 1);
   // log-sum-exp over the terms i = 0..k.
-  double max_term = -INFINITY;
-  auto term = [&](int64_t i) {
-    return lnf - std::lgamma(static_cast<double>(i) + 1) -
-           std::lgamma(static_cast<double>(n - i) + 1) + i * lp + (n - i) * lq;
-  };
-  for (int64_t i = 0; i <= k; ++i) max_term = std::max(max_term, term(i));
+  std::vector<double> terms(static_cast<size_t>(k) + 1);
+  for (int64_t i = 0; i <= k; ++i)
+    terms[i] = lnf - std::lgamma(static_cast<double>(i) + 1) -
+               std::lgamma(static_cast<double>(n - i) + 1) + i * lp + (n - i) * lq;
+  const double max_term = *std::max_element(terms.begin(), terms.end());
   double sum = 0;
-  for (int64_t i = 0; i <= k; ++i) sum += std::exp(term(i) - max_term);
+  for (double t : terms) sum += std::exp(t - max_term);
   return std::min(1.0, std::exp(max_term + std::log(sum)));
 }
 

@@ -66,14 +66,23 @@ absl::Status LinkPolicy::EnqueueWriteBack(spi::StoreTransaction& tx, const v1::T
   return tx.Enqueue(key, a, clock_.Now());
 }
 
-absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticket,
-                              const v1::ImprovementTask& task, v1::LinkOrigin origin) {
+namespace {
+
+absl::Status PutLink(spi::StoreTransaction& tx, const v1::Ticket& ticket, int64_t task_id,
+                     v1::LinkOrigin origin) {
   v1::TaskLink link;
-  link.set_task_id(task.id());
+  link.set_task_id(task_id);
   link.set_helpdesk_id(ticket.helpdesk_id());
   link.set_ticket_id(ticket.ticket_id());
   link.set_origin(origin);
-  if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
+  return tx.PutLink(link);
+}
+
+}  // namespace
+
+absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticket,
+                              const v1::ImprovementTask& task, v1::LinkOrigin origin) {
+  if (absl::Status s = PutLink(tx, ticket, task.id(), origin); !s.ok()) return s;
   // An agent's decision shows on the task at the next interval; the policy's links wait for
   // the impact to grow enough to be worth an edit.
   return EnqueueSync(tx, task.id(), /*force=*/origin == v1::LINK_AGENT);
@@ -127,13 +136,8 @@ absl::StatusOr<v1::ImprovementTask> LinkPolicy::OpenTask(spi::StoreTransaction& 
   if (absl::Status s = tx.Enqueue(absl::StrCat("create:", *id), create, clock_.Now()); !s.ok())
     return s;
   for (const v1::Ticket& t : tickets) {
-    // Linked before the task exists in the tracker: CreateTask carries them.
-    v1::TaskLink link;
-    link.set_task_id(*id);
-    link.set_helpdesk_id(t.helpdesk_id());
-    link.set_ticket_id(t.ticket_id());
-    link.set_origin(origin);
-    if (absl::Status s = tx.PutLink(link); !s.ok()) return s;
+    // Linked before the task exists in the tracker: CreateTask carries them, no sync needed.
+    if (absl::Status s = PutLink(tx, t, *id, origin); !s.ok()) return s;
     auto rec = tx.GetTicket(t.helpdesk_id(), t.ticket_id());
     if (!rec.ok()) return rec.status();
     if (*rec && (*rec)->classification) {

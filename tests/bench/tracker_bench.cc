@@ -1,14 +1,13 @@
 // Tracker efficiency: tracker API writes per 1,000 tickets, through the real pipeline, link
 // policy, close-the-loop and executor, with the builtin tracker behind a counting wrapper, on
-// a stepped clock. Debrief makes one task per cause and rewrites it only when its impact grew
-// (loop.impact_min_growth) or went stale (loop.impact_max_staleness), at most once per
+// a fake clock moved by hand. Debrief makes one task per cause and rewrites it only when its impact
+// grew (loop.impact_min_growth) or went stale (loop.impact_max_staleness), at most once per
 // loop.impact_interval; the naive integration makes one tracker call per ticket.
 // Usage: debrief_tracker_bench TAXONOMY.yaml   (prints JSON lines, one per mix)
 #include <atomic>
 #include <filesystem>
 #include <future>
 #include <iostream>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -17,6 +16,7 @@
 #include "config/config.h"
 #include "http/curl_http_client.h"
 #include "loop/loop.h"
+#include "mocks/fake_clock.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
@@ -27,22 +27,6 @@ namespace {
 
 namespace spi = debrief::spi;
 namespace v1 = debrief::v1;
-
-class SteppedClock final : public spi::Clock {
- public:
-  absl::Time Now() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    std::lock_guard<std::mutex> l(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  absl::Time now_ = absl::FromUnixSeconds(1795000000);
-};
 
 // Counts what reaches the tracker.
 class CountingTracker final : public spi::TrackerAdapter {
@@ -91,7 +75,7 @@ int Run(const std::string& taxonomy, const Mix& mix) {
     std::cerr << config.status() << "\n";
     return 1;
   }
-  SteppedClock clock;
+  debrief::testing::FakeClock clock;
   auto store = debrief::store::OpenSqliteStore({.path = (dir / "d.db").string()}, clock);
   spi::AdapterRegistry registry;
   debrief::adapters::RegisterBuiltinAdapters(registry);

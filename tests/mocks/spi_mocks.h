@@ -4,32 +4,14 @@
 #include <gmock/gmock.h>
 
 #include <filesystem>
-#include <mutex>
 #include <random>
 
-#include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
 #include "debrief/spi/tracker_adapter.h"
+#include "mocks/fake_clock.h"
 
 namespace debrief::testing {
-
-class FakeClock final : public spi::Clock {
- public:
-  explicit FakeClock(absl::Time start = absl::FromUnixSeconds(1795000000)) : now_(start) {}
-  absl::Time Now() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    std::lock_guard<std::mutex> l(mu_);
-    now_ += d;
-  }
-
- private:
-  mutable std::mutex mu_;
-  absl::Time now_;
-};
 
 class MockHttpClient : public spi::HttpClient {
  public:
