@@ -1,12 +1,20 @@
 #include "register.h"
 
+#include "helpdesk/freshdesk/freshdesk_adapter.h"
 #include "helpdesk/generic/generic_adapter.h"
+#include "helpdesk/rt/rt_adapter.h"
+#include "helpdesk/zammad/zammad_adapter.h"
+#include "helpdesk/zendesk/zendesk_adapter.h"
 #include "tracker/builtin/builtin_tracker.h"
 
 namespace debrief::adapters {
 
 void RegisterBuiltinAdapters(spi::AdapterRegistry& registry) {
   generic::RegisterGenericHelpdesk(registry);
+  zendesk::RegisterZendesk(registry);
+  freshdesk::RegisterFreshdesk(registry);
+  zammad::RegisterZammad(registry);
+  rt::RegisterRequestTracker(registry);
   builtin::RegisterBuiltinTracker(registry);
 }
 

@@ -8,6 +8,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
 
 namespace debrief::adapters {
 
@@ -46,6 +48,33 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view b64) {
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string SignHmac(const HmacScheme& scheme, absl::string_view secret,
+                     absl::string_view message) {
+  std::string mac = Hmac(scheme.digest, secret, message);
+  return absl::StrCat(scheme.prefix, scheme.base64 ? Base64Encode(mac) : HexEncode(mac));
+}
+
+absl::Status VerifyHmac(const HmacScheme& scheme, absl::string_view secret,
+                        absl::string_view message, absl::string_view given) {
+  given = absl::StripAsciiWhitespace(given);
+  if (given.empty()) return absl::UnauthenticatedError("the signature is empty");
+  if (!scheme.prefix.empty() && !absl::ConsumePrefix(&given, scheme.prefix))
+    return absl::UnauthenticatedError(
+        absl::StrCat("the signature does not start with ", scheme.prefix));
+  auto raw = scheme.base64 ? Base64Decode(given) : HexDecode(given);
+  if (!raw.ok() || !ConstantTimeEquals(*raw, Hmac(scheme.digest, secret, message)))
+    return absl::UnauthenticatedError("the signature does not match");
+  return absl::OkStatus();
+}
+
+absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration window) {
+  if (absl::AbsDuration(now - signed_at) > window)
+    return absl::UnauthenticatedError(absl::StrCat("the signed timestamp is outside the replay "
+                                                   "window of ",
+                                                   absl::FormatDuration(window)));
+  return absl::OkStatus();
 }
 
 }  // namespace debrief::adapters

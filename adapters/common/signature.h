@@ -3,8 +3,10 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 // Webhook signature primitives shared by helpdesk and tracker adapters (OpenSSL).
 namespace debrief::adapters {
@@ -23,5 +25,21 @@ absl::StatusOr<std::string> Base64Decode(absl::string_view b64);
 
 // Compares in time that depends only on the lengths (CRYPTO_memcmp).
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b);
+
+// How a vendor encodes an HMAC in a header: "sha1=<hex>", "<base64>", ...
+struct HmacScheme {
+  Digest digest = Digest::kSha256;
+  bool base64 = false;
+  std::string prefix;  // stripped before decoding, e.g. "sha256="
+};
+
+// The header value a vendor would send for `message`.
+std::string SignHmac(const HmacScheme& scheme, absl::string_view secret,
+                     absl::string_view message);
+// UNAUTHENTICATED unless `given` is the HMAC of `message` (compared in constant time).
+absl::Status VerifyHmac(const HmacScheme& scheme, absl::string_view secret,
+                        absl::string_view message, absl::string_view given);
+// UNAUTHENTICATED when a signed timestamp is further than `window` from `now` (replays).
+absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration window);
 
 }  // namespace debrief::adapters

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "classify/evaluate.h"
+#include "common/time_util.h"
 #include "classify/learned_classifier.h"
 #include "config/config.h"
 #include "debrief/v1/services.grpc.pb.h"
@@ -55,6 +57,51 @@ int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), S
   grpc::Status s = (stub.*method)(&ctx, req, &res);
   if (!s.ok()) return Fail(s);
   return Print(res);
+}
+
+// Streams Admin.Backfill, drawing a progress bar on a terminal (a line per update otherwise).
+int Backfill(const std::shared_ptr<grpc::Channel>& channel, const std::string& helpdesk,
+             const std::string& since_text) {
+  absl::Time since;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%d", since_text, absl::UTCTimeZone(), &since, &err) &&
+      !absl::ParseTime(absl::RFC3339_full, since_text, &since, &err))
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--since: \"", since_text, "\" is not a date (YYYY-MM-DD)")));
+  auto stub = v1::Admin::NewStub(channel);
+  v1::BackfillRequest req;
+  req.set_helpdesk_id(helpdesk);
+  debrief::SetTimestamp(req.mutable_since(), since);
+  grpc::ClientContext ctx;
+  auto reader = stub->Backfill(&ctx, req);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  v1::BackfillProgress p;
+  const absl::Time start = absl::Now();
+  while (reader->Read(&p)) {
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::string line;
+    if (p.total() > 0) {
+      const double frac = std::min(1.0, static_cast<double>(p.listed()) / p.total());
+      const int width = 30, filled = static_cast<int>(frac * width);
+      line = absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '.'), "] ",
+                          p.listed(), "/", p.total());
+    } else {
+      line = absl::StrCat(p.listed(), " tickets");
+    }
+    absl::StrAppend(&line, " listed, ", p.stored(), " new, page ", p.pages(), ", ",
+                    static_cast<int64_t>(secs > 0 ? p.listed() / secs : 0), "/s");
+    if (tty)
+      std::cerr << "\r" << line << "   " << std::flush;
+    else
+      std::cerr << line << "\n";
+  }
+  if (tty) std::cerr << "\n";
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s);
+  nlohmann::json j = {{"helpdesk", helpdesk}, {"listed", p.listed()}, {"stored", p.stored()},
+                      {"pages", p.pages()},   {"done", p.done()}};
+  std::cout << j.dump() << "\n";
+  return p.done() ? 0 : 1;
 }
 
 // Posts every *.json file in dir to the helpdesk's webhook URL, signed as the helpdesk would.
@@ -487,6 +534,13 @@ int main(int argc, char** argv) {
     r.set_id(adapter_id);
     rc = Call(&v1::Admin::Stub::CheckAdapter, *stub, r);
   });
+
+  auto* backfill = app.add_subcommand(
+      "backfill", "import a helpdesk's tickets updated since a date (resumable)");
+  std::string since_text;
+  backfill->add_option("helpdesk_id", hd)->required();
+  backfill->add_option("--since", since_text, "first date to import, YYYY-MM-DD (UTC)")->required();
+  backfill->callback([&] { rc = Backfill(channel(), hd, since_text); });
 
   auto* cfg = app.add_subcommand("config", "configuration files")->require_subcommand(1);
   std::string config_path;

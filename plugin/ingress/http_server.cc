@@ -294,6 +294,8 @@ class BeastServer final : public HttpServer {
     for (const auto& f : req) {
       std::string name =
           absl::AsciiStrToLower(absl::string_view(f.name_string().data(), f.name_string().size()));
+      // Only the reconciler marks a delivery as listed from the helpdesk's API.
+      if (name == spi::kListedHeader) continue;
       in.headers[name] = std::string(f.value());
     }
     auto accepted = it->second->Accept(in);

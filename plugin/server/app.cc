@@ -13,6 +13,7 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "http/curl_http_client.h"
 #include "ingress/http_server.h"
+#include "ingress/reconciler.h"
 #include "loop/loop.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
@@ -93,6 +94,13 @@ class AppImpl final : public App {
     loop_ = std::make_unique<loop::Loop>(config_, *store_, helpdesk_ptrs_, tracker_ptrs_, *policy_,
                                          clock_);
     executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, *loop_, clock_, eo);
+    ingress::ReconcilerOptions ro;
+    const auto& rc = config_.reconcile();
+    if (rc.has_interval())  // 0s turns reconciliation off
+      ro.interval = absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
+    ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
+    if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
+    reconciler_ = std::make_unique<ingress::Reconciler>(*store_, helpdesk_ptrs_, clock_, ro);
     store_->SetDeliveryListener([this] { pipeline_->Notify(); });
     return absl::OkStatus();
   }
@@ -119,6 +127,7 @@ class AppImpl final : public App {
     pipeline_->Start();
     executor_->Start();
     loop_->Start();
+    reconciler_->Start();
 
     ingress::HttpOptions ho;
     ho.listen = config_.http().listen();
@@ -154,6 +163,8 @@ class AppImpl final : public App {
     if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
     // Stop taking webhooks; answer those in flight (they are already durable or refused).
     if (http_server_) http_server_->Stop(grace);
+    if (reconciler_) reconciler_->Stop();
+    if (services_) services_->StopBackfills();
     if (store_) store_->Close();       // flush the last group commit
     if (pipeline_) pipeline_->Stop();  // process everything acknowledged
     if (loop_) loop_->Stop();
@@ -235,6 +246,7 @@ class AppImpl final : public App {
   std::unique_ptr<policy::LinkPolicy> policy_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<loop::Loop> loop_;
+  std::unique_ptr<ingress::Reconciler> reconciler_;
   std::unique_ptr<outbox::Executor> executor_;
   std::unique_ptr<Services> services_;
   std::unique_ptr<grpc::Server> grpc_;

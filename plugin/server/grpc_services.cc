@@ -1,8 +1,16 @@
 #include "server/grpc_services.h"
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/time_util.h"
+#include "ingress/reconciler.h"
 #include "debrief/v1/services.grpc.pb.h"
 
 namespace debrief::server {
@@ -298,9 +306,113 @@ class TicketsService final : public v1::Tickets::CallbackService {
   ServiceDeps& d_;
 };
 
+// Running backfills, so shutdown can stop them (after their current page) before the store
+// closes.
+class BackfillGate {
+ public:
+  void Enter() {
+    std::lock_guard<std::mutex> l(mu_);
+    ++running_;
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> l(mu_);
+    --running_;
+    cv_.notify_all();
+  }
+  bool stopping() {
+    std::lock_guard<std::mutex> l(mu_);
+    return stopping_;
+  }
+  void StopAndWait() {
+    std::unique_lock<std::mutex> l(mu_);
+    stopping_ = true;
+    cv_.wait(l, [&] { return running_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int running_ = 0;
+  bool stopping_ = false;
+};
+
+// Admin.Backfill: the listing runs on its own thread; progress is streamed, the newest
+// replacing any not yet sent (one write in flight at a time). A cancelled call stops the
+// listing after its current page, with the cursor kept for the next run.
+class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgress> {
+ public:
+  BackfillReactor(ServiceDeps& d, spi::HelpdeskAdapter& helpdesk, absl::Time since,
+                  std::shared_ptr<BackfillGate> gate) {
+    gate->Enter();
+    std::thread([this, &d, &helpdesk, since, gate] {
+      auto p = ingress::ListIntoInbox(
+          d.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since), since, d.clock,
+          [this, &gate](const ingress::ListingProgress& p) {
+            Send(p, false);
+            return !cancelled_.load() && !gate->stopping();
+          });
+      gate->Leave();
+      if (p.ok()) Send(*p, true);
+      bool finish_now = false;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        finish_ = p.ok() ? grpc::Status::OK : ToGrpc(p.status());
+        finish_now = !writing_;
+      }
+      // After Finish, OnDone may delete this: nothing here touches it afterwards.
+      if (finish_now) Finish(*finish_);
+    }).detach();
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish_now = false;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      writing_ = false;
+      if (!ok) cancelled_ = true;
+      if (pending_ && ok) {
+        current_ = *std::exchange(pending_, std::nullopt);
+        writing_ = true;
+        StartWrite(&current_);
+      } else {
+        finish_now = finish_.has_value();
+      }
+    }
+    if (finish_now) Finish(*finish_);
+  }
+  void OnCancel() override { cancelled_ = true; }
+  void OnDone() override { delete this; }
+
+ private:
+  void Send(const ingress::ListingProgress& p, bool done) {
+    v1::BackfillProgress m;
+    m.set_pages(p.pages);
+    m.set_listed(p.listed);
+    m.set_stored(p.stored);
+    m.set_total(p.total);
+    m.set_done(done && p.caught_up);
+    std::lock_guard<std::mutex> l(mu_);
+    if (writing_) {
+      pending_ = std::move(m);
+      return;
+    }
+    current_ = std::move(m);
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  std::mutex mu_;
+  v1::BackfillProgress current_;
+  std::optional<v1::BackfillProgress> pending_;
+  bool writing_ = false;
+  std::optional<grpc::Status> finish_;
+  std::atomic<bool> cancelled_{false};
+};
+
 class AdminService final : public v1::Admin::CallbackService {
  public:
   explicit AdminService(ServiceDeps& d) : d_(d) {}
+  void StopBackfills() { gate_->StopAndWait(); }
 
   grpc::ServerUnaryReactor* GetConfig(grpc::CallbackServerContext* ctx, const v1::GetConfigRequest*,
                                       v1::GetConfigResponse* res) override {
@@ -350,8 +462,26 @@ class AdminService final : public v1::Admin::CallbackService {
     });
   }
 
+  grpc::ServerWriteReactor<v1::BackfillProgress>* Backfill(
+      grpc::CallbackServerContext*, const v1::BackfillRequest* req) override {
+    auto h = d_.helpdesks.find(req->helpdesk_id());
+    if (h == d_.helpdesks.end() || !req->has_since()) {
+      struct Refuse final : grpc::ServerWriteReactor<v1::BackfillProgress> {
+        explicit Refuse(grpc::Status s) { Finish(s); }
+        void OnDone() override { delete this; }
+      };
+      return new Refuse(grpc::Status(
+          h == d_.helpdesks.end() ? grpc::StatusCode::NOT_FOUND
+                                  : grpc::StatusCode::INVALID_ARGUMENT,
+          h == d_.helpdesks.end() ? absl::StrCat("no helpdesk \"", req->helpdesk_id(), "\"")
+                                  : "since is required (the first date to import)"));
+    }
+    return new BackfillReactor(d_, *h->second, FromTimestamp(req->since()), gate_);
+  }
+
  private:
   ServiceDeps& d_;
+  std::shared_ptr<BackfillGate> gate_ = std::make_shared<BackfillGate>();
 };
 
 }  // namespace
@@ -373,6 +503,8 @@ struct Services::Impl {
 
 Services::Services(ServiceDeps deps) : impl_(std::make_unique<Impl>(std::move(deps))) {}
 Services::~Services() = default;
+
+void Services::StopBackfills() { impl_->admin.StopBackfills(); }
 
 void Services::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(&impl_->tagging);

@@ -37,6 +37,8 @@ class Services {
   explicit Services(ServiceDeps deps);
   ~Services();
   void Register(grpc::ServerBuilder& builder);
+  // Asks running Admin.Backfill listings to stop after their current page, and waits.
+  void StopBackfills();
 
  private:
   struct Impl;

@@ -133,6 +133,13 @@ constexpr const char* kMigrations[] = {
       source TEXT NOT NULL);
     CREATE INDEX task_status_by_task ON task_status_changes(task_id, id);
     )sql",
+    // 5: where each helpdesk listing (reconciliation, backfill) left off.
+    R"sql(
+    CREATE TABLE cursors(
+      name TEXT PRIMARY KEY,
+      value TEXT NOT NULL,
+      updated_at INTEGER NOT NULL);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.
@@ -254,7 +261,12 @@ class Connection final : public spi::StoreTransaction {
         put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
         list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
         all_tickets_(db,
-                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets") {}
+                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
+        get_cursor_(db, "SELECT value FROM cursors WHERE name = ?"),
+        put_cursor_(db,
+                    "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at") {}
 
   ~Connection() override = default;
 
@@ -264,7 +276,7 @@ class Connection final : public spi::StoreTransaction {
           &count_tickets_, &linked_tickets_, &put_status_,   &status_history_, &get_task_,
           &list_tasks_,    &insert_task_,    &update_task_,  &get_link_,       &links_of_task_,
           &put_link_,      &delete_link_,    &enqueue_,      &mark_delivery_,  &feedback_,
-          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_}) {
+          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_, &get_cursor_, &put_cursor_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -607,6 +619,18 @@ class Connection final : public spi::StoreTransaction {
     }
   }
 
+  absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) override {
+    auto& s = get_cursor_.Reset().Bind(name);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return s.Text(0);
+  }
+
+  absl::Status PutCursor(const std::string& name, const std::string& value) override {
+    return put_cursor_.Reset().Bind(name).Bind(value).Bind(ToMicros(clock_.Now())).Exec();
+  }
+
   absl::Status PutPromotedCategory(const v1::PromotedCategory& p) override {
     absl::Status s = put_promoted_.Reset()
                          .Bind(p.category().id())
@@ -650,7 +674,8 @@ class Connection final : public spi::StoreTransaction {
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
       linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
-      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_;
+      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
+      get_cursor_, put_cursor_;
 };
 
 template <size_t N>

@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/rest.h"
 #include "common/signature.h"
 #include "common/text_clean.h"
 #include "common/time_util.h"
@@ -70,7 +71,8 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     sig_header_ = absl::AsciiStrToLower(Or(cfg_.signature_header(), "X-Debrief-Signature"));
     ts_header_ = absl::AsciiStrToLower(cfg_.timestamp_header());
     id_header_ = absl::AsciiStrToLower(cfg_.delivery_id_header());
-    base64_ = absl::AsciiStrToLower(cfg_.signature_encoding()) == "base64";
+    scheme_.base64 = absl::AsciiStrToLower(cfg_.signature_encoding()) == "base64";
+    scheme_.prefix = cfg_.signature_prefix();
     window_ = config::ToDuration(cfg_.replay_window(), absl::Minutes(5));
     auto& f = *cfg_.mutable_fields();
     auto def = [](std::string* field, const char* v) {
@@ -108,21 +110,14 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       auto when = ParseTimestamp(ts->second);
       if (!when.ok())
         return absl::UnauthenticatedError(absl::StrCat("bad timestamp header ", ts_header_));
-      if (absl::AbsDuration(d.received_at - *when) > window_)
-        return absl::UnauthenticatedError(
-            absl::StrCat("timestamp outside the replay window of ", absl::FormatDuration(window_)));
+      if (absl::Status s = CheckFreshness(*when, d.received_at, window_); !s.ok()) return s;
       message = absl::StrCat(ts->second, ".", d.body);
     }
-    absl::string_view given = sig->second;
-    given = absl::StripAsciiWhitespace(given);
-    if (!cfg_.signature_prefix().empty() && !absl::ConsumePrefix(&given, cfg_.signature_prefix()))
-      return absl::UnauthenticatedError(
-          absl::StrCat("signature does not start with ", cfg_.signature_prefix()));
-    auto raw = base64_ ? Base64Decode(given) : HexDecode(given);
-    const std::string expected =
-        Hmac(Digest::kSha256, secret_, ts_header_.empty() ? d.body : absl::string_view(message));
-    if (!raw.ok() || !ConstantTimeEquals(*raw, expected))
-      return absl::UnauthenticatedError("signature does not match");
+    if (absl::Status s = VerifyHmac(scheme_, secret_,
+                                    ts_header_.empty() ? d.body : absl::string_view(message),
+                                    sig->second);
+        !s.ok())
+      return s;
 
     json doc = json::parse(d.body.begin(), d.body.end(), nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object())
@@ -239,20 +234,9 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       req.headers.emplace_back("Authorization", absl::StrCat("Bearer ", bearer_));
     for (const auto& [k, v] : cfg_.write_back().headers()) req.headers.emplace_back(k, v);
     req.body = body.dump();
-    auto res = http_.Send(req);
-    if (!res.ok()) return res.status();
-    if (res->status >= 200 && res->status < 300) return absl::OkStatus();
-    std::string what =
-        absl::StrCat("write-back for ticket ", ticket.ticket_id(), ": HTTP ", res->status);
-    if (res->status == 429 || res->status >= 500) {
-      absl::Status s =
-          res->status == 429 ? absl::ResourceExhaustedError(what) : absl::UnavailableError(what);
-      int64_t secs;
-      if (absl::SimpleAtoi(res->Header("retry-after"), &secs))
-        return spi::WithRetryAfter(s, absl::Seconds(secs));
-      return s;
-    }
-    return absl::FailedPreconditionError(what);
+    return Call(http_, req, absl::StrCat("write-back for ticket ", ticket.ticket_id()),
+                clock_.Now())
+        .status();
   }
 
   absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view body,
@@ -265,9 +249,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       h[ts_header_] = ts;
       message = absl::StrCat(ts, ".", body);
     }
-    std::string mac = Hmac(Digest::kSha256, secret_, message);
-    h[sig_header_] =
-        absl::StrCat(cfg_.signature_prefix(), base64_ ? Base64Encode(mac) : HexEncode(mac));
+    h[sig_header_] = SignHmac(scheme_, secret_, message);
     if (!id_header_.empty()) h[id_header_] = HexEncode(Sha256(body)).substr(0, 32);
     return h;
   }
@@ -294,7 +276,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
   spi::HttpClient& http_;
   const spi::Clock& clock_;
   std::string sig_header_, ts_header_, id_header_;
-  bool base64_ = false;
+  HmacScheme scheme_;
   absl::Duration window_;
 };
 

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "debrief/v1/model.pb.h"
@@ -40,6 +41,26 @@ struct TicketNote {
   std::string body;
   bool is_public = false;  // a reply the customer sees; internal notes are never public
   std::vector<std::string> add_tags;
+};
+
+// A ticket listed from the helpdesk's API, in the form the adapter's Normalize reads. The
+// adapter marks such deliveries with the header kListedHeader so Normalize knows the shape.
+struct ListedDelivery {
+  std::string delivery_key;  // the ticket and its update time: a re-listing is a duplicate
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+inline constexpr char kListedHeader[] = "x-debrief-listed";
+
+// One page of tickets updated since a watermark, oldest first.
+struct TicketPage {
+  std::vector<ListedDelivery> deliveries;
+  // Where to continue: pass it to the next ListTickets call. Opaque to the core, which stores
+  // it after the page's deliveries are durable, so an interrupted listing resumes here.
+  std::string next_cursor;
+  bool more = false;  // false: caught up; next_cursor is the watermark for the next poll
+  int64_t total = -1;  // tickets the whole listing holds, where the helpdesk says (progress)
 };
 
 // The helpdesk side of Debrief: turns webhooks into tickets and writes results back.
@@ -82,6 +103,16 @@ class HelpdeskAdapter {
 
   // Checks configuration and connectivity, with a message an admin can act on.
   virtual absl::Status Check() = 0;
+
+  // Lists tickets updated at or after `since` (an empty cursor) or from where a previous page
+  // left off. Used to reconcile webhooks lost while Debrief was down, and to import history.
+  // Errors as for WriteBack. UNIMPLEMENTED where the helpdesk has no listing API.
+  virtual absl::StatusOr<TicketPage> ListTickets(const std::string& cursor, absl::Time since) {
+    (void)cursor;
+    (void)since;
+    return absl::UnimplementedError(
+        absl::StrCat("helpdesk type ", type(), " cannot list tickets; reconciliation is off"));
+  }
 };
 
 }  // namespace debrief::spi

@@ -116,6 +116,11 @@ class StoreTransaction {
 
   // Categories promoted from emerging issues, in promotion order.
   virtual absl::Status PutPromotedCategory(const v1::PromotedCategory& promoted) = 0;
+
+  // Named positions of long-running listings (a helpdesk's reconciliation watermark, a
+  // backfill's page), so they resume where they stopped.
+  virtual absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) = 0;
+  virtual absl::Status PutCursor(const std::string& name, const std::string& value) = 0;
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
 };
 

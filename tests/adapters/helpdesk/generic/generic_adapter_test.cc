@@ -207,7 +207,7 @@ TEST_F(GenericHelpdeskTest, WriteBackIsAnInternalNoteAndHonoursRetryAfter) {
   for (auto& [k, v] : seen.headers) auth |= (k == "Authorization" && v == "Bearer tok-123");
   EXPECT_TRUE(auth);
   EXPECT_TRUE(absl::IsUnavailable(a->WriteBack(t, c, &task)));
-  EXPECT_TRUE(absl::IsFailedPrecondition(a->WriteBack(t, c, &task)));  // not retried
+  EXPECT_TRUE(absl::IsNotFound(a->WriteBack(t, c, &task)));  // not retried
   EXPECT_TRUE(a->WriteBack(t, c, &task).ok());
 }
 

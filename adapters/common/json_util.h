@@ -1,0 +1,42 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+// Reading vendor JSON without exceptions: optional fields are often absent or null.
+namespace debrief::adapters {
+
+using json = nlohmann::json;
+
+// The member, or nullptr when `j` is not an object or lacks it.
+inline const json* Member(const json& j, const char* key) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(key);
+  return it == j.end() ? nullptr : &*it;
+}
+
+// A member as text: strings as they are, integers and booleans spelled out; else empty.
+inline std::string Text(const json& j, const char* key) {
+  const json* v = Member(j, key);
+  if (v == nullptr) return "";
+  if (v->is_string()) return v->get<std::string>();
+  if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
+  if (v->is_number_unsigned()) return std::to_string(v->get<uint64_t>());
+  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
+  return "";
+}
+
+// The body as a JSON object, or INVALID_ARGUMENT saying what is wrong.
+inline absl::StatusOr<json> ParseObject(absl::string_view body, absl::string_view what) {
+  json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded())
+    return absl::InvalidArgumentError(std::string(what) + " is not valid JSON");
+  if (!doc.is_object())
+    return absl::InvalidArgumentError(std::string(what) + " is not a JSON object");
+  return doc;
+}
+
+}  // namespace debrief::adapters

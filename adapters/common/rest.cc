@@ -1,0 +1,132 @@
+#include "common/rest.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "common/signature.h"
+#include "debrief/spi/adapter_factory.h"
+
+namespace debrief::adapters {
+
+std::optional<absl::Duration> RetryDelay(const spi::HttpResponse& r, absl::Time now) {
+  std::string ra(absl::StripAsciiWhitespace(r.Header("retry-after")));
+  int64_t n = 0;
+  if (!ra.empty()) {
+    if (absl::SimpleAtoi(ra, &n)) return absl::Seconds(std::max<int64_t>(n, 0));
+    absl::Time when;
+    std::string err;
+    if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", ra, absl::UTCTimeZone(), &when, &err))
+      return std::max(when - now, absl::ZeroDuration());
+  }
+  if (absl::SimpleAtoi(r.Header("ratelimit-reset"), &n)) return absl::Seconds(n);
+  if (absl::SimpleAtoi(r.Header("x-ratelimit-reset"), &n)) {
+    // Unix time at some vendors, seconds to wait at others: a small number is a delay.
+    if (n < 1000000000) return absl::Seconds(n);
+    return std::max(absl::FromUnixSeconds(n) - now, absl::ZeroDuration());
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpRequest& req,
+                                       absl::string_view what, absl::Time now) {
+  auto res = http.Send(req);
+  if (!res.ok())
+    return absl::Status(res.status().code(), absl::StrCat(what, ": ", res.status().message()));
+  if (res->status >= 200 && res->status < 300) return res;
+  std::string excerpt = res->body.substr(0, 300);
+  absl::StrReplaceAll({{"\n", " "}, {"\r", " "}}, &excerpt);
+  std::string msg = absl::StrCat(what, ": HTTP ", res->status);
+  if (res->status == 429 || res->status >= 500) {
+    absl::Status s = res->status == 429 ? absl::ResourceExhaustedError(msg)
+                                        : absl::UnavailableError(msg);
+    if (auto d = RetryDelay(*res, now)) return spi::WithRetryAfter(s, *d);
+    return s;
+  }
+  if (res->status == 401 || res->status == 403)
+    return absl::PermissionDeniedError(
+        absl::StrCat(msg, ": the API credential is wrong or lacks permission (", excerpt, ")"));
+  if (res->status == 404) return absl::NotFoundError(msg);
+  return absl::FailedPreconditionError(absl::StrCat(msg, ": ", excerpt));
+}
+
+absl::StatusOr<KeysetCursor> ParseKeysetCursor(const std::string& cursor, absl::Time since) {
+  KeysetCursor c{since, 1};
+  if (cursor.empty()) return c;
+  std::vector<std::string> parts = absl::StrSplit(cursor, '|');
+  int64_t secs = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &secs) ||
+      !absl::SimpleAtoi(parts[1], &c.page) || c.page < 1)
+    return absl::InvalidArgumentError(absl::StrCat("bad listing cursor \"", cursor, "\""));
+  c.watermark = absl::FromUnixSeconds(secs);
+  return c;
+}
+
+std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool full_page,
+                             bool* more) {
+  *more = full_page;
+  const int64_t w = absl::ToUnixSeconds(at.watermark), n = absl::ToUnixSeconds(newest);
+  if (full_page && n <= w) return absl::StrCat(w, "|", at.page + 1);
+  return absl::StrCat(std::max(n, w), "|1");
+}
+
+std::string UrlEncode(absl::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string BasicAuth(absl::string_view user, absl::string_view password) {
+  return absl::StrCat("Basic ", Base64Encode(absl::StrCat(user, ":", password)));
+}
+
+std::string NoteId(absl::string_view key) { return HexEncode(Sha256(key)).substr(0, 24); }
+
+std::string NoteMarker(absl::string_view key) {
+  return absl::StrCat("<!-- debrief-note:", NoteId(key), " -->");
+}
+
+std::string NoteHtml(absl::string_view text, absl::string_view key) {
+  std::string html = absl::StrReplaceAll(
+      text, {{"&", "&amp;"}, {"<", "&lt;"}, {">", "&gt;"}, {"\"", "&quot;"}, {"\n", "<br>\n"}});
+  return absl::StrCat("<p>", html, "</p>", NoteMarker(key));
+}
+
+std::string WriteBackNote(const v1::Classification& c, const v1::ImprovementTask* task) {
+  std::string note = c.needs_review()
+                         ? "Debrief: the root cause needs review by an agent."
+                         : absl::StrCat("Debrief: root cause ", c.category_id(), " (confidence ",
+                                        static_cast<int>(c.confidence() * 100 + 0.5), "%).");
+  if (task != nullptr) {
+    absl::StrAppend(
+        &note, "\nLinked improvement task: ",
+        task->external_key().empty() ? std::to_string(task->id()) : task->external_key(),
+        task->title().empty() ? "" : absl::StrCat(" \"", task->title(), "\""),
+        task->url().empty() ? "" : absl::StrCat(" ", task->url()));
+  }
+  return note;
+}
+
+std::string WriteBackKey(const v1::Ticket& t, const v1::Classification& c,
+                         const v1::ImprovementTask* task) {
+  return absl::StrCat(t.ticket_id(), ":", c.category_id(), ":", task ? task->id() : 0);
+}
+
+std::string CauseTag(absl::string_view prefix, absl::string_view category_id) {
+  std::string tag = absl::AsciiStrToLower(absl::StrCat(prefix, category_id));
+  for (char& ch : tag)
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-') ch = '_';
+  return tag;
+}
+
+}  // namespace debrief::adapters

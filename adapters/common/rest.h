@@ -1,0 +1,64 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "debrief/spi/http_client.h"
+#include "debrief/v1/model.pb.h"
+
+// What every vendor adapter does with HTTP: call an API and read its answer the same way.
+namespace debrief::adapters {
+
+// Sends a request to a vendor API and turns the answer into a status the core acts on:
+//   2xx                       -> the response
+//   429                       -> RESOURCE_EXHAUSTED, retried after Retry-After / rate-limit reset
+//   5xx, no answer            -> UNAVAILABLE, retried (Retry-After honoured when sent)
+//   401, 403                  -> PERMISSION_DENIED naming the credential to check
+//   404                       -> NOT_FOUND
+//   other 4xx                 -> FAILED_PRECONDITION with the vendor's message
+// `what` names the operation in errors ("Zendesk: update ticket 12"). Errors never carry
+// request headers (credentials).
+absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpRequest& request,
+                                       absl::string_view what, absl::Time now);
+
+// Retry-After as delta-seconds or an HTTP-date; RateLimit-Reset (seconds) and
+// X-RateLimit-Reset (Unix time) where Retry-After is absent.
+std::optional<absl::Duration> RetryDelay(const spi::HttpResponse& response, absl::Time now);
+
+// Paging a listing ordered by update time without losing tickets that move while it runs
+// (offset paging skips them): each page asks for tickets updated at or after the watermark,
+// which moves to the newest ticket on the page; tickets in that second are listed again and
+// deduplicated by their delivery keys. Only when a whole page shares one second does the page
+// number grow. Cursor text: "<unix seconds>|<page>".
+struct KeysetCursor {
+  absl::Time watermark;
+  int page = 1;
+};
+absl::StatusOr<KeysetCursor> ParseKeysetCursor(const std::string& cursor, absl::Time since);
+// The cursor after a page whose newest ticket was updated at `newest`; sets *more.
+std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool full_page,
+                             bool* more);
+
+std::string UrlEncode(absl::string_view s);
+std::string BasicAuth(absl::string_view user, absl::string_view password);
+
+// Notes Debrief writes carry an invisible marker (an HTML comment) derived from their
+// idempotency key, so a retry after an unknown outcome finds the note it already wrote.
+std::string NoteId(absl::string_view idempotency_key);  // 24 hex characters
+std::string NoteMarker(absl::string_view idempotency_key);  // <!-- debrief-note:ID -->
+// Plain text as HTML (escaped, line breaks kept), with the marker appended.
+std::string NoteHtml(absl::string_view text, absl::string_view idempotency_key);
+
+// The internal note written back with a classification: the root cause and the linked task.
+std::string WriteBackNote(const v1::Classification& c, const v1::ImprovementTask* task);
+// The key of that note: one per ticket, cause and task.
+std::string WriteBackKey(const v1::Ticket& t, const v1::Classification& c,
+                         const v1::ImprovementTask* task);
+// The tag that carries a root cause in helpdesks with free-form tags: prefix + category id,
+// lower-case, characters outside [a-z0-9_-] as '_'.
+std::string CauseTag(absl::string_view prefix, absl::string_view category_id);
+
+}  // namespace debrief::adapters

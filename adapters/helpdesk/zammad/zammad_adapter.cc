@@ -1,0 +1,328 @@
+#include "helpdesk/zammad/zammad_adapter.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/json_util.h"
+#include "common/rest.h"
+#include "common/signature.h"
+#include "common/text_clean.h"
+#include "common/time_util.h"
+#include "config/config.h"
+#include "helpdesk/zammad/zammad.pb.h"
+
+namespace debrief::adapters::zammad {
+namespace {
+
+namespace v1 = ::debrief::v1;
+
+constexpr char kSignature[] = "x-hub-signature";
+constexpr char kDelivery[] = "x-zammad-delivery";
+const HmacScheme kScheme{Digest::kSha1, /*base64=*/false, "sha1="};
+
+bool Solved(const std::string& state) {
+  return state == "closed" || state == "merged" || absl::StartsWith(state, "closed");
+}
+
+std::optional<absl::Time> TimeOf(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto t = ParseTimestamp(text);
+  if (!t.ok()) return std::nullopt;
+  return *t;
+}
+
+std::string ArticleText(const json& a) {
+  std::string body = Text(a, "body");
+  if (absl::StrContains(Text(a, "content_type"), "html")) body = HtmlToText(body);
+  return StripQuotedReply(body);
+}
+
+class Zammad final : public spi::HelpdeskAdapter {
+ public:
+  Zammad(std::string id, ZammadConfig cfg, std::string token, std::string secret,
+         const spi::AdapterContext& ctx)
+      : id_(std::move(id)),
+        cfg_(std::move(cfg)),
+        token_(std::move(token)),
+        secret_(std::move(secret)),
+        http_(ctx.http),
+        clock_(ctx.clock) {
+    base_ = std::string(absl::StripSuffix(cfg_.url(), "/"));
+    prefix_ = cfg_.tag_prefix().empty() ? "rc_" : cfg_.tag_prefix();
+    page_size_ = cfg_.page_size() > 0 ? static_cast<int>(cfg_.page_size()) : 100;
+  }
+
+  const std::string& id() const override { return id_; }
+  const std::string& type() const override { return type_; }
+
+  absl::StatusOr<spi::AcceptedDelivery> Accept(const spi::InboundDelivery& d) const override {
+    auto sig = d.headers.find(kSignature);
+    if (sig == d.headers.end())
+      return absl::UnauthenticatedError(
+          "missing X-Hub-Signature: set the webhook's HMAC SHA1 Signature Token in Zammad");
+    // Zammad signs nothing but the body (no timestamp): replays are caught by the delivery id.
+    if (auto s = VerifyHmac(kScheme, secret_, d.body, sig->second); !s.ok()) return s;
+    auto doc = ParseObject(d.body, "the body");
+    if (!doc.ok()) return doc.status();
+    const json* ticket = Member(*doc, "ticket");
+    if (ticket == nullptr || Text(*ticket, "id").empty())
+      return absl::InvalidArgumentError("the body has no ticket.id");
+    spi::AcceptedDelivery out;
+    auto h = d.headers.find(kDelivery);
+    out.delivery_key =
+        h != d.headers.end() && !h->second.empty() ? h->second : HexEncode(Sha256(d.body));
+    return out;
+  }
+
+  absl::StatusOr<spi::NormalizeResult> Normalize(const spi::InboundDelivery& d) const override {
+    auto doc = ParseObject(d.body, "the body");
+    if (!doc.ok()) return doc.status();
+    const json* ticket = Member(*doc, "ticket");
+    if (ticket == nullptr || !ticket->is_object())
+      return absl::InvalidArgumentError("the body has no ticket");
+    const json* article = Member(*doc, "article");
+    v1::Ticket t = FromTicket(*ticket);
+    if (d.headers.count(spi::kListedHeader)) {
+      if (article) t.set_body(ArticleText(*article));
+      return Event(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED, std::move(t));
+    }
+    spi::NormalizeResult r;
+    // Zammad's payload names no event: the article tells. The ticket's first article is its
+    // creation; a later one from the customer is a reply; internal ones are agents' notes.
+    if (article && article->is_object() && !article->empty()) {
+      const bool internal = Text(*article, "internal") == "true";
+      const json* ids = Member(*ticket, "article_ids");
+      const bool first = Text(*ticket, "article_count") == "1" ||
+                         (ids && ids->is_array() && !ids->empty() &&
+                          Text(json{{"v", (*ids)[0]}}, "v") == Text(*article, "id"));
+      if (first && !internal) {
+        t.set_body(ArticleText(*article));
+        return Event(v1::TICKET_CREATED, std::move(t));
+      }
+      if (internal) {
+        r.ignored_reason = "internal note (Debrief's own notes are internal too)";
+        return r;
+      }
+      return Event(v1::TICKET_COMMENTED, std::move(t));
+    }
+    if (Solved(t.status())) return Event(v1::TICKET_SOLVED, std::move(t));
+    if (Text(*ticket, "state").empty()) {
+      r.ignored_reason = "the ticket has neither an article nor a state";
+      return r;
+    }
+    return Event(v1::TICKET_UPDATED, std::move(t));
+  }
+
+  absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
+                         const v1::ImprovementTask* task) override {
+    if (!c.needs_review()) {
+      if (auto s = AddTags(ticket, {CauseTag(prefix_, c.category_id())}); !s.ok()) return s;
+      if (!cfg_.root_cause_attribute().empty()) {
+        spi::HttpRequest req = Request("PUT", absl::StrCat("/api/v1/tickets/", ticket.ticket_id()));
+        req.body = json{{cfg_.root_cause_attribute(), c.category_id()}}.dump();
+        auto res = Call(http_, req, What("set ", cfg_.root_cause_attribute(), " on ticket ",
+                                         ticket.ticket_id()),
+                        clock_.Now());
+        if (!res.ok()) return res.status();
+      }
+    }
+    return Article(ticket, WriteBackNote(c, task), WriteBackKey(ticket, c, task), false);
+  }
+
+  absl::Status PostNote(const v1::Ticket& ticket, const spi::TicketNote& note) override {
+    if (auto s = AddTags(ticket, note.add_tags); !s.ok()) return s;
+    return Article(ticket, note.body, note.idempotency_key, note.is_public);
+  }
+
+  absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view body,
+                                                                  absl::Time) const override {
+    return std::map<std::string, std::string>{{"content-type", "application/json"},
+                                              {kSignature, SignHmac(kScheme, secret_, body)},
+                                              {kDelivery, HexEncode(Sha256(body)).substr(0, 32)}};
+  }
+
+  absl::Status Check() override {
+    auto me = Call(http_, Request("GET", "/api/v1/users/me"), What("check"), clock_.Now());
+    return me.status();
+  }
+
+  // Search by updated_at, keyset-paged (see KeysetCursor). Needs Zammad's search index.
+  absl::StatusOr<spi::TicketPage> ListTickets(const std::string& cursor,
+                                              absl::Time since) override {
+    auto at = ParseKeysetCursor(cursor, since);
+    if (!at.ok()) return at.status();
+    std::string query = absl::StrCat(
+        "updated_at:>=", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at->watermark, absl::UTCTimeZone()));
+    auto res = Call(http_,
+                    Request("GET", absl::StrCat("/api/v1/tickets/search?query=", UrlEncode(query),
+                                                "&sort_by=updated_at&order_by=asc&expand=true&limit=",
+                                                page_size_, "&page=", at->page)),
+                    What("search tickets"), clock_.Now());
+    if (!res.ok()) return res.status();
+    json list = json::parse(res->body, nullptr, false);
+    if (!list.is_array()) return absl::InvalidArgumentError("Zammad's search answer is not a list");
+    spi::TicketPage page;
+    absl::Time newest = at->watermark;
+    for (const json& t : list) {
+      newest = std::max(newest, TimeOf(Text(t, "updated_at")).value_or(newest));
+      json doc = {{"ticket", t}};
+      // Tickets created before the watermark were seen already; newer ones need their words.
+      if (TimeOf(Text(t, "created_at")).value_or(absl::InfinitePast()) >= at->watermark) {
+        auto first = FirstArticle(Text(t, "id"));
+        if (!first.ok()) return first.status();
+        doc["article"] = std::move(*first);
+      }
+      spi::ListedDelivery d;
+      d.delivery_key = absl::StrCat("list:", Text(t, "id"), ":", Text(t, "updated_at"));
+      d.headers["content-type"] = "application/json";
+      d.body = doc.dump();
+      page.deliveries.push_back(std::move(d));
+    }
+    page.next_cursor = NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_,
+                                        &page.more);
+    return page;
+  }
+
+ private:
+  template <typename... Args>
+  std::string What(const Args&... args) const {
+    return absl::StrCat("Zammad ", id_, ": ", args...);
+  }
+
+  spi::HttpRequest Request(const char* method, const std::string& path) const {
+    spi::HttpRequest req;
+    req.method = method;
+    req.url = absl::StrCat(base_, path);
+    req.headers.emplace_back("Authorization", absl::StrCat("Token token=", token_));
+    req.headers.emplace_back("Accept", "application/json");
+    if (std::string_view(method) != "GET")
+      req.headers.emplace_back("Content-Type", "application/json");
+    req.timeout = absl::Seconds(20);
+    return req;
+  }
+
+  static spi::NormalizeResult Event(v1::TicketEventType type, v1::Ticket t) {
+    spi::NormalizeResult r;
+    r.event.emplace();
+    r.event->set_type(type);
+    *r.event->mutable_ticket() = std::move(t);
+    return r;
+  }
+
+  v1::Ticket FromTicket(const json& j) const {
+    v1::Ticket t;
+    t.set_ticket_id(Text(j, "id"));
+    t.set_subject(Text(j, "title"));
+    t.set_status(absl::AsciiStrToLower(Text(j, "state")));
+    if (const json* c = Member(j, "customer"); c && c->is_object()) {
+      t.mutable_requester()->set_id(Text(*c, "id"));
+      t.mutable_requester()->set_email(Text(*c, "email"));
+      t.mutable_requester()->set_name(
+          std::string(absl::StripAsciiWhitespace(absl::StrCat(Text(*c, "firstname"), " ",
+                                                              Text(*c, "lastname")))));
+    } else {
+      t.mutable_requester()->set_id(Text(j, "customer_id"));
+    }
+    if (const json* o = Member(j, "owner"); o && o->is_object())
+      t.mutable_assignee()->set_name(std::string(absl::StripAsciiWhitespace(
+          absl::StrCat(Text(*o, "firstname"), " ", Text(*o, "lastname")))));
+    t.set_channel(Text(j, "create_article_type"));
+    if (const json* tags = Member(j, "tags"); tags && tags->is_array())
+      for (const auto& tag : *tags)
+        if (tag.is_string()) t.add_tags(tag.get<std::string>());
+    t.set_url(absl::StrCat(base_, "/#ticket/zoom/", t.ticket_id()));
+    if (auto c = TimeOf(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
+    if (auto u = TimeOf(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
+    return t;
+  }
+
+  absl::StatusOr<json> Articles(const std::string& ticket_id) {
+    auto res = Call(http_, Request("GET", absl::StrCat("/api/v1/ticket_articles/by_ticket/",
+                                                       ticket_id)),
+                    What("articles of ticket ", ticket_id), clock_.Now());
+    if (!res.ok()) return res.status();
+    json list = json::parse(res->body, nullptr, false);
+    if (!list.is_array()) return absl::InvalidArgumentError("Zammad's articles are not a list");
+    return list;
+  }
+
+  absl::StatusOr<json> FirstArticle(const std::string& ticket_id) {
+    auto list = Articles(ticket_id);
+    if (!list.ok()) return list.status();
+    for (const json& a : *list)
+      if (Text(a, "internal") != "true") return a;
+    return json::object();
+  }
+
+  absl::Status AddTags(const v1::Ticket& ticket, const std::vector<std::string>& tags) {
+    for (const auto& tag : tags) {  // adding a tag twice is harmless in Zammad
+      spi::HttpRequest req = Request("POST", "/api/v1/tags/add");
+      req.body = json{{"item", tag}, {"object", "Ticket"}, {"o_id", ticket.ticket_id()}}.dump();
+      auto res = Call(http_, req, What("tag ticket ", ticket.ticket_id()), clock_.Now());
+      if (!res.ok()) return res.status();
+    }
+    return absl::OkStatus();
+  }
+
+  // An article written once: its marker is looked for among the ticket's articles first.
+  absl::Status Article(const v1::Ticket& ticket, const std::string& body, const std::string& key,
+                       bool is_public) {
+    auto list = Articles(ticket.ticket_id());
+    if (!list.ok()) return list.status();
+    const std::string note_id = NoteId(key);
+    for (const json& a : *list)
+      if (absl::StrContains(Text(a, "body"), note_id)) return absl::OkStatus();
+    json article = {{"ticket_id", ticket.ticket_id()},
+                    {"body", NoteHtml(body, key)},
+                    {"content_type", "text/html"},
+                    {"internal", !is_public}};
+    if (is_public && !ticket.requester().email().empty()) {
+      article["type"] = "email";
+      article["to"] = ticket.requester().email();
+    } else {
+      article["type"] = "note";
+    }
+    spi::HttpRequest req = Request("POST", "/api/v1/ticket_articles");
+    req.body = article.dump();
+    return Call(http_, req, What("article on ticket ", ticket.ticket_id()), clock_.Now()).status();
+  }
+
+  std::string id_;
+  std::string type_ = "zammad";
+  ZammadConfig cfg_;
+  std::string token_, secret_;
+  spi::HttpClient& http_;
+  const spi::Clock& clock_;
+  std::string base_, prefix_;
+  int page_size_ = 100;
+};
+
+class Factory final : public spi::HelpdeskAdapterFactory {
+ public:
+  std::string type() const override { return "zammad"; }
+  absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
+      const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
+    ZammadConfig cfg;
+    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (!absl::StartsWith(cfg.url(), "http"))
+      return absl::InvalidArgumentError("settings.url: Zammad's URL (https://zammad.example.com)");
+    if (!cfg.has_token()) return absl::InvalidArgumentError("settings.token is required");
+    if (!cfg.has_hmac_secret())
+      return absl::InvalidArgumentError(
+          "settings.hmac_secret is required (the webhook's HMAC SHA1 Signature Token); unsigned "
+          "webhooks are refused");
+    auto token = config::ResolveSecret(cfg.token());
+    if (!token.ok()) return token.status();
+    auto secret = config::ResolveSecret(cfg.hmac_secret());
+    if (!secret.ok()) return secret.status();
+    return std::make_unique<Zammad>(config.id(), std::move(cfg), std::move(*token),
+                                    std::move(*secret), ctx);
+  }
+};
+
+}  // namespace
+
+void RegisterZammad(spi::AdapterRegistry& registry) { registry.Add(std::make_unique<Factory>()); }
+
+}  // namespace debrief::adapters::zammad
