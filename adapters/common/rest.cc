@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/signature.h"
+#include "common/text_clean.h"
 #include "debrief/spi/adapter_factory.h"
 
 namespace debrief::adapters {
@@ -39,8 +40,8 @@ absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpReq
   absl::StrReplaceAll({{"\n", " "}, {"\r", " "}}, &excerpt);
   std::string msg = absl::StrCat(what, ": HTTP ", res->status);
   if (res->status == 429 || res->status >= 500) {
-    absl::Status s = res->status == 429 ? absl::ResourceExhaustedError(msg)
-                                        : absl::UnavailableError(msg);
+    absl::Status s =
+        res->status == 429 ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
     if (auto d = RetryDelay(*res, now)) return spi::WithRetryAfter(s, *d);
     return s;
   }
@@ -69,6 +70,33 @@ std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool ful
   const int64_t w = absl::ToUnixSeconds(at.watermark), n = absl::ToUnixSeconds(newest);
   if (full_page && n <= w) return absl::StrCat(w, "|", at.page + 1);
   return absl::StrCat(std::max(n, w), "|1");
+}
+
+spi::HttpRequest JsonRequest(absl::string_view method, std::string url,
+                             const std::string& authorization) {
+  spi::HttpRequest req;
+  req.method = std::string(method);
+  req.url = std::move(url);
+  req.headers.emplace_back("Authorization", authorization);
+  req.headers.emplace_back("Accept", "application/json");
+  if (method != "GET") req.headers.emplace_back("Content-Type", "application/json");
+  req.timeout = absl::Seconds(20);
+  return req;
+}
+
+spi::NormalizeResult TicketEventOf(v1::TicketEventType type, v1::Ticket ticket) {
+  spi::NormalizeResult r;
+  r.event.emplace();
+  r.event->set_type(type);
+  *r.event->mutable_ticket() = std::move(ticket);
+  return r;
+}
+
+std::optional<absl::Time> ParseTime(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  auto t = ParseTimestamp(text);
+  if (!t.ok()) return std::nullopt;
+  return *t;
 }
 
 std::string UrlEncode(absl::string_view s) {

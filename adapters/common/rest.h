@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
 #include "debrief/v1/model.pb.h"
 
@@ -39,15 +40,25 @@ struct KeysetCursor {
 };
 absl::StatusOr<KeysetCursor> ParseKeysetCursor(const std::string& cursor, absl::Time since);
 // The cursor after a page whose newest ticket was updated at `newest`; sets *more.
-std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool full_page,
-                             bool* more);
+std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool full_page, bool* more);
+
+// A request to a vendor's JSON API: Accept (and, with a body, Content-Type) JSON, the given
+// Authorization, a 20 s time-out.
+spi::HttpRequest JsonRequest(absl::string_view method, std::string url,
+                             const std::string& authorization);
+
+// A normalised event of this type for this ticket.
+spi::NormalizeResult TicketEventOf(v1::TicketEventType type, v1::Ticket ticket);
+
+// An ISO 8601 / RFC 3339 time, or nothing when empty or unreadable.
+std::optional<absl::Time> ParseTime(const std::string& text);
 
 std::string UrlEncode(absl::string_view s);
 std::string BasicAuth(absl::string_view user, absl::string_view password);
 
 // Notes Debrief writes carry an invisible marker (an HTML comment) derived from their
 // idempotency key, so a retry after an unknown outcome finds the note it already wrote.
-std::string NoteId(absl::string_view idempotency_key);  // 24 hex characters
+std::string NoteId(absl::string_view idempotency_key);      // 24 hex characters
 std::string NoteMarker(absl::string_view idempotency_key);  // <!-- debrief-note:ID -->
 // Plain text as HTML (escaped, line breaks kept), with the marker appended.
 std::string NoteHtml(absl::string_view text, absl::string_view idempotency_key);

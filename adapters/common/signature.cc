@@ -7,9 +7,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/strings/str_cat.h"
 
 namespace debrief::adapters {
 
@@ -71,9 +71,10 @@ absl::Status VerifyHmac(const HmacScheme& scheme, absl::string_view secret,
 
 absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration window) {
   if (absl::AbsDuration(now - signed_at) > window)
-    return absl::UnauthenticatedError(absl::StrCat("the signed timestamp is outside the replay "
-                                                   "window of ",
-                                                   absl::FormatDuration(window)));
+    return absl::UnauthenticatedError(
+        absl::StrCat("the signed timestamp is outside the replay "
+                     "window of ",
+                     absl::FormatDuration(window)));
   return absl::OkStatus();
 }
 

@@ -34,8 +34,7 @@ struct HmacScheme {
 };
 
 // The header value a vendor would send for `message`.
-std::string SignHmac(const HmacScheme& scheme, absl::string_view secret,
-                     absl::string_view message);
+std::string SignHmac(const HmacScheme& scheme, absl::string_view secret, absl::string_view message);
 // UNAUTHENTICATED unless `given` is the HMAC of `message` (compared in constant time).
 absl::Status VerifyHmac(const HmacScheme& scheme, absl::string_view secret,
                         absl::string_view message, absl::string_view given);

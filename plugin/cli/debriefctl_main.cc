@@ -1,5 +1,7 @@
 // debriefctl: the admin's and scripts' command line. Talks gRPC to debriefd; prints
 // Protobuf JSON so scripts can read it.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
@@ -9,12 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 #include "absl/strings/str_cat.h"
 #include "classify/evaluate.h"
-#include "common/time_util.h"
 #include "classify/learned_classifier.h"
+#include "common/time_util.h"
 #include "config/config.h"
 #include "debrief/v1/services.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -98,8 +99,11 @@ int Backfill(const std::shared_ptr<grpc::Channel>& channel, const std::string& h
   if (tty) std::cerr << "\n";
   grpc::Status s = reader->Finish();
   if (!s.ok()) return Fail(s);
-  nlohmann::json j = {{"helpdesk", helpdesk}, {"listed", p.listed()}, {"stored", p.stored()},
-                      {"pages", p.pages()},   {"done", p.done()}};
+  nlohmann::json j = {{"helpdesk", helpdesk},
+                      {"listed", p.listed()},
+                      {"stored", p.stored()},
+                      {"pages", p.pages()},
+                      {"done", p.done()}};
   std::cout << j.dump() << "\n";
   return p.done() ? 0 : 1;
 }

@@ -98,7 +98,8 @@ Reconciler::Reconciler(spi::Store& store, std::map<std::string, spi::HelpdeskAda
 void Reconciler::Start() {
   if (options_.interval <= absl::ZeroDuration()) return;  // configured off
   worker_ = std::make_unique<Worker>(
-      "reconciler", [this]() -> absl::StatusOr<int> {
+      "reconciler",
+      [this]() -> absl::StatusOr<int> {
         auto n = RunOnce();
         // One pass per interval: a pass that found tickets does not run again at once.
         if (!n.ok()) return n.status();
@@ -138,7 +139,7 @@ absl::StatusOr<int> Reconciler::RunOnce() {
     stored += static_cast<int>(p->stored);
     if (p->stored > 0)
       std::cerr << "reconciler: helpdesk " << id << ": " << p->stored
-                << " ticket update(s) missed by webhooks caught up\n";
+                << " ticket update(s) listed (those webhooks already brought change nothing)\n";
   }
   stored_total_ += stored;
   if (!first_error.ok() && stored == 0) return first_error;

@@ -97,7 +97,8 @@ class AppImpl final : public App {
     ingress::ReconcilerOptions ro;
     const auto& rc = config_.reconcile();
     if (rc.has_interval())  // 0s turns reconciliation off
-      ro.interval = absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
+      ro.interval =
+          absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
     ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
     if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
     reconciler_ = std::make_unique<ingress::Reconciler>(*store_, helpdesk_ptrs_, clock_, ro);

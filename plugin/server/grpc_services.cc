@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/time_util.h"
-#include "ingress/reconciler.h"
 #include "debrief/v1/services.grpc.pb.h"
+#include "ingress/reconciler.h"
 
 namespace debrief::server {
 namespace {
@@ -345,12 +345,12 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
                   std::shared_ptr<BackfillGate> gate) {
     gate->Enter();
     std::thread([this, &d, &helpdesk, since, gate] {
-      auto p = ingress::ListIntoInbox(
-          d.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since), since, d.clock,
-          [this, &gate](const ingress::ListingProgress& p) {
-            Send(p, false);
-            return !cancelled_.load() && !gate->stopping();
-          });
+      auto p =
+          ingress::ListIntoInbox(d.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since),
+                                 since, d.clock, [this, &gate](const ingress::ListingProgress& p) {
+                                   Send(p, false);
+                                   return !cancelled_.load() && !gate->stopping();
+                                 });
       gate->Leave();
       if (p.ok()) Send(*p, true);
       bool finish_now = false;
@@ -470,11 +470,11 @@ class AdminService final : public v1::Admin::CallbackService {
         explicit Refuse(grpc::Status s) { Finish(s); }
         void OnDone() override { delete this; }
       };
-      return new Refuse(grpc::Status(
-          h == d_.helpdesks.end() ? grpc::StatusCode::NOT_FOUND
-                                  : grpc::StatusCode::INVALID_ARGUMENT,
-          h == d_.helpdesks.end() ? absl::StrCat("no helpdesk \"", req->helpdesk_id(), "\"")
-                                  : "since is required (the first date to import)"));
+      return new Refuse(grpc::Status(h == d_.helpdesks.end() ? grpc::StatusCode::NOT_FOUND
+                                                             : grpc::StatusCode::INVALID_ARGUMENT,
+                                     h == d_.helpdesks.end()
+                                         ? absl::StrCat("no helpdesk \"", req->helpdesk_id(), "\"")
+                                         : "since is required (the first date to import)"));
     }
     return new BackfillReactor(d_, *h->second, FromTimestamp(req->since()), gate_);
   }

@@ -260,8 +260,7 @@ class Connection final : public spi::StoreTransaction {
                       "agent_corrected = 0 AND first_seen >= ? ORDER BY first_seen LIMIT ?"),
         put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
         list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
-        all_tickets_(db,
-                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
+        all_tickets_(db, "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
         get_cursor_(db, "SELECT value FROM cursors WHERE name = ?"),
         put_cursor_(db,
                     "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) "
@@ -276,7 +275,8 @@ class Connection final : public spi::StoreTransaction {
           &count_tickets_, &linked_tickets_, &put_status_,   &status_history_, &get_task_,
           &list_tasks_,    &insert_task_,    &update_task_,  &get_link_,       &links_of_task_,
           &put_link_,      &delete_link_,    &enqueue_,      &mark_delivery_,  &feedback_,
-          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_, &get_cursor_, &put_cursor_}) {
+          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_,  &get_cursor_,
+          &put_cursor_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();

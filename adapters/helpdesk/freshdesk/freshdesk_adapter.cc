@@ -29,13 +29,6 @@ std::string StatusName(const std::string& s) {
 
 bool Solved(const std::string& status) { return status == "resolved" || status == "closed"; }
 
-std::optional<absl::Time> TimeOf(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  auto t = ParseTimestamp(text);
-  if (!t.ok()) return std::nullopt;
-  return *t;
-}
-
 // The event an automation rule names ("created", "Ticket is Created", "note added", ...).
 v1::TicketEventType EventOf(const std::string& name) {
   std::string n = absl::AsciiStrToLower(name);
@@ -79,7 +72,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     std::string given = h->second;
     if (header_ == "authorization") {
       absl::string_view v = h->second;
-      auto raw = absl::ConsumePrefix(&v, "Basic ") ? Base64Decode(v) : absl::StatusOr<std::string>("");
+      auto raw =
+          absl::ConsumePrefix(&v, "Basic ") ? Base64Decode(v) : absl::StatusOr<std::string>("");
       std::pair<std::string, std::string> up =
           absl::StrSplit(raw.ok() ? *raw : std::string(), absl::MaxSplits(':', 1));
       given = up.second;
@@ -100,7 +94,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     if (!doc.ok()) return doc.status();
     if (d.headers.count(spi::kListedHeader)) {
       v1::Ticket t = FromApi(*doc);
-      return Event(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED, std::move(t));
+      return TicketEventOf(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED,
+                           std::move(t));
     }
     const json* hook = Member(*doc, "freshdesk_webhook");
     if (hook == nullptr) return absl::InvalidArgumentError("the body has no freshdesk_webhook");
@@ -125,19 +120,20 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     t.mutable_requester()->set_name(Text(*hook, "ticket_requester_name"));
     t.mutable_assignee()->set_name(Text(*hook, "ticket_agent_name"));
     t.set_channel(absl::AsciiStrToLower(Text(*hook, "ticket_source")));
-    for (absl::string_view tag : absl::StrSplit(Text(*hook, "ticket_tags"), ',', absl::SkipWhitespace()))
+    for (absl::string_view tag :
+         absl::StrSplit(Text(*hook, "ticket_tags"), ',', absl::SkipWhitespace()))
       t.add_tags(std::string(absl::StripAsciiWhitespace(tag)));
-    t.set_url(Text(*hook, "ticket_url").empty() ? TicketUrl(t.ticket_id()) : Text(*hook, "ticket_url"));
+    t.set_url(Text(*hook, "ticket_url").empty() ? TicketUrl(t.ticket_id())
+                                                : Text(*hook, "ticket_url"));
     if (type != v1::TICKET_SOLVED && Solved(t.status())) type = v1::TICKET_SOLVED;
-    return Event(type, std::move(t));
+    return TicketEventOf(type, std::move(t));
   }
 
   absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
                          const v1::ImprovementTask* task) override {
     if (!c.needs_review()) {
       json fields = json::object();
-      if (!cfg_.root_cause_field().empty())
-        fields[cfg_.root_cause_field()] = c.category_id();
+      if (!cfg_.root_cause_field().empty()) fields[cfg_.root_cause_field()] = c.category_id();
       if (auto s = UpdateTicket(ticket, {CauseTag(prefix_, c.category_id())}, fields); !s.ok())
         return s;
     }
@@ -153,9 +149,7 @@ class Freshdesk final : public spi::HelpdeskAdapter {
   absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view,
                                                                   absl::Time) const override {
     std::map<std::string, std::string> h{{"content-type", "application/json"}};
-    h[header_] = header_ == "authorization"
-                     ? BasicAuth("freshdesk", secret_)
-                     : secret_;
+    h[header_] = header_ == "authorization" ? BasicAuth("freshdesk", secret_) : secret_;
     return h;
   }
 
@@ -177,19 +171,20 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     auto res = Call(http_, Request("GET", path), What("list tickets"), clock_.Now());
     if (!res.ok()) return res.status();
     json list = json::parse(res->body, nullptr, false);
-    if (!list.is_array()) return absl::InvalidArgumentError("Freshdesk's ticket list is not a list");
+    if (!list.is_array())
+      return absl::InvalidArgumentError("Freshdesk's ticket list is not a list");
     spi::TicketPage page;
     absl::Time newest = at->watermark;
     for (const json& t : list) {
-      newest = std::max(newest, TimeOf(Text(t, "updated_at")).value_or(newest));
+      newest = std::max(newest, ParseTime(Text(t, "updated_at")).value_or(newest));
       spi::ListedDelivery d;
       d.delivery_key = absl::StrCat("list:", Text(t, "id"), ":", Text(t, "updated_at"));
       d.headers["content-type"] = "application/json";
       d.body = t.dump();
       page.deliveries.push_back(std::move(d));
     }
-    page.next_cursor = NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_,
-                                        &page.more);
+    page.next_cursor =
+        NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_, &page.more);
     return page;
   }
 
@@ -200,27 +195,11 @@ class Freshdesk final : public spi::HelpdeskAdapter {
   }
 
   spi::HttpRequest Request(const char* method, const std::string& path) const {
-    spi::HttpRequest req;
-    req.method = method;
-    req.url = absl::StrCat(base_, path);
-    req.headers.emplace_back("Authorization", auth_);
-    req.headers.emplace_back("Accept", "application/json");
-    if (std::string_view(method) != "GET")
-      req.headers.emplace_back("Content-Type", "application/json");
-    req.timeout = absl::Seconds(20);
-    return req;
+    return JsonRequest(method, absl::StrCat(base_, path), auth_);
   }
 
   std::string TicketUrl(const std::string& id) const {
     return absl::StrCat(base_, "/a/tickets/", id);
-  }
-
-  static spi::NormalizeResult Event(v1::TicketEventType type, v1::Ticket t) {
-    spi::NormalizeResult r;
-    r.event.emplace();
-    r.event->set_type(type);
-    *r.event->mutable_ticket() = std::move(t);
-    return r;
   }
 
   v1::Ticket FromApi(const json& j) const {
@@ -241,8 +220,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
         if (tag.is_string()) t.add_tags(tag.get<std::string>());
     t.set_channel("freshdesk");
     t.set_url(TicketUrl(t.ticket_id()));
-    if (auto c = TimeOf(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
-    if (auto u = TimeOf(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
+    if (auto c = ParseTime(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
+    if (auto u = ParseTime(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
     return t;
   }
 
@@ -250,8 +229,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
   absl::Status UpdateTicket(const v1::Ticket& ticket, const std::vector<std::string>& add_tags,
                             const json& custom_fields) {
     const std::string path = absl::StrCat("/api/v2/tickets/", ticket.ticket_id());
-    auto cur = Call(http_, Request("GET", path), What("read ticket ", ticket.ticket_id()),
-                    clock_.Now());
+    auto cur =
+        Call(http_, Request("GET", path), What("read ticket ", ticket.ticket_id()), clock_.Now());
     if (!cur.ok()) return cur.status();
     json t = json::parse(cur->body, nullptr, false);
     json tags = json::array();
@@ -282,8 +261,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     json note = {{"body", NoteHtml(body, key)}};
     if (!is_public) note["private"] = true;
     req.body = note.dump();
-    return Call(http_, req, What(is_public ? "reply on ticket " : "note on ticket ",
-                                 ticket.ticket_id()),
+    return Call(http_, req,
+                What(is_public ? "reply on ticket " : "note on ticket ", ticket.ticket_id()),
                 clock_.Now())
         .status();
   }

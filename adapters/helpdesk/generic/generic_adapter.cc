@@ -113,9 +113,9 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       if (absl::Status s = CheckFreshness(*when, d.received_at, window_); !s.ok()) return s;
       message = absl::StrCat(ts->second, ".", d.body);
     }
-    if (absl::Status s = VerifyHmac(scheme_, secret_,
-                                    ts_header_.empty() ? d.body : absl::string_view(message),
-                                    sig->second);
+    if (absl::Status s =
+            VerifyHmac(scheme_, secret_, ts_header_.empty() ? d.body : absl::string_view(message),
+                       sig->second);
         !s.ok())
       return s;
 

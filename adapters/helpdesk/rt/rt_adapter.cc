@@ -39,7 +39,8 @@ std::string IgnoredReason(const std::string& type) {
       type == "EmailRecord" || type == "SystemError" || type == "Force" || type == "AddReminder" ||
       type == "OpenReminder" || type == "ResolveReminder" || type == "SetTimeWorked" ||
       type == "Timer" || type == "Subject")
-    return absl::StrCat("RT transaction ", type, " changes neither the customer's words nor the "
+    return absl::StrCat("RT transaction ", type,
+                        " changes neither the customer's words nor the "
                         "status");
   return absl::StrCat("unknown RT transaction type \"", type, "\"");
 }
@@ -115,20 +116,20 @@ class RequestTracker final : public spi::HelpdeskAdapter {
     t.set_subject(Text(*doc, "subject"));
     // The customer's words are the ticket's first message; replies keep it (an empty body
     // leaves the stored one).
-    if (type == v1::TICKET_CREATED) t.set_body(Words(Text(*doc, "content"),
-                                                     Text(*doc, "content_type")));
+    if (type == v1::TICKET_CREATED)
+      t.set_body(Words(Text(*doc, "content"), Text(*doc, "content_type")));
     t.set_status(absl::AsciiStrToLower(Text(*doc, "status")));
     if (const json* req = Member(*doc, "requestors"); req && req->is_array() && !req->empty())
       SetRequester((*req)[0], &t);
     if (const json* owner = Member(*doc, "owner"))
       t.mutable_assignee()->set_name(Text(*owner, "real_name").empty() ? Text(*owner, "name")
-                                                                      : Text(*owner, "real_name"));
+                                                                       : Text(*owner, "real_name"));
     t.set_channel("rt");
     t.set_url(TicketUrl(t.ticket_id()));
-    if (const json* q = Member(*doc, "queue"); q && q->is_string()) t.add_tags(q->get<std::string>());
+    if (const json* q = Member(*doc, "queue"); q && q->is_string())
+      t.add_tags(q->get<std::string>());
     SetTime(Text(*doc, "ticket_created"), t.mutable_created_at());
-    SetTime(Text(*doc, "last_updated").empty() ? Text(*doc, "created")
-                                               : Text(*doc, "last_updated"),
+    SetTime(Text(*doc, "last_updated").empty() ? Text(*doc, "created") : Text(*doc, "last_updated"),
             t.mutable_updated_at());
     if (type != v1::TICKET_SOLVED && Solved(t.status())) type = v1::TICKET_SOLVED;
     r.event.emplace();
@@ -142,8 +143,8 @@ class RequestTracker final : public spi::HelpdeskAdapter {
     if (!c.needs_review()) {
       spi::HttpRequest req = Request("PUT", absl::StrCat("/ticket/", ticket.ticket_id()));
       req.body = json{{"CustomFields", {{field_, c.category_id()}}}}.dump();
-      auto res = Call(http_, req, What("set ", field_, " on ticket ", ticket.ticket_id()),
-                      clock_.Now());
+      auto res =
+          Call(http_, req, What("set ", field_, " on ticket ", ticket.ticket_id()), clock_.Now());
       if (!res.ok()) return res.status();
       // RT answers 200 with messages; a field it could not set is named in them.
       json msgs = json::parse(res->body, nullptr, false);
@@ -170,19 +171,20 @@ class RequestTracker final : public spi::HelpdeskAdapter {
         {"content-type", "application/json"},
         {kTimestamp, ts},
         {kSignature, SignHmac(kScheme, secret_, absl::StrCat(ts, ".", body))},
-        {kDelivery, doc.ok() ? absl::StrCat("rt-", Text(*doc, "transaction_id"))
-                             : HexEncode(Sha256(body))}};
+        {kDelivery,
+         doc.ok() ? absl::StrCat("rt-", Text(*doc, "transaction_id")) : HexEncode(Sha256(body))}};
   }
 
   absl::Status Check() override {
     auto res = Call(http_, Request("GET", "/rt"), What("check"), clock_.Now());
     if (!res.ok()) return res.status();
-    auto cf = Call(http_,
-                   Request("GET", absl::StrCat("/customfields?query=",
-                                               UrlEncode(json::array({{{"field", "Name"},
-                                                                       {"value", field_}}})
-                                                             .dump()))),
-                   What("look up custom field"), clock_.Now());
+    auto cf = Call(
+        http_,
+        Request(
+            "GET",
+            absl::StrCat("/customfields?query=",
+                         UrlEncode(json::array({{{"field", "Name"}, {"value", field_}}}).dump()))),
+        What("look up custom field"), clock_.Now());
     if (!cf.ok()) return cf.status();
     json list = json::parse(cf->body, nullptr, false);
     if (!list.is_object() || Text(list, "total") == "0" || Text(list, "count") == "0")
@@ -234,8 +236,8 @@ class RequestTracker final : public spi::HelpdeskAdapter {
       d.body = ticket.dump();
       out.deliveries.push_back(std::move(d));
     }
-    out.next_cursor = NextKeysetCursor(*at, newest,
-                                       static_cast<int>(items->size()) >= page_size_, &out.more);
+    out.next_cursor =
+        NextKeysetCursor(*at, newest, static_cast<int>(items->size()) >= page_size_, &out.more);
     return out;
   }
 
@@ -246,15 +248,7 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   }
 
   spi::HttpRequest Request(const char* method, const std::string& path) const {
-    spi::HttpRequest req;
-    req.method = method;
-    req.url = absl::StrCat(api_, path);
-    req.headers.emplace_back("Authorization", absl::StrCat("token ", token_));
-    req.headers.emplace_back("Accept", "application/json");
-    if (std::string_view(method) != "GET")
-      req.headers.emplace_back("Content-Type", "application/json");
-    req.timeout = absl::Seconds(20);
-    return req;
+    return JsonRequest(method, absl::StrCat(api_, path), absl::StrCat("token ", token_));
   }
 
   std::string TicketUrl(const std::string& ticket_id) const {
@@ -264,13 +258,6 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   static std::string Words(const std::string& content, const std::string& content_type) {
     std::string text = absl::StrContains(content_type, "html") ? HtmlToText(content) : content;
     return StripQuotedReply(text);
-  }
-
-  static std::optional<absl::Time> ParseTime(const std::string& text) {
-    if (text.empty()) return std::nullopt;
-    auto t = ParseTimestamp(text);
-    if (!t.ok()) return std::nullopt;
-    return *t;
   }
 
   static void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
@@ -314,8 +301,8 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   absl::StatusOr<std::string> FirstMessage(const std::string& ticket_id) {
     std::string q = json::array({{{"field", "Type"}, {"value", "Create"}}}).dump();
     auto hist = Call(http_,
-                     Request("GET", absl::StrCat("/ticket/", ticket_id, "/history?query=",
-                                                 UrlEncode(q), "&fields=Type")),
+                     Request("GET", absl::StrCat("/ticket/", ticket_id,
+                                                 "/history?query=", UrlEncode(q), "&fields=Type")),
                      What("history of ticket ", ticket_id), clock_.Now());
     if (!hist.ok()) return hist.status();
     json h = json::parse(hist->body, nullptr, false);
@@ -341,18 +328,18 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   absl::Status Note(const v1::Ticket& ticket, const std::string& body, const std::string& key,
                     bool is_public) {
     const std::string note_id = NoteId(key);
-    std::string q = json::array({{{"field", "Data"}, {"operator", "LIKE"}, {"value", note_id}}})
-                        .dump();
+    std::string q =
+        json::array({{{"field", "Data"}, {"operator", "LIKE"}, {"value", note_id}}}).dump();
     auto found = Call(http_,
-                      Request("GET", absl::StrCat("/ticket/", ticket.ticket_id(), "/history?query=",
-                                                  UrlEncode(q), "&fields=Type")),
+                      Request("GET", absl::StrCat("/ticket/", ticket.ticket_id(),
+                                                  "/history?query=", UrlEncode(q), "&fields=Type")),
                       What("look for note on ticket ", ticket.ticket_id()), clock_.Now());
     if (!found.ok()) return found.status();
     json f = json::parse(found->body, nullptr, false);
     if (f.is_object() && !Text(f, "count").empty() && Text(f, "count") != "0")
       return absl::OkStatus();  // written before an unknown outcome
-    spi::HttpRequest req = Request(
-        "POST", absl::StrCat("/ticket/", ticket.ticket_id(), is_public ? "/correspond" : "/comment"));
+    spi::HttpRequest req = Request("POST", absl::StrCat("/ticket/", ticket.ticket_id(),
+                                                        is_public ? "/correspond" : "/comment"));
     req.body = json{{"Subject", absl::StrCat(is_public ? "Update" : "Debrief", " [", note_id, "]")},
                     {"Content", NoteHtml(body, key)},
                     {"ContentType", "text/html"}}

@@ -25,13 +25,6 @@ bool Solved(const std::string& state) {
   return state == "closed" || state == "merged" || absl::StartsWith(state, "closed");
 }
 
-std::optional<absl::Time> TimeOf(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  auto t = ParseTimestamp(text);
-  if (!t.ok()) return std::nullopt;
-  return *t;
-}
-
 std::string ArticleText(const json& a) {
   std::string body = Text(a, "body");
   if (absl::StrContains(Text(a, "content_type"), "html")) body = HtmlToText(body);
@@ -85,7 +78,8 @@ class Zammad final : public spi::HelpdeskAdapter {
     v1::Ticket t = FromTicket(*ticket);
     if (d.headers.count(spi::kListedHeader)) {
       if (article) t.set_body(ArticleText(*article));
-      return Event(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED, std::move(t));
+      return TicketEventOf(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED,
+                           std::move(t));
     }
     spi::NormalizeResult r;
     // Zammad's payload names no event: the article tells. The ticket's first article is its
@@ -98,20 +92,20 @@ class Zammad final : public spi::HelpdeskAdapter {
                           Text(json{{"v", (*ids)[0]}}, "v") == Text(*article, "id"));
       if (first && !internal) {
         t.set_body(ArticleText(*article));
-        return Event(v1::TICKET_CREATED, std::move(t));
+        return TicketEventOf(v1::TICKET_CREATED, std::move(t));
       }
       if (internal) {
         r.ignored_reason = "internal note (Debrief's own notes are internal too)";
         return r;
       }
-      return Event(v1::TICKET_COMMENTED, std::move(t));
+      return TicketEventOf(v1::TICKET_COMMENTED, std::move(t));
     }
-    if (Solved(t.status())) return Event(v1::TICKET_SOLVED, std::move(t));
+    if (Solved(t.status())) return TicketEventOf(v1::TICKET_SOLVED, std::move(t));
     if (Text(*ticket, "state").empty()) {
       r.ignored_reason = "the ticket has neither an article nor a state";
       return r;
     }
-    return Event(v1::TICKET_UPDATED, std::move(t));
+    return TicketEventOf(v1::TICKET_UPDATED, std::move(t));
   }
 
   absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
@@ -121,9 +115,10 @@ class Zammad final : public spi::HelpdeskAdapter {
       if (!cfg_.root_cause_attribute().empty()) {
         spi::HttpRequest req = Request("PUT", absl::StrCat("/api/v1/tickets/", ticket.ticket_id()));
         req.body = json{{cfg_.root_cause_attribute(), c.category_id()}}.dump();
-        auto res = Call(http_, req, What("set ", cfg_.root_cause_attribute(), " on ticket ",
-                                         ticket.ticket_id()),
-                        clock_.Now());
+        auto res =
+            Call(http_, req,
+                 What("set ", cfg_.root_cause_attribute(), " on ticket ", ticket.ticket_id()),
+                 clock_.Now());
         if (!res.ok()) return res.status();
       }
     }
@@ -152,23 +147,25 @@ class Zammad final : public spi::HelpdeskAdapter {
                                               absl::Time since) override {
     auto at = ParseKeysetCursor(cursor, since);
     if (!at.ok()) return at.status();
-    std::string query = absl::StrCat(
-        "updated_at:>=", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at->watermark, absl::UTCTimeZone()));
-    auto res = Call(http_,
-                    Request("GET", absl::StrCat("/api/v1/tickets/search?query=", UrlEncode(query),
-                                                "&sort_by=updated_at&order_by=asc&expand=true&limit=",
-                                                page_size_, "&page=", at->page)),
-                    What("search tickets"), clock_.Now());
+    std::string query =
+        absl::StrCat("updated_at:>=",
+                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", at->watermark, absl::UTCTimeZone()));
+    auto res =
+        Call(http_,
+             Request("GET", absl::StrCat("/api/v1/tickets/search?query=", UrlEncode(query),
+                                         "&sort_by=updated_at&order_by=asc&expand=true&limit=",
+                                         page_size_, "&page=", at->page)),
+             What("search tickets"), clock_.Now());
     if (!res.ok()) return res.status();
     json list = json::parse(res->body, nullptr, false);
     if (!list.is_array()) return absl::InvalidArgumentError("Zammad's search answer is not a list");
     spi::TicketPage page;
     absl::Time newest = at->watermark;
     for (const json& t : list) {
-      newest = std::max(newest, TimeOf(Text(t, "updated_at")).value_or(newest));
+      newest = std::max(newest, ParseTime(Text(t, "updated_at")).value_or(newest));
       json doc = {{"ticket", t}};
       // Tickets created before the watermark were seen already; newer ones need their words.
-      if (TimeOf(Text(t, "created_at")).value_or(absl::InfinitePast()) >= at->watermark) {
+      if (ParseTime(Text(t, "created_at")).value_or(absl::InfinitePast()) >= at->watermark) {
         auto first = FirstArticle(Text(t, "id"));
         if (!first.ok()) return first.status();
         doc["article"] = std::move(*first);
@@ -179,8 +176,8 @@ class Zammad final : public spi::HelpdeskAdapter {
       d.body = doc.dump();
       page.deliveries.push_back(std::move(d));
     }
-    page.next_cursor = NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_,
-                                        &page.more);
+    page.next_cursor =
+        NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_, &page.more);
     return page;
   }
 
@@ -191,23 +188,7 @@ class Zammad final : public spi::HelpdeskAdapter {
   }
 
   spi::HttpRequest Request(const char* method, const std::string& path) const {
-    spi::HttpRequest req;
-    req.method = method;
-    req.url = absl::StrCat(base_, path);
-    req.headers.emplace_back("Authorization", absl::StrCat("Token token=", token_));
-    req.headers.emplace_back("Accept", "application/json");
-    if (std::string_view(method) != "GET")
-      req.headers.emplace_back("Content-Type", "application/json");
-    req.timeout = absl::Seconds(20);
-    return req;
-  }
-
-  static spi::NormalizeResult Event(v1::TicketEventType type, v1::Ticket t) {
-    spi::NormalizeResult r;
-    r.event.emplace();
-    r.event->set_type(type);
-    *r.event->mutable_ticket() = std::move(t);
-    return r;
+    return JsonRequest(method, absl::StrCat(base_, path), absl::StrCat("Token token=", token_));
   }
 
   v1::Ticket FromTicket(const json& j) const {
@@ -218,9 +199,8 @@ class Zammad final : public spi::HelpdeskAdapter {
     if (const json* c = Member(j, "customer"); c && c->is_object()) {
       t.mutable_requester()->set_id(Text(*c, "id"));
       t.mutable_requester()->set_email(Text(*c, "email"));
-      t.mutable_requester()->set_name(
-          std::string(absl::StripAsciiWhitespace(absl::StrCat(Text(*c, "firstname"), " ",
-                                                              Text(*c, "lastname")))));
+      t.mutable_requester()->set_name(std::string(absl::StripAsciiWhitespace(
+          absl::StrCat(Text(*c, "firstname"), " ", Text(*c, "lastname")))));
     } else {
       t.mutable_requester()->set_id(Text(j, "customer_id"));
     }
@@ -232,15 +212,15 @@ class Zammad final : public spi::HelpdeskAdapter {
       for (const auto& tag : *tags)
         if (tag.is_string()) t.add_tags(tag.get<std::string>());
     t.set_url(absl::StrCat(base_, "/#ticket/zoom/", t.ticket_id()));
-    if (auto c = TimeOf(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
-    if (auto u = TimeOf(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
+    if (auto c = ParseTime(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
+    if (auto u = ParseTime(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
     return t;
   }
 
   absl::StatusOr<json> Articles(const std::string& ticket_id) {
-    auto res = Call(http_, Request("GET", absl::StrCat("/api/v1/ticket_articles/by_ticket/",
-                                                       ticket_id)),
-                    What("articles of ticket ", ticket_id), clock_.Now());
+    auto res =
+        Call(http_, Request("GET", absl::StrCat("/api/v1/ticket_articles/by_ticket/", ticket_id)),
+             What("articles of ticket ", ticket_id), clock_.Now());
     if (!res.ok()) return res.status();
     json list = json::parse(res->body, nullptr, false);
     if (!list.is_array()) return absl::InvalidArgumentError("Zammad's articles are not a list");

@@ -77,7 +77,8 @@ class Zendesk final : public spi::HelpdeskAdapter {
     if (!doc.ok()) return doc.status();
     if (d.headers.count(spi::kListedHeader)) {
       v1::Ticket t = FromTicket(*doc);
-      return Event(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED, std::move(t));
+      return TicketEventOf(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED,
+                           std::move(t));
     }
     spi::NormalizeResult r;
     const std::string full_type = Text(*doc, "type");
@@ -85,13 +86,14 @@ class Zendesk final : public spi::HelpdeskAdapter {
     const bool ticket_event = absl::ConsumePrefix(&type_view, kEventPrefix);
     const std::string type(type_view);
     if (!ticket_event) {
-      r.ignored_reason = absl::StrCat("event type \"", Text(*doc, "type"), "\" is not a ticket event");
+      r.ignored_reason =
+          absl::StrCat("event type \"", Text(*doc, "type"), "\" is not a ticket event");
       return r;
     }
     const json* detail = Member(*doc, "detail");
     if (detail == nullptr) return absl::InvalidArgumentError("the body has no detail");
     v1::Ticket t = FromTicket(*detail);
-    if (type == "created") return Event(v1::TICKET_CREATED, std::move(t));
+    if (type == "created") return TicketEventOf(v1::TICKET_CREATED, std::move(t));
     if (type == "comment_added") {
       const json* event = Member(*doc, "event");
       const json* comment = event ? Member(*event, "comment") : nullptr;
@@ -100,12 +102,13 @@ class Zendesk final : public spi::HelpdeskAdapter {
         return r;
       }
       t.clear_body();  // a reply keeps the customer's first message as the ticket's words
-      return Event(v1::TICKET_COMMENTED, std::move(t));
+      return TicketEventOf(v1::TICKET_COMMENTED, std::move(t));
     }
     if (type == "status_changed")
-      return Event(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED, std::move(t));
+      return TicketEventOf(Solved(t.status()) ? v1::TICKET_SOLVED : v1::TICKET_UPDATED,
+                           std::move(t));
     if (type == "subject_changed" || type == "description_changed")
-      return Event(v1::TICKET_UPDATED, std::move(t));
+      return TicketEventOf(v1::TICKET_UPDATED, std::move(t));
     r.ignored_reason = absl::StrCat("ticket event \"", type,
                                     "\" changes neither the customer's words nor the status");
     return r;
@@ -117,7 +120,8 @@ class Zendesk final : public spi::HelpdeskAdapter {
     if (!c.needs_review()) {
       update["additional_tags"] = {CauseTag(prefix_, c.category_id())};
       if (cfg_.root_cause_field_id() != 0)
-        update["custom_fields"] = {{{"id", cfg_.root_cause_field_id()}, {"value", c.category_id()}}};
+        update["custom_fields"] = {
+            {{"id", cfg_.root_cause_field_id()}, {"value", c.category_id()}}};
     }
     return Update(ticket, std::move(update), WriteBackNote(c, task), WriteBackKey(ticket, c, task),
                   false);
@@ -159,11 +163,11 @@ class Zendesk final : public spi::HelpdeskAdapter {
   // Incremental export (cursor-based): resumable by Zendesk's own cursor.
   absl::StatusOr<spi::TicketPage> ListTickets(const std::string& cursor,
                                               absl::Time since) override {
-    std::string path = cursor.empty()
-                           ? absl::StrCat("/api/v2/incremental/tickets/cursor.json?start_time=",
-                                          absl::ToUnixSeconds(since))
-                           : absl::StrCat("/api/v2/incremental/tickets/cursor.json?cursor=",
-                                          UrlEncode(cursor));
+    std::string path =
+        cursor.empty()
+            ? absl::StrCat("/api/v2/incremental/tickets/cursor.json?start_time=",
+                           absl::ToUnixSeconds(since))
+            : absl::StrCat("/api/v2/incremental/tickets/cursor.json?cursor=", UrlEncode(cursor));
     auto res = Call(http_, Request("GET", path), What("incremental export"), clock_.Now());
     if (!res.ok()) return res.status();
     auto doc = ParseObject(res->body, "Zendesk's incremental export");
@@ -193,23 +197,7 @@ class Zendesk final : public spi::HelpdeskAdapter {
   }
 
   spi::HttpRequest Request(const char* method, const std::string& path) const {
-    spi::HttpRequest req;
-    req.method = method;
-    req.url = absl::StrCat(base_, path);
-    req.headers.emplace_back("Authorization", auth_);
-    req.headers.emplace_back("Accept", "application/json");
-    if (std::string_view(method) != "GET")
-      req.headers.emplace_back("Content-Type", "application/json");
-    req.timeout = absl::Seconds(20);
-    return req;
-  }
-
-  static spi::NormalizeResult Event(v1::TicketEventType type, v1::Ticket t) {
-    spi::NormalizeResult r;
-    r.event.emplace();
-    r.event->set_type(type);
-    *r.event->mutable_ticket() = std::move(t);
-    return r;
+    return JsonRequest(method, absl::StrCat(base_, path), auth_);
   }
 
   // A ticket from an event's detail or the API (the same field names).

@@ -59,7 +59,7 @@ struct TicketPage {
   // Where to continue: pass it to the next ListTickets call. Opaque to the core, which stores
   // it after the page's deliveries are durable, so an interrupted listing resumes here.
   std::string next_cursor;
-  bool more = false;  // false: caught up; next_cursor is the watermark for the next poll
+  bool more = false;   // false: caught up; next_cursor is the watermark for the next poll
   int64_t total = -1;  // tickets the whole listing holds, where the helpdesk says (progress)
 };
 

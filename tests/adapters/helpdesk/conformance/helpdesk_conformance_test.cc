@@ -160,7 +160,8 @@ std::vector<VendorCase> Cases() {
     c.testdata = "zendesk";
     c.settings_yaml =
         "      url: http://zendesk.test\n      email: bot@example.com\n"
-        "      api_token: {env: CONFORMANCE_TOKEN}\n      signing_secret: {env: CONFORMANCE_SECRET}\n"
+        "      api_token: {env: CONFORMANCE_TOKEN}\n      signing_secret: {env: "
+        "CONFORMANCE_SECRET}\n"
         "      root_cause_field_id: 360001\n";
     c.sign = [](const std::string& body, absl::Time now, const std::string& key) {
       std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone());
@@ -239,10 +240,10 @@ std::vector<VendorCase> Cases() {
     // The scrip in deploy/apps/rt signs "<unix time>.<body>" with HMAC-SHA256, hex.
     c.sign = [](const std::string& body, absl::Time now, const std::string& key) {
       std::string ts = std::to_string(absl::ToUnixSeconds(now));
-      return Headers{{"x-debrief-timestamp", ts},
-                     {"x-debrief-signature",
-                      "sha256=" + OpensslHmac("sha256", key, ts + "." + body, false)},
-                     {"x-debrief-delivery", "rt-301"}};
+      return Headers{
+          {"x-debrief-timestamp", ts},
+          {"x-debrief-signature", "sha256=" + OpensslHmac("sha256", key, ts + "." + body, false)},
+          {"x-debrief-delivery", "rt-301"}};
     };
     c.signs_timestamp = true;
     c.created_ticket_id = "17";
@@ -267,10 +268,10 @@ class HelpdeskConformance : public ::testing::TestWithParam<VendorCase> {
   void SetUp() override {
     setenv("CONFORMANCE_SECRET", kSecret, 1);
     setenv("CONFORMANCE_TOKEN", kToken, 1);
-    auto c = config::ParseConfig(absl::StrCat("helpdesks:\n  - id: desk\n    type: ",
-                                              GetParam().type, "\n    settings:\n",
-                                              GetParam().settings_yaml),
-                                 dir_.path());
+    auto c =
+        config::ParseConfig(absl::StrCat("helpdesks:\n  - id: desk\n    type: ", GetParam().type,
+                                         "\n    settings:\n", GetParam().settings_yaml),
+                            dir_.path());
     ASSERT_TRUE(c.ok()) << c.status();
     adapters::RegisterBuiltinAdapters(registry_);
     spi::AdapterContext ctx{http_, clock_, dir_.path()};
@@ -391,7 +392,8 @@ TEST_P(HelpdeskConformance, WriteBackIsRetriedOn429And5xxHonouringRetryAfter) {
   v1::Classification c;
   c.set_category_id("billing");
   c.set_confidence(0.9);
-  for (const std::string& m : {"PUT", "POST"}) http_.On(m, "", {{429, "{}", {{"retry-after", "7"}}}});
+  for (const std::string& m : {"PUT", "POST"})
+    http_.On(m, "", {{429, "{}", {{"retry-after", "7"}}}});
   absl::Status s = adapter_->WriteBack(TicketOf("17"), c, nullptr);
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   ASSERT_TRUE(spi::RetryAfter(s).has_value());
@@ -422,7 +424,8 @@ TEST_P(HelpdeskConformance, NotesAreInternalUnlessAReplyIsAsked) {
   c.set_category_id("billing");
   c.set_confidence(0.9);
   ASSERT_TRUE(adapter_->WriteBack(TicketOf("17"), c, nullptr).ok());
-  ASSERT_TRUE(adapter_->PostNote(TicketOf("17"), {"fixed:1:17", "The fix shipped.", false, {}}).ok());
+  ASSERT_TRUE(
+      adapter_->PostNote(TicketOf("17"), {"fixed:1:17", "The fix shipped.", false, {}}).ok());
   auto writes = http_.writes();
   ASSERT_FALSE(writes.empty());
   for (const auto& w : writes)
@@ -442,10 +445,11 @@ TEST_P(HelpdeskConformance, ANoteIsWrittenOnceAfterAnUnknownOutcome) {
   json shown = json::array();
   shown.push_back({{"body", marker}, {"html_body", marker}});
   const bool list_answer = GetParam().type == "zammad" || GetParam().type == "freshdesk";
-  http_.On("GET", GetParam().notes_read_url,
-           {{200, list_answer ? shown.dump()
-                              : json{{"comments", shown}, {"items", {{{"id", "1"}}}}, {"count", 1}}
-                                    .dump()}});
+  http_.On(
+      "GET", GetParam().notes_read_url,
+      {{200, list_answer
+                 ? shown.dump()
+                 : json{{"comments", shown}, {"items", {{{"id", "1"}}}}, {"count", 1}}.dump()}});
   ASSERT_TRUE(adapter_->PostNote(TicketOf("17"), note).ok());
   for (const auto& w : http_.writes())
     EXPECT_FALSE(absl::StrContains(w.body, adapters::NoteId(note.idempotency_key)))
