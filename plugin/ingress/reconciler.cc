@@ -126,20 +126,22 @@ absl::StatusOr<int> Reconciler::RunOnce() {
                            [&](const ListingProgress&) { return ++pages < options_.max_pages; });
     if (!p.ok()) {
       if (absl::IsUnimplemented(p.status())) {
+        // Helpdesks without a listing API (the generic webhook) are skipped quietly: their
+        // READMEs say so, and a line here would interleave with the start-up banner.
         unsupported_[id] = true;
-        std::cerr << "reconciler: helpdesk " << id << ": " << p.status().message() << "\n";
         continue;
       }
       if (auto d = spi::RetryAfter(p.status())) not_before_[id] = clock_.Now() + *d;
-      std::cerr << "reconciler: helpdesk " << id << ": " << p.status()
-                << " (will retry next interval)\n";
+      std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p.status().ToString(),
+                                " (will retry next interval)\n");
       if (first_error.ok()) first_error = p.status();
       continue;
     }
     stored += static_cast<int>(p->stored);
     if (p->stored > 0)
-      std::cerr << "reconciler: helpdesk " << id << ": " << p->stored
-                << " ticket update(s) listed (those webhooks already brought change nothing)\n";
+      std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p->stored,
+                                " ticket update(s) listed (those webhooks already brought "
+                                "change nothing)\n");
   }
   stored_total_ += stored;
   if (!first_error.ok() && stored == 0) return first_error;

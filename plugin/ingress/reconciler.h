@@ -47,7 +47,7 @@ struct ReconcilerOptions {
 
 // Catches up webhooks lost while Debrief (or the network) was down: at start and then every
 // interval, each helpdesk that can list tickets is asked for those updated since its
-// watermark. Helpdesks that cannot list are skipped (said once at start).
+// watermark. Helpdesks that cannot list are skipped.
 class Reconciler {
  public:
   Reconciler(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
