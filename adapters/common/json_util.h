@@ -18,15 +18,19 @@ inline const json* Member(const json& j, const char* key) {
   return it == j.end() ? nullptr : &*it;
 }
 
-// A member as text: strings as they are, integers and booleans spelled out; else empty.
+// A value as text: strings as they are, integers and booleans spelled out; else empty.
+inline std::string TextOf(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return "";
+}
+
+// A member as text (TextOf), empty when absent.
 inline std::string Text(const json& j, const char* key) {
   const json* v = Member(j, key);
-  if (v == nullptr) return "";
-  if (v->is_string()) return v->get<std::string>();
-  if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
-  if (v->is_number_unsigned()) return std::to_string(v->get<uint64_t>());
-  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
-  return "";
+  return v == nullptr ? "" : TextOf(*v);
 }
 
 // The body as a JSON object, or INVALID_ARGUMENT saying what is wrong.

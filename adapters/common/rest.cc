@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "common/signature.h"
 #include "common/text_clean.h"
+#include "common/time_util.h"
 #include "debrief/spi/adapter_factory.h"
 
 namespace debrief::adapters {
@@ -97,6 +98,19 @@ std::optional<absl::Time> ParseTime(const std::string& text) {
   auto t = ParseTimestamp(text);
   if (!t.ok()) return std::nullopt;
   return *t;
+}
+
+void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
+  if (auto t = ParseTime(text)) SetTimestamp(out, *t);
+}
+
+spi::ListedDelivery ListedTicket(const std::string& ticket_id, const std::string& updated_at,
+                                 std::string body) {
+  spi::ListedDelivery d;
+  d.delivery_key = absl::StrCat("list:", ticket_id, ":", updated_at);
+  d.headers["content-type"] = "application/json";
+  d.body = std::move(body);
+  return d;
 }
 
 std::string UrlEncode(absl::string_view s) {

@@ -52,6 +52,13 @@ spi::NormalizeResult TicketEventOf(v1::TicketEventType type, v1::Ticket ticket);
 
 // An ISO 8601 / RFC 3339 time, or nothing when empty or unreadable.
 std::optional<absl::Time> ParseTime(const std::string& text);
+// Sets *out from such a time; leaves it unset when the text is empty or unreadable.
+void SetTime(const std::string& text, google::protobuf::Timestamp* out);
+
+// A ticket listed from a helpdesk's API, keyed by its id and update time (a re-listing of
+// the same state is a duplicate), with its JSON as the body.
+spi::ListedDelivery ListedTicket(const std::string& ticket_id, const std::string& updated_at,
+                                 std::string body);
 
 std::string UrlEncode(absl::string_view s);
 std::string BasicAuth(absl::string_view user, absl::string_view password);

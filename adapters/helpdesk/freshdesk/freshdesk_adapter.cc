@@ -177,11 +177,7 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     absl::Time newest = at->watermark;
     for (const json& t : list) {
       newest = std::max(newest, ParseTime(Text(t, "updated_at")).value_or(newest));
-      spi::ListedDelivery d;
-      d.delivery_key = absl::StrCat("list:", Text(t, "id"), ":", Text(t, "updated_at"));
-      d.headers["content-type"] = "application/json";
-      d.body = t.dump();
-      page.deliveries.push_back(std::move(d));
+      page.deliveries.push_back(ListedTicket(Text(t, "id"), Text(t, "updated_at"), t.dump()));
     }
     page.next_cursor =
         NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_, &page.more);
@@ -220,8 +216,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
         if (tag.is_string()) t.add_tags(tag.get<std::string>());
     t.set_channel("freshdesk");
     t.set_url(TicketUrl(t.ticket_id()));
-    if (auto c = ParseTime(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
-    if (auto u = ParseTime(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
+    SetTime(Text(j, "created_at"), t.mutable_created_at());
+    SetTime(Text(j, "updated_at"), t.mutable_updated_at());
     return t;
   }
 

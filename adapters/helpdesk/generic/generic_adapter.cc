@@ -196,21 +196,14 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
                  {"confidence", c.confidence()},
                  {"needs_review", c.needs_review()},
                  {"internal", true}};
-    std::string note = c.needs_review() ? "Debrief: root cause needs review by an agent."
-                                        : absl::StrCat("Debrief: root cause ", c.category_id());
     if (task != nullptr) {
       body["task"] = {{"id", task->id()},
                       {"title", task->title()},
                       {"url", task->url()},
                       {"key", task->external_key()}};
-      absl::StrAppend(
-          &note, "; linked to improvement task ",
-          task->external_key().empty() ? std::to_string(task->id()) : task->external_key(),
-          task->url().empty() ? "" : absl::StrCat(" (", task->url(), ")"));
     }
-    body["note"] = note;
-    return Post(ticket, body,
-                absl::StrCat(ticket.ticket_id(), ":", c.category_id(), ":", task ? task->id() : 0));
+    body["note"] = WriteBackNote(c, task);
+    return Post(ticket, body, WriteBackKey(ticket, c, task));
   }
 
   absl::Status PostNote(const v1::Ticket& ticket, const spi::TicketNote& note) override {

@@ -230,11 +230,8 @@ class RequestTracker final : public spi::HelpdeskAdapter {
         if (!content.ok()) return content.status();
         ticket["content"] = *content;
       }
-      spi::ListedDelivery d;
-      d.delivery_key = absl::StrCat("list:", Text(item, "id"), ":", Text(item, "LastUpdated"));
-      d.headers["content-type"] = "application/json";
-      d.body = ticket.dump();
-      out.deliveries.push_back(std::move(d));
+      out.deliveries.push_back(
+          ListedTicket(Text(item, "id"), Text(item, "LastUpdated"), ticket.dump()));
     }
     out.next_cursor =
         NextKeysetCursor(*at, newest, static_cast<int>(items->size()) >= page_size_, &out.more);
@@ -258,10 +255,6 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   static std::string Words(const std::string& content, const std::string& content_type) {
     std::string text = absl::StrContains(content_type, "html") ? HtmlToText(content) : content;
     return StripQuotedReply(text);
-  }
-
-  static void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
-    if (auto t = ParseTime(text)) SetTimestamp(out, *t);
   }
 
   static void SetRequester(const json& r, v1::Ticket* t) {

@@ -87,9 +87,9 @@ class Zammad final : public spi::HelpdeskAdapter {
     if (article && article->is_object() && !article->empty()) {
       const bool internal = Text(*article, "internal") == "true";
       const json* ids = Member(*ticket, "article_ids");
-      const bool first = Text(*ticket, "article_count") == "1" ||
-                         (ids && ids->is_array() && !ids->empty() &&
-                          Text(json{{"v", (*ids)[0]}}, "v") == Text(*article, "id"));
+      const bool first =
+          Text(*ticket, "article_count") == "1" ||
+          (ids && ids->is_array() && !ids->empty() && TextOf((*ids)[0]) == Text(*article, "id"));
       if (first && !internal) {
         t.set_body(ArticleText(*article));
         return TicketEventOf(v1::TICKET_CREATED, std::move(t));
@@ -170,11 +170,7 @@ class Zammad final : public spi::HelpdeskAdapter {
         if (!first.ok()) return first.status();
         doc["article"] = std::move(*first);
       }
-      spi::ListedDelivery d;
-      d.delivery_key = absl::StrCat("list:", Text(t, "id"), ":", Text(t, "updated_at"));
-      d.headers["content-type"] = "application/json";
-      d.body = doc.dump();
-      page.deliveries.push_back(std::move(d));
+      page.deliveries.push_back(ListedTicket(Text(t, "id"), Text(t, "updated_at"), doc.dump()));
     }
     page.next_cursor =
         NextKeysetCursor(*at, newest, static_cast<int>(list.size()) >= page_size_, &page.more);
@@ -212,8 +208,8 @@ class Zammad final : public spi::HelpdeskAdapter {
       for (const auto& tag : *tags)
         if (tag.is_string()) t.add_tags(tag.get<std::string>());
     t.set_url(absl::StrCat(base_, "/#ticket/zoom/", t.ticket_id()));
-    if (auto c = ParseTime(Text(j, "created_at"))) SetTimestamp(t.mutable_created_at(), *c);
-    if (auto u = ParseTime(Text(j, "updated_at"))) SetTimestamp(t.mutable_updated_at(), *u);
+    SetTime(Text(j, "created_at"), t.mutable_created_at());
+    SetTime(Text(j, "updated_at"), t.mutable_updated_at());
     return t;
   }
 

@@ -24,11 +24,6 @@ constexpr char kEventPrefix[] = "zen:event-type:ticket.";
 
 bool Solved(const std::string& status) { return status == "solved" || status == "closed"; }
 
-void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
-  if (text.empty()) return;
-  if (auto t = ParseTimestamp(text); t.ok()) SetTimestamp(out, *t);
-}
-
 class Zendesk final : public spi::HelpdeskAdapter {
  public:
   Zendesk(std::string id, ZendeskConfig cfg, std::string token, std::string secret,
@@ -178,11 +173,7 @@ class Zendesk final : public spi::HelpdeskAdapter {
     spi::TicketPage page;
     for (const json& t : *tickets) {
       if (Text(t, "status") == "deleted") continue;
-      spi::ListedDelivery d;
-      d.delivery_key = absl::StrCat("list:", Text(t, "id"), ":", Text(t, "updated_at"));
-      d.headers["content-type"] = "application/json";
-      d.body = t.dump();
-      page.deliveries.push_back(std::move(d));
+      page.deliveries.push_back(ListedTicket(Text(t, "id"), Text(t, "updated_at"), t.dump()));
     }
     page.next_cursor = Text(*doc, "after_cursor");
     if (page.next_cursor.empty()) page.next_cursor = cursor;
@@ -222,7 +213,6 @@ class Zendesk final : public spi::HelpdeskAdapter {
   // retry after an unknown outcome does not write it twice.
   absl::Status Update(const v1::Ticket& ticket, json update, const std::string& note,
                       const std::string& key, bool is_public) {
-    const std::string marker = NoteMarker(key);
     auto comments = Call(http_,
                          Request("GET", absl::StrCat("/api/v2/tickets/", ticket.ticket_id(),
                                                      "/comments.json?sort_order=desc")),

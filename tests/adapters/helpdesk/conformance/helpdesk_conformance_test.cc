@@ -150,8 +150,6 @@ std::string TestData(const VendorCase& c, const std::string& file) {
                       file);
 }
 
-std::string NoteWriteBody(const spi::HttpRequest& r) { return r.body; }
-
 std::vector<VendorCase> Cases() {
   std::vector<VendorCase> cases;
   {
