@@ -6,6 +6,9 @@
 #include "helpdesk/zammad/zammad_adapter.h"
 #include "helpdesk/zendesk/zendesk_adapter.h"
 #include "tracker/builtin/builtin_tracker.h"
+#include "tracker/github/github_tracker.h"
+#include "tracker/jira/jira_tracker.h"
+#include "tracker/redmine/redmine_tracker.h"
 
 namespace debrief::adapters {
 
@@ -16,6 +19,9 @@ void RegisterBuiltinAdapters(spi::AdapterRegistry& registry) {
   zammad::RegisterZammad(registry);
   rt::RegisterRequestTracker(registry);
   builtin::RegisterBuiltinTracker(registry);
+  redmine::RegisterRedmine(registry);
+  github::RegisterGitHub(registry);
+  jira::RegisterJira(registry);
 }
 
 }  // namespace debrief::adapters

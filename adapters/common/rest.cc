@@ -31,18 +31,49 @@ std::optional<absl::Duration> RetryDelay(const spi::HttpResponse& r, absl::Time 
   return std::nullopt;
 }
 
-absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpRequest& req,
+namespace {
+
+// "scheme://host[:port]" of a URL.
+std::string Origin(absl::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == absl::string_view::npos) return "";
+  size_t end = url.find('/', scheme + 3);
+  return std::string(url.substr(0, end));
+}
+
+}  // namespace
+
+absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpRequest& request,
                                        absl::string_view what, absl::Time now) {
+  spi::HttpRequest req = request;
   auto res = http.Send(req);
+  // A renamed repository or moved issue answers with a redirect: followed (credentials kept)
+  // only within the same origin, at most three times.
+  for (int hops = 0; res.ok() && hops < 3; ++hops) {
+    const int st = res->status;
+    if (st != 301 && st != 302 && st != 307 && st != 308) break;
+    const std::string to = res->Header("location");
+    if (to.empty() || Origin(to) != Origin(req.url)) break;
+    req.url = to;
+    if (st == 302 && req.method != "GET") break;  // only 307/308 keep a write's method
+    res = http.Send(req);
+  }
   if (!res.ok())
     return absl::Status(res.status().code(), absl::StrCat(what, ": ", res.status().message()));
   if (res->status >= 200 && res->status < 300) return res;
   std::string excerpt = res->body.substr(0, 300);
   absl::StrReplaceAll({{"\n", " "}, {"\r", " "}}, &excerpt);
   std::string msg = absl::StrCat(what, ": HTTP ", res->status);
-  if (res->status == 429 || res->status >= 500) {
-    absl::Status s =
-        res->status == 429 ? absl::ResourceExhaustedError(msg) : absl::UnavailableError(msg);
+  // GitHub (and others) answer an exceeded rate limit with 403 plus Retry-After or a spent
+  // X-RateLimit-Remaining: that is a wait, not a permission problem.
+  const bool limited_403 = res->status == 403 && (!res->Header("retry-after").empty() ||
+                                                  res->Header("x-ratelimit-remaining") == "0");
+  if (res->status == 429 || limited_403) {
+    absl::Status s = absl::ResourceExhaustedError(absl::StrCat(msg, " (rate limited)"));
+    return spi::WithRetryAfter(s, RetryDelay(*res, now).value_or(absl::Minutes(1)));
+  }
+  if (res->status >= 500) {
+    absl::Status s = absl::UnavailableError(msg);
     if (auto d = RetryDelay(*res, now)) return spi::WithRetryAfter(s, *d);
     return s;
   }
@@ -51,6 +82,20 @@ absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpReq
         absl::StrCat(msg, ": the API credential is wrong or lacks permission (", excerpt, ")"));
   if (res->status == 404) return absl::NotFoundError(msg);
   return absl::FailedPreconditionError(absl::StrCat(msg, ": ", excerpt));
+}
+
+absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {
+  if (limit_ <= 0) return absl::OkStatus();
+  std::lock_guard<std::mutex> l(mu_);
+  std::deque<absl::Time>& q = spent_[key];
+  while (!q.empty() && q.front() <= now - window_) q.pop_front();
+  if (static_cast<int>(q.size()) >= limit_)
+    return spi::WithRetryAfter(
+        absl::ResourceExhaustedError(absl::StrCat(what, ": holding back to stay within ", limit_,
+                                                  " writes per ", absl::FormatDuration(window_))),
+        q.front() + window_ - now);
+  q.push_back(now);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<KeysetCursor> ParseKeysetCursor(const std::string& cursor, absl::Time since) {
@@ -78,7 +123,7 @@ spi::HttpRequest JsonRequest(absl::string_view method, std::string url,
   spi::HttpRequest req;
   req.method = std::string(method);
   req.url = std::move(url);
-  req.headers.emplace_back("Authorization", authorization);
+  if (!authorization.empty()) req.headers.emplace_back("Authorization", authorization);
   req.headers.emplace_back("Accept", "application/json");
   if (method != "GET") req.headers.emplace_back("Content-Type", "application/json");
   req.timeout = absl::Seconds(20);

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <deque>
+#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -15,7 +18,9 @@ namespace debrief::adapters {
 
 // Sends a request to a vendor API and turns the answer into a status the core acts on:
 //   2xx                       -> the response
-//   429                       -> RESOURCE_EXHAUSTED, retried after Retry-After / rate-limit reset
+//   429, 403 with Retry-After
+//   or X-RateLimit-Remaining 0 -> RESOURCE_EXHAUSTED, retried after Retry-After / rate-limit
+//                                reset (a minute when neither is sent)
 //   5xx, no answer            -> UNAVAILABLE, retried (Retry-After honoured when sent)
 //   401, 403                  -> PERMISSION_DENIED naming the credential to check
 //   404                       -> NOT_FOUND
@@ -24,6 +29,22 @@ namespace debrief::adapters {
 // request headers (credentials).
 absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpRequest& request,
                                        absl::string_view what, absl::Time now);
+
+// A client-side write budget: at most `limit` writes per `window` for each key (one key for
+// GitHub's 80 content-creating requests a minute; one per issue for Jira's per-issue write
+// limits). Take() answers RESOURCE_EXHAUSTED carrying the wait when the window is spent, so
+// the executor retries later instead of earning the vendor's secondary rate limit.
+class WriteBudget {
+ public:
+  WriteBudget(int limit, absl::Duration window) : limit_(limit), window_(window) {}
+  absl::Status Take(const std::string& key, absl::Time now, absl::string_view what);
+
+ private:
+  const int limit_;
+  const absl::Duration window_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::deque<absl::Time>> spent_;
+};
 
 // Retry-After as delta-seconds or an HTTP-date; RateLimit-Reset (seconds) and
 // X-RateLimit-Reset (Unix time) where Retry-After is absent.
@@ -43,7 +64,7 @@ absl::StatusOr<KeysetCursor> ParseKeysetCursor(const std::string& cursor, absl::
 std::string NextKeysetCursor(const KeysetCursor& at, absl::Time newest, bool full_page, bool* more);
 
 // A request to a vendor's JSON API: Accept (and, with a body, Content-Type) JSON, the given
-// Authorization, a 20 s time-out.
+// Authorization (none when empty: the caller adds its vendor's own header), a 20 s time-out.
 spi::HttpRequest JsonRequest(absl::string_view method, std::string url,
                              const std::string& authorization);
 

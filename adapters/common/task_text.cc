@@ -1,6 +1,9 @@
 #include "common/task_text.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "common/rest.h"
 #include "debrief/spi/tracker_adapter.h"
 
 namespace debrief::adapters::common {
@@ -24,6 +27,34 @@ std::string ReplaceImpact(absl::string_view description, absl::string_view impac
     return ComposeDescription(description, impact);
   e += absl::string_view(spi::kImpactEnd).size();
   return absl::StrCat(description.substr(0, b), Section(impact), description.substr(e));
+}
+
+std::string TaskMarker(absl::string_view idempotency_key) {
+  return absl::StrCat("debrief-task-", NoteId(idempotency_key));
+}
+
+std::string TaskBody(const spi::TaskDraft& d) {
+  return absl::StrCat(ComposeDescription(d.description, d.impact),
+                      "\n---\nDebrief reference: ", TaskMarker(d.idempotency_key), "\n");
+}
+
+std::string CommentMarker(absl::string_view comment_key) {
+  return absl::StrCat("debrief-note-", NoteId(comment_key));
+}
+
+std::string KeyedComment(absl::string_view text, absl::string_view comment_key) {
+  return absl::StrCat(text, "\n\n---\nDebrief reference: ", CommentMarker(comment_key), "\n");
+}
+
+std::optional<v1::TaskStatus> ParseTaskStatus(absl::string_view word) {
+  std::string w = absl::AsciiStrToLower(absl::StripAsciiWhitespace(word));
+  absl::StrReplaceAll({{" ", "_"}, {"-", "_"}, {"'", ""}}, &w);
+  if (w == "open" || w == "todo" || w == "to_do") return v1::TASK_OPEN;
+  if (w == "in_progress" || w == "started") return v1::TASK_IN_PROGRESS;
+  if (w == "done" || w == "fixed" || w == "completed") return v1::TASK_DONE;
+  if (w == "wont_do" || w == "wont_fix" || w == "cancelled" || w == "canceled")
+    return v1::TASK_WONT_DO;
+  return std::nullopt;
 }
 
 }  // namespace debrief::adapters::common

@@ -66,17 +66,21 @@ auto AsyncAppend(spi::Store& store, spi::StoredDelivery d, Token&& token) {
 class BeastServer final : public HttpServer {
  public:
   BeastServer(const HttpOptions& options, spi::Store& store,
-              std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
-              server::Metrics& metrics, std::function<bool()> ready)
+              std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
+              const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready)
       : options_(options),
         store_(store),
         helpdesks_(std::move(helpdesks)),
+        trackers_(std::move(trackers)),
         clock_(clock),
         metrics_(metrics),
         ready_(std::move(ready)),
         ioc_(options.threads),
         acceptor_(ioc_) {
-    for (const auto& [id, a] : helpdesks_) {
+    std::vector<std::string> ids;
+    for (const auto& [id, a] : helpdesks_) ids.push_back(id);
+    for (const auto& [id, a] : trackers_.trackers) ids.push_back(id);
+    for (const std::string& id : ids) {
       PerAdapter& p = per_adapter_[id];
       std::string l = absl::StrCat("adapter=\"", id, "\"");
       p.accepted = &metrics_.Get("debrief_webhook_accepted_total", l);
@@ -273,6 +277,9 @@ class BeastServer final : public HttpServer {
                      v, ka);
     const std::string id = AdapterOf(target);
     auto it = helpdesks_.find(id);
+    if (it == helpdesks_.end() && trackers_.trackers.contains(id) &&
+        req.method() == http::verb::post)
+      co_return TrackerWebhook(id, req);
     if (it == helpdesks_.end()) {
       Reject("", "unknown_adapter");
       co_return Json(http::status::not_found,
@@ -338,9 +345,41 @@ class BeastServer final : public HttpServer {
     co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
   }
 
+  // A tracker's webhook: the adapter verifies it and names the tasks; the loop reads them back.
+  Response TrackerWebhook(const std::string& id, const Request& req) {
+    const unsigned v = req.version();
+    const bool ka = req.keep_alive();
+    spi::InboundDelivery in;
+    in.received_at = clock_.Now();
+    in.body = req.body();
+    for (const auto& f : req)
+      in.headers[absl::AsciiStrToLower(absl::string_view(
+          f.name_string().data(), f.name_string().size()))] = std::string(f.value());
+    auto events = trackers_.trackers.at(id)->AcceptWebhook(in);
+    if (!events.ok()) {
+      const absl::Status& s = events.status();
+      const bool auth = absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s);
+      const char* reason = auth                       ? "bad_signature"
+                           : absl::IsUnimplemented(s) ? "no_webhooks"
+                                                      : "malformed";
+      Reject(id, reason);
+      return Json(auth ? http::status::unauthorized : http::status::bad_request,
+                  {{"error", std::string(s.message())}, {"reason", reason}}, v, ka);
+    }
+    const PerAdapter& pa = per_adapter_.at(id);
+    pa.accepted->Inc();
+    if (events->external_ids.empty())
+      return Json(http::status::ok, {{"status", "ignored"}, {"reason", events->ignored_reason}}, v,
+                  ka);
+    if (trackers_.on_events) trackers_.on_events(id, events->external_ids);
+    return Json(http::status::accepted,
+                {{"status", "accepted"}, {"tasks", events->external_ids.size()}}, v, ka);
+  }
+
   HttpOptions options_;
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
+  TrackerWebhooks trackers_;
   std::map<std::string, PerAdapter> per_adapter_;
   const spi::Clock& clock_;
   server::Metrics& metrics_;
@@ -374,10 +413,10 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& lis
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpOptions& options, spi::Store& store,
-    std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
-    server::Metrics& metrics, std::function<bool()> ready) {
-  auto s = std::make_unique<BeastServer>(options, store, std::move(helpdesks), clock, metrics,
-                                         std::move(ready));
+    std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
+    const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready) {
+  auto s = std::make_unique<BeastServer>(options, store, std::move(helpdesks), std::move(trackers),
+                                         clock, metrics, std::move(ready));
   if (absl::Status st = s->Listen(); !st.ok()) return st;
   return s;
 }

@@ -9,6 +9,7 @@
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
+#include "debrief/spi/tracker_adapter.h"
 #include "server/metrics.h"
 
 namespace debrief::ingress {
@@ -19,11 +20,21 @@ struct HttpOptions {
   int threads = 2;
 };
 
+// Trackers whose webhooks say a task changed: verified by the adapter, then handed to
+// `on_events` (the loop reads those tasks back at once; nothing is stored, since the status
+// poll re-reads every task anyway).
+struct TrackerWebhooks {
+  std::map<std::string, spi::TrackerAdapter*> trackers;
+  std::function<void(const std::string& tracker_id, const std::vector<std::string>& ids)> on_events;
+};
+
 // The webhook receiver (Boost.Beast, one coroutine per connection, keep-alive).
 //
 //   POST /webhooks/{adapter_id}  verify with the adapter, store durably, then answer:
 //                                202 accepted | 200 duplicate | 400 malformed | 401 signature
 //                                | 404 unknown adapter | 413 too large | 503 store unavailable
+//   POST /webhooks/{tracker_id}  a tracker's webhook: verified, then 202 (or 200 ignored, with
+//                                the reason) | 401 signature | 400 malformed
 //   GET  /healthz                200 while the process runs
 //   GET  /readyz                 200 once ready() is true, else 503
 //   GET  /metrics                Prometheus text
@@ -35,8 +46,8 @@ class HttpServer {
  public:
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpOptions& options, spi::Store& store,
-      std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
-      server::Metrics& metrics, std::function<bool()> ready);
+      std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
+      const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready);
   virtual ~HttpServer() = default;
 
   virtual int port() const = 0;

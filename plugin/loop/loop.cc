@@ -39,9 +39,9 @@ Loop::Loop(const v1::Config& config, spi::Store& store,
       trackers_(std::move(trackers)),
       policy_(policy),
       clock_(clock),
+      poll_interval_(ToDuration(config.loop().status_poll_interval(), absl::Minutes(5))),
       follower_(
-          "task-follower", [this] { return PollStatuses(); },
-          ToDuration(config.loop().status_poll_interval(), absl::Minutes(5)),
+          "task-follower", [this] { return Follow(); }, poll_interval_,
           /*drain_on_stop=*/false) {}
 
 Loop::~Loop() { Stop(); }
@@ -63,13 +63,53 @@ absl::StatusOr<spi::HelpdeskAdapter*> Loop::Helpdesk(const std::string& id) {
   return it->second;
 }
 
+void Loop::Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids) {
+  if (external_ids.empty()) return;
+  {
+    std::lock_guard<std::mutex> l(nudged_mu_);
+    for (const std::string& id : external_ids) nudged_.emplace(tracker_id, id);
+  }
+  follower_.Notify();
+}
+
+absl::StatusOr<int> Loop::Follow() {
+  std::set<std::pair<std::string, std::string>> nudged;
+  {
+    std::lock_guard<std::mutex> l(nudged_mu_);
+    nudged.swap(nudged_);
+  }
+  int changed = 0;
+  if (!nudged.empty()) {
+    auto n = PollTasks(
+        [&](const v1::ImprovementTask& t) {
+          return nudged.contains({t.tracker_id(), t.external_id()});
+        },
+        "webhook");
+    if (!n.ok()) return n.status();
+    changed += *n;
+  }
+  if (clock_.Now() - last_poll_ >= poll_interval_) {
+    auto n = PollStatuses();
+    if (!n.ok()) return n.status();
+    changed += *n;
+  }
+  return changed;
+}
+
 absl::StatusOr<int> Loop::PollStatuses() {
+  last_poll_ = clock_.Now();
+  return PollTasks([](const v1::ImprovementTask&) { return true; }, "poll");
+}
+
+absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::ImprovementTask&)>& wanted,
+                                    const std::string& source) {
   std::vector<v1::ImprovementTask> tasks;
   absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
     for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
       auto l = tx.ListTasks({/*category_id=*/"", st});
       if (!l.ok()) return l.status();
-      for (auto& t : *l) tasks.push_back(std::move(t));
+      for (auto& t : *l)
+        if (wanted(t)) tasks.push_back(std::move(t));
     }
     return absl::OkStatus();
   });
@@ -87,7 +127,7 @@ absl::StatusOr<int> Loop::PollStatuses() {
     }
     if (got->status == t.status()) continue;
     absl::Status st = store_.Transact(
-        [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), got->status, "poll"); });
+        [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), got->status, source); });
     if (!st.ok()) return st;
     ++changed;
   }

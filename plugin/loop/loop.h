@@ -1,7 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,6 +46,10 @@ class Loop {
   // Asks every tracker for the status of each active task once; returns how many changed.
   absl::StatusOr<int> PollStatuses();
 
+  // A tracker's webhook named these tasks (immutable ids): the follower reads them back at
+  // once instead of at the next poll. Tasks Debrief does not follow are ignored.
+  void Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids);
+
   // The tracker reported `status` for the task (from a poll or a webhook), inside tx.
   absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
                         const std::string& source);
@@ -67,6 +75,11 @@ class Loop {
   // Sends the update to the task's tracker and records what it now shows.
   absl::Status WriteTask(const v1::ImprovementTask& task, const spi::TaskUpdate& u, absl::Time at);
   bool ShouldReply(const v1::Category* category, const spi::TicketRecord& ticket) const;
+  // The follower's step: nudged tasks first, the whole poll when it is due.
+  absl::StatusOr<int> Follow();
+  // Reads back the active tasks `wanted` accepts; returns how many changed.
+  absl::StatusOr<int> PollTasks(const std::function<bool(const v1::ImprovementTask&)>& wanted,
+                                const std::string& source);
 
   v1::LoopConfig config_;
   spi::Store& store_;
@@ -74,6 +87,10 @@ class Loop {
   std::map<std::string, spi::TrackerAdapter*> trackers_;
   policy::LinkPolicy& policy_;
   const spi::Clock& clock_;
+  absl::Duration poll_interval_;
+  absl::Time last_poll_ = absl::InfinitePast();  // follower thread only
+  std::mutex nudged_mu_;
+  std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
   Worker follower_;
 };
 

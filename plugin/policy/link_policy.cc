@@ -38,6 +38,14 @@ std::string LinkPolicy::TrackerFor(const v1::Category& c) const {
   return c.routing().tracker_id().empty() ? default_tracker_ : c.routing().tracker_id();
 }
 
+std::vector<v1::Category> LinkPolicy::CategoriesOf(const std::string& tracker_id) const {
+  std::shared_lock<std::shared_mutex> l(categories_mu_);
+  std::vector<v1::Category> out;
+  for (const auto& [id, c] : categories_)
+    if (TrackerFor(c) == tracker_id) out.push_back(c);
+  return out;
+}
+
 std::string LinkPolicy::TaskTitle(const v1::Category& c) {
   switch (c.kind()) {
     case v1::PRAISE:

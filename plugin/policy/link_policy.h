@@ -62,6 +62,8 @@ class LinkPolicy {
   // Undoes AddCategory when the promotion that asked for it failed.
   void RemoveCategory(const std::string& id);
   std::string TrackerFor(const v1::Category& c) const;
+  // The categories whose tasks go to this tracker (what Admin.CheckAdapter checks).
+  std::vector<v1::Category> CategoriesOf(const std::string& tracker_id) const;
   static std::string TaskTitle(const v1::Category& c);
 
  private:

@@ -144,8 +144,12 @@ class AppImpl final : public App {
                           executor_->stats().retried.load(), "\n", "debrief_outbox_dead_total ",
                           executor_->stats().dead.load(), "\n");
     });
-    auto http = ingress::HttpServer::Start(ho, *store_, helpdesk_ptrs_, clock_, metrics_,
-                                           [this] { return ready_.load(); });
+    ingress::TrackerWebhooks tracker_hooks{
+        tracker_ptrs_, [this](const std::string& tracker, const std::vector<std::string>& ids) {
+          loop_->Nudge(tracker, ids);
+        }};
+    auto http = ingress::HttpServer::Start(ho, *store_, helpdesk_ptrs_, std::move(tracker_hooks),
+                                           clock_, metrics_, [this] { return ready_.load(); });
     if (!http.ok()) return http.status();
     http_server_ = std::move(*http);
     ports_.http = http_server_->port();

@@ -452,7 +452,7 @@ class AdminService final : public v1::Admin::CallbackService {
       if (auto h = d_.helpdesks.find(req->id()); h != d_.helpdesks.end()) {
         s = h->second->Check();
       } else if (auto t = d_.trackers.find(req->id()); t != d_.trackers.end()) {
-        s = t->second->Check();
+        s = t->second->Check(d_.policy.CategoriesOf(req->id()));
       } else {
         return absl::NotFoundError(absl::StrCat("no adapter \"", req->id(), "\""));
       }

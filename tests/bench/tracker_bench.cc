@@ -46,7 +46,7 @@ class CountingTracker final : public spi::TrackerAdapter {
     ++reads;
     return inner_->GetTask(id);
   }
-  absl::Status Check() override { return inner_->Check(); }
+  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_->Check(r); }
   std::atomic<int> creates{0}, updates{0}, reads{0};
 
  private:

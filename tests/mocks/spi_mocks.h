@@ -42,7 +42,7 @@ class MockTrackerAdapter : public spi::TrackerAdapter {
   MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, CreateTask, (const spi::TaskDraft&), (override));
   MOCK_METHOD(absl::Status, UpdateTask, (const std::string&, const spi::TaskUpdate&), (override));
   MOCK_METHOD(absl::StatusOr<spi::TrackerTask>, GetTask, (const std::string&), (override));
-  MOCK_METHOD(absl::Status, Check, (), (override));
+  MOCK_METHOD(absl::Status, Check, (const std::vector<v1::Category>&), (override));
 };
 
 // A fresh folder under the test's temp dir, removed at the end.

@@ -185,7 +185,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     return Describe(q.Int(0), static_cast<v1::TaskStatus>(q.Int(1)));
   }
 
-  absl::Status Check() override {
+  absl::Status Check(const std::vector<v1::Category>&) override {
     std::lock_guard<std::mutex> l(mu_);
     absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
     return Exec(db_.db, "SELECT 1 FROM tasks LIMIT 1");

@@ -5,6 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/v1/model.pb.h"
 
 namespace debrief::spi {
@@ -54,6 +56,15 @@ struct TrackerTask {
 // The tracker side of Debrief. Thread-safe; called from the executor only, never on a
 // request path. Status codes: UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED are
 // retried with back-off (RetryAfter honoured); anything else dead-letters the action.
+// What a tracker's webhook says: the tasks it is about (immutable ids). The core reads each
+// of them back with GetTask at once, so the tracker stays the one source of a task's status
+// (webhooks arrive late, twice and out of order); the status poll stays the safety net, so a
+// webhook lost after its 2xx delays the loop, never drops it.
+struct TaskEvents {
+  std::vector<std::string> external_ids;
+  std::string ignored_reason;  // set when the delivery is about nothing Debrief follows
+};
+
 class TrackerAdapter {
  public:
   virtual ~TrackerAdapter() = default;
@@ -72,7 +83,19 @@ class TrackerAdapter {
   // sends no webhook. NOT_FOUND if it was deleted.
   virtual absl::StatusOr<TrackerTask> GetTask(const std::string& external_id) = 0;
 
-  virtual absl::Status Check() = 0;
+  // Verifies a webhook from the tracker (UNAUTHENTICATED with the reason when its signature
+  // is wrong, INVALID_ARGUMENT when malformed). UNIMPLEMENTED where the tracker sends none
+  // (Redmine, the builtin tracker): their tasks are followed by polling only.
+  virtual absl::StatusOr<TaskEvents> AcceptWebhook(const InboundDelivery& delivery) const {
+    (void)delivery;
+    return absl::UnimplementedError(
+        absl::StrCat("the ", type(), " tracker sends no webhooks; Debrief polls it"));
+  }
+
+  // What an admin sees in Admin.CheckAdapter: reachability and credentials and, where the
+  // tracker can tell, every field the routed projects require that the routing leaves empty
+  // (FAILED_PRECONDITION naming them), before the first task fails to be created.
+  virtual absl::Status Check(const std::vector<v1::Category>& routed) = 0;
 };
 
 }  // namespace debrief::spi

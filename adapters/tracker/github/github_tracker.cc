@@ -1,0 +1,322 @@
+#include "tracker/github/github_tracker.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/json_util.h"
+#include "common/rest.h"
+#include "common/signature.h"
+#include "common/task_text.h"
+#include "config/config.h"
+#include "tracker/github/github.pb.h"
+
+namespace debrief::adapters::github {
+namespace {
+
+namespace v1 = ::debrief::v1;
+
+const HmacScheme kScheme{Digest::kSha256, /*base64=*/false, "sha256="};
+
+// A task's id: "owner/repo#number". GitHub's REST API addresses an issue by repository and
+// number; the number never changes and GitHub redirects a renamed repository (Call follows
+// same-origin redirects), so the id keeps working.
+struct IssueRef {
+  std::string repo;
+  std::string number;
+};
+
+absl::StatusOr<IssueRef> ParseRef(const std::string& external_id) {
+  std::vector<std::string> parts = absl::StrSplit(external_id, '#');
+  int64_t n = 0;
+  if (parts.size() != 2 || !absl::StrContains(parts[0], '/') || !absl::SimpleAtoi(parts[1], &n))
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad GitHub task id \"", external_id, "\" (owner/repo#number)"));
+  return IssueRef{parts[0], parts[1]};
+}
+
+class GitHub final : public spi::TrackerAdapter {
+ public:
+  GitHub(std::string id, GitHubConfig cfg, std::string token, std::string secret,
+         const spi::AdapterContext& ctx)
+      : id_(std::move(id)),
+        cfg_(std::move(cfg)),
+        auth_(absl::StrCat("Bearer ", token)),
+        secret_(std::move(secret)),
+        http_(ctx.http),
+        clock_(ctx.clock),
+        budget_(cfg_.writes_per_minute() > 0 ? static_cast<int>(cfg_.writes_per_minute()) : 60,
+                absl::Minutes(1)) {
+    api_ = std::string(
+        absl::StripSuffix(cfg_.api_url().empty() ? "https://api.github.com" : cfg_.api_url(), "/"));
+    for (const std::string& l : cfg_.in_progress_labels()) in_progress_.push_back(l);
+    if (in_progress_.empty()) in_progress_.push_back("in progress");
+  }
+
+  const std::string& id() const override { return id_; }
+  const std::string& type() const override { return type_; }
+
+  absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
+    const std::string repo =
+        d.category.routing().project().empty() ? cfg_.repository() : d.category.routing().project();
+    if (!absl::StrContains(repo, '/'))
+      return absl::FailedPreconditionError(
+          absl::StrCat("GitHub: no repository for category ", d.category.id(),
+                       " (settings.repository or the category's routing.project, owner/repo)"));
+    const std::string marker = common::TaskMarker(d.idempotency_key);
+    auto found = FindByMarker(repo, marker);
+    if (!found.ok()) return found.status();
+    if (*found) return Describe(repo, **found);
+
+    json labels = json::array();
+    for (const std::string& l : cfg_.labels()) labels.push_back(l);
+    for (const std::string& l : d.category.routing().labels())
+      if (std::find(labels.begin(), labels.end(), json(l)) == labels.end()) labels.push_back(l);
+    json body = {{"title", d.title}, {"body", common::TaskBody(d)}, {"labels", labels}};
+    // GitHub has no required fields; routing.fields may name a milestone or assignees.
+    for (const auto& [k, v] : d.category.routing().fields()) {
+      if (k == "milestone") {
+        int64_t m = 0;
+        if (!absl::SimpleAtoi(v, &m))
+          return absl::InvalidArgumentError("GitHub field milestone wants its number");
+        body["milestone"] = m;
+      } else if (k == "assignees") {
+        body["assignees"] = absl::StrSplit(v, ',', absl::SkipWhitespace());
+      } else if (k == "type") {
+        body["type"] = v;
+      } else {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unknown GitHub field \"", k, "\" (milestone, assignees, type)"));
+      }
+    }
+    if (auto s = budget_.Take("", clock_.Now(), "GitHub: create issue"); !s.ok()) return s;
+    auto made = Send("POST", absl::StrCat("/repos/", repo, "/issues"), body.dump(),
+                     absl::StrCat("GitHub: create the task for ", d.category.id()));
+    if (!made.ok()) return made.status();
+    return Describe(repo, *made);
+  }
+
+  absl::Status UpdateTask(const std::string& external_id, const spi::TaskUpdate& u) override {
+    auto ref = ParseRef(external_id);
+    if (!ref.ok()) return ref.status();
+    const std::string path = absl::StrCat("/repos/", ref->repo, "/issues/", ref->number);
+    auto issue = Send("GET", path, "", absl::StrCat("GitHub: read ", external_id));
+    if (!issue.ok()) return issue.status();
+    const std::string old = Text(*issue, "body");
+    const std::string now = common::ReplaceImpact(old, u.impact);
+    if (now != old) {
+      if (auto s = Send("PATCH", path, json{{"body", now}}.dump(),
+                        absl::StrCat("GitHub: update ", external_id));
+          !s.ok())
+        return s.status();
+    }
+    json add = json::array();
+    for (const std::string& l : u.add_labels) {
+      bool has = false;
+      for (const json& have : issue->value("labels", json::array())) has |= Text(have, "name") == l;
+      if (!has) add.push_back(l);
+    }
+    if (!add.empty()) {
+      if (auto s = Send("POST", absl::StrCat(path, "/labels"), json{{"labels", add}}.dump(),
+                        absl::StrCat("GitHub: label ", external_id));
+          !s.ok())
+        return s.status();
+    }
+    if (u.comment.empty()) return absl::OkStatus();
+    // The keyed comment, once: look for its marker among the issue's comments first.
+    const std::string marker = common::CommentMarker(u.comment_key);
+    for (int page = 1; page <= 10; ++page) {
+      auto comments = SendList(absl::StrCat(path, "/comments?per_page=100&page=", page),
+                               absl::StrCat("GitHub: comments of ", external_id));
+      if (!comments.ok()) return comments.status();
+      for (const json& c : *comments)
+        if (absl::StrContains(Text(c, "body"), marker)) return absl::OkStatus();
+      if (comments->size() < 100) break;
+    }
+    if (auto s = budget_.Take("", clock_.Now(), "GitHub: comment"); !s.ok()) return s;
+    return Send("POST", absl::StrCat(path, "/comments"),
+                json{{"body", common::KeyedComment(u.comment, u.comment_key)}}.dump(),
+                absl::StrCat("GitHub: comment on ", external_id))
+        .status();
+  }
+
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
+    auto ref = ParseRef(external_id);
+    if (!ref.ok()) return ref.status();
+    auto issue = Send("GET", absl::StrCat("/repos/", ref->repo, "/issues/", ref->number), "",
+                      absl::StrCat("GitHub: read ", external_id));
+    if (!issue.ok()) return issue.status();
+    return Describe(ref->repo, *issue);
+  }
+
+  absl::StatusOr<spi::TaskEvents> AcceptWebhook(const spi::InboundDelivery& d) const override {
+    if (secret_.empty())
+      return absl::UnauthenticatedError(
+          "GitHub webhooks are refused: settings.webhook_secret is not set (give the webhook a "
+          "secret in GitHub and the same here)");
+    auto sig = d.headers.find("x-hub-signature-256");
+    if (sig == d.headers.end())
+      return absl::UnauthenticatedError(
+          "missing X-Hub-Signature-256: set the webhook's secret to settings.webhook_secret");
+    if (auto s = VerifyHmac(kScheme, secret_, d.body, sig->second); !s.ok()) return s;
+    auto event = d.headers.find("x-github-event");
+    spi::TaskEvents out;
+    if (event == d.headers.end() || event->second != "issues") {
+      out.ignored_reason = absl::StrCat(
+          "GitHub event \"", event == d.headers.end() ? "" : event->second,
+          "\" does not change an issue's state (subscribe the webhook to Issues only)");
+      return out;
+    }
+    auto doc = ParseObject(d.body, "GitHub webhook body");
+    if (!doc.ok()) return doc.status();
+    const json* issue = Member(*doc, "issue");
+    const json* repo = Member(*doc, "repository");
+    if (issue == nullptr || repo == nullptr || Text(*issue, "number").empty() ||
+        Text(*repo, "full_name").empty())
+      return absl::InvalidArgumentError("GitHub issues event without issue.number or repository");
+    out.external_ids.push_back(absl::StrCat(Text(*repo, "full_name"), "#", Text(*issue, "number")));
+    return out;
+  }
+
+  absl::Status Check(const std::vector<v1::Category>& routed) override {
+    std::set<std::string> repos;
+    if (!cfg_.repository().empty()) repos.insert(cfg_.repository());
+    for (const v1::Category& c : routed)
+      repos.insert(c.routing().project().empty() ? cfg_.repository() : c.routing().project());
+    repos.erase("");
+    if (repos.empty())
+      return absl::FailedPreconditionError(
+          "GitHub: no repository configured (settings.repository or a category's "
+          "routing.project)");
+    for (const std::string& r : repos) {
+      auto repo =
+          Send("GET", absl::StrCat("/repos/", r), "", absl::StrCat("GitHub: repository ", r));
+      if (!repo.ok()) return repo.status();
+      if (const json* has = Member(*repo, "has_issues"); has && has->is_boolean() && !*has)
+        return absl::FailedPreconditionError(absl::StrCat("GitHub: issues are turned off in ", r));
+      const json* perms = Member(*repo, "permissions");
+      if (perms && perms->is_object() && !perms->value("push", false) &&
+          !perms->value("triage", false))
+        return absl::PermissionDeniedError(absl::StrCat(
+            "GitHub: the token may read ", r, " but not label or close its issues (needs triage)"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  spi::HttpRequest Request(absl::string_view method, const std::string& path, std::string body) {
+    spi::HttpRequest req = JsonRequest(method, api_ + path, auth_);
+    for (auto& [k, v] : req.headers)
+      if (k == "Accept") v = "application/vnd.github+json";
+    req.headers.emplace_back("X-GitHub-Api-Version", "2022-11-28");
+    req.headers.emplace_back("User-Agent", "debrief");
+    req.body = std::move(body);
+    return req;
+  }
+
+  absl::StatusOr<json> Send(absl::string_view method, const std::string& path, std::string body,
+                            absl::string_view what) {
+    auto res = Call(http_, Request(method, path, std::move(body)), what, clock_.Now());
+    if (!res.ok()) return res.status();
+    if (absl::StripAsciiWhitespace(res->body).empty()) return json::object();
+    return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+  }
+
+  absl::StatusOr<json> SendList(const std::string& path, absl::string_view what) {
+    auto res = Call(http_, Request("GET", path, ""), what, clock_.Now());
+    if (!res.ok()) return res.status();
+    json doc = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_array()) return absl::InternalError(absl::StrCat(what, ": not a JSON list"));
+    return doc;
+  }
+
+  // The issue a draft already made. The newest issues are listed first (consistent at once, for
+  // a retry seconds later); then the search index (which lags a minute, for older retries).
+  absl::StatusOr<std::optional<json>> FindByMarker(const std::string& repo,
+                                                   const std::string& marker) {
+    auto recent = SendList(
+        absl::StrCat("/repos/", repo, "/issues?state=all&sort=created&direction=desc&per_page=100"),
+        "GitHub: list recent issues");
+    if (!recent.ok()) return recent.status();
+    for (const json& i : *recent)
+      if (!i.contains("pull_request") && absl::StrContains(Text(i, "body"), marker))
+        return std::optional<json>(i);
+    auto found = Send("GET",
+                      absl::StrCat("/search/issues?q=",
+                                   UrlEncode(absl::StrCat(marker, " repo:", repo, " in:body"))),
+                      "", "GitHub: search for the task already made");
+    if (!found.ok()) return found.status();
+    for (const json& i : found->value("items", json::array()))
+      if (absl::StrContains(Text(i, "body"), marker)) return std::optional<json>(i);
+    return std::optional<json>();
+  }
+
+  spi::TrackerTask Describe(const std::string& repo, const json& issue) const {
+    spi::TrackerTask t;
+    t.external_id = absl::StrCat(repo, "#", Text(issue, "number"));
+    t.external_key = t.external_id;
+    t.url = Text(issue, "html_url");
+    if (Text(issue, "state") == "closed") {
+      const std::string reason = Text(issue, "state_reason");
+      t.status =
+          reason == "not_planned" || reason == "duplicate" ? v1::TASK_WONT_DO : v1::TASK_DONE;
+      return t;
+    }
+    t.status = v1::TASK_OPEN;
+    for (const json& l : issue.value("labels", json::array())) {
+      const std::string name = l.is_string() ? l.get<std::string>() : Text(l, "name");
+      for (const std::string& p : in_progress_)
+        if (absl::EqualsIgnoreCase(name, p)) t.status = v1::TASK_IN_PROGRESS;
+    }
+    return t;
+  }
+
+  std::string id_;
+  std::string type_ = "github";
+  GitHubConfig cfg_;
+  std::string auth_;
+  std::string secret_;
+  spi::HttpClient& http_;
+  const spi::Clock& clock_;
+  WriteBudget budget_;
+  std::string api_;
+  std::vector<std::string> in_progress_;
+};
+
+class Factory final : public spi::TrackerAdapterFactory {
+ public:
+  std::string type() const override { return "github"; }
+  absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
+      const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
+    GitHubConfig cfg;
+    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (!cfg.api_url().empty() && !absl::StartsWith(cfg.api_url(), "http"))
+      return absl::InvalidArgumentError(
+          "settings.api_url: https://api.github.com or GHES's /api/v3");
+    if (!cfg.repository().empty() && !absl::StrContains(cfg.repository(), '/'))
+      return absl::InvalidArgumentError("settings.repository: owner/repo");
+    if (!cfg.has_token())
+      return absl::InvalidArgumentError("settings.token is required (a fine-grained token)");
+    auto token = config::ResolveSecret(cfg.token());
+    if (!token.ok()) return token.status();
+    std::string secret;
+    if (cfg.has_webhook_secret()) {
+      auto s = config::ResolveSecret(cfg.webhook_secret());
+      if (!s.ok()) return s.status();
+      secret = std::move(*s);
+    }
+    return std::make_unique<GitHub>(config.id(), std::move(cfg), std::move(*token),
+                                    std::move(secret), ctx);
+  }
+};
+
+}  // namespace
+
+void RegisterGitHub(spi::AdapterRegistry& registry) { registry.Add(std::make_unique<Factory>()); }
+
+}  // namespace debrief::adapters::github

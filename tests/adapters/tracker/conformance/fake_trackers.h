@@ -1,0 +1,461 @@
+#pragma once
+
+// In-memory peers for the tracker conformance suite: each answers the requests its adapter
+// sends the way the vendor's API does (paths, status codes, JSON shapes from the vendor's API
+// description), keeps the issues, and lets a test act as a person in the tracker (close an
+// issue, edit its text) or as the vendor having a bad minute (429, a lost response).
+// The shapes of the requests themselves are checked against the vendors' published
+// descriptions in tests/contract/.
+#include <deque>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "debrief/spi/http_client.h"
+#include "debrief/v1/model.pb.h"
+
+namespace debrief::testing {
+
+using json = nlohmann::json;
+
+// Percent-decoding of a query value.
+inline std::string UrlDecode(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      if (absl::SimpleHexAtoi(s.substr(i + 1, 2), &v)) {
+        out += static_cast<char>(v);
+        i += 2;
+        continue;
+      }
+    }
+    out += s[i] == '+' ? ' ' : s[i];
+  }
+  return out;
+}
+
+// What every fake tracker shares: the issues, the request log, injected failures.
+class FakeTracker : public spi::HttpClient {
+ public:
+  struct Issue {
+    std::string id;
+    json data;  // the vendor's own JSON of the issue
+    std::vector<std::string> comments;
+    std::map<std::string, json> links;  // remote links by global id (Jira)
+  };
+
+  absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& r) override {
+    std::lock_guard<std::mutex> l(mu_);
+    log_.push_back(r);
+    if (!injected_.empty() && r.method != "GET") {
+      spi::HttpResponse res = injected_.front();
+      injected_.pop_front();
+      return res;
+    }
+    auto auth = CheckAuth(r);
+    if (auth) return *auth;
+    spi::HttpResponse res = Handle(r);
+    if (lose_next_ && r.method != "GET") {
+      lose_next_ = false;  // done, but the answer never arrives
+      return absl::UnavailableError("connection reset by peer");
+    }
+    return res;
+  }
+
+  // The next write is answered with this instead of being done.
+  void Inject(int status, spi::HttpHeaders headers = {}, std::string body = "{}") {
+    std::lock_guard<std::mutex> l(mu_);
+    spi::HttpResponse r;
+    r.status = status;
+    r.headers = std::move(headers);
+    r.body = std::move(body);
+    injected_.push_back(r);
+  }
+  // The next write is done but its answer is lost (an unknown outcome).
+  void LoseNextAnswer() {
+    std::lock_guard<std::mutex> l(mu_);
+    lose_next_ = true;
+  }
+  int writes() {
+    std::lock_guard<std::mutex> l(mu_);
+    int n = 0;
+    for (const auto& r : log_) n += r.method != "GET";
+    return n;
+  }
+  int issue_count() {
+    std::lock_guard<std::mutex> l(mu_);
+    return static_cast<int>(issues_.size());
+  }
+  std::vector<spi::HttpRequest> log() {
+    std::lock_guard<std::mutex> l(mu_);
+    return log_;
+  }
+
+  // As a person in the tracker.
+  virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
+  virtual std::string Body(const std::string& id) = 0;  // the description as text
+  // A person adds a paragraph of their own at the top of the description.
+  virtual void PrependText(const std::string& id, const std::string& text) = 0;
+  std::vector<std::string> Comments(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    return issues_.at(id).comments;
+  }
+  std::vector<std::string> LinkTitles(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<std::string> out;
+    for (const auto& [g, link] : issues_.at(id).links) out.push_back(g);
+    return out;
+  }
+
+ protected:
+  virtual spi::HttpResponse Handle(const spi::HttpRequest& r) = 0;
+  virtual std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) = 0;
+
+  static spi::HttpResponse Answer(int status, const json& body) {
+    spi::HttpResponse res;
+    res.status = status;
+    res.headers = {{"content-type", "application/json"}};
+    res.body = body.is_null() ? "" : body.dump();
+    return res;
+  }
+  static std::string Header(const spi::HttpRequest& r, absl::string_view name) {
+    for (const auto& [k, v] : r.headers)
+      if (absl::EqualsIgnoreCase(k, name)) return v;
+    return "";
+  }
+  static std::string Query(const std::string& url, const std::string& name) {
+    size_t q = url.find('?');
+    if (q == std::string::npos) return "";
+    for (absl::string_view kv : absl::StrSplit(url.substr(q + 1), '&')) {
+      std::pair<std::string, std::string> p = absl::StrSplit(kv, absl::MaxSplits('=', 1));
+      if (p.first == name) return UrlDecode(p.second);
+    }
+    return "";
+  }
+  static std::string Path(const std::string& url) {
+    size_t scheme = url.find("://");
+    size_t start = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
+    return url.substr(start, url.find('?') - start);
+  }
+
+  std::mutex mu_;
+  std::map<std::string, Issue> issues_;
+  std::vector<spi::HttpRequest> log_;
+  std::deque<spi::HttpResponse> injected_;
+  bool lose_next_ = false;
+  int next_id_ = 101;
+};
+
+// Redmine 5 (REST, JSON): X-Redmine-API-Key, statuses by id with is_closed in
+// /issue_statuses.json only (5.0 leaves it off the issue), CRLF line ends in descriptions.
+class FakeRedmine final : public FakeTracker {
+ public:
+  explicit FakeRedmine(std::string key) : key_(std::move(key)) {}
+
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    static const std::map<v1::TaskStatus, json> kStatus = {
+        {v1::TASK_OPEN, {{"id", 1}, {"name", "New"}}},
+        {v1::TASK_IN_PROGRESS, {{"id", 2}, {"name", "In Progress"}}},
+        {v1::TASK_DONE, {{"id", 5}, {"name", "Closed"}}},
+        {v1::TASK_WONT_DO, {{"id", 6}, {"name", "Rejected"}}}};
+    issues_.at(id).data["status"] = kStatus.at(s);
+  }
+  std::string Body(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return issues_.at(id).data.value("description", "");
+  }
+  void PrependText(const std::string& id, const std::string& text) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& d = issues_.at(id).data["description"];
+    d = Crlf(text + "\n\n" + d.get<std::string>());
+  }
+
+ private:
+  static std::string Crlf(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\n' && (out.empty() || out.back() != '\r')) out += '\r';
+      out += c;
+    }
+    return out;
+  }
+
+  std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
+    if (Header(r, "X-Redmine-API-Key") != key_) return Answer(401, nullptr);
+    return std::nullopt;
+  }
+
+  spi::HttpResponse Handle(const spi::HttpRequest& r) override {
+    const std::string path = Path(r.url);
+    json body = json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+    if (path == "/issues.json" && r.method == "GET") {
+      std::string want = Query(r.url, "description");
+      if (!absl::StartsWith(want, "~")) return Answer(422, {{"errors", {"bad filter"}}});
+      json out = json::array();
+      for (const auto& [id, i] : issues_)
+        if (absl::StrContains(i.data.value("description", ""), want.substr(1)))
+          out.push_back(i.data);
+      return Answer(200, {{"issues", out}, {"total_count", out.size()}});
+    }
+    if (path == "/issues.json" && r.method == "POST") {
+      const json& in = body["issue"];
+      if (!in.contains("project_id") || !in.contains("subject"))
+        return Answer(422, {{"errors", {"Subject cannot be blank"}}});
+      Issue i;
+      i.id = std::to_string(next_id_++);
+      i.data = in;
+      i.data["id"] = std::stoi(i.id);
+      i.data["description"] = Crlf(in.value("description", ""));
+      i.data["status"] = {{"id", 1}, {"name", "New"}};
+      issues_[i.id] = i;
+      return Answer(201, {{"issue", i.data}});
+    }
+    if (path == "/issue_statuses.json")
+      return Answer(200, {{"issue_statuses",
+                           {{{"id", 1}, {"name", "New"}, {"is_closed", false}},
+                            {{"id", 2}, {"name", "In Progress"}, {"is_closed", false}},
+                            {{"id", 5}, {"name", "Closed"}, {"is_closed", true}},
+                            {{"id", 6}, {"name", "Rejected"}, {"is_closed", true}}}}});
+    if (path == "/users/current.json") return Answer(200, {{"user", {{"id", 1}}}});
+    if (absl::StartsWith(path, "/projects/")) return Answer(200, {{"project", {{"id", 1}}}});
+    if (path == "/custom_fields.json") return Answer(403, nullptr);
+    if (absl::StartsWith(path, "/issues/") && absl::EndsWith(path, ".json")) {
+      std::string id = path.substr(8, path.size() - 13);
+      auto it = issues_.find(id);
+      if (it == issues_.end()) return Answer(404, nullptr);
+      if (r.method == "GET") {
+        json out = it->second.data;
+        if (absl::StrContains(r.url, "include=journals")) {
+          json journals = json::array();
+          for (const std::string& c : it->second.comments) journals.push_back({{"notes", c}});
+          out["journals"] = journals;
+        }
+        return Answer(200, {{"issue", out}});
+      }
+      if (r.method == "PUT") {
+        const json& in = body["issue"];
+        if (in.contains("description"))
+          it->second.data["description"] = Crlf(in["description"].get<std::string>());
+        if (in.contains("notes")) it->second.comments.push_back(in["notes"]);
+        if (in.contains("custom_fields")) it->second.data["custom_fields"] = in["custom_fields"];
+        return Answer(204, nullptr);
+      }
+    }
+    return Answer(404, nullptr);
+  }
+
+  std::string key_;
+};
+
+// GitHub Issues (REST): issues by repository and number, labels, comments, state and
+// state_reason.
+class FakeGitHub final : public FakeTracker {
+ public:
+  explicit FakeGitHub(std::string token) : token_(std::move(token)) {}
+
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& d = issues_.at(id).data;
+    d["state"] = s == v1::TASK_DONE || s == v1::TASK_WONT_DO ? "closed" : "open";
+    d["state_reason"] = s == v1::TASK_DONE      ? json("completed")
+                        : s == v1::TASK_WONT_DO ? json("not_planned")
+                                                : json(nullptr);
+    json labels = json::array();
+    for (const json& l : d["labels"])
+      if (l["name"] != "in progress") labels.push_back(l);
+    if (s == v1::TASK_IN_PROGRESS) labels.push_back({{"name", "in progress"}});
+    d["labels"] = labels;
+  }
+  std::string Body(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return issues_.at(id).data.value("body", "");
+  }
+  void PrependText(const std::string& id, const std::string& text) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& b = issues_.at(id).data["body"];
+    b = text + "\n\n" + b.get<std::string>();
+  }
+
+ private:
+  std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
+    if (Header(r, "Authorization") != "Bearer " + token_) return Answer(401, nullptr);
+    return std::nullopt;
+  }
+
+  spi::HttpResponse Handle(const spi::HttpRequest& r) override {
+    const std::string path = Path(r.url);
+    json body = json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+    const std::string issues = "/repos/acme/shop/issues";
+    if (path == issues && r.method == "GET") {
+      json out = json::array();
+      for (auto it = issues_.rbegin(); it != issues_.rend(); ++it) out.push_back(it->second.data);
+      return Answer(200, out);
+    }
+    if (path == "/search/issues")
+      return Answer(200, {{"total_count", 0}, {"items", json::array()}});
+    if (path == issues && r.method == "POST") {
+      Issue i;
+      i.id = std::to_string(next_id_++);
+      i.data = {{"id", 9000 + std::stoi(i.id)},
+                {"number", std::stoi(i.id)},
+                {"title", body["title"]},
+                {"body", body.value("body", "")},
+                {"state", "open"},
+                {"state_reason", nullptr},
+                {"html_url", "https://github.com/acme/shop/issues/" + i.id}};
+      json labels = json::array();
+      for (const json& l : body.value("labels", json::array())) labels.push_back({{"name", l}});
+      i.data["labels"] = labels;
+      issues_[i.id] = i;
+      return Answer(201, i.data);
+    }
+    if (!absl::StartsWith(path, issues + "/")) return Answer(404, {{"message", "Not Found"}});
+    std::vector<std::string> parts = absl::StrSplit(path.substr(issues.size() + 1), '/');
+    auto it = issues_.find(parts[0]);
+    if (it == issues_.end()) return Answer(404, {{"message", "Not Found"}});
+    json& d = it->second.data;
+    if (parts.size() == 1 && r.method == "GET") return Answer(200, d);
+    if (parts.size() == 1 && r.method == "PATCH") {
+      for (auto& [k, v] : body.items()) d[k] = v;
+      return Answer(200, d);
+    }
+    if (parts.size() == 2 && parts[1] == "labels" && r.method == "POST") {
+      for (const json& l : body["labels"]) d["labels"].push_back({{"name", l}});
+      return Answer(200, d["labels"]);
+    }
+    if (parts.size() == 2 && parts[1] == "comments") {
+      if (r.method == "POST") {
+        it->second.comments.push_back(body["body"]);
+        return Answer(201, {{"id", 1}, {"body", body["body"]}});
+      }
+      json out = json::array();
+      for (const std::string& c : it->second.comments) out.push_back({{"body", c}});
+      return Answer(200, out);
+    }
+    return Answer(404, {{"message", "Not Found"}});
+  }
+
+  std::string token_;
+};
+
+// Jira Cloud REST v3: numeric issue ids and keys, ADF descriptions and comments, remote links
+// upserted by globalId, status categories and resolutions.
+class FakeJira final : public FakeTracker {
+ public:
+  FakeJira(std::string auth, std::function<std::string(const json&)> adf_text,
+           std::function<json(const std::string&)> to_adf)
+      : auth_(std::move(auth)), adf_text_(std::move(adf_text)), to_adf_(std::move(to_adf)) {}
+
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& f = issues_.at(id).data["fields"];
+    static const std::map<v1::TaskStatus, std::pair<std::string, std::string>> kStatus = {
+        {v1::TASK_OPEN, {"new", ""}},
+        {v1::TASK_IN_PROGRESS, {"indeterminate", ""}},
+        {v1::TASK_DONE, {"done", "Done"}},
+        {v1::TASK_WONT_DO, {"done", "Won't Do"}}};
+    f["status"] = {{"statusCategory", {{"key", kStatus.at(s).first}}}};
+    f["resolution"] =
+        kStatus.at(s).second.empty() ? json(nullptr) : json{{"name", kStatus.at(s).second}};
+  }
+  std::string Body(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return adf_text_(issues_.at(id).data["fields"]["description"]);
+  }
+  void PrependText(const std::string& id, const std::string& text) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& desc = issues_.at(id).data["fields"]["description"];
+    json mine = to_adf_(text)["content"];
+    json merged = mine;
+    for (const json& n : desc["content"]) merged.push_back(n);
+    desc["content"] = merged;
+  }
+
+ private:
+  std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
+    if (Header(r, "Authorization") != auth_) return Answer(401, nullptr);
+    return std::nullopt;
+  }
+
+  spi::HttpResponse Handle(const spi::HttpRequest& r) override {
+    const std::string path = Path(r.url);
+    json body = json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+    const std::string api = "/rest/api/3";
+    if (path == api + "/search/jql") {
+      std::string jql = Query(r.url, "jql");
+      json out = json::array();
+      for (const auto& [id, i] : issues_) {
+        std::string text = adf_text_(i.data["fields"]["description"]);
+        size_t m = text.find("debrief-task-");
+        if (m != std::string::npos && absl::StrContains(jql, text.substr(m, 37)))
+          out.push_back(i.data);
+      }
+      return Answer(200, {{"issues", out}, {"isLast", true}});
+    }
+    if (path == api + "/issue" && r.method == "POST") {
+      const json& f = body["fields"];
+      if (!f.contains("summary") || !f.contains("project") || !f.contains("issuetype"))
+        return Answer(400,
+                      {{"errorMessages", json::array()}, {"errors", {{"summary", "required"}}}});
+      Issue i;
+      i.id = std::to_string(10000 + next_id_++);
+      i.data = {{"id", i.id}, {"key", "SUP-" + std::to_string(next_id_ - 1)}, {"fields", f}};
+      i.data["fields"]["status"] = {{"statusCategory", {{"key", "new"}}}};
+      i.data["fields"]["resolution"] = nullptr;
+      issues_[i.id] = i;
+      return Answer(201, {{"id", i.id}, {"key", i.data["key"]}, {"self", "x"}});
+    }
+    if (!absl::StartsWith(path, api + "/issue/")) return Answer(404, nullptr);
+    std::vector<std::string> parts = absl::StrSplit(path.substr(api.size() + 7), '/');
+    auto it = issues_.find(parts[0]);
+    if (it == issues_.end()) return Answer(404, {{"errorMessages", {"Issue does not exist"}}});
+    json& d = it->second.data;
+    if (parts.size() == 1 && r.method == "GET") return Answer(200, d);
+    if (parts.size() == 1 && r.method == "PUT") {
+      if (body.contains("fields"))
+        for (auto& [k, v] : body["fields"].items()) d["fields"][k] = v;
+      if (body.contains("update") && body["update"].contains("labels"))
+        for (const json& op : body["update"]["labels"])
+          if (op.contains("add")) d["fields"]["labels"].push_back(op["add"]);
+      return Answer(204, nullptr);
+    }
+    if (parts.size() == 2 && parts[1] == "comment") {
+      if (r.method == "POST") {
+        it->second.comments.push_back(adf_text_(body["body"]));
+        return Answer(201, {{"id", "1"}});
+      }
+      json out = json::array();
+      for (const std::string& c : it->second.comments) out.push_back({{"body", to_adf_(c)}});
+      return Answer(200, {{"comments", out}, {"total", out.size()}});
+    }
+    if (parts.size() == 2 && parts[1] == "remotelink") {
+      if (r.method == "POST") {
+        it->second.links[body["globalId"]] = body;
+        return Answer(201, {{"id", 1}});
+      }
+      if (r.method == "DELETE") {
+        it->second.links.erase(Query(r.url, "globalId"));
+        return Answer(204, nullptr);
+      }
+      json out = json::array();
+      for (const auto& [g, l] : it->second.links) out.push_back(l);
+      return Answer(200, out);
+    }
+    return Answer(404, nullptr);
+  }
+
+  std::string auth_;
+  std::function<std::string(const json&)> adf_text_;
+  std::function<json(const std::string&)> to_adf_;
+};
+
+}  // namespace debrief::testing

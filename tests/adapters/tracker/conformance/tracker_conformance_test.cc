@@ -1,0 +1,400 @@
+// One conformance suite that every tracker adapter runs, the builtin one included (in the
+// manner of Arrow's GenericFileSystemTest): create is idempotent, the impact section is
+// updated in place, tickets are linked, a status set in the tracker is read back, a keyed
+// comment is written once, rate limits are honoured, and the tracker's webhook (where it has
+// one, signed by the openssl command line) names the task.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/rest.h"
+#include "config/config.h"
+#include "mocks/fake_clock.h"
+#include "mocks/scripted_http.h"
+#include "mocks/spi_mocks.h"
+#include "register.h"
+#include "tracker/builtin/builtin_tracker.h"
+#include "tracker/conformance/fake_trackers.h"
+#include "tracker/jira/jira_tracker.h"
+
+namespace debrief {
+namespace {
+
+using json = nlohmann::json;
+using testing::FakeClock;
+using testing::OpensslHmac;
+using testing::TempDir;
+
+constexpr char kToken[] = "tracker-conformance-token";
+constexpr char kSecret[] = "tracker-webhook-secret-0123";
+
+// The tracker as a person sees it, whatever adapter talks to it.
+class Peer {
+ public:
+  virtual ~Peer() = default;
+  virtual int TaskCount() = 0;
+  virtual std::string Body(const std::string& id) = 0;
+  // A person adds a paragraph of their own at the top of the description.
+  virtual void PrependText(const std::string& id, const std::string& text) = 0;
+  virtual std::vector<std::string> Comments(const std::string& id) = 0;
+  virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
+  // The tickets the task points at: native links where the tracker has them, else the ticket
+  // URLs in its text.
+  virtual bool Links(const std::string& id, const spi::LinkedTicket& t) = 0;
+  virtual bool native_links() const { return false; }
+  // HTTP trackers only (nullptr otherwise).
+  virtual testing::FakeTracker* http() { return nullptr; }
+  // The webhook the tracker sends when the task changes, signed as it signs it; empty headers
+  // where it sends none.
+  virtual std::pair<std::map<std::string, std::string>, std::string> Webhook(
+      const std::string& id) {
+    (void)id;
+    return {};
+  }
+};
+
+class HttpPeer : public Peer {
+ public:
+  explicit HttpPeer(std::unique_ptr<testing::FakeTracker> f) : f_(std::move(f)) {}
+  int TaskCount() override { return f_->issue_count(); }
+  std::string Body(const std::string& id) override { return f_->Body(Key(id)); }
+  void PrependText(const std::string& id, const std::string& text) override {
+    f_->PrependText(Key(id), text);
+  }
+  std::vector<std::string> Comments(const std::string& id) override {
+    return f_->Comments(Key(id));
+  }
+  void SetStatus(const std::string& id, v1::TaskStatus s) override { f_->SetStatus(Key(id), s); }
+  bool Links(const std::string& id, const spi::LinkedTicket& t) override {
+    return absl::StrContains(Body(id), t.url);
+  }
+  testing::FakeTracker* http() override { return f_.get(); }
+
+ protected:
+  // The fake's own key of the issue a task id names.
+  virtual std::string Key(const std::string& id) { return id; }
+  std::unique_ptr<testing::FakeTracker> f_;
+};
+
+class GitHubPeer final : public HttpPeer {
+ public:
+  GitHubPeer() : HttpPeer(std::make_unique<testing::FakeGitHub>(kToken)) {}
+  std::pair<std::map<std::string, std::string>, std::string> Webhook(
+      const std::string& id) override {
+    std::string body =
+        absl::StrCat(R"({"action":"closed","issue":{"number":)", Key(id),
+                     R"(,"state":"closed"},"repository":{"full_name":"acme/shop"}})");
+    return {{{"x-github-event", "issues"},
+             {"x-github-delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"},
+             {"x-hub-signature-256", "sha256=" + OpensslHmac("sha256", kSecret, body, false)}},
+            body};
+  }
+
+ private:
+  std::string Key(const std::string& id) override { return id.substr(id.find('#') + 1); }
+};
+
+class JiraPeer final : public HttpPeer {
+ public:
+  JiraPeer()
+      : HttpPeer(std::make_unique<testing::FakeJira>(
+            adapters::BasicAuth("bot@example.com", kToken),
+            [](const json& n) { return adapters::jira::AdfText(n); },
+            [](const std::string& s) { return adapters::jira::MarkdownToAdf(s); })) {}
+  bool native_links() const override { return true; }
+  bool Links(const std::string& id, const spi::LinkedTicket& t) override {
+    for (const std::string& g : f_->LinkTitles(id))
+      if (g == absl::StrCat("debrief:", t.helpdesk_id, "/", t.ticket_id)) return true;
+    return false;
+  }
+  std::pair<std::map<std::string, std::string>, std::string> Webhook(
+      const std::string& id) override {
+    std::string body = absl::StrCat(
+        R"({"timestamp":1795438800000,"webhookEvent":"jira:issue_updated","issue":{"id":")", id,
+        R"(","key":"SUP-1"}})");
+    return {{{"x-atlassian-webhook-identifier", "1"},
+             {"x-hub-signature", "sha256=" + OpensslHmac("sha256", kSecret, body, false)}},
+            body};
+  }
+};
+
+class BuiltinPeer final : public Peer {
+ public:
+  explicit BuiltinPeer(adapters::builtin::BuiltinTracker* t) : t_(t) {}
+  int TaskCount() override { return *t_->CountTasks(); }
+  std::string Body(const std::string& id) override { return t_->Details(id)->description; }
+  void PrependText(const std::string& id, const std::string& text) override {
+    (void)id;
+    (void)text;  // the builtin tracker keeps no text of people's own
+  }
+  std::vector<std::string> Comments(const std::string& id) override {
+    return t_->Details(id)->comments;
+  }
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    ASSERT_TRUE(t_->SetStatus(id, s).ok());
+  }
+  bool native_links() const override { return true; }
+  bool Links(const std::string& id, const spi::LinkedTicket& t) override {
+    auto l = t_->LinkedTickets(id);
+    return std::find(l->begin(), l->end(), absl::StrCat(t.helpdesk_id, "/", t.ticket_id)) !=
+           l->end();
+  }
+
+ private:
+  adapters::builtin::BuiltinTracker* t_;
+};
+
+struct TrackerCase {
+  std::string type;
+  std::string settings_yaml;
+  std::function<std::unique_ptr<Peer>(spi::TrackerAdapter*)> peer;
+  bool edits_keep_people_text = true;
+};
+
+void PrintTo(const TrackerCase& c, std::ostream* os) { *os << c.type; }
+
+std::vector<TrackerCase> Cases() {
+  return {
+      {"builtin", "      base_url: http://debrief.test/tasks/\n",
+       [](spi::TrackerAdapter* a) {
+         return std::make_unique<BuiltinPeer>(dynamic_cast<adapters::builtin::BuiltinTracker*>(a));
+       },
+       /*edits_keep_people_text=*/false},
+      {"redmine",
+       "      url: http://redmine.test\n      api_key: {env: TRACKER_TOKEN}\n"
+       "      project: support\n      tracker_id: 2\n",
+       [](spi::TrackerAdapter*) {
+         return std::make_unique<HttpPeer>(std::make_unique<testing::FakeRedmine>(kToken));
+       }},
+      {"github",
+       "      api_url: http://github.test\n      repository: acme/shop\n"
+       "      token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n",
+       [](spi::TrackerAdapter*) { return std::make_unique<GitHubPeer>(); }},
+      {"jira",
+       "      url: http://jira.test\n      email: bot@example.com\n"
+       "      api_token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n"
+       "      project: SUP\n",
+       [](spi::TrackerAdapter*) { return std::make_unique<JiraPeer>(); }},
+  };
+}
+
+// Sends to the peer's fake when the tracker is an HTTP one.
+class PeerHttp final : public spi::HttpClient {
+ public:
+  absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& r) override {
+    if (target == nullptr) return absl::UnavailableError("no HTTP peer");
+    return target->Send(r);
+  }
+  spi::HttpClient* target = nullptr;
+};
+
+class TrackerConformance : public ::testing::TestWithParam<TrackerCase> {
+ protected:
+  void SetUp() override {
+    setenv("TRACKER_TOKEN", kToken, 1);
+    setenv("TRACKER_SECRET", kSecret, 1);
+    auto c =
+        config::ParseConfig(absl::StrCat("trackers:\n  - id: tasks\n    type: ", GetParam().type,
+                                         "\n    settings:\n", GetParam().settings_yaml),
+                            dir_.path());
+    ASSERT_TRUE(c.ok()) << c.status();
+    adapters::RegisterBuiltinAdapters(registry_);
+    spi::AdapterContext ctx{http_, clock_, dir_.path()};
+    auto a = registry_.tracker(GetParam().type)->Create(c->trackers(0), ctx);
+    ASSERT_TRUE(a.ok()) << a.status();
+    adapter_ = std::move(*a);
+    peer_ = GetParam().peer(adapter_.get());
+    http_.target = peer_->http();
+  }
+
+  spi::LinkedTicket Ticket(const std::string& id) {
+    return {"desk", id, "Charged twice for order", absl::StrCat("https://desk.test/tickets/", id)};
+  }
+
+  // The impact section as the core writes it (loop/report.cc): a heading, figures, quotes and
+  // the linked tickets with their URLs.
+  std::string Impact(int tickets, const std::vector<spi::LinkedTicket>& linked) {
+    std::string s = absl::StrCat("### Impact (kept current by Debrief; updated 2026-11-23)\n\n",
+                                 "- Tickets: ", tickets, " from ", tickets, " customers\n",
+                                 "\nWhat customers say (personal data removed):\n",
+                                 "> I was charged twice for [order]\n\nLinked tickets:\n");
+    for (const auto& t : linked)
+      absl::StrAppend(&s, "- ", t.helpdesk_id, "/", t.ticket_id, ": ", t.subject, " ", t.url, "\n");
+    return s;
+  }
+
+  spi::TaskDraft Draft() {
+    spi::TaskDraft d;
+    d.idempotency_key = "task:1:billing-charge";
+    d.title = "Root cause: double charges";
+    d.description = "Root cause: double charges\n\nCustomers are charged twice at checkout.\n";
+    d.tickets = {Ticket("1"), Ticket("2")};
+    d.impact = Impact(2, d.tickets);
+    d.category.set_id("billing-charge");
+    d.category.mutable_routing()->add_labels("support");
+    return d;
+  }
+
+  spi::TaskUpdate Update(int n, const std::vector<spi::LinkedTicket>& tickets) {
+    spi::TaskUpdate u;
+    u.tickets = tickets;
+    u.impact = Impact(n, tickets);
+    return u;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1795438800)};
+  PeerHttp http_;
+  spi::AdapterRegistry registry_;
+  std::unique_ptr<spi::TrackerAdapter> adapter_;
+  std::unique_ptr<Peer> peer_;
+};
+
+TEST_P(TrackerConformance, CreatesOneTaskWithDescriptionImpactAndLinks) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE(t->external_id.empty());
+  EXPECT_FALSE(t->external_key.empty());
+  EXPECT_FALSE(t->url.empty());
+  EXPECT_EQ(t->status, v1::TASK_OPEN);
+  EXPECT_EQ(peer_->TaskCount(), 1);
+  const std::string body = peer_->Body(t->external_id);
+  EXPECT_TRUE(absl::StrContains(body, "Customers are charged twice at checkout")) << body;
+  EXPECT_TRUE(absl::StrContains(body, "Tickets: 2 from 2 customers")) << body;
+  EXPECT_TRUE(absl::StrContains(body, "I was charged twice for [order]")) << body;
+  for (const auto& tk : Draft().tickets)
+    EXPECT_TRUE(peer_->Links(t->external_id, tk)) << tk.ticket_id;
+}
+
+TEST_P(TrackerConformance, CreateIsIdempotentAfterAnUnknownOutcome) {
+  if (peer_->http() != nullptr) peer_->http()->LoseNextAnswer();
+  auto first = adapter_->CreateTask(Draft());
+  if (peer_->http() != nullptr) {
+    ASSERT_FALSE(first.ok()) << "the answer was lost";
+    EXPECT_TRUE(absl::IsUnavailable(first.status())) << first.status() << ": must be retried";
+    EXPECT_EQ(peer_->TaskCount(), 1) << "the tracker made it nonetheless";
+  }
+  auto retry = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  auto again = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(retry->external_id, again->external_id);
+  EXPECT_EQ(peer_->TaskCount(), 1) << "a retry found the task instead of making another";
+}
+
+TEST_P(TrackerConformance, UpdateReplacesTheImpactInPlaceAndKeepsPeoplesText) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  if (GetParam().edits_keep_people_text)
+    peer_->PrependText(t->external_id, "Triage note from the team: refunds go through finance.");
+  auto u = Update(5, {Ticket("1"), Ticket("2"), Ticket("3")});
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, u).ok());
+  std::string body = peer_->Body(t->external_id);
+  EXPECT_TRUE(absl::StrContains(body, "Tickets: 5 from 5 customers")) << body;
+  EXPECT_FALSE(absl::StrContains(body, "Tickets: 2 from 2 customers")) << body;
+  EXPECT_EQ(body.find("Impact (kept current"), body.rfind("Impact (kept current"))
+      << "one impact section: " << body;
+  if (GetParam().edits_keep_people_text)
+    EXPECT_TRUE(absl::StrContains(body, "refunds go through finance")) << body;
+  EXPECT_TRUE(peer_->Links(t->external_id, Ticket("3")));
+  // Repeating the same update changes nothing (and, over HTTP, writes nothing).
+  const int writes = peer_->http() ? peer_->http()->writes() : 0;
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, u).ok());
+  if (peer_->http()) EXPECT_EQ(peer_->http()->writes(), writes) << "an unchanged update wrote";
+  EXPECT_EQ(peer_->Body(t->external_id), body);
+}
+
+TEST_P(TrackerConformance, UnlinksTicketsNoLongerOnTheTask) {
+  if (!peer_->native_links()) GTEST_SKIP() << "links live in the impact section's text";
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, Update(1, {Ticket("2")})).ok());
+  EXPECT_FALSE(peer_->Links(t->external_id, Ticket("1")));
+  EXPECT_TRUE(peer_->Links(t->external_id, Ticket("2")));
+}
+
+TEST_P(TrackerConformance, AKeyedCommentIsWrittenOnce) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto u = Update(2, Draft().tickets);
+  u.comment = "Fix verified: tickets of this cause fell from 12 to 1 a week.";
+  u.comment_key = "verify:1";
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, u).ok());
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, u).ok());
+  auto comments = peer_->Comments(t->external_id);
+  ASSERT_EQ(comments.size(), 1u);
+  EXPECT_TRUE(absl::StrContains(comments[0], "fell from 12 to 1")) << comments[0];
+}
+
+TEST_P(TrackerConformance, ReadsBackTheStatusSetInTheTracker) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  for (v1::TaskStatus s : {v1::TASK_IN_PROGRESS, v1::TASK_DONE, v1::TASK_OPEN, v1::TASK_WONT_DO}) {
+    peer_->SetStatus(t->external_id, s);
+    auto got = adapter_->GetTask(t->external_id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->status, s) << v1::TaskStatus_Name(s);
+    EXPECT_EQ(got->external_id, t->external_id);
+  }
+}
+
+TEST_P(TrackerConformance, HonoursRateLimitsWithTheirRetryAfter) {
+  if (peer_->http() == nullptr) GTEST_SKIP() << "the builtin tracker has no rate limit";
+  peer_->http()->Inject(429, {{"retry-after", "7"}});
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(t.status())) << t.status();
+  EXPECT_EQ(spi::RetryAfter(t.status()), absl::Seconds(7));
+  EXPECT_EQ(peer_->TaskCount(), 0);
+  // GitHub-style: 403 with a spent X-RateLimit-Remaining and a reset time is a wait too.
+  peer_->http()->Inject(403, {{"x-ratelimit-remaining", "0"},
+                              {"x-ratelimit-reset", std::to_string(1795438800 + 90)}});
+  t = adapter_->CreateTask(Draft());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(t.status())) << t.status();
+  EXPECT_EQ(spi::RetryAfter(t.status()), absl::Seconds(90));
+  t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(peer_->TaskCount(), 1);
+}
+
+TEST_P(TrackerConformance, AWrongCredentialIsNotRetriedAndNotLeaked) {
+  if (peer_->http() == nullptr) GTEST_SKIP() << "the builtin tracker has no credential";
+  peer_->http()->Inject(401, {}, R"({"message":"Bad credentials"})");
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(t.status())) << t.status();
+  EXPECT_FALSE(absl::StrContains(t.status().ToString(), kToken)) << t.status();
+}
+
+TEST_P(TrackerConformance, ItsWebhookNamesTheTaskAndAForgedOneIsRefused) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto [headers, body] = peer_->Webhook(t->external_id);
+  if (headers.empty()) {
+    auto e = adapter_->AcceptWebhook({{}, "{}", clock_.Now()});
+    EXPECT_TRUE(absl::IsUnimplemented(e.status())) << "polled trackers say so: " << e.status();
+    GTEST_SKIP() << GetParam().type << " sends no webhooks; its tasks are polled";
+  }
+  auto e = adapter_->AcceptWebhook({headers, body, clock_.Now()});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->external_ids, std::vector<std::string>{t->external_id});
+  std::string forged = body;
+  forged.replace(
+      forged.find("closed") == std::string::npos ? forged.size() - 2 : forged.find("closed"), 1,
+      "X");
+  auto bad = adapter_->AcceptWebhook({headers, forged, clock_.Now()});
+  EXPECT_TRUE(absl::IsUnauthenticated(bad.status())) << bad.status();
+  headers.clear();
+  auto unsigned_ = adapter_->AcceptWebhook({headers, body, clock_.Now()});
+  EXPECT_TRUE(absl::IsUnauthenticated(unsigned_.status())) << unsigned_.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(Trackers, TrackerConformance, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) { return info.param.type; });
+
+}  // namespace
+}  // namespace debrief
