@@ -10,6 +10,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libre2-dev libabsl-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
   python3  # tests: exact binomial values computed independently (fractions, math.comb)
+  nodejs   # tests: the contract tests' validating mocks (Prism, from npm; tests/contract)
 )
 
 missing=()
@@ -18,6 +19,9 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# npm comes with some Node.js builds and is a package of its own in Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"

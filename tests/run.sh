@@ -6,6 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 deploy/install-deps.sh
+tests/contract/setup.sh  # npm packages of the contract mocks, from the lock file
 build=${DEBRIEF_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDEBRIEF_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"

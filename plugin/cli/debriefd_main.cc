@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
   for (const auto& h : config->helpdesks())
     std::cout << "  webhooks: POST http://" << host << ":" << ports.http << "/webhooks/" << h.id()
               << "  (" << h.type() << ")\n";
+  for (const auto& t : config->trackers())
+    std::cout << "  tracker:  " << t.id() << " (" << t.type()
+              << "); its webhooks, where it sends them: POST http://" << host << ":" << ports.http
+              << "/webhooks/" << t.id() << "\n";
   std::cout << "  health:   http://" << host << ":" << ports.http << "/readyz\n"
             << "  look:     debriefctl --server " << grpc_host << ":" << ports.grpc
             << " tasks list\n"

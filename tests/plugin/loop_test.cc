@@ -405,5 +405,32 @@ TEST(FixVerification, MatchesAnIndependentExactComputation) {
   EXPECT_EQ(rows, 15);
 }
 
+TEST_F(LoopScenario, ATrackerWebhookHasItsTaskReadBackAtOnceNotAtTheNextPoll) {
+  for (int i = 1; i <= 3; ++i)
+    Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam", "charged twice");
+  Run();
+  v1::ImprovementTask task = Task("billing");
+  ASSERT_FALSE(task.external_id().empty());
+  // A poll now; the next is due in 5 minutes of the fake clock, which stands still.
+  ASSERT_EQ(*loop_->PollStatuses(), 0);
+  loop_->Start();
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
+  loop_->Nudge("other-tracker", {task.external_id()});  // not this task's tracker
+  loop_->Nudge("tasks", {"no-such-task"});
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_OPEN)
+      << "nothing named this task yet, and the clock has not reached the next poll";
+  loop_->Nudge("tasks", {task.external_id()});
+  v1::TaskStatus seen = v1::TASK_OPEN;
+  for (int i = 0; i < 100 && seen != v1::TASK_DONE; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+    seen = Task("billing", /*active=*/false).status();
+  }
+  EXPECT_EQ(seen, v1::TASK_DONE);
+  loop_->Stop();
+  Run();
+  EXPECT_EQ(NotesFor("1", /*is_public=*/false), 1) << "the linked tickets are told";
+}
+
 }  // namespace
 }  // namespace debrief::loop

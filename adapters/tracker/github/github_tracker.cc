@@ -122,8 +122,10 @@ class GitHub final : public spi::TrackerAdapter {
       if (!has) add.push_back(l);
     }
     if (!add.empty()) {
-      if (auto s = Send("POST", absl::StrCat(path, "/labels"), json{{"labels", add}}.dump(),
-                        absl::StrCat("GitHub: label ", external_id));
+      // Answers the labels as a list.
+      if (auto s = Call(
+              http_, Request("POST", absl::StrCat(path, "/labels"), json{{"labels", add}}.dump()),
+              absl::StrCat("GitHub: label ", external_id), clock_.Now());
           !s.ok())
         return s.status();
     }

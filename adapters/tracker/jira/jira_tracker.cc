@@ -451,7 +451,8 @@ class Jira final : public spi::TrackerAdapter {
                      const std::string& issue_id, absl::string_view what) {
     const std::string label = absl::StrCat("Jira: ", what, " issue ", issue_id);
     if (auto s = budget_.Take(issue_id, clock_.Now(), label); !s.ok()) return s;
-    return Send(method, path, std::move(body), label).status();
+    // Jira answers most writes with 204 and no body; nothing in an answer is read.
+    return Call(http_, Request(method, path, std::move(body)), label, clock_.Now()).status();
   }
 
   spi::HttpRequest Request(absl::string_view method, const std::string& path, std::string body) {

@@ -1,0 +1,220 @@
+// Contract tests: each tracker adapter's real HTTP client (libcurl) talks to a validating mock
+// of the vendor's own API description (Prism, started by tests/contract/mocks.sh), which
+// answers any request that breaks the description with 4xx and an sl-violations header. A
+// test fails on any violation; a canary request per description must be refused, so a mock
+// that stopped validating is noticed.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "config/config.h"
+#include "http/curl_http_client.h"
+#include "mocks/fake_clock.h"
+#include "mocks/spi_mocks.h"
+#include "register.h"
+
+namespace debrief {
+namespace {
+
+using testing::FakeClock;
+using testing::TempDir;
+
+constexpr char kToken[] = "contract-token";
+
+// The mocks' base URLs, from the file mocks.sh wrote (DEBRIEF_CONTRACT_ENV).
+std::map<std::string, std::string> Mocks() {
+  std::map<std::string, std::string> out;
+  const char* path = std::getenv("DEBRIEF_CONTRACT_ENV");
+  if (path == nullptr) return out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    out[kv.first] = kv.second;
+  }
+  return out;
+}
+
+// The product's HTTP client, with every answer's sl-violations header kept.
+class Validated final : public spi::HttpClient {
+ public:
+  absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& r) override {
+    auto res = curl_->Send(r);
+    std::lock_guard<std::mutex> l(mu_);
+    sent_.push_back(absl::StrCat(r.method, " ", r.url));
+    bool authed = false;
+    for (const auto& [k, v] : r.headers)
+      authed |= absl::EqualsIgnoreCase(k, "authorization") ||
+                absl::EqualsIgnoreCase(k, "x-redmine-api-key");
+    if (!authed) violations_.push_back(absl::StrCat(r.method, " ", r.url, ": no credential"));
+    if (res.ok() && !res->Header("sl-violations").empty())
+      violations_.push_back(absl::StrCat(r.method, " ", r.url, " -> ", res->status, ": ",
+                                         res->Header("sl-violations")));
+    return res;
+  }
+  std::vector<std::string> violations() {
+    std::lock_guard<std::mutex> l(mu_);
+    return violations_;
+  }
+  std::vector<std::string> sent() {
+    std::lock_guard<std::mutex> l(mu_);
+    return sent_;
+  }
+  spi::HttpClient& raw() { return *curl_; }
+
+ private:
+  std::unique_ptr<spi::HttpClient> curl_ = http::NewCurlHttpClient();
+  std::mutex mu_;
+  std::vector<std::string> violations_, sent_;
+};
+
+struct ContractCase {
+  std::string type;
+  std::string mock;      // key in mocks.env
+  std::string settings;  // {url} is replaced by the mock's URL
+  // A request the description forbids (the canary).
+  std::string canary_method, canary_path, canary_body;
+  std::vector<std::pair<std::string, std::string>> canary_headers;
+};
+
+void PrintTo(const ContractCase& c, std::ostream* os) { *os << c.type; }
+
+std::vector<ContractCase> Cases() {
+  return {
+      {"github",
+       "GITHUB_MOCK",
+       "      api_url: '{url}'\n      repository: acme/shop\n      token: {env: CONTRACT_TOKEN}\n",
+       "POST",
+       "/repos/acme/shop/issues",
+       R"({"labels":["x"]})",
+       {{"Authorization", "Bearer x"}, {"Content-Type", "application/json"}}},
+      {"jira",
+       "JIRA_MOCK",
+       "      url: '{url}'\n      email: bot@example.com\n      api_token: {env: CONTRACT_TOKEN}\n"
+       "      project: SUP\n      fields: {priority: High, duedate: '2026-12-31', "
+       "customfield_10010: '{\"value\": \"Billing\"}'}\n",
+       "POST",
+       "/rest/api/3/issue",
+       R"({"fields":"not an object"})",
+       {{"Authorization", "Basic Ym90QGV4YW1wbGUuY29tOng="}, {"Content-Type", "application/json"}}},
+      {"redmine",
+       "REDMINE_MOCK",
+       "      url: '{url}'\n      api_key: {env: CONTRACT_TOKEN}\n      project: support\n"
+       "      tracker_id: 2\n      fields: {priority_id: '4', cf_7: Billing}\n",
+       "POST",
+       "/issues.json",
+       R"({"issue":{"subject":3}})",
+       {{"X-Redmine-API-Key", "x"}, {"Content-Type", "application/json"}}},
+  };
+}
+
+class TrackerContract : public ::testing::TestWithParam<ContractCase> {
+ protected:
+  void SetUp() override {
+    auto mocks = Mocks();
+    auto it = mocks.find(GetParam().mock);
+    ASSERT_NE(it, mocks.end()) << "no " << GetParam().mock
+                               << " in DEBRIEF_CONTRACT_ENV: run through ctest (-L contract), "
+                                  "whose fixture starts tests/contract/mocks.sh";
+    url_ = it->second;
+    setenv("CONTRACT_TOKEN", kToken, 1);
+    std::string settings = GetParam().settings;
+    settings.replace(settings.find("{url}"), 5, url_);
+    auto c = config::ParseConfig(absl::StrCat("trackers:\n  - id: t\n    type: ", GetParam().type,
+                                              "\n    settings:\n", settings),
+                                 dir_.path());
+    ASSERT_TRUE(c.ok()) << c.status();
+    adapters::RegisterBuiltinAdapters(registry_);
+    spi::AdapterContext ctx{http_, clock_, dir_.path()};
+    auto a = registry_.tracker(GetParam().type)->Create(c->trackers(0), ctx);
+    ASSERT_TRUE(a.ok()) << a.status();
+    adapter_ = std::move(*a);
+  }
+
+  void ExpectNoViolations() {
+    for (const std::string& v : http_.violations()) ADD_FAILURE() << v;
+    EXPECT_FALSE(http_.sent().empty());
+  }
+
+  spi::TaskDraft Draft() {
+    spi::TaskDraft d;
+    d.idempotency_key = "task:7:billing-charge";
+    d.title = "Root cause: double charges";
+    d.description = "Root cause: double charges\n\nCustomers are charged twice at checkout.\n";
+    d.impact =
+        "### Impact (kept current by Debrief; updated 2026-11-23 10:00 UTC)\n\n- Tickets: 2 from 2 "
+        "customers\n\nLinked tickets:\n- desk/1: Charged twice https://desk.test/tickets/1\n";
+    d.tickets = {{"desk", "1", "Charged twice", "https://desk.test/tickets/1"},
+                 {"desk", "2", "Refund missing", "https://desk.test/tickets/2"}};
+    d.category.set_id("billing-charge");
+    d.category.mutable_routing()->add_labels("support");
+    d.category.mutable_routing()->set_component("Payments");
+    return d;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1795438800)};
+  Validated http_;
+  spi::AdapterRegistry registry_;
+  std::unique_ptr<spi::TrackerAdapter> adapter_;
+  std::string url_;
+};
+
+TEST_P(TrackerContract, TheMockRefusesTheCanary) {
+  spi::HttpRequest r;
+  r.method = GetParam().canary_method;
+  r.url = url_ + GetParam().canary_path;
+  r.body = GetParam().canary_body;
+  r.headers = GetParam().canary_headers;
+  auto res = http_.raw().Send(r);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_GE(res->status, 400);
+  EXPECT_LT(res->status, 500);
+  EXPECT_FALSE(res->Header("sl-violations").empty()) << "the mock stopped validating requests";
+}
+
+TEST_P(TrackerContract, CreateTaskSendsWhatTheDescriptionAllows) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_FALSE(t->external_id.empty());
+  ExpectNoViolations();
+}
+
+TEST_P(TrackerContract, UpdateTaskSendsWhatTheDescriptionAllows) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  spi::TaskUpdate u;
+  u.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 3 from 3 customers\n";
+  u.tickets = {{"desk", "3", "Charged twice again", "https://desk.test/tickets/3"}};
+  u.add_labels = {"regression"};
+  u.comment = "Fix verified: tickets of this cause fell from 12 to 1 a week.";
+  u.comment_key = "verify:7";
+  auto s = adapter_->UpdateTask(t->external_id, u);
+  EXPECT_TRUE(s.ok()) << s;
+  ExpectNoViolations();
+}
+
+TEST_P(TrackerContract, GetTaskAndCheckSendWhatTheDescriptionAllows) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto got = adapter_->GetTask(t->external_id);
+  EXPECT_TRUE(got.ok()) << got.status();
+  v1::Category c = Draft().category;
+  // What Check concludes depends on the mock's example data (GitHub's example token may not
+  // triage; Jira's example names required fields); the requests it sends must be valid.
+  auto s = adapter_->Check({c});
+  EXPECT_FALSE(absl::IsUnavailable(s) || absl::IsInvalidArgument(s) || absl::IsInternal(s)) << s;
+  ExpectNoViolations();
+}
+
+INSTANTIATE_TEST_SUITE_P(Vendors, TrackerContract, ::testing::ValuesIn(Cases()),
+                         [](const auto& info) { return info.param.type; });
+
+}  // namespace
+}  // namespace debrief
