@@ -97,12 +97,42 @@ absl::StatusOr<int> Loop::Follow() {
 }
 
 absl::StatusOr<int> Loop::PollStatuses() {
-  last_poll_ = clock_.Now();
-  return PollTasks([](const v1::ImprovementTask&) { return true; }, "poll");
+  const absl::Time now = clock_.Now();
+  last_poll_ = now;
+  // A tracker that lists its changes is asked for the tasks updated since its last complete
+  // poll (a minute of overlap, for clocks apart), and only those are read back; the first poll
+  // after start, and any poll after a failed one, reads every task.
+  std::map<std::string, std::optional<std::set<std::string>>> only;  // tracker -> ids
+  for (const auto& [id, tracker] : trackers_) {
+    auto it = polled_.find(id);
+    if (it == polled_.end()) continue;
+    auto ids = tracker->ChangedSince(it->second - absl::Minutes(1));
+    if (ids.ok()) {
+      only[id] = std::set<std::string>(ids->begin(), ids->end());
+    } else if (!absl::IsUnimplemented(ids.status())) {
+      std::cerr << "task-follower: tracker " << id << ": " << ids.status()
+                << "; reading every task\n";
+    }
+  }
+  std::set<std::string> failed;
+  auto n = PollTasks(
+      [&](const v1::ImprovementTask& t) {
+        auto it = only.find(t.tracker_id());
+        return it == only.end() || !it->second || it->second->contains(t.external_id());
+      },
+      "poll", &failed);
+  if (!n.ok()) return n;
+  for (const auto& [id, tracker] : trackers_) {
+    if (failed.contains(id))
+      polled_.erase(id);  // the next poll reads all of this tracker's tasks
+    else
+      polled_[id] = now;
+  }
+  return n;
 }
 
 absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::ImprovementTask&)>& wanted,
-                                    const std::string& source) {
+                                    const std::string& source, std::set<std::string>* failed) {
   std::vector<v1::ImprovementTask> tasks;
   absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
     for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
@@ -121,7 +151,9 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
     if (!tracker.ok()) continue;
     auto got = (*tracker)->GetTask(t.external_id());
     if (!got.ok()) {
-      // An outage delays following; the next poll asks again.
+      // An outage delays following; the next poll asks again (every task of this tracker: a
+      // change listing would not name this one again). A deleted task stays logged.
+      if (failed != nullptr && !absl::IsNotFound(got.status())) failed->insert(t.tracker_id());
       std::cerr << "task-follower: task " << t.id() << ": " << got.status() << "\n";
       continue;
     }

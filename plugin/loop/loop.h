@@ -3,6 +3,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,7 +44,8 @@ class Loop {
   void Start();
   void Stop();
 
-  // Asks every tracker for the status of each active task once; returns how many changed.
+  // Reads back the status of each active task once (of a tracker that lists its changes, only
+  // the tasks changed since its last complete poll); returns how many changed.
   absl::StatusOr<int> PollStatuses();
 
   // A tracker's webhook named these tasks (immutable ids): the follower reads them back at
@@ -78,8 +80,9 @@ class Loop {
   // The follower's step: nudged tasks first, the whole poll when it is due.
   absl::StatusOr<int> Follow();
   // Reads back the active tasks `wanted` accepts; returns how many changed.
+  // Trackers whose read-back failed are added to *failed.
   absl::StatusOr<int> PollTasks(const std::function<bool(const v1::ImprovementTask&)>& wanted,
-                                const std::string& source);
+                                const std::string& source, std::set<std::string>* failed = nullptr);
 
   v1::LoopConfig config_;
   spi::Store& store_;
@@ -89,6 +92,7 @@ class Loop {
   const spi::Clock& clock_;
   absl::Duration poll_interval_;
   absl::Time last_poll_ = absl::InfinitePast();  // follower thread only
+  std::map<std::string, absl::Time> polled_;     // tracker -> its last complete poll
   std::mutex nudged_mu_;
   std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
   Worker follower_;

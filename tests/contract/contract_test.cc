@@ -200,11 +200,13 @@ TEST_P(TrackerContract, UpdateTaskSendsWhatTheDescriptionAllows) {
   ExpectNoViolations();
 }
 
-TEST_P(TrackerContract, GetTaskAndCheckSendWhatTheDescriptionAllows) {
+TEST_P(TrackerContract, GetTaskChangedSinceAndCheckSendWhatTheDescriptionAllows) {
   auto t = adapter_->CreateTask(Draft());
   ASSERT_TRUE(t.ok()) << t.status();
   auto got = adapter_->GetTask(t->external_id);
   EXPECT_TRUE(got.ok()) << got.status();
+  auto changed = adapter_->ChangedSince(clock_.Now() - absl::Hours(1));
+  EXPECT_TRUE(changed.ok() || absl::IsUnimplemented(changed.status())) << changed.status();
   v1::Category c = Draft().category;
   // What Check concludes depends on the mock's example data (GitHub's example token may not
   // triage; Jira's example names required fields); the requests it sends must be valid.

@@ -432,5 +432,75 @@ TEST_F(LoopScenario, ATrackerWebhookHasItsTaskReadBackAtOnceNotAtTheNextPoll) {
   EXPECT_EQ(NotesFor("1", /*is_public=*/false), 1) << "the linked tickets are told";
 }
 
+// The builtin tracker behind a tracker that lists its changes (as Redmine's adapter does),
+// counting read-backs.
+class ListingTracker final : public spi::TrackerAdapter {
+ public:
+  explicit ListingTracker(spi::TrackerAdapter& inner) : inner_(inner) {}
+  const std::string& id() const override { return inner_.id(); }
+  const std::string& type() const override { return inner_.type(); }
+  absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
+    return inner_.CreateTask(d);
+  }
+  absl::Status UpdateTask(const std::string& id, const spi::TaskUpdate& u) override {
+    return inner_.UpdateTask(id, u);
+  }
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
+    ++reads;
+    if (down) return absl::UnavailableError("tracker down");
+    return inner_.GetTask(id);
+  }
+  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
+    asked_since.push_back(since);
+    return changed;
+  }
+  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_.Check(r); }
+
+  int reads = 0;
+  bool down = false;
+  std::vector<std::string> changed;
+  std::vector<absl::Time> asked_since;
+
+ private:
+  spi::TrackerAdapter& inner_;
+};
+
+TEST_F(LoopScenario, APolledTrackerThatListsChangesHasOnlyTheChangedTasksReadBack) {
+  for (int i = 1; i <= 3; ++i)
+    Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam", "charged twice");
+  Run();
+  v1::ImprovementTask task = Task("billing");
+  ASSERT_FALSE(task.external_id().empty());
+  ListingTracker listing(*tracker_);
+  Loop loop(config_, *store_, {}, {{"tasks", &listing}}, *policy_, clock_);
+
+  ASSERT_EQ(*loop.PollStatuses(), 0);
+  EXPECT_EQ(listing.reads, 1) << "the first poll reads every task";
+  EXPECT_TRUE(listing.asked_since.empty());
+  const absl::Time first = clock_.Now();
+
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_EQ(*loop.PollStatuses(), 0);
+  EXPECT_EQ(listing.reads, 1) << "nothing changed, nothing read";
+  ASSERT_EQ(listing.asked_since.size(), 1u);
+  EXPECT_EQ(listing.asked_since[0], first - absl::Minutes(1)) << "a minute of overlap";
+
+  listing.changed = {"someone-elses-issue"};
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_EQ(*loop.PollStatuses(), 0);
+  EXPECT_EQ(listing.reads, 1) << "changes to issues Debrief does not follow cost nothing";
+
+  // A read-back fails: the next poll reads every task, whatever the listing says.
+  listing.changed = {task.external_id()};
+  listing.down = true;
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_EQ(*loop.PollStatuses(), 0);
+  listing.down = false;
+  listing.changed.clear();
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(*loop.PollStatuses(), 1) << "read back although the listing named nothing";
+}
+
 }  // namespace
 }  // namespace debrief::loop

@@ -165,6 +165,26 @@ class Redmine final : public spi::TrackerAdapter {
     return Describe(*i);
   }
 
+  // Polling by update time: the issues updated since then, across the projects the key sees.
+  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
+    const std::string when = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", since, absl::UTCTimeZone());
+    std::vector<std::string> out;
+    constexpr int kPage = 100, kMaxPages = 10;
+    for (int page = 0; page < kMaxPages; ++page) {
+      auto got = Send("GET",
+                      absl::StrCat("/issues.json?status_id=*&sort=updated_on&limit=", kPage,
+                                   "&offset=", page * kPage, "&updated_on=", UrlEncode(">="), when),
+                      "", "Redmine: issues updated since the last poll");
+      if (!got.ok()) return got.status();
+      const json issues = got->value("issues", json::array());
+      for (const json& i : issues) out.push_back(Text(i, "id"));
+      if (static_cast<int>(issues.size()) < kPage) return out;
+    }
+    // More changed than is worth listing: the follower reads every task instead.
+    return absl::ResourceExhaustedError(
+        absl::StrCat("Redmine: more than ", kPage * kMaxPages, " issues changed since ", when));
+  }
+
   absl::Status Check(const std::vector<v1::Category>& routed) override {
     auto me = Send("GET", "/users/current.json", "", "Redmine: who am I");
     if (!me.ok()) return me.status();

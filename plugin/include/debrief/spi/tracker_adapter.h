@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/v1/model.pb.h"
 
@@ -82,6 +83,14 @@ class TrackerAdapter {
   // Reads the task back (status, key, url): how Debrief follows a task where the tracker
   // sends no webhook. NOT_FOUND if it was deleted.
   virtual absl::StatusOr<TrackerTask> GetTask(const std::string& external_id) = 0;
+
+  // The tasks (immutable ids) updated at or after `since`, for trackers polled for status:
+  // the follower then reads back only those instead of every open task. UNIMPLEMENTED where
+  // the tracker cannot list changes (every task is read back then).
+  virtual absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) {
+    (void)since;
+    return absl::UnimplementedError(absl::StrCat("the ", type(), " tracker lists no changes"));
+  }
 
   // Verifies a webhook from the tracker (UNAUTHENTICATED with the reason when its signature
   // is wrong, INVALID_ARGUMENT when malformed). UNIMPLEMENTED where the tracker sends none

@@ -18,6 +18,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "debrief/spi/clock.h"
 #include "debrief/spi/http_client.h"
 #include "debrief/v1/model.pb.h"
 
@@ -158,7 +160,7 @@ class FakeTracker : public spi::HttpClient {
 // /issue_statuses.json only (5.0 leaves it off the issue), CRLF line ends in descriptions.
 class FakeRedmine final : public FakeTracker {
  public:
-  explicit FakeRedmine(std::string key) : key_(std::move(key)) {}
+  FakeRedmine(std::string key, const spi::Clock& clock) : key_(std::move(key)), clock_(clock) {}
 
   void SetStatus(const std::string& id, v1::TaskStatus s) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -168,6 +170,7 @@ class FakeRedmine final : public FakeTracker {
         {v1::TASK_DONE, {{"id", 5}, {"name", "Closed"}}},
         {v1::TASK_WONT_DO, {{"id", 6}, {"name", "Rejected"}}}};
     issues_.at(id).data["status"] = kStatus.at(s);
+    issues_.at(id).data["updated_on"] = Now();
   }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -197,6 +200,15 @@ class FakeRedmine final : public FakeTracker {
   spi::HttpResponse Handle(const spi::HttpRequest& r) override {
     const std::string path = Path(r.url);
     json body = json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+    if (path == "/issues.json" && r.method == "GET" && !Query(r.url, "updated_on").empty()) {
+      // updated_on=>=<ISO time>: the issues touched at or after it.
+      std::string since = Query(r.url, "updated_on");
+      if (!absl::StartsWith(since, ">=")) return Answer(422, {{"errors", {"bad filter"}}});
+      json out = json::array();
+      for (const auto& [id, i] : issues_)
+        if (i.data.value("updated_on", "") >= since.substr(2)) out.push_back(i.data);
+      return Answer(200, {{"issues", out}, {"total_count", out.size()}});
+    }
     if (path == "/issues.json" && r.method == "GET") {
       std::string want = Query(r.url, "description");
       if (!absl::StartsWith(want, "~")) return Answer(422, {{"errors", {"bad filter"}}});
@@ -216,6 +228,7 @@ class FakeRedmine final : public FakeTracker {
       i.data["id"] = std::stoi(i.id);
       i.data["description"] = Crlf(in.value("description", ""));
       i.data["status"] = {{"id", 1}, {"name", "New"}};
+      i.data["updated_on"] = Now();
       issues_[i.id] = i;
       return Answer(201, {{"issue", i.data}});
     }
@@ -247,13 +260,19 @@ class FakeRedmine final : public FakeTracker {
           it->second.data["description"] = Crlf(in["description"].get<std::string>());
         if (in.contains("notes")) it->second.comments.push_back(in["notes"]);
         if (in.contains("custom_fields")) it->second.data["custom_fields"] = in["custom_fields"];
+        it->second.data["updated_on"] = Now();
         return Answer(204, nullptr);
       }
     }
     return Answer(404, nullptr);
   }
 
+  std::string Now() const {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", clock_.Now(), absl::UTCTimeZone());
+  }
+
   std::string key_;
+  const spi::Clock& clock_;
 };
 
 // GitHub Issues (REST): issues by repository and number, labels, comments, state and

@@ -150,7 +150,7 @@ class BuiltinPeer final : public Peer {
 struct TrackerCase {
   std::string type;
   std::string settings_yaml;
-  std::function<std::unique_ptr<Peer>(spi::TrackerAdapter*)> peer;
+  std::function<std::unique_ptr<Peer>(spi::TrackerAdapter*, const spi::Clock&)> peer;
   bool edits_keep_people_text = true;
 };
 
@@ -159,25 +159,25 @@ void PrintTo(const TrackerCase& c, std::ostream* os) { *os << c.type; }
 std::vector<TrackerCase> Cases() {
   return {
       {"builtin", "      base_url: http://debrief.test/tasks/\n",
-       [](spi::TrackerAdapter* a) {
+       [](spi::TrackerAdapter* a, const spi::Clock&) {
          return std::make_unique<BuiltinPeer>(dynamic_cast<adapters::builtin::BuiltinTracker*>(a));
        },
        /*edits_keep_people_text=*/false},
       {"redmine",
        "      url: http://redmine.test\n      api_key: {env: TRACKER_TOKEN}\n"
        "      project: support\n      tracker_id: 2\n",
-       [](spi::TrackerAdapter*) {
-         return std::make_unique<HttpPeer>(std::make_unique<testing::FakeRedmine>(kToken));
+       [](spi::TrackerAdapter*, const spi::Clock& clock) {
+         return std::make_unique<HttpPeer>(std::make_unique<testing::FakeRedmine>(kToken, clock));
        }},
       {"github",
        "      api_url: http://github.test\n      repository: acme/shop\n"
        "      token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n",
-       [](spi::TrackerAdapter*) { return std::make_unique<GitHubPeer>(); }},
+       [](spi::TrackerAdapter*, const spi::Clock&) { return std::make_unique<GitHubPeer>(); }},
       {"jira",
        "      url: http://jira.test\n      email: bot@example.com\n"
        "      api_token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n"
        "      project: SUP\n",
-       [](spi::TrackerAdapter*) { return std::make_unique<JiraPeer>(); }},
+       [](spi::TrackerAdapter*, const spi::Clock&) { return std::make_unique<JiraPeer>(); }},
   };
 }
 
@@ -206,7 +206,7 @@ class TrackerConformance : public ::testing::TestWithParam<TrackerCase> {
     auto a = registry_.tracker(GetParam().type)->Create(c->trackers(0), ctx);
     ASSERT_TRUE(a.ok()) << a.status();
     adapter_ = std::move(*a);
-    peer_ = GetParam().peer(adapter_.get());
+    peer_ = GetParam().peer(adapter_.get(), clock_);
     http_.target = peer_->http();
   }
 
@@ -339,6 +339,24 @@ TEST_P(TrackerConformance, ReadsBackTheStatusSetInTheTracker) {
     EXPECT_EQ(got->status, s) << v1::TaskStatus_Name(s);
     EXPECT_EQ(got->external_id, t->external_id);
   }
+}
+
+TEST_P(TrackerConformance, APolledTrackerListsTheTasksChangedSinceAPoll) {
+  auto a = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(a.ok()) << a.status();
+  spi::TaskDraft other = Draft();
+  other.idempotency_key = "task:2:login";
+  auto b = adapter_->CreateTask(other);
+  ASSERT_TRUE(b.ok()) << b.status();
+  clock_.Advance(absl::Minutes(10));
+  const absl::Time poll = clock_.Now();
+  clock_.Advance(absl::Minutes(1));
+  peer_->SetStatus(a->external_id, v1::TASK_DONE);
+  auto changed = adapter_->ChangedSince(poll);
+  if (absl::IsUnimplemented(changed.status()))
+    GTEST_SKIP() << GetParam().type << " is followed by webhooks or reads every task back";
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(*changed, std::vector<std::string>{a->external_id}) << "only the task changed since";
 }
 
 TEST_P(TrackerConformance, HonoursRateLimitsWithTheirRetryAfter) {
