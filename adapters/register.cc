@@ -7,6 +7,7 @@
 #include "helpdesk/zendesk/zendesk_adapter.h"
 #include "tracker/builtin/builtin_tracker.h"
 #include "tracker/github/github_tracker.h"
+#include "tracker/gitlab/gitlab_tracker.h"
 #include "tracker/jira/jira_tracker.h"
 #include "tracker/redmine/redmine_tracker.h"
 
@@ -22,6 +23,7 @@ void RegisterBuiltinAdapters(spi::AdapterRegistry& registry) {
   redmine::RegisterRedmine(registry);
   github::RegisterGitHub(registry);
   jira::RegisterJira(registry);
+  gitlab::RegisterGitLab(registry);
 }
 
 }  // namespace debrief::adapters

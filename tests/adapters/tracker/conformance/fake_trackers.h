@@ -57,7 +57,7 @@ class FakeTracker : public spi::HttpClient {
   absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& r) override {
     std::lock_guard<std::mutex> l(mu_);
     log_.push_back(r);
-    if (!injected_.empty() && r.method != "GET") {
+    if (!injected_.empty() && !IsRead(r)) {
       spi::HttpResponse res = injected_.front();
       injected_.pop_front();
       return res;
@@ -65,7 +65,7 @@ class FakeTracker : public spi::HttpClient {
     auto auth = CheckAuth(r);
     if (auth) return *auth;
     spi::HttpResponse res = Handle(r);
-    if (lose_next_ && r.method != "GET") {
+    if (lose_next_ && !IsRead(r)) {
       lose_next_ = false;  // done, but the answer never arrives
       return absl::UnavailableError("connection reset by peer");
     }
@@ -89,7 +89,7 @@ class FakeTracker : public spi::HttpClient {
   int writes() {
     std::lock_guard<std::mutex> l(mu_);
     int n = 0;
-    for (const auto& r : log_) n += r.method != "GET";
+    for (const auto& r : log_) n += !IsRead(r);
     return n;
   }
   int issue_count() {
@@ -118,6 +118,8 @@ class FakeTracker : public spi::HttpClient {
   }
 
  protected:
+  // Whether a request only reads (GraphQL queries are POSTed).
+  virtual bool IsRead(const spi::HttpRequest& r) const { return r.method == "GET"; }
   virtual spi::HttpResponse Handle(const spi::HttpRequest& r) = 0;
   virtual std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) = 0;
 
@@ -475,6 +477,128 @@ class FakeJira final : public FakeTracker {
   std::string auth_;
   std::function<std::string(const json&)> adf_text_;
   std::function<json(const std::string&)> to_adf_;
+};
+
+// GitLab (REST v4 and GraphQL): global ids and per-project iids, labels as strings, notes,
+// `opened`/`closed` states; issues read back by global id through GraphQL. Shapes from GitLab's
+// API documentation (no OpenAPI description is published for these endpoints).
+class FakeGitLab final : public FakeTracker {
+ public:
+  explicit FakeGitLab(std::string token) : token_(std::move(token)) {}
+
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& d = issues_.at(id).data;
+    d["state"] = s == v1::TASK_DONE || s == v1::TASK_WONT_DO ? "closed" : "opened";
+    json labels = json::array();
+    for (const json& l : d["labels"])
+      if (l != "workflow::in progress" && l != "won't do") labels.push_back(l);
+    if (s == v1::TASK_IN_PROGRESS) labels.push_back("workflow::in progress");
+    if (s == v1::TASK_WONT_DO) labels.push_back("won't do");
+    d["labels"] = labels;
+  }
+  std::string Body(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return issues_.at(id).data.value("description", "");
+  }
+  void PrependText(const std::string& id, const std::string& text) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& b = issues_.at(id).data["description"];
+    b = text + "\n\n" + b.get<std::string>();
+  }
+
+ private:
+  std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
+    if (Header(r, "PRIVATE-TOKEN") != token_) return Answer(401, {{"message", "401 Unauthorized"}});
+    return std::nullopt;
+  }
+
+  bool IsRead(const spi::HttpRequest& r) const override {
+    return r.method == "GET" || Path(r.url) == "/api/graphql";
+  }
+
+  Issue* ByIid(const std::string& iid) {
+    for (auto& [id, i] : issues_)
+      if (std::to_string(i.data["iid"].get<int>()) == iid) return &i;
+    return nullptr;
+  }
+
+  spi::HttpResponse Handle(const spi::HttpRequest& r) override {
+    const std::string path = Path(r.url);
+    json body = json::parse(r.body.empty() ? "null" : r.body, nullptr, false);
+    if (path == "/api/graphql") {
+      std::string gid = body["variables"]["id"];
+      auto it = issues_.find(gid.substr(gid.rfind('/') + 1));
+      if (it == issues_.end()) return Answer(200, {{"data", {{"issue", nullptr}}}});
+      const json& d = it->second.data;
+      json labels = json::array();
+      for (const json& l : d["labels"]) labels.push_back({{"title", l}});
+      return Answer(200, {{"data",
+                           {{"issue",
+                             {{"id", "gid://gitlab/Issue/" + it->first},
+                              {"iid", std::to_string(d["iid"].get<int>())},
+                              {"projectId", d["project_id"]},
+                              {"state", d["state"]},
+                              {"webUrl", d["web_url"]},
+                              {"reference", d["references"]["full"]},
+                              {"labels", {{"nodes", labels}}},
+                              {"movedTo", nullptr},
+                              {"duplicatedTo", nullptr}}}}}});
+    }
+    const std::string by_path = "/api/v4/projects/acme%2Fsupport/issues";
+    if (path == by_path && r.method == "GET") {
+      const std::string q = Query(r.url, "search");
+      json out = json::array();
+      for (const auto& [id, i] : issues_)
+        if (absl::StrContains(i.data.value("description", ""), q)) out.push_back(i.data);
+      return Answer(200, out);
+    }
+    if (path == by_path && r.method == "POST") {
+      if (!body.contains("title")) return Answer(400, {{"error", "title is missing"}});
+      Issue i;
+      const int n = next_id_++ - 100;
+      i.id = std::to_string(5000 + n);
+      json labels = json::array();
+      for (absl::string_view l : absl::StrSplit(body.value("labels", ""), ',', absl::SkipEmpty()))
+        labels.push_back(std::string(l));
+      i.data = {{"id", 5000 + n},
+                {"iid", n},
+                {"project_id", 7},
+                {"title", body["title"]},
+                {"description", body.value("description", "")},
+                {"state", "opened"},
+                {"labels", labels},
+                {"web_url", "https://gitlab.test/acme/support/-/issues/" + std::to_string(n)},
+                {"references", {{"full", "acme/support#" + std::to_string(n)}}}};
+      issues_[i.id] = i;
+      return Answer(201, i.data);
+    }
+    const std::string by_id = "/api/v4/projects/7/issues/";
+    if (!absl::StartsWith(path, by_id)) return Answer(404, {{"message", "404 Not found"}});
+    std::vector<std::string> parts = absl::StrSplit(path.substr(by_id.size()), '/');
+    Issue* i = ByIid(parts[0]);
+    if (i == nullptr) return Answer(404, {{"message", "404 Issue Not Found"}});
+    if (parts.size() == 1 && r.method == "GET") return Answer(200, i->data);
+    if (parts.size() == 1 && r.method == "PUT") {
+      if (body.contains("description")) i->data["description"] = body["description"];
+      if (body.contains("add_labels"))
+        for (absl::string_view l : absl::StrSplit(body["add_labels"].get<std::string>(), ','))
+          i->data["labels"].push_back(std::string(l));
+      return Answer(200, i->data);
+    }
+    if (parts.size() == 2 && parts[1] == "notes") {
+      if (r.method == "POST") {
+        i->comments.push_back(body["body"]);
+        return Answer(201, {{"id", 1}, {"body", body["body"]}});
+      }
+      json out = json::array();
+      for (const std::string& c : i->comments) out.push_back({{"body", c}});
+      return Answer(200, out);
+    }
+    return Answer(404, {{"message", "404 Not found"}});
+  }
+
+  std::string token_;
 };
 
 }  // namespace debrief::testing
