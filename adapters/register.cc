@@ -9,6 +9,7 @@
 #include "tracker/github/github_tracker.h"
 #include "tracker/gitlab/gitlab_tracker.h"
 #include "tracker/jira/jira_tracker.h"
+#include "tracker/linear/linear_tracker.h"
 #include "tracker/redmine/redmine_tracker.h"
 
 namespace debrief::adapters {
@@ -24,6 +25,7 @@ void RegisterBuiltinAdapters(spi::AdapterRegistry& registry) {
   github::RegisterGitHub(registry);
   jira::RegisterJira(registry);
   gitlab::RegisterGitLab(registry);
+  linear::RegisterLinear(registry);
 }
 
 }  // namespace debrief::adapters

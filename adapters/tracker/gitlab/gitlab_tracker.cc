@@ -44,8 +44,8 @@ class GitLab final : public spi::TrackerAdapter {
         secret_(std::move(secret)),
         http_(ctx.http),
         clock_(ctx.clock) {
-    base_ = std::string(
-        absl::StripSuffix(cfg_.url().empty() ? "https://gitlab.com" : cfg_.url(), "/"));
+    base_ =
+        std::string(absl::StripSuffix(cfg_.url().empty() ? "https://gitlab.com" : cfg_.url(), "/"));
     for (const std::string& l : cfg_.in_progress_labels()) in_progress_.push_back(l);
     if (in_progress_.empty()) in_progress_ = {"workflow::in progress", "In Progress"};
     for (const std::string& l : cfg_.wont_do_labels()) wont_do_.push_back(l);
@@ -64,9 +64,9 @@ class GitLab final : public spi::TrackerAdapter {
                        " (settings.project or the category's routing.project)"));
     const std::string issues = absl::StrCat("/api/v4/projects/", UrlEncode(project), "/issues");
     const std::string marker = common::TaskMarker(d.idempotency_key);
-    auto found = SendList(absl::StrCat(issues, "?scope=all&state=all&in=description&search=",
-                                       UrlEncode(marker)),
-                          "GitLab: search for the task already made");
+    auto found = SendList(
+        absl::StrCat(issues, "?scope=all&state=all&in=description&search=", UrlEncode(marker)),
+        "GitLab: search for the task already made");
     if (!found.ok()) return found.status();
     for (const json& i : *found)
       if (absl::StrContains(Text(i, "description"), marker)) return Describe(i);
@@ -158,9 +158,9 @@ class GitLab final : public spi::TrackerAdapter {
     spi::TaskEvents out;
     auto event = d.headers.find("x-gitlab-event");
     if (event == d.headers.end() || event->second != "Issue Hook") {
-      out.ignored_reason = absl::StrCat(
-          "GitLab event \"", event == d.headers.end() ? "" : event->second,
-          "\" is not about an issue (enable Issues events only)");
+      out.ignored_reason =
+          absl::StrCat("GitLab event \"", event == d.headers.end() ? "" : event->second,
+                       "\" is not about an issue (enable Issues events only)");
       return out;
     }
     auto doc = ParseObject(d.body, "GitLab webhook body");
@@ -247,8 +247,8 @@ class GitLab final : public spi::TrackerAdapter {
     spi::TrackerTask t;
     t.external_id = Text(issue, "id");  // the global id: stable across project renames
     const json refs = issue.value("references", json::object());
-    t.external_key = Text(refs, "full").empty() ? absl::StrCat("#", Text(issue, "iid"))
-                                                : Text(refs, "full");
+    t.external_key =
+        Text(refs, "full").empty() ? absl::StrCat("#", Text(issue, "iid")) : Text(refs, "full");
     t.url = Text(issue, "web_url");
     std::vector<std::string> labels;
     for (const json& l : issue.value("labels", json::array())) labels.push_back(TextOf(l));
@@ -274,8 +274,8 @@ class GitLab final : public spi::TrackerAdapter {
           absl::StrCat("bad GitLab task id \"", external_id, "\" (the issue's global id)"));
     json req = {{"query", kIssueQuery},
                 {"variables", {{"id", absl::StrCat("gid://gitlab/Issue/", external_id)}}}};
-    auto res = Send("POST", "/api/graphql", req.dump(),
-                    absl::StrCat("GitLab: read issue ", external_id));
+    auto res =
+        Send("POST", "/api/graphql", req.dump(), absl::StrCat("GitLab: read issue ", external_id));
     if (!res.ok()) return res.status();
     if (const json* errors = Member(*res, "errors"); errors && !errors->empty())
       return absl::FailedPreconditionError(

@@ -601,4 +601,145 @@ class FakeGitLab final : public FakeTracker {
   std::string token_;
 };
 
+// Linear (GraphQL): issues by UUID with identifiers, workflow state types, labels by id, link
+// attachments (one per URL, updated in place), comments. Every operation the adapter sends is
+// kept (ops()) so tests/contract can validate them against Linear's schema.
+class FakeLinear final : public FakeTracker {
+ public:
+  explicit FakeLinear(std::string key) : key_(std::move(key)) {}
+
+  void SetStatus(const std::string& id, v1::TaskStatus s) override {
+    std::lock_guard<std::mutex> l(mu_);
+    static const std::map<v1::TaskStatus, std::string> kType = {{v1::TASK_OPEN, "unstarted"},
+                                                                {v1::TASK_IN_PROGRESS, "started"},
+                                                                {v1::TASK_DONE, "completed"},
+                                                                {v1::TASK_WONT_DO, "canceled"}};
+    issues_.at(id).data["state"] = {{"type", kType.at(s)}};
+  }
+  std::string Body(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return issues_.at(id).data.value("description", "");
+  }
+  void PrependText(const std::string& id, const std::string& text) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& b = issues_.at(id).data["description"];
+    b = text + "\n\n" + b.get<std::string>();
+  }
+  std::vector<json> ops() {
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<json> out;
+    for (const auto& r : log_) out.push_back(json::parse(r.body, nullptr, false));
+    return out;
+  }
+
+ private:
+  std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
+    if (Header(r, "Authorization") != key_)
+      return Answer(400, {{"errors",
+                           {{{"message", "Authentication required"},
+                             {"extensions", {{"code", "AUTHENTICATION_ERROR"}}}}}}});
+    return std::nullopt;
+  }
+  bool IsRead(const spi::HttpRequest& r) const override {
+    return absl::StrContains(r.body, "\"query DebriefFind") ||
+           absl::StrContains(r.body, "\"query ");
+  }
+
+  json Node(const Issue& i) {
+    json labels = json::array();
+    for (const json& id : i.data.value("labelIds", json::array()))
+      labels.push_back({{"id", id}, {"name", LabelName(id)}});
+    json comments = json::array();
+    for (const std::string& c : i.comments) comments.push_back({{"body", c}});
+    json attachments = json::array();
+    for (const auto& [url, a] : i.links) attachments.push_back(a);
+    json n = i.data;
+    n["labels"] = {{"nodes", labels}};
+    n["comments"] = {{"nodes", comments}};
+    n["attachments"] = {{"nodes", attachments}};
+    return n;
+  }
+  static std::string LabelName(const json& id) {
+    return id == "label-support" ? "support" : id == "label-regression" ? "regression" : "";
+  }
+
+  spi::HttpResponse Handle(const spi::HttpRequest& r) override {
+    json body = json::parse(r.body, nullptr, false);
+    const std::string q = body.value("query", "");
+    const json& v = body["variables"];
+    auto data = [](json d) { return Answer(200, {{"data", d}}); };
+    if (absl::StrContains(q, "DebriefFind")) {
+      json nodes = json::array();
+      for (const auto& [id, i] : issues_)
+        if (absl::StrContains(i.data.value("description", ""), v["marker"].get<std::string>()))
+          nodes.push_back(i.data);
+      return data({{"issues", {{"nodes", nodes}}}});
+    }
+    if (absl::StrContains(q, "DebriefLabels")) {
+      json nodes = json::array();
+      for (const json& n : v["names"])
+        if (n == "support" || n == "regression")
+          nodes.push_back(
+              {{"id", "label-" + n.get<std::string>()}, {"name", n}, {"team", nullptr}});
+      return data({{"issueLabels", {{"nodes", nodes}}}});
+    }
+    if (absl::StrContains(q, "DebriefCreate")) {
+      Issue i;
+      const int n = next_id_++;
+      i.id = absl::StrCat("9b2c3d4e-0000-4000-8000-", 100000000000 + n);
+      i.data = v["input"];
+      i.data["id"] = i.id;
+      i.data["identifier"] = absl::StrCat("SUP-", n);
+      i.data["url"] = absl::StrCat("https://linear.app/acme/issue/SUP-", n);
+      i.data["state"] = {{"type", "unstarted"}};
+      issues_[i.id] = i;
+      return data({{"issueCreate", {{"success", true}, {"issue", i.data}}}});
+    }
+    if (absl::StrContains(q, "DebriefViewer")) return data({{"viewer", {{"id", "u1"}}}});
+    if (absl::StrContains(q, "DebriefTeam"))
+      return data({{"team", {{"id", v["id"]}, {"key", "SUP"}}}});
+    if (absl::StrContains(q, "DebriefLink")) {
+      const json& in = v["input"];
+      auto it = issues_.find(in["issueId"]);
+      if (it == issues_.end())
+        return Answer(200, {{"errors", {{{"message", "Entity not found"}}}}});
+      it->second.links[in["url"]] = {{"id", "att-" + in["url"].get<std::string>()},
+                                     {"url", in["url"]},
+                                     {"metadata", in.value("metadata", json::object())}};
+      return data({{"attachmentCreate", {{"success", true}}}});
+    }
+    if (absl::StrContains(q, "DebriefUnlink")) {
+      for (auto& [id, i] : issues_)
+        for (auto it = i.links.begin(); it != i.links.end(); ++it)
+          if (it->second["id"] == v["id"]) {
+            i.links.erase(it);
+            return data({{"attachmentDelete", {{"success", true}}}});
+          }
+      return Answer(200, {{"errors", {{{"message", "Entity not found"}}}}});
+    }
+    if (absl::StrContains(q, "DebriefComment")) {
+      auto it = issues_.find(v["input"]["issueId"]);
+      if (it == issues_.end())
+        return Answer(200, {{"errors", {{{"message", "Entity not found"}}}}});
+      it->second.comments.push_back(v["input"]["body"]);
+      return data({{"commentCreate", {{"success", true}}}});
+    }
+    auto it = issues_.find(v.value("id", ""));
+    if (absl::StrContains(q, "DebriefRead") || absl::StrContains(q, "DebriefStatus"))
+      return data({{"issue", it == issues_.end() ? json(nullptr) : Node(it->second)}});
+    if (absl::StrContains(q, "DebriefUpdate")) {
+      if (it == issues_.end())
+        return Answer(200, {{"errors", {{{"message", "Entity not found"}}}}});
+      const json& in = v["input"];
+      if (in.contains("description")) it->second.data["description"] = in["description"];
+      for (const json& l : in.value("addedLabelIds", json::array()))
+        it->second.data["labelIds"].push_back(l);
+      return data({{"issueUpdate", {{"success", true}}}});
+    }
+    return Answer(400, {{"errors", {{{"message", "unknown operation"}}}}});
+  }
+
+  std::string key_;
+};
+
 }  // namespace debrief::testing

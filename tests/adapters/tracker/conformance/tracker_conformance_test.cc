@@ -142,6 +142,31 @@ class GitLabPeer final : public HttpPeer {
   }
 };
 
+class LinearPeer final : public HttpPeer {
+ public:
+  explicit LinearPeer(const spi::Clock& clock)
+      : HttpPeer(std::make_unique<testing::FakeLinear>(absl::StrCat("Bearer ", kToken))),
+        clock_(clock) {}
+  bool native_links() const override { return true; }
+  bool Links(const std::string& id, const spi::LinkedTicket& t) override {
+    auto links = f_->LinkTitles(id);  // Linear keeps one attachment per URL
+    return std::find(links.begin(), links.end(), t.url) != links.end();
+  }
+  std::pair<std::map<std::string, std::string>, std::string> Webhook(
+      const std::string& id) override {
+    std::string body =
+        absl::StrCat(R"({"action":"update","type":"Issue","data":{"id":")", id,
+                     R"("},"webhookTimestamp":)", absl::ToUnixMillis(clock_.Now()), "}");
+    return {{{"linear-event", "Issue"},
+             {"linear-delivery", "234d1a4e-b617-4388-90fe-adc3633d6b72"},
+             {"linear-signature", OpensslHmac("sha256", kSecret, body, false)}},
+            body};
+  }
+
+ private:
+  const spi::Clock& clock_;
+};
+
 class BuiltinPeer final : public Peer {
  public:
   explicit BuiltinPeer(adapters::builtin::BuiltinTracker* t) : t_(t) {}
@@ -198,6 +223,12 @@ std::vector<TrackerCase> Cases() {
        "      url: http://gitlab.test\n      project: acme/support\n"
        "      token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n",
        [](spi::TrackerAdapter*, const spi::Clock&) { return std::make_unique<GitLabPeer>(); }},
+      {"linear",
+       "      api_url: http://linear.test/graphql\n      api_key: {env: TRACKER_TOKEN}\n"
+       "      webhook_secret: {env: TRACKER_SECRET}\n      team_id: team-support\n",
+       [](spi::TrackerAdapter*, const spi::Clock& clock) {
+         return std::make_unique<LinearPeer>(clock);
+       }},
       {"jira",
        "      url: http://jira.test\n      email: bot@example.com\n"
        "      api_token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n"
