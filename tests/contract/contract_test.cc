@@ -18,10 +18,12 @@
 #include "mocks/fake_clock.h"
 #include "mocks/spi_mocks.h"
 #include "register.h"
+#include "tracker/conformance/fake_trackers.h"
 
 namespace debrief {
 namespace {
 
+using json = nlohmann::json;
 using testing::FakeClock;
 using testing::TempDir;
 
@@ -213,6 +215,86 @@ TEST_P(TrackerContract, GetTaskChangedSinceAndCheckSendWhatTheDescriptionAllows)
   auto s = adapter_->Check({c});
   EXPECT_FALSE(absl::IsUnavailable(s) || absl::IsInvalidArgument(s) || absl::IsInternal(s)) << s;
   ExpectNoViolations();
+}
+
+// Linear is GraphQL: every operation the adapter sends, with its variables, is validated
+// against Linear's schema (rebuilt from npm @linear/sdk's declarations) by graphql's own
+// validator (tests/contract/linear/validate.mjs). The adapter runs against the in-memory Linear
+// of the conformance suite, which keeps every request.
+class LinearContract : public ::testing::Test {
+ protected:
+  // Runs the validator on these requests; returns its exit code and output.
+  std::pair<int, std::string> Validate(const std::vector<json>& ops) {
+    const std::string file = dir_.file("ops.json");
+    std::ofstream(file) << json(ops).dump();
+    FILE* p = popen(absl::StrCat("node ", DEBRIEF_SOURCE_DIR,
+                                 "/tests/contract/linear/validate.mjs ", file, " 2>&1")
+                        .c_str(),
+                    "r");
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    int rc = pclose(p);
+    return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+  }
+
+  TempDir dir_;
+};
+
+TEST_F(LinearContract, TheValidatorRefusesTheCanary) {
+  auto [rc, out] =
+      Validate({json{{"query",
+                      "mutation C($input: IssueCreateInput!) { issueCreate(input: "
+                      "$input) { success issue { nosuchfield } } }"},
+                     {"variables", {{"input", {{"title", "x"}, {"priority", "high"}}}}}}});
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "nosuchfield")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "teamId")) << "a missing required input field: " << out;
+}
+
+TEST_F(LinearContract, EveryOperationTheAdapterSendsIsValidForLinearsSchema) {
+  FakeClock clock{absl::FromUnixSeconds(1795438800)};
+  testing::FakeLinear linear("Bearer contract-token");
+  setenv("CONTRACT_TOKEN", kToken, 1);
+  auto c = config::ParseConfig(
+      "trackers:\n  - id: t\n    type: linear\n    settings:\n"
+      "      api_url: http://linear.test/graphql\n      api_key: {env: CONTRACT_TOKEN}\n"
+      "      team_id: team-support\n      fields: {priority: '2', dueDate: '2026-12-31'}\n",
+      dir_.path());
+  ASSERT_TRUE(c.ok()) << c.status();
+  spi::AdapterRegistry registry;
+  adapters::RegisterBuiltinAdapters(registry);
+  spi::AdapterContext ctx{linear, clock, dir_.path()};
+  auto a = registry.tracker("linear")->Create(c->trackers(0), ctx);
+  ASSERT_TRUE(a.ok()) << a.status();
+  spi::TaskDraft d;
+  d.idempotency_key = "task:7:billing-charge";
+  d.title = "Root cause: double charges";
+  d.description = "Root cause: double charges\n";
+  d.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 2 from 2 customers\n";
+  d.tickets = {{"desk", "1", "Charged twice", "https://desk.test/tickets/1"}};
+  d.category.set_id("billing-charge");
+  d.category.mutable_routing()->add_labels("support");
+  auto t = (*a)->CreateTask(d);
+  ASSERT_TRUE(t.ok()) << t.status();
+  spi::TaskUpdate u;
+  u.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 3 from 3 customers\n";
+  u.tickets = {{"desk", "2", "Refund missing", "https://desk.test/tickets/2"}};
+  u.add_labels = {"regression"};
+  u.comment = "Fix verified.";
+  u.comment_key = "verify:7";
+  ASSERT_TRUE((*a)->UpdateTask(t->external_id, u).ok());
+  ASSERT_TRUE((*a)->GetTask(t->external_id).ok());
+  ASSERT_TRUE((*a)->Check({d.category}).ok());
+  auto [rc, out] = Validate(linear.ops());
+  EXPECT_EQ(rc, 0) << out;
+  // Every kind of operation the adapter has was sent and checked.
+  for (const char* op : {"DebriefFind", "DebriefCreate", "DebriefLabels", "DebriefLink",
+                         "DebriefRead", "DebriefUpdate", "DebriefUnlink", "DebriefComment",
+                         "DebriefStatus", "DebriefViewer", "DebriefTeam"})
+    EXPECT_TRUE(absl::StrContains(out, op)) << op << " was not exercised: " << out;
+  std::cout << out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Vendors, TrackerContract, ::testing::ValuesIn(Cases()),

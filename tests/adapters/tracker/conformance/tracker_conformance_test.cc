@@ -249,20 +249,22 @@ class PeerHttp final : public spi::HttpClient {
 
 class TrackerConformance : public ::testing::TestWithParam<TrackerCase> {
  protected:
+  // The tracker under test (the parameter; a subclass for one tracker names it).
+  virtual TrackerCase Case() const { return GetParam(); }
+
   void SetUp() override {
     setenv("TRACKER_TOKEN", kToken, 1);
     setenv("TRACKER_SECRET", kSecret, 1);
-    auto c =
-        config::ParseConfig(absl::StrCat("trackers:\n  - id: tasks\n    type: ", GetParam().type,
-                                         "\n    settings:\n", GetParam().settings_yaml),
-                            dir_.path());
+    auto c = config::ParseConfig(absl::StrCat("trackers:\n  - id: tasks\n    type: ", Case().type,
+                                              "\n    settings:\n", Case().settings_yaml),
+                                 dir_.path());
     ASSERT_TRUE(c.ok()) << c.status();
     adapters::RegisterBuiltinAdapters(registry_);
     spi::AdapterContext ctx{http_, clock_, dir_.path()};
-    auto a = registry_.tracker(GetParam().type)->Create(c->trackers(0), ctx);
+    auto a = registry_.tracker(Case().type)->Create(c->trackers(0), ctx);
     ASSERT_TRUE(a.ok()) << a.status();
     adapter_ = std::move(*a);
-    peer_ = GetParam().peer(adapter_.get(), clock_);
+    peer_ = Case().peer(adapter_.get(), clock_);
     http_.target = peer_->http();
   }
 
@@ -307,6 +309,16 @@ class TrackerConformance : public ::testing::TestWithParam<TrackerCase> {
   spi::AdapterRegistry registry_;
   std::unique_ptr<spi::TrackerAdapter> adapter_;
   std::unique_ptr<Peer> peer_;
+};
+
+// The suite's fixture on one tracker, for what only that tracker does.
+class TrackerConformanceLinear : public TrackerConformance {
+ protected:
+  TrackerCase Case() const override {
+    for (const TrackerCase& c : Cases())
+      if (c.type == "linear") return c;
+    return {};
+  }
 };
 
 TEST_P(TrackerConformance, CreatesOneTaskWithDescriptionImpactAndLinks) {
@@ -464,6 +476,17 @@ TEST_P(TrackerConformance, ItsWebhookNamesTheTaskAndAForgedOneIsRefused) {
   headers.clear();
   auto unsigned_ = adapter_->AcceptWebhook({headers, body, clock_.Now()});
   EXPECT_TRUE(absl::IsUnauthenticated(unsigned_.status())) << unsigned_.status();
+}
+
+// Linear reports a spent rate limit as HTTP 400 with the code RATELIMITED: a wait, not an error.
+TEST_F(TrackerConformanceLinear, ARateLimitAnsweredWith400IsAWait) {
+  peer_->http()->Inject(
+      400, {{"retry-after", "30"}},
+      R"({"errors":[{"message":"Rate limit exceeded","extensions":{"code":"RATELIMITED"}}]})");
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(t.status())) << t.status();
+  EXPECT_EQ(spi::RetryAfter(t.status()), absl::Seconds(30));
 }
 
 INSTANTIATE_TEST_SUITE_P(Trackers, TrackerConformance, ::testing::ValuesIn(Cases()),
