@@ -5,9 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "common/json_util.h"
 #include "common/signature.h"
 #include "common/text_clean.h"
 #include "common/time_util.h"
+#include "config/config.h"
 #include "debrief/spi/adapter_factory.h"
 
 namespace debrief::adapters {
@@ -82,6 +84,28 @@ absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpReq
         absl::StrCat(msg, ": the API credential is wrong or lacks permission (", excerpt, ")"));
   if (res->status == 404) return absl::NotFoundError(msg);
   return absl::FailedPreconditionError(absl::StrCat(msg, ": ", excerpt));
+}
+
+absl::StatusOr<nlohmann::json> CallJson(spi::HttpClient& http, const spi::HttpRequest& request,
+                                        absl::string_view what, absl::Time now) {
+  auto res = Call(http, request, what, now);
+  if (!res.ok()) return res.status();
+  if (absl::StripAsciiWhitespace(res->body).empty()) return nlohmann::json::object();
+  return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+}
+
+absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::HttpRequest& request,
+                                            absl::string_view what, absl::Time now) {
+  auto res = Call(http, request, what, now);
+  if (!res.ok()) return res.status();
+  nlohmann::json doc = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_array()) return absl::InternalError(absl::StrCat(what, ": not a JSON list"));
+  return doc;
+}
+
+absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref) {
+  if (!set) return std::string();
+  return config::ResolveSecret(ref);
 }
 
 absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {

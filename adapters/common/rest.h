@@ -11,7 +11,9 @@
 #include "absl/time/time.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
+#include "debrief/v1/config.pb.h"
 #include "debrief/v1/model.pb.h"
+#include "nlohmann/json.hpp"
 
 // What every vendor adapter does with HTTP: call an API and read its answer the same way.
 namespace debrief::adapters {
@@ -45,6 +47,17 @@ class WriteBudget {
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::deque<absl::Time>> spent_;
 };
+
+// Call() for a JSON API: the answer as an object (an empty answer, as to many writes, is an
+// empty object), or as a list.
+absl::StatusOr<nlohmann::json> CallJson(spi::HttpClient& http, const spi::HttpRequest& request,
+                                        absl::string_view what, absl::Time now);
+absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::HttpRequest& request,
+                                            absl::string_view what, absl::Time now);
+
+// The secret a ref names, or empty when the setting is absent (optional secrets such as a
+// tracker's webhook secret; without it the adapter refuses that tracker's webhooks).
+absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref);
 
 // Retry-After as delta-seconds or an HTTP-date; RateLimit-Reset (seconds) and
 // X-RateLimit-Reset (Unix time) where Retry-After is absent.

@@ -46,6 +46,28 @@ std::string KeyedComment(absl::string_view text, absl::string_view comment_key) 
   return absl::StrCat(text, "\n\n---\nDebrief reference: ", CommentMarker(comment_key), "\n");
 }
 
+absl::StatusOr<std::string> ProjectFor(const v1::Category& category,
+                                       const std::string& default_project, absl::string_view what,
+                                       absl::string_view setting) {
+  const std::string& p =
+      category.routing().project().empty() ? default_project : category.routing().project();
+  if (p.empty())
+    return absl::FailedPreconditionError(absl::StrCat("no ", what, " for category ", category.id(),
+                                                      " (settings.", setting,
+                                                      " or the category's routing.project)"));
+  return p;
+}
+
+std::set<std::string> ProjectsOf(const std::string& default_project,
+                                 const std::vector<v1::Category>& routed) {
+  std::set<std::string> out;
+  if (!default_project.empty()) out.insert(default_project);
+  for (const v1::Category& c : routed)
+    out.insert(c.routing().project().empty() ? default_project : c.routing().project());
+  out.erase("");
+  return out;
+}
+
 std::optional<v1::TaskStatus> ParseTaskStatus(absl::string_view word) {
   std::string w = absl::AsciiStrToLower(absl::StripAsciiWhitespace(word));
   absl::StrReplaceAll({{" ", "_"}, {"-", "_"}, {"'", ""}}, &w);

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "debrief/spi/tracker_adapter.h"
 
@@ -29,6 +31,18 @@ std::string TaskBody(const spi::TaskDraft& draft);
 std::string KeyedComment(absl::string_view text, absl::string_view comment_key);
 // The marker KeyedComment writes for this key.
 std::string CommentMarker(absl::string_view comment_key);
+
+// Where a category's task goes: its routing.project, else the adapter's default;
+// FAILED_PRECONDITION naming the setting when neither is set. `what` names the place in the
+// vendor's words ("GitLab project", "Linear team"), `setting` the adapter's default setting.
+absl::StatusOr<std::string> ProjectFor(const v1::Category& category,
+                                       const std::string& default_project, absl::string_view what,
+                                       absl::string_view setting);
+
+// The projects (repositories, teams) the routed categories' tasks go to: each category's
+// routing.project, else the adapter's default; empty names dropped.
+std::set<std::string> ProjectsOf(const std::string& default_project,
+                                 const std::vector<v1::Category>& routed);
 
 // The task status an admin's word names: "open", "in_progress", "done", "wont_do" (also
 // "in progress", "won't do" and any case), or nothing.

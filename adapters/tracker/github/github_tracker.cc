@@ -62,12 +62,13 @@ class GitHub final : public spi::TrackerAdapter {
   const std::string& type() const override { return type_; }
 
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
-    const std::string repo =
-        d.category.routing().project().empty() ? cfg_.repository() : d.category.routing().project();
+    auto where =
+        common::ProjectFor(d.category, cfg_.repository(), "GitHub repository", "repository");
+    if (!where.ok()) return where.status();
+    const std::string& repo = *where;
     if (!absl::StrContains(repo, '/'))
-      return absl::FailedPreconditionError(
-          absl::StrCat("GitHub: no repository for category ", d.category.id(),
-                       " (settings.repository or the category's routing.project, owner/repo)"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "GitHub: repository \"", repo, "\" of category ", d.category.id(), " is not owner/repo"));
     const std::string marker = common::TaskMarker(d.idempotency_key);
     auto found = FindByMarker(repo, marker);
     if (!found.ok()) return found.status();
@@ -186,11 +187,7 @@ class GitHub final : public spi::TrackerAdapter {
   }
 
   absl::Status Check(const std::vector<v1::Category>& routed) override {
-    std::set<std::string> repos;
-    if (!cfg_.repository().empty()) repos.insert(cfg_.repository());
-    for (const v1::Category& c : routed)
-      repos.insert(c.routing().project().empty() ? cfg_.repository() : c.routing().project());
-    repos.erase("");
+    const std::set<std::string> repos = common::ProjectsOf(cfg_.repository(), routed);
     if (repos.empty())
       return absl::FailedPreconditionError(
           "GitHub: no repository configured (settings.repository or a category's "
@@ -223,18 +220,11 @@ class GitHub final : public spi::TrackerAdapter {
 
   absl::StatusOr<json> Send(absl::string_view method, const std::string& path, std::string body,
                             absl::string_view what) {
-    auto res = Call(http_, Request(method, path, std::move(body)), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    if (absl::StripAsciiWhitespace(res->body).empty()) return json::object();
-    return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+    return CallJson(http_, Request(method, path, std::move(body)), what, clock_.Now());
   }
 
   absl::StatusOr<json> SendList(const std::string& path, absl::string_view what) {
-    auto res = Call(http_, Request("GET", path, ""), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    json doc = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_array()) return absl::InternalError(absl::StrCat(what, ": not a JSON list"));
-    return doc;
+    return CallJsonList(http_, Request("GET", path, ""), what, clock_.Now());
   }
 
   // The issue a draft already made. The newest issues are listed first (consistent at once, for
@@ -306,14 +296,10 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.token is required (a fine-grained token)");
     auto token = config::ResolveSecret(cfg.token());
     if (!token.ok()) return token.status();
-    std::string secret;
-    if (cfg.has_webhook_secret()) {
-      auto s = config::ResolveSecret(cfg.webhook_secret());
-      if (!s.ok()) return s.status();
-      secret = std::move(*s);
-    }
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    if (!secret.ok()) return secret.status();
     return std::make_unique<GitHub>(config.id(), std::move(cfg), std::move(*token),
-                                    std::move(secret), ctx);
+                                    std::move(*secret), ctx);
   }
 };
 

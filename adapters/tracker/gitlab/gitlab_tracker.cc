@@ -56,12 +56,9 @@ class GitLab final : public spi::TrackerAdapter {
   const std::string& type() const override { return type_; }
 
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
-    const std::string project =
-        d.category.routing().project().empty() ? cfg_.project() : d.category.routing().project();
-    if (project.empty())
-      return absl::FailedPreconditionError(
-          absl::StrCat("GitLab: no project for category ", d.category.id(),
-                       " (settings.project or the category's routing.project)"));
+    auto where = common::ProjectFor(d.category, cfg_.project(), "GitLab project", "project");
+    if (!where.ok()) return where.status();
+    const std::string& project = *where;
     const std::string issues = absl::StrCat("/api/v4/projects/", UrlEncode(project), "/issues");
     const std::string marker = common::TaskMarker(d.idempotency_key);
     auto found = SendList(
@@ -173,11 +170,7 @@ class GitLab final : public spi::TrackerAdapter {
   }
 
   absl::Status Check(const std::vector<v1::Category>& routed) override {
-    std::set<std::string> projects;
-    if (!cfg_.project().empty()) projects.insert(cfg_.project());
-    for (const v1::Category& c : routed)
-      projects.insert(c.routing().project().empty() ? cfg_.project() : c.routing().project());
-    projects.erase("");
+    const std::set<std::string> projects = common::ProjectsOf(cfg_.project(), routed);
     if (projects.empty())
       return absl::FailedPreconditionError(
           "GitLab: no project configured (settings.project or a category's routing.project)");
@@ -295,18 +288,11 @@ class GitLab final : public spi::TrackerAdapter {
 
   absl::StatusOr<json> Send(absl::string_view method, const std::string& path, std::string body,
                             absl::string_view what) {
-    auto res = Call(http_, Request(method, path, std::move(body)), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    if (absl::StripAsciiWhitespace(res->body).empty()) return json::object();
-    return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+    return CallJson(http_, Request(method, path, std::move(body)), what, clock_.Now());
   }
 
   absl::StatusOr<json> SendList(const std::string& path, absl::string_view what) {
-    auto res = Call(http_, Request("GET", path, ""), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    json doc = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_array()) return absl::InternalError(absl::StrCat(what, ": not a JSON list"));
-    return doc;
+    return CallJsonList(http_, Request("GET", path, ""), what, clock_.Now());
   }
 
   std::string id_;
@@ -333,14 +319,10 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.token is required (a project access token)");
     auto token = config::ResolveSecret(cfg.token());
     if (!token.ok()) return token.status();
-    std::string secret;
-    if (cfg.has_webhook_secret()) {
-      auto s = config::ResolveSecret(cfg.webhook_secret());
-      if (!s.ok()) return s.status();
-      secret = std::move(*s);
-    }
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    if (!secret.ok()) return secret.status();
     return std::make_unique<GitLab>(config.id(), std::move(cfg), std::move(*token),
-                                    std::move(secret), ctx);
+                                    std::move(*secret), ctx);
   }
 };
 

@@ -463,18 +463,11 @@ class Jira final : public spi::TrackerAdapter {
 
   absl::StatusOr<json> Send(absl::string_view method, const std::string& path, std::string body,
                             absl::string_view what) {
-    auto res = Call(http_, Request(method, path, std::move(body)), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    if (absl::StripAsciiWhitespace(res->body).empty()) return json::object();
-    return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+    return CallJson(http_, Request(method, path, std::move(body)), what, clock_.Now());
   }
 
   absl::StatusOr<json> SendList(const std::string& path, absl::string_view what) {
-    auto res = Call(http_, Request("GET", path, ""), what, clock_.Now());
-    if (!res.ok()) return res.status();
-    json doc = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (!doc.is_array()) return absl::InternalError(absl::StrCat(what, ": not a JSON list"));
-    return doc;
+    return CallJsonList(http_, Request("GET", path, ""), what, clock_.Now());
   }
 
   spi::TrackerTask Describe(const json& issue) const {
@@ -528,13 +521,9 @@ class Factory final : public spi::TrackerAdapterFactory {
     if (!token.ok()) return token.status();
     std::string auth =
         cfg.email().empty() ? absl::StrCat("Bearer ", *token) : BasicAuth(cfg.email(), *token);
-    std::string secret;
-    if (cfg.has_webhook_secret()) {
-      auto s = config::ResolveSecret(cfg.webhook_secret());
-      if (!s.ok()) return s.status();
-      secret = std::move(*s);
-    }
-    return std::make_unique<Jira>(config.id(), std::move(cfg), std::move(auth), std::move(secret),
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    if (!secret.ok()) return secret.status();
+    return std::make_unique<Jira>(config.id(), std::move(cfg), std::move(auth), std::move(*secret),
                                   ctx);
   }
 };

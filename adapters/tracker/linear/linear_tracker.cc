@@ -88,12 +88,9 @@ class Linear final : public spi::TrackerAdapter {
   const std::string& type() const override { return type_; }
 
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
-    const std::string team =
-        d.category.routing().project().empty() ? cfg_.team_id() : d.category.routing().project();
-    if (team.empty())
-      return absl::FailedPreconditionError(
-          absl::StrCat("Linear: no team for category ", d.category.id(),
-                       " (settings.team_id or the category's routing.project)"));
+    auto where = common::ProjectFor(d.category, cfg_.team_id(), "Linear team", "team_id");
+    if (!where.ok()) return where.status();
+    const std::string& team = *where;
     const std::string marker = common::TaskMarker(d.idempotency_key);
     auto found = Graph(kFindByMarker, {{"marker", marker}}, "Linear: search for the task");
     if (!found.ok()) return found.status();
@@ -207,11 +204,7 @@ class Linear final : public spi::TrackerAdapter {
   absl::Status Check(const std::vector<v1::Category>& routed) override {
     auto me = Graph(kViewer, json::object(), "Linear: who am I");
     if (!me.ok()) return me.status();
-    std::set<std::string> teams;
-    if (!cfg_.team_id().empty()) teams.insert(cfg_.team_id());
-    for (const v1::Category& c : routed)
-      teams.insert(c.routing().project().empty() ? cfg_.team_id() : c.routing().project());
-    teams.erase("");
+    const std::set<std::string> teams = common::ProjectsOf(cfg_.team_id(), routed);
     if (teams.empty())
       return absl::FailedPreconditionError(
           "Linear: no team configured (settings.team_id or a category's routing.project)");
@@ -365,14 +358,10 @@ class Factory final : public spi::TrackerAdapterFactory {
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
     auto key = config::ResolveSecret(cfg.api_key());
     if (!key.ok()) return key.status();
-    std::string secret;
-    if (cfg.has_webhook_secret()) {
-      auto s = config::ResolveSecret(cfg.webhook_secret());
-      if (!s.ok()) return s.status();
-      secret = std::move(*s);
-    }
-    return std::make_unique<Linear>(config.id(), std::move(cfg), std::move(*key), std::move(secret),
-                                    ctx);
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    if (!secret.ok()) return secret.status();
+    return std::make_unique<Linear>(config.id(), std::move(cfg), std::move(*key),
+                                    std::move(*secret), ctx);
   }
 };
 

@@ -83,12 +83,9 @@ class Redmine final : public spi::TrackerAdapter {
   const std::string& type() const override { return type_; }
 
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
-    const std::string project =
-        d.category.routing().project().empty() ? cfg_.project() : d.category.routing().project();
-    if (project.empty())
-      return absl::FailedPreconditionError(
-          absl::StrCat("Redmine: no project for category ", d.category.id(),
-                       " (set settings.project or the category's routing.project)"));
+    auto where = common::ProjectFor(d.category, cfg_.project(), "Redmine project", "project");
+    if (!where.ok()) return where.status();
+    const std::string& project = *where;
     // Idempotency: a task this draft already made carries its marker in the description.
     const std::string marker = common::TaskMarker(d.idempotency_key);
     auto found = Send("GET", absl::StrCat("/issues.json?status_id=*&limit=5&description=~", marker),
@@ -188,11 +185,7 @@ class Redmine final : public spi::TrackerAdapter {
   absl::Status Check(const std::vector<v1::Category>& routed) override {
     auto me = Send("GET", "/users/current.json", "", "Redmine: who am I");
     if (!me.ok()) return me.status();
-    std::set<std::string> projects;
-    if (!cfg_.project().empty()) projects.insert(cfg_.project());
-    for (const v1::Category& c : routed)
-      projects.insert(c.routing().project().empty() ? cfg_.project() : c.routing().project());
-    projects.erase("");
+    const std::set<std::string> projects = common::ProjectsOf(cfg_.project(), routed);
     if (projects.empty())
       return absl::FailedPreconditionError(
           "Redmine: no project configured (settings.project or a category's routing.project)");
@@ -228,10 +221,7 @@ class Redmine final : public spi::TrackerAdapter {
     spi::HttpRequest req = JsonRequest(method, base_ + path, "");
     req.headers.emplace_back("X-Redmine-API-Key", key_);
     req.body = std::move(body);
-    auto res = Call(http_, req, what, clock_.Now());
-    if (!res.ok()) return res.status();
-    if (res->body.empty() || absl::StripAsciiWhitespace(res->body).empty()) return json::object();
-    return ParseObject(res->body, absl::StrCat(what, ": the answer"));
+    return CallJson(http_, req, what, clock_.Now());
   }
 
   static json ProjectRef(const std::string& project) {
