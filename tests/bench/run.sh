@@ -38,12 +38,22 @@ echo
 echo "## Tracker writes per 1,000 tickets (one task per cause, debounced impact updates)"
 build-bench/tests/debrief_tracker_bench "$root/deploy/taxonomy/default.yaml" |
   python3 -c 'import json, sys
+lines = [json.loads(l) for l in sys.stdin]
 print("| mix | tasks | creates | updates | writes per 1,000 tickets | one call per ticket | ratio |")
 print("|---|---|---|---|---|---|---|")
-for line in sys.stdin:
-    d = json.loads(line)
+for d in lines:
+    if "tracker" in d: continue
     print("| %s | %d | %d | %d | %d | %d | %.0fx fewer |" % (d["mix"], d["tasks"], d["creates"], d["updates"],
-          d["writes_per_1000"], d["naive_writes_per_1000"], d["naive_writes_per_1000"] / d["writes_per_1000"]))'
+          d["writes_per_1000"], d["naive_writes_per_1000"], d["naive_writes_per_1000"] / d["writes_per_1000"]))
+print()
+print("Vendor API requests for the busy day, each adapter against its in-memory peer:")
+print()
+print("| tracker | tasks | adapter calls (create + update) | API requests | of which writes |")
+print("|---|---|---|---|---|")
+for d in lines:
+    if "tracker" not in d: continue
+    print("| %s | %d | %d | %d | %d |" % (d["tracker"], d["tasks"], d["adapter_writes_per_1000"],
+          d["api_requests_per_1000"], d["api_writes_per_1000"]))'
 echo
 echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"

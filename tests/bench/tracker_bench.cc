@@ -3,7 +3,9 @@
 // a fake clock moved by hand. Debrief makes one task per cause and rewrites it only when its impact
 // grew (loop.impact_min_growth) or went stale (loop.impact_max_staleness), at most once per
 // loop.impact_interval; the naive integration makes one tracker call per ticket.
-// Usage: debrief_tracker_bench TAXONOMY.yaml   (prints JSON lines, one per mix)
+// Then the busy-day mix again through each vendor adapter, talking HTTP to the in-memory peer
+// of the tracker conformance suite: the vendor API requests (reads and writes) that costs.
+// Usage: debrief_tracker_bench TAXONOMY.yaml   (prints JSON lines, one per mix and tracker)
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -13,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "classify/factory.h"
+#include "common/rest.h"
 #include "config/config.h"
 #include "http/curl_http_client.h"
 #include "loop/loop.h"
@@ -22,6 +25,8 @@
 #include "policy/link_policy.h"
 #include "register.h"
 #include "store/sqlite_store.h"
+#include "tracker/conformance/fake_trackers.h"
+#include "tracker/jira/jira_tracker.h"
 
 namespace {
 
@@ -58,7 +63,40 @@ struct Mix {
   absl::Duration span;  // the 1,000 tickets arrive over this long
 };
 
-int Run(const std::string& taxonomy, const Mix& mix) {
+// A vendor tracker: its settings and the in-memory peer it talks to.
+struct Vendor {
+  const char* type;
+  const char* settings;  // flow YAML
+  std::function<std::unique_ptr<debrief::testing::FakeTracker>(const spi::Clock&)> peer;
+};
+
+std::vector<Vendor> Vendors() {
+  using namespace debrief::testing;
+  return {
+      {"redmine", "{url: http://redmine.test, api_key: {env: TRACKER_BENCH_SECRET}, project: s}",
+       [](const spi::Clock& c) { return std::make_unique<FakeRedmine>("s", c); }},
+      {"github",
+       "{api_url: http://github.test, repository: acme/shop, token: {env: TRACKER_BENCH_SECRET}}",
+       [](const spi::Clock&) { return std::make_unique<FakeGitHub>("s"); }},
+      {"gitlab",
+       "{url: http://gitlab.test, project: acme/support, token: {env: TRACKER_BENCH_SECRET}}",
+       [](const spi::Clock&) { return std::make_unique<FakeGitLab>("s"); }},
+      {"jira",
+       "{url: http://jira.test, email: b@example.com, api_token: {env: TRACKER_BENCH_SECRET}, "
+       "project: SUP}",
+       [](const spi::Clock&) {
+         return std::make_unique<FakeJira>(
+             debrief::adapters::BasicAuth("b@example.com", "s"),
+             [](const nlohmann::json& n) { return debrief::adapters::jira::AdfText(n); },
+             [](const std::string& s) { return debrief::adapters::jira::MarkdownToAdf(s); });
+       }},
+      {"linear",
+       "{api_url: http://linear.test/graphql, api_key: {env: TRACKER_BENCH_SECRET}, team_id: t}",
+       [](const spi::Clock&) { return std::make_unique<FakeLinear>("Bearer s"); }},
+  };
+}
+
+int Run(const std::string& taxonomy, const Mix& mix, const Vendor* vendor) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / absl::StrCat("debrief-tracker-bench-", getpid());
   fs::remove_all(dir);
@@ -67,7 +105,10 @@ int Run(const std::string& taxonomy, const Mix& mix) {
   auto config = debrief::config::ParseConfig(
       absl::StrCat("helpdesks: [{id: support, type: generic, settings: {secret: {env: "
                    "TRACKER_BENCH_SECRET}}}]\n"
-                   "trackers: [{id: tasks, type: builtin}]\n"
+                   "trackers: [{id: tasks, type: ",
+                   vendor ? vendor->type : "builtin",
+                   ", settings: ", vendor ? vendor->settings : "{}",
+                   "}]\n"
                    "taxonomy: {file: \"",
                    taxonomy, "\"}\n"),
       dir.string());
@@ -82,7 +123,12 @@ int Run(const std::string& taxonomy, const Mix& mix) {
   auto http = debrief::http::NewCurlHttpClient();
   spi::AdapterContext ctx{*http, clock, dir.string()};
   auto adapter = registry.helpdesk("generic")->Create(config->helpdesks(0), ctx);
-  auto inner = registry.tracker("builtin")->Create(config->trackers(0), ctx);
+  std::unique_ptr<debrief::testing::FakeTracker> peer;
+  if (vendor) peer = vendor->peer(clock);
+  spi::AdapterContext tracker_ctx{peer ? static_cast<spi::HttpClient&>(*peer) : *http, clock,
+                                  dir.string()};
+  auto inner =
+      registry.tracker(config->trackers(0).type())->Create(config->trackers(0), tracker_ctx);
   auto classifier = debrief::classify::MakeClassifier(*config, clock);
   if (!store.ok() || !adapter.ok() || !inner.ok() || !classifier.ok()) {
     std::cerr << "setup failed\n";
@@ -119,6 +165,7 @@ int Run(const std::string& taxonomy, const Mix& mix) {
                            {"ticket",
                             {{"id", std::to_string(i)},
                              {"subject", "Ticket " + std::to_string(i)},
+                             {"url", "https://helpdesk.example/tickets/" + std::to_string(i)},
                              {"description", texts[pick(rng)].first},
                              {"requester", {{"id", "c" + std::to_string(rng() % 700)}}}}}};
     spi::StoredDelivery d;
@@ -148,6 +195,21 @@ int Run(const std::string& taxonomy, const Mix& mix) {
     return absl::OkStatus();
   });
   const int writes = tracker.creates + tracker.updates;
+  if (peer) {
+    int api_writes = peer->writes();
+    int api_requests = static_cast<int>(peer->log().size());
+    std::cout << nlohmann::json({{"tracker", vendor->type},
+                                 {"mix", mix.name},
+                                 {"tasks", tasks},
+                                 {"adapter_writes_per_1000", writes * 1000 / n},
+                                 {"api_requests_per_1000", api_requests * 1000 / n},
+                                 {"api_writes_per_1000", api_writes * 1000 / n}})
+                     .dump()
+              << std::endl;
+    (*store)->Close();
+    fs::remove_all(dir);
+    return 0;
+  }
   // The naive integration: a tracker call for every classified ticket (an issue or a comment).
   const int naive = static_cast<int>(pipeline.stats().processed.load());
   std::cout << nlohmann::json({{"mix", mix.name},
@@ -174,7 +236,10 @@ int main(int argc, char** argv) {
   for (const Mix& m : {Mix{"burst (1,000 tickets in 15 minutes)", absl::Minutes(15)},
                        Mix{"a busy day (1,000 tickets in 24 hours)", absl::Hours(24)},
                        Mix{"a week (1,000 tickets in 7 days)", absl::Hours(24 * 7)}}) {
-    if (int rc = Run(argv[1], m); rc != 0) return rc;
+    if (int rc = Run(argv[1], m, nullptr); rc != 0) return rc;
   }
+  const Mix day{"a busy day (1,000 tickets in 24 hours)", absl::Hours(24)};
+  for (const Vendor& v : Vendors())
+    if (int rc = Run(argv[1], day, &v); rc != 0) return rc;
   return 0;
 }

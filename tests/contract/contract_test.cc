@@ -290,9 +290,9 @@ TEST_F(LinearContract, EveryOperationTheAdapterSendsIsValidForLinearsSchema) {
   auto [rc, out] = Validate(linear.ops());
   EXPECT_EQ(rc, 0) << out;
   // Every kind of operation the adapter has was sent and checked.
-  for (const char* op : {"DebriefFind", "DebriefCreate", "DebriefLabels", "DebriefLink",
-                         "DebriefRead", "DebriefUpdate", "DebriefUnlink", "DebriefComment",
-                         "DebriefStatus", "DebriefViewer", "DebriefTeam"})
+  for (const char* op : {"DebriefFind", "DebriefCreate", "DebriefLabels", "DebriefLabelCreate",
+                         "DebriefLink", "DebriefRead", "DebriefUpdate", "DebriefUnlink",
+                         "DebriefComment", "DebriefStatus", "DebriefViewer", "DebriefTeam"})
     EXPECT_TRUE(absl::StrContains(out, op)) << op << " was not exercised: " << out;
   std::cout << out;
 }

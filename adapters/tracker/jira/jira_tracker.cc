@@ -420,7 +420,9 @@ class Jira final : public spi::TrackerAdapter {
         existing[g] = Text(l.value("object", json::object()), "title");
     }
     std::set<std::string> want;
+    const size_t cap = cfg_.max_remote_links() > 0 ? cfg_.max_remote_links() : 10;
     for (const spi::LinkedTicket& t : ts) {
+      if (want.size() >= cap) break;  // the impact section lists every ticket
       const std::string g = absl::StrCat("debrief:", t.helpdesk_id, "/", t.ticket_id);
       want.insert(g);
       const std::string title = absl::StrCat("Ticket ", t.helpdesk_id, "/", t.ticket_id,

@@ -52,6 +52,9 @@ constexpr char kUnlink[] =
 constexpr char kLabels[] =
     "query DebriefLabels($names: [String!]) { issueLabels(first: 100, filter: {name: {in: "
     "$names}}) { nodes { id name team { id } } } }";
+constexpr char kLabelCreate[] =
+    "mutation DebriefLabelCreate($input: IssueLabelCreateInput!) { issueLabelCreate(input: "
+    "$input) { success issueLabel { id name } } }";
 constexpr char kViewer[] = "query DebriefViewer { viewer { id } }";
 constexpr char kTeam[] = "query DebriefTeam($id: String!) { team(id: $id) { id key } }";
 
@@ -215,7 +218,7 @@ class Linear final : public spi::TrackerAdapter {
     std::vector<std::string> names(cfg_.labels().begin(), cfg_.labels().end());
     for (const v1::Category& c : routed)
       names.insert(names.end(), c.routing().labels().begin(), c.routing().labels().end());
-    auto ids = LabelIds(names, "");
+    auto ids = LabelIds(names, "", /*create=*/false);
     if (!ids.ok()) return ids.status();
     return absl::OkStatus();
   }
@@ -241,10 +244,11 @@ class Linear final : public spi::TrackerAdapter {
   }
 
  private:
-  // Label names to ids (team labels of `team`, or workspace labels); a name Linear does not
-  // know is an error naming it, so a typo in the routing is seen at once.
+  // Label names to ids (team labels of `team`, or workspace labels). A label Linear does not
+  // have yet is created (in the team, or in the workspace when no team is known), as GitHub and
+  // GitLab do for a label they meet first; `create` false (Check) only reads.
   absl::StatusOr<std::vector<std::string>> LabelIds(const std::vector<std::string>& names,
-                                                    const std::string& team) {
+                                                    const std::string& team, bool create = true) {
     std::vector<std::string> out;
     if (names.empty()) return out;
     auto got = Graph(kLabels, {{"names", names}}, "Linear: labels");
@@ -258,9 +262,19 @@ class Linear final : public spi::TrackerAdapter {
     }
     for (const std::string& n : names) {
       auto it = by_name.find(n);
-      if (it == by_name.end())
-        return absl::FailedPreconditionError(
-            absl::StrCat("Linear: no label \"", n, "\"", team.empty() ? "" : " in the team"));
+      if (it == by_name.end()) {
+        if (!create) continue;
+        json input = {{"name", n}};
+        if (!team.empty()) input["teamId"] = team;
+        auto made =
+            Graph(kLabelCreate, {{"input", input}}, absl::StrCat("Linear: create label ", n));
+        if (!made.ok()) return made.status();
+        const std::string id = Text(
+            made->value("issueLabelCreate", json::object()).value("issueLabel", json::object()),
+            "id");
+        if (id.empty()) return absl::InternalError(absl::StrCat("Linear: label ", n, " not made"));
+        it = by_name.emplace(n, id).first;
+      }
       if (std::find(out.begin(), out.end(), it->second) == out.end()) out.push_back(it->second);
     }
     return out;
@@ -274,8 +288,10 @@ class Linear final : public spi::TrackerAdapter {
     for (const json& a : attachments)
       if (!Text(a.value("metadata", json::object()), "debriefTicket").empty())
         have.insert(Text(a, "url"));
+    const size_t cap = cfg_.max_attachments() > 0 ? cfg_.max_attachments() : 10;
     for (const spi::LinkedTicket& t : tickets) {
       if (t.url.empty()) continue;
+      if (want.size() >= cap) break;  // the impact section lists every ticket
       want.insert(t.url);
       if (have.contains(t.url)) continue;
       json input = {

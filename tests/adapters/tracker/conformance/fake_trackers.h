@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -435,6 +436,22 @@ class FakeJira final : public FakeTracker {
       issues_[i.id] = i;
       return Answer(201, {{"id", i.id}, {"key", i.data["key"]}, {"self", "x"}});
     }
+    if (path == api + "/myself") return Answer(200, {{"accountId", "bot"}});
+    // Create metadata of project SUP: a Task needs a "Request type" (no default).
+    if (path == api + "/issue/createmeta/SUP/issuetypes")
+      return Answer(200, {{"issueTypes", {{{"id", "10001"}, {"name", "Task"}}}}});
+    if (path == api + "/issue/createmeta/SUP/issuetypes/10001")
+      return Answer(200, {{"fields",
+                           {{{"fieldId", "summary"}, {"name", "Summary"}, {"required", true}},
+                            {{"fieldId", "priority"},
+                             {"name", "Priority"},
+                             {"required", true},
+                             {"hasDefaultValue", true}},
+                            {{"fieldId", "customfield_10010"},
+                             {"name", "Request type"},
+                             {"required", true},
+                             {"hasDefaultValue", false}},
+                            {{"fieldId", "duedate"}, {"name", "Due date"}, {"required", false}}}}});
     if (!absl::StartsWith(path, api + "/issue/")) return Answer(404, nullptr);
     std::vector<std::string> parts = absl::StrSplit(path.substr(api.size() + 7), '/');
     auto it = issues_.find(parts[0]);
@@ -660,7 +677,7 @@ class FakeLinear final : public FakeTracker {
     return n;
   }
   static std::string LabelName(const json& id) {
-    return id == "label-support" ? "support" : id == "label-regression" ? "regression" : "";
+    return id.get<std::string>().substr(6);  // "label-<name>"
   }
 
   spi::HttpResponse Handle(const spi::HttpRequest& r) override {
@@ -678,10 +695,17 @@ class FakeLinear final : public FakeTracker {
     if (absl::StrContains(q, "DebriefLabels")) {
       json nodes = json::array();
       for (const json& n : v["names"])
-        if (n == "support" || n == "regression")
+        if (labels_.contains(n))
           nodes.push_back(
               {{"id", "label-" + n.get<std::string>()}, {"name", n}, {"team", nullptr}});
       return data({{"issueLabels", {{"nodes", nodes}}}});
+    }
+    if (absl::StrContains(q, "DebriefLabelCreate")) {
+      const std::string name = v["input"]["name"];
+      labels_.insert(name);
+      return data(
+          {{"issueLabelCreate",
+            {{"success", true}, {"issueLabel", {{"id", "label-" + name}, {"name", name}}}}}});
     }
     if (absl::StrContains(q, "DebriefCreate")) {
       Issue i;
@@ -739,6 +763,7 @@ class FakeLinear final : public FakeTracker {
     return Answer(400, {{"errors", {{{"message", "unknown operation"}}}}});
   }
 
+  std::set<std::string> labels_ = {"support"};  // others are created when first used
   std::string key_;
 };
 

@@ -3,6 +3,7 @@
 // updated in place, tickets are linked, a status set in the tracker is read back, a keyed
 // comment is written once, rate limits are honoured, and the tracker's webhook (where it has
 // one, signed by the openssl command line) names the task.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -487,6 +488,31 @@ TEST_F(TrackerConformanceLinear, ARateLimitAnsweredWith400IsAWait) {
   ASSERT_FALSE(t.ok());
   EXPECT_TRUE(absl::IsResourceExhausted(t.status())) << t.status();
   EXPECT_EQ(spi::RetryAfter(t.status()), absl::Seconds(30));
+}
+
+class TrackerConformanceJira : public TrackerConformance {
+ protected:
+  TrackerCase Case() const override {
+    for (const TrackerCase& c : Cases())
+      if (c.type == "jira") return c;
+    return {};
+  }
+};
+
+// Admin.CheckAdapter names a field the project requires that the routing leaves empty, from
+// Jira's create metadata, before the first task fails to be created.
+TEST_F(TrackerConformanceJira, CheckNamesARequiredFieldTheRoutingLeavesEmpty) {
+  v1::Category c = Draft().category;
+  absl::Status s = adapter_->Check({c});
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("\"Request type\" (customfield_10010)"));
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("billing-charge"));
+  EXPECT_THAT(std::string(s.message()), ::testing::Not(::testing::HasSubstr("Priority")))
+      << "a required field with a default needs nothing";
+  (*c.mutable_routing()->mutable_fields())["customfield_10010"] = R"({"value": "Billing"})";
+  s = adapter_->Check({c});
+  EXPECT_TRUE(s.ok()) << s;
 }
 
 INSTANTIATE_TEST_SUITE_P(Trackers, TrackerConformance, ::testing::ValuesIn(Cases()),
