@@ -94,7 +94,7 @@ class TrackerAdapter {
 
   // Verifies a webhook from the tracker (UNAUTHENTICATED with the reason when its signature
   // is wrong, INVALID_ARGUMENT when malformed). UNIMPLEMENTED where the tracker sends none
-  // (Redmine, the builtin tracker): their tasks are followed by polling only.
+  // (such trackers, and the builtin one, are followed by polling only).
   virtual absl::StatusOr<TaskEvents> AcceptWebhook(const InboundDelivery& delivery) const {
     (void)delivery;
     return absl::UnimplementedError(
