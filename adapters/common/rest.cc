@@ -62,27 +62,32 @@ absl::StatusOr<spi::HttpResponse> Call(spi::HttpClient& http, const spi::HttpReq
   }
   if (!res.ok())
     return absl::Status(res.status().code(), absl::StrCat(what, ": ", res.status().message()));
-  if (res->status >= 200 && res->status < 300) return res;
-  std::string excerpt = res->body.substr(0, 300);
+  if (absl::Status s = AnswerStatus(*res, what, now); !s.ok()) return s;
+  return res;
+}
+
+absl::Status AnswerStatus(const spi::HttpResponse& answer, absl::string_view what, absl::Time now) {
+  if (answer.status >= 200 && answer.status < 300) return absl::OkStatus();
+  std::string excerpt = answer.body.substr(0, 300);
   absl::StrReplaceAll({{"\n", " "}, {"\r", " "}}, &excerpt);
-  std::string msg = absl::StrCat(what, ": HTTP ", res->status);
+  std::string msg = absl::StrCat(what, ": HTTP ", answer.status);
   // GitHub (and others) answer an exceeded rate limit with 403 plus Retry-After or a spent
   // X-RateLimit-Remaining: that is a wait, not a permission problem.
-  const bool limited_403 = res->status == 403 && (!res->Header("retry-after").empty() ||
-                                                  res->Header("x-ratelimit-remaining") == "0");
-  if (res->status == 429 || limited_403) {
+  const bool limited_403 = answer.status == 403 && (!answer.Header("retry-after").empty() ||
+                                                    answer.Header("x-ratelimit-remaining") == "0");
+  if (answer.status == 429 || limited_403) {
     absl::Status s = absl::ResourceExhaustedError(absl::StrCat(msg, " (rate limited)"));
-    return spi::WithRetryAfter(s, RetryDelay(*res, now).value_or(absl::Minutes(1)));
+    return spi::WithRetryAfter(s, RetryDelay(answer, now).value_or(absl::Minutes(1)));
   }
-  if (res->status >= 500) {
+  if (answer.status >= 500) {
     absl::Status s = absl::UnavailableError(msg);
-    if (auto d = RetryDelay(*res, now)) return spi::WithRetryAfter(s, *d);
+    if (auto d = RetryDelay(answer, now)) return spi::WithRetryAfter(s, *d);
     return s;
   }
-  if (res->status == 401 || res->status == 403)
+  if (answer.status == 401 || answer.status == 403)
     return absl::PermissionDeniedError(
         absl::StrCat(msg, ": the API credential is wrong or lacks permission (", excerpt, ")"));
-  if (res->status == 404) return absl::NotFoundError(msg);
+  if (answer.status == 404) return absl::NotFoundError(msg);
   return absl::FailedPreconditionError(absl::StrCat(msg, ": ", excerpt));
 }
 

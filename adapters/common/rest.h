@@ -48,6 +48,9 @@ class WriteBudget {
   absl::flat_hash_map<std::string, std::deque<absl::Time>> spent_;
 };
 
+// How Call() reads an answer already received: OK for 2xx, else the status described above.
+absl::Status AnswerStatus(const spi::HttpResponse& answer, absl::string_view what, absl::Time now);
+
 // Call() for a JSON API: the answer as an object (an empty answer, as to many writes, is an
 // empty object), or as a list.
 absl::StatusOr<nlohmann::json> CallJson(spi::HttpClient& http, const spi::HttpRequest& request,

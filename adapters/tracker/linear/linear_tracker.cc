@@ -318,34 +318,18 @@ class Linear final : public spi::TrackerAdapter {
     spi::HttpRequest req = JsonRequest("POST", api_, auth_);
     req.body = json{{"query", query}, {"variables", std::move(variables)}}.dump();
     auto res = http_.Send(req);
-    if (res.ok() && res->status == 400 && absl::StrContains(res->body, "RATELIMITED"))
-      res->status = 429;  // a rate limit, whatever the status code says
     if (!res.ok())
       return absl::Status(res.status().code(), absl::StrCat(what, ": ", res.status().message()));
-    spi::HttpResponse answer = std::move(*res);
-    if (answer.status < 200 || answer.status >= 300) {
-      ReplayedHttp once(answer);
-      auto s = Call(once, req, what, clock_.Now());
-      return s.status();
-    }
-    auto doc = ParseObject(answer.body, absl::StrCat(what, ": the answer"));
+    if (res->status == 400 && absl::StrContains(res->body, "RATELIMITED"))
+      res->status = 429;  // a rate limit, whatever the status code says
+    if (auto s = AnswerStatus(*res, what, clock_.Now()); !s.ok()) return s;
+    auto doc = ParseObject(res->body, absl::StrCat(what, ": the answer"));
     if (!doc.ok()) return doc.status();
     if (const json* errors = Member(*doc, "errors");
         errors && errors->is_array() && !errors->empty())
       return absl::FailedPreconditionError(absl::StrCat(what, ": ", Text((*errors)[0], "message")));
     return doc->value("data", json::object());
   }
-
-  // Hands an answer already received to Call(), which turns it into a status the same way for
-  // every adapter.
-  class ReplayedHttp final : public spi::HttpClient {
-   public:
-    explicit ReplayedHttp(spi::HttpResponse r) : r_(std::move(r)) {}
-    absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest&) override { return r_; }
-
-   private:
-    spi::HttpResponse r_;
-  };
 
   std::string id_;
   std::string type_ = "linear";
