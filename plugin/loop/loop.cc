@@ -63,6 +63,24 @@ absl::StatusOr<spi::HelpdeskAdapter*> Loop::Helpdesk(const std::string& id) {
   return it->second;
 }
 
+absl::StatusOr<std::string> Loop::EffectKey(absl::string_view kind, absl::string_view rest) {
+  std::lock_guard<std::mutex> l(installation_mu_);
+  if (!installation_) {
+    std::optional<std::string> id;
+    absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto v = tx.GetCursor("installation");
+      if (!v.ok()) return v.status();
+      id = *v;
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (!id || id->empty())
+      return absl::FailedPreconditionError("the store has no installation id (schema too old?)");
+    installation_ = *id;
+  }
+  return absl::StrCat("debrief-", kind, "-", *installation_, "-", rest);
+}
+
 void Loop::Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids) {
   if (external_ids.empty()) return;
   {
@@ -312,8 +330,10 @@ absl::Status Loop::CreateTask(int64_t task_id) {
   auto tracker = Tracker(task.tracker_id());
   if (!tracker.ok()) return tracker.status();
 
+  auto key = EffectKey("task", absl::StrCat(task.id(), "-", task.category_id()));
+  if (!key.ok()) return key.status();
   spi::TaskDraft draft;
-  draft.idempotency_key = absl::StrCat("debrief-task-", task.id(), "-", task.category_id());
+  draft.idempotency_key = std::move(*key);
   draft.title = task.title();
   draft.description = std::move(report.description);
   draft.impact = std::move(report.impact);
@@ -418,8 +438,10 @@ absl::Status Loop::NotifyTicket(const v1::OutboxAction::NotifyTicket& n) {
   auto hd = Helpdesk(n.helpdesk_id());
   if (!hd.ok()) return hd.status();
   const v1::Category* cat = policy_.category(task.category_id());
+  auto key = EffectKey("fixed", absl::StrCat(task.id(), "-", n.ticket_id()));
+  if (!key.ok()) return key.status();
   spi::TicketNote note;
-  note.idempotency_key = absl::StrCat("debrief-fixed-", task.id(), "-", n.ticket_id());
+  note.idempotency_key = std::move(*key);
   note.body = absl::StrCat(
       "Debrief: the improvement task for this ticket's root cause is done: ", task.title(), ", ",
       TaskRef(task), ".\nWhat was fixed: ", cat ? cat->name() : task.category_id(),
@@ -437,8 +459,10 @@ absl::Status Loop::Reply(const v1::OutboxAction::ReplyToCustomer& r) {
     return s;
   auto hd = Helpdesk(r.helpdesk_id());
   if (!hd.ok()) return hd.status();
+  auto key = EffectKey("reply", absl::StrCat(task.id(), "-", CustomerKey(rec.ticket)));
+  if (!key.ok()) return key.status();
   spi::TicketNote note;
-  note.idempotency_key = absl::StrCat("debrief-reply-", task.id(), "-", CustomerKey(rec.ticket));
+  note.idempotency_key = std::move(*key);
   note.body = ReplyText(policy_.category(task.category_id()), task, rec.ticket);
   note.is_public = true;
   return (*hd)->PostNote(rec.ticket, note);

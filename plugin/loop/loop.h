@@ -56,6 +56,12 @@ class Loop {
   absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
                         const std::string& source);
 
+  // "debrief-<kind>-<installation id>-<rest>": the key of a side effect that outlives this
+  // database (a task's marker in the tracker, a note's id in the helpdesk). The installation's
+  // random id (made by the store's schema) keeps a second Debrief against the same tracker,
+  // or this one on a fresh database, from taking another's task or note for its own.
+  absl::StatusOr<std::string> EffectKey(absl::string_view kind, absl::string_view rest);
+
   // Outbox actions (called by the executor).
   absl::Status CreateTask(int64_t task_id);
   absl::Status SyncTask(const v1::OutboxAction::SyncTask& sync);
@@ -93,6 +99,8 @@ class Loop {
   absl::Duration poll_interval_;
   absl::Time last_poll_ = absl::InfinitePast();  // follower thread only
   std::map<std::string, absl::Time> polled_;     // tracker -> its last complete poll
+  std::mutex installation_mu_;
+  std::optional<std::string> installation_;  // read once from the store
   std::mutex nudged_mu_;
   std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
   Worker follower_;

@@ -122,7 +122,8 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
                     "; the linked tickets were told.\n");
   if (task.has_verification()) absl::StrAppend(&im, "- ", task.verification().summary(), "\n");
 
-  // Quotes: the most confident tickets, one per customer, personal data removed.
+  // Quotes: the most confident tickets, one per customer and each saying something new (a
+  // macro or a form sends the same words many times), personal data removed.
   std::vector<const spi::TicketRecord*> by_conf;
   for (const auto& rec : *records)
     if (!rec.ticket.body().empty() || !rec.ticket.subject().empty()) by_conf.push_back(&rec);
@@ -138,7 +139,9 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
     if (!quoted.insert(CustomerKey(rec->ticket)).second) continue;
     const std::string& words =
         rec->ticket.body().empty() ? rec->ticket.subject() : rec->ticket.body();
-    quotes.push_back(redactor.Redact(Excerpt(words), rec->ticket.requester()));
+    std::string quote = redactor.Redact(Excerpt(words), rec->ticket.requester());
+    if (std::find(quotes.begin(), quotes.end(), quote) == quotes.end())
+      quotes.push_back(std::move(quote));
   }
   if (!quotes.empty()) {
     absl::StrAppend(&im, "\nWhat customers say (personal data removed):\n");
@@ -148,20 +151,19 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
   // Credits.
   if (kind == v1::SUGGESTION && !records->empty()) {
     absl::StrAppend(&im, "\nSuggested by ", customers.size(),
-                    customers.size() == 1 ? " customer" : " customers",
-                    " (first to suggest it first):\n");
+                    customers.size() == 1 ? " customer" : " customers", " (earliest first):\n");
     std::set<std::string> credited;
     size_t listed = 0;
     for (const auto& rec : *records) {
       if (!credited.insert(CustomerKey(rec.ticket)).second) continue;
       if (++listed > kListedTickets) break;
       // The helpdesk's id for the person, never a name or address (some helpdesks use the
-      // e-mail address as the id: the redactor removes it).
+      // e-mail address as the id: then the ticket names the person instead).
+      const std::string& id = rec.ticket.requester().id();
+      const std::string shown = id.empty() ? id : redactor.Redact(id, rec.ticket.requester());
       absl::StrAppend(&im, "- ",
-                      rec.ticket.requester().id().empty()
-                          ? std::string("the requester")
-                          : absl::StrCat("customer ", redactor.Redact(rec.ticket.requester().id(),
-                                                                      rec.ticket.requester())),
+                      shown.empty() || shown != id ? std::string("the requester")
+                                                   : absl::StrCat("customer ", shown),
                       " of ticket ", rec.ticket.helpdesk_id(), "/", rec.ticket.ticket_id(), ", ",
                       Day(rec.first_seen), "\n");
     }

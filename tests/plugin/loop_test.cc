@@ -198,6 +198,13 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   EXPECT_THAT(details->description, Not(HasSubstr("7946")));
   EXPECT_THAT(details->description, Not(HasSubstr("Maria")));
   EXPECT_THAT(details->description, HasSubstr("[email]"));
+  // The same words from ten customers (a form, a macro) are quoted once.
+  size_t quoted = 0;
+  for (size_t at = details->description.find("> I was charged twice this month");
+       at != std::string::npos;
+       at = details->description.find("> I was charged twice this month", at + 1))
+    ++quoted;
+  EXPECT_EQ(quoted, 1u);
 
   CloseInTracker(task);
   task = Task("billing", /*active=*/false);
@@ -253,6 +260,24 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   ASSERT_EQ(details->comments.size(), 1u);
   EXPECT_THAT(details->comments[0],
               HasSubstr("Fix verified: tickets of this cause went down 100%"));
+}
+
+TEST_F(LoopScenario, SideEffectKeysNameThisInstallation) {
+  // A second Debrief against the same tracker, or this one on a fresh database, numbers its
+  // tasks from 1 again: the installation's id keeps their markers apart.
+  std::string installation;
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto v = tx.GetCursor("installation");
+                    if (!v.ok()) return v.status();
+                    installation = v->value_or("");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_FALSE(installation.empty());
+  auto key = loop_->EffectKey("task", "1-billing");
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(*key, absl::StrCat("debrief-task-", installation, "-1-billing"));
 }
 
 TEST_F(LoopScenario, ACauseThatContinuesIsFlaggedAndItsReturnOpensARegressionTask) {
@@ -314,7 +339,7 @@ TEST_F(LoopScenario, ASuggestionCreditsAndThanksItsAuthorAndPraiseCreditsTheAgen
   clock_.Advance(absl::Minutes(10));  // the second suggestion reaches the task
   Run();
   details = tracker_->Details(Task("export").external_id());
-  EXPECT_THAT(details->description, HasSubstr("customer [email] of ticket support/s2"));
+  EXPECT_THAT(details->description, HasSubstr("the requester of ticket support/s2"));
   EXPECT_THAT(details->description, Not(HasSubstr("lee@example.com")));
   v1::ImprovementTask kudos = Task("kudos");
   details = tracker_->Details(kudos.external_id());

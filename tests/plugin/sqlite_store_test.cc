@@ -51,6 +51,31 @@ TEST(SqliteStore, AppendsDurablyAndDeduplicatesByDeliveryKey) {
   EXPECT_LT((*pending)[0].seq, (*pending)[1].seq);
 }
 
+// The random id the markers Debrief leaves in trackers and helpdesks carry (Loop::EffectKey).
+TEST(SqliteStore, EachDatabaseHasItsOwnLastingInstallationId) {
+  TempDir dir;
+  FakeClock clock;
+  auto id_of = [&](const std::string& file) {
+    auto store = OpenSqliteStore({.path = dir.file(file)}, clock);
+    EXPECT_TRUE(store.ok()) << store.status();
+    std::string id;
+    EXPECT_TRUE((*store)
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto v = tx.GetCursor("installation");
+                      if (!v.ok()) return v.status();
+                      id = v->value_or("");
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return id;
+  };
+  const std::string a = id_of("a.db");
+  EXPECT_EQ(a.size(), 32u) << a;
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_EQ(id_of("a.db"), a) << "kept across restarts";
+  EXPECT_NE(id_of("b.db"), a) << "another database, another installation";
+}
+
 TEST(SqliteStore, GroupCommitGathersConcurrentAppendsIntoFewTransactions) {
   TempDir dir;
   FakeClock clock;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/json_util.h"
 #include "common/rest.h"
@@ -68,6 +69,37 @@ absl::Status SetField(const std::string& name, const std::string& value, json& i
       "start_date or cf_<id>)"));
 }
 
+// Debrief writes its texts in Markdown; Redmine's default formatting is Textile, where "###"
+// is a numbered list and "-" no list at all. The subset Debrief writes, line by line: headings
+// become "hN.", list items "*" (after a blank line, as Textile wants), rules a blank line; the
+// impact markers are HTML comments, which Textile hides, and quotes ("> ") Redmine's Textile
+// reads as they are.
+std::string MarkdownToTextile(absl::string_view md) {
+  std::vector<std::string> out;
+  bool list = false;
+  for (absl::string_view line : absl::StrSplit(md, '\n')) {
+    std::string l(absl::StripSuffix(line, "\r"));
+    size_t level = 0;
+    while (level < l.size() && level < 6 && l[level] == '#') ++level;
+    const bool item = absl::StartsWith(l, "- ");
+    if (level > 0 && level < l.size() && l[level] == ' ') {
+      if (!out.empty() && !out.back().empty()) out.emplace_back();
+      out.push_back(absl::StrCat("h", level, ". ", l.substr(level + 1)));
+      out.emplace_back();  // a block of its own
+    } else if (item) {
+      if (!list && !out.empty() && !out.back().empty()) out.emplace_back();
+      out.push_back(absl::StrCat("* ", l.substr(2)));
+    } else if (l == "---") {
+      if (!out.empty() && !out.back().empty()) out.emplace_back();
+    } else if (!(l.empty() && !out.empty() && out.back().empty())) {
+      if (list && !l.empty()) out.emplace_back();
+      out.push_back(std::move(l));
+    }
+    list = item;
+  }
+  return absl::StrJoin(out, "\n");
+}
+
 class Redmine final : public spi::TrackerAdapter {
  public:
   Redmine(std::string id, RedmineConfig cfg, std::string key, const spi::AdapterContext& ctx)
@@ -77,6 +109,7 @@ class Redmine final : public spi::TrackerAdapter {
         http_(ctx.http),
         clock_(ctx.clock) {
     base_ = std::string(absl::StripSuffix(cfg_.url(), "/"));
+    textile_ = cfg_.text_formatting().empty() || cfg_.text_formatting() == "textile";
   }
 
   const std::string& id() const override { return id_; }
@@ -86,10 +119,14 @@ class Redmine final : public spi::TrackerAdapter {
     auto where = common::ProjectFor(d.category, cfg_.project(), "Redmine project", "project");
     if (!where.ok()) return where.status();
     const std::string& project = *where;
-    // Idempotency: a task this draft already made carries its marker in the description.
+    // Idempotency: a task this draft already made carries its marker in the description
+    // (looked for in the project it goes to, which may have moved it to a subproject).
     const std::string marker = common::TaskMarker(d.idempotency_key);
-    auto found = Send("GET", absl::StrCat("/issues.json?status_id=*&limit=5&description=~", marker),
-                      "", "Redmine: search for the task already made");
+    auto found =
+        Send("GET",
+             absl::StrCat("/issues.json?status_id=*&limit=5&project_id=", UrlEncode(project),
+                          "&description=~", marker),
+             "", "Redmine: search for the task already made");
     if (!found.ok()) return found.status();
     if (const json* issues = Member(*found, "issues"); issues && issues->is_array())
       for (const json& i : *issues)
@@ -97,7 +134,7 @@ class Redmine final : public spi::TrackerAdapter {
 
     json issue = {{"project_id", ProjectRef(project)},
                   {"subject", d.title},
-                  {"description", common::TaskBody(d)}};
+                  {"description", Formatted(common::TaskBody(d))}};
     if (cfg_.tracker_id() != 0) issue["tracker_id"] = cfg_.tracker_id();
     for (const auto& [k, v] : cfg_.fields())
       if (auto s = SetField(k, v, issue); !s.ok()) return s;
@@ -126,11 +163,11 @@ class Redmine final : public spi::TrackerAdapter {
     json change = json::object();
     const std::string old = Text(*i, "description");
     // Redmine stores descriptions with CRLF line ends; compare without them.
-    std::string now = common::ReplaceImpact(old, u.impact);
+    std::string now = common::ReplaceImpact(old, Formatted(u.impact));
     if (absl::StrReplaceAll(now, {{"\r\n", "\n"}}) != absl::StrReplaceAll(old, {{"\r\n", "\n"}}))
       change["description"] = now;
     if (!u.comment.empty() && !HasJournal(*i, common::CommentMarker(u.comment_key)))
-      change["notes"] = common::KeyedComment(u.comment, u.comment_key);
+      change["notes"] = Formatted(common::KeyedComment(u.comment, u.comment_key));
     if (cfg_.labels_field_id() != 0 && !u.add_labels.empty()) {
       json values = json::array();
       for (const json& cf : i->value("custom_fields", json::array()))
@@ -224,6 +261,10 @@ class Redmine final : public spi::TrackerAdapter {
     return CallJson(http_, req, what, clock_.Now());
   }
 
+  std::string Formatted(const std::string& markdown) const {
+    return textile_ ? MarkdownToTextile(markdown) : markdown;
+  }
+
   static json ProjectRef(const std::string& project) {
     int64_t n = 0;
     if (absl::SimpleAtoi(project, &n)) return n;
@@ -308,6 +349,7 @@ class Redmine final : public spi::TrackerAdapter {
   spi::HttpClient& http_;
   const spi::Clock& clock_;
   std::string base_;
+  bool textile_ = true;
   std::mutex statuses_mu_;
   std::map<int64_t, bool> closed_;
 };
@@ -325,6 +367,11 @@ class Factory final : public spi::TrackerAdapterFactory {
     if (!cfg.has_api_key())
       return absl::InvalidArgumentError(
           "settings.api_key is required (a Redmine API access key, see README)");
+    if (const std::string& f = cfg.text_formatting();
+        !f.empty() && f != "textile" && f != "common_mark" && f != "markdown")
+      return absl::InvalidArgumentError(
+          "settings.text_formatting: textile, common_mark or markdown (Administration > "
+          "Settings > General > Text formatting)");
     json probe = json::object();
     for (const auto& [k, v] : cfg.fields())
       if (auto s = SetField(k, v, probe); !s.ok())

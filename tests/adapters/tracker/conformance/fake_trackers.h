@@ -215,10 +215,15 @@ class FakeRedmine final : public FakeTracker {
     if (path == "/issues.json" && r.method == "GET") {
       std::string want = Query(r.url, "description");
       if (!absl::StartsWith(want, "~")) return Answer(422, {{"errors", {"bad filter"}}});
+      const std::string project = Query(r.url, "project_id");
       json out = json::array();
-      for (const auto& [id, i] : issues_)
+      for (const auto& [id, i] : issues_) {
+        const json& p = i.data["project_id"];
+        if (!project.empty() && (p.is_string() ? p.get<std::string>() : p.dump()) != project)
+          continue;
         if (absl::StrContains(i.data.value("description", ""), want.substr(1)))
           out.push_back(i.data);
+      }
       return Answer(200, {{"issues", out}, {"total_count", out.size()}});
     }
     if (path == "/issues.json" && r.method == "POST") {

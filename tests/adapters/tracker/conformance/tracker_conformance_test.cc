@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/rest.h"
 #include "config/config.h"
 #include "mocks/fake_clock.h"
@@ -513,6 +514,39 @@ TEST_F(TrackerConformanceJira, CheckNamesARequiredFieldTheRoutingLeavesEmpty) {
   (*c.mutable_routing()->mutable_fields())["customfield_10010"] = R"({"value": "Billing"})";
   s = adapter_->Check({c});
   EXPECT_TRUE(s.ok()) << s;
+}
+
+class TrackerConformanceRedmine : public TrackerConformance {
+ protected:
+  TrackerCase Case() const override {
+    for (const TrackerCase& c : Cases())
+      if (c.type == "redmine") return c;
+    return {};
+  }
+};
+
+// Redmine renders descriptions in the site's formatting, Textile unless the admin chose
+// otherwise: the impact's heading and lists are written in it (rendered by a real Redmine 5 in
+// tests/e2e), and an update in place still finds its section.
+TEST_F(TrackerConformanceRedmine, WritesInTheSitesTextFormatting) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto text = [&] {  // Redmine stores CRLF line ends
+    return absl::StrReplaceAll(peer_->Body(t->external_id), {{"\r\n", "\n"}});
+  };
+  std::string body = text();
+  EXPECT_THAT(body, ::testing::HasSubstr("h3. Impact (kept current by Debrief"));
+  EXPECT_THAT(body, ::testing::HasSubstr("\n\n* desk/1: Charged twice for order"));
+  EXPECT_THAT(body, ::testing::HasSubstr("* desk/2: "));
+  EXPECT_THAT(body, ::testing::HasSubstr("> I was charged twice for [order]"));
+  EXPECT_THAT(body, ::testing::Not(::testing::HasSubstr("### ")));
+  EXPECT_THAT(body, ::testing::Not(::testing::HasSubstr("\n- ")));
+  ASSERT_TRUE(
+      adapter_->UpdateTask(t->external_id, Update(3, {Ticket("1"), Ticket("2"), Ticket("3")}))
+          .ok());
+  body = text();
+  EXPECT_THAT(body, ::testing::HasSubstr("* desk/3: "));
+  EXPECT_EQ(body.find("h3. Impact"), body.rfind("h3. Impact")) << "replaced, not appended";
 }
 
 INSTANTIATE_TEST_SUITE_P(Trackers, TrackerConformance, ::testing::ValuesIn(Cases()),
