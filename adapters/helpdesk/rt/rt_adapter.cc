@@ -1,5 +1,7 @@
 #include "helpdesk/rt/rt_adapter.h"
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -140,27 +142,30 @@ class RequestTracker final : public spi::HelpdeskAdapter {
 
   absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
                          const v1::ImprovementTask* task) override {
-    if (!c.needs_review()) {
+    // One request sets the field and writes the note (REST2 takes CustomFields with a
+    // comment): RT spends a bcrypt of the token on every call.
+    json fields = json::object();
+    if (!c.needs_review()) fields[field_] = c.category_id();
+    auto written =
+        Note(ticket, WriteBackNote(c, task), WriteBackKey(ticket, c, task), false, fields);
+    if (!written.ok()) return written.status();
+    if (c.needs_review()) return absl::OkStatus();
+    json msgs = *written ? **written : json();
+    if (!*written) {
+      // The note was there already (an earlier try's answer was lost): set the field alone.
       spi::HttpRequest req = Request("PUT", absl::StrCat("/ticket/", ticket.ticket_id()));
-      req.body = json{{"CustomFields", {{field_, c.category_id()}}}}.dump();
+      req.body = json{{"CustomFields", fields}}.dump();
       auto res =
           Call(http_, req, What("set ", field_, " on ticket ", ticket.ticket_id()), clock_.Now());
       if (!res.ok()) return res.status();
-      // RT answers 200 with messages; a field it could not set is named in them.
-      json msgs = json::parse(res->body, nullptr, false);
-      if (msgs.is_array())
-        for (const auto& m : msgs)
-          if (m.is_string() && absl::StrContains(m.get<std::string>(), "not found"))
-            return absl::FailedPreconditionError(
-                What("custom field \"", field_, "\": ", m.get<std::string>(),
-                     " (create it and apply it to the queue; see deploy/apps/rt)"));
+      msgs = json::parse(res->body, nullptr, false);
     }
-    return Note(ticket, WriteBackNote(c, task), WriteBackKey(ticket, c, task), false);
+    return ConfirmField(ticket.ticket_id(), c.category_id(), msgs);
   }
 
   absl::Status PostNote(const v1::Ticket& ticket, const spi::TicketNote& note) override {
     // RT has no tags: the note itself says the fix shipped.
-    return Note(ticket, note.body, note.idempotency_key, note.is_public);
+    return Note(ticket, note.body, note.idempotency_key, note.is_public, json::object()).status();
   }
 
   absl::StatusOr<std::map<std::string, std::string>> SignDelivery(absl::string_view body,
@@ -316,10 +321,36 @@ class RequestTracker final : public spi::HelpdeskAdapter {
     return std::string();
   }
 
+  // RT answers a field change with a message naming the field ("Root cause x added", "... a
+  // changed to b") and says nothing of a field it does not know on the queue, or may not set,
+  // or that has the value already: without the message, the ticket itself is read.
+  absl::Status ConfirmField(const std::string& ticket_id, const std::string& value,
+                            const json& msgs) {
+    if (!msgs.is_array()) return absl::OkStatus();  // not RT's list of messages: nothing to read
+    for (const json& m : msgs)
+      if (m.is_string() && absl::StartsWith(m.get<std::string>(), field_ + " "))
+        return absl::OkStatus();
+    auto res = Call(http_, Request("GET", absl::StrCat("/ticket/", ticket_id)),
+                    What("read ticket ", ticket_id), clock_.Now());
+    if (!res.ok()) return res.status();
+    json t = json::parse(res->body, nullptr, false);
+    if (const json* cfs = Member(t, "CustomFields"); cfs && cfs->is_array())
+      for (const json& cf : *cfs)
+        if (Text(cf, "name") == field_ && cf.contains("values") && cf["values"].is_array() &&
+            !cf["values"].empty() && cf["values"][0] == value)
+          return absl::OkStatus();
+    return absl::FailedPreconditionError(What(
+        "custom field \"", field_, "\" was not set on ticket ", ticket_id,
+        ": RT ignores a field that is not applied to the ticket's queue or that the token's user "
+        "may not modify (deploy/apps/rt/install.sh applies it and grants ModifyCustomField)"));
+  }
+
   // A comment (internal) or correspondence (the customer sees it), written once: the note's id
-  // is in its subject, looked up before writing.
-  absl::Status Note(const v1::Ticket& ticket, const std::string& body, const std::string& key,
-                    bool is_public) {
+  // is in its subject, looked up before writing. `fields` are set in the same request. Answers
+  // RT's messages, or nullopt when the note was written before.
+  absl::StatusOr<std::optional<json>> Note(const v1::Ticket& ticket, const std::string& body,
+                                           const std::string& key, bool is_public,
+                                           const json& fields) {
     const std::string note_id = NoteId(key);
     std::string q =
         json::array({{{"field", "Data"}, {"operator", "LIKE"}, {"value", note_id}}}).dump();
@@ -330,17 +361,19 @@ class RequestTracker final : public spi::HelpdeskAdapter {
     if (!found.ok()) return found.status();
     json f = json::parse(found->body, nullptr, false);
     if (f.is_object() && !Text(f, "count").empty() && Text(f, "count") != "0")
-      return absl::OkStatus();  // written before an unknown outcome
+      return std::optional<json>();  // written before an unknown outcome
     spi::HttpRequest req = Request("POST", absl::StrCat("/ticket/", ticket.ticket_id(),
                                                         is_public ? "/correspond" : "/comment"));
-    req.body = json{{"Subject", absl::StrCat(is_public ? "Update" : "Debrief", " [", note_id, "]")},
-                    {"Content", NoteHtml(body, key)},
-                    {"ContentType", "text/html"}}
-                   .dump();
-    return Call(http_, req,
-                What(is_public ? "reply on ticket " : "comment on ticket ", ticket.ticket_id()),
-                clock_.Now())
-        .status();
+    json note = {{"Subject", absl::StrCat(is_public ? "Update" : "Debrief", " [", note_id, "]")},
+                 {"Content", NoteHtml(body, key)},
+                 {"ContentType", "text/html"}};
+    if (!fields.empty()) note["CustomFields"] = fields;
+    req.body = note.dump();
+    auto res = Call(http_, req,
+                    What(is_public ? "reply on ticket " : "comment on ticket ", ticket.ticket_id()),
+                    clock_.Now());
+    if (!res.ok()) return res.status();
+    return std::optional<json>(json::parse(res->body, nullptr, false));
   }
 
   std::string id_;
