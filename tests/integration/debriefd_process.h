@@ -56,11 +56,19 @@ loop: {impact_interval: 0s, impact_min_growth: 0.001, status_poll_interval: 100m
 )");
 }
 
+// A whole debrief.yaml, for tests that configure their own adapters (tests/e2e).
+struct RawConfig {
+  std::string yaml;
+};
+
 class Debriefd {
  public:
   explicit Debriefd(std::string dir, int open_after = 3, const std::string& extra_config = "")
       : dir_(std::move(dir)) {
     std::ofstream(dir_ + "/debrief.yaml") << IntegrationConfig(dir_, open_after, extra_config);
+  }
+  Debriefd(std::string dir, const RawConfig& config) : dir_(std::move(dir)) {
+    std::ofstream(dir_ + "/debrief.yaml") << config.yaml;
   }
   // Sends a signal to the running debriefd (SIGHUP reloads the classifier).
   void Signal(int sig) { kill(pid_, sig); }
@@ -107,11 +115,13 @@ class Debriefd {
       Reap();  // it exited (bad config): collect it
       return false;
     }
-    // Keep draining the child's output so it never blocks on a full pipe.
-    drainer_ = std::thread([f = out_] {
+    // Keep draining the child's output so it never blocks on a full pipe; it is kept in
+    // debriefd.log for a failing test to show.
+    drainer_ = std::thread([f = out_, log = dir_ + "/debriefd.log", all] {
+      std::ofstream out(log, std::ios::app);
+      out << all;
       char buf[4096];
-      while (fgets(buf, sizeof(buf), f) != nullptr) {
-      }
+      while (fgets(buf, sizeof(buf), f) != nullptr) out << buf << std::flush;
     });
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
                                    grpc::InsecureChannelCredentials());
@@ -192,6 +202,16 @@ inline std::string TicketJson(const std::string& id, const std::string& subject,
                         {"status", "new"},
                         {"requester", {{"id", customer}, {"email", customer + "@example.com"}}}}}};
   return j.dump();
+}
+
+// Runs a command, returns its exit status and output.
+inline int RunCommand(const std::string& cmd, std::string* out) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  out->clear();
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
+  return pclose(p);
 }
 
 // Polls until pred() holds or the timeout passes.

@@ -57,16 +57,6 @@ bool HealthServing(Debriefd& d) {
   return bytes == std::string("\x08\x01", 2);
 }
 
-// Runs a command, returns its exit status and output.
-int RunCommand(const std::string& cmd, std::string* out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  out->clear();
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  return pclose(p);
-}
-
 TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   TempDir dir;
   Debriefd d(dir.path());

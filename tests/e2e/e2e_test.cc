@@ -1,0 +1,432 @@
+// End to end against real software: Request Tracker 5 (the helpdesk) and Redmine 5 (the
+// tracker), from Debian's packages, started on 127.0.0.1 by tests/e2e/peers.sh (a ctest
+// fixture). debriefd runs as a user runs it; RT reaches it through deploy/apps/rt's scrip.
+// Everything is asserted through RT's REST2 and Redmine's REST APIs, never through Debrief's.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/rest.h"
+#include "http/curl_http_client.h"
+#include "integration/debriefd_process.h"
+#include "mocks/scripted_http.h"
+
+namespace debrief::testing {
+namespace {
+
+using json = nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// peers.env, written by peers.sh start: KEY=VALUE lines.
+std::map<std::string, std::string> ReadPeers() {
+  std::map<std::string, std::string> env;
+  const char* path = std::getenv("DEBRIEF_E2E_ENV");
+  if (path == nullptr) return env;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (!kv.first.empty()) env[kv.first] = kv.second;
+  }
+  return env;
+}
+
+std::string FileText(const std::string& path) {
+  return std::string(absl::StripAsciiWhitespace(Slurp(path)));
+}
+
+// A JSON client for a peer's own REST API.
+class Peer {
+ public:
+  Peer(std::string base, std::pair<std::string, std::string> auth)
+      : base_(std::move(base)), auth_(std::move(auth)) {}
+
+  // Sends and parses the answer (null when empty); a non-2xx answer fails the test.
+  json Call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    spi::HttpRequest req;
+    req.method = method;
+    req.url = base_ + path;
+    req.headers = {auth_, {"Content-Type", "application/json"}};
+    if (!body.is_null()) req.body = body.dump();
+    req.timeout = absl::Seconds(30);
+    auto res = http_->Send(req);
+    EXPECT_TRUE(res.ok()) << method << " " << path << ": " << res.status();
+    if (!res.ok()) return nullptr;
+    EXPECT_TRUE(res->status >= 200 && res->status < 300)
+        << method << " " << path << " -> " << res->status << " " << res->body;
+    if (res->body.empty()) return nullptr;
+    return json::parse(res->body, nullptr, false);
+  }
+
+ private:
+  std::string base_;
+  std::pair<std::string, std::string> auth_;
+  std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
+};
+
+// Polls `pred` every half second (these are real servers) until it holds or `timeout` passes.
+template <typename Pred>
+bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(60)) {
+  const absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    if (pred()) return true;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  return pred();
+}
+
+class RequestTrackerAndRedmine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_ = ReadPeers();
+    if (env_.empty())
+      GTEST_SKIP() << "DEBRIEF_E2E_ENV is not set: run through ctest -L e2e (its fixture starts "
+                      "Request Tracker and Redmine with tests/e2e/peers.sh)";
+    rt_ = std::make_unique<Peer>(
+        env_["RT_URL"] + "/REST/2.0",
+        std::pair{"Authorization", "token " + FileText(env_["RT_ROOT_TOKEN_FILE"])});
+    redmine_ = std::make_unique<Peer>(
+        env_["REDMINE_URL"],
+        std::pair{"X-Redmine-API-Key", FileText(env_["REDMINE_ADMIN_KEY_FILE"])});
+    debriefd_ = std::make_unique<Debriefd>(dir_.path(), RawConfig{Config()});
+  }
+
+  void TearDown() override {
+    if (HasFailure() && std::ifstream(dir_.file("debriefd.log")).good())
+      std::cerr << "---- debriefd.log\n" << Slurp(dir_.file("debriefd.log")) << "----\n";
+  }
+
+  std::string Config() {
+    return absl::StrCat(R"(
+data_dir: )",
+                        dir_.path(), R"(
+http: {listen: "127.0.0.1:)",
+                        env_["DEBRIEF_PORT"], R"("}
+grpc: {listen: "127.0.0.1:0"}
+store: {sqlite: {path: debrief.db}}
+helpdesks:
+  - id: rt
+    type: rt
+    settings:
+      url: )",
+                        env_["RT_URL"], R"(
+      token: {file: )",
+                        env_["RT_DEBRIEF_TOKEN_FILE"], R"(}
+      webhook_secret: {file: )",
+                        env_["RT_WEBHOOK_KEY_FILE"], R"(}
+      queue: )",
+                        env_["RT_QUEUE"], R"(
+trackers:
+  - id: redmine
+    type: redmine
+    settings:
+      url: )",
+                        env_["REDMINE_URL"], R"(
+      api_key: {file: )",
+                        env_["REDMINE_DEBRIEF_KEY_FILE"], R"(}
+      project: )",
+                        env_["REDMINE_PROJECT"], R"(
+taxonomy: {file: )",
+                        DEBRIEF_SOURCE_DIR, R"(/deploy/taxonomy/default.yaml}
+link_policy: {open_after_tickets: 3, window: 7d}
+# Reconciliation runs at start and then hourly: until the restart, only webhooks bring tickets.
+reconcile: {interval: 1h, initial_lookback: 10m}
+loop: {impact_interval: 3s, impact_min_growth: 0.5, status_poll_interval: 2s}
+)");
+  }
+
+  // RT: a ticket from a customer, through REST2 (the scrip sends its webhook).
+  std::string CreateTicket(const std::string& subject, const std::string& requestor,
+                           const std::string& content) {
+    json made = rt_->Call("POST", "/ticket",
+                          {{"Queue", env_["RT_QUEUE"]},
+                           {"Subject", subject},
+                           {"Requestor", requestor},
+                           {"Content", content},
+                           {"ContentType", "text/plain"}});
+    std::string id = made.is_object() ? made.value("id", "") : "";
+    EXPECT_FALSE(id.empty()) << made;
+    return id;
+  }
+
+  std::string RootCause(const std::string& ticket) {
+    json t = rt_->Call("GET", "/ticket/" + ticket);
+    if (!t.is_object()) return "";
+    for (const json& cf : t.value("CustomFields", json::array()))
+      if (cf.value("name", "") == "Root cause" && cf.contains("values") && !cf["values"].empty())
+        return cf["values"][0].get<std::string>();
+    return "";
+  }
+
+  // The text of the ticket's internal comments, oldest first.
+  std::vector<std::string> Comments(const std::string& ticket) {
+    std::vector<std::string> out;
+    const std::string query = json::array({{{"field", "Type"}, {"value", "Comment"}}}).dump();
+    json h =
+        rt_->Call("GET", absl::StrCat("/ticket/", ticket,
+                                      "/history?per_page=100&query=", adapters::UrlEncode(query)));
+    if (!h.is_object()) return out;
+    for (const json& txn : h.value("items", json::array())) {
+      json atts = rt_->Call("GET", absl::StrCat("/transaction/", txn.value("id", ""),
+                                                "/attachments?fields=Content,ContentType"));
+      std::string text;
+      // RT 5.0's REST2 gives textual content as it is (binary parts in base64).
+      for (const json& a : atts.value("items", json::array()))
+        if (absl::StartsWith(a.value("ContentType", ""), "text/")) text += a.value("Content", "");
+      out.push_back(text);
+    }
+    return out;
+  }
+
+  // For failure messages: every comment of these tickets.
+  std::string CommentsOf(const std::vector<std::string>& tickets) {
+    std::string out;
+    for (const std::string& t : tickets)
+      for (const std::string& c : Comments(t)) absl::StrAppend(&out, "ticket ", t, ": ", c, "\n");
+    return out;
+  }
+
+  int CommentsWith(const std::string& ticket, const std::string& needle) {
+    int n = 0;
+    for (const std::string& c : Comments(ticket)) n += absl::StrContains(c, needle) ? 1 : 0;
+    return n;
+  }
+
+  // Redmine: the issues of this run's project, every status.
+  json Issues() {
+    json got = redmine_->Call(
+        "GET", absl::StrCat("/issues.json?status_id=*&project_id=", env_["REDMINE_PROJECT"]));
+    return got.is_object() ? got.value("issues", json::array()) : json::array();
+  }
+
+  // ... whose subject has `words`.
+  json IssuesAbout(const std::string& words) {
+    json out = json::array();
+    for (const json& i : Issues())
+      if (absl::StrContains(i.value("subject", ""), words)) out.push_back(i);
+    return out;
+  }
+
+  json Issue(int64_t id) {
+    json got = redmine_->Call("GET", absl::StrCat("/issues/", id, ".json?include=journals"));
+    return got.is_object() ? got.value("issue", json::object()) : json::object();
+  }
+
+  // Journals (edits) of the issue that changed its description.
+  static int DescriptionEdits(const json& issue) {
+    int n = 0;
+    for (const json& j : issue.value("journals", json::array()))
+      for (const json& d : j.value("details", json::array()))
+        n += d.value("property", "") == "attr" && d.value("name", "") == "description" ? 1 : 0;
+    return n;
+  }
+
+  std::string TicketUrl(const std::string& id) {
+    return absl::StrCat(env_["RT_URL"], "/Ticket/Display.html?id=", id);
+  }
+
+  bool AllTagged(const std::vector<std::string>& tickets, const std::string& category) {
+    for (const std::string& t : tickets)
+      if (RootCause(t) != category) return false;
+    return true;
+  }
+
+  std::map<std::string, std::string> env_;
+  TempDir dir_;
+  std::unique_ptr<Peer> rt_, redmine_;
+  std::unique_ptr<Debriefd> debriefd_;
+};
+
+// Progress on stderr, with the seconds since the test began (these steps wait on real servers).
+void Step(const std::string& what) {
+  static const absl::Time start = absl::Now();
+  std::cerr << absl::StrFormat("[e2e +%5.1fs] %s\n", absl::ToDoubleSeconds(absl::Now() - start),
+                               what);
+}
+
+constexpr char kDone[] = "the improvement task for this ticket's root cause is done";
+
+TEST_F(RequestTrackerAndRedmine, WholeLoop) {
+  std::string out;
+  ASSERT_TRUE(debriefd_->Start(&out)) << out;
+  for (const char* id : {"rt", "redmine"}) {
+    std::string check;
+    EXPECT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", debriefd_->grpc_address(),
+                                      " adapters check ", id),
+                         &check),
+              0)
+        << id << ": " << check;
+  }
+
+  Step("1. tickets created in RT");
+  // 1. Tickets created in RT reach debriefd through the scrip's webhooks (reconciliation ran
+  //    once at start, before these existed, and not again until the restart).
+  std::vector<std::string> billing = {
+      CreateTicket("Charged twice for my order", "alice.smith@example.com",
+                   "Hello, I was charged twice for the same order this month. Please refund the "
+                   "duplicate charge. Call me on +1 415 555 0134 or write to "
+                   "alice.smith@example.com."),
+      CreateTicket("Double charge on my invoice", "bob@example.net",
+                   "My invoice shows a double charge for March although I ordered once. Please "
+                   "refund the extra amount."),
+      CreateTicket("Overcharged", "carol@example.org",
+                   "I was overcharged: there is an unexpected charge on my card statement. I want "
+                   "a refund."),
+  };
+  const std::string praise = CreateTicket(
+      "Thank you!", "dan@example.com",
+      "Thank you so much for the quick help, your support team is amazing and went above and "
+      "beyond.");
+  const std::string suggestion = CreateTicket(
+      "Feature request: dark mode", "erin@example.com",
+      "It would be great if you added a dark mode. Please add it to the app, my suggestion is to "
+      "make it follow the system setting.");
+
+  Step("2. waiting for the Root cause field");
+  // 2. Debrief sets RT's "Root cause" field and comments internally, linking the task.
+  ASSERT_TRUE(Eventually([&] { return AllTagged(billing, "billing-charge"); }))
+      << RootCause(billing[0]) << " " << RootCause(billing[1]) << " " << RootCause(billing[2]);
+  ASSERT_TRUE(Eventually([&] { return RootCause(praise) == "praise-agent"; })) << RootCause(praise);
+  ASSERT_TRUE(Eventually([&] { return RootCause(suggestion) == "feature-request"; }))
+      << RootCause(suggestion);
+
+  Step("3. waiting for the Redmine issue");
+  // 3. The cause crossed its threshold (3 tickets): one Redmine issue in the project, with the
+  //    impact section and links to the RT tickets, personal data removed.
+  constexpr char kBilling[] = "Wrong or unexpected charge";
+  ASSERT_TRUE(Eventually([&] { return IssuesAbout(kBilling).size() == 1; })) << Issues().dump(2);
+  const int64_t issue_id = IssuesAbout(kBilling)[0].value("id", int64_t{0});
+  const std::string issue_url = absl::StrCat(env_["REDMINE_URL"], "/issues/", issue_id);
+  {
+    json issue = Issue(issue_id);
+    const std::string d = issue.value("description", "");
+    EXPECT_THAT(d, HasSubstr("<!-- debrief:impact -->"));
+    EXPECT_THAT(d, HasSubstr("h3. Impact")) << "Textile, this Redmine's formatting";
+    EXPECT_THAT(d, HasSubstr("Tickets: 3 from 3 customers"));
+    for (const std::string& t : billing) EXPECT_THAT(d, HasSubstr(TicketUrl(t)));
+    EXPECT_THAT(d, Not(HasSubstr(TicketUrl(praise))));
+    EXPECT_THAT(d, Not(HasSubstr(TicketUrl(suggestion))));
+    EXPECT_THAT(d, Not(HasSubstr("alice.smith")));
+    EXPECT_THAT(d, Not(HasSubstr("555 0134")));
+    EXPECT_EQ(issue.value("author", json::object()).value("name", ""), "Debrief Bot");
+  }
+  ASSERT_TRUE(Eventually([&] {
+    for (const std::string& t : billing)
+      if (CommentsWith(t, issue_url) != 1) return false;
+    return true;
+  })) << "each billing ticket links the task once:\n"
+      << CommentsOf(billing);
+  EXPECT_EQ(CommentsWith(praise, "/issues/"), 0);
+  EXPECT_THAT(Comments(praise), ::testing::Contains(HasSubstr("praise-agent")));
+  // A suggestion opens its own task at once and credits its author without naming them.
+  ASSERT_TRUE(Eventually([&] { return IssuesAbout("Customer suggestion").size() == 1; }))
+      << Issues().dump(2);
+  {
+    const std::string d = Issue(IssuesAbout("Customer suggestion")[0].value("id", int64_t{0}))
+                              .value("description", "");
+    EXPECT_THAT(d, HasSubstr(TicketUrl(suggestion)));
+    EXPECT_THAT(d, HasSubstr(absl::StrCat("the requester of ticket rt/", suggestion)));
+    EXPECT_THAT(d, Not(HasSubstr("erin")));
+  }
+
+  Step("3. later tickets");
+  // Later tickets are linked; the impact section is edited in place: one journal, not one per
+  // ticket.
+  const int edits_before = DescriptionEdits(Issue(issue_id));
+  EXPECT_EQ(edits_before, 0);
+  billing.push_back(CreateTicket("Refund for double charge", "frank@example.com",
+                                 "You charged me twice for one subscription. Refund please."));
+  billing.push_back(CreateTicket("Billing error", "grace@example.com",
+                                 "The invoice amount is wrong, I was overcharged by 20 euros."));
+  ASSERT_TRUE(Eventually([&] {
+    const std::string d = Issue(issue_id).value("description", "");
+    return absl::StrContains(d, TicketUrl(billing[3])) &&
+           absl::StrContains(d, TicketUrl(billing[4]));
+  })) << Issue(issue_id).dump(2);
+  absl::SleepFor(absl::Seconds(8));  // two more debounce intervals: no further edit comes
+  {
+    json issue = Issue(issue_id);
+    EXPECT_EQ(DescriptionEdits(issue), 1) << issue.dump(2);
+    EXPECT_THAT(issue.value("description", ""), HasSubstr("Tickets: 5 from 5 customers"));
+    EXPECT_EQ(IssuesAbout(kBilling).size(), 1u);
+  }
+
+  Step("4. debriefd stopped; tickets while it is down");
+  // 4. debriefd is down: RT drops the webhooks of these tickets (its log says so). At start,
+  //    reconciliation picks them all up.
+  ASSERT_EQ(debriefd_->Terminate(), 0);
+  std::vector<std::string> offline = {
+      CreateTicket("Charged twice again", "heidi@example.com",
+                   "I was charged twice for my order again, please refund."),
+      CreateTicket("Unexpected charge", "ivan@example.com",
+                   "There is an unexpected charge on my invoice that I do not recognise."),
+      CreateTicket("Double charged", "judy@example.com",
+                   "My card was double charged for the same invoice. Refund needed."),
+  };
+  const std::string rt_log = Slurp(env_["RT_LOG"]);
+  for (const std::string& t : offline)
+    EXPECT_THAT(rt_log, HasSubstr(absl::StrCat("Debrief webhook: ticket ", t, " transaction")));
+  absl::SleepFor(absl::Seconds(1));
+  for (const std::string& t : offline) EXPECT_EQ(RootCause(t), "") << "ticket " << t;
+
+  ASSERT_TRUE(debriefd_->Start(&out)) << out;
+  Step("4. debriefd started again");
+  ASSERT_TRUE(Eventually([&] { return AllTagged(offline, "billing-charge"); }));
+  billing.insert(billing.end(), offline.begin(), offline.end());
+  ASSERT_TRUE(Eventually([&] {
+    for (const std::string& t : offline)
+      if (CommentsWith(t, issue_url) != 1) return false;
+    return true;
+  }));
+  ASSERT_TRUE(Eventually([&] {
+    const std::string d = Issue(issue_id).value("description", "");
+    for (const std::string& t : billing)
+      if (!absl::StrContains(d, TicketUrl(t))) return false;
+    return true;
+  })) << Issue(issue_id).dump(2);
+  {
+    json issue = Issue(issue_id);
+    EXPECT_THAT(issue.value("description", ""), HasSubstr("Tickets: 8 from 8 customers"));
+    EXPECT_EQ(DescriptionEdits(issue), 2) << issue.dump(2);
+    EXPECT_EQ(IssuesAbout(kBilling).size(), 1u);
+  }
+
+  Step("5. closing the Redmine issue");
+  // 5. An engineer closes the issue in Redmine; Debrief notices by polling, and every linked RT
+  //    ticket gets exactly one comment saying the fix shipped.
+  json statuses = redmine_->Call("GET", "/issue_statuses.json");
+  int64_t closed = 0;
+  for (const json& s : statuses.value("issue_statuses", json::array()))
+    if (s.value("name", "") == "Closed") closed = s.value("id", int64_t{0});
+  ASSERT_NE(closed, 0) << statuses;
+  redmine_->Call("PUT", absl::StrCat("/issues/", issue_id, ".json"),
+                 {{"issue", {{"status_id", closed}, {"notes", "Fixed in billing 4.2"}}}});
+  ASSERT_TRUE(Eventually([&] {
+    for (const std::string& t : billing)
+      if (CommentsWith(t, kDone) < 1) return false;
+    return true;
+  })) << "every linked ticket is told";
+  absl::SleepFor(absl::Seconds(6));  // three more status polls: nobody is told twice
+  for (const std::string& t : billing) {
+    EXPECT_EQ(CommentsWith(t, kDone), 1) << "ticket " << t;
+    EXPECT_EQ(CommentsWith(t, issue_url), 2) << "ticket " << t << ": linked once, told once";
+  }
+  EXPECT_EQ(CommentsWith(praise, kDone), 0);
+  EXPECT_EQ(CommentsWith(suggestion, kDone), 0);
+  EXPECT_EQ(Issues().size(), 2u) << "one task per cause, no duplicates";
+}
+
+}  // namespace
+}  // namespace debrief::testing
