@@ -72,10 +72,17 @@ int main(int argc, char** argv) {
   for (const auto& h : config->helpdesks())
     std::cout << "  webhooks: POST http://" << host << ":" << ports.http << "/webhooks/" << h.id()
               << "  (" << h.type() << ")\n";
-  for (const auto& t : config->trackers())
-    std::cout << "  tracker:  " << t.id() << " (" << t.type()
-              << "); its webhooks, where it sends them: POST http://" << host << ":" << ports.http
-              << "/webhooks/" << t.id() << "\n";
+  for (const auto& t : config->trackers()) {
+    std::cout << "  tracker:  " << t.id() << " (" << t.type() << "); ";
+    if ((*app)->TrackerSendsWebhooks(t.id()))
+      std::cout << "its webhooks to POST http://" << host << ":" << ports.http << "/webhooks/"
+                << t.id() << "\n";
+    else
+      std::cout << "polled every "
+                << absl::FormatDuration(debrief::config::ToDuration(
+                       config->loop().status_poll_interval(), absl::Minutes(5)))
+                << " (it sends no webhooks)\n";
+  }
   std::cout << "  health:   http://" << host << ":" << ports.http << "/readyz\n"
             << "  look:     debriefctl --server " << grpc_host << ":" << ports.grpc
             << " tasks list\n"

@@ -162,6 +162,11 @@ class AppImpl final : public App {
   AppPorts ports() const override { return ports_; }
   std::string classifier_name() const override { return classifier_->name(); }
 
+  bool TrackerSendsWebhooks(const std::string& tracker_id) const override {
+    auto it = tracker_ptrs_.find(tracker_id);
+    return it != tracker_ptrs_.end() && it->second->sends_webhooks();
+  }
+
   void Shutdown(absl::Duration grace) override {
     if (shut_down_.exchange(true)) return;
     ready_ = false;

@@ -37,6 +37,8 @@ class App {
   // Loads the classifier again (a new model file): deliveries keep flowing meanwhile.
   virtual absl::Status ReloadClassifier() = 0;
   virtual std::string classifier_name() const = 0;
+  // Whether the tracker sends webhooks (to POST /webhooks/{id}); the others are polled.
+  virtual bool TrackerSendsWebhooks(const std::string& tracker_id) const = 0;
 };
 
 }  // namespace debrief::server

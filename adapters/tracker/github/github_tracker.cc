@@ -157,6 +157,8 @@ class GitHub final : public spi::TrackerAdapter {
     return Describe(ref->repo, *issue);
   }
 
+  bool sends_webhooks() const override { return true; }
+
   absl::StatusOr<spi::TaskEvents> AcceptWebhook(const spi::InboundDelivery& d) const override {
     if (secret_.empty())
       return absl::UnauthenticatedError(

@@ -141,6 +141,8 @@ class GitLab final : public spi::TrackerAdapter {
     return t;
   }
 
+  bool sends_webhooks() const override { return true; }
+
   absl::StatusOr<spi::TaskEvents> AcceptWebhook(const spi::InboundDelivery& d) const override {
     if (secret_.empty())
       return absl::UnauthenticatedError(

@@ -291,6 +291,8 @@ class Jira final : public spi::TrackerAdapter {
     return Describe(*issue);
   }
 
+  bool sends_webhooks() const override { return true; }
+
   absl::StatusOr<spi::TaskEvents> AcceptWebhook(const spi::InboundDelivery& d) const override {
     if (secret_.empty())
       return absl::UnauthenticatedError(

@@ -92,6 +92,9 @@ class TrackerAdapter {
     return absl::UnimplementedError(absl::StrCat("the ", type(), " tracker lists no changes"));
   }
 
+  // Whether the tracker sends webhooks that AcceptWebhook takes; the others are polled only.
+  virtual bool sends_webhooks() const { return false; }
+
   // Verifies a webhook from the tracker (UNAUTHENTICATED with the reason when its signature
   // is wrong, INVALID_ARGUMENT when malformed). UNIMPLEMENTED where the tracker sends none
   // (such trackers, and the builtin one, are followed by polling only).
