@@ -8,6 +8,7 @@
 
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
+#include "debrief/spi/store.h"
 #include "debrief/spi/tracker_adapter.h"
 #include "mocks/fake_clock.h"
 
@@ -64,5 +65,18 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// A named value the store keeps (cursors table), "" when there is none.
+inline std::string ReadCursor(spi::Store& store, const std::string& name) {
+  std::string value;
+  absl::Status s = store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto v = tx.GetCursor(name);
+    if (!v.ok()) return v.status();
+    value = v->value_or("");
+    return absl::OkStatus();
+  });
+  EXPECT_TRUE(s.ok()) << s;
+  return value;
+}
 
 }  // namespace debrief::testing

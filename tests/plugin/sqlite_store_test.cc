@@ -58,16 +58,7 @@ TEST(SqliteStore, EachDatabaseHasItsOwnLastingInstallationId) {
   auto id_of = [&](const std::string& file) {
     auto store = OpenSqliteStore({.path = dir.file(file)}, clock);
     EXPECT_TRUE(store.ok()) << store.status();
-    std::string id;
-    EXPECT_TRUE((*store)
-                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
-                      auto v = tx.GetCursor("installation");
-                      if (!v.ok()) return v.status();
-                      id = v->value_or("");
-                      return absl::OkStatus();
-                    })
-                    .ok());
-    return id;
+    return store.ok() ? testing::ReadCursor(**store, "installation") : std::string();
   };
   const std::string a = id_of("a.db");
   EXPECT_EQ(a.size(), 32u) << a;
