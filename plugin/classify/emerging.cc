@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "classify/text.h"
 #include "common/time_util.h"
@@ -46,7 +47,7 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
   if (v.empty()) return;
   std::lock_guard<std::mutex> l(mu_);
   auto ref = std::make_pair(t.helpdesk_id(), t.ticket_id());
-  if (member_of_.count(ref)) return;
+  if (!added_.insert(absl::HashOf(ref.first, ref.second)).second) return;
   Cluster* best = nullptr;
   double best_sim = options_.similarity;
   for (auto& [id, c] : clusters_) {
@@ -76,13 +77,17 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
   }
   ++best->size;
   best->last_seen = at;
-  if (best->members.size() < options_.max_members) best->members.push_back(ref);
   if (best->examples.size() < 3 && !t.subject().empty()) best->examples.push_back(t.subject());
-  member_of_[ref] = {best->id, std::move(v)};
+  if (best->members.size() < options_.max_members) {
+    best->members.push_back(ref);
+    member_of_[ref] = {best->id, std::move(v)};
+  }
 }
 
 void EmergingIssues::Remove(const std::string& helpdesk_id, const std::string& ticket_id) {
   std::lock_guard<std::mutex> l(mu_);
+  added_.erase(absl::HashOf(helpdesk_id, ticket_id));
+  // A member past its cluster's max_members was counted but not remembered: it stays counted.
   auto it = member_of_.find({helpdesk_id, ticket_id});
   if (it == member_of_.end()) return;
   auto c = clusters_.find(it->second.first);
@@ -113,7 +118,10 @@ void EmergingIssues::Drop(int64_t id) {
 void EmergingIssues::DropLocked(int64_t id) {
   auto c = clusters_.find(id);
   if (c == clusters_.end()) return;
-  for (const auto& ref : c->second.members) member_of_.erase(ref);
+  for (const auto& ref : c->second.members) {
+    member_of_.erase(ref);
+    added_.erase(absl::HashOf(ref.first, ref.second));
+  }
   clusters_.erase(c);
 }
 

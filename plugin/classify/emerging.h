@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "debrief/v1/classifier.pb.h"
 #include "debrief/v1/model.pb.h"
@@ -14,7 +15,8 @@ namespace debrief::classify {
 struct EmergingOptions {
   double similarity = 0.3;    // cosine to a cluster's centroid to join it
   size_t max_clusters = 500;  // beyond it, the smallest, stalest cluster is dropped
-  size_t max_members = 1000;  // members remembered per cluster (the count goes on)
+  size_t max_members = 1000;  // members remembered per cluster (the count goes on; memory
+                              // stays bounded however many tickets a backfill brings)
 };
 
 // Emerging issues: tickets that fit no category well (needs review), grouped online by what
@@ -56,8 +58,11 @@ class EmergingIssues {
   EmergingOptions options_;
   mutable std::mutex mu_;
   std::map<int64_t, Cluster> clusters_;
+  // The remembered members' clusters and vectors (to take one out again)...
   std::map<std::pair<std::string, std::string>, std::pair<int64_t, std::map<std::string, double>>>
       member_of_;
+  // ... and every ticket added, by a 64-bit hash of its reference (Add counts it once).
+  absl::flat_hash_set<uint64_t> added_;
   int64_t next_id_ = 1;
 };
 

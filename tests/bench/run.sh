@@ -17,7 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEBRIEF_BUILD_TESTS=ON >/dev/null
-cmake --build build-bench --target debrief_classify_bench debrief_pipeline_bench debrief_tracker_bench debriefd debriefctl
+cmake --build build-bench --target debrief_classify_bench debrief_pipeline_bench debrief_tracker_bench \
+  debrief_backfill_bench debriefd debriefctl
 nodedir=tests/bench/baselines/node-receiver
 if [ ! -f "$nodedir/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
   # better-sqlite3 builds from source against Debian's Node headers (no binary download).
@@ -34,6 +35,14 @@ build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 50
 d = json.load(sys.stdin)
 print("%s tickets from inbox to classified, linked and outbox written: %.2f s, %s tickets/s (one pipeline thread)"
       % (format(d["tickets"], ","), d["seconds"], format(round(d["tickets_per_second"]), ",")))'
+echo
+echo "## Backfill"
+build-bench/tests/debrief_backfill_bench "$root/deploy/taxonomy/default.yaml" 1000000 |
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print("%s tickets (%d pages of Zendesk incremental export) into the inbox in %.1f s, classified, linked and outbox written in %.1f s: %s tickets/s; peak RSS %.0f MB; database %.0f MB"
+      % (format(d["tickets"], ","), d["pages"], d["listed_seconds"], d["seconds"],
+         format(round(d["tickets_per_second"]), ","), d["peak_rss_mb"], d["database_mb"]))'
 echo
 echo "## Tracker writes per 1,000 tickets (one task per cause, debounced impact updates)"
 build-bench/tests/debrief_tracker_bench "$root/deploy/taxonomy/default.yaml" |

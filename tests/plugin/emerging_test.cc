@@ -56,6 +56,26 @@ TEST(EmergingIssues, AddIsIdempotentAndRemoveAndDropForget) {
   EXPECT_EQ(e.List(1).size(), 1u);
 }
 
+// A backfill brings far more unexplained tickets than a cluster remembers: the count goes on,
+// memory does not (only the first max_members keep their vectors), and a reprocessed one still
+// counts once.
+TEST(EmergingIssues, RemembersAtMostMaxMembersAndStillCountsEachTicketOnce) {
+  EmergingOptions o;
+  o.max_members = 2;
+  EmergingIssues e(o);
+  absl::Time now = absl::FromUnixSeconds(1795000000);
+  for (int i = 0; i < 5; ++i)
+    e.Add(T(std::to_string(i), "Holiday hours", "holiday opening hours"), now);
+  e.Add(T("4", "Holiday hours", "holiday opening hours"), now);  // reprocessed, past the cap
+  ASSERT_EQ(e.List(1).size(), 1u);
+  EXPECT_EQ(e.List(1)[0].size(), 5);
+  EXPECT_EQ(e.List(1)[0].members_size(), 2) << "members remembered";
+  e.Remove("support", "0");  // remembered: taken out
+  EXPECT_EQ(e.List(1)[0].size(), 4);
+  e.Remove("support", "4");  // counted only: stays counted
+  EXPECT_EQ(e.List(1)[0].size(), 4);
+}
+
 TEST(EmergingIssues, KeepsAtMostMaxClusters) {
   EmergingOptions o;
   o.max_clusters = 3;
