@@ -18,14 +18,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "classify/factory.h"
-#include "config/config.h"
+#include "bench/pipeline_rig.h"
 #include "debrief/spi/http_client.h"
 #include "ingress/reconciler.h"
-#include "pipeline/pipeline.h"
-#include "policy/link_policy.h"
-#include "register.h"
-#include "store/sqlite_store.h"
 
 namespace {
 
@@ -99,39 +94,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int64_t n = argc > 2 ? std::atoll(argv[2]) : 1000000;
-  namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / absl::StrCat("debrief-backfill-bench-", getpid());
-  fs::create_directories(dir);
   setenv("BACKFILL_BENCH_SECRET", "bench-secret", 1);
-  auto config = debrief::config::ParseConfig(
-      absl::StrCat("helpdesks: [{id: zendesk, type: zendesk, settings: {url: "
-                   "\"http://zendesk.bench\", email: bot@example.com, api_token: {env: "
-                   "BACKFILL_BENCH_SECRET}, signing_secret: {env: BACKFILL_BENCH_SECRET}}}]\n"
-                   "trackers: [{id: tasks, type: builtin}]\n"
-                   "taxonomy: {file: \"",
-                   argv[1], "\"}\n"),
-      dir.string());
-  if (!config.ok()) {
-    std::cerr << config.status() << "\n";
-    return 1;
-  }
-  auto& clock = debrief::spi::SystemClock::Get();
-  auto store = debrief::store::OpenSqliteStore({.path = (dir / "d.db").string()}, clock);
-  debrief::spi::AdapterRegistry registry;
-  debrief::adapters::RegisterBuiltinAdapters(registry);
   GeneratedExport http(n);
-  debrief::spi::AdapterContext ctx{http, clock, dir.string()};
-  auto adapter = registry.helpdesk("zendesk")->Create(config->helpdesks(0), ctx);
-  auto classifier = debrief::classify::MakeClassifier(*config, clock);
-  if (!store.ok() || !adapter.ok() || !classifier.ok()) {
-    std::cerr << "setup failed\n";
-    return 1;
-  }
-  debrief::policy::LinkPolicy policy(*config, clock);
-  debrief::classify::EmergingIssues emerging;
-  debrief::pipeline::Pipeline pipeline(**store, {{"zendesk", adapter->get()}}, **classifier, policy,
-                                       clock, 256, absl::Milliseconds(50), &emerging);
-  (*store)->SetDeliveryListener([&] { pipeline.Notify(); });
+  debrief::bench::PipelineRig rig(
+      "backfill",
+      "{id: zendesk, type: zendesk, settings: {url: \"http://zendesk.bench\", email: "
+      "bot@example.com, api_token: {env: BACKFILL_BENCH_SECRET}, signing_secret: {env: "
+      "BACKFILL_BENCH_SECRET}}}",
+      argv[1], http);
+  auto& clock = debrief::spi::SystemClock::Get();
+  auto& pipeline = rig.pipeline();
+  rig.store().SetDeliveryListener([&] { pipeline.Notify(); });
   pipeline.Start();
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -139,8 +112,9 @@ int main(int argc, char** argv) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
   const absl::Time since = absl::Now() - absl::Hours(24 * 366);
-  auto listed = debrief::ingress::ListIntoInbox(
-      **store, **adapter, debrief::ingress::BackfillCursor("zendesk", since), since, clock);
+  auto listed = debrief::ingress::ListIntoInbox(rig.store(), rig.helpdesk(),
+                                                debrief::ingress::BackfillCursor("zendesk", since),
+                                                since, clock);
   if (!listed.ok()) {
     std::cerr << listed.status() << "\n";
     return 1;
@@ -162,11 +136,10 @@ int main(int argc, char** argv) {
                                {"seconds", done_at},
                                {"tickets_per_second", n / done_at},
                                {"peak_rss_mb", PeakRssMb()},
-                               {"database_mb", static_cast<double>(fs::file_size(dir / "d.db")) /
+                               {"database_mb", static_cast<double>(
+                                                   std::filesystem::file_size(rig.dir() / "d.db")) /
                                                    (1024.0 * 1024.0)}})
                    .dump()
             << std::endl;
-  (*store)->Close();
-  fs::remove_all(dir);
   return 0;
 }
