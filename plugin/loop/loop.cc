@@ -68,7 +68,7 @@ absl::StatusOr<std::string> Loop::EffectKey(absl::string_view kind, absl::string
   if (!installation_) {
     std::optional<std::string> id;
     absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-      auto v = tx.GetCursor("installation");
+      auto v = tx.GetCursor(spi::kInstallationCursor);
       if (!v.ok()) return v.status();
       id = *v;
       return absl::OkStatus();

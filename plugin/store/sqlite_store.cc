@@ -140,9 +140,9 @@ constexpr const char* kMigrations[] = {
       value TEXT NOT NULL,
       updated_at INTEGER NOT NULL);
     )sql",
-    // 6: this installation's random id (Loop::EffectKey): the markers Debrief leaves in
-    // trackers and helpdesks name it, so a second Debrief, or this one on a fresh database,
-    // never takes another's task or note for its own.
+    // 6: this installation's random id (spi::kInstallationCursor, Loop::EffectKey): the
+    // markers Debrief leaves in trackers and helpdesks name it, so a second Debrief, or this
+    // one on a fresh database, never takes another's task or note for its own.
     R"sql(
     INSERT OR IGNORE INTO cursors(name, value, updated_at)
       VALUES('installation', lower(hex(randomblob(16))), 0);

@@ -265,7 +265,7 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
 TEST_F(LoopScenario, SideEffectKeysNameThisInstallation) {
   // A second Debrief against the same tracker, or this one on a fresh database, numbers its
   // tasks from 1 again: the installation's id keeps their markers apart.
-  const std::string installation = testing::ReadCursor(*store_, "installation");
+  const std::string installation = testing::ReadCursor(*store_, spi::kInstallationCursor);
   ASSERT_FALSE(installation.empty());
   auto key = loop_->EffectKey("task", "1-billing");
   ASSERT_TRUE(key.ok()) << key.status();

@@ -58,7 +58,7 @@ TEST(SqliteStore, EachDatabaseHasItsOwnLastingInstallationId) {
   auto id_of = [&](const std::string& file) {
     auto store = OpenSqliteStore({.path = dir.file(file)}, clock);
     EXPECT_TRUE(store.ok()) << store.status();
-    return store.ok() ? testing::ReadCursor(**store, "installation") : std::string();
+    return store.ok() ? testing::ReadCursor(**store, spi::kInstallationCursor) : std::string();
   };
   const std::string a = id_of("a.db");
   EXPECT_EQ(a.size(), 32u) << a;

@@ -54,6 +54,10 @@ struct TaskFilter {
   v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;  // unspecified: any
 };
 
+// The named value holding this installation's random id (made by the store's schema); the
+// markers Debrief leaves in trackers and helpdesks carry it.
+inline constexpr char kInstallationCursor[] = "installation";
+
 // The operations of one transaction. Valid only inside Store::Transact's callback.
 class StoreTransaction {
  public:
@@ -118,7 +122,7 @@ class StoreTransaction {
   virtual absl::Status PutPromotedCategory(const v1::PromotedCategory& promoted) = 0;
 
   // Named positions of long-running listings (a helpdesk's reconciliation watermark, a
-  // backfill's page), so they resume where they stopped.
+  // backfill's page), so they resume where they stopped; also kInstallationCursor.
   virtual absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) = 0;
   virtual absl::Status PutCursor(const std::string& name, const std::string& value) = 0;
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
