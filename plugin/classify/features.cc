@@ -31,14 +31,15 @@ struct Raw {
 
 }  // namespace
 
-v1::HashingParams FeatureExtractor::Defaults() {
+v1::HashingParams FeatureExtractor::Defaults(bool few_shot) {
   v1::HashingParams p;
   p.set_bits(20);
   p.set_word_ngrams(2);
   p.set_char_min(2);
-  p.set_char_max(6);
+  p.set_char_max(few_shot ? 5 : 6);
   p.set_seed(0x5eed);
   p.set_char_weight(1.0f);
+  p.set_skip_pairs(!few_shot);
   return p;
 }
 
@@ -51,6 +52,7 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   const uint64_t word_seed = kFnvOffset ^ Mix(params_.seed());
   const uint64_t pair_seed = kFnvOffset ^ Mix(params_.seed() + 1);
   const uint64_t char_seed = kFnvOffset ^ Mix(params_.seed() + 2);
+  const uint64_t skip_seed = kFnvOffset ^ Mix(params_.seed() + 3);
   auto bucket = [&](uint64_t h) { return static_cast<uint32_t>(Mix(h) >> shift); };
 
   std::vector<Raw> words, chars;
@@ -67,15 +69,18 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
     uint64_t h = word_seed;
     for (unsigned char c : w) h = Step(h, c);
     words.push_back({bucket(h), 1.0f, origin});
-    if (params_.word_ngrams() >= 2 && t + 1 < tokens.size()) {
-      uint64_t p = pair_seed;
+    // Word pairs: next to each other, and with skip_pairs one word apart.
+    for (size_t gap = 1; gap <= (params_.skip_pairs() ? 2u : 1u); ++gap) {
+      if (params_.word_ngrams() < 2 || t + gap >= tokens.size()) break;
+      const std::string& next = tokens[t + gap];
+      uint64_t p = gap == 1 ? pair_seed : skip_seed;
       for (unsigned char c : w) p = Step(p, c);
       p = Step(p, ' ');
-      for (unsigned char c : tokens[t + 1]) p = Step(p, c);
+      for (unsigned char c : next) p = Step(p, c);
       uint32_t o = static_cast<uint32_t>(-1);
       if (explain) {
         o = static_cast<uint32_t>(origins.size());
-        origins.push_back(absl::StrCat(w, " ", tokens[t + 1]));
+        origins.push_back(gap == 1 ? absl::StrCat(w, " ", next) : absl::StrCat(w, " … ", next));
       }
       words.push_back({bucket(p), 1.0f, o});
     }

@@ -22,10 +22,11 @@ struct FeatureVector {
   }
 };
 
-// Hashed features (no vocabulary file): word unigrams and bigrams, and character n-grams of
-// each word with its boundaries (" refund " -> " r", "re", ..., "fund "). Values are
-// 1 + log(tf), times the bucket's idf, and each block (words, characters) is scaled to unit
-// length, so a long ticket does not drown a short one. Deterministic for given params.
+// Hashed features (no vocabulary file): word unigrams and bigrams (and, with skip_pairs,
+// pairs one word apart), and character n-grams of each word with its boundaries (" refund " -> "
+// r", "re", ..., "fund "). Values are 1 + log(tf), times the bucket's idf, and each block (words,
+// characters) is scaled to unit length, so a long ticket does not drown a short one. Deterministic
+// for given params.
 class FeatureExtractor {
  public:
   explicit FeatureExtractor(const v1::HashingParams& params);
@@ -39,8 +40,11 @@ class FeatureExtractor {
   uint32_t dim() const { return 1u << params_.bits(); }
   const v1::HashingParams& params() const { return params_; }
 
-  // Params that work well for support tickets (tuned on a split carved from Banking77 train).
-  static v1::HashingParams Defaults();
+  // Params that work well for support tickets, tuned on splits carved from Banking77 train
+  // (four 80/20 splits, mean validation accuracy): with a hundred examples per category,
+  // character 2-6-grams and pairs one word apart (90.7% -> 91.1%); with ten (`few_shot`),
+  // character 2-5-grams and no skipped pairs, which only add noise there (74.7% -> 75.0%).
+  static v1::HashingParams Defaults(bool few_shot = false);
 
  private:
   v1::HashingParams params_;

@@ -92,15 +92,18 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   if (categories.size() < 2)
     return absl::InvalidArgumentError("a classifier needs at least two categories");
 
+  const bool few = data.size() < static_cast<size_t>(kFewShotPerClass) * categories.size();
+  const v1::HashingParams hashing = config.hashing.value_or(FeatureExtractor::Defaults(few));
+
   // Inverse document frequency per bucket (smoothed as scikit-learn does), from the data
   // and the taxonomy's own texts; buckets never seen get the largest value.
   std::vector<std::vector<std::string>> all_tokens;
   for (const auto& r : data) all_tokens.push_back(TokenizeText(r.text));
   for (const auto& c : categories)
     for (const std::string& s : SeedTexts(c)) all_tokens.push_back(TokenizeText(s));
-  std::vector<float> idf(1u << config.hashing.bits(), 1.0f);
+  std::vector<float> idf(1u << hashing.bits(), 1.0f);
   {
-    FeatureExtractor plain(config.hashing);
+    FeatureExtractor plain(hashing);
     std::vector<uint32_t> df(idf.size(), 0);
     FeatureVector x;
     for (const auto& t : all_tokens) {
@@ -111,7 +114,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
     for (size_t i = 0; i < idf.size(); ++i)
       idf[i] = static_cast<float>(std::log((n + 1) / (df[i] + 1)) + 1);
   }
-  FeatureExtractor fx(config.hashing);
+  FeatureExtractor fx(hashing);
   if (config.use_idf) fx.set_idf(&idf);
   auto to_examples = [&](const std::vector<LabeledText>& rows, std::vector<Example>* out) {
     for (const auto& r : rows) {
@@ -130,7 +133,6 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   }
   TrainOptions options = config.options;
   if (options.loss == Loss::kAuto) {
-    const bool few = data.size() < static_cast<size_t>(kFewShotPerClass) * categories.size();
     options.loss = few ? Loss::kLogistic : Loss::kPassiveAggressive;
     if (few) options.epochs *= 2;  // small data: more passes cost little
   }
@@ -221,7 +223,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   LinearModel model = fit(all, options.epochs);
 
   std::unique_ptr<LearnedClassifier> c(
-      new LearnedClassifier(std::move(categories), config.hashing, std::move(model), clock));
+      new LearnedClassifier(std::move(categories), hashing, std::move(model), clock));
   if (config.use_idf) c->idf_ = std::move(idf);
   c->temperature_ = temperature;
   c->abstain_below_ = abstain;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -19,7 +20,9 @@ namespace debrief::classify {
 inline constexpr uint32_t kModelFormatVersion = 1;
 
 struct TrainConfig {
-  v1::HashingParams hashing = FeatureExtractor::Defaults();
+  // Unset: FeatureExtractor::Defaults for the data's size (few-shot below kFewShotPerClass
+  // examples per category).
+  std::optional<v1::HashingParams> hashing;
   TrainOptions options;
   // Share of the data held out to fit the softmax temperature and the abstention threshold
   // (then the final model is trained on everything). 0: no calibration.

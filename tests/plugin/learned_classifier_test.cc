@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "classify/evaluate.h"
 #include "classify/factory.h"
@@ -61,6 +62,26 @@ TEST(Features, HashingIsDeterministicSortedAndUnitLengthPerBlock) {
   EXPECT_NEAR(sq2, 2.0, 0.05);
 }
 
+TEST(Features, SkipPairsAddWordsOneApartOnlyWhenAsked) {
+  auto origins = [](const v1::HashingParams& p) {
+    FeatureExtractor fx(p);
+    FeatureVector e;
+    fx.Extract({"charged", "me", "twice"}, &e, /*explain=*/true);
+    return std::set<std::string>(e.origin.begin(), e.origin.end());
+  };
+  v1::HashingParams with = FeatureExtractor::Defaults();
+  ASSERT_TRUE(with.skip_pairs());
+  auto a = origins(with);
+  EXPECT_TRUE(a.count("charged … twice"));
+  EXPECT_TRUE(a.count("charged me") && a.count("me twice"));
+  v1::HashingParams without = with;
+  without.set_skip_pairs(false);  // as in a model written before skip pairs existed
+  auto b = origins(without);
+  EXPECT_FALSE(b.count("charged … twice"));
+  EXPECT_TRUE(b.count("charged me") && b.count("me twice"));
+  EXPECT_FALSE(FeatureExtractor::Defaults(/*few_shot=*/true).skip_pairs());
+}
+
 std::vector<LabeledText> ToyData() {
   std::vector<LabeledText> d;
   const char* billing[] = {"I was charged twice",      "refund my double charge",
@@ -86,7 +107,8 @@ class LearnedClassifierTest : public ::testing::Test {
   std::unique_ptr<LearnedClassifier> Train(uint64_t seed = 1) {
     TrainConfig tc;
     tc.options.seed = seed;
-    tc.hashing.set_bits(16);
+    tc.hashing = FeatureExtractor::Defaults();
+    tc.hashing->set_bits(16);
     auto c = LearnedClassifier::Train({}, ToyData(), tc, clock_);
     EXPECT_TRUE(c.ok()) << c.status();
     return std::move(*c);
@@ -110,6 +132,26 @@ TEST_F(LearnedClassifierTest, LearnsFromLabelledDataAndExplainsItself) {
     charged |= reason.feature().find("charged") != std::string::npos;
   EXPECT_TRUE(charged) << r.DebugString();
   EXPECT_EQ(c->Classify(T("my password reset email is missing")).category_id(), "login");
+}
+
+TEST_F(LearnedClassifierTest, FeaturesFollowTheDataSizeUnlessGiven) {
+  TrainConfig tc;
+  auto few = LearnedClassifier::Train({}, ToyData(), tc, clock_);  // 18 per category
+  ASSERT_TRUE(few.ok()) << few.status();
+  EXPECT_FALSE((*few)->ToProto().hashing().skip_pairs());
+  EXPECT_EQ((*few)->ToProto().hashing().char_max(), 5u);
+  auto data = ToyData();
+  for (int i = 0; i < 2; ++i) data.insert(data.end(), data.begin(), data.begin() + 54);
+  auto many = LearnedClassifier::Train({}, data, tc, clock_);  // 54 per category
+  ASSERT_TRUE(many.ok()) << many.status();
+  EXPECT_TRUE((*many)->ToProto().hashing().skip_pairs());
+  EXPECT_EQ((*many)->ToProto().hashing().char_max(), 6u);
+  tc.hashing = FeatureExtractor::Defaults();
+  tc.hashing->set_char_max(4);
+  auto given = LearnedClassifier::Train({}, ToyData(), tc, clock_);
+  ASSERT_TRUE(given.ok()) << given.status();
+  EXPECT_EQ((*given)->ToProto().hashing().char_max(), 4u);
+  EXPECT_TRUE((*given)->ToProto().hashing().skip_pairs());
 }
 
 TEST_F(LearnedClassifierTest, TrainingIsDeterministicForASeed) {
@@ -175,7 +217,8 @@ TEST_F(LearnedClassifierTest, AnOutOfScopeClassIsReportedAsNoCategory) {
                         "how tall is everest", "set an alarm"})
     for (int i = 0; i < 3; ++i) data.push_back({s, "oos"});
   TrainConfig tc;
-  tc.hashing.set_bits(16);
+  tc.hashing = FeatureExtractor::Defaults();
+  tc.hashing->set_bits(16);
   auto c = LearnedClassifier::Train({}, data, tc, clock_);
   ASSERT_TRUE(c.ok());
   auto r = (*c)->Classify(T("tell me a joke about the weather"));
