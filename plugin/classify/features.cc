@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 
@@ -56,16 +57,19 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   auto bucket = [&](uint64_t h) { return static_cast<uint32_t>(Mix(h) >> shift); };
 
   std::vector<Raw> words, chars;
-  words.reserve(tokens.size() * 2);
+  words.reserve(tokens.size() * 3);
   chars.reserve(tokens.size() * 16);
-  std::vector<std::string> origins;
+  // Explanations: each distinct word or pair gets one origin id.
+  std::unordered_map<std::string, uint32_t> origin_ids;
+  auto origin_of = [&](std::string text) {
+    auto [it, added] =
+        origin_ids.emplace(std::move(text), static_cast<uint32_t>(out->origins.size()));
+    if (added) out->origins.push_back(it->first);
+    return it->second;
+  };
   for (size_t t = 0; t < tokens.size(); ++t) {
     const std::string& w = tokens[t];
-    uint32_t origin = static_cast<uint32_t>(-1);
-    if (explain) {
-      origin = static_cast<uint32_t>(origins.size());
-      origins.push_back(w);
-    }
+    const uint32_t origin = explain ? origin_of(w) : 0;
     uint64_t h = word_seed;
     for (unsigned char c : w) h = Step(h, c);
     words.push_back({bucket(h), 1.0f, origin});
@@ -77,11 +81,7 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
       for (unsigned char c : w) p = Step(p, c);
       p = Step(p, ' ');
       for (unsigned char c : next) p = Step(p, c);
-      uint32_t o = static_cast<uint32_t>(-1);
-      if (explain) {
-        o = static_cast<uint32_t>(origins.size());
-        origins.push_back(gap == 1 ? absl::StrCat(w, " ", next) : absl::StrCat(w, " … ", next));
-      }
+      const uint32_t o = explain ? origin_of(absl::StrCat(w, gap == 1 ? " " : " … ", next)) : 0;
       words.push_back({bucket(p), 1.0f, o});
     }
     if (params_.char_min() == 0 || w[0] == '_') continue;  // no n-grams of _num_ and friends
@@ -97,23 +97,10 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
     }
   }
 
-  // Counts repeats (term frequency) so each bucket appears once per block. Explanations
-  // need origins in bucket order (sort); plain extraction uses a stamped hash table, several
-  // times cheaper than sorting on this hot path.
+  // Counts repeats (term frequency) so each bucket appears once per block, with a stamped
+  // hash table (several times cheaper than sorting on this hot path); a repeated bucket
+  // keeps the origin of its first occurrence.
   auto dedup = [&](std::vector<Raw>& v) {
-    if (explain) {
-      std::sort(v.begin(), v.end(), [](const Raw& a, const Raw& b) { return a.bucket < b.bucket; });
-      size_t m = 0;
-      for (size_t i = 0; i < v.size(); ++i) {
-        if (m > 0 && v[m - 1].bucket == v[i].bucket) {
-          v[m - 1].value += 1.0f;
-        } else {
-          v[m++] = v[i];
-        }
-      }
-      v.resize(m);
-      return;
-    }
     struct Slot {
       uint32_t stamp = 0, bucket = 0, pos = 0;
     };
@@ -161,35 +148,17 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   finish(words, 1.0f);
   finish(chars, params_.char_weight());
 
-  out->index.reserve(words.size() + chars.size());
-  out->value.reserve(words.size() + chars.size());
-  if (!explain) {
-    // Block after block; a bucket both blocks hit (a hash collision) simply appears twice.
-    for (const auto* block : {&words, &chars})
-      for (const Raw& r : *block) {
-        out->index.push_back(r.bucket);
-        out->value.push_back(r.value);
-      }
-    return;
-  }
-  // Merge the two sorted blocks (a bucket shared by both adds up).
-  size_t i = 0, j = 0;
-  auto emit = [&](const Raw& r) {
-    if (!out->index.empty() && out->index.back() == r.bucket) {
-      out->value.back() += r.value;
-      return;
+  // Block after block; a bucket both blocks hit (a hash collision) simply appears twice.
+  const size_t total = words.size() + chars.size();
+  out->index.reserve(total);
+  out->value.reserve(total);
+  if (explain) out->origin.reserve(total);
+  for (const auto* block : {&words, &chars})
+    for (const Raw& r : *block) {
+      out->index.push_back(r.bucket);
+      out->value.push_back(r.value);
+      if (explain) out->origin.push_back(r.origin);
     }
-    out->index.push_back(r.bucket);
-    out->value.push_back(r.value);
-    out->origin.push_back(r.origin < origins.size() ? origins[r.origin] : "");
-  };
-  while (i < words.size() || j < chars.size()) {
-    if (j >= chars.size() || (i < words.size() && words[i].bucket <= chars[j].bucket)) {
-      emit(words[i++]);
-    } else {
-      emit(chars[j++]);
-    }
-  }
 }
 
 }  // namespace debrief::classify

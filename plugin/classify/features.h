@@ -9,16 +9,19 @@
 namespace debrief::classify {
 
 // A sparse feature vector: bucket ids with their values. Each bucket appears once per block
-// (words, characters); with explanations, the ids are also ascending and unique overall.
+// (words, characters); a bucket both blocks hit (a hash collision) appears twice.
 struct FeatureVector {
   std::vector<uint32_t> index;
   std::vector<float> value;
-  // With explanations on: the word or word pair each feature came from.
-  std::vector<std::string> origin;
+  // With explanations on: for each feature, the word or word pair it came from, as an index
+  // into `origins` (each distinct word or pair once).
+  std::vector<uint32_t> origin;
+  std::vector<std::string> origins;
   void clear() {
     index.clear();
     value.clear();
     origin.clear();
+    origins.clear();
   }
 };
 

@@ -358,20 +358,24 @@ v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   out.set_needs_review(p[top] < threshold);
   // Why: what each word (its own feature, its character n-grams, its pairs) added to the
   // winning category beyond the average category.
-  std::map<std::string, double> by_origin;
+  std::vector<double> by_origin(x.origins.size(), 0.0);
   for (size_t i = 0; i < x.index.size(); ++i) {
+    const float* w = model_.Row(x.index[i]);
+    if (w == nullptr) continue;
     double mean = 0;
-    for (int c = 0; c < model_.classes(); ++c) mean += model_.Weight(x.index[i], c);
+    for (int c = 0; c < model_.classes(); ++c) mean += w[c];
     mean /= model_.classes();
-    by_origin[x.origin[i]] += x.value[i] * (model_.Weight(x.index[i], top) - mean);
+    by_origin[x.origin[i]] += x.value[i] * (w[top] - mean);
   }
-  std::vector<std::pair<double, std::string>> ranked;
-  for (auto& [origin, w] : by_origin)
-    if (w > 0 && !origin.empty()) ranked.emplace_back(w, origin);
-  std::sort(ranked.rbegin(), ranked.rend());
-  for (size_t i = 0; i < ranked.size() && i < 5; ++i) {
+  std::vector<std::pair<double, uint32_t>> ranked;
+  for (uint32_t o = 0; o < by_origin.size(); ++o)
+    if (by_origin[o] > 0) ranked.emplace_back(by_origin[o], o);
+  const size_t shown = std::min<size_t>(5, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + shown, ranked.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; i < shown; ++i) {
     v1::Reason* r = out.add_reasons();
-    r->set_feature(absl::StrCat("\"", ranked[i].second, "\""));
+    r->set_feature(absl::StrCat("\"", x.origins[ranked[i].second], "\""));
     r->set_weight(ranked[i].first);
   }
   for (size_t i = 1; i < order.size() && i < 4; ++i) {

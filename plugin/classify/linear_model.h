@@ -49,6 +49,11 @@ class LinearModel {
   void Scores(const FeatureVector& x, float* out) const;
   // Softmax of scores / temperature.
   void Probabilities(const FeatureVector& x, float temperature, std::vector<float>* p) const;
+  // The feature's weights, one per class, or null when training never saw it.
+  const float* Row(uint32_t feature) const {
+    int32_t r = row_of_[feature];
+    return r < 0 ? nullptr : &w_[static_cast<size_t>(r) * classes_];
+  }
   float Weight(uint32_t feature, int c) const {
     int32_t r = row_of_[feature];
     return r < 0 ? 0.0f : w_[static_cast<size_t>(r) * classes_ + c];
