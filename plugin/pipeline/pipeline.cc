@@ -91,26 +91,19 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
   return policy_.Apply(tx, rec.ticket, *rec.classification);
 }
 
-absl::StatusOr<int> Pipeline::ProcessBatch() {
-  std::lock_guard<std::mutex> guard(process_mu_);
-  auto pending = store_.PendingDeliveries(cursor_, batch_);
+Pipeline::Batch Pipeline::ReadAndPrepare(int64_t after_seq) {
+  auto pending = store_.PendingDeliveries(after_seq, batch_);
   if (!pending.ok()) return pending.status();
-  if (pending->empty()) return 0;
-
   // Normalising and classifying are pure CPU work: done before the transaction, so the
   // store's single write lock (which webhook acknowledgements also wait for) is held only
   // for reads and writes.
-  struct Prepared {
-    spi::HelpdeskAdapter* adapter = nullptr;
-    absl::StatusOr<spi::NormalizeResult> result = absl::UnknownError("not normalised");
-    std::optional<v1::Classification> classification;
-  };
   std::vector<Prepared> prepared(pending->size());
   for (size_t i = 0; i < pending->size(); ++i) {
-    const spi::StoredDelivery& d = (*pending)[i];
+    Prepared& p = prepared[i];
+    p.delivery = std::move((*pending)[i]);
+    const spi::StoredDelivery& d = p.delivery;
     auto it = helpdesks_.find(d.adapter_id);
     if (it == helpdesks_.end()) continue;
-    Prepared& p = prepared[i];
     p.adapter = it->second;
     p.result = p.adapter->Normalize(spi::InboundDelivery{d.headers, d.body, d.received_at});
     if (p.result.ok() && p.result->event) {
@@ -118,13 +111,32 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
       p.classification = classifier_.Classify(p.result->event->ticket());
     }
   }
+  return prepared;
+}
+
+absl::StatusOr<int> Pipeline::ProcessBatch() {
+  std::lock_guard<std::mutex> guard(process_mu_);
+  Batch batch = absl::UnknownError("not read");
+  if (next_.valid()) {
+    batch = next_.get();
+    // A read-ahead that failed or found nothing is simply read again now.
+    if (!batch.ok() || batch->empty()) batch = ReadAndPrepare(cursor_);
+  } else {
+    batch = ReadAndPrepare(cursor_);
+  }
+  if (!batch.ok()) return batch.status();
+  std::vector<Prepared>& prepared = *batch;
+  if (prepared.empty()) return 0;
+  const int64_t last = prepared.back().delivery.seq;
+  // A full batch means a burst: read and prepare the next one while this one commits.
+  if (prepared.size() >= static_cast<size_t>(batch_))
+    next_ = std::async(std::launch::async, [this, last] { return ReadAndPrepare(last); });
 
   int processed = 0, ignored = 0, failed = 0;
   absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
     processed = ignored = failed = 0;
-    for (size_t i = 0; i < pending->size(); ++i) {
-      const spi::StoredDelivery& d = (*pending)[i];
-      Prepared& p = prepared[i];
+    for (Prepared& p : prepared) {
+      const spi::StoredDelivery& d = p.delivery;
       if (p.adapter == nullptr) {
         // The adapter was removed from the config after the delivery was accepted.
         if (auto st = tx.MarkDelivery(
@@ -160,12 +172,16 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
     }
     return absl::OkStatus();
   });
-  if (!s.ok()) return s;
-  cursor_ = pending->back().seq;
+  if (!s.ok()) {
+    // The read-ahead started after this batch, which will be read again: discard it.
+    if (next_.valid()) next_.get().IgnoreError();
+    return s;
+  }
+  cursor_ = last;
   stats_.processed += processed;
   stats_.ignored += ignored;
   stats_.failed += failed;
-  return static_cast<int>(pending->size());
+  return static_cast<int>(prepared.size());
 }
 
 }  // namespace debrief::pipeline

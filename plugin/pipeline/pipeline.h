@@ -1,9 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "classify/classifier.h"
@@ -29,6 +32,10 @@ struct PipelineStats {
 // delivery's new state commit together. A crash before the commit leaves the deliveries
 // pending and they are processed again from scratch; after it, they are done. Either way
 // every acknowledged delivery takes effect exactly once.
+//
+// In a burst (a full batch) the next batch is read, normalised and classified on a helper
+// thread while this one commits, so the CPU work and the store's writes overlap on two cores.
+// A failed commit discards that read-ahead: the batch after it is read again.
 class Pipeline {
  public:
   Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
@@ -54,6 +61,16 @@ class Pipeline {
   const PipelineStats& stats() const { return stats_; }
 
  private:
+  // Deliveries read from the inbox, normalised and classified: everything a batch needs
+  // before its transaction.
+  struct Prepared {
+    spi::StoredDelivery delivery;
+    spi::HelpdeskAdapter* adapter = nullptr;
+    absl::StatusOr<spi::NormalizeResult> result = absl::UnknownError("not normalised");
+    std::optional<v1::Classification> classification;
+  };
+  using Batch = absl::StatusOr<std::vector<Prepared>>;
+  Batch ReadAndPrepare(int64_t after_seq);
   absl::StatusOr<int> ProcessBatch();
 
   spi::Store& store_;
@@ -66,6 +83,7 @@ class Pipeline {
   Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;
+  std::future<Batch> next_;  // the read-ahead of the batch after cursor_, if any
   PipelineStats stats_;
 };
 

@@ -199,5 +199,48 @@ TEST_F(PipelineTest, ACrashBeforeCommitReprocessesFromScratchWithoutDuplicates) 
   EXPECT_EQ(Tasks().size(), 1u);
 }
 
+TEST_F(PipelineTest, ABurstIsReadAheadYetEveryDeliveryTakesEffectOnceAndInOrder) {
+  // Batches of 2, so every batch but the last is full and the next one is read ahead while
+  // it commits; one more delivery arrives mid-burst, while a batch is being prepared.
+  Pipeline small(*store_, {{"support", &adapter_}}, *classifier_, *policy_, clock_, 2,
+                 absl::Milliseconds(10));
+  bool added = false;
+  ON_CALL(adapter_, Normalize(_)).WillByDefault(Invoke([&](const spi::InboundDelivery& d) {
+    std::vector<std::string> parts = absl::StrSplit(std::string(d.body), '|');
+    if (parts[0] == "4" && !added) {
+      added = true;
+      Deliver("late", "1|Cannot log in|the newest state of ticket 1");
+    }
+    spi::NormalizeResult r;
+    r.event.emplace();
+    r.event->set_type(v1::TICKET_UPDATED);
+    r.event->mutable_ticket()->set_ticket_id(parts[0]);
+    r.event->mutable_ticket()->set_subject(parts[1]);
+    r.event->mutable_ticket()->set_body(parts[2]);
+    return absl::StatusOr<spi::NormalizeResult>(r);
+  }));
+  Deliver("d1", "1|Charged twice|first");
+  for (int i = 2; i <= 6; ++i)
+    Deliver("d" + std::to_string(i), std::to_string(i) + "|Charged twice|x");
+  Deliver("d7", "1|Charged twice|second");  // before "late" in the inbox
+  ASSERT_TRUE(small.Drain().ok());
+  EXPECT_TRUE(added);
+  EXPECT_EQ(small.stats().processed.load(), 8);
+  // Nothing is left pending, and a second drain (a fresh read) finds nothing.
+  EXPECT_TRUE(store_->PendingDeliveries(0, 100)->empty());
+  ASSERT_TRUE(small.Drain().ok());
+  EXPECT_EQ(small.stats().processed.load(), 8);
+  // The last delivery for ticket 1 wins: its text and its category.
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.GetTicket("support", "1");
+                    EXPECT_TRUE(t.ok() && t->has_value());
+                    EXPECT_EQ((*t)->ticket.body(), "the newest state of ticket 1");
+                    EXPECT_EQ((*t)->classification->category_id(), "login");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+}
+
 }  // namespace
 }  // namespace debrief::pipeline
