@@ -354,21 +354,24 @@ TEST_F(LoopScenario, TheTaskIsRewrittenWhenItsImpactGrewOrItsLastWriteIsStale) {
     Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
   Run();
   EXPECT_EQ(linked(), 3u);  // created with its three tickets
-  Ticket("4", "c4", "A B", "charged twice");
-  clock_.Advance(absl::Minutes(10));
-  Run();
-  EXPECT_EQ(linked(), 3u) << "4 is not 50% more than 3: no edit yet";
-  Ticket("5", "c5", "A B", "charged twice");
-  clock_.Advance(absl::Minutes(10));
-  Run();
-  EXPECT_EQ(linked(), 5u) << "5 >= 4.5: one edit carries both links";
+  // The defaults: an edit when the tickets doubled, or when the last edit is 72 hours old.
+  for (const char* id : {"4", "5"}) {
+    Ticket(id, absl::StrCat("c", id), "A B", "charged twice");
+    clock_.Advance(absl::Minutes(10));
+    Run();
+    EXPECT_EQ(linked(), 3u) << id << " tickets are not twice 3: no edit yet";
+  }
   Ticket("6", "c6", "A B", "charged twice");
-  clock_.Advance(absl::Hours(23));
+  clock_.Advance(absl::Minutes(10));
   Run();
-  EXPECT_EQ(linked(), 5u);
+  EXPECT_EQ(linked(), 6u) << "6 = 2 x 3: one edit carries the three new links";
+  Ticket("7", "c7", "A B", "charged twice");
+  clock_.Advance(absl::Hours(71));
+  Run();
+  EXPECT_EQ(linked(), 6u);
   clock_.Advance(absl::Hours(1));
   Run();
-  EXPECT_EQ(linked(), 6u) << "a day after the last edit, the task catches up";
+  EXPECT_EQ(linked(), 7u) << "72 hours after the last edit, the task catches up";
 }
 
 TEST_F(LoopScenario, AnAgentRequestsATaskWithoutWaitingForTheThreshold) {
