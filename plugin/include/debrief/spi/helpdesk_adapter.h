@@ -80,9 +80,10 @@ class HelpdeskAdapter {
   //   INVALID_ARGUMENT  -> 400 (malformed body, missing ticket id)
   virtual absl::StatusOr<AcceptedDelivery> Accept(const InboundDelivery& delivery) const = 0;
 
-  // Turns a stored, accepted delivery into a ticket event. Pure: no I/O. INVALID_ARGUMENT
-  // dead-letters the delivery; an event type the adapter does not handle is not an error
-  // but an ignored_reason.
+  // Turns a stored, accepted delivery into a ticket event. Pure: no I/O, no state, since the
+  // pipeline calls it from two threads at once (a batch and the read-ahead of the next).
+  // INVALID_ARGUMENT dead-letters the delivery; an event type the adapter does not handle is
+  // not an error but an ignored_reason.
   virtual absl::StatusOr<NormalizeResult> Normalize(const InboundDelivery& delivery) const = 0;
 
   // Writes the classification (and the linked task, if any) back to the ticket: the
