@@ -33,7 +33,7 @@ echo "## Pipeline"
 build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 50000 |
   python3 -c 'import json, sys
 d = json.load(sys.stdin)
-print("%s tickets from inbox to classified, linked and outbox written: %.2f s, %s tickets/s (one pipeline thread)"
+print("%s tickets from inbox to classified, linked and outbox written: %.2f s, %s tickets/s (the pipeline thread, the next batch read ahead on a second)"
       % (format(d["tickets"], ","), d["seconds"], format(round(d["tickets_per_second"]), ",")))'
 echo
 echo "## Backfill"
