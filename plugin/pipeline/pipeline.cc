@@ -1,5 +1,8 @@
 #include "pipeline/pipeline.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <iostream>
 #include <optional>
 
@@ -8,6 +11,9 @@
 
 namespace debrief::pipeline {
 namespace {
+
+// The pipeline's threads' CPU priority: acknowledging webhooks wins the CPU over them.
+constexpr int kNice = 5;
 
 bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
   return a.subject() == b.subject() && a.body() == b.body();
@@ -28,10 +34,17 @@ Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
       emerging_(emerging),
       worker_(
           "pipeline", [this] { return ProcessBatch(); }, poll_interval,
-          /*drain_on_stop=*/true, /*gather=*/absl::Milliseconds(20), /*full=*/batch,
-          /*nice=*/5) {}
+          /*drain_on_stop=*/true, /*gather=*/absl::Milliseconds(20), /*full=*/batch, kNice) {}
 
-Pipeline::~Pipeline() { Stop(); }
+Pipeline::~Pipeline() {
+  Stop();
+  {
+    std::lock_guard<std::mutex> l(ahead_mu_);
+    ahead_quit_ = true;
+  }
+  ahead_cv_.notify_all();
+  if (ahead_thread_.joinable()) ahead_thread_.join();
+}
 
 void Pipeline::Start() { worker_.Start(); }
 void Pipeline::Stop() { worker_.Stop(); }
@@ -114,11 +127,43 @@ Pipeline::Batch Pipeline::ReadAndPrepare(int64_t after_seq) {
   return prepared;
 }
 
+void Pipeline::StartReadAhead(int64_t after_seq) {
+  std::lock_guard<std::mutex> l(ahead_mu_);
+  if (!ahead_thread_.joinable()) ahead_thread_ = std::thread([this] { ReadAheadLoop(); });
+  ahead_after_ = after_seq;
+  ahead_.reset();
+  ahead_cv_.notify_all();
+}
+
+Pipeline::Batch Pipeline::TakeReadAhead() {
+  std::unique_lock<std::mutex> l(ahead_mu_);
+  ahead_cv_.wait(l, [&] { return ahead_.has_value(); });
+  Batch b = std::move(*ahead_);
+  ahead_.reset();
+  ahead_after_.reset();
+  return b;
+}
+
+void Pipeline::ReadAheadLoop() {
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
+  std::unique_lock<std::mutex> l(ahead_mu_);
+  while (true) {
+    ahead_cv_.wait(l, [&] { return ahead_quit_ || (ahead_after_ && !ahead_.has_value()); });
+    if (ahead_quit_) return;
+    const int64_t after = *ahead_after_;
+    l.unlock();
+    Batch b = ReadAndPrepare(after);
+    l.lock();
+    ahead_ = std::move(b);
+    ahead_cv_.notify_all();
+  }
+}
+
 absl::StatusOr<int> Pipeline::ProcessBatch() {
   std::lock_guard<std::mutex> guard(process_mu_);
   Batch batch = absl::UnknownError("not read");
-  if (next_.valid()) {
-    batch = next_.get();
+  if (ahead_after_) {
+    batch = TakeReadAhead();
     // A read-ahead that failed or found nothing is simply read again now.
     if (!batch.ok() || batch->empty()) batch = ReadAndPrepare(cursor_);
   } else {
@@ -129,8 +174,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   if (prepared.empty()) return 0;
   const int64_t last = prepared.back().delivery.seq;
   // A full batch means a burst: read and prepare the next one while this one commits.
-  if (prepared.size() >= static_cast<size_t>(batch_))
-    next_ = std::async(std::launch::async, [this, last] { return ReadAndPrepare(last); });
+  if (prepared.size() >= static_cast<size_t>(batch_)) StartReadAhead(last);
 
   int processed = 0, ignored = 0, failed = 0;
   absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -174,7 +218,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   });
   if (!s.ok()) {
     // The read-ahead started after this batch, which will be read again: discard it.
-    if (next_.valid()) next_.get().IgnoreError();
+    if (ahead_after_) TakeReadAhead().IgnoreError();
     return s;
   }
   cursor_ = last;

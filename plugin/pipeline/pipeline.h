@@ -1,11 +1,12 @@
 #pragma once
 
 #include <atomic>
-#include <future>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -83,7 +84,17 @@ class Pipeline {
   Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;
-  std::future<Batch> next_;  // the read-ahead of the batch after cursor_, if any
+  // The read-ahead: a thread of its own (started with the first full batch) that reads and
+  // prepares the batch after `ahead_after_` while the pipeline thread commits.
+  void StartReadAhead(int64_t after_seq);
+  Batch TakeReadAhead();  // waits for it
+  void ReadAheadLoop();
+  std::mutex ahead_mu_;
+  std::condition_variable ahead_cv_;
+  std::optional<int64_t> ahead_after_;  // requested, not yet taken
+  std::optional<Batch> ahead_;          // its result
+  bool ahead_quit_ = false;
+  std::thread ahead_thread_;
   PipelineStats stats_;
 };
 

@@ -312,7 +312,7 @@ TEST_P(HelpdeskConformance, WriteBackIsRetriedOn429And5xxHonouringRetryAfter) {
   EXPECT_EQ(*spi::RetryAfter(s), absl::Seconds(7));
 
   http_.Clear();
-  for (const std::string& m : {"PUT", "POST"})
+  for (const char* m : {"PUT", "POST"})
     http_.On(m, "", {{503, "busy", {{"retry-after", "Sun, 23 Nov 2026 10:30:00 GMT"}}}});
   clock_.Advance(absl::FromUnixSeconds(1795429780) - clock_.Now());  // 2026-11-23T10:29:40Z
   s = adapter_->WriteBack(TicketOf("17"), c, nullptr);
