@@ -93,7 +93,8 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
     return absl::InvalidArgumentError("a classifier needs at least two categories");
 
   const bool few = data.size() < static_cast<size_t>(kFewShotPerClass) * categories.size();
-  const v1::HashingParams hashing = config.hashing.value_or(FeatureExtractor::Defaults(few));
+  v1::HashingParams hashing = config.hashing.value_or(FeatureExtractor::Defaults(few));
+  if (config.adjust_hashing) config.adjust_hashing(&hashing);
 
   // Inverse document frequency per bucket (smoothed as scikit-learn does), from the data
   // and the taxonomy's own texts; buckets never seen get the largest value.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -23,6 +24,8 @@ struct TrainConfig {
   // Unset: FeatureExtractor::Defaults for the data's size (few-shot below kFewShotPerClass
   // examples per category).
   std::optional<v1::HashingParams> hashing;
+  // Applied to those params, given or by size (debriefctl train --bits, --char-max, ...).
+  std::function<void(v1::HashingParams*)> adjust_hashing;
   TrainOptions options;
   // Share of the data held out to fit the softmax temperature and the abstention threshold
   // (then the final model is trained on everything). 0: no calibration.

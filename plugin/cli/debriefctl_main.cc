@@ -422,18 +422,16 @@ int main(int argc, char** argv) {
     }
     debrief::classify::TrainConfig tc;
     if (epochs > 0) tc.options.epochs = epochs;
-    // A hashing flag starts from the defaults for a hundred examples per category.
-    auto hashing = [&]() -> debrief::v1::HashingParams& {
-      if (!tc.hashing) tc.hashing = debrief::classify::FeatureExtractor::Defaults();
-      return *tc.hashing;
+    // Hashing flags change the defaults that suit the data's size, nothing else.
+    tc.adjust_hashing = [&](debrief::v1::HashingParams* h) {
+      if (bits > 0) h->set_bits(bits);
+      if (char_min >= 0) h->set_char_min(char_min);
+      if (char_max >= 0) h->set_char_max(char_max);
+      if (char_weight > 0) h->set_char_weight(static_cast<float>(char_weight));
     };
-    if (bits > 0) hashing().set_bits(bits);
     if (learning_rate > 0) tc.options.learning_rate = static_cast<float>(learning_rate);
     if (loss == "logistic") tc.options.loss = debrief::classify::Loss::kLogistic;
     if (loss == "pa") tc.options.loss = debrief::classify::Loss::kPassiveAggressive;
-    if (char_min >= 0) hashing().set_char_min(char_min);
-    if (char_max >= 0) hashing().set_char_max(char_max);
-    if (char_weight > 0) hashing().set_char_weight(static_cast<float>(char_weight));
     if (calibration >= 0) tc.calibration_fraction = calibration;
     debrief::classify::TrainReport report;
     auto m = debrief::classify::LearnedClassifier::Train(taxonomy, rows, tc,

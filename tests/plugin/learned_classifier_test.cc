@@ -147,6 +147,12 @@ TEST_F(LearnedClassifierTest, FeaturesFollowTheDataSizeUnlessGiven) {
   ASSERT_TRUE(many.ok()) << many.status();
   EXPECT_TRUE((*many)->ToProto().hashing().skip_pairs());
   EXPECT_EQ((*many)->ToProto().hashing().char_max(), 6u);
+  tc.adjust_hashing = [](v1::HashingParams* h) { h->set_bits(16); };
+  auto adjusted = LearnedClassifier::Train({}, ToyData(), tc, clock_);
+  ASSERT_TRUE(adjusted.ok()) << adjusted.status();
+  EXPECT_EQ((*adjusted)->ToProto().hashing().bits(), 16u);
+  EXPECT_EQ((*adjusted)->ToProto().hashing().char_max(), 5u) << "still the few-shot defaults";
+  tc.adjust_hashing = nullptr;
   tc.hashing = FeatureExtractor::Defaults();
   tc.hashing->set_char_max(4);
   auto given = LearnedClassifier::Train({}, ToyData(), tc, clock_);
