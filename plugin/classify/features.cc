@@ -27,7 +27,7 @@ inline uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
 struct Raw {
   uint32_t bucket;
   float value;
-  uint32_t origin;  // index into the origin strings, or -1
+  uint32_t origin;  // with explanations, the index into FeatureVector::origins
 };
 
 }  // namespace

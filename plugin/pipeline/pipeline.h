@@ -91,8 +91,10 @@ class Pipeline {
   void ReadAheadLoop();
   std::mutex ahead_mu_;
   std::condition_variable ahead_cv_;
-  std::optional<int64_t> ahead_after_;  // requested, not yet taken
-  std::optional<Batch> ahead_;          // its result
+  // Requested, not yet taken. Written only by ProcessBatch (under process_mu_ and ahead_mu_),
+  // so ProcessBatch may read it without ahead_mu_.
+  std::optional<int64_t> ahead_after_;
+  std::optional<Batch> ahead_;  // its result
   bool ahead_quit_ = false;
   std::thread ahead_thread_;
   PipelineStats stats_;

@@ -304,7 +304,7 @@ TEST_P(HelpdeskConformance, WriteBackIsRetriedOn429And5xxHonouringRetryAfter) {
   v1::Classification c;
   c.set_category_id("billing");
   c.set_confidence(0.9);
-  for (const std::string& m : {"PUT", "POST"})
+  for (const char* m : {"PUT", "POST"})
     http_.On(m, "", {{429, "{}", {{"retry-after", "7"}}}});
   absl::Status s = adapter_->WriteBack(TicketOf("17"), c, nullptr);
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
