@@ -304,8 +304,7 @@ TEST_P(HelpdeskConformance, WriteBackIsRetriedOn429And5xxHonouringRetryAfter) {
   v1::Classification c;
   c.set_category_id("billing");
   c.set_confidence(0.9);
-  for (const char* m : {"PUT", "POST"})
-    http_.On(m, "", {{429, "{}", {{"retry-after", "7"}}}});
+  for (const char* m : {"PUT", "POST"}) http_.On(m, "", {{429, "{}", {{"retry-after", "7"}}}});
   absl::Status s = adapter_->WriteBack(TicketOf("17"), c, nullptr);
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   ASSERT_TRUE(spi::RetryAfter(s).has_value());
