@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
-  libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libre2-dev libabsl-dev
+  libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libre2-dev libabsl-dev
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
   python3  # tests: exact binomial values computed independently (fractions, math.comb)
   nodejs   # tests: the contract tests' validating mocks (Prism, from npm; tests/contract)

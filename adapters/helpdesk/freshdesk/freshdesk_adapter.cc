@@ -80,10 +80,9 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     }
     if (!ConstantTimeEquals(Sha256(given), Sha256(secret_)))  // equal lengths: no length leak
       return absl::UnauthenticatedError(absl::StrCat("the secret in ", header_, " is wrong"));
-    auto doc = ParseObject(d.body, "the body");
-    if (!doc.ok()) return doc.status();
-    const json* hook = Member(*doc, "freshdesk_webhook");
-    if (hook == nullptr || Text(*hook, "ticket_id").empty())
+    auto id = ObjectTexts(d.body, {"/freshdesk_webhook/ticket_id"}, "the body");
+    if (!id.ok()) return id.status();
+    if ((*id)[0].empty())
       return absl::InvalidArgumentError("the body has no freshdesk_webhook.ticket_id");
     // Freshdesk sends no delivery id; a retry repeats the same body.
     return spi::AcceptedDelivery{HexEncode(Sha256(d.body))};

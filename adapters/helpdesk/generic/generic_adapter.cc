@@ -9,6 +9,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
 #include "common/text_clean.h"
@@ -34,15 +35,19 @@ const json* At(const json& doc, const std::string& pointer) {
   return doc.contains(p) ? &doc[p] : nullptr;
 }
 
-// A value at a JSON pointer, as text (numbers too); empty when absent.
+// A value as text (numbers too, floats as JSON spells them); empty for null and containers.
+std::string ValueText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number()) return v.dump();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  return "";
+}
+
+// A value at a JSON pointer, as text (ValueText); empty when absent.
 std::string TextAt(const json& doc, const std::string& pointer) {
   const json* v = At(doc, pointer);
-  if (v == nullptr) return "";
-  if (v->is_string()) return v->get<std::string>();
-  if (v->is_number_integer()) return std::to_string(v->get<int64_t>());
-  if (v->is_number()) return v->dump();
-  if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
-  return "";
+  return v == nullptr ? "" : ValueText(*v);
 }
 
 v1::TicketEventType EventTypeOf(const std::string& name) {
@@ -119,10 +124,9 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
         !s.ok())
       return s;
 
-    json doc = json::parse(d.body.begin(), d.body.end(), nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object())
-      return absl::InvalidArgumentError("body is not a JSON object");
-    if (TextAt(doc, cfg_.fields().ticket_id()).empty())
+    auto id = ObjectTexts(d.body, {cfg_.fields().ticket_id()}, "the body", ValueText);
+    if (!id.ok()) return absl::InvalidArgumentError("body is not a JSON object");
+    if ((*id)[0].empty())
       return absl::InvalidArgumentError(
           absl::StrCat("no ticket id at ", cfg_.fields().ticket_id()));
 

@@ -82,15 +82,13 @@ class RequestTracker final : public spi::HelpdeskAdapter {
       return s;
     if (auto s = CheckFreshness(absl::FromUnixSeconds(unix), d.received_at, window_); !s.ok())
       return s;
-    auto doc = ParseObject(d.body, "the body");
-    if (!doc.ok()) return doc.status();
-    if (Text(*doc, "ticket_id").empty())
-      return absl::InvalidArgumentError("the body has no ticket_id");
+    auto ids = ObjectTexts(d.body, {"/ticket_id", "/transaction_id"}, "the body");
+    if (!ids.ok()) return ids.status();
+    if ((*ids)[0].empty()) return absl::InvalidArgumentError("the body has no ticket_id");
     spi::AcceptedDelivery out;
     auto h = d.headers.find(kDelivery);
-    out.delivery_key = h != d.headers.end() && !h->second.empty()
-                           ? h->second
-                           : absl::StrCat("rt-", Text(*doc, "transaction_id"));
+    out.delivery_key =
+        h != d.headers.end() && !h->second.empty() ? h->second : absl::StrCat("rt-", (*ids)[1]);
     return out;
   }
 
