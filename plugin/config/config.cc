@@ -236,6 +236,7 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (lo->fixed_tag().empty()) lo->set_fixed_tag("debrief-fixed");
   if (lo->verify_attempts() == 0) lo->set_verify_attempts(3);
   if (lo->impact_min_growth() == 0) lo->set_impact_min_growth(1.0);
+  if (lo->impact_min_new_tickets() == 0) lo->set_impact_min_new_tickets(10);
   if (!lo->has_impact_max_staleness()) lo->mutable_impact_max_staleness()->set_seconds(3 * 86400);
 }
 

@@ -387,7 +387,9 @@ absl::Status Loop::SyncTask(const v1::OutboxAction::SyncTask& sync) {
       const absl::Time last = FromTimestamp(task.synced_at());
       const bool grew =
           static_cast<double>(task.ticket_count()) >=
-          static_cast<double>(task.synced_ticket_count()) * (1 + config_.impact_min_growth());
+              static_cast<double>(task.synced_ticket_count()) * (1 + config_.impact_min_growth()) &&
+          task.ticket_count() - task.synced_ticket_count() >=
+              static_cast<int64_t>(config_.impact_min_new_tickets());
       if (!grew && now - last < stale) {
         // Not worth an edit yet: the task catches up when the last write grows stale.
         write = false;

@@ -142,7 +142,7 @@ taxonomy: {file: )",
 link_policy: {open_after_tickets: 3, window: 7d}
 # Reconciliation runs at start and then hourly: until the restart, only webhooks bring tickets.
 reconcile: {interval: 1h, initial_lookback: 10m}
-loop: {impact_interval: 3s, impact_min_growth: 0.5, status_poll_interval: 2s}
+loop: {impact_interval: 3s, impact_min_growth: 0.5, impact_min_new_tickets: 1, status_poll_interval: 2s}
 )");
   }
 

@@ -106,9 +106,10 @@ EOF
   [ -s "$dir/rt.key" ] || { head -c 32 /dev/urandom | base64 >"$dir/rt.key"; chmod 600 "$dir/rt.key"; }
   DEBRIEF_URL=http://127.0.0.1:$DEBRIEF_PORT/webhooks/rt DEBRIEF_SECRET_FILE=$dir/rt.key \
     DEBRIEF_TOKEN_FILE=$dir/rt.debrief-token RT_QUEUE=$queue bash "$root/deploy/apps/rt/install.sh"
-  # The test's own token (root) creates tickets as a customer's mail would.
-  # (One token: RT tries each token of a user per request, one bcrypt each.)
-  [ -s "$dir/rt.root-token" ] || rt_perl 'my $u = RT::User->new(RT->SystemUser); $u->Load("root");
+  # The test's own token (root) creates tickets as a customer's mail would. Made afresh at each
+  # start, since a start from another build directory replaces root's token. (One token: RT
+  # tries each token of a user per request, one bcrypt each.)
+  rt_perl 'my $u = RT::User->new(RT->SystemUser); $u->Load("root");
     my $old = RT::AuthTokens->new(RT->SystemUser); $old->LimitOwner(VALUE => $u->Id);
     $_->Description eq "debrief e2e" and $_->Delete for @{ $old->ItemsArrayRef };
     my ($id, $msg, $auth) = RT::AuthToken->new(RT::CurrentUser->new($u))->Create(

@@ -52,7 +52,7 @@ link_policy: {open_after_tickets: )",
 pipeline: {poll_interval: 20ms}
 outbox: {initial_backoff: 100ms, max_backoff: 1s}
 # Every link reaches the tracker at once (the product debounces; these tests compare links).
-loop: {impact_interval: 0s, impact_min_growth: 0.001, status_poll_interval: 100ms}
+loop: {impact_interval: 0s, impact_min_growth: 0.001, impact_min_new_tickets: 1, status_poll_interval: 100ms}
 )");
 }
 

@@ -354,24 +354,25 @@ TEST_F(LoopScenario, TheTaskIsRewrittenWhenItsImpactGrewOrItsLastWriteIsStale) {
     Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
   Run();
   EXPECT_EQ(linked(), 3u);  // created with its three tickets
-  // The defaults: an edit when the tickets doubled, or when the last edit is 72 hours old.
-  for (const char* id : {"4", "5"}) {
-    Ticket(id, absl::StrCat("c", id), "A B", "charged twice");
+  // The defaults: an edit when the tickets doubled and 10 or more are new, or when the last
+  // edit is 72 hours old.
+  for (int i = 4; i <= 12; ++i) {
+    Ticket(absl::StrCat(i), absl::StrCat("c", i), "A B", "charged twice");
     clock_.Advance(absl::Minutes(10));
     Run();
-    EXPECT_EQ(linked(), 3u) << id << " tickets are not twice 3: no edit yet";
+    EXPECT_EQ(linked(), 3u) << i << " tickets: doubled, but fewer than 10 new; no edit yet";
   }
-  Ticket("6", "c6", "A B", "charged twice");
+  Ticket("13", "c13", "A B", "charged twice");
   clock_.Advance(absl::Minutes(10));
   Run();
-  EXPECT_EQ(linked(), 6u) << "6 = 2 x 3: one edit carries the three new links";
-  Ticket("7", "c7", "A B", "charged twice");
+  EXPECT_EQ(linked(), 13u) << "10 new: one edit carries the ten new links";
+  Ticket("14", "c14", "A B", "charged twice");
   clock_.Advance(absl::Hours(71));
   Run();
-  EXPECT_EQ(linked(), 6u);
+  EXPECT_EQ(linked(), 13u);
   clock_.Advance(absl::Hours(1));
   Run();
-  EXPECT_EQ(linked(), 7u) << "72 hours after the last edit, the task catches up";
+  EXPECT_EQ(linked(), 14u) << "72 hours after the last edit, the task catches up";
 }
 
 TEST_F(LoopScenario, AnAgentRequestsATaskWithoutWaitingForTheThreshold) {
