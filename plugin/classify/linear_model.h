@@ -54,10 +54,6 @@ class LinearModel {
     int32_t r = row_of_[feature];
     return r < 0 ? nullptr : &w_[static_cast<size_t>(r) * classes_];
   }
-  float Weight(uint32_t feature, int c) const {
-    int32_t r = row_of_[feature];
-    return r < 0 ? 0.0f : w_[static_cast<size_t>(r) * classes_ + c];
-  }
 
   // One AdaGrad step on the log loss of (x, label).
   void Update(const FeatureVector& x, int label, float learning_rate);
