@@ -15,12 +15,8 @@ absl::StatusOr<std::vector<std::string>> SlowTexts(
   if (!doc.ok()) return doc.status();
   std::vector<std::string> out;
   for (absl::string_view pointer : pointers) {
-    std::string text;
-    if (!pointer.empty()) {
-      json::json_pointer p{std::string(pointer)};
-      if (doc->contains(p)) text = text_of((*doc)[p]);
-    }
-    out.push_back(std::move(text));
+    const json* v = At(*doc, pointer);
+    out.push_back(v == nullptr ? "" : text_of(*v));
   }
   return out;
 }

@@ -20,6 +20,15 @@ inline const json* Member(const json& j, const char* key) {
   return it == j.end() ? nullptr : &*it;
 }
 
+// The value at a JSON pointer ("/ticket/id"), or null when absent or the pointer is empty.
+// Optional fields are often absent, so this checks instead of catching json::at's exception
+// (measured: exceptions were most of the pipeline's time).
+inline const json* At(const json& doc, absl::string_view pointer) {
+  if (pointer.empty()) return nullptr;
+  json::json_pointer p{std::string(pointer)};
+  return doc.contains(p) ? &doc[p] : nullptr;
+}
+
 // A value as text: strings as they are, integers and booleans spelled out; else empty.
 inline std::string TextOf(const json& v) {
   if (v.is_string()) return v.get<std::string>();

@@ -26,15 +26,6 @@ using v1config = GenericHelpdeskConfig;
 
 std::string Or(const std::string& v, const char* fallback) { return v.empty() ? fallback : v; }
 
-// The value at a JSON pointer, or null when absent. Optional fields are often absent, so
-// this checks instead of catching json::at's exception (measured: exceptions were most of
-// the pipeline's time).
-const json* At(const json& doc, const std::string& pointer) {
-  if (pointer.empty()) return nullptr;
-  json::json_pointer p(pointer);
-  return doc.contains(p) ? &doc[p] : nullptr;
-}
-
 // A value as text (numbers too, floats as JSON spells them); empty for null and containers.
 std::string ValueText(const json& v) {
   if (v.is_string()) return v.get<std::string>();
