@@ -226,7 +226,7 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (!ob->has_max_backoff()) ob->mutable_max_backoff()->set_seconds(600);
   if (ob->workers() == 0) ob->set_workers(4);
   auto* lo = c.mutable_loop();
-  if (!lo->has_impact_interval()) lo->mutable_impact_interval()->set_seconds(600);
+  if (!lo->has_impact_interval()) lo->mutable_impact_interval()->set_seconds(3600);
   if (!lo->has_status_poll_interval()) lo->mutable_status_poll_interval()->set_seconds(300);
   if (!lo->has_reply_solved_within()) lo->mutable_reply_solved_within()->set_seconds(30 * 86400);
   if (!lo->has_settling_delay()) lo->mutable_settling_delay()->set_seconds(7 * 86400);

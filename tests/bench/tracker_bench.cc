@@ -5,7 +5,8 @@
 // loop.impact_interval; the naive integration makes one tracker call per ticket.
 // Then the busy-day mix again through each vendor adapter, talking HTTP to the in-memory peer
 // of the tracker conformance suite: the vendor API requests (reads and writes) that costs.
-// Usage: debrief_tracker_bench TAXONOMY.yaml   (prints JSON lines, one per mix and tracker)
+// Usage: debrief_tracker_bench TAXONOMY.yaml ['{LOOP SETTINGS}']   (prints JSON lines, one per mix
+// and tracker; the optional flow YAML replaces the `loop:` defaults, e.g. '{impact_interval: 4h}')
 #include <atomic>
 #include <filesystem>
 #include <future>
@@ -96,7 +97,8 @@ std::vector<Vendor> Vendors() {
   };
 }
 
-int Run(const std::string& taxonomy, const Mix& mix, const Vendor* vendor) {
+int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mix,
+        const Vendor* vendor) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / absl::StrCat("debrief-tracker-bench-", getpid());
   fs::remove_all(dir);
@@ -107,10 +109,9 @@ int Run(const std::string& taxonomy, const Mix& mix, const Vendor* vendor) {
                    "TRACKER_BENCH_SECRET}}}]\n"
                    "trackers: [{id: tasks, type: ",
                    vendor ? vendor->type : "builtin",
-                   ", settings: ", vendor ? vendor->settings : "{}",
-                   "}]\n"
-                   "taxonomy: {file: \"",
-                   taxonomy, "\"}\n"),
+                   ", settings: ", vendor ? vendor->settings : "{}", "}]\n",
+                   loop_yaml.empty() ? "" : absl::StrCat("loop: ", loop_yaml, "\n"),
+                   "taxonomy: {file: \"", taxonomy, "\"}\n"),
       dir.string());
   if (!config.ok()) {
     std::cerr << config.status() << "\n";
@@ -230,16 +231,19 @@ int Run(const std::string& taxonomy, const Mix& mix, const Vendor* vendor) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: debrief_tracker_bench TAXONOMY.yaml\n";
+    std::cerr << "usage: debrief_tracker_bench TAXONOMY.yaml ['{LOOP SETTINGS}']\n";
     return 2;
   }
+  // The config is read from a scratch directory: name the taxonomy from here.
+  const std::string taxonomy = std::filesystem::absolute(argv[1]).string();
+  const std::string loop = argc > 2 ? argv[2] : "";
   for (const Mix& m : {Mix{"burst (1,000 tickets in 15 minutes)", absl::Minutes(15)},
                        Mix{"a busy day (1,000 tickets in 24 hours)", absl::Hours(24)},
                        Mix{"a week (1,000 tickets in 7 days)", absl::Hours(24 * 7)}}) {
-    if (int rc = Run(argv[1], m, nullptr); rc != 0) return rc;
+    if (int rc = Run(taxonomy, loop, m, nullptr); rc != 0) return rc;
   }
   const Mix day{"a busy day (1,000 tickets in 24 hours)", absl::Hours(24)};
   for (const Vendor& v : Vendors())
-    if (int rc = Run(argv[1], day, &v); rc != 0) return rc;
+    if (int rc = Run(taxonomy, loop, day, &v); rc != 0) return rc;
   return 0;
 }

@@ -134,7 +134,7 @@ TEST_F(PipelineTest, OpensOneTaskAtTheThresholdAndLinksLaterTickets) {
   EXPECT_EQ(pipeline_->stats().processed.load(), 4);
 
   // The outbox holds the create (which carries the first three links), write-backs, and one
-  // sync for the later link, debounced to the end of the impact interval (default 10 min).
+  // sync for the later link, debounced to the end of the impact interval (default an hour).
   auto due = store_->DueActions(clock_.Now(), 100);
   ASSERT_TRUE(due.ok());
   int creates = 0, syncs = 0, writebacks = 0;
@@ -146,7 +146,7 @@ TEST_F(PipelineTest, OpensOneTaskAtTheThresholdAndLinksLaterTickets) {
   EXPECT_EQ(creates, 1);
   EXPECT_EQ(syncs, 0);
   EXPECT_GE(writebacks, 4);
-  due = store_->DueActions(clock_.Now() + absl::Minutes(10), 100);
+  due = store_->DueActions(clock_.Now() + absl::Hours(1), 100);
   syncs = 0;
   for (const auto& e : *due) syncs += e.action.has_sync_task();
   EXPECT_EQ(syncs, 1);
