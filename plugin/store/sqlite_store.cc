@@ -726,19 +726,20 @@ absl::Status Migrate(sqlite3* db, const char* const (&migrations)[N], const std:
 class SqliteStore final : public spi::Store {
  public:
   SqliteStore(const SqliteOptions& options, const spi::Clock& clock, sqlite3* write_db,
-              sqlite3* read_db, sqlite3* inbox_db)
+              sqlite3* read_db, sqlite3* inbox_db, sqlite3* inbox_read_db)
       : options_(options),
         clock_(clock),
         write_db_(write_db),
         read_db_(read_db),
         inbox_db_(inbox_db),
+        inbox_read_db_(inbox_read_db),
         write_(write_db, clock),
         read_(read_db, clock),
         insert_delivery_(
             inbox_db,
             "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
             "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
-        pending_(inbox_db,
+        pending_(inbox_read_db,
                  "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
                  "deliveries WHERE seq>? ORDER BY seq LIMIT ?"),
         processed_floor_(read_db, "SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes"),
@@ -789,7 +790,9 @@ class SqliteStore final : public spi::Store {
       floor = f.Int(0);
       ResetAll(read_db_.db);
     }
-    std::lock_guard<std::mutex> l(inbox_mu_);
+    // Its own connection: reading a batch never holds up the group commit (WAL readers and the
+    // writer do not wait for each other).
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
     auto& s = pending_.Reset().Bind(std::max(after_seq, floor)).Bind(int64_t{limit});
     std::vector<StoredDelivery> out;
     while (true) {
@@ -806,7 +809,7 @@ class SqliteStore final : public spi::Store {
       d.headers.insert(h.headers().begin(), h.headers().end());
       d.body = s.Text(5);
     }
-    ResetAll(inbox_db_.db);
+    ResetAll(inbox_read_db_.db);
     return out;
   }
 
@@ -972,9 +975,11 @@ class SqliteStore final : public spi::Store {
   Db write_db_;
   Db read_db_;
   Db inbox_db_;
-  std::mutex write_mu_;  // the write connection and its statements
-  std::mutex read_mu_;   // the read connection and its statements
-  std::mutex inbox_mu_;  // the inbox connection and its statements
+  Db inbox_read_db_;
+  std::mutex write_mu_;       // the write connection and its statements
+  std::mutex read_mu_;        // the read connection and its statements
+  std::mutex inbox_mu_;       // the inbox connection and its statements (the commit thread's)
+  std::mutex inbox_read_mu_;  // the inbox read connection and pending_
   Connection write_;
   Connection read_;
   Stmt insert_delivery_, pending_, processed_floor_, due_, complete_, retry_, dead_;
@@ -1024,7 +1029,14 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
     sqlite3_close(*w);
     return r.status();
   }
-  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r, *in);
+  auto in_r = OpenConnection(inbox_path, /*read_only=*/true);
+  if (!in_r.ok()) {
+    sqlite3_close(*r);
+    sqlite3_close(*in);
+    sqlite3_close(*w);
+    return in_r.status();
+  }
+  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r, *in, *in_r);
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }
