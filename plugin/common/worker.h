@@ -12,11 +12,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/thread_name.h"
 
 namespace debrief {
 
-// A background thread that runs `step` until it finds nothing to do, then sleeps until
-// Notify() or `idle` passes. `step` returns how many items it handled. On Stop, `drain`
+// A background thread (named `name`) that runs `step` until it finds nothing to do, then sleeps
+// until Notify() or `idle` passes. `step` returns how many items it handled. On Stop, `drain`
 // decides whether step runs until empty first (the pipeline) or the thread just ends (the
 // executor, whose work stays queued for the next start).
 class Worker {
@@ -61,6 +62,7 @@ class Worker {
 
  private:
   void Run() {
+    NameThisThread(name_);
     if (nice_ != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
     while (true) {
       auto n = step_();

@@ -19,6 +19,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "common/thread_name.h"
 
 namespace debrief::ingress {
 namespace {
@@ -109,7 +110,10 @@ class BeastServer final : public HttpServer {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_, Accept(), asio::detached);
     for (int i = 0; i < std::max(1, options_.threads); ++i)
-      threads_.emplace_back([this] { ioc_.run(); });
+      threads_.emplace_back([this, i] {
+        NameThisThread(absl::StrCat("http-", i));
+        ioc_.run();
+      });
     return absl::OkStatus();
   }
 

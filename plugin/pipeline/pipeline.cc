@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "common/time_util.h"
 
 namespace debrief::pipeline {
@@ -148,6 +149,7 @@ Pipeline::Batch Pipeline::TakeReadAhead() {
 }
 
 void Pipeline::ReadAheadLoop() {
+  NameThisThread("pipeline-ahead");
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
   std::unique_lock<std::mutex> l(ahead_mu_);
   while (true) {

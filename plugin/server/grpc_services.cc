@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/thread_name.h"
 #include "common/time_util.h"
 #include "debrief/v1/services.grpc.pb.h"
 #include "ingress/reconciler.h"
@@ -345,6 +346,7 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
                   std::shared_ptr<BackfillGate> gate) {
     gate->Enter();
     std::thread([this, &d, &helpdesk, since, gate] {
+      NameThisThread("backfill");
       auto p =
           ingress::ListIntoInbox(d.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since),
                                  since, d.clock, [this, &gate](const ingress::ListingProgress& p) {

@@ -11,6 +11,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 #include "common/time_util.h"
 #include "store/sqlite_util.h"
 
@@ -750,7 +751,10 @@ class SqliteStore final : public spi::Store {
         retry_(write_db,
                "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
         dead_(write_db, "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
-    committer_ = std::thread([this] { CommitLoop(); });
+    committer_ = std::thread([this] {
+      NameThisThread("inbox-commit");
+      CommitLoop();
+    });
   }
 
   ~SqliteStore() override { Close(); }

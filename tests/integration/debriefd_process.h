@@ -72,6 +72,7 @@ class Debriefd {
   }
   // Sends a signal to the running debriefd (SIGHUP reloads the classifier).
   void Signal(int sig) { kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
   ~Debriefd() {
     if (pid_ > 0) Kill9();
   }

@@ -2,9 +2,13 @@
 // SQLite and the builtin tracker.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 
+#include "absl/strings/str_join.h"
 #include "integration/debriefd_process.h"
 #include "tracker/builtin/builtin_tracker.h"
 
@@ -160,6 +164,26 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   ASSERT_TRUE(tracker.ok());
   EXPECT_EQ(*(*tracker)->CountTasks(), 1);
   EXPECT_EQ((*tracker)->LinkedTickets(task.external_id())->size(), 4u);
+}
+
+// An operator's `top -H` or perf tells the threads apart.
+TEST(Debriefd, ItsThreadsAreNamed) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  std::set<std::string> names;
+  for (const auto& t :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", d.pid(), "/task"))) {
+    std::string name;
+    std::getline(std::ifstream(t.path() / "comm"), name);
+    names.insert(name);
+  }
+  for (const char* want :
+       {"http-0", "http-1", "inbox-commit", "pipeline", "executor", "task-follower", "reconciler"})
+    EXPECT_TRUE(names.contains(want))
+        << want << " missing; threads: " << absl::StrJoin(names, ", ");
+  EXPECT_EQ(d.Terminate(), 0);
 }
 
 TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
