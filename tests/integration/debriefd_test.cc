@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "integration/debriefd_process.h"
 #include "tracker/builtin/builtin_tracker.h"
@@ -120,6 +121,14 @@ TEST(Debriefd, WebhooksBecomeTaggedTicketsAndOneTaskPerCause) {
   EXPECT_EQ(GetTicket(d, "5").classification().category_id(), "praise-agent");
   EXPECT_EQ(ListTasks(d).size(), 1u);
   EXPECT_EQ(GetTask(d, task.id()).task().customer_count(), 3);  // c1 wrote twice
+
+  // A long ticket (a pasted log) spans many reads of the connection's buffer on the same
+  // keep-alive connection, and is taken whole.
+  std::string log;
+  while (log.size() < 100 * 1024) log += "2026-11-23 08:00:00 ERROR payment gateway timeout\n";
+  ASSERT_EQ(d.Post(TicketJson("9", "Long log", log, "c9"), "del-9")->status, 202);
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(d, "9").has_classification(); }));
+  EXPECT_EQ(GetTicket(d, "9").ticket().body(), absl::StripTrailingAsciiWhitespace(log));
 
   // Refusals: wrong signature, unknown adapter, malformed, oversized; each with a reason.
   auto bad = d.Post(TicketJson("6", "x", "y", "c6"), "del-6", "00ff");
