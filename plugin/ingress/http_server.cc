@@ -263,7 +263,8 @@ class BeastServer final : public HttpServer {
         .Inc();
   }
 
-  asio::awaitable<Response> Handle(const Request& req) {
+  // Takes the request's body (the stored delivery keeps it, without a copy).
+  asio::awaitable<Response> Handle(Request& req) {
     const absl::string_view target(req.target().data(), req.target().size());
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
@@ -328,7 +329,7 @@ class BeastServer final : public HttpServer {
     d.adapter_id = id;
     d.delivery_key = std::move(accepted->delivery_key);
     d.received_at = in.received_at;
-    d.body = req.body();
+    d.body = std::move(req.body());  // `in` is done with
     for (auto& [k, val] : in.headers)
       if (!IsSecretHeader(k)) d.headers.emplace(k, std::move(val));
     std::string key = d.delivery_key;
