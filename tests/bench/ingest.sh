@@ -2,7 +2,9 @@
 # Ingest benchmark: signed webhook deliveries acknowledged durably per second, and latency,
 # with wrk against debriefd and, in the same run, against a baseline receiver written by hand
 # (Node http + HMAC + one durable SQLite insert per delivery). Also start-up time to ready and
-# resident memory idle and under load. Usage: tests/bench/ingest.sh BUILD_DIR
+# resident memory idle and under load, and, on a fresh debriefd, the same load repeating one
+# delivery (verified and answered "duplicate", nothing written): what the HTTP path alone
+# sustains, so the cost of the durable write shows. Usage: tests/bench/ingest.sh BUILD_DIR
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
@@ -40,6 +42,20 @@ wait_ready() {  # url -> seconds waited
   done
   echo "not ready: $1" >&2; return 1
 }
+start_debriefd() {  # dir -> starts debriefd there, sets dpid
+  mkdir -p "$1"
+  cat > "$1/debrief.yaml" <<YAML
+http: {listen: "127.0.0.1:18480"}
+grpc: {listen: "127.0.0.1:19480"}
+helpdesks:
+  - {id: bench, type: generic, settings: {secret: {env: BENCH_SECRET}, delivery_id_header: X-Debrief-Delivery}}
+trackers: [{id: tasks, type: builtin}]
+taxonomy: {file: $root/deploy/taxonomy/default.yaml}
+YAML
+  BENCH_SECRET=$secret "$build/plugin/debriefd" --config "$1/debrief.yaml" > "$1/log" 2>&1 &
+  dpid=$!
+  pids+=($dpid)
+}
 load() {  # name url pid -> JSON line on stdout
   local peak=0 out
   ( while kill -0 "$3" 2>/dev/null; do r=$(rss_kb "$3"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" > "$work/$1.peak"; sleep 0.2; done ) &
@@ -50,18 +66,8 @@ load() {  # name url pid -> JSON line on stdout
 }
 
 # --- debriefd ---
-mkdir -p "$work/d"
-cat > "$work/d/debrief.yaml" <<YAML
-http: {listen: "127.0.0.1:18480"}
-grpc: {listen: "127.0.0.1:19480"}
-helpdesks:
-  - {id: bench, type: generic, settings: {secret: {env: BENCH_SECRET}, delivery_id_header: X-Debrief-Delivery}}
-trackers: [{id: tasks, type: builtin}]
-taxonomy: {file: $root/deploy/taxonomy/default.yaml}
-YAML
 t0=$(date +%s.%N)
-BENCH_SECRET=$secret "$build/plugin/debriefd" --config "$work/d/debrief.yaml" > "$work/d/log" 2>&1 &
-pids+=($!); dpid=$!
+start_debriefd "$work/d"
 ready=$(wait_ready http://127.0.0.1:18480/readyz)
 ready_s=$(echo "$(date +%s.%N) - $t0" | bc)
 sleep 1
@@ -80,9 +86,17 @@ n_json=$(load node http://127.0.0.1:18481/webhooks/bench $npid)
 kill $npid; wait $npid 2>/dev/null || true
 n_stored=$(sqlite3 "$work/node.db" "SELECT COUNT(*) FROM deliveries")
 
-python3 - "$d_json" "$n_json" "$d_stored" "$n_stored" "$ready_s" "$idle_kb" "$conns" "$duration" <<'PY'
+# --- debriefd, one delivery repeated: the HTTP path without the durable write ---
+start_debriefd "$work/r"
+wait_ready http://127.0.0.1:18480/readyz >/dev/null
+r_json=$(BENCH_REPEAT=1 load repeats http://127.0.0.1:18480/webhooks/bench $dpid)
+kill -TERM $dpid; wait $dpid || true
+r_stored=$(sqlite3 "$work/r/debrief.inbox.db" "SELECT COUNT(*) FROM deliveries")
+
+python3 - "$d_json" "$n_json" "$d_stored" "$n_stored" "$ready_s" "$idle_kb" "$conns" "$duration" \
+  "$r_json" "$r_stored" <<'PY'
 import json, sys
-d, n = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+d, n, rep = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[9])
 stored = {"debriefd": int(sys.argv[3]), "node": int(sys.argv[4])}
 ready, idle, conns, secs = float(sys.argv[5]), int(sys.argv[6]), sys.argv[7], sys.argv[8]
 print(f"wrk, 1 thread, {conns} keep-alive connections, {secs} s, 1.5 KB signed deliveries, same machine:\n")
@@ -96,4 +110,8 @@ rd = (d["requests"] - d["non2xx"]) / d["seconds"]
 rn = (n["requests"] - n["non2xx"]) / n["seconds"]
 print(f"\ndebriefd / node: {rd / rn:.1f}x the durable deliveries per second, p99 {n['p99_ms'] / d['p99_ms']:.1f}x lower")
 print(f"debriefd: ready in {ready * 1000:.0f} ms, {idle / 1024:.0f} MB resident idle (default taxonomy, learned classifier)")
+rr = (rep["requests"] - rep["non2xx"] - rep["errors"]) / rep["seconds"]
+print(f"debriefd, one delivery repeated (verified, found, answered \"duplicate\"; {int(sys.argv[10])} stored): "
+      f"{rr:,.0f} answers/s, p50 {rep['p50_ms']:.2f} ms, p99 {rep['p99_ms']:.2f} ms; "
+      f"the durable write takes the rate to {rd / rr:.0%} of that")
 PY

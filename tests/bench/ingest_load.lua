@@ -1,6 +1,7 @@
 -- wrk script for tests/bench/ingest.sh: one signed ticket body (BENCH_BODY, BENCH_SIG) sent
 -- as distinct deliveries: every request carries a new X-Debrief-Delivery id, so each one is
--- verified and stored, never deduplicated.
+-- verified and stored, never deduplicated. With BENCH_REPEAT set, every request repeats one
+-- delivery id instead: verified, found in the inbox and answered, with nothing written.
 local counter = 0
 local thread_id = 0
 local body, sig
@@ -16,10 +17,11 @@ function init(args)
   f:close()
   sig = os.getenv("BENCH_SIG")
   run = os.getenv("BENCH_RUN") or "0"
+  repeat_only = os.getenv("BENCH_REPEAT") ~= nil
 end
 
 function request()
-  counter = counter + 1
+  if not repeat_only then counter = counter + 1 end
   return wrk.format("POST", nil, {
     ["Content-Type"] = "application/json",
     ["X-Debrief-Signature"] = sig,
