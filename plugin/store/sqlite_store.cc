@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -1010,37 +1011,29 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
                                                             const spi::Clock& clock) {
   if (options.path.empty() || options.path == ":memory:")
     return absl::InvalidArgumentError("store.sqlite.path must name a file");
-  auto w = OpenConnection(options.path, /*read_only=*/false);
-  if (!w.ok()) return w.status();
-  if (absl::Status s = Migrate(*w, kMigrations, "database"); !s.ok()) {
-    sqlite3_close(*w);
-    return s;
-  }
+  // Each connection is closed if a later step fails; the store owns them once made.
+  struct Close {
+    void operator()(sqlite3* db) const { sqlite3_close(db); }
+  };
+  using Owned = std::unique_ptr<sqlite3, Close>;
+  auto open = [](const std::string& path, bool read_only) -> absl::StatusOr<Owned> {
+    auto db = OpenConnection(path, read_only);
+    if (!db.ok()) return db.status();
+    return Owned(*db);
+  };
   const std::string inbox_path = InboxPath(options.path);
-  auto in = OpenConnection(inbox_path, /*read_only=*/false);
-  if (!in.ok()) {
-    sqlite3_close(*w);
-    return in.status();
-  }
-  if (absl::Status s = Migrate(*in, kInboxMigrations, "inbox"); !s.ok()) {
-    sqlite3_close(*in);
-    sqlite3_close(*w);
-    return s;
-  }
-  auto r = OpenConnection(options.path, /*read_only=*/true);
-  if (!r.ok()) {
-    sqlite3_close(*in);
-    sqlite3_close(*w);
-    return r.status();
-  }
-  auto in_r = OpenConnection(inbox_path, /*read_only=*/true);
-  if (!in_r.ok()) {
-    sqlite3_close(*r);
-    sqlite3_close(*in);
-    sqlite3_close(*w);
-    return in_r.status();
-  }
-  auto store = std::make_unique<SqliteStore>(options, clock, *w, *r, *in, *in_r);
+  auto w = open(options.path, /*read_only=*/false);
+  if (!w.ok()) return w.status();
+  if (absl::Status s = Migrate(w->get(), kMigrations, "database"); !s.ok()) return s;
+  auto in = open(inbox_path, /*read_only=*/false);
+  if (!in.ok()) return in.status();
+  if (absl::Status s = Migrate(in->get(), kInboxMigrations, "inbox"); !s.ok()) return s;
+  auto r = open(options.path, /*read_only=*/true);
+  if (!r.ok()) return r.status();
+  auto in_r = open(inbox_path, /*read_only=*/true);
+  if (!in_r.ok()) return in_r.status();
+  auto store = std::make_unique<SqliteStore>(options, clock, w->release(), r->release(),
+                                             in->release(), in_r->release());
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }
