@@ -2,6 +2,7 @@
 // SQLite and the builtin tracker.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -181,15 +182,22 @@ TEST(Debriefd, ItsThreadsAreNamed) {
   Debriefd d(dir.path());
   std::string out;
   ASSERT_TRUE(d.Start(&out)) << out;
+  const std::vector<std::string> wanted = {"http-0",        "http-1",   "inbox-commit", "pipeline",
+                                           "task-follower", "executor", "reconciler"};
   std::set<std::string> names;
-  for (const auto& t :
-       std::filesystem::directory_iterator(absl::StrCat("/proc/", d.pid(), "/task"))) {
-    std::string name;
-    std::getline(std::ifstream(t.path() / "comm"), name);
-    names.insert(name);
-  }
-  for (const char* want :
-       {"http-0", "http-1", "inbox-commit", "pipeline", "executor", "task-follower", "reconciler"})
+  // Each thread names itself when it starts running, which may be just after ready.
+  WaitFor([&] {
+    names.clear();
+    for (const auto& t :
+         std::filesystem::directory_iterator(absl::StrCat("/proc/", d.pid(), "/task"))) {
+      std::string name;
+      std::getline(std::ifstream(t.path() / "comm"), name);
+      names.insert(name);
+    }
+    return std::all_of(wanted.begin(), wanted.end(),
+                       [&](const std::string& w) { return names.contains(w); });
+  });
+  for (const std::string& want : wanted)
     EXPECT_TRUE(names.contains(want))
         << want << " missing; threads: " << absl::StrJoin(names, ", ");
   EXPECT_EQ(d.Terminate(), 0);
