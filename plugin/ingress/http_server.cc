@@ -33,6 +33,7 @@ using Response = http::response<http::string_body>;
 
 constexpr absl::string_view kWebhookPrefix = "/webhooks/";
 constexpr size_t kReadBuffer = 8 * 1024;
+constexpr auto kSweep = std::chrono::milliseconds(250);
 
 // Header names that carry credentials: verified, then never stored.
 bool IsSecretHeader(absl::string_view name) {
@@ -110,6 +111,7 @@ class BeastServer final : public HttpServer {
           absl::StrCat("http.listen: cannot listen on ", options_.listen, ": ", ec.message()));
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(ioc_, Accept(), asio::detached);
+    asio::co_spawn(ioc_, Sweep(), asio::detached);
     for (int i = 0; i < std::max(1, options_.threads); ++i)
       threads_.emplace_back([this, i] {
         NameThisThread(absl::StrCat("http-", i));
@@ -130,7 +132,7 @@ class BeastServer final : public HttpServer {
     // Idle keep-alive connections are closed; busy ones finish their request first.
     {
       std::lock_guard<std::mutex> l(sessions_mu_);
-      for (Session* s : sessions_) CloseIfIdle(s);
+      for (const auto& s : sessions_) CloseIfIdle(s);
     }
     const absl::Time deadline = absl::Now() + grace;
     while (active_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
@@ -144,16 +146,56 @@ class BeastServer final : public HttpServer {
     server::Counter* accepted = nullptr;
     server::Counter* duplicate = nullptr;
   };
+  using Strand = asio::strand<asio::io_context::executor_type>;
+  // Shared by the connection's coroutine and whatever is posted to its strand to cancel it;
+  // `socket` is cleared on the strand when the coroutine ends, so a late cancel finds none.
   struct Session {
-    asio::strand<asio::io_context::executor_type> strand;
-    beast::tcp_stream* stream = nullptr;
-    bool idle = true;  // waiting for the next request; only touched on the strand
+    Session(Strand s, tcp::socket* sock) : strand(std::move(s)), socket(sock) {}
+    Strand strand;
+    tcp::socket* socket;  // only touched on the strand
+    bool idle = true;     // waiting for the next request; only touched on the strand
+    // When the operation in progress times out (steady clock, nanoseconds); 0: none. Set by
+    // the connection's coroutine, read by the sweeper.
+    std::atomic<int64_t> deadline{0};
   };
 
-  void CloseIfIdle(Session* s) {
+  static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+  static void SetDeadline(Session& s, std::chrono::steady_clock::duration d) {
+    s.deadline.store(Now() + d.count(), std::memory_order_relaxed);
+  }
+
+  void CloseIfIdle(const std::shared_ptr<Session>& s) {
     asio::post(s->strand, [s] {
-      if (s->idle && s->stream) s->stream->cancel();
+      if (s->idle && s->socket) {
+        beast::error_code ec;
+        s->socket->cancel(ec);
+      }
     });
+  }
+
+  // One timer for every connection's deadline instead of a timer wait per read and write
+  // (beast::tcp_stream arms, cancels and completes one for each operation): a connection
+  // whose read or write runs past its deadline is cancelled, at most kSweep late.
+  asio::awaitable<void> Sweep() {
+    asio::steady_timer timer(ioc_);
+    while (!stopping_) {
+      timer.expires_after(kSweep);
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      const int64_t now = Now();
+      std::lock_guard<std::mutex> l(sessions_mu_);
+      for (const std::shared_ptr<Session>& s : sessions_) {
+        const int64_t d = s->deadline.load(std::memory_order_relaxed);
+        if (d == 0 || d > now) continue;
+        // Checked again on the strand: the connection may have moved on to its next
+        // operation, with a deadline of its own, since.
+        asio::post(s->strand, [s] {
+          const int64_t due = s->deadline.load(std::memory_order_relaxed);
+          beast::error_code ignored;
+          if (s->socket && due != 0 && due <= Now()) s->socket->cancel(ignored);
+        });
+      }
+    }
   }
 
   asio::awaitable<void> Accept() {
@@ -171,14 +213,13 @@ class BeastServer final : public HttpServer {
     }
   }
 
-  asio::awaitable<void> Serve(tcp::socket socket,
-                              asio::strand<asio::io_context::executor_type> strand) {
-    beast::tcp_stream stream(std::move(socket));
-    Session session{strand, &stream, true};
-    std::list<Session*>::iterator self;
+  asio::awaitable<void> Serve(tcp::socket stream, Strand strand) {
+    auto shared = std::make_shared<Session>(strand, &stream);
+    Session& session = *shared;
+    std::list<std::shared_ptr<Session>>::iterator self;
     {
       std::lock_guard<std::mutex> l(sessions_mu_);
-      sessions_.push_front(&session);
+      sessions_.push_front(shared);
       self = sessions_.begin();
     }
     beast::flat_buffer buffer;
@@ -191,17 +232,27 @@ class BeastServer final : public HttpServer {
       parser.header_limit(16 * 1024);
       beast::error_code ec;
       session.idle = true;
-      stream.expires_after(std::chrono::seconds(60));
+      SetDeadline(session, options_.idle_timeout);
       co_await http::async_read_header(stream, buffer, parser,
                                        asio::redirect_error(asio::use_awaitable, ec));
       session.idle = false;
+      SetDeadline(session, options_.request_timeout);
       // A Content-Length over the limit fails already here, with body_limit.
       if (ec && ec != http::error::body_limit) break;
       ++active_;
       if (!ec) {
-        stream.expires_after(std::chrono::seconds(30));
-        co_await http::async_read(stream, buffer, parser,
-                                  asio::redirect_error(asio::use_awaitable, ec));
+        // The body is usually in the buffer already (one recvmsg reads a typical delivery):
+        // parse it from there, and read from the socket only for what is still missing.
+        while (!parser.is_done() && buffer.size() > 0) {
+          const size_t n = parser.put(buffer.data(), ec);
+          buffer.consume(n);
+          if (ec || n == 0) break;
+        }
+        if (ec == http::error::need_more) ec = {};
+        if (!ec && !parser.is_done()) {
+          co_await http::async_read(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+        }
       }
       Response res;
       bool close = false;
@@ -223,24 +274,26 @@ class BeastServer final : public HttpServer {
         close = !res.keep_alive();
       }
       if (stopping_) res.keep_alive(false);
-      stream.expires_after(std::chrono::seconds(30));
+      SetDeadline(session, options_.request_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
       --active_;
-      if (!ec && close) co_await Linger(stream);
+      if (!ec && close) co_await Linger(session);
       if (ec || close || stopping_) break;
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.shutdown(tcp::socket::shutdown_send, ignored);
+    session.socket = nullptr;
     std::lock_guard<std::mutex> l(sessions_mu_);
     sessions_.erase(self);
   }
 
   // After refusing a request whose body is still arriving, read and drop what the client
   // keeps sending for a moment, so it sees our answer instead of a reset connection.
-  static asio::awaitable<void> Linger(beast::tcp_stream& stream) {
+  static asio::awaitable<void> Linger(Session& session) {
+    tcp::socket& stream = *session.socket;
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.expires_after(std::chrono::seconds(2));
+    stream.shutdown(tcp::socket::shutdown_send, ec);
+    SetDeadline(session, std::chrono::seconds(2));
     std::array<char, 64 * 1024> sink;
     size_t total = 0;
     while (!ec && total < (64u << 20)) {
@@ -330,8 +383,10 @@ class BeastServer final : public HttpServer {
     d.delivery_key = std::move(accepted->delivery_key);
     d.received_at = in.received_at;
     d.body = std::move(req.body());  // `in` is done with
-    for (auto& [k, val] : in.headers)
-      if (!IsSecretHeader(k)) d.headers.emplace(k, std::move(val));
+    while (!in.headers.empty()) {
+      auto node = in.headers.extract(in.headers.begin());
+      if (!IsSecretHeader(node.key())) d.headers.insert(std::move(node));
+    }
     std::string key = d.delivery_key;
     absl::StatusOr<spi::AppendOutcome> r =
         co_await AsyncAppend(store_, std::move(d), asio::use_awaitable);
@@ -401,7 +456,7 @@ class BeastServer final : public HttpServer {
   std::atomic<bool> stopped_{false};
   std::atomic<int> active_{0};
   std::mutex sessions_mu_;
-  std::list<Session*> sessions_;
+  std::list<std::shared_ptr<Session>> sessions_;
 };
 
 }  // namespace

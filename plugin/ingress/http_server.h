@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,10 @@ struct HttpOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   size_t max_body_bytes = 1 << 20;
   int threads = 2;
+  // A keep-alive connection waiting this long for its next request is closed; so is one
+  // whose request (after its headers) or answer takes longer than request_timeout.
+  std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
+  std::chrono::steady_clock::duration request_timeout = std::chrono::seconds(30);
 };
 
 // Trackers whose webhooks say a task changed: verified by the adapter, then handed to

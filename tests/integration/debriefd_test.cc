@@ -1,6 +1,9 @@
 // debriefd end to end on the embedded default: real process, real HTTP, real gRPC, real
 // SQLite and the builtin tracker.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -200,6 +203,62 @@ TEST(Debriefd, ItsThreadsAreNamed) {
   for (const std::string& want : wanted)
     EXPECT_TRUE(names.contains(want))
         << want << " missing; threads: " << absl::StrJoin(names, ", ");
+  EXPECT_EQ(d.Terminate(), 0);
+}
+
+// A helpdesk (or anything else) that opens a connection and goes quiet, or stops halfway
+// through a request, does not hold a connection for ever: http.idle_timeout and
+// http.request_timeout close it, and a half-sent delivery is not acknowledged.
+TEST(Debriefd, ClosesIdleAndStalledConnections) {
+  TempDir dir;
+  std::string yaml = IntegrationConfig(dir.path());
+  const std::string http = R"(http: {listen: "127.0.0.1:0", threads: 2})";
+  ASSERT_NE(yaml.find(http), std::string::npos);
+  yaml.replace(
+      yaml.find(http), http.size(),
+      R"(http: {listen: "127.0.0.1:0", threads: 2, idle_timeout: 1s, request_timeout: 1s})");
+  Debriefd d(dir.path(), RawConfig{yaml});
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  auto connect_to = [&] {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(d.http_port()));
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  };
+  // Reads until the server closes; returns what it sent and how long that took.
+  auto until_closed = [](int fd) {
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const absl::Time start = absl::Now();
+    std::string got;
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+    close(fd);
+    return std::make_pair(got, absl::Now() - start);
+  };
+
+  int idle = connect_to();
+  auto [idle_got, idle_took] = until_closed(idle);
+  EXPECT_EQ(idle_got, "");
+  EXPECT_GE(idle_took, absl::Milliseconds(900));
+  EXPECT_LT(idle_took, absl::Seconds(5));
+
+  int stalled = connect_to();
+  const std::string head =
+      "POST /webhooks/support HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "X-Debrief-Delivery: stalled-1\r\nContent-Length: 400\r\n\r\n{\"ticket\": {\"id\": ";
+  ASSERT_EQ(send(stalled, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  auto [stalled_got, stalled_took] = until_closed(stalled);
+  EXPECT_EQ(stalled_got, "");  // no answer: nothing was acknowledged
+  EXPECT_LT(stalled_took, absl::Seconds(5));
+
+  // The server still answers, and a request sent at once on a new connection is served.
+  EXPECT_EQ(d.Get("/healthz")->status, 200);
   EXPECT_EQ(d.Terminate(), 0);
 }
 
