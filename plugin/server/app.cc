@@ -133,10 +133,10 @@ class AppImpl final : public App {
     ingress::HttpOptions ho;
     ho.listen = config_.http().listen();
     ho.max_body_bytes = config_.http().max_body_bytes();
-    ho.idle_timeout =
-        absl::ToChronoNanoseconds(ToDuration(config_.http().idle_timeout(), absl::Seconds(60)));
-    ho.request_timeout =
-        absl::ToChronoNanoseconds(ToDuration(config_.http().request_timeout(), absl::Seconds(30)));
+    ho.idle_timeout = absl::ToChronoNanoseconds(
+        ToDuration(config_.http().idle_timeout(), absl::FromChrono(ho.idle_timeout)));
+    ho.request_timeout = absl::ToChronoNanoseconds(
+        ToDuration(config_.http().request_timeout(), absl::FromChrono(ho.request_timeout)));
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
     metrics_.SetGaugeSource([this] {
