@@ -8,9 +8,11 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libre2-dev libabsl-dev
-  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev openssl
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev openssl prometheus-cpp-dev
   python3  # tests: exact binomial values computed independently (fractions, math.comb)
   nodejs   # tests: the contract tests' validating mocks (Prism, from npm; tests/contract)
+  prometheus  # tests: promtool checks the /metrics exposition
+  clang libclang-rt-14-dev  # tests: the sanitizer build and the libFuzzer targets (tests/fuzz)
 )
 
 missing=()

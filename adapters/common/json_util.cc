@@ -81,15 +81,12 @@ absl::StatusOr<std::vector<std::string>> ObjectTexts(
       case simdjson::dom::element_type::INT64:
         out.push_back(std::to_string(int64_t(v)));
         break;
-      case simdjson::dom::element_type::BOOL:
-        out.emplace_back(bool(v) ? "true" : "false");
-        break;
       case simdjson::dom::element_type::NULL_VALUE:
       case simdjson::dom::element_type::ARRAY:
       case simdjson::dom::element_type::OBJECT:
         out.emplace_back();
         break;
-      default:  // a float or an unsigned integer beyond int64: spelled by text_of
+      default:  // a float, an unsigned integer beyond int64, a boolean: spelled by text_of
         return SlowTexts(body, pointers, what, text_of);
     }
   }

@@ -38,6 +38,17 @@ inline std::string TextOf(const json& v) {
   return "";
 }
 
+// An id (a ticket's, an event's): text as it is, or the literal digits of an integer of up
+// to 64 bits, signed or not. Empty for anything else (a float such as 1e2 or 100.0, an
+// integer beyond 64 bits, a boolean, null, a container), which callers refuse: an id is
+// never a number's approximation.
+inline std::string IdText(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  return "";
+}
+
 // A member as text (TextOf), empty when absent.
 inline std::string Text(const json& j, const char* key) {
   const json* v = Member(j, key);

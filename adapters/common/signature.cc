@@ -78,4 +78,8 @@ absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration
   return absl::OkStatus();
 }
 
+std::string ReplayKey(absl::string_view signed_message) {
+  return HexEncode(Sha256(signed_message));
+}
+
 }  // namespace debrief::adapters

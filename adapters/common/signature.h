@@ -41,4 +41,9 @@ absl::Status VerifyHmac(const HmacScheme& scheme, absl::string_view secret,
 // UNAUTHENTICATED when a signed timestamp is further than `window` from `now` (replays).
 absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration window);
 
+// spi::AcceptedDelivery::replay_key for a signature over `signed_message` (a timestamp and
+// the body): the same message sent again is the same sending, however its signature is
+// spelled (hex case, prefix) and whatever delivery id comes with it.
+std::string ReplayKey(absl::string_view signed_message);
+
 }  // namespace debrief::adapters

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/text_clean.h"
+#include "common/utf8.h"
 
 namespace debrief::classify {
 namespace {
@@ -103,7 +104,9 @@ void AppendTokens(absl::string_view text, std::vector<std::string>& out) {
     bool all_digits = true;
     auto flush = [&] {
       if (word.empty()) return;
-      out.push_back(all_digits ? std::string("_num_") : std::move(word));
+      out.push_back(all_digits                    ? std::string("_num_")
+                    : word.size() > kMaxWordBytes ? std::string("_long_")
+                                                  : std::move(word));
       word.clear();
       all_digits = true;
     };
@@ -145,9 +148,9 @@ std::vector<std::string> TokenizeText(absl::string_view text) {
 
 std::vector<std::string> ModelTokens(absl::string_view subject, absl::string_view body) {
   std::vector<std::string> out;
-  AppendTokens(subject, out);
-  std::string clean = StripQuotedReply(HtmlToText(body));
-  AppendTokens(clean, out);
+  AppendTokens(Utf8Prefix(subject, kMaxSubjectBytes), out);
+  const std::string clean = StripQuotedReply(HtmlToText(body));
+  AppendTokens(Utf8Prefix(clean, kMaxBodyBytes), out);
   return out;
 }
 

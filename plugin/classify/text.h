@@ -10,7 +10,8 @@ namespace debrief::classify {
 
 // Lower-cases ASCII, keeps UTF-8 letters, and splits on everything else. Stop words are
 // dropped and a light English stemmer folds plurals and -ing/-ed forms, so that "refunds",
-// "refunding" and "refunded" meet "refund".
+// "refunding" and "refunded" meet "refund". Reads what the classifier reads of a ticket
+// (normalize.h's bounds); words longer than kMaxWordBytes are dropped.
 std::vector<std::string> ContentTokens(absl::string_view text);
 
 // Lower-cased text with runs of non-letters collapsed to one space (for phrase matching).

@@ -542,6 +542,28 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Admin::Stub::CheckAdapter, *stub, r);
   });
 
+  auto* deliveries = app.add_subcommand("deliveries", "webhook deliveries the pipeline gave up on")
+                         ->require_subcommand(1);
+  int dead_limit = 100;
+  int64_t seq = 0;
+  auto* dlist = deliveries->add_subcommand("list", "dead letters with their errors, newest first");
+  dlist->add_option("--limit", dead_limit, "at most this many (default 100)");
+  dlist->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    v1::ListDeadLettersRequest r;
+    r.set_limit(dead_limit);
+    rc = Call(&v1::Admin::Stub::ListDeadLetters, *stub, r);
+  });
+  auto* dreplay =
+      deliveries->add_subcommand("replay", "process a dead letter again, once its cause is fixed");
+  dreplay->add_option("seq", seq, "the delivery's seq (from deliveries list)")->required();
+  dreplay->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    v1::ReplayDeliveryRequest r;
+    r.set_seq(seq);
+    rc = Call(&v1::Admin::Stub::ReplayDelivery, *stub, r);
+  });
+
   auto* backfill = app.add_subcommand(
       "backfill", "import a helpdesk's tickets updated since a date (resumable)");
   std::string since_text;

@@ -14,24 +14,47 @@
 
 namespace debrief {
 
+namespace {
+
+// Where `</name` (any case) next starts at or after `from`, or npos.
+size_t FindClosingTag(absl::string_view html, absl::string_view name, size_t from) {
+  for (size_t p = html.find("</", from); p != absl::string_view::npos; p = html.find("</", p + 2)) {
+    if (absl::StartsWithIgnoreCase(html.substr(p + 2), name)) return p;
+  }
+  return absl::string_view::npos;
+}
+
+}  // namespace
+
+// Linear in the input: every search looks ahead a bounded distance (an entity's ';') or moves
+// the position past what it scanned (a tag's '>', a script's end), so no character is looked
+// at more than a few times, whatever the input repeats.
 std::string HtmlToText(absl::string_view html) {
   if (html.find('<') == absl::string_view::npos && html.find('&') == absl::string_view::npos)
     return std::string(html);
+  constexpr size_t kLongestEntity = 8;  // "&nbsp;" and friends; "&#39;"
   std::string out;
   out.reserve(html.size());
+  bool tags = true;  // false once no '>' follows
   size_t i = 0;
   while (i < html.size()) {
     char c = html[i];
-    if (c == '<') {
+    if (c == '<' && tags) {
       size_t end = html.find('>', i);
-      if (end == absl::string_view::npos) break;
-      std::string tag = absl::AsciiStrToLower(html.substr(i + 1, end - i - 1));
-      absl::string_view name = tag;
-      bool closing = absl::ConsumePrefix(&name, "/");
-      name = name.substr(0, name.find_first_of(" \t\n/"));
+      if (end == absl::string_view::npos) {
+        // No tag closes from here on: the rest is text (a bare "<" as in "a < b"), and no
+        // later '<' needs to look again.
+        tags = false;
+        continue;
+      }
+      absl::string_view inner = html.substr(i + 1, end - i - 1);
+      const bool closing = absl::ConsumePrefix(&inner, "/");
+      // The tag's name, lower-cased; only its first few characters can matter.
+      std::string name = absl::AsciiStrToLower(
+          inner.substr(0, std::min<size_t>(inner.find_first_of(" \t\n/"), 16)));
       if (!closing && (name == "script" || name == "style")) {
-        size_t close = absl::AsciiStrToLower(html.substr(end)).find(absl::StrCat("</", name));
-        i = close == std::string::npos ? html.size() : end + close;
+        size_t close = FindClosingTag(html, name, end + 1);
+        i = close == absl::string_view::npos ? html.size() : close;
         continue;
       }
       if (name == "br" || name == "p" || name == "div" || name == "li" || name == "tr" ||
@@ -39,9 +62,9 @@ std::string HtmlToText(absl::string_view html) {
         out.push_back('\n');
       i = end + 1;
     } else if (c == '&') {
-      size_t semi = html.find(';', i);
-      absl::string_view ent =
-          semi == absl::string_view::npos || semi - i > 8 ? "" : html.substr(i, semi - i + 1);
+      absl::string_view ahead = html.substr(i, kLongestEntity + 1);
+      size_t semi = ahead.find(';');
+      absl::string_view ent = semi == absl::string_view::npos ? "" : ahead.substr(0, semi + 1);
       if (ent == "&amp;")
         out += '&';
       else if (ent == "&lt;")
@@ -59,7 +82,7 @@ std::string HtmlToText(absl::string_view html) {
         ++i;
         continue;
       }
-      i = semi + 1;
+      i += ent.size();
     } else {
       out.push_back(c);
       ++i;
@@ -69,13 +92,18 @@ std::string HtmlToText(absl::string_view html) {
 }
 
 std::string StripQuotedReply(absl::string_view text) {
+  constexpr size_t kLongestHeader = 512;
   static const RE2 kHeader(
       R"((?i)^\s*(on .{3,200} wrote:|-{2,}\s*original message\s*-{2,}|from:\s.+|_{5,})\s*$)");
   std::vector<absl::string_view> kept;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     absl::string_view trimmed = absl::StripTrailingAsciiWhitespace(line);
     if (trimmed == "--" || trimmed == "-- ") break;  // signature delimiter
-    if (RE2::FullMatch(re2::StringPiece(trimmed.data(), trimmed.size()), kHeader)) break;
+    // A reply header is a short line; the bound keeps a megabyte-long line from costing the
+    // pattern's bounded repeats at every position.
+    if (trimmed.size() <= kLongestHeader &&
+        RE2::FullMatch(re2::StringPiece(trimmed.data(), trimmed.size()), kHeader))
+      break;
     if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(trimmed), ">")) continue;
     kept.push_back(trimmed);
   }

@@ -1,5 +1,7 @@
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>.
-#include "ingress/http_server.h"
+#include <utility>
+// (kept first)
+#include <sys/resource.h>
 
 #include <array>
 #include <atomic>
@@ -10,8 +12,9 @@
 #include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -19,7 +22,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "common/log.h"
 #include "common/thread_name.h"
+#include "common/utf8.h"
+#include "ingress/http_server.h"
 
 namespace debrief::ingress {
 namespace {
@@ -33,7 +40,14 @@ using Response = http::response<http::string_body>;
 
 constexpr absl::string_view kWebhookPrefix = "/webhooks/";
 constexpr size_t kReadBuffer = 8 * 1024;
+constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr auto kSweep = std::chrono::milliseconds(250);
+// File descriptors kept back from http.max_connections for the store, outbound calls and gRPC.
+constexpr int kReservedDescriptors = 64;
+// How long the accept loop waits after an error such as EMFILE instead of spinning.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// The longest delivery id stored; longer ones are refused.
+constexpr size_t kMaxDeliveryKey = 512;
 
 // Header names that carry credentials: verified, then never stored.
 bool IsSecretHeader(absl::string_view name) {
@@ -42,14 +56,47 @@ bool IsSecretHeader(absl::string_view name) {
          absl::StrContains(name, "token") || absl::StrContains(name, "api-key");
 }
 
+// Headers HTTP defines as lists, which a client may legitimately send more than once. Any
+// other header given twice is refused: an adapter reads one value (a signature, a timestamp,
+// a delivery id), and which of two it would see must not be the sender's choice.
+bool MayRepeat(absl::string_view name) {
+  static const std::set<std::string, std::less<>> kLists = {"accept",
+                                                            "accept-encoding",
+                                                            "accept-language",
+                                                            "cache-control",
+                                                            "forwarded",
+                                                            "pragma",
+                                                            "te",
+                                                            "trailer",
+                                                            "via",
+                                                            "warning",
+                                                            "x-forwarded-for"};
+  return kLists.contains(name);
+}
+
+std::string Lower(beast::string_view s) {
+  return absl::AsciiStrToLower(absl::string_view(s.data(), s.size()));
+}
+
+// A JSON body; text that is not valid UTF-8 is repaired rather than thrown over.
+std::string JsonText(const nlohmann::json& body) {
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 Response Json(http::status status, const nlohmann::json& body, unsigned version, bool keep_alive) {
-  Response res{status, version};
+  Response res{status, version == 10 ? 10u : 11u};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::server, "debriefd");
   res.keep_alive(keep_alive);
-  res.body() = body.dump();
+  res.body() = JsonText(body);
   res.prepare_payload();
   return res;
+}
+
+Response Refusal(http::status status, absl::string_view error, absl::string_view reason,
+                 unsigned version, bool keep_alive) {
+  return Json(status, {{"error", std::string(error)}, {"reason", std::string(reason)}}, version,
+              keep_alive);
 }
 
 // Waits, inside a coroutine, for the store's group commit of one delivery.
@@ -66,29 +113,53 @@ auto AsyncAppend(spi::Store& store, spi::StoredDelivery d, Token&& token) {
       token, std::move(d));
 }
 
+int DefaultMaxConnections() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 10000;
+  return static_cast<int>(std::clamp<rlim_t>(rl.rlim_cur, 16 + kReservedDescriptors,
+                                             10000 + kReservedDescriptors)) -
+         kReservedDescriptors;
+}
+
 class BeastServer final : public HttpServer {
  public:
   BeastServer(const HttpOptions& options, spi::Store& store,
               std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
-              const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready)
+              const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready)
       : options_(options),
         store_(store),
         helpdesks_(std::move(helpdesks)),
         trackers_(std::move(trackers)),
         clock_(clock),
-        metrics_(metrics),
         ready_(std::move(ready)),
+        max_connections_(options.max_connections > 0 ? options.max_connections
+                                                     : DefaultMaxConnections()),
+        rejected_(metrics.Counters("debrief_webhook_rejected_total",
+                                   "Webhook deliveries refused, by adapter (a configured id, or "
+                                   "\"unknown\") and reason.")),
+        refused_(metrics.Counters(
+            "debrief_http_refused_total",
+            "HTTP requests and connections refused outside the webhooks, by reason.")),
+        metrics_(metrics),
         ioc_(options.threads),
         acceptor_(ioc_) {
+    auto& accepted = metrics.Counters("debrief_webhook_accepted_total",
+                                      "Webhook deliveries stored (or, for trackers, verified).");
+    auto& duplicate = metrics.Counters("debrief_webhook_duplicate_total",
+                                       "Webhook deliveries answered as already stored.");
     std::vector<std::string> ids;
     for (const auto& [id, a] : helpdesks_) ids.push_back(id);
     for (const auto& [id, a] : trackers_.trackers) ids.push_back(id);
     for (const std::string& id : ids) {
       PerAdapter& p = per_adapter_[id];
-      std::string l = absl::StrCat("adapter=\"", id, "\"");
-      p.accepted = &metrics_.Get("debrief_webhook_accepted_total", l);
-      p.duplicate = &metrics_.Get("debrief_webhook_duplicate_total", l);
+      p.accepted = &accepted.Add({{"adapter", id}});
+      p.duplicate = &duplicate.Add({{"adapter", id}});
     }
+    metrics.ScrapedGauge("debrief_http_connections", "Open HTTP connections.",
+                         [this] { return static_cast<double>(connections_.load()); });
+    metrics.ScrapedGauge("debrief_http_max_connections",
+                         "The most HTTP connections kept open at once (http.max_connections).",
+                         [this] { return static_cast<double>(max_connections_); });
   }
 
   ~BeastServer() override { Stop(absl::ZeroDuration()); }
@@ -143,8 +214,8 @@ class BeastServer final : public HttpServer {
 
  private:
   struct PerAdapter {
-    server::Counter* accepted = nullptr;
-    server::Counter* duplicate = nullptr;
+    prometheus::Counter* accepted = nullptr;
+    prometheus::Counter* duplicate = nullptr;
   };
   using Strand = asio::strand<asio::io_context::executor_type>;
   // Shared by the connection's coroutine and whatever is posted to its strand to cancel it;
@@ -153,10 +224,52 @@ class BeastServer final : public HttpServer {
     Session(Strand s, tcp::socket* sock) : strand(std::move(s)), socket(sock) {}
     Strand strand;
     tcp::socket* socket;  // only touched on the strand
-    bool idle = true;     // waiting for the next request; only touched on the strand
+    // Waiting for the next request: written by the coroutine, read by the accept loop when it
+    // needs room.
+    std::atomic<bool> idle{true};
+    std::atomic<bool> evicted{false};  // already asked to close to make room
     // When the operation in progress times out (steady clock, nanoseconds); 0: none. Set by
     // the connection's coroutine, read by the sweeper.
     std::atomic<int64_t> deadline{0};
+  };
+
+  // A connection's place in the sweeper's list and in the connection count, released when
+  // its coroutine's frame goes, however it ends (an exception included): a session left in
+  // the list would have the sweeper cancel a socket that no longer exists.
+  class Registration {
+   public:
+    Registration(BeastServer& server, std::shared_ptr<Session> session)
+        : server_(server), session_(std::move(session)) {
+      std::lock_guard<std::mutex> l(server_.sessions_mu_);
+      server_.sessions_.push_front(session_);
+      it_ = server_.sessions_.begin();
+      ++server_.connections_;
+    }
+    ~Registration() {
+      session_->socket = nullptr;
+      std::lock_guard<std::mutex> l(server_.sessions_mu_);
+      server_.sessions_.erase(it_);
+      --server_.connections_;
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    BeastServer& server_;
+    std::shared_ptr<Session> session_;
+    std::list<std::shared_ptr<Session>>::iterator it_;
+  };
+
+  // A request in flight, for Stop's grace period.
+  class Active {
+   public:
+    explicit Active(std::atomic<int>& n) : n_(n) { ++n_; }
+    ~Active() { --n_; }
+    Active(const Active&) = delete;
+    Active& operator=(const Active&) = delete;
+
+   private:
+    std::atomic<int>& n_;
   };
 
   static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
@@ -171,6 +284,39 @@ class BeastServer final : public HttpServer {
         s->socket->cancel(ec);
       }
     });
+  }
+
+  // Closes the oldest idle keep-alive connection to make room for a new one; false if every
+  // connection is busy.
+  bool EvictIdle() {
+    std::lock_guard<std::mutex> l(sessions_mu_);
+    for (auto it = sessions_.rbegin(); it != sessions_.rend(); ++it) {
+      const std::shared_ptr<Session>& s = *it;
+      if (s->idle.load() && !s->evicted.exchange(true)) {
+        CloseIfIdle(s);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void Refuse(absl::string_view reason) {
+    refused_.Add({{"reason", std::string(reason)}}).Increment();
+  }
+
+  // `adapter` is a configured id or empty (then "unknown"): never text from the request.
+  void Reject(const std::string& adapter, absl::string_view reason) {
+    rejected_
+        .Add({{"adapter", adapter.empty() ? "unknown" : adapter}, {"reason", std::string(reason)}})
+        .Increment();
+  }
+
+  // At most one line per ten seconds for a condition that can repeat thousands of times.
+  void LogRateLimited(std::atomic<int64_t>& last, const std::string& line) {
+    const int64_t now = Now();
+    int64_t prev = last.load();
+    if (now - prev < std::chrono::nanoseconds(std::chrono::seconds(10)).count()) return;
+    if (last.compare_exchange_strong(prev, now)) std::cerr << line << "\n";
   }
 
   // One timer for every connection's deadline instead of a timer wait per read and write
@@ -199,6 +345,7 @@ class BeastServer final : public HttpServer {
   }
 
   asio::awaitable<void> Accept() {
+    asio::steady_timer backoff(ioc_);
     while (!stopping_) {
       beast::error_code ec;
       auto strand = asio::make_strand(ioc_);
@@ -206,22 +353,89 @@ class BeastServer final : public HttpServer {
       co_await acceptor_.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         if (stopping_ || ec == asio::error::operation_aborted) co_return;
+        // Out of file descriptors (EMFILE, ENFILE) or kernel memory: the connection waits in
+        // the backlog. Make room and wait a moment instead of retrying at once, which spins.
+        Refuse("accept_error");
+        LogRateLimited(accept_logged_,
+                       absl::StrCat("ingress: cannot accept a connection: ", ec.message(),
+                                    " (open connections: ", connections_.load(), ")"));
+        EvictIdle();
+        backoff.expires_after(kAcceptBackoff);
+        co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (connections_.load() >= max_connections_ && !EvictIdle()) {
+        RefuseConnection(socket);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(strand, Serve(std::move(socket), strand), asio::detached);
+      asio::co_spawn(strand, Serve(std::move(socket), strand), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& x) {
+          std::cerr << "ingress: connection ended by an error: " << x.what() << "\n";
+        } catch (...) {
+          std::cerr << "ingress: connection ended by an unknown error\n";
+        }
+      });
     }
+  }
+
+  // Every connection is busy and there are max_connections of them: this one is told so and
+  // closed, without waiting on it.
+  void RefuseConnection(tcp::socket& socket) {
+    Refuse("connection_limit");
+    LogRateLimited(limit_logged_,
+                   absl::StrCat("ingress: ", max_connections_,
+                                " connections are open and busy (http.max_connections); "
+                                "refusing new ones"));
+    static constexpr char kBusy[] =
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+        "Content-Type: application/json\r\nContent-Length: 72\r\n\r\n"
+        "{\"error\":\"too many connections; retry\",\"reason\":\"connection_limit\"}\r\n\r\n";
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(kBusy, sizeof(kBusy) - 1), ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
+  }
+
+  // What to answer a request HTTP could not read, or nothing when there is no one to answer
+  // (the client went away, or its time ran out).
+  std::optional<Response> ParseRefusal(const beast::error_code& ec,
+                                       const http::request_parser<http::string_body>& parser) {
+    if (ec == http::error::body_limit) {
+      std::string target(parser.get().target());
+      const std::string adapter = ConfiguredAdapterOf(target);
+      Reject(adapter, "too_large");
+      return Refusal(http::status::payload_too_large,
+                     absl::StrCat("delivery larger than ", options_.max_body_bytes, " bytes"),
+                     "too_large", 11, false);
+    }
+    if (ec == http::error::header_limit) {
+      Refuse("header_too_large");
+      return Refusal(http::status::request_header_fields_too_large,
+                     absl::StrCat("the request line and headers exceed ", kHeaderLimit, " bytes"),
+                     "header_too_large", 11, false);
+    }
+    // Beast's parse errors; not end_of_stream, partial_message or need_more, which mean the
+    // client stopped sending.
+    if (ec.category() == http::make_error_code(http::error::bad_method).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message &&
+        ec != http::error::need_more && ec != http::error::need_buffer) {
+      Refuse("bad_request");
+      return Refusal(http::status::bad_request,
+                     absl::StrCat("malformed HTTP request: ", ec.message()), "bad_request", 11,
+                     false);
+    }
+    return std::nullopt;
   }
 
   asio::awaitable<void> Serve(tcp::socket stream, Strand strand) {
     auto shared = std::make_shared<Session>(strand, &stream);
     Session& session = *shared;
-    std::list<std::shared_ptr<Session>>::iterator self;
-    {
-      std::lock_guard<std::mutex> l(sessions_mu_);
-      sessions_.push_front(shared);
-      self = sessions_.begin();
-    }
+    Registration registration(*this, shared);
     beast::flat_buffer buffer;
     // Room for a whole typical delivery, so one recvmsg reads it: left to itself the buffer
     // stays at 512 bytes and a 1.3 KB webhook took three (strace).
@@ -229,7 +443,7 @@ class BeastServer final : public HttpServer {
     while (!stopping_) {
       http::request_parser<http::string_body> parser;
       parser.body_limit(options_.max_body_bytes);
-      parser.header_limit(16 * 1024);
+      parser.header_limit(kHeaderLimit);
       beast::error_code ec;
       session.idle = true;
       SetDeadline(session, options_.idle_timeout);
@@ -237,9 +451,9 @@ class BeastServer final : public HttpServer {
                                        asio::redirect_error(asio::use_awaitable, ec));
       session.idle = false;
       SetDeadline(session, options_.request_timeout);
-      // A Content-Length over the limit fails already here, with body_limit.
-      if (ec && ec != http::error::body_limit) break;
-      ++active_;
+      // A Content-Length over the limit fails already here (body_limit), and is answered
+      // below; so is anything HTTP cannot parse.
+      Active active(active_);
       if (!ec) {
         // The body is usually in the buffer already (one recvmsg reads a typical delivery):
         // parse it from there, and read from the socket only for what is still missing.
@@ -256,35 +470,34 @@ class BeastServer final : public HttpServer {
       }
       Response res;
       bool close = false;
-      if (ec == http::error::body_limit) {
-        std::string target(parser.get().target());
-        Reject(AdapterOf(target), "too_large");
-        res = Json(
-            http::status::payload_too_large,
-            {{"error", absl::StrCat("delivery larger than ", options_.max_body_bytes, " bytes")},
-             {"reason", "too_large"}},
-            parser.get().version(), false);
+      if (ec) {
+        std::optional<Response> refusal = ParseRefusal(ec, parser);
+        if (!refusal) break;
+        res = std::move(*refusal);
         close = true;
-      } else if (ec) {
-        --active_;
-        break;
       } else {
         Request req = parser.release();
-        res = co_await Handle(req);
-        close = !res.keep_alive();
+        try {
+          res = co_await Handle(req);
+          close = !res.keep_alive();
+        } catch (const std::exception& e) {
+          // Nothing may leave a connection half-done: the request is answered and the
+          // connection closed.
+          std::cerr << "ingress: request failed: " << e.what() << "\n";
+          Refuse("internal");
+          res = Refusal(http::status::internal_server_error, "internal error; retry", "internal",
+                        req.version(), false);
+          close = true;
+        }
       }
       if (stopping_) res.keep_alive(false);
       SetDeadline(session, options_.request_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      --active_;
       if (!ec && close) co_await Linger(session);
       if (ec || close || stopping_) break;
     }
     beast::error_code ignored;
     stream.shutdown(tcp::socket::shutdown_send, ignored);
-    session.socket = nullptr;
-    std::lock_guard<std::mutex> l(sessions_mu_);
-    sessions_.erase(self);
   }
 
   // After refusing a request whose body is still arriving, read and drop what the client
@@ -302,85 +515,114 @@ class BeastServer final : public HttpServer {
     }
   }
 
-  static std::string AdapterOf(absl::string_view target) {
-    if (!absl::StartsWith(target, kWebhookPrefix)) return "";
-    absl::string_view rest = target.substr(kWebhookPrefix.size());
-    return std::string(rest.substr(0, rest.find_first_of("?/")));
+  // The adapter id a webhook path names, if it is one configured here; else empty.
+  std::string ConfiguredAdapterOf(absl::string_view target) const {
+    absl::string_view path = target.substr(0, target.find('?'));
+    if (!absl::ConsumePrefix(&path, kWebhookPrefix)) return "";
+    std::string id(path);
+    return per_adapter_.contains(id) ? id : "";
   }
 
-  void Reject(const std::string& adapter, const std::string& reason) {
-    metrics_
-        .Get("debrief_webhook_rejected_total",
-             absl::StrCat("adapter=\"", adapter.empty() ? "none" : adapter, "\",reason=\"", reason,
-                          "\""))
-        .Inc();
+  // Headers lower-cased; INVALID_ARGUMENT naming a header given twice that may not be.
+  static absl::StatusOr<std::map<std::string, std::string>> HeadersOf(const Request& req) {
+    std::map<std::string, std::string> out;
+    for (const auto& f : req) {
+      std::string name = Lower(f.name_string());
+      auto [it, added] = out.emplace(std::move(name), std::string(f.value()));
+      if (!added && !MayRepeat(it->first))
+        return absl::InvalidArgumentError(
+            absl::StrCat("header ", it->first, " is given more than once"));
+    }
+    return out;
   }
 
   // Takes the request's body (the stored delivery keeps it, without a copy).
   asio::awaitable<Response> Handle(Request& req) {
-    const absl::string_view target(req.target().data(), req.target().size());
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
-    if (target == "/healthz") co_return Json(http::status::ok, {{"status", "ok"}}, v, ka);
-    if (target == "/readyz") {
-      if (ready_()) co_return Json(http::status::ok, {{"status", "ready"}}, v, ka);
-      co_return Json(http::status::service_unavailable, {{"status", "starting"}}, v, ka);
+    if (v != 10 && v != 11) {
+      Refuse("version");
+      co_return Refusal(http::status::http_version_not_supported,
+                        "only HTTP/1.0 and HTTP/1.1 are served here", "version", 11, false);
     }
-    if (target == "/metrics") {
-      Response res{http::status::ok, v};
-      res.set(http::field::content_type, "text/plain; version=0.0.4");
-      res.keep_alive(ka);
-      res.body() = metrics_.Render();
-      res.prepare_payload();
+    const absl::string_view target(req.target().data(), req.target().size());
+    if (!IsValidUtf8(target)) {
+      Refuse("bad_request");
+      co_return Refusal(http::status::bad_request, "the request target is not valid UTF-8",
+                        "bad_request", v, false);
+    }
+    const absl::string_view path = target.substr(0, target.find('?'));
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+      if (req.method() != http::verb::get && req.method() != http::verb::head) {
+        Refuse("method");
+        Response r = Refusal(http::status::method_not_allowed, "use GET", "method", v, ka);
+        r.set(http::field::allow, "GET, HEAD");
+        co_return r;
+      }
+      Response res = Observe(path, v, ka);
+      if (req.method() == http::verb::head) {
+        const size_t n = res.body().size();
+        res.body().clear();
+        res.content_length(n);
+      }
       co_return res;
     }
-    if (!absl::StartsWith(target, kWebhookPrefix))
-      co_return Json(http::status::not_found, {{"error", "no such path"}, {"reason", "not_found"}},
-                     v, ka);
-    const std::string id = AdapterOf(target);
-    auto it = helpdesks_.find(id);
-    if (it == helpdesks_.end() && trackers_.trackers.contains(id) &&
-        req.method() == http::verb::post)
-      co_return TrackerWebhook(id, req);
-    if (it == helpdesks_.end()) {
+    absl::string_view id = path;
+    if (!absl::ConsumePrefix(&id, kWebhookPrefix) || id.empty() ||
+        id.find('/') != absl::string_view::npos) {
+      Refuse("not_found");
+      co_return Refusal(http::status::not_found, "no such path", "not_found", v, ka);
+    }
+    const std::string adapter(id);
+    if (!per_adapter_.contains(adapter)) {
       Reject("", "unknown_adapter");
-      co_return Json(http::status::not_found,
-                     {{"error", absl::StrCat("no helpdesk adapter \"", id, "\" is configured")},
-                      {"reason", "unknown_adapter"}},
-                     v, ka);
+      co_return Refusal(http::status::not_found,
+                        "no helpdesk or tracker adapter is configured at this path",
+                        "unknown_adapter", v, ka);
     }
     if (req.method() != http::verb::post) {
-      Reject(id, "method");
-      Response r = Json(http::status::method_not_allowed,
-                        {{"error", "webhooks are POSTed"}, {"reason", "method"}}, v, ka);
+      Reject(adapter, "method");
+      Response r =
+          Refusal(http::status::method_not_allowed, "webhooks are POSTed", "method", v, ka);
       r.set(http::field::allow, "POST");
       co_return r;
     }
+    auto headers = HeadersOf(req);
+    if (!headers.ok()) {
+      Reject(adapter, "malformed");
+      co_return Refusal(http::status::bad_request, headers.status().message(), "malformed", v, ka);
+    }
+    auto it = helpdesks_.find(adapter);
+    if (it == helpdesks_.end()) co_return TrackerWebhook(adapter, req, std::move(*headers));
 
     spi::InboundDelivery in;
     in.received_at = clock_.Now();
     in.body = req.body();
-    for (const auto& f : req) {
-      std::string name =
-          absl::AsciiStrToLower(absl::string_view(f.name_string().data(), f.name_string().size()));
-      // Only the reconciler marks a delivery as listed from the helpdesk's API.
-      if (name == spi::kListedHeader) continue;
-      in.headers[name] = std::string(f.value());
-    }
+    in.headers = std::move(*headers);
+    // Only the reconciler marks a delivery as listed from the helpdesk's API.
+    in.headers.erase(spi::kListedHeader);
     auto accepted = it->second->Accept(in);
     if (!accepted.ok()) {
       const bool auth =
           absl::IsUnauthenticated(accepted.status()) || absl::IsPermissionDenied(accepted.status());
       const char* reason = auth ? "bad_signature" : "malformed";
-      Reject(id, reason);
-      co_return Json(auth ? http::status::unauthorized : http::status::bad_request,
-                     {{"error", std::string(accepted.status().message())}, {"reason", reason}}, v,
-                     ka);
+      Reject(adapter, reason);
+      co_return Refusal(auth ? http::status::unauthorized : http::status::bad_request,
+                        accepted.status().message(), reason, v, ka);
+    }
+    // The key is stored and echoed: it is text, decided here.
+    if (!IsValidUtf8(accepted->delivery_key) || accepted->delivery_key.size() > kMaxDeliveryKey) {
+      Reject(adapter, "malformed");
+      co_return Refusal(
+          http::status::bad_request,
+          absl::StrCat("the delivery id must be UTF-8 text of at most ", kMaxDeliveryKey, " bytes"),
+          "malformed", v, ka);
     }
 
     spi::StoredDelivery d;
-    d.adapter_id = id;
+    d.adapter_id = adapter;
     d.delivery_key = std::move(accepted->delivery_key);
+    d.replay_key = std::move(accepted->replay_key);
     d.received_at = in.received_at;
     d.body = std::move(req.body());  // `in` is done with
     while (!in.headers.empty()) {
@@ -391,34 +633,50 @@ class BeastServer final : public HttpServer {
     absl::StatusOr<spi::AppendOutcome> r =
         co_await AsyncAppend(store_, std::move(d), asio::use_awaitable);
     if (!r.ok()) {
-      Reject(id, "store_unavailable");
-      Response res =
-          Json(http::status::service_unavailable,
-               {{"error", "could not store the delivery; retry"}, {"reason", "store_unavailable"}},
-               v, ka);
+      Reject(adapter, "store_unavailable");
+      Response res = Refusal(http::status::service_unavailable,
+                             "could not store the delivery; retry", "store_unavailable", v, ka);
       res.set(http::field::retry_after, "1");
       std::cerr << "ingress: " << r.status() << "\n";
       co_return res;
     }
-    const PerAdapter& pa = per_adapter_.at(id);
+    const PerAdapter& pa = per_adapter_.at(adapter);
     if (*r == spi::AppendOutcome::kDuplicate) {
-      pa.duplicate->Inc();
+      pa.duplicate->Increment();
       co_return Json(http::status::ok, {{"status", "duplicate"}, {"delivery", key}}, v, ka);
     }
-    pa.accepted->Inc();
+    pa.accepted->Increment();
     co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
   }
 
-  // A tracker's webhook: the adapter verifies it and names the tasks; the loop reads them back.
-  Response TrackerWebhook(const std::string& id, const Request& req) {
+  // GET /healthz, /readyz, /metrics.
+  Response Observe(absl::string_view path, unsigned v, bool ka) {
+    if (path == "/healthz") return Json(http::status::ok, {{"status", "ok"}}, v, ka);
+    if (path == "/readyz") {
+      if (ready_()) return Json(http::status::ok, {{"status", "ready"}}, v, ka);
+      return Json(http::status::service_unavailable, {{"status", "starting"}}, v, ka);
+    }
+    Response res{http::status::ok, v};
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    res.set(http::field::server, "debriefd");
+    res.keep_alive(ka);
+    res.body() = metrics_.Render();
+    res.prepare_payload();
+    return res;
+  }
+
+  // A tracker's webhook: the adapter verifies it and names the issues; those that are tasks
+  // Debrief follows are read back at once (the loop). The answer names each issue and whether
+  // it is followed, so an admin sees from the vendor's delivery log that the wiring works.
+  // Every vendor documents 200 as success (Linear counts anything else as a failure).
+  Response TrackerWebhook(const std::string& id, const Request& req,
+                          std::map<std::string, std::string> headers) {
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
     spi::InboundDelivery in;
     in.received_at = clock_.Now();
     in.body = req.body();
-    for (const auto& f : req)
-      in.headers[absl::AsciiStrToLower(absl::string_view(
-          f.name_string().data(), f.name_string().size()))] = std::string(f.value());
+    in.headers = std::move(headers);
     auto events = trackers_.trackers.at(id)->AcceptWebhook(in);
     if (!events.ok()) {
       const absl::Status& s = events.status();
@@ -427,36 +685,72 @@ class BeastServer final : public HttpServer {
                            : absl::IsUnimplemented(s) ? "no_webhooks"
                                                       : "malformed";
       Reject(id, reason);
-      return Json(auth ? http::status::unauthorized : http::status::bad_request,
-                  {{"error", std::string(s.message())}, {"reason", reason}}, v, ka);
+      return Refusal(auth ? http::status::unauthorized : http::status::bad_request, s.message(),
+                     reason, v, ka);
     }
     const PerAdapter& pa = per_adapter_.at(id);
-    pa.accepted->Inc();
-    if (events->external_ids.empty())
+    pa.accepted->Increment();
+    if (events->external_ids.empty()) {
+      log::Write(log::Level::kDebug, absl::StrCat("ingress: tracker ", id,
+                                                  " webhook ignored: ", events->ignored_reason));
       return Json(http::status::ok, {{"status", "ignored"}, {"reason", events->ignored_reason}}, v,
                   ka);
-    if (trackers_.on_events) trackers_.on_events(id, events->external_ids);
-    return Json(http::status::accepted,
-                {{"status", "accepted"}, {"tasks", events->external_ids.size()}}, v, ka);
+    }
+    nlohmann::json named = nlohmann::json::array();
+    std::vector<std::string> followed;
+    absl::Status looked = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      for (const std::string& external_id : events->external_ids) {
+        auto task = tx.TaskByExternalId(id, external_id);
+        if (!task.ok()) return task.status();
+        nlohmann::json one = {{"external_id", external_id}, {"followed", task->has_value()}};
+        if (*task) {
+          one["task_id"] = (*task)->id();
+          followed.push_back(external_id);
+        }
+        named.push_back(std::move(one));
+      }
+      return absl::OkStatus();
+    });
+    if (!looked.ok()) {
+      // The status poll is the safety net: read them all back anyway.
+      std::cerr << "ingress: tracker " << id << " webhook: " << looked << "\n";
+      followed = events->external_ids;
+      named = nlohmann::json::array();
+      for (const std::string& external_id : events->external_ids)
+        named.push_back({{"external_id", external_id}});
+    }
+    if (log::Enabled(log::Level::kDebug))
+      log::Write(log::Level::kDebug,
+                 absl::StrCat("ingress: tracker ", id, " webhook about ", JsonText(named)));
+    if (!followed.empty() && trackers_.on_events) trackers_.on_events(id, followed);
+    return Json(http::status::ok, {{"status", "accepted"}, {"tasks", std::move(named)}}, v, ka);
   }
 
   HttpOptions options_;
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
   TrackerWebhooks trackers_;
-  std::map<std::string, PerAdapter> per_adapter_;
+  std::map<std::string, PerAdapter> per_adapter_;  // every configured id, helpdesk or tracker
   const spi::Clock& clock_;
-  server::Metrics& metrics_;
   std::function<bool()> ready_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  std::vector<std::thread> threads_;
+  const int max_connections_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Family<prometheus::Counter>& refused_;
+  metrics::Metrics& metrics_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
-  std::atomic<int> active_{0};
+  std::atomic<int> active_{0};       // requests in flight
+  std::atomic<int> connections_{0};  // open connections
+  std::atomic<int64_t> accept_logged_{0};
+  std::atomic<int64_t> limit_logged_{0};
   std::mutex sessions_mu_;
-  std::list<std::shared_ptr<Session>> sessions_;
+  std::list<std::shared_ptr<Session>> sessions_;  // newest first
+  // Last, so destroyed first: coroutines still pending when it goes release their
+  // Registration and Active into the members above.
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace
@@ -478,10 +772,10 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& lis
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpOptions& options, spi::Store& store,
     std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
-    const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready) {
+    const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready) {
   auto s = std::make_unique<BeastServer>(options, store, std::move(helpdesks), std::move(trackers),
                                          clock, metrics, std::move(ready));
-  if (absl::Status st = s->Listen(); !st.ok()) return st;
+  if (absl::Status s2 = s->Listen(); !s2.ok()) return s2;
   return s;
 }
 

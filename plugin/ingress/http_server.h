@@ -11,7 +11,7 @@
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
 #include "debrief/spi/tracker_adapter.h"
-#include "server/metrics.h"
+#include "metrics/metrics.h"
 
 namespace debrief::ingress {
 
@@ -23,6 +23,11 @@ struct HttpOptions {
   // whose request (after its headers) or answer takes longer than request_timeout.
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(60);
   std::chrono::steady_clock::duration request_timeout = std::chrono::seconds(30);
+  // Open connections at most; 0: what the process's file-descriptor limit leaves room for
+  // (RLIMIT_NOFILE less a reserve for the store, outbound calls and gRPC). At the limit the
+  // oldest idle keep-alive connection is closed to make room; with none idle, a new
+  // connection is answered 503 and closed.
+  int max_connections = 0;
 };
 
 // Trackers whose webhooks say a task changed: verified by the adapter, then handed to
@@ -38,21 +43,26 @@ struct TrackerWebhooks {
 //   POST /webhooks/{adapter_id}  verify with the adapter, store durably, then answer:
 //                                202 accepted | 200 duplicate | 400 malformed | 401 signature
 //                                | 404 unknown adapter | 413 too large | 503 store unavailable
-//   POST /webhooks/{tracker_id}  a tracker's webhook: verified, then 202 (or 200 ignored, with
-//                                the reason) | 401 signature | 400 malformed
+//   POST /webhooks/{tracker_id}  a tracker's webhook: verified, then 200 naming each issue and
+//                                whether it is a task Debrief follows (or 200 ignored, with the
+//                                reason) | 401 signature | 400 malformed
 //   GET  /healthz                200 while the process runs
 //   GET  /readyz                 200 once ready() is true, else 503
 //   GET  /metrics                Prometheus text
 //
-// Every refusal carries a JSON body {"error": "...", "reason": "..."} and bumps
-// debrief_webhook_rejected_total{adapter,reason}. A 2xx is sent only after the store has
-// committed the raw delivery.
+// Every refusal carries a JSON body {"error": "...", "reason": "..."}: a webhook's bumps
+// debrief_webhook_rejected_total{adapter,reason} (adapter: a configured id, or "unknown"),
+// anything else debrief_http_refused_total{reason}. A request HTTP cannot parse is answered
+// 400 (431 for oversized headers, 505 for another HTTP version) and its connection closed. A
+// 2xx is sent only after the store has committed the raw delivery. Whatever a request does,
+// its connection's bookkeeping is released when the connection ends (an exception included:
+// it becomes a 500).
 class HttpServer {
  public:
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(
       const HttpOptions& options, spi::Store& store,
       std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
-      const spi::Clock& clock, server::Metrics& metrics, std::function<bool()> ready);
+      const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready);
   virtual ~HttpServer() = default;
 
   virtual int port() const = 0;

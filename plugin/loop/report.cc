@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 #include "redact/redactor.h"
 
 namespace debrief::loop {
@@ -26,7 +27,9 @@ std::string Excerpt(const std::string& text) {
   if (s.size() <= kQuoteChars) return s;
   size_t cut = s.find_last_of(".!?", kQuoteChars);
   if (cut == std::string::npos || cut < kQuoteChars / 2) cut = s.rfind(' ', kQuoteChars);
-  if (cut == std::string::npos) cut = kQuoteChars;
+  // Text without spaces (Japanese, say) is cut between characters, never inside one: the
+  // quote goes into JSON and Protobuf strings, which must stay UTF-8.
+  if (cut == std::string::npos) return absl::StrCat(Utf8Prefix(s, kQuoteChars), "…");
   return absl::StrCat(s.substr(0, cut + 1), "…");
 }
 

@@ -9,17 +9,37 @@
 #include "absl/strings/str_cat.h"
 #include "common/thread_name.h"
 #include "common/time_util.h"
+#include "common/utf8.h"
 
 namespace debrief::pipeline {
 namespace {
 
 // The pipeline's threads' CPU priority, the lowest: acknowledging webhooks (and the helpdesk
 // beside us) wins the CPU over them; in a burst the pipeline works in what is left over and
-// catches up after, from the durable inbox (figures against nice 5: README, Performance).
+// catches up after, from the durable inbox (figures against nice 5: docs/performance-log.md).
 constexpr int kNice = 19;
 
 bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
   return a.subject() == b.subject() && a.body() == b.body();
+}
+
+// Failures of the store itself, which pass: nothing is counted against a delivery for them.
+bool StoreTrouble(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsResourceExhausted(s) || absl::IsAborted(s) ||
+         absl::IsDeadlineExceeded(s);
+}
+
+// Runs fn, turning an exception (from an adapter's JSON library, say) into a status that
+// names it, so it fails one delivery instead of the pipeline thread.
+template <typename Fn>
+absl::Status Guarded(absl::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(what, " failed"));
+  }
 }
 
 }  // namespace
@@ -27,7 +47,7 @@ bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
 Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
                    classify::Classifier& classifier, policy::LinkPolicy& policy,
                    const spi::Clock& clock, int batch, absl::Duration poll_interval,
-                   classify::EmergingIssues* emerging)
+                   classify::EmergingIssues* emerging, int max_attempts)
     : store_(store),
       helpdesks_(std::move(helpdesks)),
       classifier_(classifier),
@@ -35,6 +55,7 @@ Pipeline::Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
       clock_(clock),
       batch_(batch),
       emerging_(emerging),
+      max_attempts_(std::max(1, max_attempts)),
       worker_(
           "pipeline", [this] { return ProcessBatch(); }, poll_interval,
           /*drain_on_stop=*/true, /*gather=*/absl::Milliseconds(20), /*full=*/batch, kNice) {}
@@ -54,11 +75,57 @@ void Pipeline::Stop() { worker_.Stop(); }
 void Pipeline::Notify() { worker_.Notify(); }
 
 absl::Status Pipeline::Drain() {
+  int retries = 0;
   while (true) {
     auto n = ProcessBatch();
-    if (!n.ok()) return n.status();
+    if (!n.ok()) {
+      // A failing delivery is tried again until it is a dead letter; the store's own failure
+      // is returned.
+      if (retrying_delivery_ && ++retries <= max_attempts_) continue;
+      return n.status();
+    }
+    retries = 0;
     if (*n == 0) return absl::OkStatus();
   }
+}
+
+absl::StatusOr<spi::DeliveryState> Pipeline::Replay(int64_t seq) {
+  std::lock_guard<std::mutex> guard(process_mu_);
+  absl::StatusOr<spi::DeliveryState> state = absl::UnknownError("not read");
+  if (absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+        state = tx.GetDeliveryState(seq);
+        return state.status();
+      });
+      !s.ok())
+    return s;
+  if (*state != spi::DeliveryState::kFailed)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "delivery ", seq, " is not a dead letter (",
+        *state == spi::DeliveryState::kPending ? "it is still pending" : "it was processed", ")"));
+  auto delivery = store_.GetDelivery(seq);
+  if (!delivery.ok()) return delivery.status();
+  std::vector<Prepared> one;
+  one.push_back(Prepare(std::move(*delivery)));
+  Counts counts;
+  absl::Status s = one[0].result.status();
+  if (s.ok())
+    s = store_.Transact([&](spi::StoreTransaction& tx) {
+      counts = Counts();
+      return ApplyBatch(tx, one, 1, counts, nullptr);
+    });
+  if (!s.ok()) {
+    // Still a dead letter, now with this error.
+    store_
+        .Transact([&](spi::StoreTransaction& tx) {
+          return tx.MarkDelivery(seq, spi::DeliveryState::kFailed,
+                                 absl::StrCat("replayed and failed again: ", s.message()));
+        })
+        .IgnoreError();
+    return s;
+  }
+  stats_.processed += counts.processed;
+  stats_.ignored += counts.ignored;
+  return counts.processed > 0 ? spi::DeliveryState::kProcessed : spi::DeliveryState::kIgnored;
 }
 
 absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEvent& event,
@@ -113,21 +180,46 @@ Pipeline::Batch Pipeline::ReadAndPrepare(int64_t after_seq) {
   // Normalising and classifying are pure CPU work: done before the transaction, so the
   // store's single write lock (which webhook acknowledgements also wait for) is held only
   // for reads and writes.
-  std::vector<Prepared> prepared(pending->size());
-  for (size_t i = 0; i < pending->size(); ++i) {
-    Prepared& p = prepared[i];
-    p.delivery = std::move((*pending)[i]);
-    const spi::StoredDelivery& d = p.delivery;
-    auto it = helpdesks_.find(d.adapter_id);
-    if (it == helpdesks_.end()) continue;
-    p.adapter = it->second;
-    p.result = p.adapter->Normalize(spi::InboundDelivery{d.headers, d.body, d.received_at});
-    if (p.result.ok() && p.result->event) {
-      p.result->event->mutable_ticket()->set_helpdesk_id(d.adapter_id);
-      p.classification = classifier_.Classify(p.result->event->ticket());
-    }
-  }
+  std::vector<Prepared> prepared;
+  prepared.reserve(pending->size());
+  for (spi::StoredDelivery& d : *pending) prepared.push_back(Prepare(std::move(d)));
   return prepared;
+}
+
+Pipeline::Prepared Pipeline::Prepare(spi::StoredDelivery delivery) {
+  Prepared p;
+  p.delivery = std::move(delivery);
+  const spi::StoredDelivery& d = p.delivery;
+  if (!d.unreadable.empty()) {
+    p.result =
+        absl::DataLossError(absl::StrCat("the stored delivery is unreadable: ", d.unreadable));
+    return p;
+  }
+  auto it = helpdesks_.find(d.adapter_id);
+  if (it == helpdesks_.end()) {
+    p.result = absl::FailedPreconditionError(
+        absl::StrCat("no helpdesk adapter ", d.adapter_id, " is configured"));
+    return p;
+  }
+  p.adapter = it->second;
+  absl::Status s = Guarded("normalising the delivery", [&] {
+    p.result = p.adapter->Normalize(spi::InboundDelivery{d.headers, d.body, d.received_at});
+    return absl::OkStatus();
+  });
+  if (!s.ok()) p.result = s;
+  if (p.result.ok() && p.result->event && p.result->event->ticket().ticket_id().empty())
+    p.result = absl::InvalidArgumentError("the event names no ticket (its ticket id is empty)");
+  if (p.result.ok() && p.result->event) {
+    v1::TicketEvent& event = *p.result->event;
+    event.mutable_ticket()->set_helpdesk_id(d.adapter_id);
+    // Everything stored as a Protobuf string is UTF-8, decided here once for every adapter.
+    RepairUtf8Fields(event);
+    Guarded("classifying the ticket", [&] {
+      p.classification = classifier_.Classify(event.ticket());
+      return absl::OkStatus();
+    }).IgnoreError();  // classified again in the transaction, where a failure counts
+  }
+  return p;
 }
 
 void Pipeline::StartReadAhead(int64_t after_seq) {
@@ -163,8 +255,61 @@ void Pipeline::ReadAheadLoop() {
   }
 }
 
+absl::Status Pipeline::ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepared>& prepared,
+                                  size_t count, Counts& counts, size_t* failed_at) {
+  for (size_t i = 0; i < count; ++i) {
+    Prepared& p = prepared[i];
+    const spi::StoredDelivery& d = p.delivery;
+    absl::Status s;
+    if (!p.result.ok()) {
+      // Refused by the adapter, unreadable, or no adapter: a dead letter at once, since trying
+      // again gives the same answer (Replay, once the cause is fixed).
+      s = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
+                          std::string(p.result.status().message()));
+      if (s.ok()) ++counts.failed;
+    } else if (!p.result->event) {
+      s = tx.MarkDelivery(d.seq, spi::DeliveryState::kIgnored, p.result->ignored_reason);
+      if (s.ok()) ++counts.ignored;
+    } else {
+      s = Guarded("applying the ticket event", [&] {
+        return ApplyEvent(tx, *p.result->event, p.classification ? &*p.classification : nullptr);
+      });
+      if (s.ok()) s = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, "");
+      if (s.ok()) ++counts.processed;
+    }
+    if (!s.ok()) {
+      if (failed_at != nullptr) *failed_at = i;
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Pipeline::RecordFailure(int64_t seq, const absl::Status& error) {
+  bool dead = false;
+  int attempts = 0;
+  absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto n = tx.RecordDeliveryFailure(seq, std::string(error.message()));
+    if (!n.ok()) return n.status();
+    attempts = *n;
+    dead = attempts >= max_attempts_;
+    if (!dead) return absl::OkStatus();
+    return tx.MarkDelivery(
+        seq, spi::DeliveryState::kFailed,
+        absl::StrCat("gave up after ", attempts, " attempts: ", error.message()));
+  });
+  if (!s.ok()) return s;
+  ++stats_.attempts_failed;
+  std::cerr << "pipeline: delivery " << seq << " failed (attempt " << attempts << " of "
+            << max_attempts_ << "): " << error.message()
+            << (dead ? "; it is a dead letter now (debriefctl deliveries list)" : "; will retry")
+            << "\n";
+  return dead;
+}
+
 absl::StatusOr<int> Pipeline::ProcessBatch() {
   std::lock_guard<std::mutex> guard(process_mu_);
+  retrying_delivery_ = false;
   Batch batch = absl::UnknownError("not read");
   if (ahead_after_) {
     batch = TakeReadAhead();
@@ -180,56 +325,50 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   // A full batch means a burst: read and prepare the next one while this one commits.
   if (prepared.size() >= static_cast<size_t>(batch_)) StartReadAhead(last);
 
-  int processed = 0, ignored = 0, failed = 0;
-  absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-    processed = ignored = failed = 0;
-    for (Prepared& p : prepared) {
-      const spi::StoredDelivery& d = p.delivery;
-      if (p.adapter == nullptr) {
-        // The adapter was removed from the config after the delivery was accepted.
-        if (auto st = tx.MarkDelivery(
-                d.seq, spi::DeliveryState::kFailed,
-                absl::StrCat("no helpdesk adapter ", d.adapter_id, " is configured"));
-            !st.ok())
-          return st;
-        ++failed;
-        continue;
-      }
-      if (!p.result.ok()) {
-        if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kFailed,
-                                      std::string(p.result.status().message()));
-            !st.ok())
-          return st;
-        ++failed;
-        continue;
-      }
-      if (!p.result->event) {
-        if (auto st =
-                tx.MarkDelivery(d.seq, spi::DeliveryState::kIgnored, p.result->ignored_reason);
-            !st.ok())
-          return st;
-        ++ignored;
-        continue;
-      }
-      if (auto st =
-              ApplyEvent(tx, *p.result->event, p.classification ? &*p.classification : nullptr);
-          !st.ok())
-        return st;
-      if (auto st = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, ""); !st.ok()) return st;
-      ++processed;
-    }
-    return absl::OkStatus();
+  Counts counts;
+  size_t failed_at = prepared.size();
+  absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) {
+    counts = Counts();
+    return ApplyBatch(tx, prepared, prepared.size(), counts, &failed_at);
   });
-  if (!s.ok()) {
-    // The read-ahead started after this batch, which will be read again: discard it.
-    if (ahead_after_) TakeReadAhead().IgnoreError();
-    return s;
+  auto commit_counts = [&](const Counts& c) {
+    stats_.processed += c.processed;
+    stats_.ignored += c.ignored;
+    stats_.failed += c.failed;
+  };
+  if (s.ok()) {
+    cursor_ = last;
+    commit_counts(counts);
+    return static_cast<int>(prepared.size());
   }
-  cursor_ = last;
-  stats_.processed += processed;
-  stats_.ignored += ignored;
-  stats_.failed += failed;
-  return static_cast<int>(prepared.size());
+  // The read-ahead started after this batch, which will be read again: discard it.
+  if (ahead_after_) TakeReadAhead().IgnoreError();
+  if (failed_at >= prepared.size() || StoreTrouble(s)) return s;
+
+  // One delivery failed. Those before it commit now; the failure is counted against it, and
+  // once it has failed max_attempts_ times it becomes a dead letter and the rest go on.
+  int done = 0;
+  if (failed_at > 0) {
+    Counts before;
+    absl::Status p = store_.Transact([&](spi::StoreTransaction& tx) {
+      before = Counts();
+      return ApplyBatch(tx, prepared, failed_at, before, nullptr);
+    });
+    if (!p.ok()) return p;
+    cursor_ = prepared[failed_at - 1].delivery.seq;
+    commit_counts(before);
+    done = static_cast<int>(failed_at);
+  }
+  const int64_t seq = prepared[failed_at].delivery.seq;
+  auto dead = RecordFailure(seq, s);
+  if (!dead.ok()) return dead.status();
+  if (*dead) {
+    cursor_ = seq;
+    ++stats_.failed;
+    return done + 1;
+  }
+  retrying_delivery_ = true;
+  return absl::AbortedError(absl::StrCat("delivery ", seq, " is retried after: ", s.message()));
 }
 
 }  // namespace debrief::pipeline

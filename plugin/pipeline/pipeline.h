@@ -23,7 +23,8 @@ namespace debrief::pipeline {
 struct PipelineStats {
   std::atomic<int64_t> processed{0};
   std::atomic<int64_t> ignored{0};
-  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> failed{0};           // dead letters, whatever the cause
+  std::atomic<int64_t> attempts_failed{0};  // failed attempts at a delivery, retried or not
 };
 
 // inbox -> HelpdeskAdapter::Normalize -> Classifier -> LinkPolicy -> outbox.
@@ -37,11 +38,19 @@ struct PipelineStats {
 // In a burst (a full batch) the next batch is read, normalised and classified on a helper
 // thread while this one commits, so the CPU work and the store's writes overlap on two cores.
 // A failed commit discards that read-ahead: the batch after it is read again.
+//
+// A delivery that cannot be processed never holds up the ones behind it: one the adapter
+// refuses (or a stored row that cannot be read back) becomes a dead letter at once; one whose
+// processing fails is retried, and after `max_attempts` failed attempts becomes a dead letter
+// with its error (Store::ListDeadLetters; Replay processes it again). Failures of the store
+// itself (UNAVAILABLE: busy, disk full) are not the delivery's fault: everything waits and is
+// retried, and nothing is given up.
 class Pipeline {
  public:
   Pipeline(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
            classify::Classifier& classifier, policy::LinkPolicy& policy, const spi::Clock& clock,
-           int batch, absl::Duration poll_interval, classify::EmergingIssues* emerging = nullptr);
+           int batch, absl::Duration poll_interval, classify::EmergingIssues* emerging = nullptr,
+           int max_attempts = 5);
   ~Pipeline();
 
   void Start();
@@ -52,6 +61,11 @@ class Pipeline {
 
   // Processes everything pending now, on the caller's thread. For tools and tests.
   absl::Status Drain();
+
+  // Processes a dead letter again (after the cause was fixed: an adapter configured again, a
+  // new build). FAILED_PRECONDITION unless the delivery is a dead letter; on failure it stays
+  // one, with the new error.
+  absl::StatusOr<spi::DeliveryState> Replay(int64_t seq);
 
   // Applies one ticket event as if it came from a delivery (backfill and tests).
   // `precomputed`, when given, is the classification of the event's ticket made before the
@@ -72,7 +86,18 @@ class Pipeline {
   };
   using Batch = absl::StatusOr<std::vector<Prepared>>;
   Batch ReadAndPrepare(int64_t after_seq);
+  Prepared Prepare(spi::StoredDelivery delivery);
   absl::StatusOr<int> ProcessBatch();
+  // Applies the first `count` deliveries in `tx`. On failure, `*failed_at` (if given) is the
+  // index of the delivery that failed.
+  struct Counts {
+    int processed = 0, ignored = 0, failed = 0;
+  };
+  absl::Status ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepared>& prepared, size_t count,
+                          Counts& counts, size_t* failed_at);
+  // Counts a failed attempt at one delivery; after max_attempts_ makes it a dead letter.
+  // Returns whether it did.
+  absl::StatusOr<bool> RecordFailure(int64_t seq, const absl::Status& error);
 
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
@@ -81,6 +106,9 @@ class Pipeline {
   const spi::Clock& clock_;
   const int batch_;
   classify::EmergingIssues* emerging_;  // may be null
+  const int max_attempts_;
+  // The last ProcessBatch failed because of one delivery, which is retried (not the store).
+  bool retrying_delivery_ = false;
   Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;

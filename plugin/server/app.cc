@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "classify/emerging.h"
 #include "classify/factory.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -15,11 +16,11 @@
 #include "ingress/http_server.h"
 #include "ingress/reconciler.h"
 #include "loop/loop.h"
+#include "metrics/metrics.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
 #include "server/grpc_services.h"
-#include "server/metrics.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::server {
@@ -34,6 +35,9 @@ class AppImpl final : public App {
   ~AppImpl() override { Shutdown(absl::Seconds(5)); }
 
   absl::Status Init(const spi::AdapterRegistry& registry) {
+    auto level = log::ParseLevel(config_.log().level());
+    if (!level.ok()) return level.status();
+    log::SetLevel(*level);
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir(), ec);
     const auto& sq = config_.store().sqlite();
@@ -87,7 +91,9 @@ class AppImpl final : public App {
     if (absl::Status s = RebuildEmergingIssues(); !s.ok()) return s;
     pipeline_ = std::make_unique<pipeline::Pipeline>(
         *store_, helpdesk_ptrs_, *classifier_, *policy_, clock_, config_.pipeline().batch(),
-        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_);
+        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_,
+        config_.pipeline().max_attempts() > 0 ? static_cast<int>(config_.pipeline().max_attempts())
+                                              : 5);
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
@@ -110,9 +116,10 @@ class AppImpl final : public App {
     // gRPC first, NOT_SERVING until everything is up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    services_ = std::make_unique<Services>(ServiceDeps{config_, *store_, *classifier_, *policy_,
-                                                       clock_, helpdesk_ptrs_, tracker_ptrs_,
-                                                       [this] { executor_->Notify(); }, emerging_});
+    services_ = std::make_unique<Services>(
+        ServiceDeps{config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_, tracker_ptrs_,
+                    [this] { executor_->Notify(); }, emerging_,
+                    [this](int64_t seq) { return pipeline_->Replay(seq); }});
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
@@ -139,15 +146,25 @@ class AppImpl final : public App {
         ToDuration(config_.http().request_timeout(), absl::FromChrono(ho.request_timeout)));
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
-    metrics_.SetGaugeSource([this] {
-      return absl::StrCat("debrief_pipeline_processed_total ", pipeline_->stats().processed.load(),
-                          "\n", "debrief_pipeline_ignored_total ",
-                          pipeline_->stats().ignored.load(), "\n", "debrief_pipeline_failed_total ",
-                          pipeline_->stats().failed.load(), "\n", "debrief_outbox_done_total ",
-                          executor_->stats().done.load(), "\n", "debrief_outbox_retried_total ",
-                          executor_->stats().retried.load(), "\n", "debrief_outbox_dead_total ",
-                          executor_->stats().dead.load(), "\n");
-    });
+    ho.max_connections = static_cast<int>(config_.http().max_connections());
+    auto scraped = [this](const char* name, const char* help, const std::atomic<int64_t>& v) {
+      metrics_.ScrapedCounter(name, help, [&v] { return static_cast<double>(v.load()); });
+    };
+    const pipeline::PipelineStats& ps = pipeline_->stats();
+    scraped("debrief_pipeline_processed_total", "Deliveries that became ticket events.",
+            ps.processed);
+    scraped("debrief_pipeline_ignored_total",
+            "Deliveries about nothing Debrief follows (an event type it does not handle).",
+            ps.ignored);
+    scraped("debrief_pipeline_failed_total",
+            "Deliveries given up on: dead letters (debriefctl deliveries list).", ps.failed);
+    scraped("debrief_pipeline_attempts_failed_total",
+            "Failed attempts at processing a delivery, retried or not.", ps.attempts_failed);
+    const outbox::ExecutorStats& es = executor_->stats();
+    scraped("debrief_outbox_done_total", "Outbox actions carried out.", es.done);
+    scraped("debrief_outbox_retried_total", "Outbox actions retried after a passing failure.",
+            es.retried);
+    scraped("debrief_outbox_dead_total", "Outbox actions that failed for good.", es.dead);
     ingress::TrackerWebhooks tracker_hooks{
         tracker_ptrs_, [this](const std::string& tracker, const std::vector<std::string>& ids) {
           loop_->Nudge(tracker, ids);
@@ -248,7 +265,7 @@ class AppImpl final : public App {
 
   v1::Config config_;
   const spi::Clock& clock_;
-  Metrics metrics_;
+  metrics::Metrics metrics_;
   std::unique_ptr<spi::Store> store_;
   std::unique_ptr<spi::HttpClient> http_;
   std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks_;

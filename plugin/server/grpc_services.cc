@@ -464,6 +464,41 @@ class AdminService final : public v1::Admin::CallbackService {
     });
   }
 
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* ctx,
+                                            const v1::ListDeadLettersRequest* req,
+                                            v1::ListDeadLettersResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      auto letters = d_.store.ListDeadLetters(req->limit() > 0 ? req->limit() : 100);
+      if (!letters.ok()) return letters.status();
+      for (const spi::DeadLetter& l : *letters) {
+        v1::DeadLetter* out = res->add_dead_letters();
+        out->set_seq(l.seq);
+        out->set_adapter_id(l.adapter_id);
+        out->set_delivery_key(l.delivery_key);
+        if (l.received_at != absl::Time()) SetTimestamp(out->mutable_received_at(), l.received_at);
+        SetTimestamp(out->mutable_failed_at(), l.failed_at);
+        out->set_attempts(l.attempts);
+        out->set_error(l.error);
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  grpc::ServerUnaryReactor* ReplayDelivery(grpc::CallbackServerContext* ctx,
+                                           const v1::ReplayDeliveryRequest* req,
+                                           v1::ReplayDeliveryResponse* res) override {
+    return Unary(ctx, [&]() -> absl::Status {
+      auto state = d_.replay_delivery(req->seq());
+      if (!state.ok()) return state.status();
+      if (*state == spi::DeliveryState::kFailed)
+        return absl::FailedPreconditionError(
+            absl::StrCat("delivery ", req->seq(), " failed again; see deliveries list"));
+      res->set_outcome(*state == spi::DeliveryState::kProcessed ? "processed" : "ignored");
+      d_.outbox_changed();
+      return absl::OkStatus();
+    });
+  }
+
   grpc::ServerWriteReactor<v1::BackfillProgress>* Backfill(
       grpc::CallbackServerContext*, const v1::BackfillRequest* req) override {
     auto h = d_.helpdesks.find(req->helpdesk_id());

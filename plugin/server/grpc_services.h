@@ -26,6 +26,8 @@ struct ServiceDeps {
   std::map<std::string, spi::TrackerAdapter*> trackers;
   std::function<void()> outbox_changed;  // wakes the executor
   classify::EmergingIssues& emerging;
+  // Processes a dead letter again (pipeline::Pipeline::Replay).
+  std::function<absl::StatusOr<spi::DeliveryState>(int64_t seq)> replay_delivery;
 };
 
 // The one place an absl::Status becomes a grpc::Status.

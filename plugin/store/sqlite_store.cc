@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -149,6 +150,19 @@ constexpr const char* kMigrations[] = {
     INSERT OR IGNORE INTO cursors(name, value, updated_at)
       VALUES('installation', lower(hex(randomblob(16))), 0);
     )sql",
+    // 7: failed attempts at a delivery, until it is processed or given up on (a dead letter:
+    // delivery_outcomes.state 3), so one delivery the pipeline cannot process never holds up
+    // the ones behind it, and the dead letters can be listed.
+    R"sql(
+    CREATE TABLE delivery_failures(
+      seq INTEGER PRIMARY KEY,
+      attempts INTEGER NOT NULL,
+      error TEXT NOT NULL,
+      at INTEGER NOT NULL);
+    CREATE INDEX delivery_outcomes_failed ON delivery_outcomes(seq) WHERE state = 3;
+    -- A tracker's webhook names its issue: which task is it?
+    CREATE INDEX tasks_by_external ON tasks(tracker_id, external_id);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.
@@ -162,6 +176,13 @@ constexpr const char* kInboxMigrations[] = {
       headers BLOB NOT NULL,
       body BLOB NOT NULL,
       UNIQUE(adapter_id, delivery_key));
+    )sql",
+    // 2: a sending seen again (the same signed timestamp and body) is a duplicate whatever
+    // delivery id it carries.
+    R"sql(
+    ALTER TABLE deliveries ADD COLUMN replay_key TEXT;
+    CREATE UNIQUE INDEX deliveries_replay ON deliveries(adapter_id, replay_key)
+      WHERE replay_key IS NOT NULL;
     )sql",
 };
 
@@ -274,18 +295,28 @@ class Connection final : public spi::StoreTransaction {
         put_cursor_(db,
                     "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) "
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
-                    "updated_at = excluded.updated_at") {}
+                    "updated_at = excluded.updated_at"),
+        forget_failures_(db, "DELETE FROM delivery_failures WHERE seq = ?"),
+        by_external_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                      " FROM tasks WHERE tracker_id=? AND external_id=? "
+                                      "ORDER BY id DESC LIMIT 1")),
+        delivery_state_(db, "SELECT state FROM delivery_outcomes WHERE seq = ?"),
+        record_failure_(
+            db,
+            "INSERT INTO delivery_failures(seq, attempts, error, at) VALUES(?1,1,?2,?3) "
+            "ON CONFLICT(seq) DO UPDATE SET attempts = attempts + 1, "
+            "error = excluded.error, at = excluded.at RETURNING attempts") {}
 
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const {
     for (const Stmt* s :
-         {&get_ticket_,    &put_ticket_,     &unlinked_,     &active_task_,    &last_done_,
-          &count_tickets_, &linked_tickets_, &put_status_,   &status_history_, &get_task_,
-          &list_tasks_,    &insert_task_,    &update_task_,  &get_link_,       &links_of_task_,
-          &put_link_,      &delete_link_,    &enqueue_,      &mark_delivery_,  &feedback_,
-          &list_feedback_, &needs_review_,   &put_promoted_, &list_promoted_,  &get_cursor_,
-          &put_cursor_}) {
+         {&get_ticket_,    &put_ticket_,      &unlinked_,     &active_task_,    &last_done_,
+          &count_tickets_, &linked_tickets_,  &put_status_,   &status_history_, &get_task_,
+          &list_tasks_,    &insert_task_,     &update_task_,  &get_link_,       &links_of_task_,
+          &put_link_,      &delete_link_,     &enqueue_,      &mark_delivery_,  &feedback_,
+          &list_feedback_, &needs_review_,    &put_promoted_, &list_promoted_,  &get_cursor_,
+          &put_cursor_,    &forget_failures_, &by_external_,  &record_failure_, &delivery_state_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -301,6 +332,13 @@ class Connection final : public spi::StoreTransaction {
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
     return TicketFromRow(s);
+  }
+
+  // A listing goes on past a row that cannot be read back (one damaged row must not stop
+  // every query that passes it); the row itself fails where it is asked for by its key.
+  static void SkipUnreadable(absl::string_view what, absl::string_view which) {
+    std::cerr << "store: skipping " << what << (which.empty() ? "" : " ") << which
+              << " whose stored record cannot be read\n";
   }
 
   // The columns ticket, classification, agent_corrected, first_seen of a tickets row.
@@ -349,7 +387,10 @@ class Connection final : public spi::StoreTransaction {
       if (!row.ok()) return row.status();
       if (!*row) break;
       out.emplace_back();
-      if (!out.back().ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket");
+      if (!out.back().ParseFromString(s.Text(0))) {
+        SkipUnreadable("a ticket", category_id);
+        out.pop_back();
+      }
     }
     return out;
   }
@@ -398,6 +439,15 @@ class Connection final : public spi::StoreTransaction {
     if (!s.IsNull(18)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
     if (!s.IsNull(19)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
     return t;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> TaskByExternalId(
+      const std::string& tracker_id, const std::string& external_id) override {
+    auto& s = by_external_.Reset().Bind(tracker_id).Bind(external_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
   }
 
   absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const spi::TaskFilter& f) override {
@@ -489,7 +539,10 @@ class Connection final : public spi::StoreTransaction {
       if (!row.ok()) return row.status();
       if (!*row) return out;
       auto r = TicketFromRow(s);
-      if (!r.ok()) return r.status();
+      if (!r.ok()) {
+        SkipUnreadable("a ticket of task", std::to_string(task_id));
+        continue;
+      }
       out.push_back(std::move(*r));
     }
   }
@@ -576,12 +629,29 @@ class Connection final : public spi::StoreTransaction {
   }
 
   absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) override {
-    return mark_delivery_.Reset()
-        .Bind(seq)
-        .Bind(int64_t{static_cast<int>(state)})
-        .Bind(note)
-        .Bind(ToMicros(clock_.Now()))
-        .Exec();
+    absl::Status s = mark_delivery_.Reset()
+                         .Bind(seq)
+                         .Bind(int64_t{static_cast<int>(state)})
+                         .Bind(note)
+                         .Bind(ToMicros(clock_.Now()))
+                         .Exec();
+    if (!s.ok() || state == DeliveryState::kFailed) return s;
+    return forget_failures_.Reset().Bind(seq).Exec();
+  }
+
+  absl::StatusOr<DeliveryState> GetDeliveryState(int64_t seq) override {
+    auto& s = delivery_state_.Reset().Bind(seq);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return *row ? static_cast<DeliveryState>(s.Int(0)) : DeliveryState::kPending;
+  }
+
+  absl::StatusOr<int> RecordDeliveryFailure(int64_t seq, const std::string& error) override {
+    auto& s = record_failure_.Reset().Bind(seq).Bind(error).Bind(ToMicros(clock_.Now()));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("recording a failed attempt returned nothing");
+    return static_cast<int>(s.Int(0));
   }
 
   absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
@@ -610,6 +680,10 @@ class Connection final : public spi::StoreTransaction {
     std::vector<spi::TicketRecord> out;
     for (const auto& [hd, tid] : refs) {
       auto r = GetTicket(hd, tid);
+      if (!r.ok() && absl::IsDataLoss(r.status())) {
+        SkipUnreadable("ticket", absl::StrCat(hd, "/", tid));
+        continue;
+      }
       if (!r.ok()) return r.status();
       if (*r) out.push_back(std::move(**r));
     }
@@ -623,7 +697,10 @@ class Connection final : public spi::StoreTransaction {
       if (!row.ok()) return row.status();
       if (!*row) return absl::OkStatus();
       auto r = TicketFromRow(s);
-      if (!r.ok()) return r.status();
+      if (!r.ok()) {
+        SkipUnreadable("a ticket", "");
+        continue;
+      }
       if (!fn(*r)) return absl::OkStatus();
     }
   }
@@ -684,7 +761,7 @@ class Connection final : public spi::StoreTransaction {
       linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
-      get_cursor_, put_cursor_;
+      get_cursor_, put_cursor_, forget_failures_, by_external_, delivery_state_, record_failure_;
 };
 
 template <size_t N>
@@ -731,19 +808,27 @@ class SqliteStore final : public spi::Store {
               sqlite3* read_db, sqlite3* inbox_db, sqlite3* inbox_read_db)
       : options_(options),
         clock_(clock),
-        write_db_(write_db),
-        read_db_(read_db),
-        inbox_db_(inbox_db),
-        inbox_read_db_(inbox_read_db),
+        write_db_{write_db},
+        read_db_{read_db},
+        inbox_db_{inbox_db},
+        inbox_read_db_{inbox_read_db},
         write_(write_db, clock),
         read_(read_db, clock),
-        insert_delivery_(
-            inbox_db,
-            "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
-            "body) VALUES(?,?,?,?,?) ON CONFLICT(adapter_id, delivery_key) DO NOTHING"),
+        // A conflict on either key (the delivery id, or the replay key of a sending seen
+        // before) makes the delivery a duplicate.
+        insert_delivery_(inbox_db,
+                         "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
+                         "body, replay_key) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
         pending_(inbox_read_db,
                  "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
                  "deliveries WHERE seq>? ORDER BY seq LIMIT ?"),
+        one_delivery_(inbox_read_db,
+                      "SELECT seq, adapter_id, delivery_key, received_at, headers, body FROM "
+                      "deliveries WHERE seq=?"),
+        dead_letters_(read_db,
+                      "SELECT o.seq, o.note, o.processed_at, COALESCE(f.attempts, 1) "
+                      "FROM delivery_outcomes o LEFT JOIN delivery_failures f ON f.seq = o.seq "
+                      "WHERE o.state = 3 ORDER BY o.seq DESC LIMIT ?"),
         processed_floor_(read_db, "SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes"),
         due_(write_db,
              "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
@@ -761,8 +846,8 @@ class SqliteStore final : public spi::Store {
   ~SqliteStore() override { Close(); }
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s :
-         {&insert_delivery_, &pending_, &processed_floor_, &due_, &complete_, &retry_, &dead_})
+    for (const Stmt* s : {&insert_delivery_, &pending_, &one_delivery_, &dead_letters_,
+                          &processed_floor_, &due_, &complete_, &retry_, &dead_})
       if (!s->status().ok()) return s->status();
     if (auto s = write_.PrepareStatus(); !s.ok()) return s;
     return read_.PrepareStatus();
@@ -800,21 +885,63 @@ class SqliteStore final : public spi::Store {
     std::lock_guard<std::mutex> l(inbox_read_mu_);
     auto& s = pending_.Reset().Bind(std::max(after_seq, floor)).Bind(int64_t{limit});
     std::vector<StoredDelivery> out;
+    absl::Status status;
     while (true) {
       auto row = s.Step();
-      if (!row.ok()) return row.status();
+      if (!row.ok()) {
+        status = row.status();
+        break;
+      }
       if (!*row) break;
-      StoredDelivery& d = out.emplace_back();
-      d.seq = s.Int(0);
-      d.adapter_id = s.Text(1);
-      d.delivery_key = s.Text(2);
-      d.received_at = FromMicros(s.Int(3));
-      v1::StoredHeaders h;
-      if (!h.ParseFromString(s.Text(4))) return absl::DataLossError("corrupt delivery headers");
-      d.headers.insert(h.headers().begin(), h.headers().end());
-      d.body = s.Text(5);
+      out.push_back(DeliveryFromRow(s));
     }
     ResetAll(inbox_read_db_.db);
+    if (!status.ok()) return status;
+    return out;
+  }
+
+  absl::StatusOr<StoredDelivery> GetDelivery(int64_t seq) override {
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = one_delivery_.Reset().Bind(seq);
+    auto row = s.Step();
+    absl::StatusOr<StoredDelivery> out =
+        !row.ok() ? absl::StatusOr<StoredDelivery>(row.status())
+        : !*row
+            ? absl::StatusOr<StoredDelivery>(absl::NotFoundError(absl::StrCat("no delivery ", seq)))
+            : DeliveryFromRow(s);
+    ResetAll(inbox_read_db_.db);
+    return out;
+  }
+
+  absl::StatusOr<std::vector<spi::DeadLetter>> ListDeadLetters(int limit) override {
+    std::vector<spi::DeadLetter> out;
+    {
+      std::lock_guard<std::mutex> l(read_mu_);
+      auto& s = dead_letters_.Reset().Bind(int64_t{limit});
+      absl::Status status;
+      while (true) {
+        auto row = s.Step();
+        if (!row.ok()) {
+          status = row.status();
+          break;
+        }
+        if (!*row) break;
+        spi::DeadLetter& d = out.emplace_back();
+        d.seq = s.Int(0);
+        d.error = s.Text(1);
+        d.failed_at = FromMicros(s.Int(2));
+        d.attempts = static_cast<int>(s.Int(3));
+      }
+      ResetAll(read_db_.db);
+      if (!status.ok()) return status;
+    }
+    for (spi::DeadLetter& d : out) {
+      auto delivery = GetDelivery(d.seq);
+      if (!delivery.ok()) continue;  // the row is what failed: its outcome is what there is
+      d.adapter_id = delivery->adapter_id;
+      d.delivery_key = delivery->delivery_key;
+      d.received_at = delivery->received_at;
+    }
     return out;
   }
 
@@ -888,6 +1015,24 @@ class SqliteStore final : public spi::Store {
     std::function<void(absl::StatusOr<AppendOutcome>)> done;
   };
 
+  // The columns seq, adapter_id, delivery_key, received_at, headers, body of a deliveries
+  // row. A row that cannot be read back is marked unreadable instead of failing the read.
+  static StoredDelivery DeliveryFromRow(const Stmt& s) {
+    StoredDelivery d;
+    d.seq = s.Int(0);
+    d.adapter_id = s.Text(1);
+    d.delivery_key = s.Text(2);
+    d.received_at = FromMicros(s.Int(3));
+    v1::StoredHeaders h;
+    if (!h.ParseFromString(s.Text(4))) {
+      d.unreadable = "its stored headers cannot be read";
+      return d;
+    }
+    for (const auto& f : h.headers()) d.headers[f.name()] = f.value();
+    d.body = s.Text(5);
+    return d;
+  }
+
   static absl::Status RunTx(Connection& c, const char* begin,
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
     if (absl::Status s = Exec(c.db(), begin); !s.ok()) return s;
@@ -933,15 +1078,23 @@ class SqliteStore final : public spi::Store {
       if (tx.ok()) {
         v1::StoredHeaders h;
         for (Pending& p : batch) {
-          h.mutable_headers()->clear();
-          for (const auto& [k, v] : p.delivery.headers) (*h.mutable_headers())[k] = v;
-          absl::Status s = insert_delivery_.Reset()
-                               .Bind(p.delivery.adapter_id)
-                               .Bind(p.delivery.delivery_key)
-                               .Bind(ToMicros(p.delivery.received_at))
-                               .BindBlob(h.SerializeAsString())
-                               .BindBlob(p.delivery.body)
-                               .Exec();
+          h.clear_headers();
+          for (const auto& [k, v] : p.delivery.headers) {
+            v1::StoredHeaders::Field* f = h.add_headers();
+            f->set_name(k);
+            f->set_value(v);
+          }
+          auto& insert = insert_delivery_.Reset()
+                             .Bind(p.delivery.adapter_id)
+                             .Bind(p.delivery.delivery_key)
+                             .Bind(ToMicros(p.delivery.received_at))
+                             .BindBlob(h.SerializeAsString())
+                             .BindBlob(p.delivery.body);
+          if (p.delivery.replay_key.empty())
+            insert.BindNull();
+          else
+            insert.Bind(p.delivery.replay_key);
+          absl::Status s = insert.Exec();
           if (!s.ok()) {
             outcomes.push_back(s);
           } else {
@@ -987,7 +1140,8 @@ class SqliteStore final : public spi::Store {
   std::mutex inbox_read_mu_;  // the inbox read connection and pending_
   Connection write_;
   Connection read_;
-  Stmt insert_delivery_, pending_, processed_floor_, due_, complete_, retry_, dead_;
+  Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, processed_floor_, due_, complete_,
+      retry_, dead_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

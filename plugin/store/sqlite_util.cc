@@ -9,8 +9,9 @@ void ResetAll(sqlite3* db) {
 
 absl::Status Exec(sqlite3* db, const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    absl::Status s = absl::InternalError(absl::StrCat("sqlite: ", err ? err : "?"));
+  if (int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
+    absl::Status s = StatusOf(rc, nullptr);
+    s = absl::Status(s.code(), absl::StrCat("sqlite: ", err ? err : sqlite3_errstr(rc)));
     sqlite3_free(err);
     return s;
   }

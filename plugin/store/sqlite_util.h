@@ -12,6 +12,31 @@
 // Small helpers over the SQLite C API, shared by the store and adapters that keep files.
 namespace debrief::store::sqlite {
 
+// A failed SQLite call as a status whose code says what the caller can do: UNAVAILABLE for
+// what passes (busy, locked, disk full, I/O), so work waits and is retried, never dropped;
+// ALREADY_EXISTS for a constraint; DATA_LOSS for a damaged file; INTERNAL otherwise.
+inline absl::Status StatusOf(int rc, sqlite3* db) {
+  const std::string what =
+      absl::StrCat("sqlite: ", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+      return absl::UnavailableError(what);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(what);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(what);
+    default:
+      return absl::InternalError(what);
+  }
+}
+
 // A prepared statement; resets itself so it can be reused.
 class Stmt {
  public:
@@ -54,9 +79,7 @@ class Stmt {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    if (rc == SQLITE_CONSTRAINT)
-      return absl::AlreadyExistsError(absl::StrCat("sqlite: ", sqlite3_errmsg(db_)));
-    return absl::InternalError(absl::StrCat("sqlite step: ", sqlite3_errmsg(db_)));
+    return StatusOf(rc, db_);
   }
   absl::Status Exec() {
     auto r = Step();

@@ -2,7 +2,11 @@
 
 // Runs the real debriefd binary as a child process on port 0 with a temporary SQLite file,
 // and talks to it over HTTP (libcurl) and gRPC like a helpdesk and an admin would.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +74,8 @@ class Debriefd {
   Debriefd(std::string dir, const RawConfig& config) : dir_(std::move(dir)) {
     std::ofstream(dir_ + "/debrief.yaml") << config.yaml;
   }
+  // Starts debriefd with at most this many open files (RLIMIT_NOFILE), as `ulimit -n` would.
+  void set_open_files_limit(int n) { open_files_limit_ = n; }
   // Sends a signal to the running debriefd (SIGHUP reloads the classifier).
   void Signal(int sig) { kill(pid_, sig); }
   pid_t pid() const { return pid_; }
@@ -89,7 +95,15 @@ class Debriefd {
       close(fds[0]);
       setenv("DEBRIEF_IT_SECRET", kWebhookSecret, 1);
       std::string cfg = dir_ + "/debrief.yaml";
-      execl(DEBRIEFD_PATH, "debriefd", "--config", cfg.c_str(), nullptr);
+      if (open_files_limit_ > 0) {
+        rlimit rl{static_cast<rlim_t>(open_files_limit_), static_cast<rlim_t>(open_files_limit_)};
+        setrlimit(RLIMIT_NOFILE, &rl);
+      }
+      // DEBRIEFD_UNDER_TEST runs the tests against another build (an older one, to show that a
+      // regression test fails there).
+      const char* binary =
+          getenv("DEBRIEFD_UNDER_TEST") ? getenv("DEBRIEFD_UNDER_TEST") : DEBRIEFD_PATH;
+      execl(binary, "debriefd", "--config", cfg.c_str(), nullptr);
       _exit(127);
     }
     close(fds[1]);
@@ -189,6 +203,7 @@ class Debriefd {
   FILE* out_ = nullptr;
   std::thread drainer_;
   int grpc_port_ = 0, http_port_ = 0;
+  int open_files_limit_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
 };
@@ -213,6 +228,51 @@ inline int RunCommand(const std::string& cmd, std::string* out) {
   out->clear();
   while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
   return pclose(p);
+}
+
+// A TCP connection to 127.0.0.1:port, or -1.
+inline int ConnectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `bytes` as they are (whatever HTTP makes of them), closes the sending side, and
+// returns everything the server answers until it closes (or `timeout` passes).
+inline std::string RawExchange(int port, const std::string& bytes,
+                               absl::Duration timeout = absl::Seconds(5)) {
+  int fd = ConnectTo(port);
+  if (fd < 0) return "<no connection>";
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  shutdown(fd, SHUT_WR);
+  timeval tv{static_cast<time_t>(absl::ToInt64Seconds(timeout)), 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string got;
+  char buf[4096];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return got;
+}
+
+// The status code of a raw HTTP answer ("HTTP/1.1 400 ..." -> 400), or 0.
+inline int StatusOf(const std::string& answer) {
+  int code = 0;
+  if (answer.rfind("HTTP/1.", 0) != 0 || answer.size() < 12) return 0;
+  (void)absl::SimpleAtoi(answer.substr(9, 3), &code);
+  return code;
 }
 
 // Polls until pred() holds or the timeout passes.

@@ -182,5 +182,108 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
 }
 
+// Headers are kept as received: a Latin-1 value reads back byte for byte (a header that was
+// not UTF-8 once made every later read of the inbox fail).
+TEST(SqliteStore, KeepsHeadersThatAreNotUtf8) {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  spi::StoredDelivery d = Delivery("latin");
+  d.headers["x-city"] = "Z\xfcrich";
+  ASSERT_EQ(*Append(**store, d), spi::AppendOutcome::kStored);
+  ASSERT_EQ(*Append(**store, Delivery("after")), spi::AppendOutcome::kStored);
+  auto pending = (*store)->PendingDeliveries(0, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].headers.at("x-city"), "Z\xfcrich");
+  EXPECT_TRUE((*pending)[0].unreadable.empty());
+}
+
+// A damaged row comes back marked unreadable, and the rows after it are read as ever.
+TEST(SqliteStore, AnUnreadableDeliveryRowDoesNotStopTheRead) {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_EQ(*Append(**store, Delivery("a")), spi::AppendOutcome::kStored);
+  ASSERT_EQ(*Append(**store, Delivery("b", "two")), spi::AppendOutcome::kStored);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("d.inbox.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE deliveries SET headers = x'0a05ff' WHERE delivery_key = 'a'",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto pending = (*store)->PendingDeliveries(0, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_FALSE((*pending)[0].unreadable.empty());
+  EXPECT_EQ((*pending)[0].delivery_key, "a");
+  EXPECT_TRUE((*pending)[1].unreadable.empty());
+  EXPECT_EQ((*pending)[1].body, "two");
+}
+
+// The same sending (replay key) under a new delivery id is a duplicate; deliveries without a
+// replay key are told apart by their ids alone.
+TEST(SqliteStore, ASendingSeenBeforeIsADuplicateWhateverItsDeliveryId) {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  spi::StoredDelivery first = Delivery("id-1");
+  first.replay_key = "sig-1";
+  spi::StoredDelivery replayed = Delivery("id-2");
+  replayed.replay_key = "sig-1";
+  EXPECT_EQ(*Append(**store, first), spi::AppendOutcome::kStored);
+  EXPECT_EQ(*Append(**store, replayed), spi::AppendOutcome::kDuplicate);
+  EXPECT_EQ(*Append(**store, Delivery("id-3")), spi::AppendOutcome::kStored);
+  EXPECT_EQ(*Append(**store, Delivery("id-4")), spi::AppendOutcome::kStored);
+  EXPECT_EQ((*store)->PendingDeliveries(0, 10)->size(), 3u);
+}
+
+// Failed attempts are counted per delivery; a dead letter is listed with its error and
+// attempts, and an outcome recorded later (a replay) forgets the failures.
+TEST(SqliteStore, CountsFailedAttemptsAndListsDeadLetters) {
+  TempDir dir;
+  FakeClock clock;
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_EQ(*Append(**store, Delivery("a")), spi::AppendOutcome::kStored);
+  const int64_t seq = (*store)->PendingDeliveries(0, 1)->at(0).seq;
+  for (int want = 1; want <= 3; ++want) {
+    int got = 0;
+    ASSERT_TRUE((*store)
+                    ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto n = tx.RecordDeliveryFailure(seq, "boom");
+                      if (!n.ok()) return n.status();
+                      got = *n;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    EXPECT_EQ(got, want);
+  }
+  ASSERT_TRUE((*store)
+                  ->Transact([&](spi::StoreTransaction& tx) {
+                    return tx.MarkDelivery(seq, spi::DeliveryState::kFailed, "gave up: boom");
+                  })
+                  .ok());
+  auto dead = (*store)->ListDeadLetters(10);
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ((*dead)[0].seq, seq);
+  EXPECT_EQ((*dead)[0].delivery_key, "a");
+  EXPECT_EQ((*dead)[0].attempts, 3);
+  EXPECT_EQ((*dead)[0].error, "gave up: boom");
+  EXPECT_TRUE((*store)->PendingDeliveries(0, 10)->empty());
+  ASSERT_TRUE((*store)
+                  ->Transact([&](spi::StoreTransaction& tx) {
+                    return tx.MarkDelivery(seq, spi::DeliveryState::kProcessed, "");
+                  })
+                  .ok());
+  EXPECT_TRUE((*store)->ListDeadLetters(10)->empty());
+  EXPECT_EQ((*store)->GetDelivery(seq)->delivery_key, "a");
+  EXPECT_TRUE(absl::IsNotFound((*store)->GetDelivery(seq + 1).status()));
+}
+
 }  // namespace
 }  // namespace debrief::store

@@ -80,12 +80,12 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     }
     if (!ConstantTimeEquals(Sha256(given), Sha256(secret_)))  // equal lengths: no length leak
       return absl::UnauthenticatedError(absl::StrCat("the secret in ", header_, " is wrong"));
-    auto id = ObjectTexts(d.body, {"/freshdesk_webhook/ticket_id"}, "the body");
+    auto id = ObjectTexts(d.body, {"/freshdesk_webhook/ticket_id"}, "the body", IdText);
     if (!id.ok()) return id.status();
     if ((*id)[0].empty())
       return absl::InvalidArgumentError("the body has no freshdesk_webhook.ticket_id");
     // Freshdesk sends no delivery id; a retry repeats the same body.
-    return spi::AcceptedDelivery{HexEncode(Sha256(d.body))};
+    return spi::AcceptedDelivery{.delivery_key = HexEncode(Sha256(d.body))};
   }
 
   absl::StatusOr<spi::NormalizeResult> Normalize(const spi::InboundDelivery& d) const override {

@@ -29,6 +29,7 @@ std::string Or(const std::string& v, const char* fallback) { return v.empty() ? 
 // A value as text (numbers too, floats as JSON spells them); empty for null and containers.
 std::string ValueText(const json& v) {
   if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
   if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number()) return v.dump();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
@@ -115,13 +116,15 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
         !s.ok())
       return s;
 
-    auto id = ObjectTexts(d.body, {cfg_.fields().ticket_id()}, "the body", ValueText);
+    auto id = ObjectTexts(d.body, {cfg_.fields().ticket_id()}, "the body", IdText);
     if (!id.ok()) return absl::InvalidArgumentError("body is not a JSON object");
     if ((*id)[0].empty())
       return absl::InvalidArgumentError(
-          absl::StrCat("no ticket id at ", cfg_.fields().ticket_id()));
+          absl::StrCat("no ticket id at ", cfg_.fields().ticket_id(),
+                       " (an id is text, or the digits of an integer of up to 64 bits)"));
 
     spi::AcceptedDelivery out;
+    if (!ts_header_.empty()) out.replay_key = ReplayKey(message);
     if (!id_header_.empty()) {
       auto h = d.headers.find(id_header_);
       if (h != d.headers.end() && !h->second.empty()) out.delivery_key = h->second;
@@ -155,7 +158,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       }
     }
     v1::Ticket t;
-    t.set_ticket_id(TextAt(doc, f.ticket_id()));
+    if (const json* id = At(doc, f.ticket_id()); id != nullptr) t.set_ticket_id(IdText(*id));
     if (t.ticket_id().empty())
       return absl::InvalidArgumentError(absl::StrCat("no ticket id at ", f.ticket_id()));
     t.set_subject(TextAt(doc, f.subject()));

@@ -82,10 +82,11 @@ class RequestTracker final : public spi::HelpdeskAdapter {
       return s;
     if (auto s = CheckFreshness(absl::FromUnixSeconds(unix), d.received_at, window_); !s.ok())
       return s;
-    auto ids = ObjectTexts(d.body, {"/ticket_id", "/transaction_id"}, "the body");
+    auto ids = ObjectTexts(d.body, {"/ticket_id", "/transaction_id"}, "the body", IdText);
     if (!ids.ok()) return ids.status();
     if ((*ids)[0].empty()) return absl::InvalidArgumentError("the body has no ticket_id");
     spi::AcceptedDelivery out;
+    out.replay_key = ReplayKey(absl::StrCat(ts->second, ".", d.body));
     auto h = d.headers.find(kDelivery);
     out.delivery_key =
         h != d.headers.end() && !h->second.empty() ? h->second : absl::StrCat("rt-", (*ids)[1]);

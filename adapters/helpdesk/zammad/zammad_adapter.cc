@@ -56,7 +56,7 @@ class Zammad final : public spi::HelpdeskAdapter {
           "missing X-Hub-Signature: set the webhook's HMAC SHA1 Signature Token in Zammad");
     // Zammad signs nothing but the body (no timestamp): replays are caught by the delivery id.
     if (auto s = VerifyHmac(kScheme, secret_, d.body, sig->second); !s.ok()) return s;
-    auto id = ObjectTexts(d.body, {"/ticket/id"}, "the body");
+    auto id = ObjectTexts(d.body, {"/ticket/id"}, "the body", IdText);
     if (!id.ok()) return id.status();
     if ((*id)[0].empty()) return absl::InvalidArgumentError("the body has no ticket.id");
     spi::AcceptedDelivery out;

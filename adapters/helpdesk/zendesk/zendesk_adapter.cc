@@ -56,12 +56,13 @@ class Zendesk final : public spi::HelpdeskAdapter {
     auto when = ParseTimestamp(ts->second);
     if (!when.ok()) return absl::UnauthenticatedError("the signature timestamp is not ISO 8601");
     if (auto s = CheckFreshness(*when, d.received_at, window_); !s.ok()) return s;
-    auto ids = ObjectTexts(d.body, {"/detail/id", "/id"}, "the body");
+    auto ids = ObjectTexts(d.body, {"/detail/id", "/id"}, "the body", IdText);
     if (!ids.ok()) return ids.status();
     if ((*ids)[0].empty())
       return absl::InvalidArgumentError("the body has no detail.id (the ticket)");
     spi::AcceptedDelivery out;
     out.delivery_key = (*ids)[1];  // the event's id: the same on every redelivery
+    out.replay_key = ReplayKey(absl::StrCat(ts->second, d.body));
     if (out.delivery_key.empty()) out.delivery_key = HexEncode(Sha256(d.body));
     return out;
   }

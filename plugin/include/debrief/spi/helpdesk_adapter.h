@@ -27,6 +27,11 @@ struct AcceptedDelivery {
   // The vendor's delivery id, or a digest of the body where the vendor sends none. Two
   // deliveries with the same key are the same delivery: the second is acknowledged and dropped.
   std::string delivery_key;
+  // Where the signature covers a timestamp, so that every sending is signed anew: a digest of
+  // the signed message (timestamp and body). The same signed message seen again within the
+  // replay window is a replay, whatever delivery id it comes with, and is answered as a
+  // duplicate. Empty where the vendor signs no timestamp (a resend could not be told apart).
+  std::string replay_key;
 };
 
 // Normalising a delivery gives an event, or a reason to ignore it.

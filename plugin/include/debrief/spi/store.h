@@ -20,14 +20,34 @@ struct StoredDelivery {
   int64_t seq = 0;  // assigned by the store, increasing
   std::string adapter_id;
   std::string delivery_key;
-  std::map<std::string, std::string> headers;
+  // Set where the delivery's signature covers a timestamp (so each sending signs anew): a
+  // digest of that signature. A second delivery with the same replay key is the same sending,
+  // whatever its delivery id says.
+  std::string replay_key;
+  std::map<std::string, std::string> headers;  // bytes as received: not necessarily UTF-8
   std::string body;
   absl::Time received_at;
+  // Set by PendingDeliveries when the stored row could not be read back (the rest of the
+  // fields may then be empty): the pipeline dead-letters it instead of stopping at it.
+  std::string unreadable;
 };
 
 enum class AppendOutcome { kStored, kDuplicate };
 
+// What became of a delivery. kFailed is a dead letter: it stays visible with its error
+// (ListDeadLetters) and can be processed again (GetDelivery, then the pipeline's Replay).
 enum class DeliveryState { kPending = 0, kProcessed = 1, kIgnored = 2, kFailed = 3 };
+
+// A delivery the pipeline gave up on.
+struct DeadLetter {
+  int64_t seq = 0;
+  std::string adapter_id;
+  std::string delivery_key;
+  absl::Time received_at;
+  absl::Time failed_at;
+  int attempts = 0;
+  std::string error;
+};
 
 struct TicketRecord {
   v1::Ticket ticket;
@@ -74,6 +94,10 @@ class StoreTransaction {
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
       const std::string& category_id) = 0;
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) = 0;
+  // The task that is this tracker issue (by its immutable id), if Debrief follows one; the
+  // task row only, without GetTask's impact counts.
+  virtual absl::StatusOr<std::optional<v1::ImprovementTask>> TaskByExternalId(
+      const std::string& tracker_id, const std::string& external_id) = 0;
   virtual absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const TaskFilter& f) = 0;
   // Inserts and returns the id. ALREADY_EXISTS if the category already has an active task.
   virtual absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& task) = 0;
@@ -101,7 +125,13 @@ class StoreTransaction {
   virtual absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
                                absl::Time due) = 0;
 
+  // Records what became of a delivery (a later call for the same seq replaces it) and
+  // forgets its failed attempts.
   virtual absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) = 0;
+  // What became of a delivery so far (kPending while it has no outcome).
+  virtual absl::StatusOr<DeliveryState> GetDeliveryState(int64_t seq) = 0;
+  // Counts a failed attempt at a delivery and returns how many there have been.
+  virtual absl::StatusOr<int> RecordDeliveryFailure(int64_t seq, const std::string& error) = 0;
 
   virtual absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
                                       const std::string& old_category,
@@ -139,9 +169,14 @@ class Store {
   virtual void AppendDelivery(StoredDelivery delivery,
                               std::function<void(absl::StatusOr<AppendOutcome>)> done) = 0;
 
-  // Pending deliveries with seq > after_seq, oldest first.
+  // Pending deliveries with seq > after_seq, oldest first. A row that cannot be read back
+  // comes with `unreadable` set rather than failing the whole read.
   virtual absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                         int limit) = 0;
+  // One delivery, whatever its state; NOT_FOUND if there is none with that seq.
+  virtual absl::StatusOr<StoredDelivery> GetDelivery(int64_t seq) = 0;
+  // Deliveries that failed (DeliveryState::kFailed), newest first.
+  virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(int limit) = 0;
 
   // Runs fn in one transaction; commits if it returns OK, rolls back otherwise.
   virtual absl::Status Transact(const std::function<absl::Status(StoreTransaction&)>& fn) = 0;

@@ -259,5 +259,52 @@ TEST_F(GenericHelpdeskTest, ConfigErrorsAreClear) {
   EXPECT_NE(a.status().message().find("secert"), std::string::npos) << a.status();
 }
 
+// An id is the literal digits of an integer, or text: the largest 64-bit integer keeps its
+// digits (it once became ticket -1), and a float or a boolean is refused (1e2 once became
+// ticket "100.0").
+TEST_F(GenericHelpdeskTest, TicketIdsAreTextOrTheDigitsOfAnInteger) {
+  auto a = Make(basic_);
+  auto with_id = [](const std::string& id) {
+    return absl::StrCat(R"({"event":"ticket.created","ticket":{"id":)", id,
+                        R"(,"subject":"s","description":"d"}})");
+  };
+  for (const std::string id : {"18446744073709551615", "-9223372036854775808", "\"A-17\""}) {
+    const std::string body = with_id(id);
+    auto accepted = a->Accept(Signed(body, OpensslHmacHex(body)));
+    ASSERT_TRUE(accepted.ok()) << id << ": " << accepted.status();
+    auto n = a->Normalize(Signed(body, ""));
+    ASSERT_TRUE(n.ok()) << n.status();
+    std::string want = id;
+    if (want.front() == '"') want = want.substr(1, want.size() - 2);
+    EXPECT_EQ(n->event->ticket().ticket_id(), want);
+  }
+  for (const std::string id : {"1e2", "100.0", "true", "null", "{}", "18446744073709551616"}) {
+    const std::string body = with_id(id);
+    auto accepted = a->Accept(Signed(body, OpensslHmacHex(body)));
+    EXPECT_TRUE(absl::IsInvalidArgument(accepted.status())) << id << ": " << accepted.status();
+    EXPECT_NE(accepted.status().message().find("digits of an integer"), std::string::npos)
+        << accepted.status();
+  }
+}
+
+// A signature over a timestamp makes each sending unique: the delivery carries a replay key,
+// the same for the same signed message however the signature is spelled.
+TEST_F(GenericHelpdeskTest, ATimestampedSignatureGivesAReplayKey) {
+  auto a = Make(stamped_);
+  const std::string ts = std::to_string(absl::ToUnixSeconds(clock_.Now()));
+  const std::string sig = OpensslHmacHex(ts + "." + kBody);
+  auto first = a->Accept(Signed(kBody, sig, ts));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->replay_key.empty());
+  std::string upper = sig;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  auto again = a->Accept(Signed(kBody, upper, ts));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->replay_key, first->replay_key);
+  // Without a timestamp a resend cannot be told from a new sending: no replay key.
+  auto plain = Make(basic_);
+  EXPECT_TRUE(plain->Accept(Signed(kBody, OpensslHmacHex(kBody)))->replay_key.empty());
+}
+
 }  // namespace
 }  // namespace debrief::adapters::generic

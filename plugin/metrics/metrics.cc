@@ -1,0 +1,73 @@
+#include "metrics/metrics.h"
+
+#include <sstream>
+
+#include "prometheus/text_serializer.h"
+
+namespace debrief::metrics {
+
+Metrics::Metrics()
+    : registry_(
+          std::make_shared<prometheus::Registry>(prometheus::Registry::InsertBehavior::Merge)) {}
+
+prometheus::Family<prometheus::Counter>& Metrics::Counters(const std::string& name,
+                                                           const std::string& help) {
+  return prometheus::BuildCounter().Name(name).Help(help).Register(*registry_);
+}
+
+prometheus::Family<prometheus::Gauge>& Metrics::Gauges(const std::string& name,
+                                                       const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
+}
+
+void Metrics::ScrapedCounter(const std::string& name, const std::string& help,
+                             std::function<double()> read) {
+  std::lock_guard<std::mutex> l(mu_);
+  scraped_.push_back({name, help, true, std::move(read)});
+}
+
+void Metrics::ScrapedGauge(const std::string& name, const std::string& help,
+                           std::function<double()> read) {
+  std::lock_guard<std::mutex> l(mu_);
+  scraped_.push_back({name, help, false, std::move(read)});
+}
+
+std::vector<prometheus::MetricFamily> Metrics::Collect() const {
+  std::vector<prometheus::MetricFamily> out = registry_->Collect();
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Scraped& s : scraped_) {
+    prometheus::MetricFamily& f = out.emplace_back();
+    f.name = s.name;
+    f.help = s.help;
+    f.type = s.counter ? prometheus::MetricType::Counter : prometheus::MetricType::Gauge;
+    prometheus::ClientMetric& m = f.metric.emplace_back();
+    if (s.counter)
+      m.counter.value = s.read();
+    else
+      m.gauge.value = s.read();
+  }
+  return out;
+}
+
+std::string Metrics::Render() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, Collect());
+  return out.str();
+}
+
+double Metrics::Value(const std::string& name, const prometheus::Labels& labels) const {
+  for (const prometheus::MetricFamily& f : Collect()) {
+    if (f.name != name) continue;
+    for (const prometheus::ClientMetric& m : f.metric) {
+      bool match = m.label.size() == labels.size();
+      for (const prometheus::ClientMetric::Label& l : m.label) {
+        auto it = labels.find(l.name);
+        match = match && it != labels.end() && it->second == l.value;
+      }
+      if (match) return f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+    }
+  }
+  return 0;
+}
+
+}  // namespace debrief::metrics

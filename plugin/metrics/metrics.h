@@ -1,0 +1,59 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/registry.h"
+
+namespace debrief::metrics {
+
+// debriefd's metrics, rendered in the Prometheus text format at GET /metrics. A thin layer over
+// prometheus-cpp's registry: every family has its HELP and TYPE, and label values are escaped
+// by its serializer. Label values must come from configuration (adapter ids) or from a fixed
+// set (reasons), never from a request, so a request cannot grow the exposition.
+//
+//   auto& rejected = metrics.Counters("debrief_webhook_rejected_total", "Webhooks refused.");
+//   prometheus::Counter& c = rejected.Add({{"adapter", "support"}, {"reason", "bad_signature"}});
+//   c.Increment();  // lock-free; keep the reference on hot paths
+//
+// Thread-safe.
+class Metrics {
+ public:
+  Metrics();
+
+  prometheus::Family<prometheus::Counter>& Counters(const std::string& name,
+                                                    const std::string& help);
+  prometheus::Family<prometheus::Gauge>& Gauges(const std::string& name, const std::string& help);
+
+  // A value read when scraped from wherever it is kept (a component's own atomic counter, a
+  // queue's depth): `read` runs on the scraping thread and must be quick and thread-safe.
+  void ScrapedCounter(const std::string& name, const std::string& help,
+                      std::function<double()> read);
+  void ScrapedGauge(const std::string& name, const std::string& help, std::function<double()> read);
+
+  // The whole exposition.
+  std::string Render() const;
+
+  // The value of one series, or 0 if it does not exist (tests, tools).
+  double Value(const std::string& name, const prometheus::Labels& labels = {}) const;
+
+ private:
+  struct Scraped {
+    std::string name, help;
+    bool counter;
+    std::function<double()> read;
+  };
+  std::vector<prometheus::MetricFamily> Collect() const;
+
+  std::shared_ptr<prometheus::Registry> registry_;
+  mutable std::mutex mu_;
+  std::vector<Scraped> scraped_;
+};
+
+}  // namespace debrief::metrics
