@@ -177,7 +177,22 @@ class GitHub final : public spi::TrackerAdapter {
           "\" does not change an issue's state (subscribe the webhook to Issues only)");
       return out;
     }
-    auto doc = ParseObject(d.body, "GitHub webhook body");
+    // A webhook created with content type application/x-www-form-urlencoded carries the JSON
+    // in its `payload` field; the signature covers the body as sent, checked above.
+    std::string form_payload;
+    absl::string_view payload = d.body;
+    if (auto type = d.headers.find("content-type");
+        type != d.headers.end() &&
+        absl::StartsWithIgnoreCase(type->second, "application/x-www-form-urlencoded")) {
+      auto field = FormField(d.body, "payload");
+      if (!field.ok())
+        return absl::InvalidArgumentError(absl::StrCat(
+            "GitHub webhook in form encoding without a readable payload field (",
+            field.status().message(), "); choose content type application/json in the webhook"));
+      form_payload = std::move(*field);
+      payload = form_payload;
+    }
+    auto doc = ParseObject(payload, "GitHub webhook payload");
     if (!doc.ok()) return doc.status();
     const json* issue = Member(*doc, "issue");
     const json* repo = Member(*doc, "repository");

@@ -155,11 +155,15 @@ class GitLab final : public spi::TrackerAdapter {
     if (!ConstantTimeEquals(Sha256(token->second), Sha256(secret_)))  // no length leak
       return absl::UnauthenticatedError("X-Gitlab-Token does not match settings.webhook_secret");
     spi::TaskEvents out;
+    // A confidential issue's events come as "Confidential Issue Hook", with the same body
+    // (gitlabhq, Issues::BaseService: `issue.confidential? ? :confidential_issue_hooks :
+    // :issue_hooks`); Debrief's routing can make confidential issues, so both are read.
     auto event = d.headers.find("x-gitlab-event");
-    if (event == d.headers.end() || event->second != "Issue Hook") {
-      out.ignored_reason =
-          absl::StrCat("GitLab event \"", event == d.headers.end() ? "" : event->second,
-                       "\" is not about an issue (enable Issues events only)");
+    if (event == d.headers.end() ||
+        (event->second != "Issue Hook" && event->second != "Confidential Issue Hook")) {
+      out.ignored_reason = absl::StrCat(
+          "GitLab event \"", event == d.headers.end() ? "" : event->second,
+          "\" is not about an issue (enable Issues events and Confidential issues events only)");
       return out;
     }
     auto doc = ParseObject(d.body, "GitLab webhook body");
