@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds once, and runs every test suite with ctest -j2.
-# Exits non-zero when anything fails. Extra arguments go to ctest (e.g. -L unit).
+# Installs what is missing, builds once, and runs every test suite with ctest -j2; then the
+# unit and integration suites again under AddressSanitizer and UndefinedBehaviorSanitizer, and
+# the fuzzers for a bounded time. Exits non-zero when anything fails. Extra arguments go to the
+# first ctest (e.g. -L unit) and skip the sanitizer stage.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,5 +22,23 @@ if ! wait "$peers"; then
   echo "tests/run.sh: installing the end-to-end peers failed (log above)" >&2
   exit 1
 fi
-cd "$build"
-ctest -j2 --output-on-failure --timeout 600 "$@"
+(cd "$build" && ctest -j2 --output-on-failure --timeout 600 "$@")
+
+# The sanitizer build: clang with AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's
+# coverage; the unit and integration suites run again in it, then each fuzzer for a bounded
+# time (tests/fuzz/run.sh). Part of every full run; with arguments (a label, say) only when
+# DEBRIEF_SANITIZERS=1. DEBRIEF_SANITIZERS=0 skips it.
+sanitizers=${DEBRIEF_SANITIZERS:-}
+if [ -z "$sanitizers" ]; then
+  if [ $# -eq 0 ]; then sanitizers=1; else sanitizers=0; fi
+fi
+if [ "$sanitizers" = 1 ]; then
+  san=${DEBRIEF_SANITIZE_BUILD_DIR:-build-sanitize}
+  CC=clang CXX=clang++ cmake -S . -B "$san" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DDEBRIEF_BUILD_TESTS=ON -DDEBRIEF_FUZZ=ON >/dev/null
+  cmake --build "$san" -j"$(nproc)" --target debriefd debriefctl debrief_unit_tests \
+    debrief_integration_tests debrief_http_front_fuzzer debrief_normalize_fuzzer \
+    debrief_webhook_fuzzer
+  (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L 'unit|integration')
+  tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-60}"
+fi

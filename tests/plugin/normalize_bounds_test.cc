@@ -13,6 +13,14 @@
 #include "classify/text.h"
 #include "common/text_clean.h"
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define DEBRIEF_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define DEBRIEF_SANITIZED 1
+#endif
+#endif
+
 namespace debrief::classify {
 namespace {
 
@@ -51,6 +59,9 @@ struct Hostile {
 // <script>), and others of the same kind: time per kilobyte at 1 MB stays within twice what it
 // is at 10 KB.
 TEST(NormalizeBounds, EveryStepTakesTimeInProportionToItsInput) {
+#if DEBRIEF_SANITIZED
+  GTEST_SKIP() << "a sanitizer's allocator and shadow memory make the timings say nothing";
+#endif
   // Megabyte buffers from the heap, reused, rather than mapped and unmapped on every call:
   // page faults would be timed, not the step.
   mallopt(M_MMAP_THRESHOLD, 64 << 20);

@@ -73,12 +73,13 @@ trackers:
     ASSERT_TRUE(s.ok()) << s.status();
     store_ = std::move(*s);
     // The issues of the examples that are Debrief's tasks; Linear's is not one.
-    for (const auto& [tracker, external_id] : std::vector<std::pair<std::string, std::string>>{
+    for (const auto& followed : std::vector<std::pair<std::string, std::string>>{
              {"github", "Codertocat/Hello-World#1"}, {"gitlab", "301"}, {"jira", "10000"}}) {
+      const std::string tracker = followed.first;
       v1::ImprovementTask t;
       t.set_category_id(absl::StrCat("cause-", tracker));
       t.set_tracker_id(tracker);
-      t.set_external_id(external_id);
+      t.set_external_id(followed.second);
       t.set_title("a cause");
       t.set_status(v1::TASK_OPEN);
       ASSERT_TRUE(store_
