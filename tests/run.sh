@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-deploy/install-deps.sh
+deploy/install-deps.sh test
 build=${DEBRIEF_BUILD_DIR:-build}
 mkdir -p "$build"
 # The end-to-end peers (Request Tracker 5, Redmine 5: Debian packages, about a minute on a fresh

@@ -108,9 +108,10 @@ absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::Ht
   return doc;
 }
 
-absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref) {
+absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref,
+                                        const spi::AdapterContext& ctx) {
   if (!set) return std::string();
-  return config::ResolveSecret(ref);
+  return config::ResolveSecret(ref, ctx.data_dir, ctx.create_missing_secrets);
 }
 
 absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {

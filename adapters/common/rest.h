@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "debrief/spi/adapter_factory.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
 #include "debrief/v1/config.pb.h"
@@ -60,7 +61,8 @@ absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::Ht
 
 // The secret a ref names, or empty when the setting is absent (optional secrets such as a
 // tracker's webhook secret; without it the adapter refuses that tracker's webhooks).
-absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref);
+absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref,
+                                        const spi::AdapterContext& ctx);
 
 // Retry-After as delta-seconds or an HTTP-date; RateLimit-Reset (seconds) and
 // X-RateLimit-Reset (Unix time) where Retry-After is absent.

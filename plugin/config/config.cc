@@ -1,10 +1,16 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -186,6 +192,31 @@ absl::StatusOr<json> LoadYaml(const std::string& text, const std::string& what) 
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.what()));
   }
+}
+
+// A new file of 64 random hex characters, readable by its owner only; an existing one is kept
+// (O_EXCL), so two starts at once cannot overwrite each other's secret.
+absl::Status MakeSecretFile(const std::string& path) {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    return absl::InternalError("secret: no random bytes from OpenSSL");
+  std::string hex;
+  for (unsigned char b : raw) absl::StrAppend(&hex, absl::Hex(b, absl::kZeroPad2));
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        absl::StrCat("secret: cannot create ", path, ": ", std::strerror(errno)));
+  }
+  hex.push_back('\n');
+  const bool written = write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size());
+  const bool synced = fsync(fd) == 0;
+  close(fd);
+  if (!written || !synced)
+    return absl::FailedPreconditionError(absl::StrCat("secret: cannot write ", path));
+  return absl::OkStatus();
 }
 
 std::string Resolve(const std::string& base, const std::string& p) {
@@ -381,7 +412,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref) {
+absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref, const std::string& data_dir,
+                                          bool create) {
   switch (ref.source_case()) {
     case v1::SecretRef::kEnv: {
       const char* v = std::getenv(ref.env().c_str());
@@ -391,14 +423,21 @@ absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref) {
       return std::string(v);
     }
     case v1::SecretRef::kFile: {
-      auto text = ReadFile(ref.file());
+      const std::string path = Resolve(data_dir, ref.file());
+      if (ref.create() && !fs::exists(path)) {
+        if (!create)
+          return absl::FailedPreconditionError(absl::StrCat(
+              "secret: file ", path, " does not exist yet; debriefd makes it when it starts"));
+        if (absl::Status s = MakeSecretFile(path); !s.ok()) return s;
+        std::cerr << "debriefd: made a random secret in " << path << "\n";
+      }
+      auto text = ReadFile(path);
       if (!text.ok())
-        return absl::FailedPreconditionError(absl::StrCat("secret: cannot read file ", ref.file()));
+        return absl::FailedPreconditionError(absl::StrCat("secret: cannot read file ", path));
       std::string s = *text;
       while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
       if (s.empty())
-        return absl::FailedPreconditionError(
-            absl::StrCat("secret: file ", ref.file(), " is empty"));
+        return absl::FailedPreconditionError(absl::StrCat("secret: file ", path, " is empty"));
       return s;
     }
     case v1::SecretRef::SOURCE_NOT_SET:

@@ -23,8 +23,11 @@ absl::StatusOr<v1::Config> ParseConfig(const std::string& yaml, const std::strin
 // configured tracker, keywords compile). Adapters check their own settings when created.
 absl::Status ValidateConfig(const v1::Config& config);
 
-// Reads the secret a SecretRef names. The error names the variable or file, never a value.
-absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref);
+// Reads the secret a SecretRef names; a relative file path resolves against `data_dir`. With
+// `create` (debriefd only), a file ref with create: true that does not exist yet is made with a
+// random secret (0600). The error names the variable or file, never a value.
+absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref,
+                                          const std::string& data_dir = "", bool create = false);
 
 // Parses an adapter's `settings` into its own config message; unknown keys are errors.
 absl::Status ParseSettings(const google::protobuf::Struct& settings, google::protobuf::Message* out,

@@ -52,7 +52,7 @@ class AppImpl final : public App {
     store_ = std::move(*store);
 
     http_ = http::NewCurlHttpClient();
-    spi::AdapterContext ctx{*http_, clock_, config_.data_dir()};
+    spi::AdapterContext ctx{*http_, clock_, config_.data_dir(), /*create_missing_secrets=*/true};
     for (const auto& h : config_.helpdesks()) {
       const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
       if (f == nullptr)

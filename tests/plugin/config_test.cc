@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "mocks/spi_mocks.h"
@@ -95,6 +96,29 @@ TEST(Config, SecretsComeFromEnvOrFileAndErrorsNeverShowValues) {
   auto m = ResolveSecret(missing);
   ASSERT_FALSE(m.ok());
   EXPECT_NE(m.status().message().find("DEBRIEF_TEST_UNSET_VARIABLE"), std::string::npos);
+}
+
+// A relative secret file lives under data_dir; one marked `create` is made by debriefd at its
+// first start (random, 0600, kept afterwards) and is an error for tools that only read it.
+TEST(Config, ASecretFileMarkedCreateIsMadeOnceUnderDataDir) {
+  testing::TempDir dir;
+  v1::SecretRef ref;
+  ref.set_file("webhook-secret");
+  ref.set_create(true);
+  auto reader = ResolveSecret(ref, dir.path(), /*create=*/false);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_NE(reader.status().message().find("debriefd makes it"), std::string::npos);
+  auto made = ResolveSecret(ref, dir.path(), /*create=*/true);
+  ASSERT_TRUE(made.ok()) << made.status();
+  EXPECT_EQ(made->size(), 64u);
+  EXPECT_EQ(std::filesystem::status(dir.file("webhook-secret")).permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(*ResolveSecret(ref, dir.path(), /*create=*/true), *made);  // kept
+  EXPECT_EQ(*ResolveSecret(ref, dir.path(), /*create=*/false), *made);
+  v1::SecretRef plain;
+  plain.set_file("webhook-secret");
+  EXPECT_EQ(*ResolveSecret(plain, dir.path()), *made);  // relative to data_dir
 }
 
 TEST(Config, ParsesDurations) {

@@ -286,9 +286,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required: Freshdesk signs nothing, so without a shared "
           "secret anyone could post tickets");
-    auto key = config::ResolveSecret(cfg.api_key());
+    auto key = config::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
     if (!key.ok()) return key.status();
-    auto secret = config::ResolveSecret(cfg.webhook_secret());
+    auto secret =
+        config::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     if (secret->size() < 16)
       return absl::InvalidArgumentError("settings.webhook_secret: use at least 16 characters");

@@ -400,9 +400,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     if (!cfg.has_webhook_secret())
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required (the scrip's key); unsigned webhooks are refused");
-    auto token = config::ResolveSecret(cfg.token());
+    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
-    auto secret = config::ResolveSecret(cfg.webhook_secret());
+    auto secret =
+        config::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<RequestTracker>(config.id(), std::move(cfg), std::move(*token),
                                             std::move(*secret), ctx);

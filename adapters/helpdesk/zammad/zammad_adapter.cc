@@ -286,9 +286,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.hmac_secret is required (the webhook's HMAC SHA1 Signature Token); unsigned "
           "webhooks are refused");
-    auto token = config::ResolveSecret(cfg.token());
+    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
-    auto secret = config::ResolveSecret(cfg.hmac_secret());
+    auto secret =
+        config::ResolveSecret(cfg.hmac_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zammad>(config.id(), std::move(cfg), std::move(*token),
                                     std::move(*secret), ctx);

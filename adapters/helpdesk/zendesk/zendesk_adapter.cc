@@ -255,9 +255,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.signing_secret is required (the webhook's signing secret); unsigned "
           "webhooks are refused");
-    auto token = config::ResolveSecret(cfg.api_token());
+    auto token = config::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
-    auto secret = config::ResolveSecret(cfg.signing_secret());
+    auto secret =
+        config::ResolveSecret(cfg.signing_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zendesk>(config.id(), std::move(cfg), std::move(*token),
                                      std::move(*secret), ctx);

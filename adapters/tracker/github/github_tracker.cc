@@ -311,9 +311,9 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.repository: owner/repo");
     if (!cfg.has_token())
       return absl::InvalidArgumentError("settings.token is required (a fine-grained token)");
-    auto token = config::ResolveSecret(cfg.token());
+    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
-    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<GitHub>(config.id(), std::move(cfg), std::move(*token),
                                     std::move(*secret), ctx);

@@ -323,9 +323,9 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.url: https://gitlab.com or your GitLab's URL");
     if (!cfg.has_token())
       return absl::InvalidArgumentError("settings.token is required (a project access token)");
-    auto token = config::ResolveSecret(cfg.token());
+    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
-    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<GitLab>(config.id(), std::move(cfg), std::move(*token),
                                     std::move(*secret), ctx);

@@ -521,11 +521,11 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Jira::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto token = config::ResolveSecret(cfg.api_token());
+    auto token = config::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     std::string auth =
         cfg.email().empty() ? absl::StrCat("Bearer ", *token) : BasicAuth(cfg.email(), *token);
-    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Jira>(config.id(), std::move(cfg), std::move(auth), std::move(*secret),
                                   ctx);

@@ -358,9 +358,9 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Linear::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto key = config::ResolveSecret(cfg.api_key());
+    auto key = config::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
     if (!key.ok()) return key.status();
-    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret());
+    auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Linear>(config.id(), std::move(cfg), std::move(*key),
                                     std::move(*secret), ctx);

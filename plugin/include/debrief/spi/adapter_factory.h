@@ -22,7 +22,11 @@ namespace debrief::spi {
 struct AdapterContext {
   HttpClient& http;
   const Clock& clock;
-  std::string data_dir;  // where an adapter may keep files of its own
+  // Where an adapter may keep files of its own; relative secret files resolve against it.
+  std::string data_dir;
+  // Whether a secret file marked `create` that does not exist yet is made (debriefd), or is
+  // an error (tools that only read it).
+  bool create_missing_secrets = false;
 };
 
 // Builds adapters of one type from their config. Factories are registered explicitly by
