@@ -23,7 +23,6 @@
 #include "http/curl_http_client.h"
 #include "register.h"
 #include "store/sqlite_store.h"
-#include "tracker/builtin/builtin_tracker.h"
 
 namespace {
 
@@ -168,50 +167,6 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
 }
 
 // `debriefctl tracker show|set-status`: opens the builtin tracker's file named in the config.
-int BuiltinTask(const std::string& config_path, std::string tracker_id,
-                const std::string& external_id, const std::string& status) {
-  auto config = debrief::config::LoadConfig(config_path);
-  if (!config.ok()) return Fail(config.status());
-  const v1::AdapterConfig* ac = nullptr;
-  for (const auto& t : config->trackers())
-    if (t.type() == "builtin" && (tracker_id.empty() || t.id() == tracker_id)) {
-      ac = &t;
-      break;
-    }
-  if (ac == nullptr)
-    return Fail(absl::NotFoundError(absl::StrCat("no builtin tracker in ", config_path)));
-  debrief::spi::AdapterRegistry registry;
-  debrief::adapters::RegisterBuiltinAdapters(registry);
-  auto http = debrief::http::NewCurlHttpClient();
-  debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), config->data_dir()};
-  auto made = registry.tracker("builtin")->Create(*ac, ctx);
-  if (!made.ok()) return Fail(made.status());
-  auto* builtin = dynamic_cast<debrief::adapters::builtin::BuiltinTracker*>(made->get());
-  if (!status.empty()) {
-    v1::TaskStatus st = status == "open"          ? v1::TASK_OPEN
-                        : status == "in-progress" ? v1::TASK_IN_PROGRESS
-                        : status == "done"        ? v1::TASK_DONE
-                                                  : v1::TASK_WONT_DO;
-    if (auto s = builtin->SetStatus(external_id, st); !s.ok()) return Fail(s);
-  }
-  auto task = builtin->GetTask(external_id);
-  if (!task.ok()) return Fail(task.status());
-  auto d = builtin->Details(external_id);
-  if (!d.ok()) return Fail(d.status());
-  auto linked = builtin->LinkedTickets(external_id);
-  if (!linked.ok()) return Fail(linked.status());
-  nlohmann::json out = {{"id", task->external_id},
-                        {"key", task->external_key},
-                        {"url", task->url},
-                        {"status", v1::TaskStatus_Name(task->status)},
-                        {"title", d->title},
-                        {"labels", d->labels},
-                        {"description", d->description},
-                        {"comments", d->comments},
-                        {"linked_tickets", *linked}};
-  std::cout << out.dump(2) << "\n";
-  return 0;
-}
 
 }  // namespace
 
@@ -293,23 +248,39 @@ int main(int argc, char** argv) {
     rc = Call(&v1::Improvements::Stub::RequestTask, *stub, r);
   });
 
-  // The builtin tracker is worked here, as a team would work an issue in its tracker: debriefd
-  // follows the status by polling (loop.status_poll_interval) and closes the loop.
+  // A tracker whose tasks Debrief holds (the builtin one) is worked here, as a team would work
+  // an issue in its tracker: debriefd notices a status change at its next status poll
+  // (loop.status_poll_interval) and closes the loop.
   auto* tracker =
-      app.add_subcommand("tracker", "work the builtin tracker's tasks")->require_subcommand(1);
-  std::string tracker_config = "debrief.yaml", tracker_id, external_id, status_name;
-  tracker->add_option("--config", tracker_config, "debriefd's config file")->capture_default_str();
-  tracker->add_option("--tracker", tracker_id, "the builtin tracker's id (default: the first)");
+      app.add_subcommand("tracker", "work the tasks of the builtin tracker")->require_subcommand(1);
+  std::string tracker_id, external_id, status_name;
+  tracker->add_option("--tracker", tracker_id, "the tracker's id (default: the default tracker)");
   auto* trshow = tracker->add_subcommand("show", "a task as the tracker holds it");
   trshow->add_option("external_id", external_id)->required();
-  trshow->callback([&] { rc = BuiltinTask(tracker_config, tracker_id, external_id, ""); });
+  trshow->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    v1::ShowTrackerTaskRequest r;
+    r.set_tracker_id(tracker_id);
+    r.set_external_id(external_id);
+    rc = Call(&v1::Admin::Stub::ShowTrackerTask, *stub, r);
+  });
   auto* trset =
       tracker->add_subcommand("set-status", "move a task: open, in-progress, done, wont-do");
   trset->add_option("external_id", external_id)->required();
   trset->add_option("status", status_name)
       ->required()
       ->check(CLI::IsMember({"open", "in-progress", "done", "wont-do"}));
-  trset->callback([&] { rc = BuiltinTask(tracker_config, tracker_id, external_id, status_name); });
+  trset->callback([&] {
+    auto stub = v1::Admin::NewStub(channel());
+    v1::SetTrackerTaskStatusRequest r;
+    r.set_tracker_id(tracker_id);
+    r.set_external_id(external_id);
+    r.set_status(status_name == "open"          ? v1::TASK_OPEN
+                 : status_name == "in-progress" ? v1::TASK_IN_PROGRESS
+                 : status_name == "done"        ? v1::TASK_DONE
+                                                : v1::TASK_WONT_DO);
+    rc = Call(&v1::Admin::Stub::SetTrackerTaskStatus, *stub, r);
+  });
 
   auto* classify =
       app.add_subcommand("classify", "classify a text (the running debriefd, or --model)");

@@ -21,6 +21,7 @@
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
 #include "server/grpc_services.h"
+#include "service/service.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::server {
@@ -109,6 +110,10 @@ class AppImpl final : public App {
     if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
     reconciler_ = std::make_unique<ingress::Reconciler>(*store_, helpdesk_ptrs_, clock_, ro);
     store_->SetDeliveryListener([this] { pipeline_->Notify(); });
+    service_ = std::make_unique<service::Service>(
+        service::Deps{config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_,
+                      tracker_ptrs_, [this] { executor_->Notify(); }, emerging_,
+                      [this](int64_t seq) { return pipeline_->Replay(seq); }});
     return absl::OkStatus();
   }
 
@@ -116,10 +121,7 @@ class AppImpl final : public App {
     // gRPC first, NOT_SERVING until everything is up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    services_ = std::make_unique<Services>(
-        ServiceDeps{config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_, tracker_ptrs_,
-                    [this] { executor_->Notify(); }, emerging_,
-                    [this](int64_t seq) { return pipeline_->Replay(seq); }});
+    services_ = std::make_unique<GrpcServices>(*service_);
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
@@ -195,7 +197,7 @@ class AppImpl final : public App {
     // Stop taking webhooks; answer those in flight (they are already durable or refused).
     if (http_server_) http_server_->Stop(grace);
     if (reconciler_) reconciler_->Stop();
-    if (services_) services_->StopBackfills();
+    if (service_) service_->StopBackfills();
     if (store_) store_->Close();       // flush the last group commit
     if (pipeline_) pipeline_->Stop();  // process everything acknowledged
     if (loop_) loop_->Stop();
@@ -279,7 +281,8 @@ class AppImpl final : public App {
   std::unique_ptr<loop::Loop> loop_;
   std::unique_ptr<ingress::Reconciler> reconciler_;
   std::unique_ptr<outbox::Executor> executor_;
-  std::unique_ptr<Services> services_;
+  std::unique_ptr<service::Service> service_;
+  std::unique_ptr<GrpcServices> services_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<ingress::HttpServer> http_server_;
   AppPorts ports_;

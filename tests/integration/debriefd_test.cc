@@ -276,8 +276,8 @@ TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
   }));
   v1::ImprovementTask task = ListTasks(d)[0];
   // The team closes the task in the (builtin) tracker, as a user would.
-  std::string cmd = absl::StrCat(DEBRIEFCTL_PATH, " tracker --config ", dir.file("debrief.yaml"),
-                                 " set-status ", task.external_id(), " done");
+  std::string cmd = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
+                                 " tracker set-status ", task.external_id(), " done");
   ASSERT_EQ(RunCommand(cmd, &out), 0) << out;
   EXPECT_NE(out.find("\"status\": \"TASK_DONE\""), std::string::npos) << out;
   ASSERT_TRUE(WaitFor([&] { return GetTask(d, task.id()).task().status() == v1::TASK_DONE; }));
@@ -289,7 +289,7 @@ TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
   // The task's impact section says it is done (a forced update), and the tracker holds no
   // personal data.
   ASSERT_TRUE(WaitFor([&] {
-    cmd = absl::StrCat(DEBRIEFCTL_PATH, " tracker --config ", dir.file("debrief.yaml"), " show ",
+    cmd = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tracker show ",
                        task.external_id());
     return RunCommand(cmd, &out) == 0 && out.find("Done on") != std::string::npos;
   })) << out;

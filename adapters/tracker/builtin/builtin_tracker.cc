@@ -191,6 +191,27 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     return Exec(db_.db, "SELECT 1 FROM tasks LIMIT 1");
   }
 
+  absl::StatusOr<spi::TaskView> ShowTask(const std::string& external_id) override {
+    spi::TaskView v;
+    auto task = GetTask(external_id);
+    if (!task.ok()) return task.status();
+    v.task = *task;
+    auto d = Details(external_id);
+    if (!d.ok()) return d.status();
+    v.title = d->title;
+    v.description = d->description;
+    v.labels = d->labels;
+    v.comments = d->comments;
+    auto linked = LinkedTickets(external_id);
+    if (!linked.ok()) return linked.status();
+    v.linked_tickets = *linked;
+    return v;
+  }
+
+  absl::Status SetTaskStatus(const std::string& external_id, v1::TaskStatus status) override {
+    return SetStatus(external_id, status);
+  }
+
   // BuiltinTracker
   absl::Status SetStatus(const std::string& external_id, v1::TaskStatus status) override {
     std::lock_guard<std::mutex> l(mu_);

@@ -66,6 +66,16 @@ struct TaskEvents {
   std::string ignored_reason;  // set when the delivery is about nothing Debrief follows
 };
 
+// A task as its tracker shows it to the people working it.
+struct TaskView {
+  TrackerTask task;
+  std::string title;
+  std::string description;
+  std::vector<std::string> labels;
+  std::vector<std::string> comments;        // oldest first
+  std::vector<std::string> linked_tickets;  // "helpdesk_id/ticket_id"
+};
+
 class TrackerAdapter {
  public:
   virtual ~TrackerAdapter() = default;
@@ -102,6 +112,22 @@ class TrackerAdapter {
     (void)delivery;
     return absl::UnimplementedError(
         absl::StrCat("the ", type(), " tracker sends no webhooks; Debrief polls it"));
+  }
+
+  // For trackers whose tasks Debrief holds itself (the builtin one), so a team works them
+  // through Debrief (Admin.ShowTrackerTask and SetTrackerTaskStatus, `debriefctl tracker`):
+  // the task whole, and moving it to a status. UNIMPLEMENTED for the others, which are worked
+  // in their own UI. Called from gRPC and HTTP threads.
+  virtual absl::StatusOr<TaskView> ShowTask(const std::string& external_id) {
+    (void)external_id;
+    return absl::UnimplementedError(
+        absl::StrCat("tasks in the ", type(), " tracker are read in the tracker itself"));
+  }
+  virtual absl::Status SetTaskStatus(const std::string& external_id, v1::TaskStatus status) {
+    (void)external_id;
+    (void)status;
+    return absl::UnimplementedError(
+        absl::StrCat("tasks in the ", type(), " tracker are moved in the tracker itself"));
   }
 
   // What an admin sees in Admin.CheckAdapter: reachability and credentials and, where the

@@ -1,0 +1,175 @@
+// Admin: the running config, the adapters and their checks, dead letters, backfills.
+#include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
+#include "common/time_util.h"
+#include "ingress/reconciler.h"
+#include "service/service.h"
+
+namespace debrief::service {
+
+absl::StatusOr<v1::GetConfigResponse> Service::GetConfig(const v1::GetConfigRequest&) {
+  // Secrets are SecretRefs (env or file names), never values, so the config is safe to show.
+  v1::GetConfigResponse res;
+  *res.mutable_config() = d_.config;
+  return res;
+}
+
+absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAdaptersRequest&) {
+  v1::ListAdaptersResponse res;
+  for (const auto& h : d_.config.helpdesks()) {
+    v1::AdapterInfo* a = res.add_adapters();
+    a->set_id(h.id());
+    a->set_type(h.type());
+    a->set_kind("helpdesk");
+    a->set_webhook_path(absl::StrCat("/webhooks/", h.id()));
+  }
+  for (const auto& t : d_.config.trackers()) {
+    v1::AdapterInfo* a = res.add_adapters();
+    a->set_id(t.id());
+    a->set_type(t.type());
+    a->set_kind("tracker");
+  }
+  return res;
+}
+
+absl::StatusOr<v1::CheckAdapterResponse> Service::CheckAdapter(const v1::CheckAdapterRequest& req) {
+  absl::Status s;
+  if (auto h = d_.helpdesks.find(req.id()); h != d_.helpdesks.end()) {
+    s = h->second->Check();
+  } else if (auto t = d_.trackers.find(req.id()); t != d_.trackers.end()) {
+    s = t->second->Check(d_.policy.CategoriesOf(req.id()));
+  } else {
+    return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
+  }
+  v1::CheckAdapterResponse res;
+  res.set_ok(s.ok());
+  res.set_message(s.ok() ? "ok" : s.ToString());
+  return res;
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> Service::ListDeadLetters(
+    const v1::ListDeadLettersRequest& req) {
+  auto letters = d_.store.ListDeadLetters(req.limit() > 0 ? req.limit() : 100);
+  if (!letters.ok()) return letters.status();
+  v1::ListDeadLettersResponse res;
+  for (const spi::DeadLetter& l : *letters) {
+    v1::DeadLetter* out = res.add_dead_letters();
+    out->set_seq(l.seq);
+    out->set_adapter_id(l.adapter_id);
+    out->set_delivery_key(l.delivery_key);
+    if (l.received_at != absl::UnixEpoch()) SetTimestamp(out->mutable_received_at(), l.received_at);
+    SetTimestamp(out->mutable_failed_at(), l.failed_at);
+    out->set_attempts(l.attempts);
+    out->set_error(l.error);
+  }
+  return res;
+}
+
+absl::StatusOr<v1::ReplayDeliveryResponse> Service::ReplayDelivery(
+    const v1::ReplayDeliveryRequest& req) {
+  auto state = d_.replay_delivery(req.seq());
+  if (!state.ok()) return state.status();
+  v1::ReplayDeliveryResponse res;
+  res.set_outcome(*state == spi::DeliveryState::kProcessed ? "processed" : "ignored");
+  d_.outbox_changed();
+  return res;
+}
+
+absl::StatusOr<spi::TrackerAdapter*> Service::TrackerOf(const std::string& id) const {
+  const std::string& want = id.empty() ? d_.config.default_tracker() : id;
+  auto t = d_.trackers.find(want);
+  if (t == d_.trackers.end()) return absl::NotFoundError(absl::StrCat("no tracker \"", want, "\""));
+  return t->second;
+}
+
+absl::StatusOr<v1::TrackerTaskView> Service::ViewOf(spi::TrackerAdapter& tracker,
+                                                    const std::string& external_id) const {
+  if (external_id.empty()) return absl::InvalidArgumentError("external_id is required");
+  auto view = tracker.ShowTask(external_id);
+  if (!view.ok()) return view.status();
+  v1::TrackerTaskView out;
+  out.set_tracker_id(tracker.id());
+  out.set_external_id(view->task.external_id);
+  out.set_external_key(view->task.external_key);
+  out.set_url(view->task.url);
+  out.set_status(view->task.status);
+  out.set_title(view->title);
+  out.set_description(view->description);
+  for (const auto& l : view->labels) out.add_labels(l);
+  for (const auto& c : view->comments) out.add_comments(c);
+  for (const auto& t : view->linked_tickets) out.add_linked_tickets(t);
+  return out;
+}
+
+absl::StatusOr<v1::ShowTrackerTaskResponse> Service::ShowTrackerTask(
+    const v1::ShowTrackerTaskRequest& req) {
+  auto tracker = TrackerOf(req.tracker_id());
+  if (!tracker.ok()) return tracker.status();
+  auto view = ViewOf(**tracker, req.external_id());
+  if (!view.ok()) return view.status();
+  v1::ShowTrackerTaskResponse res;
+  *res.mutable_task() = std::move(*view);
+  return res;
+}
+
+absl::StatusOr<v1::SetTrackerTaskStatusResponse> Service::SetTrackerTaskStatus(
+    const v1::SetTrackerTaskStatusRequest& req) {
+  if (req.status() == v1::TASK_STATUS_UNSPECIFIED || req.status() == v1::TASK_PENDING_CREATE)
+    return absl::InvalidArgumentError("status: open, in progress, done or won't do");
+  auto tracker = TrackerOf(req.tracker_id());
+  if (!tracker.ok()) return tracker.status();
+  if (req.external_id().empty()) return absl::InvalidArgumentError("external_id is required");
+  if (auto s = (*tracker)->SetTaskStatus(req.external_id(), req.status()); !s.ok()) return s;
+  auto view = ViewOf(**tracker, req.external_id());
+  if (!view.ok()) return view.status();
+  v1::SetTrackerTaskStatusResponse res;
+  *res.mutable_task() = std::move(*view);
+  return res;
+}
+
+absl::StatusOr<v1::BackfillProgress> Service::Backfill(const v1::BackfillRequest& req,
+                                                       const BackfillProgressFn& progress) {
+  auto h = d_.helpdesks.find(req.helpdesk_id());
+  if (h == d_.helpdesks.end())
+    return absl::NotFoundError(absl::StrCat("no helpdesk \"", req.helpdesk_id(), "\""));
+  if (!req.has_since())
+    return absl::InvalidArgumentError("since is required (the first date to import)");
+  {
+    std::lock_guard<std::mutex> l(backfills_mu_);
+    if (backfills_stopping_) return absl::UnavailableError("debriefd is stopping");
+    ++backfills_running_;
+  }
+  auto as_message = [](const ingress::ListingProgress& p, bool done) {
+    v1::BackfillProgress m;
+    m.set_pages(p.pages);
+    m.set_listed(p.listed);
+    m.set_stored(p.stored);
+    m.set_total(p.total);
+    m.set_done(done && p.caught_up);
+    return m;
+  };
+  const absl::Time since = FromTimestamp(req.since());
+  spi::HelpdeskAdapter& helpdesk = *h->second;
+  auto listed =
+      ingress::ListIntoInbox(d_.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since),
+                             since, d_.clock, [&](const ingress::ListingProgress& p) {
+                               const bool go_on = progress(as_message(p, false));
+                               std::lock_guard<std::mutex> l(backfills_mu_);
+                               return go_on && !backfills_stopping_;
+                             });
+  {
+    std::lock_guard<std::mutex> l(backfills_mu_);
+    --backfills_running_;
+    backfills_cv_.notify_all();
+  }
+  if (!listed.ok()) return listed.status();
+  return as_message(*listed, true);
+}
+
+void Service::StopBackfills() {
+  std::unique_lock<std::mutex> l(backfills_mu_);
+  backfills_stopping_ = true;
+  backfills_cv_.wait(l, [&] { return backfills_running_ == 0; });
+}
+
+}  // namespace debrief::service

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "classify/classifier.h"
+#include "classify/emerging.h"
+#include "debrief/spi/clock.h"
+#include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/store.h"
+#include "debrief/spi/tracker_adapter.h"
+#include "debrief/v1/config.pb.h"
+#include "debrief/v1/services.pb.h"
+#include "policy/link_policy.h"
+
+namespace debrief::service {
+
+// What the operations read and change. All references outlive the service.
+struct Deps {
+  const v1::Config& config;
+  spi::Store& store;
+  classify::Classifier& classifier;
+  policy::LinkPolicy& policy;
+  const spi::Clock& clock;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks;
+  std::map<std::string, spi::TrackerAdapter*> trackers;
+  std::function<void()> outbox_changed;  // wakes the executor after a change it must carry out
+  classify::EmergingIssues& emerging;
+  // Processes a dead letter again (pipeline::Pipeline::Replay).
+  std::function<absl::StatusOr<spi::DeliveryState>(int64_t seq)> replay_delivery;
+};
+
+// Every operation Debrief offers, once, with no transport inside: the gRPC services
+// (server/grpc_services) are a thin door onto it, and so is the JSON API; each turns an
+// absl::Status into its own codes in one place. Requests and answers are the debrief.v1
+// messages of proto/debrief/v1/services.proto.
+//
+// Status codes: INVALID_ARGUMENT for a request that cannot be right (a missing ticket, an
+// unknown category), NOT_FOUND for what does not exist, ALREADY_EXISTS and
+// FAILED_PRECONDITION as the store and policy say, UNAVAILABLE when the store is busy.
+//
+// Thread-safety: every method may be called from any thread at once (gRPC's callback threads,
+// the HTTP threads); writes go through the store's transactions, which serialise them.
+//
+//   service::Service svc(deps);
+//   absl::StatusOr<v1::GetTicketResponse> t = svc.GetTicket(request);
+class Service {
+ public:
+  explicit Service(Deps deps);
+
+  // Tagging.
+  absl::StatusOr<v1::ClassifyResponse> Classify(const v1::ClassifyRequest& req);
+  // An agent's correction: the ticket gets the category, the classifier learns from it, a
+  // link the policy made for the old category goes and the policy links it anew.
+  absl::StatusOr<v1::FeedbackResponse> Feedback(const v1::FeedbackRequest& req);
+  absl::StatusOr<v1::ListEmergingResponse> ListEmerging(const v1::ListEmergingRequest& req);
+  absl::StatusOr<v1::PromoteEmergingResponse> PromoteEmerging(
+      const v1::PromoteEmergingRequest& req);
+
+  // Improvements.
+  absl::StatusOr<v1::ListTasksResponse> ListTasks(const v1::ListTasksRequest& req);
+  absl::StatusOr<v1::GetTaskResponse> GetTask(const v1::GetTaskRequest& req);
+  absl::StatusOr<v1::LinkTicketResponse> LinkTicket(const v1::LinkTicketRequest& req);
+  absl::StatusOr<v1::UnlinkTicketResponse> UnlinkTicket(const v1::UnlinkTicketRequest& req);
+  absl::StatusOr<v1::RequestTaskResponse> RequestTask(const v1::RequestTaskRequest& req);
+
+  // Tickets.
+  absl::StatusOr<v1::GetTicketResponse> GetTicket(const v1::GetTicketRequest& req);
+
+  // Admin.
+  absl::StatusOr<v1::GetConfigResponse> GetConfig(const v1::GetConfigRequest& req);
+  absl::StatusOr<v1::ListAdaptersResponse> ListAdapters(const v1::ListAdaptersRequest& req);
+  absl::StatusOr<v1::CheckAdapterResponse> CheckAdapter(const v1::CheckAdapterRequest& req);
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+      const v1::ListDeadLettersRequest& req);
+  absl::StatusOr<v1::ReplayDeliveryResponse> ReplayDelivery(const v1::ReplayDeliveryRequest& req);
+  absl::StatusOr<v1::ShowTrackerTaskResponse> ShowTrackerTask(
+      const v1::ShowTrackerTaskRequest& req);
+  absl::StatusOr<v1::SetTrackerTaskStatusResponse> SetTrackerTaskStatus(
+      const v1::SetTrackerTaskStatusRequest& req);
+
+  // Imports a helpdesk's history on the caller's thread, page by page, through the same inbox
+  // as webhooks; resumable (the same helpdesk and `since` continue where a run stopped).
+  // `progress` is called after every page; the listing stops after a page when it returns
+  // false, or once StopBackfills was called. Returns the last progress.
+  using BackfillProgressFn = std::function<bool(const v1::BackfillProgress&)>;
+  absl::StatusOr<v1::BackfillProgress> Backfill(const v1::BackfillRequest& req,
+                                                const BackfillProgressFn& progress);
+  // Asks running backfills to stop after their current page and waits for them (before the
+  // store closes); later ones are refused.
+  void StopBackfills();
+
+ private:
+  // The tracker a request names, or the default tracker; NOT_FOUND otherwise.
+  absl::StatusOr<spi::TrackerAdapter*> TrackerOf(const std::string& id) const;
+  absl::StatusOr<v1::TrackerTaskView> ViewOf(spi::TrackerAdapter& tracker,
+                                             const std::string& external_id) const;
+
+  Deps d_;
+  std::mutex backfills_mu_;
+  std::condition_variable backfills_cv_;
+  int backfills_running_ = 0;
+  bool backfills_stopping_ = false;
+};
+
+// The ticket a request names, or INVALID_ARGUMENT.
+absl::Status RequireTicketRef(const v1::TicketRef& ref);
+
+}  // namespace debrief::service

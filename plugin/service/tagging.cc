@@ -1,0 +1,141 @@
+// Tagging: classify, an agent's correction, emerging issues and their promotion.
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/time_util.h"
+#include "service/service.h"
+
+namespace debrief::service {
+
+absl::StatusOr<v1::ClassifyResponse> Service::Classify(const v1::ClassifyRequest& req) {
+  v1::Ticket t = req.ticket();
+  if (!req.text().empty()) t.set_body(req.text());
+  if (t.subject().empty() && t.body().empty())
+    return absl::InvalidArgumentError("give a ticket or some text to classify");
+  v1::ClassifyResponse res;
+  *res.mutable_classification() = d_.classifier.Classify(t);
+  return res;
+}
+
+absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest& req) {
+  if (auto s = RequireTicketRef(req.ticket()); !s.ok()) return s;
+  const v1::Category* cat = d_.policy.category(req.category_id());
+  if (cat == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat("unknown category \"", req.category_id(), "\""));
+  v1::FeedbackResponse res;
+  v1::Ticket ticket;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto rec = tx.GetTicket(req.ticket().helpdesk_id(), req.ticket().ticket_id());
+    if (!rec.ok()) return rec.status();
+    if (!*rec)
+      return absl::NotFoundError(
+          absl::StrCat("no ticket ", req.ticket().helpdesk_id(), "/", req.ticket().ticket_id()));
+    spi::TicketRecord& r = **rec;
+    std::string old = r.classification ? r.classification->category_id() : "";
+    v1::Classification c;
+    c.set_category_id(cat->id());
+    c.set_confidence(1.0);
+    c.set_model("agent");
+    SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
+    v1::Reason* why = c.add_reasons();
+    why->set_feature(absl::StrCat("corrected by ", req.agent().empty() ? "an agent" : req.agent(),
+                                  old.empty() ? "" : absl::StrCat(" (was ", old, ")")));
+    why->set_weight(1.0);
+    r.classification = c;
+    r.agent_corrected = true;
+    if (auto st = tx.PutTicket(r); !st.ok()) return st;
+    if (auto st = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old, cat->id(),
+                                    req.agent(), d_.clock.Now());
+        !st.ok())
+      return st;
+    // A link the policy made for the old category no longer holds; an agent's link stays.
+    auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
+    if (!link.ok()) return link.status();
+    if (*link && (*link)->origin() == v1::LINK_POLICY && old != cat->id()) {
+      if (auto st = d_.policy.Unlink(tx, r.ticket.helpdesk_id(), r.ticket.ticket_id()); !st.ok())
+        return st;
+    }
+    if (auto st = d_.policy.Apply(tx, r.ticket, c); !st.ok()) return st;
+    *res.mutable_classification() = c;
+    ticket = r.ticket;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  d_.outbox_changed();
+  d_.emerging.Remove(ticket.helpdesk_id(), ticket.ticket_id());
+  if (absl::Status learned = d_.classifier.Learn(ticket, cat->id()); !learned.ok()) return learned;
+  return res;
+}
+
+absl::StatusOr<v1::ListEmergingResponse> Service::ListEmerging(const v1::ListEmergingRequest& req) {
+  v1::ListEmergingResponse res;
+  for (auto& e : d_.emerging.List(req.min_size() > 0 ? req.min_size() : 2))
+    *res.add_issues() = std::move(e);
+  return res;
+}
+
+absl::StatusOr<v1::PromoteEmergingResponse> Service::PromoteEmerging(
+    const v1::PromoteEmergingRequest& req) {
+  v1::EmergingIssue issue;
+  if (!d_.emerging.Get(req.emerging_id(), &issue))
+    return absl::NotFoundError(absl::StrCat("no emerging issue ", req.emerging_id()));
+  if (req.category_id().empty() || req.name().empty())
+    return absl::InvalidArgumentError("category_id and name are required");
+  if (d_.policy.category(req.category_id()) != nullptr)
+    return absl::AlreadyExistsError(
+        absl::StrCat("category ", req.category_id(), " exists already"));
+  v1::PromotedCategory promoted;
+  v1::Category& cat = *promoted.mutable_category();
+  cat.set_id(req.category_id());
+  cat.set_name(req.name());
+  cat.set_kind(req.kind() == v1::CATEGORY_KIND_UNSPECIFIED ? v1::COMPLAINT : req.kind());
+  cat.set_description(!req.description().empty()
+                          ? req.description()
+                          : absl::StrCat("Promoted from emerging issue ", issue.id(), ": ",
+                                         absl::StrJoin(issue.top_terms(), ", ")));
+  for (const auto& ex : issue.examples()) cat.add_seed_phrases(ex);
+  promoted.set_emerging_id(issue.id());
+  if (auto s = d_.policy.AddCategory(cat); !s.ok()) return s;
+  int64_t tagged = 0;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    tagged = 0;
+    std::vector<spi::TicketRecord> members;
+    for (const auto& m : issue.members()) {
+      auto rec = tx.GetTicket(m.helpdesk_id(), m.ticket_id());
+      if (!rec.ok()) return rec.status();
+      if (!*rec || (*rec)->agent_corrected) continue;
+      promoted.add_examples(absl::StrCat((*rec)->ticket.subject(), "\n", (*rec)->ticket.body()));
+      members.push_back(std::move(**rec));
+    }
+    if (auto st = tx.PutPromotedCategory(promoted); !st.ok()) return st;
+    for (spi::TicketRecord& r : members) {
+      v1::Classification c;
+      c.set_category_id(cat.id());
+      c.set_confidence(1.0);
+      c.set_model("promoted");
+      SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
+      v1::Reason* why = c.add_reasons();
+      why->set_feature(absl::StrCat("emerging issue ", issue.id(), " promoted to ", cat.id()));
+      why->set_weight(1.0);
+      r.classification = c;
+      r.agent_corrected = true;  // an admin decided: the model does not override it
+      if (auto st = tx.PutTicket(r); !st.ok()) return st;
+      if (auto st = d_.policy.Apply(tx, r.ticket, c); !st.ok()) return st;
+      ++tagged;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) {
+    d_.policy.RemoveCategory(cat.id());
+    return s;
+  }
+  d_.emerging.Drop(issue.id());
+  d_.outbox_changed();
+  std::vector<std::string> examples(promoted.examples().begin(), promoted.examples().end());
+  if (auto st = d_.classifier.AddCategory(cat, examples); !st.ok()) return st;
+  v1::PromoteEmergingResponse res;
+  *res.mutable_category() = cat;
+  res.set_tickets(tagged);
+  return res;
+}
+
+}  // namespace debrief::service
