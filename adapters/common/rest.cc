@@ -5,12 +5,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "debrief/spi/adapter_factory.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters {
 
@@ -111,7 +111,7 @@ absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::Ht
 absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref,
                                         const spi::AdapterContext& ctx) {
   if (!set) return std::string();
-  return config::ResolveSecret(ref, ctx.data_dir, ctx.create_missing_secrets);
+  return settings::ResolveSecret(ref, ctx.data_dir, ctx.create_missing_secrets);
 }
 
 absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {
@@ -170,13 +170,13 @@ spi::NormalizeResult TicketEventOf(v1::TicketEventType type, v1::Ticket ticket) 
 
 std::optional<absl::Time> ParseTime(const std::string& text) {
   if (text.empty()) return std::nullopt;
-  auto t = ParseTimestamp(text);
+  auto t = base::ParseTimestamp(text);
   if (!t.ok()) return std::nullopt;
   return *t;
 }
 
 void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
-  if (auto t = ParseTime(text)) SetTimestamp(out, *t);
+  if (auto t = ParseTime(text)) base::SetTimestamp(out, *t);
 }
 
 spi::ListedDelivery ListedTicket(const std::string& ticket_id, const std::string& updated_at,

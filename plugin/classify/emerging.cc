@@ -5,8 +5,8 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "base/time_util.h"
 #include "classify/text.h"
-#include "common/time_util.h"
 
 namespace debrief::classify {
 namespace {
@@ -139,8 +139,8 @@ v1::EmergingIssue EmergingIssues::Describe(const Cluster& c) const {
     m->set_helpdesk_id(hd);
     m->set_ticket_id(tid);
   }
-  SetTimestamp(e.mutable_first_seen(), c.first_seen);
-  SetTimestamp(e.mutable_last_seen(), c.last_seen);
+  base::SetTimestamp(e.mutable_first_seen(), c.first_seen);
+  base::SetTimestamp(e.mutable_last_seen(), c.last_seen);
   return e;
 }
 

@@ -7,8 +7,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/time_util.h"
 #include "classify/text.h"
-#include "common/time_util.h"
 
 namespace debrief::classify {
 namespace {
@@ -130,7 +130,7 @@ v1::Classification KeywordClassifier::Classify(const v1::Ticket& ticket) const {
             [](const Scored& a, const Scored& b) { return a.score > b.score; });
   v1::Classification out;
   out.set_model(name());
-  SetTimestamp(out.mutable_classified_at(), clock_.Now());
+  base::SetTimestamp(out.mutable_classified_at(), clock_.Now());
   if (scored.empty()) {
     out.set_needs_review(true);
     v1::Reason& r = *out.add_reasons();

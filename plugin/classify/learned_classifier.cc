@@ -12,8 +12,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/time_util.h"
 #include "classify/normalize.h"
-#include "common/time_util.h"
 
 namespace debrief::classify {
 namespace {
@@ -255,7 +255,7 @@ v1::ClassifierModel LearnedClassifier::ToProto() const {
   model_.ToProto(&m);
   for (const auto& row : m.rows()) m.add_idf(idf_[row.feature()]);
   m.set_default_idf(*std::max_element(idf_.begin(), idf_.end()));
-  SetTimestamp(m.mutable_trained_at(), clock_.Now());
+  base::SetTimestamp(m.mutable_trained_at(), clock_.Now());
   m.set_examples(examples_);
   return m;
 }
@@ -331,7 +331,7 @@ v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   std::vector<float> p;
   v1::Classification out;
   out.set_model(name());
-  SetTimestamp(out.mutable_classified_at(), clock_.Now());
+  base::SetTimestamp(out.mutable_classified_at(), clock_.Now());
   std::shared_lock<std::shared_mutex> lock(mu_);
   model_.Probabilities(x, temperature_, &p);
   std::vector<int> order(p.size());

@@ -3,8 +3,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/text_clean.h"
-#include "common/utf8.h"
+#include "base/text_clean.h"
+#include "base/utf8.h"
 
 namespace debrief::classify {
 namespace {
@@ -148,9 +148,9 @@ std::vector<std::string> TokenizeText(absl::string_view text) {
 
 std::vector<std::string> ModelTokens(absl::string_view subject, absl::string_view body) {
   std::vector<std::string> out;
-  AppendTokens(Utf8Prefix(subject, kMaxSubjectBytes), out);
-  const std::string clean = StripQuotedReply(HtmlToText(body));
-  AppendTokens(Utf8Prefix(clean, kMaxBodyBytes), out);
+  AppendTokens(base::Utf8Prefix(subject, kMaxSubjectBytes), out);
+  const std::string clean = base::StripQuotedReply(base::HtmlToText(body));
+  AppendTokens(base::Utf8Prefix(clean, kMaxBodyBytes), out);
   return out;
 }
 

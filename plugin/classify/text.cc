@@ -4,8 +4,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "base/utf8.h"
 #include "classify/normalize.h"
-#include "common/utf8.h"
 
 namespace debrief::classify {
 namespace {
@@ -58,7 +58,7 @@ std::vector<std::string> ContentTokens(absl::string_view text) {
     if (cur.size() <= kMaxWordBytes && !StopWords().count(cur)) out.push_back(Stem(cur));
     cur.clear();
   };
-  for (unsigned char c : Utf8Prefix(text, kMaxSubjectBytes + kMaxBodyBytes)) {
+  for (unsigned char c : base::Utf8Prefix(text, kMaxSubjectBytes + kMaxBodyBytes)) {
     if (c == '\'') continue;  // "can't" -> "cant"
     if (IsWordByte(c)) {
       cur.push_back(static_cast<char>(absl::ascii_tolower(c)));
@@ -71,7 +71,7 @@ std::vector<std::string> ContentTokens(absl::string_view text) {
 }
 
 std::string FoldText(absl::string_view text) {
-  text = Utf8Prefix(text, kMaxSubjectBytes + kMaxBodyBytes);
+  text = base::Utf8Prefix(text, kMaxSubjectBytes + kMaxBodyBytes);
   std::string out;
   out.reserve(text.size() + 2);
   out.push_back(' ');

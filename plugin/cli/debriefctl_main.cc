@@ -13,14 +13,14 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "base/time_util.h"
 #include "classify/evaluate.h"
 #include "classify/learned_classifier.h"
-#include "common/time_util.h"
 #include "config/config.h"
 #include "debrief/v1/services.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
-#include "http/curl_http_client.h"
+#include "outbound/curl_http_client.h"
 #include "register.h"
 #include "store/sqlite_store.h"
 
@@ -71,7 +71,7 @@ int Backfill(const std::shared_ptr<grpc::Channel>& channel, const std::string& h
   auto stub = v1::Admin::NewStub(channel);
   v1::BackfillRequest req;
   req.set_helpdesk_id(helpdesk);
-  debrief::SetTimestamp(req.mutable_since(), since);
+  debrief::base::SetTimestamp(req.mutable_since(), since);
   grpc::ClientContext ctx;
   auto reader = stub->Backfill(&ctx, req);
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -122,7 +122,7 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
   const auto* factory = registry.helpdesk(ac->type());
   if (factory == nullptr)
     return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
-  auto http = debrief::http::NewCurlHttpClient();
+  auto http = debrief::outbound::NewCurlHttpClient();
   debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), config->data_dir()};
   auto adapter = factory->Create(*ac, ctx);
   if (!adapter.ok()) return Fail(adapter.status());
@@ -555,7 +555,7 @@ int main(int argc, char** argv) {
     // Adapters check their own settings (and that their secrets resolve).
     debrief::spi::AdapterRegistry registry;
     debrief::adapters::RegisterBuiltinAdapters(registry);
-    auto http = debrief::http::NewCurlHttpClient();
+    auto http = debrief::outbound::NewCurlHttpClient();
     std::string tmp = (std::filesystem::temp_directory_path() / "debriefctl-check").string();
     std::filesystem::create_directories(tmp);
     debrief::spi::AdapterContext ctx{*http, debrief::spi::SystemClock::Get(), tmp};

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "register.h"
 #include "server/app.h"
+#include "settings/settings.h"
 
 namespace {
 
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
                 << t.id() << "\n";
     else
       std::cout << "polled every "
-                << absl::FormatDuration(debrief::config::ToDuration(
+                << absl::FormatDuration(debrief::settings::ToDuration(
                        config->loop().status_poll_interval(), absl::Minutes(5)))
                 << " (it sends no webhooks)\n";
   }

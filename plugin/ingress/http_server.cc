@@ -23,9 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "common/log.h"
-#include "common/thread_name.h"
-#include "common/utf8.h"
+#include "base/log.h"
+#include "base/thread_name.h"
+#include "base/utf8.h"
 #include "ingress/http_server.h"
 
 namespace debrief::ingress {
@@ -185,7 +185,7 @@ class BeastServer final : public HttpServer {
     asio::co_spawn(ioc_, Sweep(), asio::detached);
     for (int i = 0; i < std::max(1, options_.threads); ++i)
       threads_.emplace_back([this, i] {
-        NameThisThread(absl::StrCat("http-", i));
+        base::NameThisThread(absl::StrCat("http-", i));
         ioc_.run();
       });
     return absl::OkStatus();
@@ -546,7 +546,7 @@ class BeastServer final : public HttpServer {
                         "only HTTP/1.0 and HTTP/1.1 are served here", "version", 11, false);
     }
     const absl::string_view target(req.target().data(), req.target().size());
-    if (!IsValidUtf8(target)) {
+    if (!base::IsValidUtf8(target)) {
       Refuse("bad_request");
       co_return Refusal(http::status::bad_request, "the request target is not valid UTF-8",
                         "bad_request", v, false);
@@ -611,7 +611,8 @@ class BeastServer final : public HttpServer {
                         accepted.status().message(), reason, v, ka);
     }
     // The key is stored and echoed: it is text, decided here.
-    if (!IsValidUtf8(accepted->delivery_key) || accepted->delivery_key.size() > kMaxDeliveryKey) {
+    if (!base::IsValidUtf8(accepted->delivery_key) ||
+        accepted->delivery_key.size() > kMaxDeliveryKey) {
       Reject(adapter, "malformed");
       co_return Refusal(
           http::status::bad_request,
@@ -691,8 +692,9 @@ class BeastServer final : public HttpServer {
     const PerAdapter& pa = per_adapter_.at(id);
     pa.accepted->Increment();
     if (events->external_ids.empty()) {
-      log::Write(log::Level::kDebug, absl::StrCat("ingress: tracker ", id,
-                                                  " webhook ignored: ", events->ignored_reason));
+      base::log::Write(
+          base::log::Level::kDebug,
+          absl::StrCat("ingress: tracker ", id, " webhook ignored: ", events->ignored_reason));
       return Json(http::status::ok, {{"status", "ignored"}, {"reason", events->ignored_reason}}, v,
                   ka);
     }
@@ -719,9 +721,9 @@ class BeastServer final : public HttpServer {
       for (const std::string& external_id : events->external_ids)
         named.push_back({{"external_id", external_id}});
     }
-    if (log::Enabled(log::Level::kDebug))
-      log::Write(log::Level::kDebug,
-                 absl::StrCat("ingress: tracker ", id, " webhook about ", JsonText(named)));
+    if (base::log::Enabled(base::log::Level::kDebug))
+      base::log::Write(base::log::Level::kDebug,
+                       absl::StrCat("ingress: tracker ", id, " webhook about ", JsonText(named)));
     if (!followed.empty() && trackers_.on_events) trackers_.on_events(id, followed);
     return Json(http::status::ok, {{"status", "accepted"}, {"tasks", std::move(named)}}, v, ka);
   }

@@ -97,7 +97,7 @@ Reconciler::Reconciler(spi::Store& store, std::map<std::string, spi::HelpdeskAda
 
 void Reconciler::Start() {
   if (options_.interval <= absl::ZeroDuration()) return;  // configured off
-  worker_ = std::make_unique<Worker>(
+  worker_ = std::make_unique<base::Worker>(
       "reconciler",
       [this]() -> absl::StatusOr<int> {
         auto n = RunOnce();

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/worker.h"
+#include "base/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -66,7 +66,7 @@ class Reconciler {
   const spi::Clock& clock_;
   ReconcilerOptions options_;
   std::atomic<int64_t> stored_total_{0};
-  std::unique_ptr<Worker> worker_;
+  std::unique_ptr<base::Worker> worker_;
 };
 
 }  // namespace debrief::ingress

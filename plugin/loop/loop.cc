@@ -5,15 +5,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
-#include "common/time_util.h"
+#include "base/time_util.h"
 #include "config/config.h"
 #include "loop/report.h"
 #include "loop/verification.h"
+#include "settings/settings.h"
 
 namespace debrief::loop {
 namespace {
 
-using config::ToDuration;
+using settings::ToDuration;
 
 absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move(msg)); }
 
@@ -200,12 +201,12 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
   v1::TaskStatusChange change;
   change.set_task_id(task_id);
   change.set_status(status);
-  SetTimestamp(change.mutable_at(), now);
+  base::SetTimestamp(change.mutable_at(), now);
   change.set_source(source);
   if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
   task.set_status(status);
   const bool finished = status == v1::TASK_DONE || status == v1::TASK_WONT_DO;
-  if (finished) SetTimestamp(task.mutable_done_at(), now);
+  if (finished) base::SetTimestamp(task.mutable_done_at(), now);
   if (absl::Status s = tx.UpdateTask(task); !s.ok()) return s;
   if (status != v1::TASK_DONE) return absl::OkStatus();
 
@@ -251,8 +252,8 @@ bool Loop::ShouldReply(const v1::Category* cat, const spi::TicketRecord& r) cons
   const std::string& st = t.status();
   if (st == "solved" || st == "closed") {
     // Recently solved tickets only: an old conversation is not reopened.
-    absl::Time last = t.has_updated_at()   ? FromTimestamp(t.updated_at())
-                      : t.has_created_at() ? FromTimestamp(t.created_at())
+    absl::Time last = t.has_updated_at()   ? base::FromTimestamp(t.updated_at())
+                      : t.has_created_at() ? base::FromTimestamp(t.created_at())
                                            : r.first_seen;
     return clock_.Now() - last <= ToDuration(config_.reply_solved_within(), absl::Hours(24 * 30));
   }
@@ -350,13 +351,13 @@ absl::Status Loop::CreateTask(int64_t task_id) {
     (*t)->set_external_key(made->external_key);
     (*t)->set_url(made->url);
     (*t)->set_synced_ticket_count(static_cast<int64_t>(draft.tickets.size()));
-    SetTimestamp((*t)->mutable_synced_at(), clock_.Now());
+    base::SetTimestamp((*t)->mutable_synced_at(), clock_.Now());
     if ((*t)->status() == v1::TASK_PENDING_CREATE) {
       (*t)->set_status(made->status);
       v1::TaskStatusChange change;
       change.set_task_id(task_id);
       change.set_status(made->status);
-      SetTimestamp(change.mutable_at(), clock_.Now());
+      base::SetTimestamp(change.mutable_at(), clock_.Now());
       change.set_source("created");
       if (absl::Status st = tx.RecordStatusChange(change); !st.ok()) return st;
     }
@@ -379,12 +380,12 @@ absl::Status Loop::SyncTask(const v1::OutboxAction::SyncTask& sync) {
     if (task.external_id().empty()) return absl::OkStatus();
     const absl::Duration stale = ToDuration(config_.impact_max_staleness(), absl::Hours(24));
     if (sync.after_write_at() != 0 && task.has_synced_at() &&
-        absl::ToUnixMicros(FromTimestamp(task.synced_at())) != sync.after_write_at()) {
+        absl::ToUnixMicros(base::FromTimestamp(task.synced_at())) != sync.after_write_at()) {
       write = false;  // written since: that write carried these changes
       return absl::OkStatus();
     }
     if (!sync.force() && task.has_synced_at()) {
-      const absl::Time last = FromTimestamp(task.synced_at());
+      const absl::Time last = base::FromTimestamp(task.synced_at());
       const bool grew =
           static_cast<double>(task.ticket_count()) >=
               static_cast<double>(task.synced_ticket_count()) * (1 + config_.impact_min_growth()) &&
@@ -426,7 +427,7 @@ absl::Status Loop::WriteTask(const v1::ImprovementTask& task, const spi::TaskUpd
     if (!t.ok()) return t.status();
     if (!*t) return absl::OkStatus();
     (*t)->set_synced_ticket_count(static_cast<int64_t>(u.tickets.size()));
-    SetTimestamp((*t)->mutable_synced_at(), at);
+    base::SetTimestamp((*t)->mutable_synced_at(), at);
     return tx.UpdateTask(**t);
   });
 }
@@ -482,13 +483,13 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
     if (!*t) return absl::NotFoundError(absl::StrCat("task ", v.task_id(), " is gone"));
     task = std::move(**t);
     if (!task.has_done_at()) return absl::FailedPreconditionError("the task is not done");
-    const absl::Time done = FromTimestamp(task.done_at());
+    const absl::Time done = base::FromTimestamp(task.done_at());
     auto before = tx.CountTickets(task.category_id(), done - window, done);
     if (!before.ok()) return before.status();
     auto after = tx.CountTickets(task.category_id(), done + settle, done + settle + window);
     if (!after.ok()) return after.status();
     v1::FixVerification verdict = JudgeFix(*before, *after, config_.significance());
-    SetTimestamp(verdict.mutable_checked_at(), clock_.Now());
+    base::SetTimestamp(verdict.mutable_checked_at(), clock_.Now());
     verdict.mutable_window()->set_seconds(absl::ToInt64Seconds(window));
     *task.mutable_verification() = verdict;
     task.set_flagged(verdict.verdict() == v1::FixVerification::NOT_VERIFIED);

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "common/worker.h"
+#include "base/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -103,7 +103,7 @@ class Loop {
   std::optional<std::string> installation_;  // read once from the store
   std::mutex nudged_mu_;
   std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
-  Worker follower_;
+  base::Worker follower_;
 };
 
 }  // namespace debrief::loop

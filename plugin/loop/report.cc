@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/time_util.h"
-#include "common/utf8.h"
+#include "base/time_util.h"
+#include "base/utf8.h"
 #include "redact/redactor.h"
 
 namespace debrief::loop {
@@ -29,7 +29,7 @@ std::string Excerpt(const std::string& text) {
   if (cut == std::string::npos || cut < kQuoteChars / 2) cut = s.rfind(' ', kQuoteChars);
   // Text without spaces (Japanese, say) is cut between characters, never inside one: the
   // quote goes into JSON and Protobuf strings, which must stay UTF-8.
-  if (cut == std::string::npos) return absl::StrCat(Utf8Prefix(s, kQuoteChars), "…");
+  if (cut == std::string::npos) return absl::StrCat(base::Utf8Prefix(s, kQuoteChars), "…");
   return absl::StrCat(s.substr(0, cut + 1), "…");
 }
 
@@ -93,7 +93,8 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
           (*old)->external_key().empty() ? absl::StrCat("task ", (*old)->id())
                                          : (*old)->external_key(),
           (*old)->url().empty() ? "" : absl::StrCat(" (", (*old)->url(), ")"), " was done",
-          (*old)->has_done_at() ? absl::StrCat(" on ", Day(FromTimestamp((*old)->done_at()))) : "",
+          (*old)->has_done_at() ? absl::StrCat(" on ", Day(base::FromTimestamp((*old)->done_at())))
+                                : "",
           ".\n");
     }
   }
@@ -121,7 +122,7 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
     absl::StrAppend(&im, "- First seen ", Day(first), ", last seen ", Day(last), "\n");
   absl::StrAppend(&im, "- Weekly tickets, last ", kWeeks, " weeks: ", Trend(weeks), "\n");
   if (task.status() == v1::TASK_DONE && task.has_done_at())
-    absl::StrAppend(&im, "- Done on ", Day(FromTimestamp(task.done_at())),
+    absl::StrAppend(&im, "- Done on ", Day(base::FromTimestamp(task.done_at())),
                     "; the linked tickets were told.\n");
   if (task.has_verification()) absl::StrAppend(&im, "- ", task.verification().summary(), "\n");
 

@@ -5,7 +5,7 @@
 #include <mutex>
 #include <string>
 
-#include "common/worker.h"
+#include "base/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -57,7 +57,7 @@ class Executor {
   loop::Loop& loop_;
   const spi::Clock& clock_;
   ExecutorOptions options_;
-  Worker worker_;
+  base::Worker worker_;
   std::mutex run_mu_;
   ExecutorStats stats_;
 };

@@ -7,9 +7,9 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "common/thread_name.h"
-#include "common/time_util.h"
-#include "common/utf8.h"
+#include "base/thread_name.h"
+#include "base/time_util.h"
+#include "base/utf8.h"
 
 namespace debrief::pipeline {
 namespace {
@@ -139,13 +139,13 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
     rec = std::move(**existing);
     // An older event arriving late must not overwrite a newer state.
     if (incoming.has_updated_at() && rec.ticket.has_updated_at() &&
-        FromTimestamp(incoming.updated_at()) < FromTimestamp(rec.ticket.updated_at()))
+        base::FromTimestamp(incoming.updated_at()) < base::FromTimestamp(rec.ticket.updated_at()))
       return absl::OkStatus();
   } else {
     // Counted from when the helpdesk opened it (backfilled history keeps its dates), never
     // from the future.
     rec.first_seen = incoming.has_created_at()
-                         ? std::min(FromTimestamp(incoming.created_at()), clock_.Now())
+                         ? std::min(base::FromTimestamp(incoming.created_at()), clock_.Now())
                          : clock_.Now();
   }
   const bool text_changed = !*existing || !SameText(rec.ticket, incoming);
@@ -213,7 +213,7 @@ Pipeline::Prepared Pipeline::Prepare(spi::StoredDelivery delivery) {
     v1::TicketEvent& event = *p.result->event;
     event.mutable_ticket()->set_helpdesk_id(d.adapter_id);
     // Everything stored as a Protobuf string is UTF-8, decided here once for every adapter.
-    RepairUtf8Fields(event);
+    base::RepairUtf8Fields(event);
     Guarded("classifying the ticket", [&] {
       p.classification = classifier_.Classify(event.ticket());
       return absl::OkStatus();
@@ -240,7 +240,7 @@ Pipeline::Batch Pipeline::TakeReadAhead() {
 }
 
 void Pipeline::ReadAheadLoop() {
-  NameThisThread("pipeline-ahead");
+  base::NameThisThread("pipeline-ahead");
   setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kNice);
   std::unique_lock<std::mutex> l(ahead_mu_);
   while (true) {

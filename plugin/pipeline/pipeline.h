@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "base/worker.h"
 #include "classify/classifier.h"
 #include "classify/emerging.h"
-#include "common/worker.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
@@ -109,7 +109,7 @@ class Pipeline {
   const int max_attempts_;
   // The last ProcessBatch failed because of one delivery, which is retried (not the store).
   bool retrying_delivery_ = false;
-  Worker worker_;
+  base::Worker worker_;
   std::mutex process_mu_;  // one batch at a time (thread and Drain)
   int64_t cursor_ = 0;
   // The read-ahead: a thread of its own (started with the first full batch) that reads and

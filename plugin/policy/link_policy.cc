@@ -3,8 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/time_util.h"
+#include "base/time_util.h"
 #include "config/config.h"
+#include "settings/settings.h"
 
 namespace debrief::policy {
 
@@ -99,7 +100,7 @@ absl::Status LinkPolicy::Link(spi::StoreTransaction& tx, const v1::Ticket& ticke
 absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id, bool force) {
   // Debounced: every change within one interval shares one key and runs once, at the end of
   // the interval (the tracker sees one update per task per interval, not one per ticket).
-  const absl::Duration every = config::ToDuration(loop_.impact_interval(), absl::ZeroDuration());
+  const absl::Duration every = settings::ToDuration(loop_.impact_interval(), absl::ZeroDuration());
   const absl::Time now = clock_.Now();
   v1::OutboxAction a;
   a.mutable_sync_task()->set_task_id(task_id);
@@ -136,7 +137,7 @@ absl::StatusOr<v1::ImprovementTask> LinkPolicy::OpenTask(spi::StoreTransaction& 
   v1::TaskStatusChange change;
   change.set_task_id(*id);
   change.set_status(v1::TASK_PENDING_CREATE);
-  SetTimestamp(change.mutable_at(), clock_.Now());
+  base::SetTimestamp(change.mutable_at(), clock_.Now());
   change.set_source(origin == v1::LINK_AGENT ? "agent" : "policy");
   if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
   v1::OutboxAction create;
@@ -172,11 +173,12 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
     return EnqueueWriteBack(tx, ticket, c, (*active)->id());
   }
 
-  absl::Time since = clock_.Now() - config::ToDuration(config_.window(), absl::Hours(168));
+  absl::Time since = clock_.Now() - settings::ToDuration(config_.window(), absl::Hours(168));
   // After a task was done, only tickets that came after it count towards the next one.
   auto last = tx.LastDoneTask(cat->id());
   if (!last.ok()) return last.status();
-  if (*last && (*last)->has_done_at()) since = std::max(since, FromTimestamp((*last)->done_at()));
+  if (*last && (*last)->has_done_at())
+    since = std::max(since, base::FromTimestamp((*last)->done_at()));
   auto waiting = tx.UnlinkedTickets(cat->id(), since);
   if (!waiting.ok()) return waiting.status();
   const uint32_t threshold = cat->open_immediately()         ? 1

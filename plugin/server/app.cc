@@ -5,29 +5,30 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "classify/emerging.h"
 #include "classify/factory.h"
-#include "common/log.h"
 #include "config/config.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "http/curl_http_client.h"
 #include "ingress/http_server.h"
 #include "ingress/reconciler.h"
 #include "loop/loop.h"
 #include "metrics/metrics.h"
+#include "outbound/curl_http_client.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
 #include "server/grpc_services.h"
 #include "service/service.h"
+#include "settings/settings.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::server {
 namespace {
 
-using config::ToDuration;
+using settings::ToDuration;
 
 class AppImpl final : public App {
  public:
@@ -36,9 +37,9 @@ class AppImpl final : public App {
   ~AppImpl() override { Shutdown(absl::Seconds(5)); }
 
   absl::Status Init(const spi::AdapterRegistry& registry) {
-    auto level = log::ParseLevel(config_.log().level());
+    auto level = base::log::ParseLevel(config_.log().level());
     if (!level.ok()) return level.status();
-    log::SetLevel(*level);
+    base::log::SetLevel(*level);
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir(), ec);
     const auto& sq = config_.store().sqlite();
@@ -52,7 +53,7 @@ class AppImpl final : public App {
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
 
-    http_ = http::NewCurlHttpClient();
+    http_ = outbound::NewCurlHttpClient();
     spi::AdapterContext ctx{*http_, clock_, config_.data_dir(), /*create_missing_secrets=*/true};
     for (const auto& h : config_.helpdesks()) {
       const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());

@@ -6,7 +6,7 @@
 #include <thread>
 #include <utility>
 
-#include "common/thread_name.h"
+#include "base/thread_name.h"
 #include "debrief/v1/services.grpc.pb.h"
 
 namespace debrief::server {
@@ -71,7 +71,7 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
  public:
   BackfillReactor(service::Service& svc, v1::BackfillRequest req) {
     std::thread([this, &svc, req = std::move(req)] {
-      NameThisThread("backfill");
+      base::NameThisThread("backfill");
       auto last = svc.Backfill(req, [this](const v1::BackfillProgress& p) {
         Send(p);
         return !cancelled_.load();

@@ -1,7 +1,7 @@
 // Admin: the running config, the adapters and their checks, dead letters, backfills.
 #include "absl/strings/str_cat.h"
-#include "common/thread_name.h"
-#include "common/time_util.h"
+#include "base/thread_name.h"
+#include "base/time_util.h"
 #include "ingress/reconciler.h"
 #include "service/service.h"
 
@@ -57,8 +57,9 @@ absl::StatusOr<v1::ListDeadLettersResponse> Service::ListDeadLetters(
     out->set_seq(l.seq);
     out->set_adapter_id(l.adapter_id);
     out->set_delivery_key(l.delivery_key);
-    if (l.received_at != absl::UnixEpoch()) SetTimestamp(out->mutable_received_at(), l.received_at);
-    SetTimestamp(out->mutable_failed_at(), l.failed_at);
+    if (l.received_at != absl::UnixEpoch())
+      base::SetTimestamp(out->mutable_received_at(), l.received_at);
+    base::SetTimestamp(out->mutable_failed_at(), l.failed_at);
     out->set_attempts(l.attempts);
     out->set_error(l.error);
   }
@@ -148,7 +149,7 @@ absl::StatusOr<v1::BackfillProgress> Service::Backfill(const v1::BackfillRequest
     m.set_done(done && p.caught_up);
     return m;
   };
-  const absl::Time since = FromTimestamp(req.since());
+  const absl::Time since = base::FromTimestamp(req.since());
   spi::HelpdeskAdapter& helpdesk = *h->second;
   auto listed =
       ingress::ListIntoInbox(d_.store, helpdesk, ingress::BackfillCursor(helpdesk.id(), since),

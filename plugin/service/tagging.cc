@@ -1,7 +1,7 @@
 // Tagging: classify, an agent's correction, emerging issues and their promotion.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/time_util.h"
+#include "base/time_util.h"
 #include "service/service.h"
 
 namespace debrief::service {
@@ -35,7 +35,7 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
     c.set_category_id(cat->id());
     c.set_confidence(1.0);
     c.set_model("agent");
-    SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
+    base::SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
     v1::Reason* why = c.add_reasons();
     why->set_feature(absl::StrCat("corrected by ", req.agent().empty() ? "an agent" : req.agent(),
                                   old.empty() ? "" : absl::StrCat(" (was ", old, ")")));
@@ -112,7 +112,7 @@ absl::StatusOr<v1::PromoteEmergingResponse> Service::PromoteEmerging(
       c.set_category_id(cat.id());
       c.set_confidence(1.0);
       c.set_model("promoted");
-      SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
+      base::SetTimestamp(c.mutable_classified_at(), d_.clock.Now());
       v1::Reason* why = c.add_reasons();
       why->set_feature(absl::StrCat("emerging issue ", issue.id(), " promoted to ", cat.id()));
       why->set_weight(1.0);

@@ -13,9 +13,9 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "common/thread_name.h"
-#include "common/time_util.h"
-#include "store/sqlite_util.h"
+#include "base/thread_name.h"
+#include "base/time_util.h"
+#include "sqlite/sqlite.h"
 
 namespace debrief::store {
 namespace {
@@ -417,14 +417,14 @@ class Connection final : public spi::StoreTransaction {
     t.set_url(s.Text(5));
     t.set_title(s.Text(6));
     t.set_status(static_cast<v1::TaskStatus>(s.Int(7)));
-    SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
-    SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
-    if (!s.IsNull(10)) SetTimestamp(t.mutable_done_at(), FromMicros(s.Int(10)));
+    base::SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
+    base::SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
+    if (!s.IsNull(10)) base::SetTimestamp(t.mutable_done_at(), FromMicros(s.Int(10)));
     t.set_regression_of(s.Int(11));
     if (!s.IsNull(12)) t.mutable_verification()->ParseFromString(s.Text(12));
     t.set_flagged(s.Int(13) != 0);
     t.set_synced_ticket_count(s.Int(14));
-    if (!s.IsNull(15)) SetTimestamp(t.mutable_synced_at(), FromMicros(s.Int(15)));
+    if (!s.IsNull(15)) base::SetTimestamp(t.mutable_synced_at(), FromMicros(s.Int(15)));
     return t;
   }
 
@@ -436,8 +436,8 @@ class Connection final : public spi::StoreTransaction {
     v1::ImprovementTask t = TaskFromRow(s);
     t.set_ticket_count(s.Int(16));
     t.set_customer_count(s.Int(17));
-    if (!s.IsNull(18)) SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
-    if (!s.IsNull(19)) SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
+    if (!s.IsNull(18)) base::SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
+    if (!s.IsNull(19)) base::SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
     return t;
   }
 
@@ -499,7 +499,7 @@ class Connection final : public spi::StoreTransaction {
                   .Bind(int64_t{t.status()})
                   .Bind(ToMicros(clock_.Now()));
     if (t.has_done_at())
-      s.Bind(ToMicros(FromTimestamp(t.done_at())));
+      s.Bind(ToMicros(base::FromTimestamp(t.done_at())));
     else
       s.BindNull();
     if (t.has_verification())
@@ -508,7 +508,7 @@ class Connection final : public spi::StoreTransaction {
       s.BindNull();
     s.Bind(int64_t{t.flagged() ? 1 : 0}).Bind(t.synced_ticket_count());
     if (t.has_synced_at())
-      s.Bind(ToMicros(FromTimestamp(t.synced_at())));
+      s.Bind(ToMicros(base::FromTimestamp(t.synced_at())));
     else
       s.BindNull();
     return s.Bind(t.id()).Exec();
@@ -551,7 +551,7 @@ class Connection final : public spi::StoreTransaction {
     return put_status_.Reset()
         .Bind(c.task_id())
         .Bind(int64_t{c.status()})
-        .Bind(ToMicros(c.has_at() ? FromTimestamp(c.at()) : clock_.Now()))
+        .Bind(ToMicros(c.has_at() ? base::FromTimestamp(c.at()) : clock_.Now()))
         .Bind(c.source())
         .Exec();
   }
@@ -566,7 +566,7 @@ class Connection final : public spi::StoreTransaction {
       v1::TaskStatusChange& c = out.emplace_back();
       c.set_task_id(task_id);
       c.set_status(static_cast<v1::TaskStatus>(s.Int(0)));
-      SetTimestamp(c.mutable_at(), FromMicros(s.Int(1)));
+      base::SetTimestamp(c.mutable_at(), FromMicros(s.Int(1)));
       c.set_source(s.Text(2));
     }
   }
@@ -582,7 +582,7 @@ class Connection final : public spi::StoreTransaction {
     l.set_ticket_id(ticket_id);
     l.set_task_id(s.Int(0));
     l.set_origin(static_cast<v1::LinkOrigin>(s.Int(1)));
-    SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(2)));
+    base::SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(2)));
     return l;
   }
 
@@ -598,13 +598,13 @@ class Connection final : public spi::StoreTransaction {
       l.set_helpdesk_id(s.Text(0));
       l.set_ticket_id(s.Text(1));
       l.set_origin(static_cast<v1::LinkOrigin>(s.Int(2)));
-      SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(3)));
+      base::SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(3)));
     }
     return out;
   }
 
   absl::Status PutLink(const v1::TaskLink& l) override {
-    int64_t at = ToMicros(l.has_linked_at() ? FromTimestamp(l.linked_at()) : clock_.Now());
+    int64_t at = ToMicros(l.has_linked_at() ? base::FromTimestamp(l.linked_at()) : clock_.Now());
     return put_link_.Reset()
         .Bind(l.helpdesk_id())
         .Bind(l.ticket_id())
@@ -838,7 +838,7 @@ class SqliteStore final : public spi::Store {
                "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
         dead_(write_db, "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
     committer_ = std::thread([this] {
-      NameThisThread("inbox-commit");
+      base::NameThisThread("inbox-commit");
       CommitLoop();
     });
   }

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/pipeline_rig.h"
-#include "http/curl_http_client.h"
+#include "outbound/curl_http_client.h"
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   }
   const int n = argc > 2 ? std::atoi(argv[2]) : 50000;
   setenv("PIPELINE_BENCH_SECRET", "s", 1);
-  auto http = debrief::http::NewCurlHttpClient();
+  auto http = debrief::outbound::NewCurlHttpClient();
   debrief::bench::PipelineRig rig(
       "pipeline", "{id: support, type: generic, settings: {secret: {env: PIPELINE_BENCH_SECRET}}}",
       argv[1], *http);

@@ -18,9 +18,9 @@
 #include "classify/factory.h"
 #include "common/rest.h"
 #include "config/config.h"
-#include "http/curl_http_client.h"
 #include "loop/loop.h"
 #include "mocks/fake_clock.h"
+#include "outbound/curl_http_client.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
@@ -121,7 +121,7 @@ int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mi
   auto store = debrief::store::OpenSqliteStore({.path = (dir / "d.db").string()}, clock);
   spi::AdapterRegistry registry;
   debrief::adapters::RegisterBuiltinAdapters(registry);
-  auto http = debrief::http::NewCurlHttpClient();
+  auto http = debrief::outbound::NewCurlHttpClient();
   spi::AdapterContext ctx{*http, clock, dir.string()};
   auto adapter = registry.helpdesk("generic")->Create(config->helpdesks(0), ctx);
   std::unique_ptr<debrief::testing::FakeTracker> peer;

@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "config/config.h"
-#include "http/curl_http_client.h"
 #include "mocks/fake_clock.h"
 #include "mocks/spi_mocks.h"
+#include "outbound/curl_http_client.h"
 #include "register.h"
 #include "tracker/conformance/fake_trackers.h"
 
@@ -71,7 +71,7 @@ class Validated final : public spi::HttpClient {
   spi::HttpClient& raw() { return *curl_; }
 
  private:
-  std::unique_ptr<spi::HttpClient> curl_ = http::NewCurlHttpClient();
+  std::unique_ptr<spi::HttpClient> curl_ = outbound::NewCurlHttpClient();
   std::mutex mu_;
   std::vector<std::string> violations_, sent_;
 };

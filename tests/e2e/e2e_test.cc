@@ -18,9 +18,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/rest.h"
-#include "http/curl_http_client.h"
 #include "integration/debriefd_process.h"
 #include "mocks/scripted_http.h"
+#include "outbound/curl_http_client.h"
 
 namespace debrief::testing {
 namespace {
@@ -72,7 +72,7 @@ class Peer {
  private:
   std::string base_;
   std::pair<std::string, std::string> auth_;
-  std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
+  std::unique_ptr<spi::HttpClient> http_ = outbound::NewCurlHttpClient();
 };
 
 // Polls `pred` every half second (these are real servers) until it holds or `timeout` passes.

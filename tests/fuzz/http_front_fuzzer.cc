@@ -13,9 +13,9 @@
 
 #include "config/config.h"
 #include "debrief/spi/adapter_factory.h"
-#include "http/curl_http_client.h"
 #include "ingress/http_server.h"
 #include "metrics/metrics.h"
+#include "outbound/curl_http_client.h"
 #include "register.h"
 #include "store/sqlite_store.h"
 
@@ -68,7 +68,7 @@ helpdesks:
       store::OpenSqliteStore({.path = front->dir + "/debrief.db"}, spi::SystemClock::Get());
   if (!store.ok()) abort();
   front->store = std::move(*store);
-  front->http = http::NewCurlHttpClient();
+  front->http = outbound::NewCurlHttpClient();
   adapters::RegisterBuiltinAdapters(front->registry);
   spi::AdapterContext ctx{*front->http, spi::SystemClock::Get(), front->dir};
   auto helpdesk = front->registry.helpdesk("generic")->Create(config->helpdesks(0), ctx);

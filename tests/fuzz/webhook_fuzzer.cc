@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "base/utf8.h"
 #include "common/json_util.h"
-#include "common/utf8.h"
 #include "config/config.h"
 #include "debrief/spi/adapter_factory.h"
-#include "http/curl_http_client.h"
+#include "outbound/curl_http_client.h"
 #include "register.h"
 
 namespace {
@@ -20,7 +20,7 @@ namespace {
 using namespace debrief;
 
 struct Adapters {
-  std::unique_ptr<spi::HttpClient> http = http::NewCurlHttpClient();
+  std::unique_ptr<spi::HttpClient> http = outbound::NewCurlHttpClient();
   spi::AdapterRegistry registry;
   std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks;
 };

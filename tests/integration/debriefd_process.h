@@ -25,8 +25,8 @@
 #include "debrief/v1/services.grpc.pb.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
-#include "http/curl_http_client.h"
 #include "mocks/spi_mocks.h"
+#include "outbound/curl_http_client.h"
 
 namespace debrief::testing {
 
@@ -205,7 +205,7 @@ class Debriefd {
   int grpc_port_ = 0, http_port_ = 0;
   int open_files_limit_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
+  std::unique_ptr<spi::HttpClient> http_ = outbound::NewCurlHttpClient();
 };
 
 inline std::string TicketJson(const std::string& id, const std::string& subject,

@@ -288,7 +288,7 @@ TEST(HostileInput, MetricsStayBoundedAndParseWhateverPathsAreRequested) {
   std::string out;
   ASSERT_TRUE(d.Start(&out)) << out;
   std::mt19937 rng(7);
-  auto client = http::NewCurlHttpClient();
+  auto client = outbound::NewCurlHttpClient();
   for (int i = 0; i < 2000; ++i) {
     std::string name(200, 'x');
     for (char& c : name) c = static_cast<char>('a' + rng() % 26);

@@ -7,9 +7,14 @@
 #include <fstream>
 
 #include "mocks/spi_mocks.h"
+#include "settings/settings.h"
 
 namespace debrief::config {
 namespace {
+
+using settings::ParseHumanDuration;
+using settings::ResolveSecret;
+using settings::ToDuration;
 
 TEST(Config, FillsDefaultsForAnEmptyFile) {
   auto c = ParseConfig("", "/srv/debrief");

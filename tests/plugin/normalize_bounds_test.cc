@@ -8,10 +8,10 @@
 #include <functional>
 
 #include "absl/strings/str_cat.h"
+#include "base/text_clean.h"
 #include "classify/emerging.h"
 #include "classify/normalize.h"
 #include "classify/text.h"
-#include "common/text_clean.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DEBRIEF_SANITIZED 1
@@ -78,8 +78,8 @@ TEST(NormalizeBounds, EveryStepTakesTimeInProportionToItsInput) {
       {"long lines", "Lorem ipsum dolor sit amet consectetur "},
   };
   const std::vector<std::pair<const char*, std::function<void(const std::string&)>>> steps = {
-      {"HtmlToText", [](const std::string& t) { (void)HtmlToText(t); }},
-      {"StripQuotedReply", [](const std::string& t) { (void)StripQuotedReply(t); }},
+      {"HtmlToText", [](const std::string& t) { (void)base::HtmlToText(t); }},
+      {"StripQuotedReply", [](const std::string& t) { (void)base::StripQuotedReply(t); }},
       {"ModelTokens", [](const std::string& t) { (void)ModelTokens(t, t); }},
       {"ContentTokens", [](const std::string& t) { (void)ContentTokens(t); }},
   };
@@ -130,8 +130,8 @@ TEST(NormalizeBounds, ALongWordIsOneTokenAndNoTerm) {
 }
 
 TEST(NormalizeBounds, HtmlToTextKeepsTextAfterABareAngle) {
-  EXPECT_EQ(HtmlToText("a < b &amp; c"), "a < b & c");
-  EXPECT_EQ(HtmlToText("<p>x</p><script>evil()</SCRIPT>y"), "\nx\ny");
+  EXPECT_EQ(base::HtmlToText("a < b &amp; c"), "a < b & c");
+  EXPECT_EQ(base::HtmlToText("<p>x</p><script>evil()</SCRIPT>y"), "\nx\ny");
 }
 
 }  // namespace

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/time_util.h"
-#include "common/utf8.h"
+#include "base/time_util.h"
+#include "base/utf8.h"
 #include "mocks/spi_mocks.h"
 #include "store/sqlite_store.h"
 
@@ -54,8 +54,8 @@ TEST(Report, AQuoteOfTextWithoutSpacesStaysUtf8) {
                   .ok())
       << report.status();
   EXPECT_NE(report->impact.find("\xe8\xab\x8b"), std::string::npos) << report->impact;
-  EXPECT_TRUE(IsValidUtf8(report->impact)) << report->impact;
-  EXPECT_TRUE(IsValidUtf8(report->description));
+  EXPECT_TRUE(base::IsValidUtf8(report->impact)) << report->impact;
+  EXPECT_TRUE(base::IsValidUtf8(report->description));
 }
 
 }  // namespace

@@ -5,13 +5,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "helpdesk/freshdesk/freshdesk.pb.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters::freshdesk {
 namespace {
@@ -110,7 +110,7 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     t.set_ticket_id(Text(*hook, "ticket_id"));
     t.set_subject(Text(*hook, "ticket_subject"));
     if (type != v1::TICKET_COMMENTED)
-      t.set_body(StripQuotedReply(HtmlToText(Text(*hook, "ticket_description"))));
+      t.set_body(base::StripQuotedReply(base::HtmlToText(Text(*hook, "ticket_description"))));
     t.set_status(StatusName(Text(*hook, "ticket_status")));
     t.mutable_requester()->set_id(Text(*hook, "ticket_requester_id").empty()
                                       ? Text(*hook, "ticket_requester_email")
@@ -202,8 +202,8 @@ class Freshdesk final : public spi::HelpdeskAdapter {
     t.set_ticket_id(Text(j, "id"));
     t.set_subject(Text(j, "subject"));
     std::string text = Text(j, "description_text");
-    if (text.empty()) text = HtmlToText(Text(j, "description"));
-    t.set_body(StripQuotedReply(text));
+    if (text.empty()) text = base::HtmlToText(Text(j, "description"));
+    t.set_body(base::StripQuotedReply(text));
     t.set_status(StatusName(Text(j, "status")));
     t.mutable_requester()->set_id(Text(j, "requester_id"));
     if (const json* r = Member(j, "requester")) {
@@ -278,7 +278,7 @@ class Factory final : public spi::HelpdeskAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     FreshdeskConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (cfg.domain().empty() == cfg.url().empty())
       return absl::InvalidArgumentError("settings: give domain (acme) or url, not both");
     if (!cfg.has_api_key()) return absl::InvalidArgumentError("settings.api_key is required");
@@ -286,10 +286,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required: Freshdesk signs nothing, so without a shared "
           "secret anyone could post tickets");
-    auto key = config::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
     if (!key.ok()) return key.status();
     auto secret =
-        config::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
+        settings::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     if (secret->size() < 16)
       return absl::InvalidArgumentError("settings.webhook_secret: use at least 16 characters");

@@ -9,13 +9,13 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "helpdesk/generic/generic.pb.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters::generic {
 namespace {
@@ -70,7 +70,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     id_header_ = absl::AsciiStrToLower(cfg_.delivery_id_header());
     scheme_.base64 = absl::AsciiStrToLower(cfg_.signature_encoding()) == "base64";
     scheme_.prefix = cfg_.signature_prefix();
-    window_ = config::ToDuration(cfg_.replay_window(), absl::Minutes(5));
+    window_ = settings::ToDuration(cfg_.replay_window(), absl::Minutes(5));
     auto& f = *cfg_.mutable_fields();
     auto def = [](std::string* field, const char* v) {
       if (field->empty()) *field = v;
@@ -104,7 +104,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
       auto ts = d.headers.find(ts_header_);
       if (ts == d.headers.end())
         return absl::UnauthenticatedError(absl::StrCat("missing timestamp header ", ts_header_));
-      auto when = ParseTimestamp(ts->second);
+      auto when = base::ParseTimestamp(ts->second);
       if (!when.ok())
         return absl::UnauthenticatedError(absl::StrCat("bad timestamp header ", ts_header_));
       if (absl::Status s = CheckFreshness(*when, d.received_at, window_); !s.ok()) return s;
@@ -162,7 +162,7 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     if (t.ticket_id().empty())
       return absl::InvalidArgumentError(absl::StrCat("no ticket id at ", f.ticket_id()));
     t.set_subject(TextAt(doc, f.subject()));
-    t.set_body(StripQuotedReply(HtmlToText(TextAt(doc, f.body()))));
+    t.set_body(base::StripQuotedReply(base::HtmlToText(TextAt(doc, f.body()))));
     t.mutable_requester()->set_id(TextAt(doc, f.requester_id()));
     t.mutable_requester()->set_name(TextAt(doc, f.requester_name()));
     t.mutable_requester()->set_email(TextAt(doc, f.requester_email()));
@@ -173,10 +173,10 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
     if (const json* tags = At(doc, f.tags()); tags != nullptr && tags->is_array())
       for (const auto& tag : *tags)
         if (tag.is_string()) t.add_tags(tag.get<std::string>());
-    if (auto c = ParseTimestamp(TextAt(doc, f.created_at())); c.ok())
-      SetTimestamp(t.mutable_created_at(), *c);
-    if (auto u = ParseTimestamp(TextAt(doc, f.updated_at())); u.ok())
-      SetTimestamp(t.mutable_updated_at(), *u);
+    if (auto c = base::ParseTimestamp(TextAt(doc, f.created_at())); c.ok())
+      base::SetTimestamp(t.mutable_created_at(), *c);
+    if (auto u = base::ParseTimestamp(TextAt(doc, f.updated_at())); u.ok())
+      base::SetTimestamp(t.mutable_updated_at(), *u);
     if (type != v1::TICKET_SOLVED &&
         (t.status() == "solved" || t.status() == "closed" || t.status() == "resolved"))
       type = v1::TICKET_SOLVED;
@@ -277,11 +277,11 @@ class GenericFactory final : public spi::HelpdeskAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     v1config cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!cfg.has_secret())
       return absl::InvalidArgumentError(
           "settings.secret is required (env: NAME or file: PATH); unsigned webhooks are refused");
-    auto secret = config::ResolveSecret(cfg.secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     const auto* fields = cfg.fields().GetDescriptor();
     for (int i = 0; i < fields->field_count(); ++i) {
@@ -300,8 +300,8 @@ class GenericFactory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError("settings.signature_encoding: hex or base64");
     std::string bearer;
     if (cfg.write_back().has_bearer_token()) {
-      auto b = config::ResolveSecret(cfg.write_back().bearer_token(), ctx.data_dir,
-                                     ctx.create_missing_secrets);
+      auto b = settings::ResolveSecret(cfg.write_back().bearer_token(), ctx.data_dir,
+                                       ctx.create_missing_secrets);
       if (!b.ok()) return b.status();
       bearer = *b;
     }

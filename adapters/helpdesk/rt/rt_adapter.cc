@@ -6,13 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "helpdesk/rt/rt.pb.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters::rt {
 namespace {
@@ -60,7 +60,7 @@ class RequestTracker final : public spi::HelpdeskAdapter {
     base_ = std::string(absl::StripSuffix(cfg_.url(), "/"));
     api_ = absl::StrCat(base_, "/REST/2.0");
     field_ = cfg_.root_cause_field().empty() ? "Root cause" : cfg_.root_cause_field();
-    window_ = config::ToDuration(cfg_.replay_window(), absl::Minutes(5));
+    window_ = settings::ToDuration(cfg_.replay_window(), absl::Minutes(5));
     page_size_ = cfg_.page_size() > 0 ? static_cast<int>(cfg_.page_size()) : 100;
   }
 
@@ -257,8 +257,9 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   }
 
   static std::string Words(const std::string& content, const std::string& content_type) {
-    std::string text = absl::StrContains(content_type, "html") ? HtmlToText(content) : content;
-    return StripQuotedReply(text);
+    std::string text =
+        absl::StrContains(content_type, "html") ? base::HtmlToText(content) : content;
+    return base::StripQuotedReply(text);
   }
 
   static void SetRequester(const json& r, v1::Ticket* t) {
@@ -392,7 +393,7 @@ class Factory final : public spi::HelpdeskAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     RequestTrackerConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!absl::StartsWith(cfg.url(), "http"))
       return absl::InvalidArgumentError("settings.url: RT's base URL (https://rt.example.com)");
     if (!cfg.has_token())
@@ -400,10 +401,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     if (!cfg.has_webhook_secret())
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required (the scrip's key); unsigned webhooks are refused");
-    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     auto secret =
-        config::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
+        settings::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<RequestTracker>(config.id(), std::move(cfg), std::move(*token),
                                             std::move(*secret), ctx);

@@ -4,13 +4,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "helpdesk/zammad/zammad.pb.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters::zammad {
 namespace {
@@ -27,8 +27,8 @@ bool Solved(const std::string& state) {
 
 std::string ArticleText(const json& a) {
   std::string body = Text(a, "body");
-  if (absl::StrContains(Text(a, "content_type"), "html")) body = HtmlToText(body);
-  return StripQuotedReply(body);
+  if (absl::StrContains(Text(a, "content_type"), "html")) body = base::HtmlToText(body);
+  return base::StripQuotedReply(body);
 }
 
 class Zammad final : public spi::HelpdeskAdapter {
@@ -278,7 +278,7 @@ class Factory final : public spi::HelpdeskAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     ZammadConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!absl::StartsWith(cfg.url(), "http"))
       return absl::InvalidArgumentError("settings.url: Zammad's URL (https://zammad.example.com)");
     if (!cfg.has_token()) return absl::InvalidArgumentError("settings.token is required");
@@ -286,10 +286,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.hmac_secret is required (the webhook's HMAC SHA1 Signature Token); unsigned "
           "webhooks are refused");
-    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     auto secret =
-        config::ResolveSecret(cfg.hmac_secret(), ctx.data_dir, ctx.create_missing_secrets);
+        settings::ResolveSecret(cfg.hmac_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zammad>(config.id(), std::move(cfg), std::move(*token),
                                     std::move(*secret), ctx);

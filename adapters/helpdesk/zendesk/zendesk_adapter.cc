@@ -4,13 +4,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/text_clean.h"
+#include "base/time_util.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
-#include "common/text_clean.h"
-#include "common/time_util.h"
-#include "config/config.h"
 #include "helpdesk/zendesk/zendesk.pb.h"
+#include "settings/settings.h"
 
 namespace debrief::adapters::zendesk {
 namespace {
@@ -37,7 +37,7 @@ class Zendesk final : public spi::HelpdeskAdapter {
     base_ = cfg_.url().empty() ? absl::StrCat("https://", cfg_.subdomain(), ".zendesk.com")
                                : std::string(absl::StripSuffix(cfg_.url(), "/"));
     prefix_ = cfg_.tag_prefix().empty() ? "rc_" : cfg_.tag_prefix();
-    window_ = config::ToDuration(cfg_.replay_window(), absl::Minutes(5));
+    window_ = settings::ToDuration(cfg_.replay_window(), absl::Minutes(5));
   }
 
   const std::string& id() const override { return id_; }
@@ -53,7 +53,7 @@ class Zendesk final : public spi::HelpdeskAdapter {
     if (auto s = VerifyHmac(kScheme, secret_, absl::StrCat(ts->second, d.body), sig->second);
         !s.ok())
       return s;
-    auto when = ParseTimestamp(ts->second);
+    auto when = base::ParseTimestamp(ts->second);
     if (!when.ok()) return absl::UnauthenticatedError("the signature timestamp is not ISO 8601");
     if (auto s = CheckFreshness(*when, d.received_at, window_); !s.ok()) return s;
     auto ids = ObjectTexts(d.body, {"/detail/id", "/id"}, "the body", IdText);
@@ -196,7 +196,7 @@ class Zendesk final : public spi::HelpdeskAdapter {
     v1::Ticket t;
     t.set_ticket_id(Text(j, "id"));
     t.set_subject(Text(j, "subject"));
-    t.set_body(StripQuotedReply(Text(j, "description")));
+    t.set_body(base::StripQuotedReply(Text(j, "description")));
     t.set_status(absl::AsciiStrToLower(Text(j, "status")));
     t.mutable_requester()->set_id(Text(j, "requester_id"));
     if (const json* via = Member(j, "via")) t.set_channel(Text(*via, "channel"));
@@ -244,7 +244,7 @@ class Factory final : public spi::HelpdeskAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     ZendeskConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (cfg.subdomain().empty() == cfg.url().empty())
       return absl::InvalidArgumentError("settings: give subdomain (acme) or url, not both");
     if (!cfg.url().empty() && !absl::StartsWith(cfg.url(), "http"))
@@ -255,10 +255,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.signing_secret is required (the webhook's signing secret); unsigned "
           "webhooks are refused");
-    auto token = config::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     auto secret =
-        config::ResolveSecret(cfg.signing_secret(), ctx.data_dir, ctx.create_missing_secrets);
+        settings::ResolveSecret(cfg.signing_secret(), ctx.data_dir, ctx.create_missing_secrets);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zendesk>(config.id(), std::move(cfg), std::move(*token),
                                      std::move(*secret), ctx);

@@ -11,16 +11,16 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/task_text.h"
-#include "config/config.h"
-#include "store/sqlite_util.h"
+#include "settings/settings.h"
+#include "sqlite/sqlite.h"
 #include "tracker/builtin/builtin.pb.h"
 
 namespace debrief::adapters::builtin {
 namespace {
 
 namespace v1 = ::debrief::v1;
-using store::sqlite::Exec;
-using store::sqlite::Stmt;
+using sqlite::Exec;
+using sqlite::Stmt;
 
 constexpr char kSchema[] = R"sql(
   CREATE TABLE IF NOT EXISTS tasks(
@@ -91,7 +91,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   // spi::TrackerAdapter
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     int64_t now = absl::ToUnixMicros(clock_.Now());
     std::string labels = absl::StrJoin(d.category.routing().labels(), ",");
     std::string description = common::ComposeDescription(d.description, d.impact);
@@ -126,7 +126,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::Status UpdateTask(const std::string& external_id, const spi::TaskUpdate& u) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     const int64_t now = absl::ToUnixMicros(clock_.Now());
@@ -175,7 +175,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     auto& q = get_.Reset().Bind(*id);
@@ -187,7 +187,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::Status Check(const std::vector<v1::Category>&) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     return Exec(db_.db, "SELECT 1 FROM tasks LIMIT 1");
   }
 
@@ -215,7 +215,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   // BuiltinTracker
   absl::Status SetStatus(const std::string& external_id, v1::TaskStatus status) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     if (auto s = set_status_.Reset()
@@ -232,7 +232,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<std::vector<std::string>> LinkedTickets(const std::string& external_id) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     auto linked = Linked(*id);
@@ -244,7 +244,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<TaskDetails> Details(const std::string& external_id) override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto id = ParseId(external_id);
     if (!id.ok()) return id.status();
     auto& q = details_.Reset().Bind(*id);
@@ -267,7 +267,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 
   absl::StatusOr<int> CountTasks() override {
     std::lock_guard<std::mutex> l(mu_);
-    absl::Cleanup reset = [this] { store::sqlite::ResetAll(db_.db); };
+    absl::Cleanup reset = [this] { sqlite::ResetAll(db_.db); };
     auto& q = count_.Reset();
     auto row = q.Step();
     if (!row.ok()) return row.status();
@@ -335,7 +335,7 @@ class BuiltinFactory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     BuiltinTrackerConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     std::string path = cfg.path().empty()
                            ? (std::filesystem::path(ctx.data_dir) / "builtin-tracker.db").string()
                            : cfg.path();
@@ -353,7 +353,7 @@ absl::StatusOr<std::unique_ptr<BuiltinTracker>> BuiltinTracker::Open(std::string
                                                                      std::string path,
                                                                      std::string base_url,
                                                                      const spi::Clock& clock) {
-  auto db = store::sqlite::OpenConnection(path, /*read_only=*/false);
+  auto db = sqlite::OpenConnection(path, /*read_only=*/false);
   if (!db.ok()) return db.status();
   if (auto s = Exec(*db, kSchema); !s.ok()) {
     sqlite3_close(*db);

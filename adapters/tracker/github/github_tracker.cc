@@ -13,7 +13,7 @@
 #include "common/rest.h"
 #include "common/signature.h"
 #include "common/task_text.h"
-#include "config/config.h"
+#include "settings/settings.h"
 #include "tracker/github/github.pb.h"
 
 namespace debrief::adapters::github {
@@ -303,7 +303,7 @@ class Factory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     GitHubConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!cfg.api_url().empty() && !absl::StartsWith(cfg.api_url(), "http"))
       return absl::InvalidArgumentError(
           "settings.api_url: https://api.github.com or GHES's /api/v3");
@@ -311,7 +311,7 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.repository: owner/repo");
     if (!cfg.has_token())
       return absl::InvalidArgumentError("settings.token is required (a fine-grained token)");
-    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();

@@ -14,7 +14,7 @@
 #include "common/rest.h"
 #include "common/signature.h"
 #include "common/task_text.h"
-#include "config/config.h"
+#include "settings/settings.h"
 #include "tracker/gitlab/gitlab.pb.h"
 
 namespace debrief::adapters::gitlab {
@@ -318,12 +318,12 @@ class Factory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     GitLabConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!cfg.url().empty() && !absl::StartsWith(cfg.url(), "http"))
       return absl::InvalidArgumentError("settings.url: https://gitlab.com or your GitLab's URL");
     if (!cfg.has_token())
       return absl::InvalidArgumentError("settings.token is required (a project access token)");
-    auto token = config::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();

@@ -13,7 +13,7 @@
 #include "common/rest.h"
 #include "common/signature.h"
 #include "common/task_text.h"
-#include "config/config.h"
+#include "settings/settings.h"
 #include "tracker/jira/jira.pb.h"
 
 namespace debrief::adapters::jira {
@@ -511,7 +511,7 @@ class Factory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     JiraConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!absl::StartsWith(cfg.url(), "http"))
       return absl::InvalidArgumentError("settings.url: https://your-site.atlassian.net");
     if (!cfg.has_api_token())
@@ -521,7 +521,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Jira::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto token = config::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
     if (!token.ok()) return token.status();
     std::string auth =
         cfg.email().empty() ? absl::StrCat("Bearer ", *token) : BasicAuth(cfg.email(), *token);

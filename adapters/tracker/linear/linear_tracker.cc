@@ -12,7 +12,7 @@
 #include "common/rest.h"
 #include "common/signature.h"
 #include "common/task_text.h"
-#include "config/config.h"
+#include "settings/settings.h"
 #include "tracker/linear/linear.pb.h"
 
 namespace debrief::adapters::linear {
@@ -349,7 +349,7 @@ class Factory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     LinearConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!cfg.api_url().empty() && !absl::StartsWith(cfg.api_url(), "http"))
       return absl::InvalidArgumentError("settings.api_url: https://api.linear.app/graphql");
     if (!cfg.has_api_key())
@@ -358,7 +358,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Linear::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto key = config::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
     if (!key.ok()) return key.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();

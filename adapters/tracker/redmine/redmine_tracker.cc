@@ -15,7 +15,7 @@
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/task_text.h"
-#include "config/config.h"
+#include "settings/settings.h"
 #include "tracker/redmine/redmine.pb.h"
 
 namespace debrief::adapters::redmine {
@@ -360,7 +360,7 @@ class Factory final : public spi::TrackerAdapterFactory {
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     RedmineConfig cfg;
-    if (auto s = config::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
+    if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) return s;
     if (!absl::StartsWith(cfg.url(), "http"))
       return absl::InvalidArgumentError(
           "settings.url: Redmine's base URL (https://redmine.example.com)");
@@ -376,7 +376,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto key = config::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
     if (!key.ok()) return key.status();
     return std::make_unique<Redmine>(config.id(), std::move(cfg), std::move(*key), ctx);
   }

@@ -13,10 +13,10 @@
 #include "common/rest.h"
 #include "common/signature.h"
 #include "config/config.h"
-#include "http/curl_http_client.h"
 #include "ingress/http_server.h"
 #include "metrics/metrics.h"
 #include "mocks/spi_mocks.h"
+#include "outbound/curl_http_client.h"
 #include "register.h"
 #include "store/sqlite_store.h"
 
@@ -128,7 +128,7 @@ trackers:
 
   TempDir dir_;
   FakeClock clock_;
-  std::unique_ptr<spi::HttpClient> http_ = http::NewCurlHttpClient();
+  std::unique_ptr<spi::HttpClient> http_ = outbound::NewCurlHttpClient();
   spi::AdapterRegistry registry_;
   std::vector<std::unique_ptr<spi::TrackerAdapter>> adapters_;
   std::unique_ptr<spi::Store> store_;

@@ -1,11 +1,11 @@
-#include "common/utf8.h"
+#include "base/utf8.h"
 
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 
-namespace debrief {
+namespace debrief::base {
 namespace {
 
 // The length of the well-formed sequence starting at s[i], or 0 when it is ill-formed
@@ -142,4 +142,4 @@ int RepairUtf8Fields(google::protobuf::Message& message) {
   return changed;
 }
 
-}  // namespace debrief
+}  // namespace debrief::base

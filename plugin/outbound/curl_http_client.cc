@@ -1,4 +1,4 @@
-#include "http/curl_http_client.h"
+#include "outbound/curl_http_client.h"
 
 #include <curl/curl.h>
 
@@ -11,7 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 
-namespace debrief::http {
+namespace debrief::outbound {
 namespace {
 
 size_t OnBody(char* data, size_t size, size_t n, void* out) {
@@ -108,4 +108,4 @@ class CurlHttpClient final : public spi::HttpClient {
 
 std::unique_ptr<spi::HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }
 
-}  // namespace debrief::http
+}  // namespace debrief::outbound

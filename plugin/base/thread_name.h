@@ -6,7 +6,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace debrief {
+namespace debrief::base {
 
 // Names the calling thread, so `top -H`, `ps -L`, perf and gdb tell debriefd's threads apart
 // (http-0, inbox-commit, pipeline, ...). Linux keeps the first 15 bytes.
@@ -15,4 +15,4 @@ inline void NameThisThread(absl::string_view name) {
   pthread_setname_np(pthread_self(), n.c_str());
 }
 
-}  // namespace debrief
+}  // namespace debrief::base

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 
 // Small helpers over the SQLite C API, shared by the store and adapters that keep files.
-namespace debrief::store::sqlite {
+namespace debrief::sqlite {
 
 // A failed SQLite call as a status whose code says what the caller can do: UNAVAILABLE for
 // what passes (busy, locked, disk full, I/O), so work waits and is retried, never dropped;
@@ -110,4 +110,4 @@ absl::Status Exec(sqlite3* db, const char* sql);
 // Opens a connection with WAL, synchronous=FULL and a busy timeout.
 absl::StatusOr<sqlite3*> OpenConnection(const std::string& path, bool read_only);
 
-}  // namespace debrief::store::sqlite
+}  // namespace debrief::sqlite

@@ -12,9 +12,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/thread_name.h"
+#include "base/thread_name.h"
 
-namespace debrief {
+namespace debrief::base {
 
 // A background thread (named `name`) that runs `step` until it finds nothing to do, then sleeps
 // until Notify() or `idle` passes. `step` returns how many items it handled. On Stop, `drain`
@@ -100,4 +100,4 @@ class Worker {
   std::thread thread_;
 };
 
-}  // namespace debrief
+}  // namespace debrief::base

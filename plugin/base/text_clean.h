@@ -9,7 +9,7 @@
 
 // Text clean-up for ticket bodies: adapters use it when they normalise a ticket, the
 // classifier again on whatever text it is given.
-namespace debrief {
+namespace debrief::base {
 
 // Drops HTML tags (and <script>/<style> content), decodes common entities, turns <br> and
 // block ends into newlines.
@@ -23,4 +23,4 @@ std::string StripQuotedReply(absl::string_view text);
 // RFC 3339 ("2026-11-23T08:12:00Z", with offset or fraction) or Unix seconds.
 absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text);
 
-}  // namespace debrief
+}  // namespace debrief::base

@@ -1,4 +1,4 @@
-#include "common/text_clean.h"
+#include "base/text_clean.h"
 
 #include <vector>
 
@@ -12,7 +12,7 @@
 #include "absl/strings/strip.h"
 #include "re2/re2.h"
 
-namespace debrief {
+namespace debrief::base {
 
 namespace {
 
@@ -125,4 +125,4 @@ absl::StatusOr<absl::Time> ParseTimestamp(absl::string_view text) {
   return absl::InvalidArgumentError(absl::StrCat("bad timestamp \"", s, "\""));
 }
 
-}  // namespace debrief
+}  // namespace debrief::base

@@ -12,7 +12,7 @@
 // the level the config sets (`log.level`). Lines below that level cost one atomic load.
 //
 //   if (log::Enabled(log::Level::kDebug)) log::Write(log::Level::kDebug, "...");
-namespace debrief::log {
+namespace debrief::base::log {
 
 enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
@@ -40,4 +40,4 @@ inline void Write(Level level, absl::string_view text) {
   std::cerr << absl::StrCat(kNames[static_cast<int>(level)], ": ", text, "\n") << std::flush;
 }
 
-}  // namespace debrief::log
+}  // namespace debrief::base::log

@@ -3,7 +3,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 
-namespace debrief {
+namespace debrief::base {
 
 // absl::Time <-> google.protobuf.Timestamp, at microsecond precision (what the store keeps).
 inline void SetTimestamp(google::protobuf::Timestamp* ts, absl::Time t) {
@@ -21,4 +21,4 @@ inline absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
-}  // namespace debrief
+}  // namespace debrief::base

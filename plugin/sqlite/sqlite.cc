@@ -1,6 +1,6 @@
-#include "store/sqlite_util.h"
+#include "sqlite/sqlite.h"
 
-namespace debrief::store::sqlite {
+namespace debrief::sqlite {
 
 void ResetAll(sqlite3* db) {
   for (sqlite3_stmt* s = sqlite3_next_stmt(db, nullptr); s != nullptr; s = sqlite3_next_stmt(db, s))
@@ -40,4 +40,4 @@ absl::StatusOr<sqlite3*> OpenConnection(const std::string& path, bool read_only)
   return db;
 }
 
-}  // namespace debrief::store::sqlite
+}  // namespace debrief::sqlite

@@ -9,7 +9,7 @@
 // UTF-8 (nlohmann::json::dump throws on anything else, and Protobuf refuses to parse such a
 // field back): text from outside is checked once where it enters, and either refused or
 // repaired here, never hoped for.
-namespace debrief {
+namespace debrief::base {
 
 // Whether `text` is well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF).
 bool IsValidUtf8(absl::string_view text);
@@ -26,4 +26,4 @@ absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
 // maps included. Returns how many fields it changed.
 int RepairUtf8Fields(google::protobuf::Message& message);
 
-}  // namespace debrief
+}  // namespace debrief::base
