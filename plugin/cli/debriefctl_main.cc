@@ -119,6 +119,7 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
     return Fail(absl::NotFoundError(absl::StrCat("no helpdesk ", helpdesk, " in ", config_path)));
   debrief::spi::AdapterRegistry registry;
   debrief::adapters::RegisterBuiltinAdapters(registry);
+  if (!registry.status().ok()) return Fail(registry.status());
   const auto* factory = registry.helpdesk(ac->type());
   if (factory == nullptr)
     return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
@@ -555,6 +556,10 @@ int main(int argc, char** argv) {
     // Adapters check their own settings (and that their secrets resolve).
     debrief::spi::AdapterRegistry registry;
     debrief::adapters::RegisterBuiltinAdapters(registry);
+    if (!registry.status().ok()) {
+      rc = Fail(registry.status());
+      return;
+    }
     auto http = debrief::outbound::NewCurlHttpClient();
     std::string tmp = (std::filesystem::temp_directory_path() / "debriefctl-check").string();
     std::filesystem::create_directories(tmp);

@@ -6,14 +6,10 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "debrief/spi/adapter_factory.h"
+#include "debrief/spi/status.h"
 
 namespace debrief::outbox {
 namespace {
-
-bool Retryable(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsResourceExhausted(s) || absl::IsDeadlineExceeded(s) ||
-         absl::IsAborted(s);
-}
 
 // The task is created by an earlier action (ordered first in the same batch); wait for it.
 absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move(msg)); }
@@ -64,7 +60,7 @@ absl::StatusOr<int> Executor::RunDue() {
     ++ran;
     if (s.ok()) {
       done.push_back(e.id);
-    } else if (Retryable(s)) {
+    } else if (spi::IsRetryable(s)) {
       absl::Duration wait = std::min(options_.initial_backoff * (1LL << std::min(e.attempts, 20)),
                                      options_.max_backoff);
       if (auto ra = spi::RetryAfter(s); ra && *ra > wait) wait = *ra;

@@ -10,6 +10,7 @@
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "base/utf8.h"
+#include "debrief/spi/status.h"
 
 namespace debrief::pipeline {
 namespace {
@@ -21,12 +22,6 @@ constexpr int kNice = 19;
 
 bool SameText(const v1::Ticket& a, const v1::Ticket& b) {
   return a.subject() == b.subject() && a.body() == b.body();
-}
-
-// Failures of the store itself, which pass: nothing is counted against a delivery for them.
-bool StoreTrouble(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsResourceExhausted(s) || absl::IsAborted(s) ||
-         absl::IsDeadlineExceeded(s);
 }
 
 // Runs fn, turning an exception (from an adapter's JSON library, say) into a status that
@@ -343,7 +338,9 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   }
   // The read-ahead started after this batch, which will be read again: discard it.
   if (ahead_after_) TakeReadAhead().IgnoreError();
-  if (failed_at >= prepared.size() || StoreTrouble(s)) return s;
+  // A retryable failure is the store's (busy, disk full), which passes: nothing is counted
+  // against a delivery for it.
+  if (failed_at >= prepared.size() || spi::IsRetryable(s)) return s;
 
   // One delivery failed. Those before it commit now; the failure is counted against it, and
   // once it has failed max_attempts_ times it becomes a dead letter and the rest go on.

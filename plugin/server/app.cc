@@ -296,6 +296,7 @@ class AppImpl final : public App {
 absl::StatusOr<std::unique_ptr<App>> App::Create(const v1::Config& config,
                                                  const spi::AdapterRegistry& registry,
                                                  const spi::Clock& clock) {
+  if (!registry.status().ok()) return registry.status();
   auto app = std::make_unique<AppImpl>(config, clock);
   if (absl::Status s = app->Init(registry); !s.ok()) return s;
   return app;

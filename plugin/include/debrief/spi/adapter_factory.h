@@ -13,6 +13,7 @@
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
+#include "debrief/spi/status.h"
 #include "debrief/spi/tracker_adapter.h"
 #include "debrief/v1/config.pb.h"
 
@@ -48,17 +49,15 @@ class TrackerAdapterFactory {
       const v1::AdapterConfig& config, const AdapterContext& context) const = 0;
 };
 
-// Factories by type name. The core finds an adapter by name, never by #include.
+// Factories by type name. The core finds an adapter by name, never by #include. Registering
+// a second factory under a type already taken is an error: the first stays, and status() says
+// so (debriefd and debriefctl refuse to start on it). Not thread-safe: filled once, at start.
 class AdapterRegistry {
  public:
-  void Add(std::unique_ptr<HelpdeskAdapterFactory> f) {
-    std::string t = f->type();
-    helpdesks_[t] = std::move(f);
-  }
-  void Add(std::unique_ptr<TrackerAdapterFactory> f) {
-    std::string t = f->type();
-    trackers_[t] = std::move(f);
-  }
+  void Add(std::unique_ptr<HelpdeskAdapterFactory> f) { Put(helpdesks_, std::move(f), "helpdesk"); }
+  void Add(std::unique_ptr<TrackerAdapterFactory> f) { Put(trackers_, std::move(f), "tracker"); }
+  // OK, or FAILED_PRECONDITION naming the first type registered twice.
+  const absl::Status& status() const { return status_; }
   const HelpdeskAdapterFactory* helpdesk(const std::string& type) const {
     auto it = helpdesks_.find(type);
     return it == helpdesks_.end() ? nullptr : it->second.get();
@@ -71,6 +70,17 @@ class AdapterRegistry {
   std::vector<std::string> tracker_types() const { return Keys(trackers_); }
 
  private:
+  template <typename M, typename F>
+  void Put(M& m, std::unique_ptr<F> f, const char* kind) {
+    std::string t = f->type();
+    if (m.contains(t)) {
+      if (status_.ok())
+        status_ = absl::FailedPreconditionError(
+            absl::StrCat("two ", kind, " adapter factories are registered as type \"", t, "\""));
+      return;
+    }
+    m.emplace(std::move(t), std::move(f));
+  }
   template <typename M>
   static std::vector<std::string> Keys(const M& m) {
     std::vector<std::string> out;
@@ -79,23 +89,7 @@ class AdapterRegistry {
   }
   std::map<std::string, std::unique_ptr<HelpdeskAdapterFactory>> helpdesks_;
   std::map<std::string, std::unique_ptr<TrackerAdapterFactory>> trackers_;
+  absl::Status status_;
 };
-
-// Adapters say how long to wait before a retry by attaching this payload to the status
-// (UNAVAILABLE or RESOURCE_EXHAUSTED), e.g. from a Retry-After header.
-inline constexpr char kRetryAfterPayload[] = "type.debrief.dev/retry-after-ms";
-
-inline absl::Status WithRetryAfter(absl::Status s, absl::Duration d) {
-  s.SetPayload(kRetryAfterPayload, absl::Cord(std::to_string(absl::ToInt64Milliseconds(d))));
-  return s;
-}
-
-inline std::optional<absl::Duration> RetryAfter(const absl::Status& s) {
-  auto p = s.GetPayload(kRetryAfterPayload);
-  if (!p) return std::nullopt;
-  int64_t ms = 0;
-  if (!absl::SimpleAtoi(std::string(*p), &ms)) return std::nullopt;
-  return absl::Milliseconds(ms);
-}
 
 }  // namespace debrief::spi

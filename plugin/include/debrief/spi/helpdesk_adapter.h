@@ -69,9 +69,16 @@ struct TicketPage {
 };
 
 // The helpdesk side of Debrief: turns webhooks into tickets and writes results back.
-//
-// Thread-safety: every method may be called concurrently from ingress, pipeline and
-// executor threads. Accept runs on the HTTP hot path and must not block on I/O.
+// Implementations are final, built only by their factory, and thread-safe: the methods are
+// called concurrently from these threads (their names as `top -H` shows them):
+//   Accept               http-N, on the hot path of every webhook: no I/O, no blocking
+//   Normalize            pipeline and pipeline-ahead, at once: pure
+//   WriteBack, PostNote  executor
+//   ListTickets          reconciler, and backfill (one per running backfill)
+//   Check                the API's threads (gRPC callbacks, HTTP)
+//   SignDelivery         debriefctl replay and tests
+// Status codes: spi::IsRetryable ones (status.h) delay the work and it is tried again,
+// honouring spi::RetryAfter; any other failure is final for that action (a dead letter).
 class HelpdeskAdapter {
  public:
   virtual ~HelpdeskAdapter() = default;
@@ -93,7 +100,6 @@ class HelpdeskAdapter {
 
   // Writes the classification (and the linked task, if any) back to the ticket: the
   // helpdesk's native tag or field, and an internal note. Never public. Must be idempotent.
-  // UNAVAILABLE / RESOURCE_EXHAUSTED are retried (honouring RetryAfter); others dead-letter.
   virtual absl::Status WriteBack(const v1::Ticket& ticket, const v1::Classification& c,
                                  const v1::ImprovementTask* task) = 0;
 

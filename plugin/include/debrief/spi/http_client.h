@@ -33,7 +33,7 @@ struct HttpResponse {
   }
 };
 
-// Outbound HTTP for adapters. The product implementation is libcurl (plugin/http); tests
+// Outbound HTTP for adapters. The product implementation is libcurl (plugin/outbound); tests
 // hand in a gMock. Thread-safe: one client is shared by every adapter.
 //
 // Send returns a response for every HTTP status, including 4xx and 5xx: interpreting them is

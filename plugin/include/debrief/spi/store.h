@@ -158,7 +158,17 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
 };
 
-// Debrief's durable state. Thread-safe. Implementations: SQLite (embedded default).
+// Debrief's durable state. Implementations: SQLite (embedded default); every one passes the
+// Store conformance suite (tests/plugin/store_conformance_test.cc). Thread-safe; called from:
+//   AppendDelivery                  http-N (and reconciler, backfill); `done` runs on the
+//                                   store's own commit thread (inbox-commit)
+//   PendingDeliveries, GetDelivery  pipeline and pipeline-ahead
+//   Transact                        pipeline, executor, task-follower, the API's threads
+//   Read                            the API's threads, http-N (tracker webhooks), start-up
+//   DueActions ... DeadLetterAction executor
+// Status codes: UNAVAILABLE for what passes (busy, disk full, I/O), which callers retry;
+// ALREADY_EXISTS for a uniqueness the data model forbids; DATA_LOSS for a damaged record;
+// NOT_FOUND for a named row that does not exist.
 class Store {
  public:
   virtual ~Store() = default;

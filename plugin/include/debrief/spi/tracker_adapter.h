@@ -54,9 +54,6 @@ struct TrackerTask {
   v1::TaskStatus status = v1::TASK_OPEN;
 };
 
-// The tracker side of Debrief. Thread-safe; called from the executor only, never on a
-// request path. Status codes: UNAVAILABLE / RESOURCE_EXHAUSTED / DEADLINE_EXCEEDED are
-// retried with back-off (RetryAfter honoured); anything else dead-letters the action.
 // What a tracker's webhook says: the tasks it is about (immutable ids). The core reads each
 // of them back with GetTask at once, so the tracker stays the one source of a task's status
 // (webhooks arrive late, twice and out of order); the status poll stays the safety net, so a
@@ -76,6 +73,14 @@ struct TaskView {
   std::vector<std::string> linked_tickets;  // "helpdesk_id/ticket_id"
 };
 
+// The tracker side of Debrief. Implementations are final, built only by their factory, and
+// thread-safe: the methods are called concurrently from these threads:
+//   CreateTask, UpdateTask          executor
+//   GetTask, ChangedSince           task-follower (and the executor, reading a task back)
+//   AcceptWebhook                   http-N, on a request: no blocking I/O
+//   Check, ShowTask, SetTaskStatus  the API's threads (gRPC callbacks, HTTP)
+// Status codes: spi::IsRetryable ones (status.h) are retried with back-off, honouring
+// spi::RetryAfter; anything else dead-letters the action.
 class TrackerAdapter {
  public:
   virtual ~TrackerAdapter() = default;
