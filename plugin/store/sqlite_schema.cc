@@ -1,0 +1,217 @@
+#include "store/sqlite_schema.h"
+
+#include <iterator>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "sqlite/sqlite.h"
+
+namespace debrief::store {
+namespace {
+
+using sqlite::Exec;
+using sqlite::ResetAll;
+using sqlite::Stmt;
+
+// Each entry is one schema version; never edit a released one, append a new one.
+constexpr const char* kMigrations[] = {
+    // 1: inbox, tickets, tasks, links, outbox, feedback.
+    R"sql(
+    CREATE TABLE deliveries(
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      adapter_id TEXT NOT NULL,
+      delivery_key TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers BLOB NOT NULL,
+      body BLOB NOT NULL,
+      state INTEGER NOT NULL DEFAULT 0,
+      note TEXT,
+      processed_at INTEGER,
+      UNIQUE(adapter_id, delivery_key));
+    CREATE INDEX deliveries_pending ON deliveries(seq) WHERE state = 0;
+    CREATE TABLE tickets(
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      ticket BLOB NOT NULL,
+      classification BLOB,
+      category_id TEXT,
+      needs_review INTEGER NOT NULL DEFAULT 0,
+      agent_corrected INTEGER NOT NULL DEFAULT 0,
+      requester TEXT,
+      first_seen INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      PRIMARY KEY(helpdesk_id, ticket_id));
+    CREATE INDEX tickets_by_category ON tickets(category_id, first_seen);
+    CREATE TABLE tasks(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      category_id TEXT NOT NULL,
+      tracker_id TEXT NOT NULL,
+      external_id TEXT,
+      external_key TEXT,
+      url TEXT,
+      title TEXT NOT NULL,
+      status INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL);
+    -- One active (pending, open, in progress) task per category: a duplicate cannot exist.
+    CREATE UNIQUE INDEX tasks_one_active ON tasks(category_id) WHERE status IN (1, 2, 3);
+    CREATE TABLE task_links(
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      task_id INTEGER NOT NULL REFERENCES tasks(id),
+      origin INTEGER NOT NULL,
+      linked_at INTEGER NOT NULL,
+      PRIMARY KEY(helpdesk_id, ticket_id));
+    CREATE INDEX task_links_by_task ON task_links(task_id);
+    CREATE TABLE outbox(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      key TEXT NOT NULL UNIQUE,
+      action BLOB NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      due_at INTEGER NOT NULL,
+      state INTEGER NOT NULL DEFAULT 0,
+      last_error TEXT,
+      created_at INTEGER NOT NULL);
+    CREATE INDEX outbox_due ON outbox(due_at) WHERE state = 0;
+    CREATE TABLE feedback(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      helpdesk_id TEXT NOT NULL,
+      ticket_id TEXT NOT NULL,
+      old_category TEXT,
+      new_category TEXT NOT NULL,
+      agent TEXT,
+      at INTEGER NOT NULL);
+    )sql",
+    // 2: emerging issues promoted to categories; finding tickets that need review.
+    R"sql(
+    CREATE TABLE promoted_categories(
+      id TEXT PRIMARY KEY,
+      promoted BLOB NOT NULL,
+      at INTEGER NOT NULL);
+    CREATE INDEX tickets_needs_review ON tickets(first_seen)
+      WHERE needs_review = 1 AND agent_corrected = 0;
+    )sql",
+    // 3: the raw deliveries move to their own file (the inbox, below), so acknowledging a
+    // webhook never waits for the pipeline's write lock. What became of each delivery is
+    // recorded here, in the same transaction as its effects.
+    R"sql(
+    DROP INDEX deliveries_pending;
+    DROP TABLE deliveries;
+    CREATE TABLE delivery_outcomes(
+      seq INTEGER PRIMARY KEY,
+      state INTEGER NOT NULL,
+      note TEXT,
+      processed_at INTEGER NOT NULL);
+    )sql",
+    // 4: closing the loop: when a task was done, the regression it answers, whether its fix
+    // held, and every status the tracker reported.
+    R"sql(
+    ALTER TABLE tasks ADD COLUMN done_at INTEGER;
+    ALTER TABLE tasks ADD COLUMN regression_of INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN verification BLOB;
+    ALTER TABLE tasks ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN synced_tickets INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tasks ADD COLUMN synced_at INTEGER;
+    CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4;
+    CREATE TABLE task_status_changes(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      task_id INTEGER NOT NULL REFERENCES tasks(id),
+      status INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      source TEXT NOT NULL);
+    CREATE INDEX task_status_by_task ON task_status_changes(task_id, id);
+    )sql",
+    // 5: where each helpdesk listing (reconciliation, backfill) left off.
+    R"sql(
+    CREATE TABLE cursors(
+      name TEXT PRIMARY KEY,
+      value TEXT NOT NULL,
+      updated_at INTEGER NOT NULL);
+    )sql",
+    // 6: this installation's random id (spi::kInstallationCursor, Loop::EffectKey): the
+    // markers Debrief leaves in trackers and helpdesks name it, so a second Debrief, or this
+    // one on a fresh database, never takes another's task or note for its own.
+    R"sql(
+    INSERT OR IGNORE INTO cursors(name, value, updated_at)
+      VALUES('installation', lower(hex(randomblob(16))), 0);
+    )sql",
+    // 7: failed attempts at a delivery, until it is processed or given up on (a dead letter:
+    // delivery_outcomes.state 3), so one delivery the pipeline cannot process never holds up
+    // the ones behind it, and the dead letters can be listed.
+    R"sql(
+    CREATE TABLE delivery_failures(
+      seq INTEGER PRIMARY KEY,
+      attempts INTEGER NOT NULL,
+      error TEXT NOT NULL,
+      at INTEGER NOT NULL);
+    CREATE INDEX delivery_outcomes_failed ON delivery_outcomes(seq) WHERE state = 3;
+    -- A tracker's webhook names its issue: which task is it?
+    CREATE INDEX tasks_by_external ON tasks(tracker_id, external_id);
+    )sql",
+};
+
+// The inbox file: raw deliveries, written only by the group-commit thread.
+constexpr const char* kInboxMigrations[] = {
+    R"sql(
+    CREATE TABLE deliveries(
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      adapter_id TEXT NOT NULL,
+      delivery_key TEXT NOT NULL,
+      received_at INTEGER NOT NULL,
+      headers BLOB NOT NULL,
+      body BLOB NOT NULL,
+      UNIQUE(adapter_id, delivery_key));
+    )sql",
+    // 2: a sending seen again (the same signed timestamp and body) is a duplicate whatever
+    // delivery id it carries.
+    R"sql(
+    ALTER TABLE deliveries ADD COLUMN replay_key TEXT;
+    CREATE UNIQUE INDEX deliveries_replay ON deliveries(adapter_id, replay_key)
+      WHERE replay_key IS NOT NULL;
+    )sql",
+};
+
+template <size_t N>
+absl::Status Migrate(sqlite3* db, const char* const (&migrations)[N], const std::string& what) {
+  if (absl::Status s = Exec(db,
+                            "CREATE TABLE IF NOT EXISTS schema_migrations("
+                            "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      !s.ok())
+    return s;
+  Stmt current(db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!current.status().ok()) return current.status();
+  auto row = current.Step();
+  if (!row.ok()) return row.status();
+  const int have = static_cast<int>(current.Int(0));
+  ResetAll(db);  // an active statement would lock the tables a migration alters
+  const int want = static_cast<int>(N);
+  if (have > want) {
+    return absl::FailedPreconditionError(absl::StrCat(what, " schema version ", have,
+                                                      " is newer than this debriefd (", want,
+                                                      "); upgrade debriefd"));
+  }
+  for (int v = have + 1; v <= want; ++v) {
+    absl::Status s = Exec(db, "BEGIN IMMEDIATE");
+    if (s.ok()) s = Exec(db, migrations[v - 1]);
+    if (s.ok()) {
+      std::string rec = absl::StrCat("INSERT INTO schema_migrations VALUES(", v, ", ",
+                                     absl::ToUnixMicros(absl::Now()), ")");
+      s = Exec(db, rec.c_str());
+    }
+    if (s.ok()) s = Exec(db, "COMMIT");
+    if (!s.ok()) {
+      Exec(db, "ROLLBACK").IgnoreError();
+      return absl::InternalError(absl::StrCat(what, " migration ", v, " failed: ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MigrateDatabase(sqlite3* db) { return Migrate(db, kMigrations, "database"); }
+absl::Status MigrateInbox(sqlite3* db) { return Migrate(db, kInboxMigrations, "inbox"); }
+int DatabaseSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+}  // namespace debrief::store

@@ -1,0 +1,599 @@
+#include "store/sqlite_transaction.h"
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/time_util.h"
+#include "sqlite/sqlite.h"
+
+namespace debrief::store {
+namespace {
+
+using spi::DeliveryState;
+using sqlite::ResetAll;
+using sqlite::Stmt;
+
+constexpr char kTaskColumns[] =
+    "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
+    "updated_at, done_at, regression_of, verification, flagged, synced_tickets, synced_at";
+
+// The statements of one connection, and StoreTransaction over them.
+class Connection final : public SqliteTransaction {
+ public:
+  Connection(sqlite3* db, const spi::Clock& clock)
+      : db_(db),
+        clock_(clock),
+        get_ticket_(db,
+                    "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
+                    "WHERE helpdesk_id=? AND ticket_id=?"),
+        put_ticket_(db,
+                    "INSERT INTO tickets(helpdesk_id, ticket_id, ticket, classification, "
+                    "category_id, needs_review, agent_corrected, requester, first_seen, "
+                    "updated_at) VALUES(?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET ticket=excluded.ticket, "
+                    "classification=excluded.classification, category_id=excluded.category_id, "
+                    "needs_review=excluded.needs_review, "
+                    "agent_corrected=excluded.agent_corrected, requester=excluded.requester, "
+                    "updated_at=excluded.updated_at"),
+        unlinked_(db,
+                  "SELECT t.ticket FROM tickets t LEFT JOIN task_links l "
+                  "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
+                  "WHERE t.category_id=? AND t.needs_review=0 AND t.first_seen>=? "
+                  "AND l.task_id IS NULL ORDER BY t.first_seen"),
+        active_task_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                      " FROM tasks WHERE category_id=? AND status IN (1,2,3)")),
+        last_done_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                    " FROM tasks WHERE category_id=? AND status=4 "
+                                    "ORDER BY done_at DESC, id DESC LIMIT 1")),
+        count_tickets_(db,
+                       "SELECT COUNT(*) FROM tickets WHERE category_id=? AND needs_review=0 "
+                       "AND first_seen>=? AND first_seen<?"),
+        linked_tickets_(db,
+                        "SELECT k.ticket, k.classification, k.agent_corrected, k.first_seen "
+                        "FROM task_links l JOIN tickets k ON k.helpdesk_id=l.helpdesk_id "
+                        "AND k.ticket_id=l.ticket_id WHERE l.task_id=? ORDER BY k.first_seen"),
+        put_status_(db,
+                    "INSERT INTO task_status_changes(task_id, status, at, source) "
+                    "VALUES(?,?,?,?)"),
+        status_history_(db,
+                        "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
+                        "ORDER BY id"),
+        get_task_(
+            db, absl::StrCat("SELECT ", kTaskColumns, ", ",
+                             "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
+                             "(SELECT COUNT(DISTINCT COALESCE(NULLIF(k.requester,''), "
+                             "  k.helpdesk_id||'/'||k.ticket_id)) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id), "
+                             "(SELECT MIN(k.first_seen) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id), "
+                             "(SELECT MAX(k.first_seen) FROM task_links l JOIN tickets k "
+                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
+                             "  WHERE l.task_id=tasks.id) "
+                             "FROM tasks WHERE id=?")),
+        list_tasks_(db,
+                    "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
+                    "ORDER BY id"),
+        insert_task_(db,
+                     "INSERT INTO tasks(category_id, tracker_id, external_id, external_key, url, "
+                     "title, status, created_at, updated_at, regression_of) "
+                     "VALUES(?,?,?,?,?,?,?,?,?,?)"),
+        update_task_(
+            db,
+            "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
+            "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=? "
+            "WHERE id=?"),
+        get_link_(db,
+                  "SELECT task_id, origin, linked_at FROM task_links "
+                  "WHERE helpdesk_id=? AND ticket_id=?"),
+        links_of_task_(db,
+                       "SELECT helpdesk_id, ticket_id, origin, linked_at FROM task_links "
+                       "WHERE task_id=? ORDER BY linked_at, helpdesk_id, ticket_id"),
+        put_link_(db,
+                  "INSERT INTO task_links(helpdesk_id, ticket_id, task_id, origin, linked_at) "
+                  "VALUES(?,?,?,?,?) ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET "
+                  "task_id=excluded.task_id, origin=excluded.origin, "
+                  "linked_at=excluded.linked_at"),
+        delete_link_(db, "DELETE FROM task_links WHERE helpdesk_id=? AND ticket_id=?"),
+        enqueue_(db,
+                 "INSERT INTO outbox(key, action, due_at, created_at) VALUES(?,?,?,?) "
+                 "ON CONFLICT(key) DO NOTHING"),
+        mark_delivery_(db,
+                       "INSERT INTO delivery_outcomes(seq, state, note, processed_at) "
+                       "VALUES(?,?,?,?) ON CONFLICT(seq) DO UPDATE SET state=excluded.state, "
+                       "note=excluded.note, processed_at=excluded.processed_at"),
+        feedback_(db,
+                  "INSERT INTO feedback(helpdesk_id, ticket_id, old_category, new_category, "
+                  "agent, at) VALUES(?,?,?,?,?,?)"),
+        list_feedback_(db,
+                       "SELECT helpdesk_id, ticket_id, new_category FROM feedback "
+                       "ORDER BY id DESC LIMIT ?"),
+        needs_review_(db,
+                      "SELECT helpdesk_id, ticket_id FROM tickets WHERE needs_review = 1 AND "
+                      "agent_corrected = 0 AND first_seen >= ? ORDER BY first_seen LIMIT ?"),
+        put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
+        list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
+        all_tickets_(db, "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
+        get_cursor_(db, "SELECT value FROM cursors WHERE name = ?"),
+        put_cursor_(db,
+                    "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) "
+                    "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
+                    "updated_at = excluded.updated_at"),
+        forget_failures_(db, "DELETE FROM delivery_failures WHERE seq = ?"),
+        by_external_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                      " FROM tasks WHERE tracker_id=? AND external_id=? "
+                                      "ORDER BY id DESC LIMIT 1")),
+        delivery_state_(db, "SELECT state FROM delivery_outcomes WHERE seq = ?"),
+        record_failure_(
+            db,
+            "INSERT INTO delivery_failures(seq, attempts, error, at) VALUES(?1,1,?2,?3) "
+            "ON CONFLICT(seq) DO UPDATE SET attempts = attempts + 1, "
+            "error = excluded.error, at = excluded.at RETURNING attempts") {}
+
+  ~Connection() override = default;
+
+  absl::Status PrepareStatus() const override {
+    for (const Stmt* s :
+         {&get_ticket_,    &put_ticket_,      &unlinked_,     &active_task_,    &last_done_,
+          &count_tickets_, &linked_tickets_,  &put_status_,   &status_history_, &get_task_,
+          &list_tasks_,    &insert_task_,     &update_task_,  &get_link_,       &links_of_task_,
+          &put_link_,      &delete_link_,     &enqueue_,      &mark_delivery_,  &feedback_,
+          &list_feedback_, &needs_review_,    &put_promoted_, &list_promoted_,  &get_cursor_,
+          &put_cursor_,    &forget_failures_, &by_external_,  &record_failure_, &delivery_state_}) {
+      if (!s->status().ok()) return s->status();
+    }
+    return absl::OkStatus();
+  }
+
+  sqlite3* db() const override { return db_; }
+
+  // spi::StoreTransaction
+  absl::StatusOr<std::optional<spi::TicketRecord>> GetTicket(
+      const std::string& helpdesk_id, const std::string& ticket_id) override {
+    auto& s = get_ticket_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TicketFromRow(s);
+  }
+
+  // A listing goes on past a row that cannot be read back (one damaged row must not stop
+  // every query that passes it); the row itself fails where it is asked for by its key.
+  static void SkipUnreadable(absl::string_view what, absl::string_view which) {
+    std::cerr << "store: skipping " << what << (which.empty() ? "" : " ") << which
+              << " whose stored record cannot be read\n";
+  }
+
+  // The columns ticket, classification, agent_corrected, first_seen of a tickets row.
+  static absl::StatusOr<spi::TicketRecord> TicketFromRow(const Stmt& s) {
+    spi::TicketRecord r;
+    if (!r.ticket.ParseFromString(s.Text(0))) return absl::DataLossError("corrupt ticket row");
+    if (!s.IsNull(1)) {
+      r.classification.emplace();
+      if (!r.classification->ParseFromString(s.Text(1)))
+        return absl::DataLossError("corrupt classification row");
+    }
+    r.agent_corrected = s.Int(2) != 0;
+    r.first_seen = FromMicros(s.Int(3));
+    return r;
+  }
+
+  absl::Status PutTicket(const spi::TicketRecord& r) override {
+    auto& s = put_ticket_.Reset()
+                  .Bind(r.ticket.helpdesk_id())
+                  .Bind(r.ticket.ticket_id())
+                  .BindBlob(r.ticket.SerializeAsString());
+    if (r.classification) {
+      s.BindBlob(r.classification->SerializeAsString());
+      if (r.classification->category_id().empty())
+        s.BindNull();
+      else
+        s.Bind(r.classification->category_id());
+      s.Bind(int64_t{r.classification->needs_review() ? 1 : 0});
+    } else {
+      s.BindNull().BindNull().Bind(int64_t{0});
+    }
+    const auto& who = r.ticket.requester();
+    s.Bind(int64_t{r.agent_corrected ? 1 : 0})
+        .Bind(!who.id().empty() ? who.id() : who.email())
+        .Bind(ToMicros(r.first_seen))
+        .Bind(ToMicros(clock_.Now()));
+    return s.Exec();
+  }
+
+  absl::StatusOr<std::vector<v1::Ticket>> UnlinkedTickets(const std::string& category_id,
+                                                          absl::Time since) override {
+    auto& s = unlinked_.Reset().Bind(category_id).Bind(ToMicros(since));
+    std::vector<v1::Ticket> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.emplace_back();
+      if (!out.back().ParseFromString(s.Text(0))) {
+        SkipUnreadable("a ticket", category_id);
+        out.pop_back();
+      }
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
+      const std::string& category_id) override {
+    // Called for every classified ticket: the task row only, without GetTask's impact
+    // aggregates over all its links (which made the pipeline quadratic in a task's size).
+    auto& s = active_task_.Reset().Bind(category_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
+  }
+
+  // The columns kTaskColumns (0..15) of a tasks row.
+  static v1::ImprovementTask TaskFromRow(const Stmt& s) {
+    v1::ImprovementTask t;
+    t.set_id(s.Int(0));
+    t.set_category_id(s.Text(1));
+    t.set_tracker_id(s.Text(2));
+    t.set_external_id(s.Text(3));
+    t.set_external_key(s.Text(4));
+    t.set_url(s.Text(5));
+    t.set_title(s.Text(6));
+    t.set_status(static_cast<v1::TaskStatus>(s.Int(7)));
+    base::SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(8)));
+    base::SetTimestamp(t.mutable_updated_at(), FromMicros(s.Int(9)));
+    if (!s.IsNull(10)) base::SetTimestamp(t.mutable_done_at(), FromMicros(s.Int(10)));
+    t.set_regression_of(s.Int(11));
+    if (!s.IsNull(12)) t.mutable_verification()->ParseFromString(s.Text(12));
+    t.set_flagged(s.Int(13) != 0);
+    t.set_synced_ticket_count(s.Int(14));
+    if (!s.IsNull(15)) base::SetTimestamp(t.mutable_synced_at(), FromMicros(s.Int(15)));
+    return t;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) override {
+    auto& s = get_task_.Reset().Bind(task_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    v1::ImprovementTask t = TaskFromRow(s);
+    t.set_ticket_count(s.Int(16));
+    t.set_customer_count(s.Int(17));
+    if (!s.IsNull(18)) base::SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
+    if (!s.IsNull(19)) base::SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
+    return t;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> TaskByExternalId(
+      const std::string& tracker_id, const std::string& external_id) override {
+    auto& s = by_external_.Reset().Bind(tracker_id).Bind(external_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
+  }
+
+  absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const spi::TaskFilter& f) override {
+    auto& s = list_tasks_.Reset().Bind(f.category_id).Bind(int64_t{f.status});
+    std::vector<int64_t> ids;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ids.push_back(s.Int(0));
+    }
+    std::vector<v1::ImprovementTask> out;
+    for (int64_t id : ids) {
+      auto t = GetTask(id);
+      if (!t.ok()) return t.status();
+      if (*t) out.push_back(std::move(**t));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& t) override {
+    int64_t now = ToMicros(clock_.Now());
+    auto& s = insert_task_.Reset()
+                  .Bind(t.category_id())
+                  .Bind(t.tracker_id())
+                  .Bind(t.external_id())
+                  .Bind(t.external_key())
+                  .Bind(t.url())
+                  .Bind(t.title())
+                  .Bind(int64_t{t.status()})
+                  .Bind(now)
+                  .Bind(now)
+                  .Bind(t.regression_of());
+    if (absl::Status st = s.Exec(); !st.ok()) {
+      if (absl::IsAlreadyExists(st))
+        return absl::AlreadyExistsError(
+            absl::StrCat("category ", t.category_id(), " already has an active task"));
+      return st;
+    }
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  absl::Status UpdateTask(const v1::ImprovementTask& t) override {
+    auto& s = update_task_.Reset()
+                  .Bind(t.external_id())
+                  .Bind(t.external_key())
+                  .Bind(t.url())
+                  .Bind(t.title())
+                  .Bind(int64_t{t.status()})
+                  .Bind(ToMicros(clock_.Now()));
+    if (t.has_done_at())
+      s.Bind(ToMicros(base::FromTimestamp(t.done_at())));
+    else
+      s.BindNull();
+    if (t.has_verification())
+      s.BindBlob(t.verification().SerializeAsString());
+    else
+      s.BindNull();
+    s.Bind(int64_t{t.flagged() ? 1 : 0}).Bind(t.synced_ticket_count());
+    if (t.has_synced_at())
+      s.Bind(ToMicros(base::FromTimestamp(t.synced_at())));
+    else
+      s.BindNull();
+    return s.Bind(t.id()).Exec();
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
+      const std::string& category_id) override {
+    auto& s = last_done_.Reset().Bind(category_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
+  }
+
+  absl::StatusOr<int64_t> CountTickets(const std::string& category_id, absl::Time from,
+                                       absl::Time to) override {
+    auto& s = count_tickets_.Reset().Bind(category_id).Bind(ToMicros(from)).Bind(ToMicros(to));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return s.Int(0);
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfTask(int64_t task_id) override {
+    auto& s = linked_tickets_.Reset().Bind(task_id);
+    std::vector<spi::TicketRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      auto r = TicketFromRow(s);
+      if (!r.ok()) {
+        SkipUnreadable("a ticket of task", std::to_string(task_id));
+        continue;
+      }
+      out.push_back(std::move(*r));
+    }
+  }
+
+  absl::Status RecordStatusChange(const v1::TaskStatusChange& c) override {
+    return put_status_.Reset()
+        .Bind(c.task_id())
+        .Bind(int64_t{c.status()})
+        .Bind(ToMicros(c.has_at() ? base::FromTimestamp(c.at()) : clock_.Now()))
+        .Bind(c.source())
+        .Exec();
+  }
+
+  absl::StatusOr<std::vector<v1::TaskStatusChange>> StatusHistory(int64_t task_id) override {
+    auto& s = status_history_.Reset().Bind(task_id);
+    std::vector<v1::TaskStatusChange> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      v1::TaskStatusChange& c = out.emplace_back();
+      c.set_task_id(task_id);
+      c.set_status(static_cast<v1::TaskStatus>(s.Int(0)));
+      base::SetTimestamp(c.mutable_at(), FromMicros(s.Int(1)));
+      c.set_source(s.Text(2));
+    }
+  }
+
+  absl::StatusOr<std::optional<v1::TaskLink>> GetLink(const std::string& helpdesk_id,
+                                                      const std::string& ticket_id) override {
+    auto& s = get_link_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    v1::TaskLink l;
+    l.set_helpdesk_id(helpdesk_id);
+    l.set_ticket_id(ticket_id);
+    l.set_task_id(s.Int(0));
+    l.set_origin(static_cast<v1::LinkOrigin>(s.Int(1)));
+    base::SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(2)));
+    return l;
+  }
+
+  absl::StatusOr<std::vector<v1::TaskLink>> LinksOfTask(int64_t task_id) override {
+    auto& s = links_of_task_.Reset().Bind(task_id);
+    std::vector<v1::TaskLink> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      v1::TaskLink& l = out.emplace_back();
+      l.set_task_id(task_id);
+      l.set_helpdesk_id(s.Text(0));
+      l.set_ticket_id(s.Text(1));
+      l.set_origin(static_cast<v1::LinkOrigin>(s.Int(2)));
+      base::SetTimestamp(l.mutable_linked_at(), FromMicros(s.Int(3)));
+    }
+    return out;
+  }
+
+  absl::Status PutLink(const v1::TaskLink& l) override {
+    int64_t at = ToMicros(l.has_linked_at() ? base::FromTimestamp(l.linked_at()) : clock_.Now());
+    return put_link_.Reset()
+        .Bind(l.helpdesk_id())
+        .Bind(l.ticket_id())
+        .Bind(l.task_id())
+        .Bind(int64_t{l.origin()})
+        .Bind(at)
+        .Exec();
+  }
+
+  absl::Status DeleteLink(const std::string& helpdesk_id, const std::string& ticket_id) override {
+    return delete_link_.Reset().Bind(helpdesk_id).Bind(ticket_id).Exec();
+  }
+
+  absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
+                       absl::Time due) override {
+    return enqueue_.Reset()
+        .Bind(key)
+        .BindBlob(action.SerializeAsString())
+        .Bind(ToMicros(due))
+        .Bind(ToMicros(clock_.Now()))
+        .Exec();
+  }
+
+  absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) override {
+    absl::Status s = mark_delivery_.Reset()
+                         .Bind(seq)
+                         .Bind(int64_t{static_cast<int>(state)})
+                         .Bind(note)
+                         .Bind(ToMicros(clock_.Now()))
+                         .Exec();
+    if (!s.ok() || state == DeliveryState::kFailed) return s;
+    return forget_failures_.Reset().Bind(seq).Exec();
+  }
+
+  absl::StatusOr<DeliveryState> GetDeliveryState(int64_t seq) override {
+    auto& s = delivery_state_.Reset().Bind(seq);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return *row ? static_cast<DeliveryState>(s.Int(0)) : DeliveryState::kPending;
+  }
+
+  absl::StatusOr<int> RecordDeliveryFailure(int64_t seq, const std::string& error) override {
+    auto& s = record_failure_.Reset().Bind(seq).Bind(error).Bind(ToMicros(clock_.Now()));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("recording a failed attempt returned nothing");
+    return static_cast<int>(s.Int(0));
+  }
+
+  absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
+                              const std::string& old_category, const std::string& new_category,
+                              const std::string& agent, absl::Time at) override {
+    return feedback_.Reset()
+        .Bind(helpdesk_id)
+        .Bind(ticket_id)
+        .Bind(old_category)
+        .Bind(new_category)
+        .Bind(agent)
+        .Bind(ToMicros(at))
+        .Exec();
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> NeedsReviewTickets(absl::Time since,
+                                                                    int limit) override {
+    auto& s = needs_review_.Reset().Bind(ToMicros(since)).Bind(int64_t{limit});
+    std::vector<std::pair<std::string, std::string>> refs;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      refs.emplace_back(s.Text(0), s.Text(1));
+    }
+    std::vector<spi::TicketRecord> out;
+    for (const auto& [hd, tid] : refs) {
+      auto r = GetTicket(hd, tid);
+      if (!r.ok() && absl::IsDataLoss(r.status())) {
+        SkipUnreadable("ticket", absl::StrCat(hd, "/", tid));
+        continue;
+      }
+      if (!r.ok()) return r.status();
+      if (*r) out.push_back(std::move(**r));
+    }
+    return out;
+  }
+
+  absl::Status ForEachTicket(const std::function<bool(const spi::TicketRecord&)>& fn) override {
+    auto& s = all_tickets_.Reset();
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return absl::OkStatus();
+      auto r = TicketFromRow(s);
+      if (!r.ok()) {
+        SkipUnreadable("a ticket", "");
+        continue;
+      }
+      if (!fn(*r)) return absl::OkStatus();
+    }
+  }
+
+  absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) override {
+    auto& s = get_cursor_.Reset().Bind(name);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return s.Text(0);
+  }
+
+  absl::Status PutCursor(const std::string& name, const std::string& value) override {
+    return put_cursor_.Reset().Bind(name).Bind(value).Bind(ToMicros(clock_.Now())).Exec();
+  }
+
+  absl::Status PutPromotedCategory(const v1::PromotedCategory& p) override {
+    absl::Status s = put_promoted_.Reset()
+                         .Bind(p.category().id())
+                         .BindBlob(p.SerializeAsString())
+                         .Bind(ToMicros(clock_.Now()))
+                         .Exec();
+    if (absl::IsAlreadyExists(s))
+      return absl::AlreadyExistsError(
+          absl::StrCat("category ", p.category().id(), " was promoted already"));
+    return s;
+  }
+
+  absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() override {
+    auto& s = list_promoted_.Reset();
+    std::vector<v1::PromotedCategory> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!out.emplace_back().ParseFromString(s.Text(0)))
+        return absl::DataLossError("corrupt promoted category");
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedback(int limit) override {
+    auto& s = list_feedback_.Reset().Bind(int64_t{limit});
+    std::vector<spi::FeedbackRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back({s.Text(0), s.Text(1), s.Text(2)});
+    }
+    return out;
+  }
+
+ private:
+  sqlite3* db_;
+  const spi::Clock& clock_;
+  Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
+      linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
+      update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
+      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
+      get_cursor_, put_cursor_, forget_failures_, by_external_, delivery_state_, record_failure_;
+};
+
+}  // namespace
+
+std::unique_ptr<SqliteTransaction> SqliteTransaction::Make(sqlite3* db, const spi::Clock& clock) {
+  return std::make_unique<Connection>(db, clock);
+}
+
+}  // namespace debrief::store
