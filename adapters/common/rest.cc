@@ -111,7 +111,7 @@ absl::StatusOr<nlohmann::json> CallJsonList(spi::HttpClient& http, const spi::Ht
 absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref,
                                         const spi::AdapterContext& ctx) {
   if (!set) return std::string();
-  return settings::ResolveSecret(ref, ctx.data_dir, ctx.create_missing_secrets);
+  return settings::ResolveSecret(ref, ctx);
 }
 
 absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {

@@ -94,4 +94,22 @@ void SplitStratified(const std::vector<LabeledText>& rows, double fraction, uint
   for (size_t i = 0; i < rows.size(); ++i) (hold[i] ? held_out : train)->push_back(rows[i]);
 }
 
+absl::StatusOr<size_t> AppendLabelledTickets(spi::Store& store, const std::set<std::string>& known,
+                                             std::vector<LabeledText>* rows) {
+  const size_t before = rows->size();
+  absl::Status s = store.Read([&](spi::StoreTransaction& tx) {
+    return tx.ForEachTicket([&](const spi::TicketRecord& r) {
+      std::string label;
+      if (r.agent_corrected && r.classification) label = r.classification->category_id();
+      for (const auto& tag : r.ticket.tags())
+        if (label.empty() && known.contains(tag)) label = tag;
+      if (!label.empty())
+        rows->push_back({absl::StrCat(r.ticket.subject(), "\n", r.ticket.body()), label});
+      return true;
+    });
+  });
+  if (!s.ok()) return s;
+  return rows->size() - before;
+}
+
 }  // namespace debrief::classify

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "config/config.h"
 #include "register.h"
 #include "server/app.h"
@@ -67,17 +68,19 @@ int main(int argc, char** argv) {
   auto ports = (*app)->ports();
   std::string host = config->http().listen().substr(0, config->http().listen().rfind(':'));
   std::string grpc_host = config->grpc().listen().substr(0, config->grpc().listen().rfind(':'));
+  // Where helpdesks and trackers send webhooks: http.public_url when set (a reverse proxy).
+  std::string public_url(absl::StripSuffix(config->http().public_url(), "/"));
+  if (public_url.empty()) public_url = absl::StrCat("http://", host, ":", ports.http);
   std::cout << "debriefd ready\n"
             << "  store:    " << config->store().sqlite().path() << "\n"
             << "  grpc:     " << grpc_host << ":" << ports.grpc << "\n";
   for (const auto& h : config->helpdesks())
-    std::cout << "  webhooks: POST http://" << host << ":" << ports.http << "/webhooks/" << h.id()
-              << "  (" << h.type() << ")\n";
+    std::cout << "  webhooks: POST " << public_url << "/webhooks/" << h.id() << "  (" << h.type()
+              << ")\n";
   for (const auto& t : config->trackers()) {
     std::cout << "  tracker:  " << t.id() << " (" << t.type() << "); ";
     if ((*app)->TrackerSendsWebhooks(t.id()))
-      std::cout << "its webhooks to POST http://" << host << ":" << ports.http << "/webhooks/"
-                << t.id() << "\n";
+      std::cout << "its webhooks to POST " << public_url << "/webhooks/" << t.id() << "\n";
     else
       std::cout << "polled every "
                 << absl::FormatDuration(debrief::settings::ToDuration(

@@ -92,7 +92,6 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   auto* ob = c.mutable_outbox();
   if (!ob->has_initial_backoff()) ob->mutable_initial_backoff()->set_seconds(1);
   if (!ob->has_max_backoff()) ob->mutable_max_backoff()->set_seconds(600);
-  if (ob->workers() == 0) ob->set_workers(4);
   auto* lo = c.mutable_loop();
   if (!lo->has_impact_interval()) lo->mutable_impact_interval()->set_seconds(3600);
   if (!lo->has_status_poll_interval()) lo->mutable_status_poll_interval()->set_seconds(300);

@@ -54,7 +54,8 @@ class AppImpl final : public App {
     store_ = std::move(*store);
 
     http_ = outbound::NewCurlHttpClient();
-    spi::AdapterContext ctx{*http_, clock_, config_.data_dir(), /*create_missing_secrets=*/true};
+    spi::AdapterContext ctx{*http_, clock_, config_.data_dir(),
+                            spi::AdapterContext::SecretFiles::kCreate};
     for (const auto& h : config_.helpdesks()) {
       const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
       if (f == nullptr)

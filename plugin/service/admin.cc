@@ -1,5 +1,6 @@
 // Admin: the running config, the adapters and their checks, dead letters, backfills.
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "ingress/reconciler.h"
@@ -16,18 +17,24 @@ absl::StatusOr<v1::GetConfigResponse> Service::GetConfig(const v1::GetConfigRequ
 
 absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAdaptersRequest&) {
   v1::ListAdaptersResponse res;
+  const std::string public_url(absl::StripSuffix(d_.config.http().public_url(), "/"));
   for (const auto& h : d_.config.helpdesks()) {
     v1::AdapterInfo* a = res.add_adapters();
     a->set_id(h.id());
     a->set_type(h.type());
     a->set_kind("helpdesk");
     a->set_webhook_path(absl::StrCat("/webhooks/", h.id()));
+    if (!public_url.empty()) a->set_webhook_url(absl::StrCat(public_url, a->webhook_path()));
   }
   for (const auto& t : d_.config.trackers()) {
     v1::AdapterInfo* a = res.add_adapters();
     a->set_id(t.id());
     a->set_type(t.type());
     a->set_kind("tracker");
+    if (d_.trackers.contains(t.id()) && d_.trackers.at(t.id())->sends_webhooks()) {
+      a->set_webhook_path(absl::StrCat("/webhooks/", t.id()));
+      if (!public_url.empty()) a->set_webhook_url(absl::StrCat(public_url, a->webhook_path()));
+    }
   }
   return res;
 }

@@ -273,6 +273,15 @@ absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref, const std::s
   return absl::InvalidArgumentError("secret: name an env variable or a file");
 }
 
+absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref,
+                                          const spi::AdapterContext& ctx) {
+  using Mode = spi::AdapterContext::SecretFiles;
+  if (ctx.secret_files == Mode::kCheck && ref.create() && !ref.file().empty() &&
+      !fs::exists(ResolvePath(ctx.data_dir, ref.file())))
+    return std::string("secret made by debriefd at its first start");
+  return ResolveSecret(ref, ctx.data_dir, ctx.secret_files == Mode::kCreate);
+}
+
 absl::Status ParseSettings(const pb::Struct& settings, pb::Message* out,
                            const std::string& adapter_id) {
   std::string text;

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "debrief/spi/adapter_factory.h"
 #include "debrief/v1/config.pb.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/message.h"
@@ -18,7 +19,7 @@
 //
 //   v1::GenericHelpdeskConfig cfg;
 //   if (auto s = settings::ParseSettings(config.settings(), &cfg, config.id()); !s.ok()) ...
-//   auto secret = settings::ResolveSecret(cfg.secret(), ctx.data_dir);
+//   auto secret = settings::ResolveSecret(cfg.secret(), ctx);
 namespace debrief::settings {
 
 // Fills `out` from `j` (Protobuf's JSON mapping after the checks above). `where` prefixes every
@@ -34,6 +35,10 @@ absl::Status ParseSettings(const google::protobuf::Struct& settings, google::pro
 // random secret (0600). The error names the variable or file, never a value.
 absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref,
                                           const std::string& data_dir = "", bool create = false);
+
+// The same for an adapter: relative to its data_dir, a missing `create` file as its context's
+// secret_files says.
+absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref, const spi::AdapterContext& ctx);
 
 // The duration, or `fallback` when it is zero (unset).
 absl::Duration ToDuration(const google::protobuf::Duration& d, absl::Duration fallback);

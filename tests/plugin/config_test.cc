@@ -124,6 +124,16 @@ TEST(Config, ASecretFileMarkedCreateIsMadeOnceUnderDataDir) {
   v1::SecretRef plain;
   plain.set_file("webhook-secret");
   EXPECT_EQ(*ResolveSecret(plain, dir.path()), *made);  // relative to data_dir
+
+  // `debriefctl config check` takes a file debriefd will make as fine, and makes nothing.
+  testing::TempDir fresh;
+  testing::MockHttpClient http;
+  testing::FakeClock clock;
+  spi::AdapterContext check{http, clock, fresh.path(), spi::AdapterContext::SecretFiles::kCheck};
+  EXPECT_TRUE(ResolveSecret(ref, check).ok());
+  EXPECT_FALSE(std::filesystem::exists(fresh.file("webhook-secret")));
+  spi::AdapterContext read{http, clock, fresh.path()};
+  EXPECT_FALSE(ResolveSecret(ref, read).ok());
 }
 
 TEST(Config, ParsesDurations) {

@@ -286,10 +286,9 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required: Freshdesk signs nothing, so without a shared "
           "secret anyone could post tickets");
-    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx);
     if (!key.ok()) return key.status();
-    auto secret =
-        settings::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     if (secret->size() < 16)
       return absl::InvalidArgumentError("settings.webhook_secret: use at least 16 characters");

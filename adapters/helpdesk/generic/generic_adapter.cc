@@ -281,7 +281,7 @@ class GenericFactory final : public spi::HelpdeskAdapterFactory {
     if (!cfg.has_secret())
       return absl::InvalidArgumentError(
           "settings.secret is required (env: NAME or file: PATH); unsigned webhooks are refused");
-    auto secret = settings::ResolveSecret(cfg.secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.secret(), ctx);
     if (!secret.ok()) return secret.status();
     const auto* fields = cfg.fields().GetDescriptor();
     for (int i = 0; i < fields->field_count(); ++i) {
@@ -300,8 +300,7 @@ class GenericFactory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError("settings.signature_encoding: hex or base64");
     std::string bearer;
     if (cfg.write_back().has_bearer_token()) {
-      auto b = settings::ResolveSecret(cfg.write_back().bearer_token(), ctx.data_dir,
-                                       ctx.create_missing_secrets);
+      auto b = settings::ResolveSecret(cfg.write_back().bearer_token(), ctx);
       if (!b.ok()) return b.status();
       bearer = *b;
     }

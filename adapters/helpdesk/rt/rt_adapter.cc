@@ -401,10 +401,9 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     if (!cfg.has_webhook_secret())
       return absl::InvalidArgumentError(
           "settings.webhook_secret is required (the scrip's key); unsigned webhooks are refused");
-    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx);
     if (!token.ok()) return token.status();
-    auto secret =
-        settings::ResolveSecret(cfg.webhook_secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<RequestTracker>(config.id(), std::move(cfg), std::move(*token),
                                             std::move(*secret), ctx);

@@ -286,10 +286,9 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.hmac_secret is required (the webhook's HMAC SHA1 Signature Token); unsigned "
           "webhooks are refused");
-    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx);
     if (!token.ok()) return token.status();
-    auto secret =
-        settings::ResolveSecret(cfg.hmac_secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.hmac_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zammad>(config.id(), std::move(cfg), std::move(*token),
                                     std::move(*secret), ctx);

@@ -255,10 +255,9 @@ class Factory final : public spi::HelpdeskAdapterFactory {
       return absl::InvalidArgumentError(
           "settings.signing_secret is required (the webhook's signing secret); unsigned "
           "webhooks are refused");
-    auto token = settings::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.api_token(), ctx);
     if (!token.ok()) return token.status();
-    auto secret =
-        settings::ResolveSecret(cfg.signing_secret(), ctx.data_dir, ctx.create_missing_secrets);
+    auto secret = settings::ResolveSecret(cfg.signing_secret(), ctx);
     if (!secret.ok()) return secret.status();
     return std::make_unique<Zendesk>(config.id(), std::move(cfg), std::move(*token),
                                      std::move(*secret), ctx);

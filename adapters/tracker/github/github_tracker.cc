@@ -311,7 +311,7 @@ class Factory final : public spi::TrackerAdapterFactory {
       return absl::InvalidArgumentError("settings.repository: owner/repo");
     if (!cfg.has_token())
       return absl::InvalidArgumentError("settings.token is required (a fine-grained token)");
-    auto token = settings::ResolveSecret(cfg.token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.token(), ctx);
     if (!token.ok()) return token.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();

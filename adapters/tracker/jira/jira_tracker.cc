@@ -521,7 +521,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Jira::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto token = settings::ResolveSecret(cfg.api_token(), ctx.data_dir, ctx.create_missing_secrets);
+    auto token = settings::ResolveSecret(cfg.api_token(), ctx);
     if (!token.ok()) return token.status();
     std::string auth =
         cfg.email().empty() ? absl::StrCat("Bearer ", *token) : BasicAuth(cfg.email(), *token);

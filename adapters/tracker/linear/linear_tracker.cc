@@ -358,7 +358,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = Linear::SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx);
     if (!key.ok()) return key.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();

@@ -376,7 +376,7 @@ class Factory final : public spi::TrackerAdapterFactory {
     for (const auto& [k, v] : cfg.fields())
       if (auto s = SetField(k, v, probe); !s.ok())
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
-    auto key = settings::ResolveSecret(cfg.api_key(), ctx.data_dir, ctx.create_missing_secrets);
+    auto key = settings::ResolveSecret(cfg.api_key(), ctx);
     if (!key.ok()) return key.status();
     return std::make_unique<Redmine>(config.id(), std::move(cfg), std::move(*key), ctx);
   }

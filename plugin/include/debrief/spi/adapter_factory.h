@@ -25,9 +25,13 @@ struct AdapterContext {
   const Clock& clock;
   // Where an adapter may keep files of its own; relative secret files resolve against it.
   std::string data_dir;
-  // Whether a secret file marked `create` that does not exist yet is made (debriefd), or is
-  // an error (tools that only read it).
-  bool create_missing_secrets = false;
+  // What happens to a secret file marked `create` that does not exist yet.
+  enum class SecretFiles {
+    kRead,    // an error: tools that only read it (debriefctl replay)
+    kCreate,  // it is made, random and 0600 (debriefd)
+    kCheck,   // it is taken as fine, for debriefd will make it (debriefctl config check)
+  };
+  SecretFiles secret_files = SecretFiles::kRead;
 };
 
 // Builds adapters of one type from their config. Factories are registered explicitly by

@@ -1,0 +1,49 @@
+#pragma once
+
+// debriefctl's pieces: the commands are grouped by what they reach (debriefd's services, model
+// files, config and sample files), each group adding its subcommands to the app. An option's
+// storage lives in a struct the group's callbacks share, so it outlives parsing.
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "grpcpp/grpcpp.h"
+
+namespace debrief::cli {
+
+// What every command shares: where debriefd is, and the exit code the command leaves.
+struct Ctl {
+  std::string server;  // host:port of debriefd's gRPC listener
+  int rc = 0;
+  std::shared_ptr<grpc::Channel> Channel() const;
+};
+
+// Prints a message as Protobuf JSON (field names as in the .proto) and returns 0.
+int Print(const google::protobuf::Message& m);
+// Says what went wrong on standard error; 3 for NOT_FOUND (scripts tell it apart), else 1.
+int Fail(const grpc::Status& s);
+int Fail(const absl::Status& s);
+
+// One unary call with a 30 s deadline; prints the answer or fails.
+template <typename Stub, typename Req, typename Res>
+int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), Stub& stub,
+         const Req& req) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Res res;
+  grpc::Status s = (stub.*method)(&ctx, req, &res);
+  if (!s.ok()) return Fail(s);
+  return Print(res);
+}
+
+// tickets, tasks, tracker, classify, feedback, emerging, adapters, deliveries, backfill.
+void AddServiceCommands(CLI::App& app, Ctl& ctl);
+// train and eval: models from labelled CSV and a store's tagged tickets.
+void AddModelCommands(CLI::App& app, Ctl& ctl);
+// config check and replay: a config file, and sample deliveries signed as a helpdesk would.
+void AddFileCommands(CLI::App& app, Ctl& ctl);
+
+}  // namespace debrief::cli

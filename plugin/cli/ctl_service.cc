@@ -1,0 +1,301 @@
+// The commands that talk to a running debriefd over gRPC.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/time_util.h"
+#include "classify/learned_classifier.h"
+#include "cli/ctl.h"
+#include "debrief/spi/clock.h"
+#include "debrief/v1/services.grpc.pb.h"
+
+namespace debrief::cli {
+namespace {
+
+// What the commands below read from the command line.
+struct Args {
+  std::string helpdesk_id, ticket_id, category, agent, text, model_path;
+  int64_t task_id = 0;
+  std::string tracker_id, external_id, status_name;
+  uint32_t min_size = 2;
+  int64_t emerging_id = 0;
+  std::string new_id, new_name, new_kind = "complaint", new_description;
+  std::string adapter_id;
+  int dead_limit = 100;
+  int64_t seq = 0;
+  std::string since;
+};
+
+v1::TicketRef Ref(const Args& a) {
+  v1::TicketRef r;
+  r.set_helpdesk_id(a.helpdesk_id);
+  r.set_ticket_id(a.ticket_id);
+  return r;
+}
+
+// Streams Admin.Backfill, drawing a progress bar on a terminal (a line per update otherwise).
+int Backfill(const Ctl& ctl, const std::string& helpdesk, const std::string& since_text) {
+  absl::Time since;
+  std::string err;
+  if (!absl::ParseTime("%Y-%m-%d", since_text, absl::UTCTimeZone(), &since, &err) &&
+      !absl::ParseTime(absl::RFC3339_full, since_text, &since, &err))
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--since: \"", since_text, "\" is not a date (YYYY-MM-DD)")));
+  auto stub = v1::Admin::NewStub(ctl.Channel());
+  v1::BackfillRequest req;
+  req.set_helpdesk_id(helpdesk);
+  base::SetTimestamp(req.mutable_since(), since);
+  grpc::ClientContext ctx;
+  auto reader = stub->Backfill(&ctx, req);
+  const bool tty = isatty(STDERR_FILENO) != 0;
+  v1::BackfillProgress p;
+  const absl::Time start = absl::Now();
+  while (reader->Read(&p)) {
+    const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+    std::string line;
+    if (p.total() > 0) {
+      const double frac = std::min(1.0, static_cast<double>(p.listed()) / p.total());
+      const int width = 30, filled = static_cast<int>(frac * width);
+      line = absl::StrCat("[", std::string(filled, '#'), std::string(width - filled, '.'), "] ",
+                          p.listed(), "/", p.total());
+    } else {
+      line = absl::StrCat(p.listed(), " tickets");
+    }
+    absl::StrAppend(&line, " listed, ", p.stored(), " new, page ", p.pages(), ", ",
+                    static_cast<int64_t>(secs > 0 ? p.listed() / secs : 0), "/s");
+    if (tty)
+      std::cerr << "\r" << line << "   " << std::flush;
+    else
+      std::cerr << line << "\n";
+  }
+  if (tty) std::cerr << "\n";
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail(s);
+  nlohmann::json j = {{"helpdesk", helpdesk},
+                      {"listed", p.listed()},
+                      {"stored", p.stored()},
+                      {"pages", p.pages()},
+                      {"done", p.done()}};
+  std::cout << j.dump() << "\n";
+  return p.done() ? 0 : 1;
+}
+
+void AddTicketAndTaskCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
+  auto* tickets = app.add_subcommand("tickets", "tickets Debrief has seen")->require_subcommand(1);
+  auto* tshow = tickets->add_subcommand("show", "a ticket with its classification and task");
+  tshow->add_option("helpdesk_id", a->helpdesk_id)->required();
+  tshow->add_option("ticket_id", a->ticket_id)->required();
+  tshow->callback([a, &ctl] {
+    v1::GetTicketRequest r;
+    *r.mutable_ticket() = Ref(*a);
+    ctl.rc = Call(&v1::Tickets::Stub::GetTicket, *v1::Tickets::NewStub(ctl.Channel()), r);
+  });
+
+  auto* tasks = app.add_subcommand("tasks", "improvement tasks")->require_subcommand(1);
+  auto* tlist = tasks->add_subcommand("list", "all tasks");
+  tlist->add_option("--category", a->category, "only this category");
+  tlist->callback([a, &ctl] {
+    v1::ListTasksRequest r;
+    r.set_category_id(a->category);
+    ctl.rc = Call(&v1::Improvements::Stub::ListTasks, *v1::Improvements::NewStub(ctl.Channel()), r);
+  });
+  auto* tget = tasks->add_subcommand("show", "a task with its linked tickets");
+  tget->add_option("task_id", a->task_id)->required();
+  tget->callback([a, &ctl] {
+    v1::GetTaskRequest r;
+    r.set_task_id(a->task_id);
+    ctl.rc = Call(&v1::Improvements::Stub::GetTask, *v1::Improvements::NewStub(ctl.Channel()), r);
+  });
+  auto* tlink = tasks->add_subcommand("link", "link a ticket to a task (an agent's decision)");
+  tlink->add_option("helpdesk_id", a->helpdesk_id)->required();
+  tlink->add_option("ticket_id", a->ticket_id)->required();
+  tlink->add_option("task_id", a->task_id)->required();
+  tlink->callback([a, &ctl] {
+    v1::LinkTicketRequest r;
+    *r.mutable_ticket() = Ref(*a);
+    r.set_task_id(a->task_id);
+    ctl.rc =
+        Call(&v1::Improvements::Stub::LinkTicket, *v1::Improvements::NewStub(ctl.Channel()), r);
+  });
+  auto* tunlink = tasks->add_subcommand("unlink", "unlink a ticket from its task");
+  tunlink->add_option("helpdesk_id", a->helpdesk_id)->required();
+  tunlink->add_option("ticket_id", a->ticket_id)->required();
+  tunlink->callback([a, &ctl] {
+    v1::UnlinkTicketRequest r;
+    *r.mutable_ticket() = Ref(*a);
+    ctl.rc =
+        Call(&v1::Improvements::Stub::UnlinkTicket, *v1::Improvements::NewStub(ctl.Channel()), r);
+  });
+  auto* trequest = tasks->add_subcommand(
+      "request", "ask for a task for this ticket now (links to the category's open task if any)");
+  trequest->add_option("helpdesk_id", a->helpdesk_id)->required();
+  trequest->add_option("ticket_id", a->ticket_id)->required();
+  trequest->add_option("--category", a->category, "default: the ticket's category");
+  trequest->callback([a, &ctl] {
+    v1::RequestTaskRequest r;
+    *r.mutable_ticket() = Ref(*a);
+    r.set_category_id(a->category);
+    ctl.rc =
+        Call(&v1::Improvements::Stub::RequestTask, *v1::Improvements::NewStub(ctl.Channel()), r);
+  });
+
+  // A tracker whose tasks Debrief holds (the builtin one) is worked here, as a team would work
+  // an issue in its tracker: debriefd notices a status change at its next status poll
+  // (loop.status_poll_interval) and closes the loop.
+  auto* tracker =
+      app.add_subcommand("tracker", "work the tasks of the builtin tracker")->require_subcommand(1);
+  tracker->add_option("--tracker", a->tracker_id,
+                      "the tracker's id (default: the default tracker)");
+  auto* trshow = tracker->add_subcommand("show", "a task as the tracker holds it");
+  trshow->add_option("external_id", a->external_id)->required();
+  trshow->callback([a, &ctl] {
+    v1::ShowTrackerTaskRequest r;
+    r.set_tracker_id(a->tracker_id);
+    r.set_external_id(a->external_id);
+    ctl.rc = Call(&v1::Admin::Stub::ShowTrackerTask, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  auto* trset =
+      tracker->add_subcommand("set-status", "move a task: open, in-progress, done, wont-do");
+  trset->add_option("external_id", a->external_id)->required();
+  trset->add_option("status", a->status_name)
+      ->required()
+      ->check(CLI::IsMember({"open", "in-progress", "done", "wont-do"}));
+  trset->callback([a, &ctl] {
+    v1::SetTrackerTaskStatusRequest r;
+    r.set_tracker_id(a->tracker_id);
+    r.set_external_id(a->external_id);
+    r.set_status(a->status_name == "open"          ? v1::TASK_OPEN
+                 : a->status_name == "in-progress" ? v1::TASK_IN_PROGRESS
+                 : a->status_name == "done"        ? v1::TASK_DONE
+                                                   : v1::TASK_WONT_DO);
+    ctl.rc = Call(&v1::Admin::Stub::SetTrackerTaskStatus, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+}
+
+void AddTaggingCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
+  auto* classify =
+      app.add_subcommand("classify", "classify a text (the running debriefd, or --model)");
+  classify->add_option("text", a->text)->required();
+  classify->add_option("--model", a->model_path, "a model file: classify locally");
+  classify->callback([a, &ctl] {
+    if (!a->model_path.empty()) {
+      auto m = classify::LearnedClassifier::Load(a->model_path, spi::SystemClock::Get());
+      if (!m.ok()) {
+        ctl.rc = Fail(m.status());
+        return;
+      }
+      v1::Ticket t;
+      t.set_body(a->text);
+      v1::ClassifyResponse r;
+      *r.mutable_classification() = (*m)->Classify(t);
+      ctl.rc = Print(r);
+      return;
+    }
+    v1::ClassifyRequest r;
+    r.set_text(a->text);
+    ctl.rc = Call(&v1::Tagging::Stub::Classify, *v1::Tagging::NewStub(ctl.Channel()), r);
+  });
+
+  auto* feedback =
+      app.add_subcommand("feedback", "correct a ticket's root cause (teaches the model)");
+  feedback->add_option("helpdesk_id", a->helpdesk_id)->required();
+  feedback->add_option("ticket_id", a->ticket_id)->required();
+  feedback->add_option("category_id", a->category)->required();
+  feedback->add_option("--agent", a->agent, "who made the correction");
+  feedback->callback([a, &ctl] {
+    v1::FeedbackRequest r;
+    *r.mutable_ticket() = Ref(*a);
+    r.set_category_id(a->category);
+    r.set_agent(a->agent);
+    ctl.rc = Call(&v1::Tagging::Stub::Feedback, *v1::Tagging::NewStub(ctl.Channel()), r);
+  });
+
+  auto* emerging = app.add_subcommand("emerging", "tickets no category explains, grouped")
+                       ->require_subcommand(1);
+  auto* elist = emerging->add_subcommand("list", "emerging issues, largest first");
+  elist->add_option("--min-size", a->min_size, "smallest group to show (default 2)");
+  elist->callback([a, &ctl] {
+    v1::ListEmergingRequest r;
+    r.set_min_size(a->min_size);
+    ctl.rc = Call(&v1::Tagging::Stub::ListEmerging, *v1::Tagging::NewStub(ctl.Channel()), r);
+  });
+  auto* epromote = emerging->add_subcommand("promote", "make an emerging issue a category");
+  epromote->add_option("emerging_id", a->emerging_id)->required();
+  epromote->add_option("--id", a->new_id, "the new category's id (a slug)")->required();
+  epromote->add_option("--name", a->new_name, "its name")->required();
+  epromote->add_option("--kind", a->new_kind, "complaint, praise, suggestion or question");
+  epromote->add_option("--description", a->new_description, "what it covers");
+  epromote->callback([a, &ctl] {
+    v1::CategoryKind kind;
+    std::string upper = a->new_kind;
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (!v1::CategoryKind_Parse(upper, &kind) || kind == v1::CATEGORY_KIND_UNSPECIFIED) {
+      ctl.rc =
+          Fail(absl::InvalidArgumentError("--kind: complaint, praise, suggestion or question"));
+      return;
+    }
+    v1::PromoteEmergingRequest r;
+    r.set_emerging_id(a->emerging_id);
+    r.set_category_id(a->new_id);
+    r.set_name(a->new_name);
+    r.set_kind(kind);
+    r.set_description(a->new_description);
+    ctl.rc = Call(&v1::Tagging::Stub::PromoteEmerging, *v1::Tagging::NewStub(ctl.Channel()), r);
+  });
+}
+
+void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
+  auto* adapters =
+      app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
+  adapters->add_subcommand("list", "all adapters")->callback([&ctl] {
+    ctl.rc = Call(&v1::Admin::Stub::ListAdapters, *v1::Admin::NewStub(ctl.Channel()),
+                  v1::ListAdaptersRequest());
+  });
+  auto* acheck = adapters->add_subcommand("check", "check an adapter's configuration and reach");
+  acheck->add_option("id", a->adapter_id)->required();
+  acheck->callback([a, &ctl] {
+    v1::CheckAdapterRequest r;
+    r.set_id(a->adapter_id);
+    ctl.rc = Call(&v1::Admin::Stub::CheckAdapter, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* deliveries = app.add_subcommand("deliveries", "webhook deliveries the pipeline gave up on")
+                         ->require_subcommand(1);
+  auto* dlist = deliveries->add_subcommand("list", "dead letters with their errors, newest first");
+  dlist->add_option("--limit", a->dead_limit, "at most this many (default 100)");
+  dlist->callback([a, &ctl] {
+    v1::ListDeadLettersRequest r;
+    r.set_limit(a->dead_limit);
+    ctl.rc = Call(&v1::Admin::Stub::ListDeadLetters, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  auto* dreplay =
+      deliveries->add_subcommand("replay", "process a dead letter again, once its cause is fixed");
+  dreplay->add_option("seq", a->seq, "the delivery's seq (from deliveries list)")->required();
+  dreplay->callback([a, &ctl] {
+    v1::ReplayDeliveryRequest r;
+    r.set_seq(a->seq);
+    ctl.rc = Call(&v1::Admin::Stub::ReplayDelivery, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* backfill = app.add_subcommand(
+      "backfill", "import a helpdesk's tickets updated since a date (resumable)");
+  backfill->add_option("helpdesk_id", a->helpdesk_id)->required();
+  backfill->add_option("--since", a->since, "first date to import, YYYY-MM-DD (UTC)")->required();
+  backfill->callback([a, &ctl] { ctl.rc = Backfill(ctl, a->helpdesk_id, a->since); });
+}
+
+}  // namespace
+
+void AddServiceCommands(CLI::App& app, Ctl& ctl) {
+  auto args = std::make_shared<Args>();
+  AddTicketAndTaskCommands(app, ctl, args);
+  AddTaggingCommands(app, ctl, args);
+  AddAdminCommands(app, ctl, args);
+}
+
+}  // namespace debrief::cli
