@@ -1,0 +1,185 @@
+// Following tasks: status polls, tracker webhooks' nudges, and what a status change sets off.
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "base/time_util.h"
+#include "loop/internal.h"
+#include "loop/loop.h"
+#include "loop/report.h"
+#include "loop/verification.h"
+#include "settings/settings.h"
+
+namespace debrief::loop {
+
+using internal::Active;
+using internal::NotReady;
+using internal::TaskRef;
+using settings::ToDuration;
+
+void Loop::Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids) {
+  if (external_ids.empty()) return;
+  {
+    std::lock_guard<std::mutex> l(nudged_mu_);
+    for (const std::string& id : external_ids) nudged_.emplace(tracker_id, id);
+  }
+  follower_.Notify();
+}
+
+absl::StatusOr<int> Loop::Follow() {
+  std::set<std::pair<std::string, std::string>> nudged;
+  {
+    std::lock_guard<std::mutex> l(nudged_mu_);
+    nudged.swap(nudged_);
+  }
+  int changed = 0;
+  if (!nudged.empty()) {
+    auto n = PollTasks(
+        [&](const v1::ImprovementTask& t) {
+          return nudged.contains({t.tracker_id(), t.external_id()});
+        },
+        "webhook");
+    if (!n.ok()) return n.status();
+    changed += *n;
+  }
+  if (clock_.Now() - last_poll_ >= poll_interval_) {
+    auto n = PollStatuses();
+    if (!n.ok()) return n.status();
+    changed += *n;
+  }
+  return changed;
+}
+
+absl::StatusOr<int> Loop::PollStatuses() {
+  const absl::Time now = clock_.Now();
+  last_poll_ = now;
+  // A tracker that lists its changes is asked for the tasks updated since its last complete
+  // poll (a minute of overlap, for clocks apart), and only those are read back; the first poll
+  // after start, and any poll after a failed one, reads every task.
+  std::map<std::string, std::optional<std::set<std::string>>> only;  // tracker -> ids
+  for (const auto& [id, tracker] : trackers_) {
+    auto it = polled_.find(id);
+    if (it == polled_.end()) continue;
+    auto ids = tracker->ChangedSince(it->second - absl::Minutes(1));
+    if (ids.ok()) {
+      only[id] = std::set<std::string>(ids->begin(), ids->end());
+    } else if (!absl::IsUnimplemented(ids.status())) {
+      std::cerr << "task-follower: tracker " << id << ": " << ids.status()
+                << "; reading every task\n";
+    }
+  }
+  std::set<std::string> failed;
+  auto n = PollTasks(
+      [&](const v1::ImprovementTask& t) {
+        auto it = only.find(t.tracker_id());
+        return it == only.end() || !it->second || it->second->contains(t.external_id());
+      },
+      "poll", &failed);
+  if (!n.ok()) return n;
+  for (const auto& [id, tracker] : trackers_) {
+    if (failed.contains(id))
+      polled_.erase(id);  // the next poll reads all of this tracker's tasks
+    else
+      polled_[id] = now;
+  }
+  return n;
+}
+
+absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::ImprovementTask&)>& wanted,
+                                    const std::string& source, std::set<std::string>* failed) {
+  std::vector<v1::ImprovementTask> tasks;
+  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
+      auto l = tx.ListTasks({/*category_id=*/"", st});
+      if (!l.ok()) return l.status();
+      for (auto& t : *l)
+        if (wanted(t)) tasks.push_back(std::move(t));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  int changed = 0;
+  for (const v1::ImprovementTask& t : tasks) {
+    if (t.external_id().empty()) continue;
+    auto tracker = Tracker(t.tracker_id());
+    if (!tracker.ok()) continue;
+    auto got = (*tracker)->GetTask(t.external_id());
+    if (!got.ok()) {
+      // An outage delays following; the next poll asks again (every task of this tracker: a
+      // change listing would not name this one again). A deleted task stays logged.
+      if (failed != nullptr && !absl::IsNotFound(got.status())) failed->insert(t.tracker_id());
+      std::cerr << "task-follower: task " << t.id() << ": " << got.status() << "\n";
+      continue;
+    }
+    if (got->status == t.status()) continue;
+    absl::Status st = store_.Transact(
+        [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), got->status, source); });
+    if (!st.ok()) return st;
+    ++changed;
+  }
+  return changed;
+}
+
+absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
+                            const std::string& source) {
+  auto got = tx.GetTask(task_id);
+  if (!got.ok()) return got.status();
+  if (!*got) return absl::NotFoundError(absl::StrCat("no task ", task_id));
+  v1::ImprovementTask& task = **got;
+  if (task.status() == status || status == v1::TASK_STATUS_UNSPECIFIED) return absl::OkStatus();
+  if (!Active(task.status()))
+    // A done task reopened in the tracker: recorded, but the cause's next tickets go to a
+    // regression task rather than back to it.
+    std::cerr << "loop: task " << task_id << " moved from done to " << v1::TaskStatus_Name(status)
+              << " in its tracker\n";
+  const absl::Time now = clock_.Now();
+  v1::TaskStatusChange change;
+  change.set_task_id(task_id);
+  change.set_status(status);
+  base::SetTimestamp(change.mutable_at(), now);
+  change.set_source(source);
+  if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
+  task.set_status(status);
+  const bool finished = status == v1::TASK_DONE || status == v1::TASK_WONT_DO;
+  if (finished) base::SetTimestamp(task.mutable_done_at(), now);
+  if (absl::Status s = tx.UpdateTask(task); !s.ok()) return s;
+  if (status != v1::TASK_DONE) return absl::OkStatus();
+
+  // Done: tell every linked ticket once, reply once per customer where allowed, verify later.
+  const v1::Category* cat = policy_.category(task.category_id());
+  auto recs = tx.TicketsOfTask(task_id);
+  if (!recs.ok()) return recs.status();
+  for (const spi::TicketRecord& r : *recs) {
+    const v1::Ticket& t = r.ticket;
+    v1::OutboxAction note;
+    auto* n = note.mutable_notify_ticket();
+    n->set_task_id(task_id);
+    n->set_helpdesk_id(t.helpdesk_id());
+    n->set_ticket_id(t.ticket_id());
+    if (absl::Status s = tx.Enqueue(
+            absl::StrCat("notify:", task_id, ":", t.helpdesk_id(), ":", t.ticket_id()), note, now);
+        !s.ok())
+      return s;
+    if (!ShouldReply(cat, r)) continue;
+    v1::OutboxAction reply;
+    auto* rp = reply.mutable_reply();
+    rp->set_task_id(task_id);
+    rp->set_helpdesk_id(t.helpdesk_id());
+    rp->set_ticket_id(t.ticket_id());
+    // One reply per customer and task, however many tickets they opened about it.
+    if (absl::Status s =
+            tx.Enqueue(absl::StrCat("reply:", task_id, ":", CustomerKey(t)), reply, now);
+        !s.ok())
+      return s;
+  }
+  v1::OutboxAction verify;
+  verify.mutable_verify_fix()->set_task_id(task_id);
+  const absl::Time due = now + ToDuration(config_.settling_delay(), absl::Hours(24 * 7)) +
+                         ToDuration(config_.verify_window(), absl::Hours(24 * 28));
+  if (absl::Status s = tx.Enqueue(absl::StrCat("verify:", task_id, ":0"), verify, due); !s.ok())
+    return s;
+  return policy_.EnqueueSync(tx, task_id, /*force=*/true);
+}
+
+}  // namespace debrief::loop
