@@ -86,6 +86,26 @@ bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(60)) {
   return pred();
 }
 
+// Checks `pred` every half second for `period`, and once more when it is over: false as soon
+// as it fails. What proves that nothing more happens, for a period derived from the intervals
+// below.
+template <typename Pred>
+bool Holds(Pred pred, absl::Duration period) {
+  const absl::Time end = absl::Now() + period;
+  while (absl::Now() < end) {
+    if (!pred()) return false;
+    absl::SleepFor(absl::Milliseconds(500));
+  }
+  return pred();
+}
+
+// The loop's intervals, as Config() writes them into debrief.yaml.
+constexpr absl::Duration kImpactInterval = absl::Seconds(3);      // the tracker sync's debounce
+constexpr absl::Duration kStatusPollInterval = absl::Seconds(2);  // the task follower's poll
+// The longest an outbox action that has come due takes to show at a peer: the executor's
+// poll (100 ms by default) and a round trip to RT or Redmine.
+constexpr absl::Duration kActionLatency = absl::Seconds(2);
+
 class RequestTrackerAndRedmine : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -142,8 +162,16 @@ taxonomy: {file: )",
 link_policy: {open_after_tickets: 3, window: 7d}
 # Reconciliation runs at start and then hourly: until the restart, only webhooks bring tickets.
 reconcile: {interval: 1h, initial_lookback: 10m}
-loop: {impact_interval: 3s, impact_min_growth: 0.5, impact_min_new_tickets: 1, status_poll_interval: 2s}
-)");
+)",
+                        LoopConfig());
+  }
+
+  // The loop's section, with the intervals the waits of the test are derived from.
+  static std::string LoopConfig() {
+    return absl::StrCat(
+        "loop: {impact_interval: ", absl::FormatDuration(kImpactInterval),
+        ", impact_min_growth: 0.5, impact_min_new_tickets: 1, status_poll_interval: ",
+        absl::FormatDuration(kStatusPollInterval), "}\n");
   }
 
   // RT: a ticket from a customer, through REST2 (the scrip sends its webhook).
@@ -354,7 +382,11 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
     return absl::StrContains(d, TicketUrl(billing[3])) &&
            absl::StrContains(d, TicketUrl(billing[4]));
   })) << Issue(issue_id).dump(2);
-  absl::SleepFor(absl::Seconds(8));  // two more debounce intervals: no further edit comes
+  // Any further edit these tickets cause is due within one debounce interval of the last and
+  // shows within kActionLatency: two intervals and that latency without one mean none comes.
+  EXPECT_TRUE(Holds([&] { return DescriptionEdits(Issue(issue_id)) == 1; },
+                    2 * kImpactInterval + kActionLatency))
+      << Issue(issue_id).dump(2);
   {
     json issue = Issue(issue_id);
     EXPECT_EQ(DescriptionEdits(issue), 1) << issue.dump(2);
@@ -417,7 +449,16 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
       if (CommentsWith(t, kDone) < 1) return false;
     return true;
   })) << "every linked ticket is told";
-  absl::SleepFor(absl::Seconds(6));  // three more status polls: nobody is told twice
+  // Three more status polls, and the latency of a note one of them would cause: nobody is told
+  // twice.
+  EXPECT_TRUE(Holds(
+      [&] {
+        for (const std::string& t : billing)
+          if (CommentsWith(t, kDone) != 1) return false;
+        return true;
+      },
+      3 * kStatusPollInterval + kActionLatency))
+      << CommentsOf(billing);
   for (const std::string& t : billing) {
     EXPECT_EQ(CommentsWith(t, kDone), 1) << "ticket " << t;
     EXPECT_EQ(CommentsWith(t, issue_url), 2) << "ticket " << t << ": linked once, told once";

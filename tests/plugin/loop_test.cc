@@ -6,8 +6,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <future>
+#include <map>
+#include <mutex>
 
 #include "absl/strings/str_split.h"
 #include "classify/keyword_classifier.h"
@@ -426,29 +430,85 @@ TEST(FixVerification, MatchesAnIndependentExactComputation) {
   EXPECT_EQ(rows, 15);
 }
 
+// The builtin tracker behind a tracker whose read-backs (on the task-follower's thread) a test
+// can count and wait for, so it knows which of the follower's steps have run.
+class WatchedTracker final : public spi::TrackerAdapter {
+ public:
+  explicit WatchedTracker(spi::TrackerAdapter& inner) : inner_(inner) {}
+  const std::string& id() const override { return inner_.id(); }
+  const std::string& type() const override { return inner_.type(); }
+  absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
+    return inner_.CreateTask(d);
+  }
+  absl::Status UpdateTask(const std::string& id, const spi::TaskUpdate& u) override {
+    return inner_.UpdateTask(id, u);
+  }
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ++reads_[id];
+      cv_.notify_all();
+    }
+    return inner_.GetTask(id);
+  }
+  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
+    return inner_.ChangedSince(since);
+  }
+  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_.Check(r); }
+
+  int Reads(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    return reads_[id];
+  }
+  // Waits until the task has been read back more than `after` times; false after 30 s (the
+  // test fails instead of hanging).
+  bool WaitForRead(const std::string& id, int after) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(30), [&] { return reads_[id] > after; });
+  }
+
+ private:
+  spi::TrackerAdapter& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, int> reads_;
+};
+
 TEST_F(LoopScenario, ATrackerWebhookHasItsTaskReadBackAtOnceNotAtTheNextPoll) {
   for (int i = 1; i <= 3; ++i)
     Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam", "charged twice");
+  // A suggestion opens its task at once: a second task, whose read-backs mark the follower's
+  // steps.
+  Ticket("s1", "c9", "Pat", "Please add an export to CSV");
   Run();
   v1::ImprovementTask task = Task("billing");
+  v1::ImprovementTask marker = Task("export");
   ASSERT_FALSE(task.external_id().empty());
+  ASSERT_FALSE(marker.external_id().empty());
+  WatchedTracker watched(*tracker_);
+  Loop loop(config_, *store_, {}, {{"tasks", &watched}}, *policy_, clock_);
   // A poll now; the next is due in 5 minutes of the fake clock, which stands still.
-  ASSERT_EQ(*loop_->PollStatuses(), 0);
-  loop_->Start();
+  ASSERT_EQ(*loop.PollStatuses(), 0);
+  const int task_reads = watched.Reads(task.external_id());
+  const int marker_reads = watched.Reads(marker.external_id());
   ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
-  loop_->Nudge("other-tracker", {task.external_id()});  // not this task's tracker
-  loop_->Nudge("tasks", {"no-such-task"});
-  absl::SleepFor(absl::Milliseconds(200));
+  // Named before the follower starts, these reach its first step together.
+  loop.Nudge("other-tracker", {task.external_id()});  // not this task's tracker
+  loop.Nudge("tasks", {"no-such-task"});
+  loop.Nudge("tasks", {marker.external_id()});
+  loop.Start();
+  ASSERT_TRUE(watched.WaitForRead(marker.external_id(), marker_reads)) << "the first step";
+  // The first step has taken its nudges, so this one reaches a later step: once the marker is
+  // read again, the first step has ended.
+  loop.Nudge("tasks", {marker.external_id()});
+  ASSERT_TRUE(watched.WaitForRead(marker.external_id(), marker_reads + 1)) << "a later step";
+  EXPECT_EQ(watched.Reads(task.external_id()), task_reads);
   EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_OPEN)
       << "nothing named this task yet, and the clock has not reached the next poll";
-  loop_->Nudge("tasks", {task.external_id()});
-  v1::TaskStatus seen = v1::TASK_OPEN;
-  for (int i = 0; i < 100 && seen != v1::TASK_DONE; ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-    seen = Task("billing", /*active=*/false).status();
-  }
-  EXPECT_EQ(seen, v1::TASK_DONE);
-  loop_->Stop();
+  loop.Nudge("tasks", {task.external_id()});
+  ASSERT_TRUE(watched.WaitForRead(task.external_id(), task_reads));
+  loop.Stop();  // the step that is reading the task back runs to its end first
+  EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_DONE);
   Run();
   EXPECT_EQ(NotesFor("1", /*is_public=*/false), 1) << "the linked tickets are told";
 }
