@@ -101,7 +101,8 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const TaskFilter& f) = 0;
   // Inserts and returns the id. ALREADY_EXISTS if the category already has an active task.
   virtual absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& task) = 0;
-  // Writes status, external ids, title, done_at, verification and flagged.
+  // Writes status, external id, key and url, title, done_at, verification, flagged, and what
+  // was last written to the tracker (synced_ticket_count, synced_at).
   virtual absl::Status UpdateTask(const v1::ImprovementTask& task) = 0;
   // The category's most recently done task (to tell a regression from a new cause).
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
@@ -125,8 +126,8 @@ class StoreTransaction {
   virtual absl::Status Enqueue(const std::string& key, const v1::OutboxAction& action,
                                absl::Time due) = 0;
 
-  // Records what became of a delivery (a later call for the same seq replaces it) and
-  // forgets its failed attempts.
+  // Records what became of a delivery (a later call for the same seq replaces it). Any
+  // outcome but kFailed forgets its failed attempts; a dead letter keeps their count.
   virtual absl::Status MarkDelivery(int64_t seq, DeliveryState state, const std::string& note) = 0;
   // What became of a delivery so far (kPending while it has no outcome).
   virtual absl::StatusOr<DeliveryState> GetDeliveryState(int64_t seq) = 0;
@@ -148,7 +149,7 @@ class StoreTransaction {
   // Every ticket, in no particular order, until fn returns false (exports, training).
   virtual absl::Status ForEachTicket(const std::function<bool(const TicketRecord&)>& fn) = 0;
 
-  // Categories promoted from emerging issues, in promotion order.
+  // Categories promoted from emerging issues, in promotion order (by the store's clock).
   virtual absl::Status PutPromotedCategory(const v1::PromotedCategory& promoted) = 0;
 
   // Named positions of long-running listings (a helpdesk's reconciliation watermark, a
@@ -180,7 +181,10 @@ class Store {
                               std::function<void(absl::StatusOr<AppendOutcome>)> done) = 0;
 
   // Pending deliveries with seq > after_seq, oldest first. A row that cannot be read back
-  // comes with `unreadable` set rather than failing the whole read.
+  // comes with `unreadable` set rather than failing the whole read. Outcomes are recorded in
+  // seq order (the pipeline's batches are, and it stops at a delivery that fails until it is
+  // processed or a dead letter), so the deliveries with an outcome are a prefix of the inbox:
+  // an implementation may, as SQLite's does, skip everything up to the highest seq with one.
   virtual absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                         int limit) = 0;
   // One delivery, whatever its state; NOT_FOUND if there is none with that seq.
