@@ -18,6 +18,18 @@ using internal::NotReady;
 using internal::TaskRef;
 using settings::ToDuration;
 
+absl::Status Loop::RefreshTask(int64_t task_id) {
+  return PollTasks([task_id](const v1::ImprovementTask& t) { return t.id() == task_id; }, "agent")
+      .status();
+}
+
+std::optional<absl::Time> Loop::StatusReadAt(int64_t task_id) const {
+  std::lock_guard<std::mutex> l(read_at_mu_);
+  auto it = read_at_.find(task_id);
+  if (it == read_at_.end()) return std::nullopt;
+  return it->second;
+}
+
 void Loop::Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids) {
   if (external_ids.empty()) return;
   {
@@ -111,6 +123,10 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
       if (failed != nullptr && !absl::IsNotFound(got.status())) failed->insert(t.tracker_id());
       std::cerr << "task-follower: task " << t.id() << ": " << got.status() << "\n";
       continue;
+    }
+    {
+      std::lock_guard<std::mutex> l(read_at_mu_);
+      read_at_[t.id()] = clock_.Now();
     }
     if (got->status == t.status()) continue;
     absl::Status st = store_.Transact(

@@ -52,6 +52,12 @@ class Loop {
   // once instead of at the next poll. Tasks Debrief does not follow are ignored.
   void Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids);
 
+  // Reads one active task's status back from its tracker now (an agent asked for it, instead
+  // of waiting for the next poll); a task no longer active is left as it is.
+  absl::Status RefreshTask(int64_t task_id);
+  // When the task's status was last read from its tracker (since this debriefd started).
+  std::optional<absl::Time> StatusReadAt(int64_t task_id) const;
+
   // The tracker reported `status` for the task (from a poll or a webhook), inside tx.
   absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
                         const std::string& source);
@@ -101,6 +107,8 @@ class Loop {
   std::map<std::string, absl::Time> polled_;     // tracker -> its last complete poll
   std::mutex installation_mu_;
   std::optional<std::string> installation_;  // read once from the store
+  mutable std::mutex read_at_mu_;
+  std::map<int64_t, absl::Time> read_at_;  // task -> its status last read from the tracker
   std::mutex nudged_mu_;
   std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
   base::Worker follower_;

@@ -17,6 +17,14 @@ LinkPolicy::LinkPolicy(const v1::Config& config, const spi::Clock& clock)
   for (const auto& c : config.taxonomy().categories()) categories_[c.id()] = c;
 }
 
+std::vector<v1::Category> LinkPolicy::Categories() const {
+  std::shared_lock<std::shared_mutex> l(categories_mu_);
+  std::vector<v1::Category> out;
+  out.reserve(categories_.size());
+  for (const auto& [id, c] : categories_) out.push_back(c);
+  return out;
+}
+
 const v1::Category* LinkPolicy::category(const std::string& id) const {
   std::shared_lock<std::shared_mutex> l(categories_mu_);
   auto it = categories_.find(id);
@@ -117,19 +125,20 @@ absl::Status LinkPolicy::EnqueueSync(spi::StoreTransaction& tx, int64_t task_id,
 absl::StatusOr<v1::ImprovementTask> LinkPolicy::OpenTask(spi::StoreTransaction& tx,
                                                          const v1::Category& cat,
                                                          const std::vector<v1::Ticket>& tickets,
-                                                         v1::LinkOrigin origin) {
+                                                         v1::LinkOrigin origin,
+                                                         const std::string& title) {
   auto last = tx.LastDoneTask(cat.id());
   if (!last.ok()) return last.status();
   v1::ImprovementTask task;
   task.set_category_id(cat.id());
   task.set_tracker_id(TrackerFor(cat));
-  task.set_title(TaskTitle(cat));
+  task.set_title(title.empty() ? TaskTitle(cat) : title);
   task.set_status(v1::TASK_PENDING_CREATE);
   if (*last) {
     // The cause came back after its task was done: a new task that points at the old one,
     // rather than reopening it silently.
     task.set_regression_of((*last)->id());
-    task.set_title(absl::StrCat(TaskTitle(cat), " (came back)"));
+    task.set_title(absl::StrCat(task.title(), " (came back)"));
   }
   auto id = tx.InsertTask(task);
   if (!id.ok()) return id.status();
@@ -192,7 +201,8 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
 absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransaction& tx,
                                                               const std::string& helpdesk_id,
                                                               const std::string& ticket_id,
-                                                              const std::string& category_id) {
+                                                              const std::string& category_id,
+                                                              const std::string& title) {
   auto rec = tx.GetTicket(helpdesk_id, ticket_id);
   if (!rec.ok()) return rec.status();
   if (!*rec) return absl::NotFoundError(absl::StrCat("no ticket ", helpdesk_id, "/", ticket_id));
@@ -215,7 +225,7 @@ absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransact
   if (*old) {
     if (absl::Status s = Unlink(tx, helpdesk_id, ticket_id); !s.ok()) return s;
   }
-  auto task = OpenTask(tx, *cat, {(*rec)->ticket}, v1::LINK_AGENT);
+  auto task = OpenTask(tx, *cat, {(*rec)->ticket}, v1::LINK_AGENT, title);
   if (!task.ok()) return task.status();
   return Requested{*task, true};
 }

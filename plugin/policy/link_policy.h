@@ -46,9 +46,11 @@ class LinkPolicy {
     v1::ImprovementTask task;
     bool created = false;
   };
+  // `title` (empty: TaskTitle of the category) names a task it creates.
   absl::StatusOr<Requested> RequestTask(spi::StoreTransaction& tx, const std::string& helpdesk_id,
                                         const std::string& ticket_id,
-                                        const std::string& category_id);
+                                        const std::string& category_id,
+                                        const std::string& title = "");
 
   // Schedules the task's next SyncTask (debounced by loop.impact_interval). A forced one is
   // written whatever the impact's growth (status changes, agents' decisions).
@@ -57,6 +59,8 @@ class LinkPolicy {
   // The category, or null. Categories are never removed while in use, so the pointer stays
   // valid (promoted ones are added at run time).
   const v1::Category* category(const std::string& id) const;
+  // Every category (the taxonomy's and the promoted ones), by id.
+  std::vector<v1::Category> Categories() const;
   // A category promoted from an emerging issue. ALREADY_EXISTS if the id is taken.
   absl::Status AddCategory(const v1::Category& c);
   // Undoes AddCategory when the promotion that asked for it failed.
@@ -71,7 +75,8 @@ class LinkPolicy {
                     const v1::ImprovementTask& task, v1::LinkOrigin origin);
   absl::StatusOr<v1::ImprovementTask> OpenTask(spi::StoreTransaction& tx, const v1::Category& cat,
                                                const std::vector<v1::Ticket>& tickets,
-                                               v1::LinkOrigin origin);
+                                               v1::LinkOrigin origin,
+                                               const std::string& title = "");
   absl::Status EnqueueWriteBack(spi::StoreTransaction& tx, const v1::Ticket& ticket,
                                 const v1::Classification& c, int64_t task_id);
 

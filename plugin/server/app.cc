@@ -115,7 +115,9 @@ class AppImpl final : public App {
     service_ = std::make_unique<service::Service>(
         service::Deps{config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_,
                       tracker_ptrs_, [this] { executor_->Notify(); }, emerging_,
-                      [this](int64_t seq) { return pipeline_->Replay(seq); }});
+                      [this](int64_t seq) { return pipeline_->Replay(seq); },
+                      [this](int64_t task_id) { return loop_->RefreshTask(task_id); },
+                      [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }});
     return absl::OkStatus();
   }
 

@@ -34,6 +34,7 @@ class TaggingService final : public v1::Tagging::CallbackService {
  public:
   explicit TaggingService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(Classify)
+  DEBRIEF_UNARY(ListCategories)
   DEBRIEF_UNARY(Feedback)
   DEBRIEF_UNARY(ListEmerging)
   DEBRIEF_UNARY(PromoteEmerging)
@@ -50,6 +51,8 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
   DEBRIEF_UNARY(LinkTicket)
   DEBRIEF_UNARY(UnlinkTicket)
   DEBRIEF_UNARY(RequestTask)
+  DEBRIEF_UNARY(SearchTasks)
+  DEBRIEF_UNARY(RefreshTask)
 
  private:
   service::Service& svc_;
@@ -59,6 +62,8 @@ class TicketsService final : public v1::Tickets::CallbackService {
  public:
   explicit TicketsService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(GetTicket)
+  DEBRIEF_UNARY(GetJourney)
+  DEBRIEF_UNARY(SimilarTickets)
 
  private:
   service::Service& svc_;
@@ -135,6 +140,9 @@ class AdminService final : public v1::Admin::CallbackService {
   DEBRIEF_UNARY(CheckAdapter)
   DEBRIEF_UNARY(ListDeadLetters)
   DEBRIEF_UNARY(ReplayDelivery)
+  DEBRIEF_UNARY(CreateApiToken)
+  DEBRIEF_UNARY(ListApiTokens)
+  DEBRIEF_UNARY(RevokeApiToken)
   DEBRIEF_UNARY(ShowTrackerTask)
   DEBRIEF_UNARY(SetTrackerTaskStatus)
 

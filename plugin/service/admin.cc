@@ -1,6 +1,7 @@
 // Admin: the running config, the adapters and their checks, dead letters, backfills.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "auth/auth.h"
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "ingress/reconciler.h"
@@ -81,6 +82,50 @@ absl::StatusOr<v1::ReplayDeliveryResponse> Service::ReplayDelivery(
   res.set_outcome(*state == spi::DeliveryState::kProcessed ? "processed" : "ignored");
   d_.outbox_changed();
   return res;
+}
+
+absl::StatusOr<v1::CreateApiTokenResponse> Service::CreateApiToken(
+    const v1::CreateApiTokenRequest& req) {
+  if (req.name().empty()) return absl::InvalidArgumentError("name the token's holder");
+  if (auto role = auth::ParseRole(req.role()); !role.ok()) return role.status();
+  if (!req.helpdesk_id().empty() && !d_.helpdesks.contains(req.helpdesk_id()))
+    return absl::InvalidArgumentError(absl::StrCat("no helpdesk \"", req.helpdesk_id(), "\""));
+  v1::CreateApiTokenResponse res;
+  v1::ApiToken& t = *res.mutable_token();
+  t.set_name(req.name());
+  t.set_role(req.role());
+  t.set_helpdesk_id(req.helpdesk_id());
+  const std::string secret = auth::NewTokenSecret();
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto id = tx.PutApiToken(t, auth::HashTokenSecret(secret));
+    if (!id.ok()) return id.status();
+    t.set_id(*id);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  base::SetTimestamp(t.mutable_created_at(), d_.clock.Now());
+  res.set_secret(secret);
+  return res;
+}
+
+absl::StatusOr<v1::ListApiTokensResponse> Service::ListApiTokens(const v1::ListApiTokensRequest&) {
+  v1::ListApiTokensResponse res;
+  absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto tokens = tx.ListApiTokens();
+    if (!tokens.ok()) return tokens.status();
+    for (auto& t : *tokens) *res.add_tokens() = std::move(t);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
+}
+
+absl::StatusOr<v1::RevokeApiTokenResponse> Service::RevokeApiToken(
+    const v1::RevokeApiTokenRequest& req) {
+  absl::Status s = d_.store.Transact(
+      [&](spi::StoreTransaction& tx) { return tx.RevokeApiToken(req.id(), d_.clock.Now()); });
+  if (!s.ok()) return s;
+  return v1::RevokeApiTokenResponse();
 }
 
 absl::StatusOr<spi::TrackerAdapter*> Service::TrackerOf(const std::string& id) const {

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -33,6 +34,10 @@ struct Deps {
   classify::EmergingIssues& emerging;
   // Processes a dead letter again (pipeline::Pipeline::Replay).
   std::function<absl::StatusOr<spi::DeliveryState>(int64_t seq)> replay_delivery;
+  // Reads a task's status back from its tracker now, and says when it was last read
+  // (loop::Loop::RefreshTask, StatusReadAt).
+  std::function<absl::Status(int64_t task_id)> refresh_task;
+  std::function<std::optional<absl::Time>(int64_t task_id)> status_read_at;
 };
 
 // Every operation Debrief offers, once, with no transport inside: the gRPC services
@@ -58,6 +63,7 @@ class Service {
   // An agent's correction: the ticket gets the category, the classifier learns from it, a
   // link the policy made for the old category goes and the policy links it anew.
   absl::StatusOr<v1::FeedbackResponse> Feedback(const v1::FeedbackRequest& req);
+  absl::StatusOr<v1::ListCategoriesResponse> ListCategories(const v1::ListCategoriesRequest& req);
   absl::StatusOr<v1::ListEmergingResponse> ListEmerging(const v1::ListEmergingRequest& req);
   absl::StatusOr<v1::PromoteEmergingResponse> PromoteEmerging(
       const v1::PromoteEmergingRequest& req);
@@ -68,9 +74,13 @@ class Service {
   absl::StatusOr<v1::LinkTicketResponse> LinkTicket(const v1::LinkTicketRequest& req);
   absl::StatusOr<v1::UnlinkTicketResponse> UnlinkTicket(const v1::UnlinkTicketRequest& req);
   absl::StatusOr<v1::RequestTaskResponse> RequestTask(const v1::RequestTaskRequest& req);
+  absl::StatusOr<v1::SearchTasksResponse> SearchTasks(const v1::SearchTasksRequest& req);
+  absl::StatusOr<v1::RefreshTaskResponse> RefreshTask(const v1::RefreshTaskRequest& req);
 
   // Tickets.
   absl::StatusOr<v1::GetTicketResponse> GetTicket(const v1::GetTicketRequest& req);
+  absl::StatusOr<v1::GetJourneyResponse> GetJourney(const v1::GetJourneyRequest& req);
+  absl::StatusOr<v1::SimilarTicketsResponse> SimilarTickets(const v1::SimilarTicketsRequest& req);
 
   // Admin.
   absl::StatusOr<v1::GetConfigResponse> GetConfig(const v1::GetConfigRequest& req);
@@ -79,6 +89,10 @@ class Service {
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
       const v1::ListDeadLettersRequest& req);
   absl::StatusOr<v1::ReplayDeliveryResponse> ReplayDelivery(const v1::ReplayDeliveryRequest& req);
+  // API tokens for people and tools; the secret is returned once and stored as its hash.
+  absl::StatusOr<v1::CreateApiTokenResponse> CreateApiToken(const v1::CreateApiTokenRequest& req);
+  absl::StatusOr<v1::ListApiTokensResponse> ListApiTokens(const v1::ListApiTokensRequest& req);
+  absl::StatusOr<v1::RevokeApiTokenResponse> RevokeApiToken(const v1::RevokeApiTokenRequest& req);
   absl::StatusOr<v1::ShowTrackerTaskResponse> ShowTrackerTask(
       const v1::ShowTrackerTaskRequest& req);
   absl::StatusOr<v1::SetTrackerTaskStatusResponse> SetTrackerTaskStatus(
@@ -96,6 +110,13 @@ class Service {
   void StopBackfills();
 
  private:
+  // What a task shows an agent beyond the store's row: when its status was last read from
+  // the tracker, and its weekly tickets.
+  absl::Status Decorate(spi::StoreTransaction& tx, v1::ImprovementTask* task) const;
+  // One ticket of a journey or of similar tickets, with its task.
+  absl::StatusOr<v1::JourneyEntry> Entry(spi::StoreTransaction& tx,
+                                         const spi::TicketRecord& r) const;
+
   // The tracker a request names, or the default tracker; NOT_FOUND otherwise.
   absl::StatusOr<spi::TrackerAdapter*> TrackerOf(const std::string& id) const;
   absl::StatusOr<v1::TrackerTaskView> ViewOf(spi::TrackerAdapter& tracker,

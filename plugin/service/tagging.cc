@@ -66,6 +66,23 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
   return res;
 }
 
+absl::StatusOr<v1::ListCategoriesResponse> Service::ListCategories(
+    const v1::ListCategoriesRequest&) {
+  v1::ListCategoriesResponse res;
+  std::string all;
+  for (v1::Category& c : d_.policy.Categories()) {
+    all += c.SerializeAsString();
+    *res.add_categories() = std::move(c);
+  }
+  res.set_review_threshold(d_.config.taxonomy().review_threshold());
+  // A digest of the categories (FNV-1a, the same in every process): it changes when they do,
+  // with a promotion or a new taxonomy.
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : all) h = (h ^ c) * 1099511628211ULL;
+  res.set_taxonomy_version(absl::StrCat(absl::Hex(h >> 16, absl::kZeroPad12)));
+  return res;
+}
+
 absl::StatusOr<v1::ListEmergingResponse> Service::ListEmerging(const v1::ListEmergingRequest& req) {
   v1::ListEmergingResponse res;
   for (auto& e : d_.emerging.List(req.min_size() > 0 ? req.min_size() : 2))

@@ -149,6 +149,23 @@ constexpr const char* kMigrations[] = {
     -- A tracker's webhook names its issue: which task is it?
     CREATE INDEX tasks_by_external ON tasks(tracker_id, external_id);
     )sql",
+    // 8: the agent's view: a requester's journey across helpdesks (person: store/person_key.h),
+    // open tickets of a cause (status), and the API tokens people and tools hold (hashed).
+    R"sql(
+    ALTER TABLE tickets ADD COLUMN person TEXT;
+    ALTER TABLE tickets ADD COLUMN status TEXT;
+    CREATE INDEX tickets_by_person ON tickets(person, first_seen) WHERE person <> '';
+    CREATE INDEX task_links_by_task_time ON task_links(task_id, linked_at);
+    CREATE TABLE api_tokens(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL,
+      role TEXT NOT NULL,
+      helpdesk_id TEXT NOT NULL DEFAULT '',
+      hash TEXT NOT NULL UNIQUE,
+      created_at INTEGER NOT NULL,
+      last_used_at INTEGER,
+      revoked_at INTEGER);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

@@ -16,6 +16,7 @@
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "sqlite/sqlite.h"
+#include "store/person_key.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_transaction.h"
 
@@ -35,15 +36,16 @@ using sqlite::Stmt;
 class SqliteStore final : public spi::Store {
  public:
   SqliteStore(const SqliteOptions& options, const spi::Clock& clock, sqlite3* write_db,
-              sqlite3* read_db, sqlite3* inbox_db, sqlite3* inbox_read_db)
+              sqlite3* read_db, sqlite3* inbox_db, sqlite3* inbox_read_db,
+              const std::string& installation)
       : options_(options),
         clock_(clock),
         write_db_{write_db},
         read_db_{read_db},
         inbox_db_{inbox_db},
         inbox_read_db_{inbox_read_db},
-        write_(SqliteTransaction::Make(write_db, clock)),
-        read_(SqliteTransaction::Make(read_db, clock)),
+        write_(SqliteTransaction::Make(write_db, clock, installation)),
+        read_(SqliteTransaction::Make(read_db, clock, installation)),
         // A conflict on either key (the delivery id, or the replay key of a sending seen
         // before) makes the delivery a duplicate.
         insert_delivery_(inbox_db,
@@ -391,6 +393,54 @@ std::string InboxPath(const std::string& path) {
   return path + ".inbox";
 }
 
+namespace {
+
+// The installation's random id (made by the schema).
+absl::StatusOr<std::string> InstallationId(sqlite3* db) {
+  Stmt q(db, "SELECT value FROM cursors WHERE name = 'installation'");
+  if (!q.status().ok()) return q.status();
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::DataLossError("the database has no installation id");
+  return q.Text(0);
+}
+
+// Tickets stored before a ticket had a person and a status (schema 8) get them, once, in
+// batches: the journey and the similar tickets find them from then on.
+absl::Status KeyPersons(sqlite3* db, const std::string& installation) {
+  Stmt pick(db, "SELECT rowid, ticket FROM tickets WHERE person IS NULL LIMIT 1000");
+  Stmt set(db, "UPDATE tickets SET person = ?, status = ? WHERE rowid = ?");
+  if (!pick.status().ok()) return pick.status();
+  if (!set.status().ok()) return set.status();
+  while (true) {
+    std::vector<std::pair<int64_t, v1::Ticket>> batch;
+    pick.Reset();
+    while (true) {
+      auto row = pick.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      v1::Ticket t;
+      (void)t.ParseFromString(pick.Text(1));  // an unreadable ticket gets no person
+      batch.emplace_back(pick.Int(0), std::move(t));
+    }
+    pick.Reset();
+    if (batch.empty()) return absl::OkStatus();
+    if (absl::Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+    for (const auto& [rowid, t] : batch) {
+      if (absl::Status s =
+              set.Reset().Bind(PersonKey(installation, t)).Bind(t.status()).Bind(rowid).Exec();
+          !s.ok()) {
+        Exec(db, "ROLLBACK").IgnoreError();
+        return s;
+      }
+    }
+    set.Reset();
+    if (absl::Status s = Exec(db, "COMMIT"); !s.ok()) return s;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions& options,
                                                             const spi::Clock& clock) {
   if (options.path.empty() || options.path == ":memory:")
@@ -412,12 +462,15 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
   auto in = open(inbox_path, /*read_only=*/false);
   if (!in.ok()) return in.status();
   if (absl::Status s = MigrateInbox(in->get()); !s.ok()) return s;
+  auto installation = InstallationId(w->get());
+  if (!installation.ok()) return installation.status();
+  if (absl::Status s = KeyPersons(w->get(), *installation); !s.ok()) return s;
   auto r = open(options.path, /*read_only=*/true);
   if (!r.ok()) return r.status();
   auto in_r = open(inbox_path, /*read_only=*/true);
   if (!in_r.ok()) return in_r.status();
   auto store = std::make_unique<SqliteStore>(options, clock, w->release(), r->release(),
-                                             in->release(), in_r->release());
+                                             in->release(), in_r->release(), *installation);
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }

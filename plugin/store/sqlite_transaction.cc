@@ -1,12 +1,17 @@
 #include "store/sqlite_transaction.h"
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/time_util.h"
 #include "sqlite/sqlite.h"
+#include "store/person_key.h"
 
 namespace debrief::store {
 namespace {
@@ -15,6 +20,9 @@ using spi::DeliveryState;
 using sqlite::ResetAll;
 using sqlite::Stmt;
 
+constexpr char kTokenColumns[] =
+    "id, name, role, helpdesk_id, created_at, last_used_at, revoked_at";
+
 constexpr char kTaskColumns[] =
     "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
     "updated_at, done_at, regression_of, verification, flagged, synced_tickets, synced_at";
@@ -22,21 +30,23 @@ constexpr char kTaskColumns[] =
 // The statements of one connection, and StoreTransaction over them.
 class Connection final : public SqliteTransaction {
  public:
-  Connection(sqlite3* db, const spi::Clock& clock)
+  Connection(sqlite3* db, const spi::Clock& clock, std::string installation)
       : db_(db),
         clock_(clock),
+        installation_(std::move(installation)),
         get_ticket_(db,
                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
                     "WHERE helpdesk_id=? AND ticket_id=?"),
         put_ticket_(db,
                     "INSERT INTO tickets(helpdesk_id, ticket_id, ticket, classification, "
                     "category_id, needs_review, agent_corrected, requester, first_seen, "
-                    "updated_at) VALUES(?,?,?,?,?,?,?,?,?,?) "
+                    "updated_at, person, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) "
                     "ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET ticket=excluded.ticket, "
                     "classification=excluded.classification, category_id=excluded.category_id, "
                     "needs_review=excluded.needs_review, "
                     "agent_corrected=excluded.agent_corrected, requester=excluded.requester, "
-                    "updated_at=excluded.updated_at"),
+                    "updated_at=excluded.updated_at, person=excluded.person, "
+                    "status=excluded.status"),
         unlinked_(db,
                   "SELECT t.ticket FROM tickets t LEFT JOIN task_links l "
                   "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
@@ -123,6 +133,28 @@ class Connection final : public SqliteTransaction {
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
                     "updated_at = excluded.updated_at"),
         forget_failures_(db, "DELETE FROM delivery_failures WHERE seq = ?"),
+        weekly_(db, "SELECT linked_at FROM task_links WHERE task_id=? AND linked_at>=?"),
+        person_of_(db,
+                   "SELECT COALESCE(person, '') FROM tickets WHERE helpdesk_id=? AND ticket_id=?"),
+        tickets_of_person_(
+            db,
+            "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
+            "WHERE person=? ORDER BY first_seen DESC LIMIT ?"),
+        open_of_category_(db,
+                          "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
+                          "WHERE category_id=? AND needs_review=0 AND COALESCE(status, '') NOT IN "
+                          "('solved', 'closed') ORDER BY first_seen DESC LIMIT ?"),
+        search_tasks_(db,
+                      "SELECT id, title FROM tasks WHERE (?1='' OR category_id=?1) "
+                      "ORDER BY status IN (1,2,3) DESC, id DESC"),
+        put_token_(db,
+                   "INSERT INTO api_tokens(name, role, helpdesk_id, hash, created_at) "
+                   "VALUES(?,?,?,?,?)"),
+        token_by_hash_(db, absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens WHERE hash=?")),
+        list_tokens_(db, absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens ORDER BY id")),
+        revoke_token_(db, "UPDATE api_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL"),
+        token_exists_(db, "SELECT 1 FROM api_tokens WHERE id=?"),
+        touch_token_(db, "UPDATE api_tokens SET last_used_at=? WHERE id=?"),
         by_external_(db, absl::StrCat("SELECT ", kTaskColumns,
                                       " FROM tasks WHERE tracker_id=? AND external_id=? "
                                       "ORDER BY id DESC LIMIT 1")),
@@ -137,12 +169,17 @@ class Connection final : public SqliteTransaction {
 
   absl::Status PrepareStatus() const override {
     for (const Stmt* s :
-         {&get_ticket_,    &put_ticket_,      &unlinked_,     &active_task_,    &last_done_,
-          &count_tickets_, &linked_tickets_,  &put_status_,   &status_history_, &get_task_,
-          &list_tasks_,    &insert_task_,     &update_task_,  &get_link_,       &links_of_task_,
-          &put_link_,      &delete_link_,     &enqueue_,      &mark_delivery_,  &feedback_,
-          &list_feedback_, &needs_review_,    &put_promoted_, &list_promoted_,  &get_cursor_,
-          &put_cursor_,    &forget_failures_, &by_external_,  &record_failure_, &delivery_state_}) {
+         {&get_ticket_,     &put_ticket_,        &unlinked_,         &active_task_,
+          &last_done_,      &count_tickets_,     &linked_tickets_,   &put_status_,
+          &status_history_, &get_task_,          &list_tasks_,       &insert_task_,
+          &update_task_,    &get_link_,          &links_of_task_,    &put_link_,
+          &delete_link_,    &enqueue_,           &mark_delivery_,    &feedback_,
+          &list_feedback_,  &needs_review_,      &put_promoted_,     &list_promoted_,
+          &get_cursor_,     &put_cursor_,        &forget_failures_,  &weekly_,
+          &person_of_,      &tickets_of_person_, &open_of_category_, &search_tasks_,
+          &put_token_,      &token_by_hash_,     &list_tokens_,      &revoke_token_,
+          &token_exists_,   &touch_token_,       &by_external_,      &record_failure_,
+          &delivery_state_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -165,6 +202,36 @@ class Connection final : public SqliteTransaction {
   static void SkipUnreadable(absl::string_view what, absl::string_view which) {
     std::cerr << "store: skipping " << what << (which.empty() ? "" : " ") << which
               << " whose stored record cannot be read\n";
+  }
+
+  // Every row of `s` (the TicketFromRow columns); a row that cannot be read is skipped.
+  absl::StatusOr<std::vector<spi::TicketRecord>> Records(Stmt& s, absl::string_view what) {
+    std::vector<spi::TicketRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      auto r = TicketFromRow(s);
+      if (!r.ok()) {
+        SkipUnreadable(what, "");
+        continue;
+      }
+      out.push_back(std::move(*r));
+    }
+    return out;
+  }
+
+  // The columns kTokenColumns of an api_tokens row.
+  static v1::ApiToken TokenFromRow(const Stmt& s) {
+    v1::ApiToken t;
+    t.set_id(s.Int(0));
+    t.set_name(s.Text(1));
+    t.set_role(s.Text(2));
+    t.set_helpdesk_id(s.Text(3));
+    base::SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(4)));
+    if (!s.IsNull(5)) base::SetTimestamp(t.mutable_last_used_at(), FromMicros(s.Int(5)));
+    t.set_revoked(!s.IsNull(6));
+    return t;
   }
 
   // The columns ticket, classification, agent_corrected, first_seen of a tickets row.
@@ -200,8 +267,118 @@ class Connection final : public SqliteTransaction {
     s.Bind(int64_t{r.agent_corrected ? 1 : 0})
         .Bind(!who.id().empty() ? who.id() : who.email())
         .Bind(ToMicros(r.first_seen))
-        .Bind(ToMicros(clock_.Now()));
+        .Bind(ToMicros(clock_.Now()))
+        .Bind(PersonKey(installation_, r.ticket))
+        .Bind(r.ticket.status());
     return s.Exec();
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfSamePerson(const std::string& helpdesk_id,
+                                                                     const std::string& ticket_id,
+                                                                     int limit) override {
+    auto& p = person_of_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = p.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::vector<spi::TicketRecord>{};
+    const std::string person = p.Text(0);
+    if (person.empty()) {
+      auto one = GetTicket(helpdesk_id, ticket_id);
+      if (!one.ok()) return one.status();
+      std::vector<spi::TicketRecord> out;
+      if (*one) out.push_back(std::move(**one));
+      return out;
+    }
+    return Records(tickets_of_person_.Reset().Bind(person).Bind(int64_t{limit}), "a ticket");
+  }
+
+  absl::StatusOr<std::vector<int64_t>> WeeklyTicketsOfTask(int64_t task_id, absl::Time now,
+                                                           int weeks) override {
+    std::vector<int64_t> out(std::max(weeks, 0), 0);
+    const absl::Duration week = absl::Hours(24 * 7);
+    auto& s = weekly_.Reset().Bind(task_id).Bind(ToMicros(now - weeks * week));
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      const int64_t ago = (now - FromMicros(s.Int(0))) / week;
+      if (ago >= 0 && ago < weeks) ++out[weeks - 1 - ago];
+    }
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> OpenTicketsOfCategory(
+      const std::string& category_id, int limit) override {
+    return Records(open_of_category_.Reset().Bind(category_id).Bind(int64_t{limit}),
+                   "a ticket of category");
+  }
+
+  absl::StatusOr<std::vector<v1::ImprovementTask>> SearchTasks(const std::string& words,
+                                                               const std::string& category_id,
+                                                               int limit) override {
+    const std::vector<std::string> wanted =
+        absl::StrSplit(absl::AsciiStrToLower(words), ' ', absl::SkipWhitespace());
+    auto& s = search_tasks_.Reset().Bind(category_id);
+    std::vector<int64_t> ids;
+    while (static_cast<int>(ids.size()) < limit) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const std::string title = absl::AsciiStrToLower(s.Text(1));
+      if (std::all_of(wanted.begin(), wanted.end(),
+                      [&](const std::string& w) { return absl::StrContains(title, w); }))
+        ids.push_back(s.Int(0));
+    }
+    std::vector<v1::ImprovementTask> out;
+    for (int64_t id : ids) {
+      auto t = GetTask(id);
+      if (!t.ok()) return t.status();
+      if (*t) out.push_back(std::move(**t));
+    }
+    return out;
+  }
+
+  absl::StatusOr<int64_t> PutApiToken(const v1::ApiToken& t, const std::string& hash) override {
+    absl::Status s = put_token_.Reset()
+                         .Bind(t.name())
+                         .Bind(t.role())
+                         .Bind(t.helpdesk_id())
+                         .Bind(hash)
+                         .Bind(ToMicros(clock_.Now()))
+                         .Exec();
+    if (!s.ok()) return s;
+    return sqlite3_last_insert_rowid(db_);
+  }
+
+  absl::StatusOr<std::optional<v1::ApiToken>> ApiTokenByHash(const std::string& hash) override {
+    auto& s = token_by_hash_.Reset().Bind(hash);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TokenFromRow(s);
+  }
+
+  absl::StatusOr<std::vector<v1::ApiToken>> ListApiTokens() override {
+    auto& s = list_tokens_.Reset();
+    std::vector<v1::ApiToken> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(TokenFromRow(s));
+    }
+  }
+
+  absl::Status RevokeApiToken(int64_t id, absl::Time at) override {
+    auto& s = revoke_token_.Reset().Bind(ToMicros(at)).Bind(id);
+    if (absl::Status st = s.Exec(); !st.ok()) return st;
+    auto& exists = token_exists_.Reset().Bind(id);
+    auto row = exists.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("no API token ", id));
+    return absl::OkStatus();
+  }
+
+  absl::Status TouchApiToken(int64_t id, absl::Time at) override {
+    return touch_token_.Reset().Bind(ToMicros(at)).Bind(id).Exec();
   }
 
   absl::StatusOr<std::vector<v1::Ticket>> UnlinkedTickets(const std::string& category_id,
@@ -583,17 +760,21 @@ class Connection final : public SqliteTransaction {
  private:
   sqlite3* db_;
   const spi::Clock& clock_;
+  const std::string installation_;
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
       linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
-      get_cursor_, put_cursor_, forget_failures_, by_external_, delivery_state_, record_failure_;
+      get_cursor_, put_cursor_, forget_failures_, weekly_, person_of_, tickets_of_person_,
+      open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
+      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_;
 };
 
 }  // namespace
 
-std::unique_ptr<SqliteTransaction> SqliteTransaction::Make(sqlite3* db, const spi::Clock& clock) {
-  return std::make_unique<Connection>(db, clock);
+std::unique_ptr<SqliteTransaction> SqliteTransaction::Make(sqlite3* db, const spi::Clock& clock,
+                                                           std::string installation) {
+  return std::make_unique<Connection>(db, clock, std::move(installation));
 }
 
 }  // namespace debrief::store

@@ -1273,6 +1273,182 @@ TEST_P(StoreConformance, PromotedCategoriesAreInPromotionOrderAndEachIdIsPromote
   EXPECT_THAT((*all)[1], EqualsProto(alpha));
 }
 
+// --- The agent's view: a requester's journey, similar tickets, task search, a task's trend ----
+
+// The same person is the same case-folded e-mail address in any helpdesk; without an address,
+// the same requester id in the same helpdesk only.
+TEST_P(StoreConformance, TicketsOfSamePersonMatchTheAddressAcrossHelpdesksNewestFirst) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  auto person = [&](spi::TicketRecord r, const std::string& helpdesk, const std::string& id,
+                    const std::string& email) {
+    r.ticket.set_helpdesk_id(helpdesk);
+    r.ticket.mutable_requester()->set_id(id);
+    r.ticket.mutable_requester()->set_email(email);
+    return r;
+  };
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                for (const auto& r :
+                     {person(Unclassified("1", t0), "support", "u1", "Ann@Example.com"),
+                      person(Unclassified("2", t0 + absl::Hours(1)), "rt", "9", "ann@example.COM"),
+                      person(Unclassified("3", t0 + absl::Hours(2)), "support", "u2", "bob@x.org"),
+                      person(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", ""),
+                      person(Unclassified("5", t0 + absl::Hours(4)), "support", "u3", ""),
+                      person(Unclassified("6", t0 + absl::Hours(5)), "rt", "u3", ""),
+                      Unclassified("7", t0)}) {
+                  absl::Status s = tx.PutTicket(r);
+                  if (!s.ok()) return s;
+                }
+                return absl::OkStatus();
+              }).ok());
+  auto same = [&](const std::string& helpdesk, const std::string& id) {
+    auto r =
+        Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfSamePerson(helpdesk, id, 10); });
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok())
+      for (const auto& t : *r) out.push_back(t.ticket.helpdesk_id() + "/" + t.ticket.ticket_id());
+    return out;
+  };
+  EXPECT_THAT(same("support", "1"), ElementsAre("rt/2", "support/1"));
+  EXPECT_THAT(same("rt", "2"), ElementsAre("rt/2", "support/1"));
+  EXPECT_THAT(same("support", "3"), ElementsAre("support/3"));
+  EXPECT_THAT(same("support", "4"), ElementsAre("support/5", "support/4"))
+      << "a requester id matches within its helpdesk only";
+  EXPECT_THAT(same("support", "7"), ElementsAre("support/7")) << "no requester: just this one";
+  EXPECT_THAT(same("support", "nope"), IsEmpty());
+  Reopen();
+  EXPECT_THAT(same("support", "1"), ElementsAre("rt/2", "support/1")) << "kept across restarts";
+}
+
+TEST_P(StoreConformance, OpenTicketsOfCategoryLeaveOutSolvedClosedAndUnsureOnes) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                auto with = [](spi::TicketRecord r, const std::string& status) {
+                  r.ticket.set_status(status);
+                  return r;
+                };
+                for (const auto& r :
+                     {with(Classified("1", "billing", t0), "open"),
+                      with(Classified("2", "billing", t0 + absl::Hours(1)), "new"),
+                      with(Classified("3", "billing", t0 + absl::Hours(2)), "solved"),
+                      with(Classified("4", "billing", t0 + absl::Hours(3)), "closed"),
+                      with(Classified("5", "billing", t0 + absl::Hours(4), true), "open"),
+                      with(Classified("6", "login", t0 + absl::Hours(5)), "open"),
+                      with(Classified("7", "billing", t0 + absl::Hours(6)), "pending")}) {
+                  absl::Status s = tx.PutTicket(r);
+                  if (!s.ok()) return s;
+                }
+                return absl::OkStatus();
+              }).ok());
+  auto open =
+      Query([&](spi::StoreTransaction& tx) { return tx.OpenTicketsOfCategory("billing", 10); });
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_THAT(TicketIds(*open), ElementsAre("7", "2", "1"));
+  auto two =
+      Query([&](spi::StoreTransaction& tx) { return tx.OpenTicketsOfCategory("billing", 2); });
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_THAT(TicketIds(*two), ElementsAre("7", "2"));
+}
+
+TEST_P(StoreConformance, SearchTasksMatchesEveryWordAnyCaseActiveOnesFirst) {
+  v1::ImprovementTask a = NewTask("billing", v1::TASK_OPEN);
+  a.set_title("Refunds take two weeks");
+  v1::ImprovementTask b = NewTask("billing", v1::TASK_DONE);
+  b.set_title("Refund form times out");
+  v1::ImprovementTask c = NewTask("login", v1::TASK_OPEN);
+  c.set_title("Password reset e-mail never comes");
+  const int64_t ia = Insert(a), ib = Insert(b), ic = Insert(c);
+  auto search = [&](const std::string& words, const std::string& category) {
+    auto r = Query([&](spi::StoreTransaction& tx) { return tx.SearchTasks(words, category, 10); });
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? TaskIds(*r) : std::vector<int64_t>{};
+  };
+  EXPECT_THAT(search("REFUND", ""), ElementsAre(ia, ib)) << "the active one first";
+  EXPECT_THAT(search("refund form", ""), ElementsAre(ib)) << "every word";
+  EXPECT_THAT(search("", "login"), ElementsAre(ic));
+  EXPECT_THAT(search("refund", "login"), IsEmpty());
+  EXPECT_THAT(search("", ""), UnorderedElementsAre(ia, ib, ic));
+  EXPECT_THAT(search("100%_'\"", ""), IsEmpty()) << "LIKE's wildcards and quotes are words too";
+}
+
+TEST_P(StoreConformance, WeeklyTicketsOfTaskCountLinksPerWeekOldestFirst) {
+  const absl::Time now = absl::FromUnixSeconds(1795000000);
+  const int64_t task = Insert(NewTask("billing", v1::TASK_OPEN));
+  const int64_t other = Insert(NewTask("login", v1::TASK_OPEN));
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                const std::vector<std::pair<std::string, absl::Duration>> links = {
+                    {"1", absl::Hours(1)},
+                    {"2", absl::Hours(2)},
+                    {"3", absl::Hours(24 * 7 + 1)},
+                    {"4", absl::Hours(24 * 7 * 3 + 5)},
+                    {"5", absl::Hours(24 * 7 * 9)}};
+                for (const auto& [id, ago] : links) {
+                  absl::Status s = tx.PutTicket(Classified(id, "billing", now - ago));
+                  if (s.ok()) s = tx.PutLink(Link(id, task, now - ago));
+                  if (!s.ok()) return s;
+                }
+                absl::Status s = tx.PutTicket(Classified("9", "login", now - absl::Hours(1)));
+                if (s.ok()) s = tx.PutLink(Link("9", other, now - absl::Hours(1)));
+                return s;
+              }).ok());
+  auto weekly =
+      Query([&](spi::StoreTransaction& tx) { return tx.WeeklyTicketsOfTask(task, now, 4); });
+  ASSERT_TRUE(weekly.ok()) << weekly.status();
+  EXPECT_THAT(*weekly, ElementsAre(1, 0, 1, 2)) << "the link 9 weeks ago is outside the window";
+}
+
+TEST_P(StoreConformance, ApiTokensAreFoundByTheirHashListedAndRevoked) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  v1::ApiToken t;
+  t.set_name("ann");
+  t.set_role("agent");
+  t.set_helpdesk_id("support");
+  base::SetTimestamp(t.mutable_created_at(), t0);
+  auto id = Write([&](spi::StoreTransaction& tx) { return tx.PutApiToken(t, "hash-of-ann"); });
+  ASSERT_TRUE(id.ok()) << id.status();
+  v1::ApiToken lead;
+  lead.set_name("lee");
+  lead.set_role("lead");
+  auto id2 = Write([&](spi::StoreTransaction& tx) { return tx.PutApiToken(lead, "hash-of-lee"); });
+  ASSERT_TRUE(id2.ok()) << id2.status();
+  EXPECT_NE(*id, *id2);
+
+  auto found = Query([&](spi::StoreTransaction& tx) { return tx.ApiTokenByHash("hash-of-ann"); });
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id(), *id);
+  EXPECT_EQ((*found)->name(), "ann");
+  EXPECT_EQ((*found)->role(), "agent");
+  EXPECT_EQ((*found)->helpdesk_id(), "support");
+  EXPECT_FALSE((*found)->revoked());
+  auto none = Query([&](spi::StoreTransaction& tx) { return tx.ApiTokenByHash("hash-of-nobody"); });
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.TouchApiToken(*id, t0 + absl::Hours(1));
+              }).ok());
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.RevokeApiToken(*id, t0 + absl::Hours(2));
+              }).ok());
+  EXPECT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.RevokeApiToken(*id, t0 + absl::Hours(3));
+              }).ok())
+      << "revoking twice is fine";
+  EXPECT_EQ(Write([&](spi::StoreTransaction& tx) { return tx.RevokeApiToken(999, t0); }).code(),
+            absl::StatusCode::kNotFound);
+  Reopen();
+  auto all = Query([&](spi::StoreTransaction& tx) { return tx.ListApiTokens(); });
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  const v1::ApiToken& ann = (*all)[0].id() == *id ? (*all)[0] : (*all)[1];
+  EXPECT_TRUE(ann.revoked());
+  EXPECT_EQ(base::FromTimestamp(ann.last_used_at()), t0 + absl::Hours(1));
+  auto again = Query([&](spi::StoreTransaction& tx) { return tx.ApiTokenByHash("hash-of-ann"); });
+  ASSERT_TRUE(again.ok() && again->has_value());
+  EXPECT_TRUE((*again)->revoked()) << "a revoked token is still found, and says so";
+}
+
 TEST_P(StoreConformance, ACursorIsAbsentUntilPutAndAPutOverwritesIt) {
   auto get = [&](const std::string& name) {
     auto v = Query([&](spi::StoreTransaction& tx) { return tx.GetCursor(name); });

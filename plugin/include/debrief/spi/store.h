@@ -110,6 +110,10 @@ class StoreTransaction {
   // Confidently tagged tickets of the category first seen in [from, to).
   virtual absl::StatusOr<int64_t> CountTickets(const std::string& category_id, absl::Time from,
                                                absl::Time to) = 0;
+  // Tickets linked to the task in each of the `weeks` weeks before `now` (by when they were
+  // linked), oldest week first: the task's trend, read without visiting its older links.
+  virtual absl::StatusOr<std::vector<int64_t>> WeeklyTicketsOfTask(int64_t task_id, absl::Time now,
+                                                                   int weeks) = 0;
   // The tickets linked to a task, oldest first.
   virtual absl::StatusOr<std::vector<TicketRecord>> TicketsOfTask(int64_t task_id) = 0;
   virtual absl::Status RecordStatusChange(const v1::TaskStatusChange& change) = 0;
@@ -145,6 +149,29 @@ class StoreTransaction {
   // since `since`, oldest first: what emerging issues are built from.
   virtual absl::StatusOr<std::vector<TicketRecord>> NeedsReviewTickets(absl::Time since,
                                                                        int limit) = 0;
+
+  // Every ticket of the same person as this one (the same e-mail address, case-folded, in any
+  // helpdesk; or the same requester id in this helpdesk), newest first, this one included;
+  // just this one when it names no requester. Empty when the ticket is unknown.
+  virtual absl::StatusOr<std::vector<TicketRecord>> TicketsOfSamePerson(
+      const std::string& helpdesk_id, const std::string& ticket_id, int limit) = 0;
+  // Confidently tagged tickets of the category that are not solved or closed, newest first.
+  virtual absl::StatusOr<std::vector<TicketRecord>> OpenTicketsOfCategory(
+      const std::string& category_id, int limit) = 0;
+  // Tasks whose title holds every word of `words` (any case; empty: all), of the category
+  // (empty: any), active ones first, then newest; with GetTask's counts.
+  virtual absl::StatusOr<std::vector<v1::ImprovementTask>> SearchTasks(
+      const std::string& words, const std::string& category_id, int limit) = 0;
+
+  // API tokens, kept by the hash of their secret (never the secret). PutApiToken returns the
+  // id; ApiTokenByHash finds one, revoked or not.
+  virtual absl::StatusOr<int64_t> PutApiToken(const v1::ApiToken& token,
+                                              const std::string& hash) = 0;
+  virtual absl::StatusOr<std::optional<v1::ApiToken>> ApiTokenByHash(const std::string& hash) = 0;
+  virtual absl::StatusOr<std::vector<v1::ApiToken>> ListApiTokens() = 0;
+  // NOT_FOUND when there is no such token (revoking twice is fine).
+  virtual absl::Status RevokeApiToken(int64_t id, absl::Time at) = 0;
+  virtual absl::Status TouchApiToken(int64_t id, absl::Time at) = 0;
 
   // Every ticket, in no particular order, until fn returns false (exports, training).
   virtual absl::Status ForEachTicket(const std::function<bool(const TicketRecord&)>& fn) = 0;
