@@ -21,11 +21,12 @@ BUILD=(
   libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libre2-dev libabsl-dev
   libcli11-dev prometheus-cpp-dev openssl
   dpkg-dev  # dpkg-shlibdeps, for the package's Depends (cmake --build ... --target package)
+  nodejs    # esbuild bundles the agents' panel (plugin/web, npm packages from its lock file)
 )
 TEST=(
   libgtest-dev libgmock-dev
   python3     # exact binomial values computed independently (fractions, math.comb); docs tools
-  nodejs      # the contract tests' validating mocks (Prism, from npm; tests/contract)
+  chromium    # the panel's browser tests (tests/web: playwright-core drives Debian's chromium)
   prometheus  # promtool checks the /metrics exposition
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets (tests/fuzz)
   clang-format  # the format check
@@ -51,7 +52,7 @@ for p in "${PACKAGES[@]}"; do
 done
 
 # npm comes with some Node.js builds and is a package of its own in Debian's.
-if [ "$group" = test ] && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+if [ "$group" != runtime ] && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps ($group): all ${#PACKAGES[@]} packages present"

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/form.h"
 #include "debrief/spi/adapter_factory.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/http_client.h"
@@ -100,11 +101,9 @@ spi::ListedDelivery ListedTicket(const std::string& ticket_id, const std::string
                                  std::string body);
 
 std::string UrlEncode(absl::string_view s);
-// Percent-decoding, with '+' as a space (application/x-www-form-urlencoded); INVALID_ARGUMENT
-// for a '%' not followed by two hex digits.
-absl::StatusOr<std::string> UrlDecode(absl::string_view s);
-// The decoded value of `name` in a form-encoded body ("a=1&payload=..."); NOT_FOUND without it.
-absl::StatusOr<std::string> FormField(absl::string_view body, absl::string_view name);
+// Form-encoded bodies (base/form.h).
+using base::FormField;
+using base::UrlDecode;
 std::string BasicAuth(absl::string_view user, absl::string_view password);
 
 // Notes Debrief writes carry an invisible marker (an HTML comment) derived from their

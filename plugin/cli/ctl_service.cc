@@ -29,6 +29,9 @@ struct Args {
   int dead_limit = 100;
   int64_t seq = 0;
   std::string since;
+  std::string token_name, token_role = "agent";
+  bool token_installation = false;
+  int64_t token_id = 0;
 };
 
 v1::TicketRef Ref(const Args& a) {
@@ -280,6 +283,41 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     v1::ReplayDeliveryRequest r;
     r.set_seq(a->seq);
     ctl.rc = Call(&v1::Admin::Stub::ReplayDelivery, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* tokens = app.add_subcommand("tokens",
+                                    "API tokens for people and tools (the JSON API, "
+                                    "the panel's sign-in)")
+                     ->require_subcommand(1);
+  auto* tcreate = tokens->add_subcommand(
+      "create", "make a token; its secret is printed this once and kept only as a hash");
+  tcreate->add_option("name", a->token_name, "who or what will hold it")->required();
+  tcreate->add_option("--role", a->token_role, "agent (default), lead or admin")
+      ->check(CLI::IsMember({"agent", "lead", "admin"}));
+  tcreate->add_option("--helpdesk", a->helpdesk_id,
+                      "an agent token for this helpdesk's tickets only");
+  tcreate->add_flag("--installation", a->token_installation,
+                    "for a helpdesk app's installation, not a person (Freshdesk's app): reading, "
+                    "correcting and linking only");
+  tcreate->callback([a, &ctl] {
+    v1::CreateApiTokenRequest r;
+    r.set_name(a->token_name);
+    r.set_role(a->token_role);
+    r.set_helpdesk_id(a->helpdesk_id);
+    r.set_installation(a->token_installation);
+    ctl.rc = Call(&v1::Admin::Stub::CreateApiToken, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  tokens->add_subcommand("list", "every token, revoked ones too (never their secrets)")
+      ->callback([&ctl] {
+        ctl.rc = Call(&v1::Admin::Stub::ListApiTokens, *v1::Admin::NewStub(ctl.Channel()),
+                      v1::ListApiTokensRequest());
+      });
+  auto* trevoke = tokens->add_subcommand("revoke", "refuse a token from now on");
+  trevoke->add_option("id", a->token_id, "the token's id (from tokens list)")->required();
+  trevoke->callback([a, &ctl] {
+    v1::RevokeApiTokenRequest r;
+    r.set_id(a->token_id);
+    ctl.rc = Call(&v1::Admin::Stub::RevokeApiToken, *v1::Admin::NewStub(ctl.Channel()), r);
   });
 
   auto* backfill = app.add_subcommand(

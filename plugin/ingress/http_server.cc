@@ -113,6 +113,32 @@ auto AsyncAppend(spi::Store& store, spi::StoredDelivery d, Token&& token) {
       token, std::move(d));
 }
 
+// Runs a route's handler on `pool` and completes, inside a coroutine, on the coroutine's own
+// executor (its connection's strand), as AsyncAppend does: the handler's thread never resumes
+// the connection. An exception in the handler becomes a 500.
+template <typename Token>
+auto AsyncRoute(asio::io_context& pool, const Route& route, std::shared_ptr<HttpCall> call,
+                Token&& token) {
+  return asio::async_initiate<Token, void(HttpReply)>(
+      [&pool, &route](auto handler, std::shared_ptr<HttpCall> call) {
+        auto ex = asio::get_associated_executor(handler);
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        asio::post(pool, [&route, call = std::move(call), h, ex]() {
+          HttpReply reply;
+          try {
+            reply = route.handle(*call);
+          } catch (const std::exception& e) {
+            std::cerr << "ingress: " << call->path << ": " << e.what() << "\n";
+            reply.status = 500;
+            reply.headers = {{"Content-Type", "application/json"}};
+            reply.body = R"({"error":"internal error; retry","code":"internal"})";
+          }
+          asio::post(ex, [h, reply = std::move(reply)]() mutable { (*h)(std::move(reply)); });
+        });
+      },
+      token, std::move(call));
+}
+
 int DefaultMaxConnections() {
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 10000;
@@ -142,7 +168,8 @@ class BeastServer final : public HttpServer {
             "HTTP requests and connections refused outside the webhooks, by reason.")),
         metrics_(metrics),
         ioc_(options.threads),
-        acceptor_(ioc_) {
+        acceptor_(ioc_),
+        route_work_(asio::make_work_guard(route_ioc_)) {
     auto& accepted = metrics.Counters("debrief_webhook_accepted_total",
                                       "Webhook deliveries stored (or, for trackers, verified).");
     auto& duplicate = metrics.Counters("debrief_webhook_duplicate_total",
@@ -188,6 +215,12 @@ class BeastServer final : public HttpServer {
         base::NameThisThread(absl::StrCat("http-", i));
         ioc_.run();
       });
+    if (!options_.routes.empty())
+      for (int i = 0; i < std::max(1, options_.route_threads); ++i)
+        threads_.emplace_back([this, i] {
+          base::NameThisThread(absl::StrCat("api-", i));
+          route_ioc_.run();
+        });
     return absl::OkStatus();
   }
 
@@ -208,6 +241,8 @@ class BeastServer final : public HttpServer {
     const absl::Time deadline = absl::Now() + grace;
     while (active_.load() > 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
     ioc_.stop();
+    route_work_.reset();
+    route_ioc_.stop();
     for (auto& t : threads_)
       if (t.joinable()) t.join();
   }
@@ -567,6 +602,8 @@ class BeastServer final : public HttpServer {
       }
       co_return res;
     }
+    for (const Route& route : options_.routes)
+      if (absl::StartsWith(path, route.prefix)) co_return co_await Routed(route, req, path, target);
     absl::string_view id = path;
     if (!absl::ConsumePrefix(&id, kWebhookPrefix) || id.empty() ||
         id.find('/') != absl::string_view::npos) {
@@ -648,6 +685,38 @@ class BeastServer final : public HttpServer {
     }
     pa.accepted->Increment();
     co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
+  }
+
+  // A route's request, handled on the route threads; the connection's coroutine waits.
+  asio::awaitable<Response> Routed(const Route& route, Request& req, absl::string_view path,
+                                   absl::string_view target) {
+    const unsigned v = req.version();
+    const bool ka = req.keep_alive();
+    auto headers = HeadersOf(req);
+    if (!headers.ok()) {
+      Refuse("bad_request");
+      co_return Refusal(http::status::bad_request, headers.status().message(), "bad_request", v,
+                        ka);
+    }
+    auto call = std::make_shared<HttpCall>();
+    call->method = std::string(req.method_string());
+    call->path = std::string(path);
+    if (size_t q = target.find('?'); q != absl::string_view::npos)
+      call->query = std::string(target.substr(q + 1));
+    call->headers = std::move(*headers);
+    call->body = std::move(req.body());
+    HttpReply reply = co_await AsyncRoute(route_ioc_, route, std::move(call), asio::use_awaitable);
+    Response res{static_cast<http::status>(reply.status), v == 10 ? 10u : 11u};
+    res.set(http::field::server, "debriefd");
+    for (auto& [name, value] : reply.headers) res.set(name, value);
+    res.keep_alive(ka);
+    if (req.method() == http::verb::head) {
+      res.content_length(reply.body.size());
+    } else {
+      res.body() = std::move(reply.body);
+      res.prepare_payload();
+    }
+    co_return res;
   }
 
   // GET /healthz, /readyz, /metrics.
@@ -752,6 +821,9 @@ class BeastServer final : public HttpServer {
   // Registration and Active into the members above.
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  // Routes' handlers run here, apart from the webhooks' threads.
+  asio::io_context route_ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> route_work_;
   std::vector<std::thread> threads_;
 };
 

@@ -15,6 +15,27 @@
 
 namespace debrief::ingress {
 
+// A request for a route (below), read whole.
+struct HttpCall {
+  std::string method;                          // "GET", "POST", ...
+  std::string path;                            // without the query; valid UTF-8
+  std::string query;                           // after '?', undecoded
+  std::map<std::string, std::string> headers;  // names lower-cased; each at most once
+  std::string body;
+};
+struct HttpReply {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Type among them
+  std::string body;
+};
+// Paths served by another part of debriefd (the JSON API, the web app). `handle` runs on the
+// listener's route threads (api-N), never on those that take webhooks, so it may block (a
+// store transaction, a tracker call) without delaying a delivery; it must be thread-safe.
+struct Route {
+  std::string prefix;  // "/api/": every path that starts with it
+  std::function<HttpReply(const HttpCall&)> handle;
+};
+
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
   size_t max_body_bytes = 1 << 20;
@@ -28,6 +49,8 @@ struct HttpOptions {
   // oldest idle keep-alive connection is closed to make room; with none idle, a new
   // connection is answered 503 and closed.
   int max_connections = 0;
+  std::vector<Route> routes;
+  int route_threads = 4;  // threads running routes' handlers
 };
 
 // Trackers whose webhooks say a task changed: verified by the adapter, then handed to
@@ -49,6 +72,7 @@ struct TrackerWebhooks {
 //   GET  /healthz                200 while the process runs
 //   GET  /readyz                 200 once ready() is true, else 503
 //   GET  /metrics                Prometheus text
+//   a route's prefix             its handler's answer (HttpOptions::routes)
 //
 // Every refusal carries a JSON body {"error": "...", "reason": "..."}: a webhook's bumps
 // debrief_webhook_rejected_total{adapter,reason} (adapter: a configured id, or "unknown"),

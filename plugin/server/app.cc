@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "api/api.h"
 #include "base/log.h"
 #include "classify/emerging.h"
 #include "classify/factory.h"
@@ -118,6 +119,25 @@ class AppImpl final : public App {
                       [this](int64_t seq) { return pipeline_->Replay(seq); },
                       [this](int64_t task_id) { return loop_->RefreshTask(task_id); },
                       [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }});
+    // The JSON API and the agents' panel; its session key is made on first start.
+    api::ApiOptions ao;
+    v1::SecretRef key = config_.api().session_key();
+    if (key.source_case() == v1::SecretRef::SOURCE_NOT_SET) {
+      key.set_file("session-key");
+      key.set_create(true);
+    }
+    auto session_key = settings::ResolveSecret(key, config_.data_dir(), /*create=*/true);
+    if (!session_key.ok())
+      return absl::Status(session_key.status().code(),
+                          absl::StrCat("api.session_key: ", session_key.status().message()));
+    if (session_key->size() < 32)
+      return absl::InvalidArgumentError("api.session_key must be at least 32 bytes");
+    ao.session_key = std::move(*session_key);
+    ao.session_ttl = ToDuration(config_.api().session_ttl(), ao.session_ttl);
+    ao.frame_ancestors.assign(config_.api().frame_ancestors().begin(),
+                              config_.api().frame_ancestors().end());
+    api_ = std::make_unique<api::Api>(*service_, *store_, helpdesk_ptrs_, clock_, metrics_,
+                                      std::move(ao));
     return absl::OkStatus();
   }
 
@@ -153,6 +173,8 @@ class AppImpl final : public App {
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
     ho.max_connections = static_cast<int>(config_.http().max_connections());
+    ho.routes = api_->Routes();
+    if (config_.api().threads() > 0) ho.route_threads = static_cast<int>(config_.api().threads());
     auto scraped = [this](const char* name, const char* help, const std::atomic<int64_t>& v) {
       metrics_.ScrapedCounter(name, help, [&v] { return static_cast<double>(v.load()); });
     };
@@ -286,6 +308,7 @@ class AppImpl final : public App {
   std::unique_ptr<ingress::Reconciler> reconciler_;
   std::unique_ptr<outbox::Executor> executor_;
   std::unique_ptr<service::Service> service_;
+  std::unique_ptr<api::Api> api_;
   std::unique_ptr<GrpcServices> services_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<ingress::HttpServer> http_server_;

@@ -90,11 +90,15 @@ absl::StatusOr<v1::CreateApiTokenResponse> Service::CreateApiToken(
   if (auto role = auth::ParseRole(req.role()); !role.ok()) return role.status();
   if (!req.helpdesk_id().empty() && !d_.helpdesks.contains(req.helpdesk_id()))
     return absl::InvalidArgumentError(absl::StrCat("no helpdesk \"", req.helpdesk_id(), "\""));
+  if (req.installation() && (req.helpdesk_id().empty() || req.role() != "agent"))
+    return absl::InvalidArgumentError(
+        "an installation's token is an agent token for one helpdesk (give helpdesk_id)");
   v1::CreateApiTokenResponse res;
   v1::ApiToken& t = *res.mutable_token();
   t.set_name(req.name());
   t.set_role(req.role());
   t.set_helpdesk_id(req.helpdesk_id());
+  t.set_installation(req.installation());
   const std::string secret = auth::NewTokenSecret();
   absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
     auto id = tx.PutApiToken(t, auth::HashTokenSecret(secret));

@@ -135,6 +135,9 @@ absl::StatusOr<v1::JourneyEntry> Service::Entry(spi::StoreTransaction& tx,
                                                 const spi::TicketRecord& r) const {
   v1::JourneyEntry e;
   *e.mutable_ticket() = r.ticket;
+  // A helpdesk that sends no creation time: when Debrief first saw the ticket.
+  if (!e.ticket().has_created_at() && r.first_seen > absl::UnixEpoch())
+    base::SetTimestamp(e.mutable_ticket()->mutable_created_at(), r.first_seen);
   if (r.classification) *e.mutable_classification() = *r.classification;
   auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
   if (!link.ok()) return link.status();

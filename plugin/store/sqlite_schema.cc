@@ -161,6 +161,7 @@ constexpr const char* kMigrations[] = {
       name TEXT NOT NULL,
       role TEXT NOT NULL,
       helpdesk_id TEXT NOT NULL DEFAULT '',
+      installation INTEGER NOT NULL DEFAULT 0,
       hash TEXT NOT NULL UNIQUE,
       created_at INTEGER NOT NULL,
       last_used_at INTEGER,

@@ -21,7 +21,7 @@ using sqlite::ResetAll;
 using sqlite::Stmt;
 
 constexpr char kTokenColumns[] =
-    "id, name, role, helpdesk_id, created_at, last_used_at, revoked_at";
+    "id, name, role, helpdesk_id, created_at, last_used_at, revoked_at, installation";
 
 constexpr char kTaskColumns[] =
     "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
@@ -148,8 +148,8 @@ class Connection final : public SqliteTransaction {
                       "SELECT id, title FROM tasks WHERE (?1='' OR category_id=?1) "
                       "ORDER BY status IN (1,2,3) DESC, id DESC"),
         put_token_(db,
-                   "INSERT INTO api_tokens(name, role, helpdesk_id, hash, created_at) "
-                   "VALUES(?,?,?,?,?)"),
+                   "INSERT INTO api_tokens(name, role, helpdesk_id, hash, created_at, "
+                   "installation) VALUES(?,?,?,?,?,?)"),
         token_by_hash_(db, absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens WHERE hash=?")),
         list_tokens_(db, absl::StrCat("SELECT ", kTokenColumns, " FROM api_tokens ORDER BY id")),
         revoke_token_(db, "UPDATE api_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL"),
@@ -231,6 +231,7 @@ class Connection final : public SqliteTransaction {
     base::SetTimestamp(t.mutable_created_at(), FromMicros(s.Int(4)));
     if (!s.IsNull(5)) base::SetTimestamp(t.mutable_last_used_at(), FromMicros(s.Int(5)));
     t.set_revoked(!s.IsNull(6));
+    t.set_installation(s.Int(7) != 0);
     return t;
   }
 
@@ -343,6 +344,7 @@ class Connection final : public SqliteTransaction {
                          .Bind(t.helpdesk_id())
                          .Bind(hash)
                          .Bind(ToMicros(clock_.Now()))
+                         .Bind(int64_t{t.installation() ? 1 : 0})
                          .Exec();
     if (!s.ok()) return s;
     return sqlite3_last_insert_rowid(db_);

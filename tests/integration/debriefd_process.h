@@ -176,6 +176,17 @@ class Debriefd {
     return http_->Send(req);
   }
 
+  // A POST to the HTTP listener with these headers ("Name", "value").
+  absl::StatusOr<spi::HttpResponse> PostTo(const std::string& path, const std::string& body,
+                                           spi::HttpHeaders headers) {
+    spi::HttpRequest req;
+    req.method = "POST";
+    req.url = absl::StrCat("http://127.0.0.1:", http_port_, path);
+    req.body = body;
+    req.headers = std::move(headers);
+    return http_->Send(req);
+  }
+
   std::unique_ptr<v1::Tickets::Stub> tickets() { return v1::Tickets::NewStub(channel_); }
   std::unique_ptr<v1::Improvements::Stub> improvements() {
     return v1::Improvements::NewStub(channel_);

@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "base/text_clean.h"
 #include "base/time_util.h"
+#include "base/utf8.h"
 #include "common/json_util.h"
 #include "common/rest.h"
 #include "common/signature.h"
@@ -50,11 +51,12 @@ std::string IgnoredReason(const std::string& type) {
 class RequestTracker final : public spi::HelpdeskAdapter {
  public:
   RequestTracker(std::string id, RequestTrackerConfig cfg, std::string token, std::string secret,
-                 const spi::AdapterContext& ctx)
+                 std::string sidebar_key, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
         token_(std::move(token)),
         secret_(std::move(secret)),
+        sidebar_key_(std::move(sidebar_key)),
         http_(ctx.http),
         clock_(ctx.clock) {
     base_ = std::string(absl::StripSuffix(cfg_.url(), "/"));
@@ -66,6 +68,48 @@ class RequestTracker final : public spi::HelpdeskAdapter {
 
   const std::string& id() const override { return id_; }
   const std::string& type() const override { return type_; }
+
+  // RT-Extension-Debrief's sign-in: the RT user, the ticket and an expiry (Unix seconds),
+  // signed HMAC-SHA256("user\nticket\nexpires") in hex with the sidebar key, for a few minutes.
+  absl::StatusOr<spi::VerifiedAgent> VerifyAgent(const spi::AgentProof& proof) const override {
+    if (sidebar_key_.empty())
+      return absl::UnimplementedError(
+          absl::StrCat("helpdesk ", id_, " has no settings.sidebar_key: RT sign-in is off"));
+    auto field = [&](const char* name) -> std::string {
+      auto it = proof.fields.find(name);
+      return it == proof.fields.end() ? "" : it->second;
+    };
+    const std::string user = field("user"), ticket = field("ticket"), expires = field("expires");
+    if (user.empty() || ticket.empty() || expires.empty() || field("signature").empty())
+      return absl::UnauthenticatedError(
+          "RT's sign-in needs user, ticket, expires and signature (is RT-Extension-Debrief "
+          "installed?)");
+    if (auto s = VerifyHmac(HmacScheme{Digest::kSha256, false, ""}, sidebar_key_,
+                            absl::StrCat(user, "\n", ticket, "\n", expires), field("signature"));
+        !s.ok())
+      return absl::UnauthenticatedError(
+          "RT's sign-in is refused: its signature does not match the sidebar key");
+    int64_t until = 0;
+    if (!absl::SimpleAtoi(expires, &until))
+      return absl::UnauthenticatedError("RT's sign-in is refused: expires is not a number");
+    const absl::Time at = absl::FromUnixSeconds(until);
+    if (at <= proof.now)
+      return absl::UnauthenticatedError("RT's sign-in is refused: it has expired");
+    if (at > proof.now + absl::Hours(1))
+      return absl::UnauthenticatedError(
+          "RT's sign-in is refused: it is valid for longer than an hour");
+    if (!base::IsValidUtf8(user) || !base::IsValidUtf8(ticket))
+      return absl::UnauthenticatedError("RT's sign-in is refused: it is not UTF-8 text");
+    spi::VerifiedAgent agent;
+    agent.name = user;
+    agent.ticket_id = ticket;
+    return agent;
+  }
+
+  std::vector<std::string> FrameOrigins() const override {
+    if (sidebar_key_.empty()) return {};
+    return {base_.substr(0, base_.find('/', base_.find("//") + 2))};
+  }
 
   absl::StatusOr<spi::AcceptedDelivery> Accept(const spi::InboundDelivery& d) const override {
     auto sig = d.headers.find(kSignature);
@@ -379,7 +423,7 @@ class RequestTracker final : public spi::HelpdeskAdapter {
   std::string id_;
   std::string type_ = "rt";
   RequestTrackerConfig cfg_;
-  std::string token_, secret_;
+  std::string token_, secret_, sidebar_key_;
   spi::HttpClient& http_;
   const spi::Clock& clock_;
   std::string base_, api_, field_;
@@ -405,8 +449,16 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     if (!token.ok()) return token.status();
     auto secret = settings::ResolveSecret(cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    std::string sidebar_key;
+    if (cfg.has_sidebar_key()) {
+      auto key = settings::ResolveSecret(cfg.sidebar_key(), ctx);
+      if (!key.ok()) return key.status();
+      if (key->size() < 32)
+        return absl::InvalidArgumentError("settings.sidebar_key must be at least 32 bytes");
+      sidebar_key = std::move(*key);
+    }
     return std::make_unique<RequestTracker>(config.id(), std::move(cfg), std::move(*token),
-                                            std::move(*secret), ctx);
+                                            std::move(*secret), std::move(sidebar_key), ctx);
   }
 };
 

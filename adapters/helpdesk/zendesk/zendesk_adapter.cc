@@ -6,7 +6,9 @@
 #include "absl/strings/strip.h"
 #include "base/text_clean.h"
 #include "base/time_util.h"
+#include "base/utf8.h"
 #include "common/json_util.h"
+#include "common/jwt.h"
 #include "common/rest.h"
 #include "common/signature.h"
 #include "helpdesk/zendesk/zendesk.pb.h"
@@ -27,9 +29,10 @@ bool Solved(const std::string& status) { return status == "solved" || status == 
 class Zendesk final : public spi::HelpdeskAdapter {
  public:
   Zendesk(std::string id, ZendeskConfig cfg, std::string token, std::string secret,
-          const spi::AdapterContext& ctx)
+          std::optional<RsaPublicKey> app_key, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        app_key_(std::move(app_key)),
         auth_(BasicAuth(absl::StrCat(cfg_.email(), "/token"), token)),
         secret_(std::move(secret)),
         http_(ctx.http),
@@ -38,6 +41,53 @@ class Zendesk final : public spi::HelpdeskAdapter {
                                : std::string(absl::StripSuffix(cfg_.url(), "/"));
     prefix_ = cfg_.tag_prefix().empty() ? "rc_" : cfg_.tag_prefix();
     window_ = settings::ToDuration(cfg_.replay_window(), absl::Minutes(5));
+    host_ = std::string(absl::StripPrefix(absl::StripPrefix(base_, "https://"), "http://"));
+    host_ = host_.substr(0, host_.find('/'));
+  }
+
+  // Zendesk's signed URL: on the app's first load it POSTs `token`, a JWT signed RS256 with
+  // the installation's key, naming the account (iss), the installation (aud), the agent (sub)
+  // and where the app opened (context).
+  absl::StatusOr<spi::VerifiedAgent> VerifyAgent(const spi::AgentProof& proof) const override {
+    if (!app_key_)
+      return absl::UnimplementedError(absl::StrCat(
+          "helpdesk ", id_, " has no settings.app_public_key: Zendesk sign-in is off"));
+    auto token = proof.fields.find("token");
+    if (token == proof.fields.end())
+      return absl::UnauthenticatedError("Zendesk sent no token (enable signedUrls in the app)");
+    auto claims = VerifyRs256Jwt(token->second, *app_key_, proof.now);
+    if (!claims.ok()) return claims.status();
+    const std::string aud =
+        absl::StrCat(base_, "/api/v2/apps/installations/", cfg_.app_installation_id(), ".json");
+    if (claims->value("iss", nlohmann::json()) != host_)
+      return absl::UnauthenticatedError(
+          absl::StrCat("the helpdesk's token is refused: it was issued by another account (iss "
+                       "is not ",
+                       host_, ")"));
+    if (!JwtAudienceHas(*claims, aud))
+      return absl::UnauthenticatedError(
+          "the helpdesk's token is refused: it is for another app installation (aud)");
+    const nlohmann::json context = claims->value("context", nlohmann::json::object());
+    if (!context.is_object() || context.value("product", nlohmann::json()) != "support" ||
+        context.value("location", nlohmann::json()) != "ticket_sidebar")
+      return absl::UnauthenticatedError(
+          "the helpdesk's token is refused: it was made for another place than the ticket "
+          "sidebar of Zendesk Support (context)");
+    auto sub = claims->find("sub");
+    if (sub == claims->end() || !(sub->is_string() || sub->is_number_integer()))
+      return absl::UnauthenticatedError("the helpdesk's token is refused: it names no agent");
+    spi::VerifiedAgent agent;
+    // "https://acme.zendesk.com/api/v2/users/123.json" or "123": the agent's user id.
+    std::string who = sub->is_string() ? sub->get<std::string>() : sub->dump();
+    absl::string_view user = who;
+    if (absl::ConsumeSuffix(&user, ".json")) user = user.substr(user.rfind('/') + 1);
+    agent.name = base::ToValidUtf8(absl::StrCat("zendesk user ", user));
+    return agent;
+  }
+
+  std::vector<std::string> FrameOrigins() const override {
+    if (!app_key_) return {};
+    return {base_.substr(0, base_.find('/', base_.find("//") + 2))};
   }
 
   const std::string& id() const override { return id_; }
@@ -231,10 +281,11 @@ class Zendesk final : public spi::HelpdeskAdapter {
   std::string id_;
   std::string type_ = "zendesk";
   ZendeskConfig cfg_;
+  std::optional<RsaPublicKey> app_key_;
   std::string auth_, secret_;
   spi::HttpClient& http_;
   const spi::Clock& clock_;
-  std::string base_, prefix_;
+  std::string base_, prefix_, host_;
   absl::Duration window_;
 };
 
@@ -259,8 +310,22 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     if (!token.ok()) return token.status();
     auto secret = settings::ResolveSecret(cfg.signing_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    std::optional<RsaPublicKey> app_key;
+    if (cfg.has_app_public_key() != (cfg.app_installation_id() != 0))
+      return absl::InvalidArgumentError(
+          "settings.app_public_key and settings.app_installation_id go together (the sidebar "
+          "app's sign-in)");
+    if (cfg.has_app_public_key()) {
+      auto pem = settings::ResolveSecret(cfg.app_public_key(), ctx);
+      if (!pem.ok()) return pem.status();
+      auto key = RsaPublicKey::FromPem(*pem);
+      if (!key.ok())
+        return absl::InvalidArgumentError(
+            absl::StrCat("settings.app_public_key: ", key.status().message()));
+      app_key = std::move(*key);
+    }
     return std::make_unique<Zendesk>(config.id(), std::move(cfg), std::move(*token),
-                                     std::move(*secret), ctx);
+                                     std::move(*secret), std::move(app_key), ctx);
   }
 };
 

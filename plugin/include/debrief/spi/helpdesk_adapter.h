@@ -68,6 +68,23 @@ struct TicketPage {
   int64_t total = -1;  // tickets the whole listing holds, where the helpdesk says (progress)
 };
 
+// An agent's sign-in as the helpdesk's sidebar sends it: the fields of the form it POSTs to
+// debriefd's /app/signin/{helpdesk} (Zendesk's signed URL: `token`, a JWT; Request Tracker's
+// extension: `user`, `ticket`, `expires`, `signature`).
+struct AgentProof {
+  std::map<std::string, std::string> fields;
+  absl::Time now;
+};
+
+// Who the helpdesk says is signed in.
+struct VerifiedAgent {
+  std::string name;       // the agent (e-mail, login or the helpdesk's user id)
+  std::string ticket_id;  // the ticket the proof was made for, where it names one
+  // The proof names the helpdesk's installation, not a person (reading, correcting and
+  // linking; not opening tasks).
+  bool installation_only = false;
+};
+
 // The helpdesk side of Debrief: turns webhooks into tickets and writes results back.
 // Implementations are final, built only by their factory, and thread-safe: the methods are
 // called concurrently from these threads (their names as `top -H` shows them):
@@ -76,6 +93,7 @@ struct TicketPage {
 //   WriteBack, PostNote  executor
 //   ListTickets          reconciler, and backfill (one per running backfill)
 //   Check                the API's threads (gRPC callbacks, HTTP)
+//   VerifyAgent          api-N, on every sidebar sign-in: no I/O
 //   SignDelivery         debriefctl replay and tests
 // Status codes: spi::IsRetryable ones (status.h) delay the work and it is tried again,
 // honouring spi::RetryAfter; any other failure is final for that action (a dead letter).
@@ -115,6 +133,19 @@ class HelpdeskAdapter {
 
   // Checks configuration and connectivity, with a message an admin can act on.
   virtual absl::Status Check() = 0;
+
+  // Verifies the helpdesk's proof of its signed-in agent (in constant time where a secret is
+  // compared): UNAUTHENTICATED with the reason when it does not hold (bad signature, expired,
+  // made for another installation or place), UNIMPLEMENTED where the helpdesk signs none or
+  // its adapter has no sign-in configured.
+  virtual absl::StatusOr<VerifiedAgent> VerifyAgent(const AgentProof& proof) const {
+    (void)proof;
+    return absl::UnimplementedError(
+        absl::StrCat("helpdesk type ", type(), " signs in no agents here; use an API token"));
+  }
+  // The origins whose pages show Debrief's sidebar in a frame ("https://acme.zendesk.com"):
+  // the Content-Security-Policy's frame-ancestors. Empty where the helpdesk frames nothing.
+  virtual std::vector<std::string> FrameOrigins() const { return {}; }
 
   // Lists tickets updated at or after `since` (an empty cursor) or from where a previous page
   // left off. Used to reconcile webhooks lost while Debrief was down, and to import history.

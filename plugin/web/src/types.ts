@@ -1,0 +1,178 @@
+// The messages of proto/debrief/v1/{model,services}.proto as debriefd's JSON door prints them:
+// Protobuf's JSON mapping with every primitive field printed, so int64 values arrive as
+// strings, enums as their names and Timestamps as RFC 3339 strings. Message fields that are
+// unset (a ticket's task when it is not linked) are absent, hence the optional marks; the
+// code reads every field defensively all the same, since an older debriefd may omit some.
+
+export interface TicketRef {
+  helpdeskId: string;
+  ticketId: string;
+}
+
+export interface Person {
+  id?: string;
+  name?: string;
+  email?: string;
+}
+
+export interface Ticket {
+  helpdeskId: string;
+  ticketId: string;
+  requester?: Person;
+  subject?: string;
+  status?: string; // new | open | pending | solved | closed
+  channel?: string;
+  createdAt?: string;
+  updatedAt?: string;
+  url?: string;
+}
+
+export type CategoryKind =
+  | 'CATEGORY_KIND_UNSPECIFIED'
+  | 'COMPLAINT'
+  | 'PRAISE'
+  | 'SUGGESTION'
+  | 'QUESTION';
+
+export interface Category {
+  id: string;
+  name: string;
+  kind?: CategoryKind;
+  description?: string;
+  reviewThreshold?: number;
+}
+
+export interface Reason {
+  feature: string;
+  weight?: number;
+}
+
+export interface ScoredCategory {
+  categoryId: string;
+  confidence?: number;
+}
+
+export interface Classification {
+  categoryId?: string;
+  confidence?: number;
+  reasons?: Reason[];
+  needsReview?: boolean;
+  model?: string;
+  classifiedAt?: string;
+  alternatives?: ScoredCategory[];
+}
+
+export type TaskStatus =
+  | 'TASK_STATUS_UNSPECIFIED'
+  | 'TASK_PENDING_CREATE'
+  | 'TASK_OPEN'
+  | 'TASK_IN_PROGRESS'
+  | 'TASK_DONE'
+  | 'TASK_WONT_DO';
+
+export type Verdict = 'VERDICT_UNSPECIFIED' | 'VERIFIED' | 'NOT_YET_KNOWN' | 'NOT_VERIFIED';
+
+export interface FixVerification {
+  verdict?: Verdict;
+  before?: string;
+  after?: string;
+  pValue?: number;
+  change?: number;
+  checkedAt?: string;
+  window?: string;
+  summary?: string;
+}
+
+export interface ImprovementTask {
+  id: string; // int64
+  categoryId?: string;
+  trackerId?: string;
+  externalId?: string;
+  externalKey?: string;
+  url?: string;
+  title?: string;
+  status?: TaskStatus;
+  ticketCount?: string; // int64
+  customerCount?: string; // int64
+  createdAt?: string;
+  updatedAt?: string;
+  firstSeen?: string;
+  lastSeen?: string;
+  doneAt?: string;
+  regressionOf?: string; // int64, "0" when none
+  verification?: FixVerification;
+  flagged?: boolean;
+  statusReadAt?: string;
+  weeklyTickets?: string[]; // int64 per week, oldest first, the current week last
+}
+
+export interface TaskLink {
+  taskId: string;
+  helpdeskId?: string;
+  ticketId?: string;
+  origin?: string;
+  linkedAt?: string;
+}
+
+export interface GetTicketResponse {
+  ticket?: Ticket;
+  classification?: Classification;
+  link?: TaskLink;
+  task?: ImprovementTask;
+}
+
+export interface ListCategoriesResponse {
+  categories?: Category[];
+  reviewThreshold?: number;
+  taxonomyVersion?: string;
+}
+
+export interface FeedbackResponse {
+  classification?: Classification;
+}
+
+export interface SearchTasksResponse {
+  tasks?: ImprovementTask[];
+}
+
+export interface RefreshTaskResponse {
+  task?: ImprovementTask;
+}
+
+export interface LinkTicketResponse {
+  link?: TaskLink;
+}
+
+export interface RequestTaskResponse {
+  task?: ImprovementTask;
+  created?: boolean;
+}
+
+export interface JourneyEntry {
+  ticket?: Ticket;
+  classification?: Classification;
+  task?: ImprovementTask;
+  repeatContact?: boolean;
+  toldFixed?: boolean;
+}
+
+export interface GetJourneyResponse {
+  entries?: JourneyEntry[];
+}
+
+export interface SimilarTicketsResponse {
+  tickets?: JourneyEntry[];
+}
+
+// The answer of POST /api/v1/session and /api/v1/session/refresh, and the JSON of the
+// <script id="debrief-session"> element debriefd adds to a helpdesk-signed page.
+export interface Session {
+  token: string;
+  expiresAt: string;
+  name: string;
+  role: string;
+  helpdeskId: string;
+  ticketId?: string;
+  // Signed in as a helpdesk's installation, not a person: no tasks asked for, none refreshed.
+  installation?: boolean;
+}
