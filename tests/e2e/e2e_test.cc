@@ -1,20 +1,26 @@
 // End to end against real software: Request Tracker 5 (the helpdesk) and Redmine 5 (the
 // tracker), from Debian's packages, started on 127.0.0.1 by tests/e2e/peers.sh (a ctest
 // fixture). debriefd runs as a user runs it; RT reaches it through deploy/apps/rt's scrip.
-// Everything is asserted through RT's REST2 and Redmine's REST APIs, never through Debrief's.
+// WholeLoop asserts everything through RT's REST2 and Redmine's REST APIs, never through
+// Debrief's; the panel's test goes through RT's pages and then debriefd's sign-in and API, as an
+// agent's browser does.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/rest.h"
@@ -75,6 +81,122 @@ class Peer {
   std::unique_ptr<spi::HttpClient> http_ = outbound::NewCurlHttpClient();
 };
 
+// A browser as far as RT's pages need one: it keeps RT's session cookie and sends forms. It
+// follows no redirect (RT's login answers its page or a redirect, with the cookie either way).
+class Browser {
+ public:
+  explicit Browser(std::string base) : base_(std::move(base)) {}
+
+  spi::HttpResponse Get(const std::string& path) { return Send("GET", path, ""); }
+  spi::HttpResponse Post(const std::string& path,
+                         const std::vector<std::pair<std::string, std::string>>& form) {
+    return Send("POST", path, FormBody(form));
+  }
+
+  static std::string FormBody(const std::vector<std::pair<std::string, std::string>>& form) {
+    return absl::StrJoin(form, "&", [](std::string* out, const auto& kv) {
+      absl::StrAppend(out, adapters::UrlEncode(kv.first), "=", adapters::UrlEncode(kv.second));
+    });
+  }
+
+ private:
+  spi::HttpResponse Send(const std::string& method, const std::string& path,
+                         const std::string& body) {
+    spi::HttpRequest req;
+    req.method = method;
+    req.url = base_ + path;
+    req.body = body;
+    if (method == "POST") {
+      req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+      req.headers.emplace_back("Referer", base_ + path);  // as a browser sends a page's form
+    }
+    if (!cookies_.empty())
+      req.headers.emplace_back("Cookie", absl::StrJoin(cookies_, "; ", absl::PairFormatter("=")));
+    auto res = http_->Send(req);
+    EXPECT_TRUE(res.ok()) << method << " " << path << ": " << res.status();
+    if (!res.ok()) return {};
+    for (const auto& [name, value] : res->headers) {
+      if (name != "set-cookie") continue;
+      std::pair<std::string, std::string> kv =
+          absl::StrSplit(value.substr(0, value.find(';')), absl::MaxSplits('=', 1));
+      cookies_[kv.first] = kv.second;
+    }
+    return *res;
+  }
+
+  std::string base_;
+  std::map<std::string, std::string> cookies_;
+  std::unique_ptr<spi::HttpClient> http_ = outbound::NewCurlHttpClient();
+};
+
+// HTML text as a browser reads it: RT escapes attribute values (&#34; &#38; &lt; ...).
+std::string HtmlText(const std::string& html) {
+  static const std::regex kEntity("&(#[0-9]+|lt|gt|amp|quot);");
+  std::string out;
+  auto end = std::sregex_iterator();
+  size_t last = 0;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kEntity); it != end; ++it) {
+    out += html.substr(last, it->position() - last);
+    const std::string e = (*it)[1];
+    if (e[0] == '#') {
+      int code = 0;
+      (void)absl::SimpleAtoi(e.substr(1), &code);
+      out += static_cast<char>(code);  // ASCII is all these pages escape in attributes
+    } else {
+      out += e == "lt" ? "<" : e == "gt" ? ">" : e == "amp" ? "&" : "\"";
+    }
+    last = it->position() + it->length();
+  }
+  return out + html.substr(last);
+}
+
+// The attributes of the first `<tag ...>` in `html` at or after `from` (empty when none).
+std::map<std::string, std::string> TagAttributes(const std::string& html, const std::string& tag,
+                                                 size_t from = 0) {
+  std::map<std::string, std::string> attrs;
+  const size_t at = html.find("<" + tag + " ", from);
+  if (at == std::string::npos) return attrs;
+  const std::string text = html.substr(at, html.find('>', at) - at);
+  static const std::regex kAttr(R"re(([a-zA-Z][a-zA-Z0-9-]*)="([^"]*)")re");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), kAttr);
+       it != std::sregex_iterator(); ++it)
+    attrs[(*it)[1]] = HtmlText((*it)[2]);
+  return attrs;
+}
+
+// What RT-Extension-Debrief puts on a ticket's page: the "Debrief" box's frame and the form
+// that signs the agent in to Debrief inside it.
+struct PanelOnPage {
+  std::map<std::string, std::string> frame, form, fields;
+};
+
+std::optional<PanelOnPage> FindPanel(const std::string& page) {
+  const size_t box = page.find(R"(<span class="left">Debrief</span>)");
+  if (box == std::string::npos) return std::nullopt;
+  const size_t form = page.find("<form ", box);
+  const size_t end = form == std::string::npos ? form : page.find("</form>", form);
+  if (end == std::string::npos) return std::nullopt;
+  PanelOnPage p;
+  p.frame = TagAttributes(page, "iframe", box);
+  p.form = TagAttributes(page, "form", form);
+  const std::string inside = page.substr(form, end - form);
+  for (size_t at = inside.find("<input "); at != std::string::npos;
+       at = inside.find("<input ", at + 1)) {
+    auto input = TagAttributes(inside, "input", at);
+    p.fields[input["name"]] = input["value"];
+  }
+  return p;
+}
+
+// The session the panel's page carries (its JSON island), or null.
+json PanelSession(const std::string& page) {
+  const std::string island = R"(<script id="debrief-session" type="application/json">)";
+  const size_t at = page.find(island);
+  if (at == std::string::npos) return nullptr;
+  const size_t from = at + island.size();
+  return json::parse(page.substr(from, page.find("</script>", from) - from), nullptr, false);
+}
+
 // Polls `pred` every half second (these are real servers) until it holds or `timeout` passes.
 template <typename Pred>
 bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(60)) {
@@ -127,7 +249,10 @@ class RequestTrackerAndRedmine : public ::testing::Test {
       std::cerr << "---- debriefd.log\n" << Slurp(dir_.file("debriefd.log")) << "----\n";
   }
 
-  std::string Config() {
+  static constexpr char kReconcileHourly[] = "{interval: 1h, initial_lookback: 10m}";
+
+  // debrief.yaml; `reconcile` is its reconcile section.
+  std::string Config(const std::string& reconcile = kReconcileHourly) {
     return absl::StrCat(R"(
 data_dir: )",
                         dir_.path(), R"(
@@ -145,6 +270,8 @@ helpdesks:
                         env_["RT_DEBRIEF_TOKEN_FILE"], R"(}
       webhook_secret: {file: )",
                         env_["RT_WEBHOOK_KEY_FILE"], R"(}
+      sidebar_key: {file: )",
+                        env_["RT_SIDEBAR_KEY_FILE"], R"(}
       queue: )",
                         env_["RT_QUEUE"], R"(
 trackers:
@@ -160,10 +287,10 @@ trackers:
 taxonomy: {file: )",
                         DEBRIEF_SOURCE_DIR, R"(/deploy/taxonomy/default.yaml}
 link_policy: {open_after_tickets: 3, window: 7d}
-# Reconciliation runs at start and then hourly: until the restart, only webhooks bring tickets.
-reconcile: {interval: 1h, initial_lookback: 10m}
-)",
-                        LoopConfig());
+# WholeLoop: reconciliation runs at start and then hourly; until the restart, only webhooks
+# bring tickets.
+reconcile: )",
+                        reconcile, "\n", LoopConfig());
   }
 
   // The loop's section, with the intervals the waits of the test are derived from.
@@ -466,6 +593,103 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
   EXPECT_EQ(CommentsWith(praise, kDone), 0);
   EXPECT_EQ(CommentsWith(suggestion, kDone), 0);
   EXPECT_EQ(Issues().size(), 2u) << "one task per cause, no duplicates";
+}
+
+// The panel on RT's ticket page (deploy/apps/rt/RT-Extension-Debrief): an agent signed in to RT
+// opens a ticket; the page's form signs them in to debriefd, whose session reads that ticket.
+// What a browser does with the page (the frame, the script posting the form) is not run here:
+// the test reads the form and posts it as the browser would.
+TEST_F(RequestTrackerAndRedmine, AgentOpensThePanelOnRTsTicketPage) {
+  // Reconciliation off: this ticket comes by its webhook, and the queue's other tickets (of
+  // WholeLoop) stay out of this debriefd.
+  debriefd_ = std::make_unique<Debriefd>(dir_.path(), RawConfig{Config("{interval: 0s}")});
+  std::string out;
+  ASSERT_TRUE(debriefd_->Start(&out)) << out;
+
+  Step("panel: a ticket through the webhook");
+  const std::string ticket =
+      CreateTicket("Thanks a lot", "kim@example.com",
+                   "Thank you so much for the quick help, your support team is amazing and went "
+                   "above and beyond.");
+  ASSERT_TRUE(Eventually([&] { return !RootCause(ticket).empty(); })) << "ticket " << ticket;
+  const std::string root_cause = RootCause(ticket);
+
+  Step("panel: the agent signs in to RT and opens the ticket");
+  Browser browser(env_["RT_URL"]);
+  spi::HttpResponse login = browser.Get("/NoAuth/Login.html");
+  ASSERT_EQ(login.status, 200) << login.body;
+  ASSERT_THAT(login.body, HasSubstr(R"(name="pass")"));
+  spi::HttpResponse signed_in =
+      browser.Post("/NoAuth/Login.html", {{"user", env_["RT_AGENT"]},
+                                          {"pass", FileText(env_["RT_AGENT_PASSWORD_FILE"])},
+                                          {"next", ""}});
+  ASSERT_TRUE(signed_in.status == 200 || signed_in.status == 302) << signed_in.status;
+  ASSERT_THAT(signed_in.body, Not(HasSubstr("Your username or password is incorrect")));
+  spi::HttpResponse page = browser.Get("/Ticket/Display.html?id=" + ticket);
+  ASSERT_EQ(page.status, 200);
+  ASSERT_THAT(page.body, HasSubstr(absl::StrCat("#", ticket, ":"))) << "RT shows the ticket";
+
+  std::optional<PanelOnPage> panel = FindPanel(page.body);
+  ASSERT_TRUE(panel.has_value()) << "no Debrief box on the ticket's page:\n" << page.body;
+  const std::string frame = absl::StrCat("debrief-panel-", ticket);
+  EXPECT_EQ(panel->frame["name"], frame);
+  EXPECT_EQ(panel->frame["title"], "Debrief: root cause and task");
+  EXPECT_EQ(panel->form["target"], frame) << "the form signs in inside the frame";
+  EXPECT_EQ(absl::AsciiStrToLower(panel->form["method"]), "post");
+  const std::string debriefd_url = absl::StrCat("http://127.0.0.1:", env_["DEBRIEF_PORT"]);
+  EXPECT_EQ(panel->form["action"], debriefd_url + "/app/signin/rt") << "nothing in the URL";
+  EXPECT_EQ(panel->fields["user"], env_["RT_AGENT"]);
+  EXPECT_EQ(panel->fields["ticket"], ticket);
+  int64_t expires = 0;
+  EXPECT_TRUE(absl::SimpleAtoi(panel->fields["expires"], &expires)) << panel->fields["expires"];
+  EXPECT_GT(expires, absl::ToUnixSeconds(absl::Now()));
+  EXPECT_LE(expires, absl::ToUnixSeconds(absl::Now() + absl::Minutes(10)));
+  EXPECT_THAT(panel->fields["signature"], ::testing::MatchesRegex("[0-9a-f]{64}"));
+  ASSERT_EQ(panel->fields.size(), 4u);
+
+  Step("panel: the form posted to debriefd");
+  std::vector<std::pair<std::string, std::string>> form(panel->fields.begin(), panel->fields.end());
+  const spi::HttpHeaders form_type = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  auto signin = debriefd_->PostTo("/app/signin/rt", Browser::FormBody(form), form_type);
+  ASSERT_TRUE(signin.ok()) << signin.status();
+  ASSERT_EQ(signin->status, 200) << signin->body;
+  {
+    const std::string csp = signin->Header("content-security-policy");
+    const size_t at = csp.find("frame-ancestors ");
+    ASSERT_NE(at, std::string::npos) << csp;
+    const std::vector<std::string> ancestors =
+        absl::StrSplit(csp.substr(at, csp.find(';', at) - at), ' ', absl::SkipEmpty());
+    EXPECT_THAT(ancestors, ::testing::Contains(env_["RT_URL"]))
+        << "RT's page may frame it: " << csp;
+  }
+  const json session = PanelSession(signin->body);
+  ASSERT_TRUE(session.is_object()) << signin->body;
+  EXPECT_EQ(session.value("ticketId", ""), ticket);
+  EXPECT_EQ(session.value("helpdeskId", ""), "rt");
+  EXPECT_EQ(session.value("name", ""), env_["RT_AGENT"]);
+
+  // The panel's first call, with that session: the ticket's root cause, as RT's field shows it.
+  auto got =
+      debriefd_->PostTo("/api/v1/Tickets/GetTicket",
+                        json{{"ticket", {{"helpdeskId", "rt"}, {"ticketId", ticket}}}}.dump(),
+                        {{"Content-Type", "application/json"},
+                         {"Authorization", "Bearer " + session.value("token", "")}});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->status, 200) << got->body;
+  const json answer = json::parse(got->body, nullptr, false);
+  ASSERT_TRUE(answer.is_object()) << got->body;
+  EXPECT_EQ(answer.value("ticket", json::object()).value("ticketId", ""), ticket) << got->body;
+  EXPECT_EQ(answer.value("classification", json::object()).value("categoryId", ""), root_cause)
+      << got->body;
+
+  // The same signed fields for another ticket: refused.
+  for (auto& [name, value] : form)
+    if (name == "ticket") value = std::to_string(std::stoll(ticket) + 1);
+  auto forged = debriefd_->PostTo("/app/signin/rt", Browser::FormBody(form), form_type);
+  ASSERT_TRUE(forged.ok()) << forged.status();
+  EXPECT_EQ(forged->status, 401) << forged->body;
+  EXPECT_THAT(forged->body, Not(HasSubstr("debrief-session")));
+  Step("panel: done");
 }
 
 }  // namespace

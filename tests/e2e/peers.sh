@@ -6,7 +6,8 @@
 #   peers.sh install     apt-get install both (idempotent; tests/run.sh calls it)
 #   peers.sh start DIR   configure and start both, make a fresh RT queue and Redmine project for
 #                        this run, install Debrief into RT the way an admin does
-#                        (deploy/apps/rt/install.sh), write DIR/peers.env
+#                        (deploy/apps/rt/install.sh, with the panel's RT-Extension-Debrief), add
+#                        the RT agent "alice" who may see the queue's tickets, write DIR/peers.env
 #   peers.sh stop DIR    stop both
 #
 # Ports (loopback): E2E_RT_PORT (18081), E2E_REDMINE_PORT (13000); RT's scrip posts to debriefd
@@ -102,10 +103,32 @@ EOF
   rt_perl 'my $q = RT::Queue->new(RT->SystemUser);
     my ($ok, $msg) = $q->Create(Name => $ARGV[0], Description => "Debrief end-to-end");
     die "queue: $msg\n" unless $ok;' "$queue"
-  # Debrief into RT exactly as the README tells an admin: field, scrip, key, least-privileged user.
+  # Debrief into RT exactly as the guide tells an admin: field, scrip, key, least-privileged
+  # user, and the panel on ticket pages (its key is the rt adapter's settings.sidebar_key; the
+  # panel's address is the webhook's less /webhooks/rt).
   [ -s "$dir/rt.key" ] || { head -c 32 /dev/urandom | base64 >"$dir/rt.key"; chmod 600 "$dir/rt.key"; }
+  [ -s "$dir/rt-sidebar.key" ] ||
+    { head -c 32 /dev/urandom | base64 >"$dir/rt-sidebar.key"; chmod 600 "$dir/rt-sidebar.key"; }
   DEBRIEF_URL=http://127.0.0.1:$DEBRIEF_PORT/webhooks/rt DEBRIEF_SECRET_FILE=$dir/rt.key \
-    DEBRIEF_TOKEN_FILE=$dir/rt.debrief-token RT_QUEUE=$queue bash "$root/deploy/apps/rt/install.sh"
+    DEBRIEF_TOKEN_FILE=$dir/rt.debrief-token RT_QUEUE=$queue \
+    DEBRIEF_SIDEBAR_KEY_FILE=$dir/rt-sidebar.key bash "$root/deploy/apps/rt/install.sh"
+  # An agent who signs in through RT's login page and sees this queue's tickets (the rights of
+  # an ordinary agent, nothing of Debrief's). A new password at each start.
+  head -c 12 /dev/urandom | base64 | tr -d '/+=' >"$dir/rt.agent-password"
+  chmod 600 "$dir/rt.agent-password"
+  rt_perl 'my ($queue, $file) = @ARGV;
+    my $pass = do { local $/; open my $f, "<", $file or die "$file: $!"; <$f> }; chomp $pass;
+    my $q = RT::Queue->new(RT->SystemUser); $q->Load($queue) or die "no queue $queue\n";
+    my $u = RT::User->new(RT->SystemUser); $u->Load("alice");
+    unless ($u->Id) {
+      my ($ok, $msg) = $u->Create(Name => "alice", RealName => "Alice Agent", Privileged => 1);
+      die "user alice: $msg\n" unless $ok;
+    }
+    my ($ok, $msg) = $u->SetPassword($pass); die "password of alice: $msg\n" unless $ok;
+    for my $right (qw(SeeQueue ShowTicket ShowTicketComments SeeCustomField)) {
+      my ($ok, $msg) = $u->PrincipalObj->GrantRight(Right => $right, Object => $q);
+      die "grant $right: $msg\n" unless $ok;
+    }' "$queue" "$dir/rt.agent-password"
   # The test's own token (root) creates tickets as a customer's mail would. Made afresh at each
   # start, since a start from another build directory replaces root's token. (One token: RT
   # tries each token of a user per request, one bcrypt each.)
@@ -211,6 +234,9 @@ RT_QUEUE=Support-e2e-$run
 RT_ROOT_TOKEN_FILE=$dir/rt.root-token
 RT_DEBRIEF_TOKEN_FILE=$dir/rt.debrief-token
 RT_WEBHOOK_KEY_FILE=$dir/rt.key
+RT_SIDEBAR_KEY_FILE=$dir/rt-sidebar.key
+RT_AGENT=alice
+RT_AGENT_PASSWORD_FILE=$dir/rt.agent-password
 RT_LOG=$dir/rt.log
 REDMINE_URL=$RM_URL
 REDMINE_PROJECT=e2e-$run

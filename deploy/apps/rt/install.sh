@@ -5,12 +5,22 @@
 #   * RT_SiteConfig.d/60-debrief.pm with Debrief's webhook URL and the HMAC key;
 #   * with DEBRIEF_TOKEN_FILE set: the user "debrief" (RT_USER), privileged, time zone UTC,
 #     with only the rights Debrief needs on the queue, and a new auth token of it in that file
-#     (mode 0600), for the adapter's settings.token.
-# Re-runnable: the field and the user are kept, the scrip is replaced, a token file that still
-# works is kept (else the old Debrief tokens are revoked and a new one written).
+#     (mode 0600), for the adapter's settings.token;
+#   * with DEBRIEF_SIDEBAR_KEY_FILE set: the agents' panel on each ticket's page, the extension
+#     deploy/apps/rt/RT-Extension-Debrief copied to RT's local plugins dir (RT_PLUGIN_DIR),
+#     Mason's compiled pages cleared, and in 60-debrief.pm Plugin('RT::Extension::Debrief') with
+#     $DebriefURL (DEBRIEF_PANEL_URL: debriefd as agents' browsers reach it; default DEBRIEF_URL
+#     less /webhooks/<id>), $DebriefHelpdeskId (DEBRIEF_HELPDESK_ID; default that <id>, else rt)
+#     and $DebriefSidebarKey (the file's key, the adapter's settings.sidebar_key: 32 bytes or
+#     more; a trailing newline is not part of it, as for debriefd).
+# Re-runnable: the field and the user are kept, the scrip and the extension are replaced, a
+# token file that still works is kept (else the old Debrief tokens are revoked and a new one
+# written).
 #
 #   sudo DEBRIEF_URL=http://127.0.0.1:8080/webhooks/rt DEBRIEF_SECRET_FILE=/etc/debrief/rt.key \
-#        DEBRIEF_TOKEN_FILE=/etc/debrief/rt.token RT_QUEUE=General deploy/apps/rt/install.sh
+#        DEBRIEF_TOKEN_FILE=/etc/debrief/rt.token RT_QUEUE=General \
+#        DEBRIEF_SIDEBAR_KEY_FILE=/var/lib/debrief/rt-sidebar-key \
+#        DEBRIEF_PANEL_URL=https://debrief.example.com deploy/apps/rt/install.sh
 # Then restart RT (settings are read at start).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,19 +30,56 @@ RT_QUEUE=${RT_QUEUE:-General}
 RT_FIELD=${RT_FIELD:-Root cause}
 RT_USER=${RT_USER:-debrief}
 DEBRIEF_TOKEN_FILE=${DEBRIEF_TOKEN_FILE:-}
+DEBRIEF_SIDEBAR_KEY_FILE=${DEBRIEF_SIDEBAR_KEY_FILE:-}
 RT_LIB=${RT_LIB:-/usr/share/request-tracker5/lib}
 RT_SITE_DIR=${RT_SITE_DIR:-/etc/request-tracker5/RT_SiteConfig.d}
+RT_PLUGIN_DIR=${RT_PLUGIN_DIR:-/usr/local/share/request-tracker5/plugins}
+RT_MASON_DATA=${RT_MASON_DATA:-/var/cache/request-tracker5/mason_data}
 
 [ -s "$DEBRIEF_SECRET_FILE" ] || { echo "install.sh: $DEBRIEF_SECRET_FILE is empty or missing" >&2; exit 1; }
 secret=$(tr -d '\n' < "$DEBRIEF_SECRET_FILE")
 [ "${#secret}" -ge 16 ] || { echo "install.sh: use a key of at least 16 characters" >&2; exit 1; }
 
-# The key is stored for RT only (root:www-data 0640), never printed.
+sidebar_key=""
+if [ -n "$DEBRIEF_SIDEBAR_KEY_FILE" ]; then
+  [ -s "$DEBRIEF_SIDEBAR_KEY_FILE" ] ||
+    { echo "install.sh: $DEBRIEF_SIDEBAR_KEY_FILE is empty or missing" >&2; exit 1; }
+  # As debriefd reads a {file: ...} secret: trailing newlines are not part of the key.
+  sidebar_key=$(cat "$DEBRIEF_SIDEBAR_KEY_FILE")
+  while [[ $sidebar_key == *[$'\r\n'] ]]; do sidebar_key=${sidebar_key%?}; done
+  [ "${#sidebar_key}" -ge 32 ] ||
+    { echo "install.sh: use a sidebar key of at least 32 characters (as debriefd does)" >&2; exit 1; }
+  if [[ $DEBRIEF_URL =~ ^(https?://.+)/webhooks/([^/?#]+)/?$ ]]; then
+    DEBRIEF_PANEL_URL=${DEBRIEF_PANEL_URL:-${BASH_REMATCH[1]}}
+    DEBRIEF_HELPDESK_ID=${DEBRIEF_HELPDESK_ID:-${BASH_REMATCH[2]}}
+  fi
+  : "${DEBRIEF_PANEL_URL:?debriefd as the browsers of agents reach it, e.g. https://debrief.example.com}"
+  DEBRIEF_HELPDESK_ID=${DEBRIEF_HELPDESK_ID:-rt}
+  # The extension, replaced as a whole; readable by RT's web server. Mason keeps compiled pages
+  # across restarts (static_source): cleared, so a changed callback is read again.
+  ext="$RT_PLUGIN_DIR/RT-Extension-Debrief"
+  install -d -m 0755 "$RT_PLUGIN_DIR"
+  rm -rf "$ext.new"
+  cp -R "$here/RT-Extension-Debrief" "$ext.new"
+  chmod -R u=rwX,go=rX "$ext.new"
+  rm -rf "$ext"
+  mv "$ext.new" "$ext"
+  rm -rf "$RT_MASON_DATA/obj"
+fi
+
+# The keys are stored for RT only (root:www-data 0640), never printed nor put on a command line.
 conf="$RT_SITE_DIR/60-debrief.pm"
 umask 027
-perl -e 'my ($u, $s) = @ARGV; $s =~ s/([\\"\$\@])/\\$1/g; $u =~ s/([\\"\$\@])/\\$1/g;
-  print "Set(\$DebriefWebhookURL, \"$u\");\nSet(\$DebriefWebhookSecret, \"$s\");\n1;\n"' \
-  "$DEBRIEF_URL" "$secret" > "$conf"
+DEBRIEF_URL=$DEBRIEF_URL secret=$secret sidebar_key=$sidebar_key \
+  DEBRIEF_PANEL_URL=${DEBRIEF_PANEL_URL:-} DEBRIEF_HELPDESK_ID=${DEBRIEF_HELPDESK_ID:-} perl -e '
+  sub str { my $s = shift; $s =~ s/([\\"\$\@])/\\$1/g; "\"$s\"" }
+  print "Set(\$DebriefWebhookURL, ", str($ENV{DEBRIEF_URL}), ");\n",
+        "Set(\$DebriefWebhookSecret, ", str($ENV{secret}), ");\n";
+  print "Plugin(\"RT::Extension::Debrief\");\n",
+        "Set(\$DebriefURL, ", str($ENV{DEBRIEF_PANEL_URL}), ");\n",
+        "Set(\$DebriefHelpdeskId, ", str($ENV{DEBRIEF_HELPDESK_ID}), ");\n",
+        "Set(\$DebriefSidebarKey, ", str($ENV{sidebar_key}), ");\n" if length $ENV{sidebar_key};
+  print "1;\n";' > "$conf"
 chgrp www-data "$conf" 2>/dev/null || true
 chmod 0640 "$conf"
 
@@ -66,6 +113,12 @@ RT_QUEUE=$RT_QUEUE RT_FIELD=$RT_FIELD RT_USER=$RT_USER DEBRIEF_TOKEN_FILE=$DEBRI
     CustomPrepareCode => "return 1;", CustomCommitCode => $code);
   die "scrip: $msg\n" unless $ok;
   print "Debrief: field \"$ENV{RT_FIELD}\" on queue $ENV{RT_QUEUE}, webhook scrip #", $s->Id, "\n";
+  if (RT->Config->Get("DebriefSidebarKey")) {  # RT::Init loaded the extension: it compiles
+    my $form = RT::Extension::Debrief->SignInForm(User => "root", Ticket => 1)
+      or die "the Debrief panel is not configured (see the warning above)\n";
+    print "Debrief: the panel on ticket pages (RT::Extension::Debrief ",
+          $RT::Extension::Debrief::VERSION, "), signing in at $form->{action}\n";
+  }
   exit 0 unless $ENV{DEBRIEF_TOKEN_FILE};
   # The API user: reads tickets and their history, sets the field, comments (and replies when
   # the close-the-loop policy answers customers). Nothing else.
