@@ -91,4 +91,7 @@ token=$("${ctl[@]}" tokens create web-agent --role agent --helpdesk support |
 
 cd "$here"
 DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_AGENT_TOKEN="$token" DEBRIEF_TICKET=support/1001 \
-  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" node --test sidebar.test.mjs
+  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" DEBRIEF_OTHER_HELPDESK=shop \
+  DEBRIEF_WEBHOOK_SECRET_FILE="$work/webhook-secret" \
+  DEBRIEF_SIMILAR_SAMPLE="$root/deploy/samples/01-created-1001.json" \
+  node --test sidebar.test.mjs

@@ -18,6 +18,7 @@
 // Accessibility: axe-core, failing on serious and critical findings.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -142,6 +143,8 @@ async function taskTitle() {
 }
 
 let originalTitle = '';
+// The category the agent chose when correcting the cause.
+let corrected = '';
 
 step('signs in with an API token and shows the root cause', async () => {
   await page.goto(ticketUrl);
@@ -246,6 +249,7 @@ step('corrects the cause with the keyboard only', async () => {
 
   await rc.getByRole('status').getByText(`Saved. The cause is now ${chosen}.`).waitFor();
   await rc.getByText(chosen, { exact: true }).waitFor();
+  corrected = chosen;
   await checkState(page, 'corrected');
 });
 
@@ -318,11 +322,56 @@ step("shows the customer's journey and similar tickets", async () => {
   assert.equal(await current.getAttribute('aria-current'), 'true');
   await current.getByText(/^Cause: /).waitFor();
   await current.getByText(/ · Status: /).waitFor();
+  if (process.env.DEBRIEF_OTHER_HELPDESK) {
+    // The same customer wrote to another helpdesk too: their journey shows it.
+    const other = journey
+      .getByRole('listitem')
+      .filter({ hasText: process.env.DEBRIEF_OTHER_HELPDESK });
+    assert.ok((await other.count()) >= 1, "the journey holds the other helpdesk's ticket");
+  }
   const similar = region('Similar open tickets');
   await similar.getByRole('heading', { name: 'Similar open tickets' }).waitFor();
   assert.equal(await similar.getByRole('alert').count(), 0, 'similar tickets loaded');
   await journey.scrollIntoViewIfNeeded();
   await checkState(page, 'journey');
+});
+
+// The correction taught the classifier: the same words from another customer, sent now as a
+// new ticket through the helpdesk's signed webhook, get the corrected cause.
+step('a similar ticket after the correction gets the corrected cause', async () => {
+  const secretFile = process.env.DEBRIEF_WEBHOOK_SECRET_FILE;
+  const sample = process.env.DEBRIEF_SIMILAR_SAMPLE;
+  if (!secretFile || !sample) return;
+  assert.ok(corrected, 'the cause was corrected above');
+  const delivery = JSON.parse(readFileSync(sample, 'utf8'));
+  const id = `${delivery.ticket.id}-again`;
+  delivery.ticket.id = id;
+  delivery.ticket.requester = { id: 'cust-other', email: 'someone.else@example.com' };
+  const body = JSON.stringify(delivery);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const secret = readFileSync(secretFile, 'utf8').replace(/\n+$/, '');
+  const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+  const res = await fetch(`${baseUrl}/webhooks/${encodeURIComponent(helpdeskId)}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Debrief-Timestamp': ts,
+      'X-Debrief-Signature': signature,
+      'X-Debrief-Delivery': `web-test-${id}`,
+    },
+    body,
+  });
+  assert.equal(res.status, 202, `the webhook is accepted: ${await res.text()}`);
+  const url = `${baseUrl}/app/ticket/${encodeURIComponent(helpdeskId)}/${encodeURIComponent(id)}`;
+  await eventually(async () => {
+    await page.goto(url);
+    await page.getByLabel('API token').fill(agentToken);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    const rc = rootCause();
+    await rc.getByText(/^Confidence /).or(rc.getByRole('alert')).first().waitFor();
+    return (await rc.getByText(corrected, { exact: true }).count()) > 0;
+  }, `the new ticket ${id} is classified as ${corrected}`);
+  await checkState(page, 'similar-after-correction');
 });
 
 test('a wrong API token gets a readable error', async () => {
