@@ -142,7 +142,7 @@ absl::StatusOr<v1::JourneyEntry> Service::Entry(spi::StoreTransaction& tx,
   auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
   if (!link.ok()) return link.status();
   if (*link) {
-    auto task = tx.GetTask((*link)->task_id());
+    auto task = tx.PeekTask((*link)->task_id());
     if (!task.ok()) return task.status();
     if (*task) {
       *e.mutable_task() = **task;

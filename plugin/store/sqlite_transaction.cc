@@ -70,20 +70,17 @@ class Connection final : public SqliteTransaction {
         status_history_(db,
                         "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
                         "ORDER BY id"),
-        get_task_(
-            db, absl::StrCat("SELECT ", kTaskColumns, ", ",
-                             "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
-                             "(SELECT COUNT(DISTINCT COALESCE(NULLIF(k.requester,''), "
-                             "  k.helpdesk_id||'/'||k.ticket_id)) FROM task_links l JOIN tickets k "
-                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                             "  WHERE l.task_id=tasks.id), "
-                             "(SELECT MIN(k.first_seen) FROM task_links l JOIN tickets k "
-                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                             "  WHERE l.task_id=tasks.id), "
-                             "(SELECT MAX(k.first_seen) FROM task_links l JOIN tickets k "
-                             "  ON k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id "
-                             "  WHERE l.task_id=tasks.id) "
-                             "FROM tasks WHERE id=?")),
+        // The counts in two passes over the task's links: the links alone (the index), then
+        // one join with their tickets for customers, first and last seen.
+        get_task_(db, absl::StrCat("SELECT ", kTaskColumns, ", ",
+                                   "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
+                                   "agg.customers, agg.first_seen, agg.last_seen "
+                                   "FROM tasks, (SELECT COUNT(DISTINCT COALESCE(NULLIF("
+                                   "k.requester,''), k.helpdesk_id||'/'||k.ticket_id)) AS "
+                                   "customers, MIN(k.first_seen) AS first_seen, MAX(k.first_seen) "
+                                   "AS last_seen FROM task_links l JOIN tickets k ON "
+                                   "k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id WHERE "
+                                   "l.task_id=?1) AS agg WHERE tasks.id=?1")),
         list_tasks_(db,
                     "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
                     "ORDER BY id"),
@@ -139,7 +136,7 @@ class Connection final : public SqliteTransaction {
         tickets_of_person_(
             db,
             "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
-            "WHERE person=? ORDER BY first_seen DESC LIMIT ?"),
+            "WHERE person=? AND person<>'' ORDER BY first_seen DESC LIMIT ?"),
         open_of_category_(db,
                           "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
                           "WHERE category_id=? AND needs_review=0 AND COALESCE(status, '') NOT IN "
@@ -155,6 +152,7 @@ class Connection final : public SqliteTransaction {
         revoke_token_(db, "UPDATE api_tokens SET revoked_at=? WHERE id=? AND revoked_at IS NULL"),
         token_exists_(db, "SELECT 1 FROM api_tokens WHERE id=?"),
         touch_token_(db, "UPDATE api_tokens SET last_used_at=? WHERE id=?"),
+        peek_task_(db, absl::StrCat("SELECT ", kTaskColumns, " FROM tasks WHERE id=?")),
         by_external_(db, absl::StrCat("SELECT ", kTaskColumns,
                                       " FROM tasks WHERE tracker_id=? AND external_id=? "
                                       "ORDER BY id DESC LIMIT 1")),
@@ -179,7 +177,7 @@ class Connection final : public SqliteTransaction {
           &person_of_,      &tickets_of_person_, &open_of_category_, &search_tasks_,
           &put_token_,      &token_by_hash_,     &list_tokens_,      &revoke_token_,
           &token_exists_,   &touch_token_,       &by_external_,      &record_failure_,
-          &delivery_state_}) {
+          &peek_task_,      &delivery_state_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -444,6 +442,14 @@ class Connection final : public SqliteTransaction {
     if (!s.IsNull(18)) base::SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
     if (!s.IsNull(19)) base::SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
     return t;
+  }
+
+  absl::StatusOr<std::optional<v1::ImprovementTask>> PeekTask(int64_t task_id) override {
+    auto& s = peek_task_.Reset().Bind(task_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::nullopt;
+    return TaskFromRow(s);
   }
 
   absl::StatusOr<std::optional<v1::ImprovementTask>> TaskByExternalId(
@@ -769,7 +775,7 @@ class Connection final : public SqliteTransaction {
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
       get_cursor_, put_cursor_, forget_failures_, weekly_, person_of_, tickets_of_person_,
       open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
-      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_;
+      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_;
 };
 
 }  // namespace

@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEBRIEF_BUILD_TESTS=ON >/dev/null
 cmake --build build-bench --target debrief_classify_bench debrief_pipeline_bench debrief_tracker_bench \
-  debrief_backfill_bench debriefd debriefctl
+  debrief_backfill_bench debrief_panel_bench debriefd debriefctl
 nodedir=tests/bench/baselines/node-receiver
 if [ ! -f "$nodedir/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
   # better-sqlite3 builds from source against Debian's Node headers (no binary download).
@@ -63,6 +63,19 @@ for d in lines:
     if "tracker" not in d: continue
     print("| %s | %d | %d | %d | %d |" % (d["tracker"], d["tasks"], d["adapter_writes_per_1000"],
           d["api_requests_per_1000"], d["api_writes_per_1000"]))'
+echo
+echo "## The agents' panel (50 agents at once on a store of 1,000,000 tickets)"
+build-bench/tests/debrief_panel_bench "$root/deploy/taxonomy/default.yaml" 1000000 50 10 |
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print("| API | GetTicket p50 / p99 | GetJourney p50 / p99 | SimilarTickets p50 / p99 | whole panel p50 / p99 | panels/s |")
+print("|---|---|---|---|---|---|")
+for k, name in (("http_json", "JSON over HTTP"), ("grpc", "gRPC")):
+    v = d[k]
+    cells = ["%.1f / %.1f ms" % (v[c]["p50_ms"], v[c]["p99_ms"]) for c in ("GetTicket", "GetJourney", "SimilarTickets", "panel")]
+    print("| %s | %s | %.1f |" % (name, " | ".join(cells), v["panels_per_second"]))
+print()
+print("JSON over HTTP / gRPC, panels per second: %.2f" % (d["http_json"]["panels_per_second"] / max(d["grpc"]["panels_per_second"], 1e-9)))'
 echo
 echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"

@@ -1397,6 +1397,32 @@ TEST_P(StoreConformance, WeeklyTicketsOfTaskCountLinksPerWeekOldestFirst) {
   EXPECT_THAT(*weekly, ElementsAre(1, 0, 1, 2)) << "the link 9 weeks ago is outside the window";
 }
 
+// PeekTask is GetTask's row without the counts that read every link.
+TEST_P(StoreConformance, PeekTaskIsTheTaskRowWithoutItsCounts) {
+  const absl::Time now = absl::FromUnixSeconds(1795000000);
+  const int64_t task = Insert(NewTask("billing", v1::TASK_OPEN));
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                absl::Status s = tx.PutTicket(Classified("1", "billing", now));
+                if (s.ok()) s = tx.PutLink(Link("1", task, now));
+                return s;
+              }).ok());
+  auto full = Query([&](spi::StoreTransaction& tx) { return tx.GetTask(task); });
+  auto peek = Query([&](spi::StoreTransaction& tx) { return tx.PeekTask(task); });
+  ASSERT_TRUE(full.ok() && full->has_value()) << full.status();
+  ASSERT_TRUE(peek.ok() && peek->has_value()) << peek.status();
+  EXPECT_EQ((*full)->ticket_count(), 1);
+  EXPECT_EQ((*peek)->ticket_count(), 0);
+  v1::ImprovementTask row = **full;
+  row.clear_ticket_count();
+  row.clear_customer_count();
+  row.clear_first_seen();
+  row.clear_last_seen();
+  EXPECT_THAT(**peek, EqualsProto(row));
+  auto none = Query([&](spi::StoreTransaction& tx) { return tx.PeekTask(task + 100); });
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
 TEST_P(StoreConformance, ApiTokensAreFoundByTheirHashListedAndRevoked) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
   v1::ApiToken t;

@@ -93,7 +93,12 @@ class StoreTransaction {
   // The category's task that is pending, open or in progress (at most one exists).
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> ActiveTask(
       const std::string& category_id) = 0;
+  // The task with its impact counts (tickets, customers, first and last seen): these read
+  // every link of the task.
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> GetTask(int64_t task_id) = 0;
+  // The task row only, without GetTask's counts: cheap, for lists that show a task beside
+  // each ticket.
+  virtual absl::StatusOr<std::optional<v1::ImprovementTask>> PeekTask(int64_t task_id) = 0;
   // The task that is this tracker issue (by its immutable id), if Debrief follows one; the
   // task row only, without GetTask's impact counts.
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> TaskByExternalId(

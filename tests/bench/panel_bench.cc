@@ -1,0 +1,328 @@
+// The agents' panel under load: a store holding N tickets (default 1,000,000: 200,000 customers
+// writing to two helpdesks, every ticket classified, those of a cause with a task linked to
+// it), a real debriefd on it, and A agents (default 50) at once, each opening ticket after
+// ticket as the panel does: the ticket with its task, the customer's journey, similar open
+// tickets. The same calls go through the JSON API (HTTP/1.1 keep-alive, a session token) and
+// through gRPC (one channel), one after the other in the same run, for the same time each.
+// Prints one JSON line: per call and per whole panel, p50 and p99 in ms, and panels per second.
+// Usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS]
+#include <curl/curl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "base/time_util.h"
+#include "config/config.h"
+#include "integration/debriefd_process.h"
+#include "store/sqlite_store.h"
+
+namespace {
+
+using namespace debrief;  // NOLINT: a benchmark's main file
+using Clock = std::chrono::steady_clock;
+
+constexpr int kCustomers = 200000;
+
+void Check(const absl::Status& s, const char* what) {
+  if (!s.ok()) {
+    std::cerr << "panel_bench: " << what << ": " << s << "\n";
+    std::exit(1);
+  }
+}
+
+std::string TicketId(int64_t i) { return absl::StrCat(i + 1); }
+std::string HelpdeskOf(int64_t i) { return i % 4 == 3 ? "shop" : "support"; }
+
+// N tickets as the pipeline would have left them: classified, a task per cause, the cause's
+// tickets linked to it; written straight through the Store interface in large transactions.
+void Populate(const std::string& dir, const std::string& taxonomy_path, int64_t tickets) {
+  auto cfg = config::ParseConfig(absl::StrCat("taxonomy: {file: ", taxonomy_path, "}\n"), "/");
+  Check(cfg.status(), "taxonomy");
+  std::vector<std::string> categories;
+  for (const auto& c : cfg->taxonomy().categories()) categories.push_back(c.id());
+  if (categories.empty()) Check(absl::InvalidArgumentError("no categories"), "taxonomy");
+  auto store = store::OpenSqliteStore({.path = dir + "/debrief.db"}, spi::SystemClock::Get());
+  Check(store.status(), "store");
+  std::vector<int64_t> tasks;
+  Check((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (const std::string& c : categories) {
+      v1::ImprovementTask t;
+      t.set_category_id(c);
+      t.set_tracker_id("tasks");
+      t.set_title("Root cause: " + c);
+      t.set_status(v1::TASK_OPEN);
+      auto id = tx.InsertTask(t);
+      if (!id.ok()) return id.status();
+      tasks.push_back(*id);
+    }
+    return absl::OkStatus();
+  }),
+        "tasks");
+  const absl::Time start = absl::Now() - absl::Hours(24 * 365);
+  static const char* kStatus[] = {"new", "open", "pending", "solved", "closed"};
+  constexpr int64_t kChunk = 20000;
+  for (int64_t from = 0; from < tickets; from += kChunk) {
+    Check((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+      for (int64_t i = from; i < std::min(tickets, from + kChunk); ++i) {
+        const size_t cat = static_cast<size_t>((i * 7919) % categories.size());
+        const absl::Time when = start + absl::Hours(24 * 365) * (static_cast<double>(i) / tickets);
+        spi::TicketRecord r;
+        r.ticket.set_helpdesk_id(HelpdeskOf(i));
+        r.ticket.set_ticket_id(TicketId(i));
+        r.ticket.set_subject(absl::StrCat("About ", categories[cat], " ", i));
+        r.ticket.set_status(kStatus[i % 5]);
+        const int64_t customer = (i * 104729) % kCustomers;
+        r.ticket.mutable_requester()->set_id(absl::StrCat("c", customer));
+        r.ticket.mutable_requester()->set_email(absl::StrCat("c", customer, "@example.com"));
+        base::SetTimestamp(r.ticket.mutable_created_at(), when);
+        v1::Classification& c = r.classification.emplace();
+        c.set_category_id(categories[cat]);
+        c.set_confidence(0.9);
+        c.set_model("linear-v1");
+        r.first_seen = when;
+        if (auto s = tx.PutTicket(r); !s.ok()) return s;
+        if (i % 3 == 0) continue;  // a third of the tickets linked to no task
+        v1::TaskLink l;
+        l.set_helpdesk_id(r.ticket.helpdesk_id());
+        l.set_ticket_id(r.ticket.ticket_id());
+        l.set_task_id(tasks[cat]);
+        l.set_origin(v1::LINK_POLICY);
+        base::SetTimestamp(l.mutable_linked_at(), when);
+        if (auto s = tx.PutLink(l); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }),
+          "tickets");
+  }
+  (*store)->Close();
+}
+
+struct Latencies {
+  std::vector<double> get_ticket, journey, similar, panel;  // ms
+  int64_t errors = 0;
+  void Merge(const Latencies& o) {
+    for (auto [to, from] : {std::pair{&get_ticket, &o.get_ticket},
+                            {&journey, &o.journey},
+                            {&similar, &o.similar},
+                            {&panel, &o.panel}})
+      to->insert(to->end(), from->begin(), from->end());
+    errors += o.errors;
+  }
+};
+
+double Ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+nlohmann::json Summary(const Latencies& l, double seconds) {
+  auto one = [](const std::vector<double>& v) {
+    return nlohmann::json{{"p50_ms", Percentile(v, 0.50)}, {"p99_ms", Percentile(v, 0.99)}};
+  };
+  return {{"GetTicket", one(l.get_ticket)},
+          {"GetJourney", one(l.journey)},
+          {"SimilarTickets", one(l.similar)},
+          {"panel", one(l.panel)},
+          {"panels_per_second", static_cast<double>(l.panel.size()) / seconds},
+          {"errors", l.errors}};
+}
+
+size_t Collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// One agent over the JSON API: a keep-alive connection of its own.
+Latencies HttpAgent(int port, const std::string& session, int seed, int64_t tickets,
+                    Clock::time_point until) {
+  Latencies out;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(headers, ("Authorization: Bearer " + session).c_str());
+  std::string body, answer;
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
+  std::mt19937_64 rng(static_cast<uint64_t>(seed));
+  auto call = [&](const char* method, const std::string& json, std::vector<double>* into) {
+    const std::string url = absl::StrCat("http://127.0.0.1:", port, "/api/v1/", method);
+    body = json;
+    answer.clear();
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    const auto t0 = Clock::now();
+    long status = 0;
+    if (curl_easy_perform(curl) != CURLE_OK ||
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200)
+      ++out.errors;
+    into->push_back(Ms(t0, Clock::now()));
+  };
+  while (Clock::now() < until) {
+    const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(tickets));
+    const std::string ref =
+        nlohmann::json{{"ticket", {{"helpdeskId", HelpdeskOf(i)}, {"ticketId", TicketId(i)}}}}
+            .dump();
+    const auto t0 = Clock::now();
+    call("Tickets/GetTicket", ref, &out.get_ticket);
+    call("Tickets/GetJourney", ref, &out.journey);
+    call("Tickets/SimilarTickets", ref, &out.similar);
+    out.panel.push_back(Ms(t0, Clock::now()));
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return out;
+}
+
+// The same agent over gRPC, on the shared channel.
+Latencies GrpcAgent(std::shared_ptr<grpc::Channel> channel, int seed, int64_t tickets,
+                    Clock::time_point until) {
+  Latencies out;
+  auto stub = v1::Tickets::NewStub(channel);
+  std::mt19937_64 rng(static_cast<uint64_t>(seed));
+  while (Clock::now() < until) {
+    const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(tickets));
+    v1::TicketRef ref;
+    ref.set_helpdesk_id(HelpdeskOf(i));
+    ref.set_ticket_id(TicketId(i));
+    const auto t0 = Clock::now();
+    auto timed = [&](auto fn, std::vector<double>* into) {
+      const auto a = Clock::now();
+      grpc::ClientContext ctx;
+      if (!fn(ctx).ok()) ++out.errors;
+      into->push_back(Ms(a, Clock::now()));
+    };
+    timed(
+        [&](grpc::ClientContext& ctx) {
+          v1::GetTicketRequest r;
+          *r.mutable_ticket() = ref;
+          v1::GetTicketResponse res;
+          return stub->GetTicket(&ctx, r, &res);
+        },
+        &out.get_ticket);
+    timed(
+        [&](grpc::ClientContext& ctx) {
+          v1::GetJourneyRequest r;
+          *r.mutable_ticket() = ref;
+          v1::GetJourneyResponse res;
+          return stub->GetJourney(&ctx, r, &res);
+        },
+        &out.journey);
+    timed(
+        [&](grpc::ClientContext& ctx) {
+          v1::SimilarTicketsRequest r;
+          *r.mutable_ticket() = ref;
+          v1::SimilarTicketsResponse res;
+          return stub->SimilarTickets(&ctx, r, &res);
+        },
+        &out.similar);
+    out.panel.push_back(Ms(t0, Clock::now()));
+  }
+  return out;
+}
+
+template <typename Agent>
+Latencies Run(int agents, double seconds, Agent agent) {
+  const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>(seconds));
+  std::vector<Latencies> each(static_cast<size_t>(agents));
+  std::vector<std::thread> threads;
+  for (int a = 0; a < agents; ++a)
+    threads.emplace_back([&, a] { each[static_cast<size_t>(a)] = agent(a, until); });
+  for (auto& t : threads) t.join();
+  Latencies all;
+  for (const auto& l : each) all.Merge(l);
+  return all;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS]\n";
+    return 2;
+  }
+  int64_t tickets = 1000000;
+  int agents = 50;
+  double seconds = 10;
+  if (argc > 2) (void)absl::SimpleAtoi(argv[2], &tickets);
+  if (argc > 3) (void)absl::SimpleAtoi(argv[3], &agents);
+  if (argc > 4) (void)absl::SimpleAtod(argv[4], &seconds);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  debrief::testing::TempDir dir;
+  const auto t0 = Clock::now();
+  Populate(dir.path(), argv[1], tickets);
+  const double populate_s = Ms(t0, Clock::now()) / 1000;
+
+  debrief::testing::Debriefd d(dir.path(), debrief::testing::RawConfig{absl::StrCat(R"(
+data_dir: )",
+                                                                                    dir.path(), R"(
+http: {listen: "127.0.0.1:0"}
+grpc: {listen: "127.0.0.1:0"}
+store: {sqlite: {path: debrief.db}}
+helpdesks:
+  - {id: support, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
+  - {id: shop, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
+trackers:
+  - {id: tasks, type: builtin}
+taxonomy: {file: )",
+                                                                                    argv[1], R"(}
+reconcile: {interval: 0s}
+)")});
+  std::string out;
+  if (!d.Start(&out)) {
+    std::cerr << "panel_bench: debriefd did not start:\n" << out;
+    return 1;
+  }
+  grpc::ClientContext ctx;
+  v1::CreateApiTokenRequest req;
+  req.set_name("bench");
+  req.set_role("agent");
+  v1::CreateApiTokenResponse token;
+  if (auto s = d.admin()->CreateApiToken(&ctx, req, &token); !s.ok()) {
+    std::cerr << "panel_bench: " << s.error_message() << "\n";
+    return 1;
+  }
+  auto session = d.PostTo("/api/v1/session", "{}", {{"Authorization", "Bearer " + token.secret()}});
+  if (!session.ok() || session->status != 200) {
+    std::cerr << "panel_bench: no session\n";
+    return 1;
+  }
+  const std::string bearer = nlohmann::json::parse(session->body)["token"];
+  const int port = d.http_port();
+  const Latencies http = Run(agents, seconds, [&](int a, Clock::time_point until) {
+    return HttpAgent(port, bearer, a + 1, tickets, until);
+  });
+  auto channel = d.channel();
+  const Latencies grpc = Run(agents, seconds, [&](int a, Clock::time_point until) {
+    return GrpcAgent(channel, a + 1, tickets, until);
+  });
+  d.Terminate();
+  std::cout << nlohmann::json{{"tickets", tickets},
+                              {"agents", agents},
+                              {"seconds_each", seconds},
+                              {"populate_seconds", populate_s},
+                              {"http_json", Summary(http, seconds)},
+                              {"grpc", Summary(grpc, seconds)}}
+                   .dump()
+            << "\n";
+  curl_global_cleanup();
+  return 0;
+}
