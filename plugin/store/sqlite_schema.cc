@@ -167,6 +167,21 @@ constexpr const char* kMigrations[] = {
       last_used_at INTEGER,
       revoked_at INTEGER);
     )sql",
+    // 9: a task's impact counts read from its links alone (one index, no join with tickets):
+    // each link carries its ticket's customer and first_seen, kept by PutLink and PutTicket.
+    R"sql(
+    ALTER TABLE task_links ADD COLUMN customer TEXT;
+    ALTER TABLE task_links ADD COLUMN first_seen INTEGER;
+    UPDATE task_links SET
+      customer = (SELECT COALESCE(NULLIF(k.requester, ''), k.helpdesk_id || '/' || k.ticket_id)
+                  FROM tickets k
+                  WHERE k.helpdesk_id = task_links.helpdesk_id
+                    AND k.ticket_id = task_links.ticket_id),
+      first_seen = (SELECT k.first_seen FROM tickets k
+                    WHERE k.helpdesk_id = task_links.helpdesk_id
+                      AND k.ticket_id = task_links.ticket_id);
+    CREATE INDEX task_links_counts ON task_links(task_id, customer, first_seen);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

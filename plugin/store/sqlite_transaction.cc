@@ -20,6 +20,14 @@ using spi::DeliveryState;
 using sqlite::ResetAll;
 using sqlite::Stmt;
 
+// What a link keeps of its ticket ?1/?2 for the task's counts: the customer (the requester, or
+// the ticket itself when it names none) and when the ticket was first seen.
+#define kLinkCustomer                                                                              \
+  "(SELECT COALESCE(NULLIF(k.requester, ''), k.helpdesk_id || '/' || k.ticket_id) FROM tickets k " \
+  "WHERE k.helpdesk_id=?1 AND k.ticket_id=?2)"
+#define kLinkFirstSeen \
+  "(SELECT k.first_seen FROM tickets k WHERE k.helpdesk_id=?1 AND k.ticket_id=?2)"
+
 constexpr char kTokenColumns[] =
     "id, name, role, helpdesk_id, created_at, last_used_at, revoked_at, installation";
 
@@ -70,17 +78,14 @@ class Connection final : public SqliteTransaction {
         status_history_(db,
                         "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
                         "ORDER BY id"),
-        // The counts in two passes over the task's links: the links alone (the index), then
-        // one join with their tickets for customers, first and last seen.
-        get_task_(db, absl::StrCat("SELECT ", kTaskColumns, ", ",
-                                   "(SELECT COUNT(*) FROM task_links l WHERE l.task_id=tasks.id), "
-                                   "agg.customers, agg.first_seen, agg.last_seen "
-                                   "FROM tasks, (SELECT COUNT(DISTINCT COALESCE(NULLIF("
-                                   "k.requester,''), k.helpdesk_id||'/'||k.ticket_id)) AS "
-                                   "customers, MIN(k.first_seen) AS first_seen, MAX(k.first_seen) "
-                                   "AS last_seen FROM task_links l JOIN tickets k ON "
-                                   "k.helpdesk_id=l.helpdesk_id AND k.ticket_id=l.ticket_id WHERE "
-                                   "l.task_id=?1) AS agg WHERE tasks.id=?1")),
+        // The counts from the task's links alone: each carries its ticket's customer and
+        // first_seen (migration 9), so one pass over the index task_links_counts.
+        get_task_(db, absl::StrCat("SELECT ", kTaskColumns,
+                                   ", agg.n, agg.customers, agg.first_seen, agg.last_seen "
+                                   "FROM tasks, (SELECT COUNT(*) AS n, COUNT(DISTINCT customer) "
+                                   "AS customers, MIN(first_seen) AS first_seen, MAX(first_seen) "
+                                   "AS last_seen FROM task_links WHERE task_id=?1) AS agg "
+                                   "WHERE tasks.id=?1")),
         list_tasks_(db,
                     "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
                     "ORDER BY id"),
@@ -100,10 +105,14 @@ class Connection final : public SqliteTransaction {
                        "SELECT helpdesk_id, ticket_id, origin, linked_at FROM task_links "
                        "WHERE task_id=? ORDER BY linked_at, helpdesk_id, ticket_id"),
         put_link_(db,
-                  "INSERT INTO task_links(helpdesk_id, ticket_id, task_id, origin, linked_at) "
-                  "VALUES(?,?,?,?,?) ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET "
+                  "INSERT INTO task_links(helpdesk_id, ticket_id, task_id, origin, linked_at, "
+                  "customer, first_seen) VALUES(?1,?2,?3,?4,?5, " kLinkCustomer ", " kLinkFirstSeen
+                  ") ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET "
                   "task_id=excluded.task_id, origin=excluded.origin, "
-                  "linked_at=excluded.linked_at"),
+                  "linked_at=excluded.linked_at, customer=excluded.customer, "
+                  "first_seen=excluded.first_seen"),
+        link_customer_(db, "UPDATE task_links SET customer=" kLinkCustomer
+                           ", first_seen=" kLinkFirstSeen " WHERE helpdesk_id=?1 AND ticket_id=?2"),
         delete_link_(db, "DELETE FROM task_links WHERE helpdesk_id=? AND ticket_id=?"),
         enqueue_(db,
                  "INSERT INTO outbox(key, action, due_at, created_at) VALUES(?,?,?,?) "
@@ -177,7 +186,7 @@ class Connection final : public SqliteTransaction {
           &person_of_,      &tickets_of_person_, &open_of_category_, &search_tasks_,
           &put_token_,      &token_by_hash_,     &list_tokens_,      &revoke_token_,
           &token_exists_,   &touch_token_,       &by_external_,      &record_failure_,
-          &peek_task_,      &delivery_state_}) {
+          &peek_task_,      &link_customer_,     &delivery_state_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -269,7 +278,9 @@ class Connection final : public SqliteTransaction {
         .Bind(ToMicros(clock_.Now()))
         .Bind(PersonKey(installation_, r.ticket))
         .Bind(r.ticket.status());
-    return s.Exec();
+    if (absl::Status st = s.Exec(); !st.ok()) return st;
+    // A linked ticket's customer may have changed: its link counts for the new one.
+    return link_customer_.Reset().Bind(r.ticket.helpdesk_id()).Bind(r.ticket.ticket_id()).Exec();
   }
 
   absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfSamePerson(const std::string& helpdesk_id,
@@ -775,7 +786,8 @@ class Connection final : public SqliteTransaction {
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
       get_cursor_, put_cursor_, forget_failures_, weekly_, person_of_, tickets_of_person_,
       open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
-      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_;
+      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_,
+      link_customer_;
 };
 
 }  // namespace

@@ -154,6 +154,70 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
 }
 
+// A database from before links carried their ticket's customer (schema 8) is brought up to date
+// on open: its tasks' counts are what they were.
+TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
+  TempDir dir;
+  FakeClock clock;
+  int64_t task = 0;
+  {
+    auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)
+                    ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                      v1::ImprovementTask t;
+                      t.set_category_id("billing");
+                      t.set_tracker_id("tasks");
+                      t.set_status(v1::TASK_OPEN);
+                      auto id = tx.InsertTask(t);
+                      if (!id.ok()) return id.status();
+                      task = *id;
+                      for (const char* id : {"1", "2", "3"}) {
+                        spi::TicketRecord r;
+                        r.ticket.set_helpdesk_id("support");
+                        r.ticket.set_ticket_id(id);
+                        r.ticket.mutable_requester()->set_id(std::string(id) == "3" ? "1" : id);
+                        r.first_seen = clock.Now();
+                        v1::TaskLink l;
+                        l.set_helpdesk_id("support");
+                        l.set_ticket_id(id);
+                        l.set_task_id(task);
+                        if (auto s = tx.PutTicket(r); !s.ok()) return s;
+                        if (auto s = tx.PutLink(l); !s.ok()) return s;
+                      }
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    (*store)->Close();
+  }
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX task_links_counts; "
+                         "ALTER TABLE task_links DROP COLUMN customer; "
+                         "ALTER TABLE task_links DROP COLUMN first_seen; "
+                         "DELETE FROM schema_migrations WHERE version >= 9;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::optional<v1::ImprovementTask> got;
+  ASSERT_TRUE((*store)
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.GetTask(task);
+                    if (!t.ok()) return t.status();
+                    got = *t;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->ticket_count(), 3);
+  EXPECT_EQ(got->customer_count(), 2) << "tickets 1 and 3 have the same requester";
+  EXPECT_TRUE(got->has_first_seen());
+}
+
 // A damaged row comes back marked unreadable, and the rows after it are read as ever.
 TEST(SqliteStore, AnUnreadableDeliveryRowDoesNotStopTheRead) {
   TempDir dir;

@@ -1423,6 +1423,42 @@ TEST_P(StoreConformance, PeekTaskIsTheTaskRowWithoutItsCounts) {
   EXPECT_FALSE(none->has_value());
 }
 
+// A task's counts follow its tickets: a link made before its ticket is stored counts once the
+// ticket is, and a ticket whose requester changes counts for the new customer.
+TEST_P(StoreConformance, TaskCountsFollowTheLinkedTicketsAsTheyChange) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  const int64_t task = Insert(NewTask("billing", v1::TASK_OPEN));
+  auto with = [](spi::TicketRecord r, const std::string& requester) {
+    r.ticket.mutable_requester()->set_id(requester);
+    return r;
+  };
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                absl::Status s = tx.PutLink(Link("1", task, t0));  // before its ticket
+                if (s.ok()) s = tx.PutTicket(with(Classified("1", "billing", t0), "ann"));
+                if (s.ok())
+                  s = tx.PutTicket(with(Classified("2", "billing", t0 + absl::Hours(1)), "bob"));
+                if (s.ok()) s = tx.PutLink(Link("2", task, t0 + absl::Hours(1)));
+                return s;
+              }).ok());
+  auto counts = [&] {
+    auto t = Query([&](spi::StoreTransaction& tx) { return tx.GetTask(task); });
+    EXPECT_TRUE(t.ok() && t->has_value()) << t.status();
+    return std::make_pair((*t)->ticket_count(), (*t)->customer_count());
+  };
+  EXPECT_EQ(counts(), std::make_pair(int64_t{2}, int64_t{2}));
+  auto t = Query([&](spi::StoreTransaction& tx) { return tx.GetTask(task); });
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ(base::FromTimestamp((*t)->first_seen()), t0);
+  EXPECT_EQ(base::FromTimestamp((*t)->last_seen()), t0 + absl::Hours(1));
+  // Bob turns out to be Ann (the helpdesk merged them): one customer.
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.PutTicket(with(Classified("2", "billing", t0 + absl::Hours(1)), "ann"));
+              }).ok());
+  EXPECT_EQ(counts(), std::make_pair(int64_t{2}, int64_t{1}));
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) { return tx.DeleteLink("support", "1"); }).ok());
+  EXPECT_EQ(counts(), std::make_pair(int64_t{1}, int64_t{1}));
+}
+
 TEST_P(StoreConformance, ApiTokensAreFoundByTheirHashListedAndRevoked) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
   v1::ApiToken t;
