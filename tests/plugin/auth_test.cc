@@ -30,9 +30,12 @@ TEST(AuthRules, EveryServiceMethodHasExactlyOneRule) {
 }
 
 TEST(AuthRules, RolesAreOrderedAndUnknownMethodsAreRefused) {
-  const Caller agent{.name = "ann", .role = Role::kAgent};
-  const Caller lead{.name = "lee", .role = Role::kLead};
-  const Caller admin{.name = "ada", .role = Role::kAdmin};
+  const Caller agent{
+      .name = "ann", .role = Role::kAgent, .helpdesk_id = "", .installation_only = false};
+  const Caller lead{
+      .name = "lee", .role = Role::kLead, .helpdesk_id = "", .installation_only = false};
+  const Caller admin{
+      .name = "ada", .role = Role::kAdmin, .helpdesk_id = "", .installation_only = false};
   struct Row {
     const char* method;
     bool agent, lead, admin;
@@ -68,7 +71,10 @@ TEST(AuthTokens, SecretsAreRandomAndOnlyTheirHashIsKept) {
 TEST(AuthSessions, ASessionCarriesItsCallerUntilItExpires) {
   FakeClock clock;
   Sessions sessions("0123456789abcdef0123456789abcdef", clock, absl::Minutes(15));
-  const Caller ann{.name = "ann@example.com", .role = Role::kAgent, .helpdesk_id = "zendesk"};
+  const Caller ann{.name = "ann@example.com",
+                   .role = Role::kAgent,
+                   .helpdesk_id = "zendesk",
+                   .installation_only = false};
   const std::string token = sessions.Mint(ann);
   EXPECT_TRUE(token.starts_with("ds1.")) << token;
   auto back = sessions.Verify(token);
@@ -86,8 +92,10 @@ TEST(AuthSessions, AForgedOrAlteredSessionIsRefused) {
   FakeClock clock;
   Sessions sessions("0123456789abcdef0123456789abcdef", clock, absl::Minutes(15));
   Sessions other("another key, another debriefd!!", clock, absl::Minutes(15));
-  const Caller ann{.name = "ann", .role = Role::kAgent, .helpdesk_id = "zendesk"};
-  const Caller admin{.name = "ann", .role = Role::kAdmin};
+  const Caller ann{
+      .name = "ann", .role = Role::kAgent, .helpdesk_id = "zendesk", .installation_only = false};
+  const Caller admin{
+      .name = "ann", .role = Role::kAdmin, .helpdesk_id = "", .installation_only = false};
   const std::string token = sessions.Mint(ann);
   // The claims of an admin session with the agent's signature.
   const std::string forged_admin =
