@@ -5,8 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -95,7 +98,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(front->server->port()));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) abort();
+  // A refused connection is a finding; a client side out of local ports (connections of
+  // earlier suites in TIME_WAIT on a busy machine) is not: wait for one, a while.
+  for (int tries = 0; connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0; ++tries) {
+    if ((errno != EADDRNOTAVAIL && errno != EAGAIN && errno != EINTR) || tries == 500) {
+      fprintf(stderr, "http_front: connect: %s\n", strerror(errno));
+      abort();
+    }
+    close(fd);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    usleep(10000);
+  }
   size_t sent = 0;
   while (sent < size) {
     ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
