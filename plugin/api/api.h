@@ -23,8 +23,8 @@
 //   POST /api/v1/session              exchanges an API token for a session token
 //   POST /api/v1/session/refresh      a session token for a new one, before it expires
 //   GET  /app/...                     the panel (compiled into debriefd)
-//   POST /app/signin/{helpdesk}       the helpdesk's proof of its signed-in agent (Zendesk's
-//                                     signed URL, Request Tracker's extension): the panel, with
+//   POST /app/signin/{helpdesk}       the helpdesk's proof of its signed-in agent (a signed
+//                                     URL's token, an extension's signed form): the panel, with
 //                                     a session for that agent in the page
 //
 // Nothing is anonymous: every /api/v1 call carries `Authorization: Bearer` with an API token

@@ -297,7 +297,8 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
   tcreate->add_option("--helpdesk", a->helpdesk_id,
                       "an agent token for this helpdesk's tickets only");
   tcreate->add_flag("--installation", a->token_installation,
-                    "for a helpdesk app's installation, not a person (Freshdesk's app): reading, "
+                    "for a helpdesk app's installation, not a person (a helpdesk app whose "
+                    "platform signs no agent): reading, "
                     "correcting and linking only");
   tcreate->callback([a, &ctl] {
     v1::CreateApiTokenRequest r;

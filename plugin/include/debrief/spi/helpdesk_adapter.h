@@ -69,8 +69,8 @@ struct TicketPage {
 };
 
 // An agent's sign-in as the helpdesk's sidebar sends it: the fields of the form it POSTs to
-// debriefd's /app/signin/{helpdesk} (Zendesk's signed URL: `token`, a JWT; Request Tracker's
-// extension: `user`, `ticket`, `expires`, `signature`).
+// debriefd's /app/signin/{helpdesk}, as the helpdesk adapter defines them (a signed URL's
+// `token`, a JWT; an extension's `user`, `ticket`, `expires` and `signature`).
 struct AgentProof {
   std::map<std::string, std::string> fields;
   absl::Time now;
@@ -143,7 +143,7 @@ class HelpdeskAdapter {
     return absl::UnimplementedError(
         absl::StrCat("helpdesk type ", type(), " signs in no agents here; use an API token"));
   }
-  // The origins whose pages show Debrief's sidebar in a frame ("https://acme.zendesk.com"):
+  // The origins whose pages show Debrief's sidebar in a frame ("https://support.example.com"):
   // the Content-Security-Policy's frame-ancestors. Empty where the helpdesk frames nothing.
   virtual std::vector<std::string> FrameOrigins() const { return {}; }
 
