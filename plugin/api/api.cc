@@ -108,6 +108,8 @@ const std::map<std::string, Method, std::less<>>& Methods() {
       {"Admin.CreateApiToken", Unary(&S::CreateApiToken)},
       {"Admin.ListApiTokens", Unary(&S::ListApiTokens)},
       {"Admin.RevokeApiToken", Unary(&S::RevokeApiToken)},
+      {"Admin.MergePeople", Unary(&S::MergePeople)},
+      {"Admin.SplitPerson", Unary(&S::SplitPerson)},
   };
   return *methods;
 }

@@ -33,6 +33,7 @@ const std::map<std::string, Role, std::less<>>& Rules() {
       {"Admin.ShowTrackerTask", Role::kLead},     {"Admin.SetTrackerTaskStatus", Role::kLead},
       {"Admin.CreateApiToken", Role::kAdmin},     {"Admin.ListApiTokens", Role::kAdmin},
       {"Admin.RevokeApiToken", Role::kAdmin},     {"Admin.Backfill", Role::kAdmin},
+      {"Admin.MergePeople", Role::kAdmin},        {"Admin.SplitPerson", Role::kAdmin},
   };
   return *rules;
 }

@@ -32,7 +32,25 @@ struct Args {
   std::string token_name, token_role = "agent";
   bool token_installation = false;
   int64_t token_id = 0;
+  std::string person, into;
 };
+
+// A person as named on the command line: an e-mail address, or HELPDESK/TICKET for the
+// requester of that ticket.
+absl::StatusOr<v1::PersonRef> PersonOf(const std::string& arg) {
+  v1::PersonRef p;
+  if (arg.find('@') != std::string::npos) {
+    p.set_email(arg);
+    return p;
+  }
+  const size_t slash = arg.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 == arg.size())
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", arg, "\": give an e-mail address or HELPDESK/TICKET"));
+  p.mutable_ticket()->set_helpdesk_id(arg.substr(0, slash));
+  p.mutable_ticket()->set_ticket_id(arg.substr(slash + 1));
+  return p;
+}
 
 v1::TicketRef Ref(const Args& a) {
   v1::TicketRef r;
@@ -319,6 +337,39 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     v1::RevokeApiTokenRequest r;
     r.set_id(a->token_id);
     ctl.rc = Call(&v1::Admin::Stub::RevokeApiToken, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* people = app.add_subcommand("people",
+                                    "one person under several identities: the journey joins "
+                                    "them (a person is an e-mail address or HELPDESK/TICKET)")
+                     ->require_subcommand(1);
+  auto* pmerge = people->add_subcommand("merge", "make PERSON and INTO one person");
+  pmerge->add_option("person", a->person, "e-mail address or HELPDESK/TICKET")->required();
+  pmerge->add_option("into", a->into, "e-mail address or HELPDESK/TICKET")->required();
+  pmerge->callback([a, &ctl] {
+    auto person = PersonOf(a->person);
+    auto into = PersonOf(a->into);
+    if (!person.ok() || !into.ok()) {
+      ctl.rc = Fail(!person.ok() ? person.status() : into.status());
+      return;
+    }
+    v1::MergePeopleRequest r;
+    *r.mutable_person() = *person;
+    *r.mutable_into() = *into;
+    ctl.rc = Call(&v1::Admin::Stub::MergePeople, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  auto* psplit = people->add_subcommand(
+      "split", "take PERSON out of the person it was merged into (the others stay together)");
+  psplit->add_option("person", a->person, "e-mail address or HELPDESK/TICKET")->required();
+  psplit->callback([a, &ctl] {
+    auto person = PersonOf(a->person);
+    if (!person.ok()) {
+      ctl.rc = Fail(person.status());
+      return;
+    }
+    v1::SplitPersonRequest r;
+    *r.mutable_person() = *person;
+    ctl.rc = Call(&v1::Admin::Stub::SplitPerson, *v1::Admin::NewStub(ctl.Channel()), r);
   });
 
   auto* backfill = app.add_subcommand(

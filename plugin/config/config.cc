@@ -73,6 +73,7 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (sq->path().empty()) sq->set_path("debrief.db");
   sq->set_path(settings::ResolvePath(c.data_dir(), sq->path()));
   if (sq->max_batch() == 0) sq->set_max_batch(512);
+  if (sq->read_connections() == 0) sq->set_read_connections(4);
   // No added wait by default: deliveries that arrive during one commit's fsync form the next
   // group by themselves (measured: a 1 ms wait capped 32 connections at ~11k deliveries/s).
   if (!sq->has_commit_delay()) sq->mutable_commit_delay();
@@ -199,6 +200,8 @@ absl::Status ValidateConfig(const v1::Config& c) {
     return absl::InvalidArgumentError("classifier.model needs classifier.kind: learned");
   if (c.taxonomy().review_threshold() < 0 || c.taxonomy().review_threshold() > 1)
     return absl::InvalidArgumentError("taxonomy.review_threshold must be within 0..1");
+  if (c.store().sqlite().read_connections() > 64)
+    return absl::InvalidArgumentError("store.sqlite.read_connections must be at most 64");
   if (c.loop().impact_min_growth() < 0)
     return absl::InvalidArgumentError("loop.impact_min_growth must be >= 0");
   if (c.loop().significance() <= 0 || c.loop().significance() >= 0.5)

@@ -50,6 +50,7 @@ class AppImpl final : public App {
     so.commit_delay =
         absl::Seconds(sq.commit_delay().seconds()) + absl::Nanoseconds(sq.commit_delay().nanos());
     so.max_batch = static_cast<int>(sq.max_batch());
+    so.read_connections = static_cast<int>(sq.read_connections());
     auto store = store::OpenSqliteStore(so, clock_);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);

@@ -143,6 +143,8 @@ class AdminService final : public v1::Admin::CallbackService {
   DEBRIEF_UNARY(CreateApiToken)
   DEBRIEF_UNARY(ListApiTokens)
   DEBRIEF_UNARY(RevokeApiToken)
+  DEBRIEF_UNARY(MergePeople)
+  DEBRIEF_UNARY(SplitPerson)
   DEBRIEF_UNARY(ShowTrackerTask)
   DEBRIEF_UNARY(SetTrackerTaskStatus)
 

@@ -132,6 +132,59 @@ absl::StatusOr<v1::RevokeApiTokenResponse> Service::RevokeApiToken(
   return v1::RevokeApiTokenResponse();
 }
 
+namespace {
+
+// The identity an admin names: a ticket's requester, or an e-mail address.
+absl::StatusOr<std::string> IdentityOf(spi::StoreTransaction& tx, const v1::PersonRef& ref,
+                                       absl::string_view which) {
+  switch (ref.person_case()) {
+    case v1::PersonRef::kTicket: {
+      auto p = tx.PersonOfTicket(ref.ticket().helpdesk_id(), ref.ticket().ticket_id());
+      if (!p.ok()) return p.status();
+      if (p->empty())
+        return absl::NotFoundError(absl::StrCat(which, ": ticket ", ref.ticket().helpdesk_id(), "/",
+                                                ref.ticket().ticket_id(),
+                                                " is unknown or names no requester"));
+      return *p;
+    }
+    case v1::PersonRef::kEmail:
+      if (ref.email().find('@') == std::string::npos)
+        return absl::InvalidArgumentError(absl::StrCat(which, ": not an e-mail address"));
+      return tx.PersonOfEmail(ref.email());
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat(which, ": name a ticket or an e-mail address"));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<v1::MergePeopleResponse> Service::MergePeople(const v1::MergePeopleRequest& req) {
+  v1::MergePeopleResponse res;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto person = IdentityOf(tx, req.person(), "person");
+    if (!person.ok()) return person.status();
+    auto into = IdentityOf(tx, req.into(), "into");
+    if (!into.ok()) return into.status();
+    auto n = tx.MergePeople(*person, *into, d_.clock.Now());
+    if (!n.ok()) return n.status();
+    res.set_identities(*n);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
+}
+
+absl::StatusOr<v1::SplitPersonResponse> Service::SplitPerson(const v1::SplitPersonRequest& req) {
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto person = IdentityOf(tx, req.person(), "person");
+    if (!person.ok()) return person.status();
+    return tx.SplitPerson(*person);
+  });
+  if (!s.ok()) return s;
+  return v1::SplitPersonResponse();
+}
+
 absl::StatusOr<spi::TrackerAdapter*> Service::TrackerOf(const std::string& id) const {
   const std::string& want = id.empty() ? d_.config.default_tracker() : id;
   auto t = d_.trackers.find(want);

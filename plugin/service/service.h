@@ -93,6 +93,9 @@ class Service {
   absl::StatusOr<v1::CreateApiTokenResponse> CreateApiToken(const v1::CreateApiTokenRequest& req);
   absl::StatusOr<v1::ListApiTokensResponse> ListApiTokens(const v1::ListApiTokensRequest& req);
   absl::StatusOr<v1::RevokeApiTokenResponse> RevokeApiToken(const v1::RevokeApiTokenRequest& req);
+  // One person under two identities (the journey joins them), and undoing it.
+  absl::StatusOr<v1::MergePeopleResponse> MergePeople(const v1::MergePeopleRequest& req);
+  absl::StatusOr<v1::SplitPersonResponse> SplitPerson(const v1::SplitPersonRequest& req);
   absl::StatusOr<v1::ShowTrackerTaskResponse> ShowTrackerTask(
       const v1::ShowTrackerTaskRequest& req);
   absl::StatusOr<v1::SetTrackerTaskStatusResponse> SetTrackerTaskStatus(

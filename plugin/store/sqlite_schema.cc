@@ -182,6 +182,75 @@ constexpr const char* kMigrations[] = {
                       AND k.ticket_id = task_links.ticket_id);
     CREATE INDEX task_links_counts ON task_links(task_id, customer, first_seen);
     )sql",
+    // 10: a task's ticket and customer counts kept as its links change (triggers), so reading
+    // them costs the same for a task of ten tickets and one of fifty thousand; the first and
+    // last seen come from one index each end.
+    R"sql(
+    CREATE TABLE task_counts(
+      task_id INTEGER PRIMARY KEY,
+      tickets INTEGER NOT NULL,
+      customers INTEGER NOT NULL);
+    CREATE TABLE task_customers(
+      task_id INTEGER NOT NULL,
+      customer TEXT NOT NULL,
+      tickets INTEGER NOT NULL,
+      PRIMARY KEY(task_id, customer)) WITHOUT ROWID;
+    INSERT INTO task_customers
+      SELECT task_id, customer, COUNT(*) FROM task_links WHERE customer IS NOT NULL
+      GROUP BY task_id, customer;
+    INSERT INTO task_counts
+      SELECT l.task_id, COUNT(*),
+             (SELECT COUNT(*) FROM task_customers c WHERE c.task_id = l.task_id)
+      FROM task_links l GROUP BY l.task_id;
+    DROP INDEX task_links_counts;
+    CREATE INDEX task_links_span ON task_links(task_id, first_seen);
+    CREATE TRIGGER task_links_count_insert AFTER INSERT ON task_links BEGIN
+      INSERT INTO task_counts VALUES(NEW.task_id, 0, 0) ON CONFLICT(task_id) DO NOTHING;
+      UPDATE task_counts SET tickets = tickets + 1,
+        customers = customers + (NEW.customer IS NOT NULL AND NOT EXISTS(
+          SELECT 1 FROM task_customers WHERE task_id = NEW.task_id AND customer = NEW.customer))
+      WHERE task_id = NEW.task_id;
+      INSERT INTO task_customers SELECT NEW.task_id, NEW.customer, 1 WHERE NEW.customer IS NOT NULL
+        ON CONFLICT(task_id, customer) DO UPDATE SET tickets = tickets + 1;
+    END;
+    CREATE TRIGGER task_links_count_delete AFTER DELETE ON task_links BEGIN
+      UPDATE task_customers SET tickets = tickets - 1
+      WHERE task_id = OLD.task_id AND customer = OLD.customer;
+      UPDATE task_counts SET tickets = tickets - 1,
+        customers = customers - (SELECT COUNT(*) FROM task_customers
+          WHERE task_id = OLD.task_id AND customer = OLD.customer AND tickets = 0)
+      WHERE task_id = OLD.task_id;
+      DELETE FROM task_customers
+      WHERE task_id = OLD.task_id AND customer = OLD.customer AND tickets = 0;
+    END;
+    CREATE TRIGGER task_links_count_update AFTER UPDATE OF task_id, customer ON task_links
+    WHEN OLD.task_id IS NOT NEW.task_id OR OLD.customer IS NOT NEW.customer BEGIN
+      UPDATE task_customers SET tickets = tickets - 1
+      WHERE task_id = OLD.task_id AND customer = OLD.customer;
+      UPDATE task_counts SET tickets = tickets - 1,
+        customers = customers - (SELECT COUNT(*) FROM task_customers
+          WHERE task_id = OLD.task_id AND customer = OLD.customer AND tickets = 0)
+      WHERE task_id = OLD.task_id;
+      DELETE FROM task_customers
+      WHERE task_id = OLD.task_id AND customer = OLD.customer AND tickets = 0;
+      INSERT INTO task_counts VALUES(NEW.task_id, 0, 0) ON CONFLICT(task_id) DO NOTHING;
+      UPDATE task_counts SET tickets = tickets + 1,
+        customers = customers + (NEW.customer IS NOT NULL AND NOT EXISTS(
+          SELECT 1 FROM task_customers WHERE task_id = NEW.task_id AND customer = NEW.customer))
+      WHERE task_id = NEW.task_id;
+      INSERT INTO task_customers SELECT NEW.task_id, NEW.customer, 1 WHERE NEW.customer IS NOT NULL
+        ON CONFLICT(task_id, customer) DO UPDATE SET tickets = tickets + 1;
+    END;
+    )sql",
+    // 11: identities an admin made one person (store/person_key.h): each member names its
+    // group, the group is named by one of its members.
+    R"sql(
+    CREATE TABLE people(
+      person TEXT PRIMARY KEY,
+      grp TEXT NOT NULL,
+      merged_at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE INDEX people_by_group ON people(grp);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

@@ -36,8 +36,8 @@ using sqlite::Stmt;
 class SqliteStore final : public spi::Store {
  public:
   SqliteStore(const SqliteOptions& options, const spi::Clock& clock, sqlite3* write_db,
-              sqlite3* read_db, sqlite3* inbox_db, sqlite3* inbox_read_db,
-              const std::string& installation)
+              sqlite3* read_db, std::vector<sqlite3*> reader_dbs, sqlite3* inbox_db,
+              sqlite3* inbox_read_db, const std::string& installation)
       : options_(options),
         clock_(clock),
         write_db_{write_db},
@@ -45,7 +45,6 @@ class SqliteStore final : public spi::Store {
         inbox_db_{inbox_db},
         inbox_read_db_{inbox_read_db},
         write_(SqliteTransaction::Make(write_db, clock, installation)),
-        read_(SqliteTransaction::Make(read_db, clock, installation)),
         // A conflict on either key (the delivery id, or the replay key of a sending seen
         // before) makes the delivery a duplicate.
         insert_delivery_(inbox_db,
@@ -69,6 +68,11 @@ class SqliteStore final : public spi::Store {
         retry_(write_db,
                "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
         dead_(write_db, "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
+    for (sqlite3* db : reader_dbs) {
+      auto& r = readers_.emplace_back(std::make_unique<Reader>(db));
+      r->tx = SqliteTransaction::Make(db, clock, installation);
+      idle_readers_.push_back(r.get());
+    }
     committer_ = std::thread([this] {
       base::NameThisThread("inbox-commit");
       CommitLoop();
@@ -82,7 +86,9 @@ class SqliteStore final : public spi::Store {
                           &processed_floor_, &due_, &complete_, &retry_, &dead_})
       if (!s->status().ok()) return s->status();
     if (auto s = write_->PrepareStatus(); !s.ok()) return s;
-    return read_->PrepareStatus();
+    for (const auto& r : readers_)
+      if (auto s = r->tx->PrepareStatus(); !s.ok()) return s;
+    return absl::OkStatus();
   }
 
   // spi::Store
@@ -182,9 +188,22 @@ class SqliteStore final : public spi::Store {
     return RunTx(*write_, "BEGIN IMMEDIATE", fn);
   }
 
+  // Reads take an idle connection from the pool (WAL: readers neither wait for the writer nor
+  // for each other), waiting only when every one is busy.
   absl::Status Read(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
-    std::lock_guard<std::mutex> l(read_mu_);
-    return RunTx(*read_, "BEGIN", fn);
+    Reader* r;
+    {
+      std::unique_lock<std::mutex> l(readers_mu_);
+      readers_cv_.wait(l, [&] { return !idle_readers_.empty(); });
+      r = idle_readers_.back();
+      idle_readers_.pop_back();
+    }
+    absl::Cleanup give_back = [&] {
+      std::lock_guard<std::mutex> l(readers_mu_);
+      idle_readers_.push_back(r);
+      readers_cv_.notify_one();
+    };
+    return RunTx(*r->tx, "BEGIN", fn);
   }
 
   absl::StatusOr<std::vector<spi::OutboxEntry>> DueActions(absl::Time now, int limit) override {
@@ -367,11 +386,20 @@ class SqliteStore final : public spi::Store {
   Db inbox_db_;
   Db inbox_read_db_;
   std::mutex write_mu_;       // the write connection and its statements
-  std::mutex read_mu_;        // the read connection and its statements
+  std::mutex read_mu_;        // read_db_ and its statements
   std::mutex inbox_mu_;       // the inbox connection and its statements (the commit thread's)
   std::mutex inbox_read_mu_;  // the inbox read connection and pending_
   std::unique_ptr<SqliteTransaction> write_;
-  std::unique_ptr<SqliteTransaction> read_;
+  // A connection of the read pool: its statements are finalized before it closes.
+  struct Reader {
+    explicit Reader(sqlite3* db) : db{db} {}
+    Db db;
+    std::unique_ptr<SqliteTransaction> tx;
+  };
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<Reader*> idle_readers_;
   Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, processed_floor_, due_, complete_,
       retry_, dead_;
 
@@ -467,10 +495,19 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
   if (absl::Status s = KeyPersons(w->get(), *installation); !s.ok()) return s;
   auto r = open(options.path, /*read_only=*/true);
   if (!r.ok()) return r.status();
+  std::vector<Owned> readers;
+  for (int i = 0; i < std::max(1, options.read_connections); ++i) {
+    auto reader = open(options.path, /*read_only=*/true);
+    if (!reader.ok()) return reader.status();
+    readers.push_back(std::move(*reader));
+  }
+  std::vector<sqlite3*> reader_dbs;
+  for (Owned& reader : readers) reader_dbs.push_back(reader.release());
   auto in_r = open(inbox_path, /*read_only=*/true);
   if (!in_r.ok()) return in_r.status();
   auto store = std::make_unique<SqliteStore>(options, clock, w->release(), r->release(),
-                                             in->release(), in_r->release(), *installation);
+                                             std::move(reader_dbs), in->release(), in_r->release(),
+                                             *installation);
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }

@@ -14,6 +14,7 @@ struct SqliteOptions {
   std::string path;  // ":memory:" is not supported (two connections)
   absl::Duration commit_delay = absl::ZeroDuration();  // longest a delivery waits for company
   int max_batch = 512;                                 // deliveries per group commit
+  int read_connections = 4;  // connections serving Read (the API's and the follower's reads)
 };
 
 // The embedded default store: SQLite in WAL mode, synchronous=FULL, so a committed delivery

@@ -78,13 +78,13 @@ class Connection final : public SqliteTransaction {
         status_history_(db,
                         "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
                         "ORDER BY id"),
-        // The counts from the task's links alone: each carries its ticket's customer and
-        // first_seen (migration 9), so one pass over the index task_links_counts.
+        // The counts kept by the links' triggers (migration 10); first and last seen from
+        // each end of the index task_links_span.
         get_task_(db, absl::StrCat("SELECT ", kTaskColumns,
-                                   ", agg.n, agg.customers, agg.first_seen, agg.last_seen "
-                                   "FROM tasks, (SELECT COUNT(*) AS n, COUNT(DISTINCT customer) "
-                                   "AS customers, MIN(first_seen) AS first_seen, MAX(first_seen) "
-                                   "AS last_seen FROM task_links WHERE task_id=?1) AS agg "
+                                   ", COALESCE(c.tickets, 0), COALESCE(c.customers, 0), "
+                                   "(SELECT MIN(first_seen) FROM task_links WHERE task_id=?1), "
+                                   "(SELECT MAX(first_seen) FROM task_links WHERE task_id=?1) "
+                                   "FROM tasks LEFT JOIN task_counts c ON c.task_id=tasks.id "
                                    "WHERE tasks.id=?1")),
         list_tasks_(db,
                     "SELECT id FROM tasks WHERE (?1='' OR category_id=?1) AND (?2=0 OR status=?2) "
@@ -145,7 +145,22 @@ class Connection final : public SqliteTransaction {
         tickets_of_person_(
             db,
             "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
-            "WHERE person=? AND person<>'' ORDER BY first_seen DESC LIMIT ?"),
+            "WHERE person IN (SELECT ?1 UNION SELECT person FROM people WHERE grp = "
+            "(SELECT grp FROM people WHERE person=?1)) AND person<>'' "
+            "ORDER BY first_seen DESC LIMIT ?2"),
+        group_of_(db, "SELECT COALESCE((SELECT grp FROM people WHERE person=?1), ?1)"),
+        join_group_(db,
+                    "INSERT INTO people(person, grp, merged_at) VALUES(?1, ?2, ?3) "
+                    "ON CONFLICT(person) DO UPDATE SET grp=excluded.grp, "
+                    "merged_at=excluded.merged_at"),
+        move_group_(db, "UPDATE people SET grp=?2, merged_at=?3 WHERE grp=?1"),
+        group_size_(db, "SELECT COUNT(*) FROM people WHERE grp=?"),
+        leave_group_(db, "DELETE FROM people WHERE person=?"),
+        min_member_(db, "SELECT MIN(person) FROM people WHERE grp=?"),
+        rename_group_(db, "UPDATE people SET grp=?2 WHERE grp=?1"),
+        drop_lone_(db,
+                   "DELETE FROM people WHERE grp=?1 AND (SELECT COUNT(*) FROM people "
+                   "WHERE grp=?1)=1"),
         open_of_category_(db,
                           "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
                           "WHERE category_id=? AND needs_review=0 AND COALESCE(status, '') NOT IN "
@@ -186,7 +201,9 @@ class Connection final : public SqliteTransaction {
           &person_of_,      &tickets_of_person_, &open_of_category_, &search_tasks_,
           &put_token_,      &token_by_hash_,     &list_tokens_,      &revoke_token_,
           &token_exists_,   &touch_token_,       &by_external_,      &record_failure_,
-          &peek_task_,      &link_customer_,     &delivery_state_}) {
+          &peek_task_,      &link_customer_,     &delivery_state_,   &group_of_,
+          &join_group_,     &move_group_,        &group_size_,       &leave_group_,
+          &min_member_,     &rename_group_,      &drop_lone_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -299,6 +316,79 @@ class Connection final : public SqliteTransaction {
       return out;
     }
     return Records(tickets_of_person_.Reset().Bind(person).Bind(int64_t{limit}), "a ticket");
+  }
+
+  absl::StatusOr<std::string> PersonOfTicket(const std::string& helpdesk_id,
+                                             const std::string& ticket_id) override {
+    auto& p = person_of_.Reset().Bind(helpdesk_id).Bind(ticket_id);
+    auto row = p.Step();
+    if (!row.ok()) return row.status();
+    std::string out = *row ? p.Text(0) : "";
+    p.Reset();
+    return out;
+  }
+
+  std::string PersonOfEmail(const std::string& email) override {
+    v1::Ticket t;
+    t.mutable_requester()->set_email(email);
+    return PersonKey(installation_, t);
+  }
+
+  absl::StatusOr<int> MergePeople(const std::string& person, const std::string& into,
+                                  absl::Time at) override {
+    if (person.empty() || into.empty())
+      return absl::InvalidArgumentError("both identities must be known");
+    auto group = [&](const std::string& p) -> absl::StatusOr<std::string> {
+      auto& s = group_of_.Reset().Bind(p);
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      std::string g = s.Text(0);
+      s.Reset();
+      return g;
+    };
+    auto from = group(person);
+    if (!from.ok()) return from.status();
+    auto to = group(into);
+    if (!to.ok()) return to.status();
+    if (*from != *to) {
+      // The group named by `into`'s side takes in every member of `person`'s, then the two
+      // identities themselves (a lone identity has no row until it is merged).
+      if (auto s = move_group_.Reset().Bind(*from).Bind(*to).Bind(ToMicros(at)).Exec(); !s.ok())
+        return s;
+      for (const std::string* p : std::initializer_list<const std::string*>{&into, &person, &*to})
+        if (auto s = join_group_.Reset().Bind(*p).Bind(*to).Bind(ToMicros(at)).Exec(); !s.ok())
+          return s;
+    }
+    auto& n = group_size_.Reset().Bind(*to);
+    auto row = n.Step();
+    if (!row.ok()) return row.status();
+    const int size = static_cast<int>(std::max<int64_t>(1, n.Int(0)));
+    n.Reset();
+    return size;
+  }
+
+  absl::Status SplitPerson(const std::string& person) override {
+    auto& g = group_of_.Reset().Bind(person);
+    auto row = g.Step();
+    if (!row.ok()) return row.status();
+    std::string group = g.Text(0);
+    g.Reset();
+    if (absl::Status s = leave_group_.Reset().Bind(person).Exec(); !s.ok()) return s;
+    if (sqlite3_changes(db_) == 0)
+      return absl::NotFoundError("that identity was not merged with another");
+    if (group == person) {
+      // The group was named by the identity that left: the least of those remaining names it.
+      auto& m = min_member_.Reset().Bind(group);
+      auto next = m.Step();
+      if (!next.ok()) return next.status();
+      const std::string name = m.IsNull(0) ? "" : m.Text(0);
+      m.Reset();
+      if (name.empty()) return absl::OkStatus();
+      if (absl::Status s = rename_group_.Reset().Bind(group).Bind(name).Exec(); !s.ok()) return s;
+      group = name;
+    }
+    // One identity left alone is no longer merged with anyone.
+    return drop_lone_.Reset().Bind(group).Exec();
   }
 
   absl::StatusOr<std::vector<int64_t>> WeeklyTicketsOfTask(int64_t task_id, absl::Time now,
@@ -785,9 +875,10 @@ class Connection final : public SqliteTransaction {
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
       feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
       get_cursor_, put_cursor_, forget_failures_, weekly_, person_of_, tickets_of_person_,
-      open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
-      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_,
-      link_customer_;
+      group_of_, join_group_, move_group_, group_size_, leave_group_, min_member_, rename_group_,
+      drop_lone_, open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_,
+      revoke_token_, token_exists_, touch_token_, by_external_, delivery_state_, record_failure_,
+      peek_task_, link_customer_;
 };
 
 }  // namespace

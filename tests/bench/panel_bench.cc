@@ -2,10 +2,14 @@
 // writing to two helpdesks, every ticket classified, those of a cause with a task linked to
 // it), a real debriefd on it, and A agents (default 50) at once, each opening ticket after
 // ticket as the panel does: the ticket with its task, the customer's journey, similar open
-// tickets. The same calls go through the JSON API (HTTP/1.1 keep-alive, a session token) and
-// through gRPC (one channel), one after the other in the same run, for the same time each.
+// tickets. Each agent pauses between panels for a random time (exponential, a mean of PAUSE
+// ms; 0 = no pause, the most the service can serve). The same calls go through the JSON API
+// (HTTP/1.1 keep-alive, a session token) and through gRPC (one channel), one after the other
+// in the same run, for the same time each, for each pause and each number of the store's read
+// connections (debriefd restarted on the same store).
 // Prints one JSON line: per call and per whole panel, p50 and p99 in ms, and panels per second.
-// Usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS]
+// Usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS] [PAUSES_MS] [READERS]
+//   PAUSES_MS and READERS are comma-separated lists (defaults "0,1000" and "1,4").
 #include <curl/curl.h>
 #include <sys/resource.h>
 
@@ -20,6 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/time_util.h"
 #include "config/config.h"
@@ -149,8 +154,17 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
 }
 
 // One agent over the JSON API: a keep-alive connection of its own.
+// Waits the agent's pause before its next panel: exponential with the given mean.
+void Pause(std::mt19937_64& rng, double mean_ms, Clock::time_point until) {
+  if (mean_ms <= 0) return;
+  std::exponential_distribution<double> wait(1.0 / mean_ms);
+  const auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double, std::milli>(wait(rng)));
+  std::this_thread::sleep_until(std::min(next, until));
+}
+
 Latencies HttpAgent(int port, const std::string& session, int seed, int64_t tickets,
-                    Clock::time_point until) {
+                    double pause_ms, Clock::time_point until) {
   Latencies out;
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
@@ -175,7 +189,9 @@ Latencies HttpAgent(int port, const std::string& session, int seed, int64_t tick
       ++out.errors;
     into->push_back(Ms(t0, Clock::now()));
   };
-  while (Clock::now() < until) {
+  while (true) {
+    Pause(rng, pause_ms, until);
+    if (Clock::now() >= until) break;
     const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(tickets));
     const std::string ref =
         nlohmann::json{{"ticket", {{"helpdeskId", HelpdeskOf(i)}, {"ticketId", TicketId(i)}}}}
@@ -193,11 +209,13 @@ Latencies HttpAgent(int port, const std::string& session, int seed, int64_t tick
 
 // The same agent over gRPC, on the shared channel.
 Latencies GrpcAgent(std::shared_ptr<grpc::Channel> channel, int seed, int64_t tickets,
-                    Clock::time_point until) {
+                    double pause_ms, Clock::time_point until) {
   Latencies out;
   auto stub = v1::Tickets::NewStub(channel);
   std::mt19937_64 rng(static_cast<uint64_t>(seed));
-  while (Clock::now() < until) {
+  while (true) {
+    Pause(rng, pause_ms, until);
+    if (Clock::now() >= until) break;
     const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(tickets));
     v1::TicketRef ref;
     ref.set_helpdesk_id(HelpdeskOf(i));
@@ -252,75 +270,100 @@ Latencies Run(int agents, double seconds, Agent agent) {
   return all;
 }
 
+std::vector<int> IntList(const char* arg) {
+  std::vector<int> out;
+  for (absl::string_view v : absl::StrSplit(arg, ',', absl::SkipEmpty())) {
+    int n = 0;
+    if (absl::SimpleAtoi(v, &n)) out.push_back(n);
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS]\n";
+    std::cerr << "usage: debrief_panel_bench TAXONOMY.yaml [TICKETS] [AGENTS] [SECONDS] "
+                 "[PAUSES_MS] [READERS]\n";
     return 2;
   }
   int64_t tickets = 1000000;
   int agents = 50;
   double seconds = 10;
+  std::vector<int> pauses = {0, 1000};
+  std::vector<int> readers = {1, 4};
   if (argc > 2) (void)absl::SimpleAtoi(argv[2], &tickets);
   if (argc > 3) (void)absl::SimpleAtoi(argv[3], &agents);
   if (argc > 4) (void)absl::SimpleAtod(argv[4], &seconds);
+  if (argc > 5) pauses = IntList(argv[5]);
+  if (argc > 6) readers = IntList(argv[6]);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   debrief::testing::TempDir dir;
   const auto t0 = Clock::now();
   Populate(dir.path(), argv[1], tickets);
   const double populate_s = Ms(t0, Clock::now()) / 1000;
 
-  debrief::testing::Debriefd d(dir.path(), debrief::testing::RawConfig{absl::StrCat(R"(
+  nlohmann::json runs = nlohmann::json::array();
+  for (int read_connections : readers) {
+    debrief::testing::Debriefd d(dir.path(),
+                                 debrief::testing::RawConfig{absl::StrCat(R"(
 data_dir: )",
-                                                                                    dir.path(), R"(
+                                                                          dir.path(), R"(
 http: {listen: "127.0.0.1:0"}
 grpc: {listen: "127.0.0.1:0"}
-store: {sqlite: {path: debrief.db}}
+store: {sqlite: {path: debrief.db, read_connections: )",
+                                                                          read_connections, R"(}}
 helpdesks:
   - {id: support, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
   - {id: shop, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
 trackers:
   - {id: tasks, type: builtin}
 taxonomy: {file: )",
-                                                                                    argv[1], R"(}
+                                                                          argv[1], R"(}
 reconcile: {interval: 0s}
 )")});
-  std::string out;
-  if (!d.Start(&out)) {
-    std::cerr << "panel_bench: debriefd did not start:\n" << out;
-    return 1;
+    std::string out;
+    if (!d.Start(&out)) {
+      std::cerr << "panel_bench: debriefd did not start:\n" << out;
+      return 1;
+    }
+    grpc::ClientContext ctx;
+    v1::CreateApiTokenRequest req;
+    req.set_name(absl::StrCat("bench-", read_connections));
+    req.set_role("agent");
+    v1::CreateApiTokenResponse token;
+    if (auto s = d.admin()->CreateApiToken(&ctx, req, &token); !s.ok()) {
+      std::cerr << "panel_bench: " << s.error_message() << "\n";
+      return 1;
+    }
+    auto session =
+        d.PostTo("/api/v1/session", "{}", {{"Authorization", "Bearer " + token.secret()}});
+    if (!session.ok() || session->status != 200) {
+      std::cerr << "panel_bench: no session\n";
+      return 1;
+    }
+    const std::string bearer = nlohmann::json::parse(session->body)["token"];
+    const int port = d.http_port();
+    auto channel = d.channel();
+    for (int pause : pauses) {
+      const Latencies http = Run(agents, seconds, [&](int a, Clock::time_point until) {
+        return HttpAgent(port, bearer, a + 1, tickets, pause, until);
+      });
+      const Latencies grpc = Run(agents, seconds, [&](int a, Clock::time_point until) {
+        return GrpcAgent(channel, a + 1, tickets, pause, until);
+      });
+      runs.push_back({{"read_connections", read_connections},
+                      {"pause_ms", pause},
+                      {"http_json", Summary(http, seconds)},
+                      {"grpc", Summary(grpc, seconds)}});
+    }
+    d.Terminate();
   }
-  grpc::ClientContext ctx;
-  v1::CreateApiTokenRequest req;
-  req.set_name("bench");
-  req.set_role("agent");
-  v1::CreateApiTokenResponse token;
-  if (auto s = d.admin()->CreateApiToken(&ctx, req, &token); !s.ok()) {
-    std::cerr << "panel_bench: " << s.error_message() << "\n";
-    return 1;
-  }
-  auto session = d.PostTo("/api/v1/session", "{}", {{"Authorization", "Bearer " + token.secret()}});
-  if (!session.ok() || session->status != 200) {
-    std::cerr << "panel_bench: no session\n";
-    return 1;
-  }
-  const std::string bearer = nlohmann::json::parse(session->body)["token"];
-  const int port = d.http_port();
-  const Latencies http = Run(agents, seconds, [&](int a, Clock::time_point until) {
-    return HttpAgent(port, bearer, a + 1, tickets, until);
-  });
-  auto channel = d.channel();
-  const Latencies grpc = Run(agents, seconds, [&](int a, Clock::time_point until) {
-    return GrpcAgent(channel, a + 1, tickets, until);
-  });
-  d.Terminate();
   std::cout << nlohmann::json{{"tickets", tickets},
                               {"agents", agents},
                               {"seconds_each", seconds},
                               {"populate_seconds", populate_s},
-                              {"http_json", Summary(http, seconds)},
-                              {"grpc", Summary(grpc, seconds)}}
+                              {"runs", runs}}
                    .dump()
             << "\n";
   curl_global_cleanup();

@@ -65,17 +65,24 @@ for d in lines:
           d["api_requests_per_1000"], d["api_writes_per_1000"]))'
 echo
 echo "## The agents' panel (50 agents at once on a store of 1,000,000 tickets)"
-build-bench/tests/debrief_panel_bench "$root/deploy/taxonomy/default.yaml" 1000000 50 10 |
+build-bench/tests/debrief_panel_bench "$root/deploy/taxonomy/default.yaml" 1000000 50 10 0,1000 1,4 |
   python3 -c 'import json, sys
 d = json.load(sys.stdin)
-print("| API | GetTicket p50 / p99 | GetJourney p50 / p99 | SimilarTickets p50 / p99 | whole panel p50 / p99 | panels/s |")
-print("|---|---|---|---|---|---|")
-for k, name in (("http_json", "JSON over HTTP"), ("grpc", "gRPC")):
-    v = d[k]
-    cells = ["%.1f / %.1f ms" % (v[c]["p50_ms"], v[c]["p99_ms"]) for c in ("GetTicket", "GetJourney", "SimilarTickets", "panel")]
-    print("| %s | %s | %.1f |" % (name, " | ".join(cells), v["panels_per_second"]))
+print("| read connections | agents pause (mean) | API | GetTicket p50 / p99 | GetJourney p50 / p99 | SimilarTickets p50 / p99 | whole panel p50 / p99 | panels/s |")
+print("|---|---|---|---|---|---|---|---|")
+for r in d["runs"]:
+    for k, name in (("http_json", "JSON over HTTP"), ("grpc", "gRPC")):
+        v = r[k]
+        cells = ["%.1f / %.1f ms" % (v[c]["p50_ms"], v[c]["p99_ms"]) for c in ("GetTicket", "GetJourney", "SimilarTickets", "panel")]
+        pause = "none" if r["pause_ms"] == 0 else "%g s" % (r["pause_ms"] / 1000)
+        print("| %d | %s | %s | %s | %.1f |" % (r["read_connections"], pause, name, " | ".join(cells), v["panels_per_second"]))
 print()
-print("JSON over HTTP / gRPC, panels per second: %.2f" % (d["http_json"]["panels_per_second"] / max(d["grpc"]["panels_per_second"], 1e-9)))'
+runs = {(r["read_connections"], r["pause_ms"]): r for r in d["runs"]}
+if (1, 0) in runs and (4, 0) in runs:
+    for k, name in (("http_json", "JSON over HTTP"), ("grpc", "gRPC")):
+        print("no pause, %s: 4 read connections / 1, panels per second: %.2f" % (name, runs[(4, 0)][k]["panels_per_second"] / max(runs[(1, 0)][k]["panels_per_second"], 1e-9)))
+for r in d["runs"]:
+    print("%d read connections, pause %d ms: JSON over HTTP / gRPC, panel p99: %.2f" % (r["read_connections"], r["pause_ms"], r["http_json"]["panel"]["p99_ms"] / max(r["grpc"]["panel"]["p99_ms"], 1e-9)))'
 echo
 echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"

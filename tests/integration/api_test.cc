@@ -387,5 +387,44 @@ TEST_F(ApiTest, ThePanelIsServedWithItsAssetsAndHeaders) {
   EXPECT_EQ(get_signin->status, 405);
 }
 
+// An admin tells Debrief that two addresses are one customer (debriefctl or the JSON API): the
+// agent's journey joins their tickets until the admin splits them again. Agents may not.
+TEST_F(ApiTest, AnAdminJoinsTwoIdentitiesIntoOneJourneyAndSplitsThem) {
+  Deliver("51", "Charged twice");
+  Deliver("52", "Charged twice again");
+  const std::string agent = Token("agent", "support");
+  const std::string admin = Token("admin");
+  auto journey = [&] {
+    spi::HttpResponse r = Call("Tickets/GetJourney", Ticket("support", "51"), agent);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = json::parse(r.body, nullptr, false);
+    return j.is_object() && j.contains("entries") ? j["entries"].size() : size_t{0};
+  };
+  EXPECT_EQ(journey(), 1u);
+
+  const json merge = {{"person", {{"email", "cust-52@example.com"}}},
+                      {"into", {{"ticket", {{"helpdeskId", "support"}, {"ticketId", "51"}}}}}};
+  EXPECT_EQ(Call("Admin/MergePeople", merge, agent).status, 403);
+  EXPECT_EQ(journey(), 1u);
+
+  std::string out;
+  const std::string ctl = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d_->grpc_address());
+  ASSERT_EQ(RunCommand(ctl + " people merge CUST-52@example.com support/51", &out), 0) << out;
+  EXPECT_EQ(json::parse(out)["identities"], 2) << out;
+  EXPECT_EQ(journey(), 2u);
+
+  spi::HttpResponse split =
+      Call("Admin/SplitPerson", {{"person", {{"email", "cust-52@example.com"}}}}, admin);
+  EXPECT_EQ(split.status, 200) << split.body;
+  EXPECT_EQ(journey(), 1u);
+  split = Call("Admin/SplitPerson", {{"person", {{"email", "cust-52@example.com"}}}}, admin);
+  EXPECT_EQ(split.status, 404) << "merged with nobody now: " << split.body;
+
+  EXPECT_NE(RunCommand(ctl + " people merge nobody support/51", &out), 0);
+  EXPECT_TRUE(absl::StrContains(out, "HELPDESK/TICKET")) << out;
+  EXPECT_NE(RunCommand(ctl + " people merge support/999 support/51", &out), 0);
+  EXPECT_TRUE(absl::StrContains(out, "unknown")) << out;
+}
+
 }  // namespace
 }  // namespace debrief::testing

@@ -154,8 +154,8 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
 }
 
-// A database from before links carried their ticket's customer (schema 8) is brought up to date
-// on open: its tasks' counts are what they were.
+// A database from before links carried their ticket's customer (schema 8) and before the counts
+// were kept (schema 10) is brought up to date on open: its tasks' counts are what they were.
 TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   TempDir dir;
   FakeClock clock;
@@ -193,7 +193,11 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
-                         "DROP INDEX task_links_counts; "
+                         "DROP TRIGGER task_links_count_insert; "
+                         "DROP TRIGGER task_links_count_delete; "
+                         "DROP TRIGGER task_links_count_update; "
+                         "DROP TABLE task_counts; DROP TABLE task_customers; "
+                         "DROP INDEX task_links_span; DROP TABLE people; "
                          "ALTER TABLE task_links DROP COLUMN customer; "
                          "ALTER TABLE task_links DROP COLUMN first_seen; "
                          "DELETE FROM schema_migrations WHERE version >= 9;",

@@ -1320,6 +1320,91 @@ TEST_P(StoreConformance, TicketsOfSamePersonMatchTheAddressAcrossHelpdesksNewest
   EXPECT_THAT(same("support", "1"), ElementsAre("rt/2", "support/1")) << "kept across restarts";
 }
 
+// An admin makes two identities one person (a second address, a helpdesk naming requesters by
+// id): the journey joins them, the merge takes in whoever each was merged with, and a split
+// takes one identity out again while the others stay together.
+TEST_P(StoreConformance, MergedIdentitiesAreOneJourneyUntilSplit) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  auto person = [&](spi::TicketRecord r, const std::string& helpdesk, const std::string& id,
+                    const std::string& email) {
+    r.ticket.set_helpdesk_id(helpdesk);
+    r.ticket.mutable_requester()->set_id(id);
+    r.ticket.mutable_requester()->set_email(email);
+    return r;
+  };
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) -> absl::Status {
+        for (const auto& r :
+             {person(Unclassified("1", t0), "support", "u1", "ann@example.com"),
+              person(Unclassified("2", t0 + absl::Hours(1)), "shop", "77", ""),
+              person(Unclassified("3", t0 + absl::Hours(2)), "support", "u2",
+                     "ann.smith@corp.example"),
+              person(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", "bob@x.org")}) {
+          absl::Status s = tx.PutTicket(r);
+          if (!s.ok()) return s;
+        }
+        return absl::OkStatus();
+      }).ok());
+  auto same = [&](const std::string& helpdesk, const std::string& id) {
+    auto r =
+        Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfSamePerson(helpdesk, id, 10); });
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok())
+      for (const auto& t : *r) out.push_back(t.ticket.helpdesk_id() + "/" + t.ticket.ticket_id());
+    return out;
+  };
+  auto of = [&](const std::string& helpdesk, const std::string& id) {
+    auto p = Query([&](spi::StoreTransaction& tx) { return tx.PersonOfTicket(helpdesk, id); });
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p.ok() ? *p : "";
+  };
+  auto merge = [&](const std::string& a, const std::string& b) {
+    return Write([&](spi::StoreTransaction& tx) { return tx.MergePeople(a, b, t0); });
+  };
+  auto split = [&](const std::string& a) {
+    return Write([&](spi::StoreTransaction& tx) { return tx.SplitPerson(a); });
+  };
+  std::string by_email;
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                by_email = tx.PersonOfEmail("  ANN@example.com ");
+                return absl::OkStatus();
+              }).ok());
+  EXPECT_EQ(by_email, of("support", "1")) << "an address names the same identity, any case";
+  EXPECT_EQ(of("support", "nope"), "");
+
+  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2"));
+  auto n = merge(of("shop", "2"), of("support", "1"));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 2);
+  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2", "support/1"));
+  EXPECT_THAT(same("support", "1"), ElementsAre("shop/2", "support/1"));
+  // A third identity merged with one of the two joins both.
+  n = merge(of("support", "1"), of("support", "3"));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 3);
+  EXPECT_THAT(same("shop", "2"), ElementsAre("support/3", "shop/2", "support/1"));
+  EXPECT_THAT(same("support", "4"), ElementsAre("support/4")) << "Bob is nobody else";
+  n = merge(of("shop", "2"), of("support", "3"));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 3) << "merging two identities of one person again changes nothing";
+  Reopen();
+  EXPECT_THAT(same("support", "1"), ElementsAre("support/3", "shop/2", "support/1"))
+      << "kept across restarts";
+
+  // Taking the first address out leaves the other two together.
+  ASSERT_TRUE(split(of("support", "1")).ok());
+  EXPECT_THAT(same("support", "1"), ElementsAre("support/1"));
+  EXPECT_THAT(same("shop", "2"), ElementsAre("support/3", "shop/2"));
+  EXPECT_EQ(split(of("support", "1")).code(), absl::StatusCode::kNotFound)
+      << "an identity merged with none cannot be split";
+  ASSERT_TRUE(split(of("shop", "2")).ok());
+  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2"));
+  EXPECT_THAT(same("support", "3"), ElementsAre("support/3"));
+  EXPECT_EQ(split(of("support", "3")).code(), absl::StatusCode::kNotFound)
+      << "the last one left is alone again";
+}
+
 TEST_P(StoreConformance, OpenTicketsOfCategoryLeaveOutSolvedClosedAndUnsureOnes) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -1457,6 +1542,24 @@ TEST_P(StoreConformance, TaskCountsFollowTheLinkedTicketsAsTheyChange) {
   EXPECT_EQ(counts(), std::make_pair(int64_t{2}, int64_t{1}));
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) { return tx.DeleteLink("support", "1"); }).ok());
   EXPECT_EQ(counts(), std::make_pair(int64_t{1}, int64_t{1}));
+  // Ticket 2 moves to another task: this one has none left, the other counts it.
+  const int64_t other = Insert(NewTask("refunds", v1::TASK_OPEN));
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.PutLink(Link("2", other, t0 + absl::Hours(2)));
+              }).ok());
+  EXPECT_EQ(counts(), std::make_pair(int64_t{0}, int64_t{0}));
+  auto moved = Query([&](spi::StoreTransaction& tx) { return tx.GetTask(other); });
+  ASSERT_TRUE(moved.ok() && moved->has_value()) << moved.status();
+  EXPECT_EQ((*moved)->ticket_count(), 1);
+  EXPECT_EQ((*moved)->customer_count(), 1);
+  // Linked again, to the same task: counted once.
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.PutLink(Link("2", other, t0 + absl::Hours(3)));
+              }).ok());
+  moved = Query([&](spi::StoreTransaction& tx) { return tx.GetTask(other); });
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->ticket_count(), 1);
+  EXPECT_EQ((*moved)->customer_count(), 1);
 }
 
 TEST_P(StoreConformance, ApiTokensAreFoundByTheirHashListedAndRevoked) {

@@ -160,6 +160,18 @@ class StoreTransaction {
   // just this one when it names no requester. Empty when the ticket is unknown.
   virtual absl::StatusOr<std::vector<TicketRecord>> TicketsOfSamePerson(
       const std::string& helpdesk_id, const std::string& ticket_id, int limit) = 0;
+  // The identity of a ticket's requester ("" when the ticket is unknown or names none), and of
+  // an e-mail address: opaque keys for MergePeople and SplitPerson.
+  virtual absl::StatusOr<std::string> PersonOfTicket(const std::string& helpdesk_id,
+                                                     const std::string& ticket_id) = 0;
+  virtual std::string PersonOfEmail(const std::string& email) = 0;
+  // Makes two identities one person (with every identity either was merged with): their
+  // tickets are one journey. Returns how many identities the person now has.
+  virtual absl::StatusOr<int> MergePeople(const std::string& person, const std::string& into,
+                                          absl::Time at) = 0;
+  // Takes one identity out of the person it was merged into; the others stay together.
+  // NOT_FOUND when it was merged with none.
+  virtual absl::Status SplitPerson(const std::string& person) = 0;
   // Confidently tagged tickets of the category that are not solved or closed, newest first.
   virtual absl::StatusOr<std::vector<TicketRecord>> OpenTicketsOfCategory(
       const std::string& category_id, int limit) = 0;
