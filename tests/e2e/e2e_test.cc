@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/rest.h"
@@ -689,6 +690,32 @@ TEST_F(RequestTrackerAndRedmine, AgentOpensThePanelOnRTsTicketPage) {
   ASSERT_TRUE(forged.ok()) << forged.status();
   EXPECT_EQ(forged->status, 401) << forged->body;
   EXPECT_THAT(forged->body, Not(HasSubstr("debrief-session")));
+
+  Step("panel: the same page in Chromium, as the agent sees it");
+  std::string cause_name;
+  {
+    grpc::ClientContext ctx;
+    v1::ListCategoriesResponse categories;
+    ASSERT_TRUE(
+        debriefd_->tagging()->ListCategories(&ctx, v1::ListCategoriesRequest(), &categories).ok());
+    for (const auto& c : categories.categories())
+      if (c.id() == root_cause) cause_name = c.name();
+  }
+  ASSERT_FALSE(cause_name.empty()) << root_cause;
+  const std::string shots =
+      absl::StrCat(std::string(std::getenv("DEBRIEF_E2E_ENV"))
+                       .substr(0, std::string(std::getenv("DEBRIEF_E2E_ENV")).rfind('/')),
+                   "/screenshots");
+  auto quoted = [](const std::string& v) {
+    return "'" + absl::StrReplaceAll(v, {{"'", "'\\''"}}) + "'";
+  };
+  const std::string run = absl::StrCat(
+      "RT_URL=", quoted(env_["RT_URL"]), " RT_USER=", quoted(env_["RT_AGENT"]),
+      " RT_PASSWORD_FILE=", quoted(env_["RT_AGENT_PASSWORD_FILE"]), " RT_TICKET=", ticket,
+      " DEBRIEF_CAUSE=", quoted(cause_name), " DEBRIEF_SCREENSHOTS=", quoted(shots), " bash ",
+      DEBRIEF_SOURCE_DIR, "/tests/web/rt_page.sh");
+  std::string browser_out;
+  EXPECT_EQ(RunCommand(run, &browser_out), 0) << browser_out;
   Step("panel: done");
 }
 

@@ -13,9 +13,14 @@ rm -rf "$work"
 mkdir -p "$work/samples-shop"
 
 # npm packages of the test (playwright-core, axe-core), from the lock file, once.
-if ! [ "$here/node_modules/.package-lock.json" -nt "$here/package-lock.json" ]; then
-  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# (rt_page.sh, run by the e2e suite, may be installing them at the same time: one at a time.)
+(
+  exec 9>"$here/.npm-install.lock"
+  flock 9
+  if ! [ "$here/node_modules/.package-lock.json" -nt "$here/package-lock.json" ]; then
+    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+)
 
 ports=$(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
