@@ -95,14 +95,22 @@ namespace {
 
 using F8 = float __attribute__((vector_size(32)));
 
+// ThreadSanitizer instruments the clones' resolver, which the loader runs before the sanitizer
+// is ready: a TSan build has one version.
+#if defined(__SANITIZE_THREAD__)
+#define DEBRIEF_CLONES
+#else
+#define DEBRIEF_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 // out += sum_i values[i] * w[rows[i]]: the hot loop of every prediction. Built twice, for
 // AVX2 and for baseline x86-64, and picked at load time (GCC target_clones), so one Debian
 // binary is fast on current CPUs and still runs on old ones.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
+DEBRIEF_CLONES
 #endif
-void AccumulateRows(const float* w, const int32_t* rows, const float* values, size_t n,
-                    int classes, float* out) {
+void AccumulateRows(const float* w, const int32_t* rows, const float* values, size_t n, int classes,
+                    float* out) {
   constexpr size_t kWeightAhead = 4;
   const size_t row_bytes = static_cast<size_t>(classes) * sizeof(float);
   for (size_t i = 0; i < n; ++i) {
@@ -133,7 +141,7 @@ void AccumulateRows(const float* w, const int32_t* rows, const float* values, si
 // time (this file is built with -fno-math-errno, so the square roots vectorise too). A zero
 // gradient leaves w and s exactly as they were.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("avx2", "default")))
+DEBRIEF_CLONES
 #endif
 void AdaGradRow(float* w, float* s, const float* g, float v, float lr, int classes) {
   int c = 0;

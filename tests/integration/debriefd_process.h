@@ -4,12 +4,14 @@
 // and talks to it over HTTP (libcurl) and gRPC like a helpdesk and an admin would.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -19,6 +21,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/signature.h"
 #include "debrief/spi/http_client.h"
@@ -65,6 +68,8 @@ struct RawConfig {
   std::string yaml;
 };
 
+inline int RunCommand(const std::string& cmd, std::string* out);
+
 class Debriefd {
  public:
   explicit Debriefd(std::string dir, int open_after = 3, const std::string& extra_config = "")
@@ -107,36 +112,61 @@ class Debriefd {
       _exit(127);
     }
     close(fds[1]);
-    out_ = fdopen(fds[0], "r");
-    char line[1024];
+    out_fd_ = fds[0];
+    // Reads the banner up to its "look:" line, for at most a minute: a debriefd that neither
+    // says it is ready nor exits fails the test with its threads' stacks instead of hanging it.
     std::string all;
-    while (fgets(line, sizeof(line), out_) != nullptr) {
-      std::string l(line);
-      all += l;
-      auto port_after = [&](const std::string& marker) {
+    const absl::Time deadline = absl::Now() + absl::Minutes(1);
+    bool ready = false, ended = false;
+    while (!ready && !ended) {
+      const int64_t left = absl::ToInt64Milliseconds(deadline - absl::Now());
+      pollfd p{out_fd_, POLLIN, 0};
+      if (left <= 0 || poll(&p, 1, static_cast<int>(left)) == 0) break;
+      char buf[4096];
+      const ssize_t n = read(out_fd_, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ended = true;
+        break;
+      }
+      all.append(buf, static_cast<size_t>(n));
+      const size_t look = all.find("  look:");
+      ready = look != std::string::npos && all.find('\n', look) != std::string::npos;
+    }
+    for (absl::string_view l : absl::StrSplit(all, '\n')) {
+      auto port_after = [&](absl::string_view marker) {
         size_t at = l.find(marker);
-        if (at == std::string::npos) return 0;
-        std::string rest = l.substr(at + marker.size());
+        if (at == absl::string_view::npos) return 0;
+        absl::string_view rest = l.substr(at + marker.size());
         int port = 0;
         (void)absl::SimpleAtoi(rest.substr(0, rest.find_first_not_of("0123456789")), &port);
         return port;
       };
       if (int p = port_after("grpc:     127.0.0.1:")) grpc_port_ = p;
       if (int p = port_after("health:   http://127.0.0.1:")) http_port_ = p;
-      if (l.find("  look:") != std::string::npos) break;
+    }
+    if (!ready && !ended) {
+      std::string stacks;
+      RunCommand(
+          absl::StrCat("gdb -batch -p ", pid_, " -ex 'thread apply all bt' 2>&1 | tail -200"),
+          &stacks);
+      all += absl::StrCat("\n[debriefd was not ready after a minute; its threads:]\n", stacks);
+      kill(pid_, SIGKILL);
     }
     if (output) *output = all;
-    if (grpc_port_ == 0 || http_port_ == 0) {
-      Reap();  // it exited (bad config): collect it
+    if (!ready || grpc_port_ == 0 || http_port_ == 0) {
+      Reap();  // it exited (bad config) or was killed: collect it
       return false;
     }
     // Keep draining the child's output so it never blocks on a full pipe; it is kept in
     // debriefd.log for a failing test to show.
-    drainer_ = std::thread([f = out_, log = dir_ + "/debriefd.log", all] {
+    drainer_ = std::thread([fd = out_fd_, log = dir_ + "/debriefd.log", all] {
       std::ofstream out(log, std::ios::app);
-      out << all;
+      out << all << std::flush;
       char buf[4096];
-      while (fgets(buf, sizeof(buf), f) != nullptr) out << buf << std::flush;
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) out.write(buf, n).flush();
     });
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
                                    grpc::InsecureChannelCredentials());
@@ -204,14 +234,14 @@ class Debriefd {
     waitpid(pid_, &status, 0);
     pid_ = -1;
     if (drainer_.joinable()) drainer_.join();
-    if (out_) fclose(out_);
-    out_ = nullptr;
+    if (out_fd_ >= 0) close(out_fd_);
+    out_fd_ = -1;
     return status;
   }
 
   std::string dir_;
   pid_t pid_ = -1;
-  FILE* out_ = nullptr;
+  int out_fd_ = -1;
   std::thread drainer_;
   int grpc_port_ = 0, http_port_ = 0;
   int open_files_limit_ = 0;
