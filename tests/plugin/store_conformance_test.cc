@@ -282,6 +282,27 @@ class StoreConformance : public ::testing::TestWithParam<StoreCase> {
           << r.ticket.ticket_id();
   }
 
+  // "helpdesk/ticket" of every ticket of the same person as this one, as TicketsOfSamePerson
+  // returns them.
+  std::vector<std::string> SamePerson(const std::string& helpdesk, const std::string& id) {
+    auto r =
+        Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfSamePerson(helpdesk, id, 10); });
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    if (r.ok())
+      for (const auto& t : *r) out.push_back(t.ticket.helpdesk_id() + "/" + t.ticket.ticket_id());
+    return out;
+  }
+
+  // The ticket in this helpdesk, from a requester with this id and address.
+  static spi::TicketRecord Requested(spi::TicketRecord r, const std::string& helpdesk,
+                                     const std::string& id, const std::string& email) {
+    r.ticket.set_helpdesk_id(helpdesk);
+    r.ticket.mutable_requester()->set_id(id);
+    r.ticket.mutable_requester()->set_email(email);
+    return r;
+  }
+
   TempDir dir_;
   FakeClock clock_;
   std::unique_ptr<spi::Store> store_;
@@ -1279,45 +1300,32 @@ TEST_P(StoreConformance, PromotedCategoriesAreInPromotionOrderAndEachIdIsPromote
 // the same requester id in the same helpdesk only.
 TEST_P(StoreConformance, TicketsOfSamePersonMatchTheAddressAcrossHelpdesksNewestFirst) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
-  auto person = [&](spi::TicketRecord r, const std::string& helpdesk, const std::string& id,
-                    const std::string& email) {
-    r.ticket.set_helpdesk_id(helpdesk);
-    r.ticket.mutable_requester()->set_id(id);
-    r.ticket.mutable_requester()->set_email(email);
-    return r;
-  };
-  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
-                for (const auto& r :
-                     {person(Unclassified("1", t0), "support", "u1", "Ann@Example.com"),
-                      person(Unclassified("2", t0 + absl::Hours(1)), "rt", "9", "ann@example.COM"),
-                      person(Unclassified("3", t0 + absl::Hours(2)), "support", "u2", "bob@x.org"),
-                      person(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", ""),
-                      person(Unclassified("5", t0 + absl::Hours(4)), "support", "u3", ""),
-                      person(Unclassified("6", t0 + absl::Hours(5)), "rt", "u3", ""),
-                      Unclassified("7", t0)}) {
-                  absl::Status s = tx.PutTicket(r);
-                  if (!s.ok()) return s;
-                }
-                return absl::OkStatus();
-              }).ok());
-  auto same = [&](const std::string& helpdesk, const std::string& id) {
-    auto r =
-        Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfSamePerson(helpdesk, id, 10); });
-    EXPECT_TRUE(r.ok()) << r.status();
-    std::vector<std::string> out;
-    if (r.ok())
-      for (const auto& t : *r) out.push_back(t.ticket.helpdesk_id() + "/" + t.ticket.ticket_id());
-    return out;
-  };
-  EXPECT_THAT(same("support", "1"), ElementsAre("rt/2", "support/1"));
-  EXPECT_THAT(same("rt", "2"), ElementsAre("rt/2", "support/1"));
-  EXPECT_THAT(same("support", "3"), ElementsAre("support/3"));
-  EXPECT_THAT(same("support", "4"), ElementsAre("support/5", "support/4"))
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) -> absl::Status {
+        for (const auto& r :
+             {Requested(Unclassified("1", t0), "support", "u1", "Ann@Example.com"),
+              Requested(Unclassified("2", t0 + absl::Hours(1)), "rt", "9", "ann@example.COM"),
+              Requested(Unclassified("3", t0 + absl::Hours(2)), "support", "u2", "bob@x.org"),
+              Requested(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", ""),
+              Requested(Unclassified("5", t0 + absl::Hours(4)), "support", "u3", ""),
+              Requested(Unclassified("6", t0 + absl::Hours(5)), "rt", "u3", ""),
+              Unclassified("7", t0)}) {
+          absl::Status s = tx.PutTicket(r);
+          if (!s.ok()) return s;
+        }
+        return absl::OkStatus();
+      }).ok());
+  EXPECT_THAT(SamePerson("support", "1"), ElementsAre("rt/2", "support/1"));
+  EXPECT_THAT(SamePerson("rt", "2"), ElementsAre("rt/2", "support/1"));
+  EXPECT_THAT(SamePerson("support", "3"), ElementsAre("support/3"));
+  EXPECT_THAT(SamePerson("support", "4"), ElementsAre("support/5", "support/4"))
       << "a requester id matches within its helpdesk only";
-  EXPECT_THAT(same("support", "7"), ElementsAre("support/7")) << "no requester: just this one";
-  EXPECT_THAT(same("support", "nope"), IsEmpty());
+  EXPECT_THAT(SamePerson("support", "7"), ElementsAre("support/7"))
+      << "no requester: just this one";
+  EXPECT_THAT(SamePerson("support", "nope"), IsEmpty());
   Reopen();
-  EXPECT_THAT(same("support", "1"), ElementsAre("rt/2", "support/1")) << "kept across restarts";
+  EXPECT_THAT(SamePerson("support", "1"), ElementsAre("rt/2", "support/1"))
+      << "kept across restarts";
 }
 
 // An admin makes two identities one person (a second address, a helpdesk naming requesters by
@@ -1325,35 +1333,19 @@ TEST_P(StoreConformance, TicketsOfSamePersonMatchTheAddressAcrossHelpdesksNewest
 // takes one identity out again while the others stay together.
 TEST_P(StoreConformance, MergedIdentitiesAreOneJourneyUntilSplit) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
-  auto person = [&](spi::TicketRecord r, const std::string& helpdesk, const std::string& id,
-                    const std::string& email) {
-    r.ticket.set_helpdesk_id(helpdesk);
-    r.ticket.mutable_requester()->set_id(id);
-    r.ticket.mutable_requester()->set_email(email);
-    return r;
-  };
   ASSERT_TRUE(
       Write([&](spi::StoreTransaction& tx) -> absl::Status {
         for (const auto& r :
-             {person(Unclassified("1", t0), "support", "u1", "ann@example.com"),
-              person(Unclassified("2", t0 + absl::Hours(1)), "shop", "77", ""),
-              person(Unclassified("3", t0 + absl::Hours(2)), "support", "u2",
-                     "ann.smith@corp.example"),
-              person(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", "bob@x.org")}) {
+             {Requested(Unclassified("1", t0), "support", "u1", "ann@example.com"),
+              Requested(Unclassified("2", t0 + absl::Hours(1)), "shop", "77", ""),
+              Requested(Unclassified("3", t0 + absl::Hours(2)), "support", "u2",
+                        "ann.smith@corp.example"),
+              Requested(Unclassified("4", t0 + absl::Hours(3)), "support", "u3", "bob@x.org")}) {
           absl::Status s = tx.PutTicket(r);
           if (!s.ok()) return s;
         }
         return absl::OkStatus();
       }).ok());
-  auto same = [&](const std::string& helpdesk, const std::string& id) {
-    auto r =
-        Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfSamePerson(helpdesk, id, 10); });
-    EXPECT_TRUE(r.ok()) << r.status();
-    std::vector<std::string> out;
-    if (r.ok())
-      for (const auto& t : *r) out.push_back(t.ticket.helpdesk_id() + "/" + t.ticket.ticket_id());
-    return out;
-  };
   auto of = [&](const std::string& helpdesk, const std::string& id) {
     auto p = Query([&](spi::StoreTransaction& tx) { return tx.PersonOfTicket(helpdesk, id); });
     EXPECT_TRUE(p.ok()) << p.status();
@@ -1373,34 +1365,34 @@ TEST_P(StoreConformance, MergedIdentitiesAreOneJourneyUntilSplit) {
   EXPECT_EQ(by_email, of("support", "1")) << "an address names the same identity, any case";
   EXPECT_EQ(of("support", "nope"), "");
 
-  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2"));
+  EXPECT_THAT(SamePerson("shop", "2"), ElementsAre("shop/2"));
   auto n = merge(of("shop", "2"), of("support", "1"));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 2);
-  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2", "support/1"));
-  EXPECT_THAT(same("support", "1"), ElementsAre("shop/2", "support/1"));
+  EXPECT_THAT(SamePerson("shop", "2"), ElementsAre("shop/2", "support/1"));
+  EXPECT_THAT(SamePerson("support", "1"), ElementsAre("shop/2", "support/1"));
   // A third identity merged with one of the two joins both.
   n = merge(of("support", "1"), of("support", "3"));
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(*n, 3);
-  EXPECT_THAT(same("shop", "2"), ElementsAre("support/3", "shop/2", "support/1"));
-  EXPECT_THAT(same("support", "4"), ElementsAre("support/4")) << "Bob is nobody else";
+  EXPECT_THAT(SamePerson("shop", "2"), ElementsAre("support/3", "shop/2", "support/1"));
+  EXPECT_THAT(SamePerson("support", "4"), ElementsAre("support/4")) << "Bob is nobody else";
   n = merge(of("shop", "2"), of("support", "3"));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 3) << "merging two identities of one person again changes nothing";
   Reopen();
-  EXPECT_THAT(same("support", "1"), ElementsAre("support/3", "shop/2", "support/1"))
+  EXPECT_THAT(SamePerson("support", "1"), ElementsAre("support/3", "shop/2", "support/1"))
       << "kept across restarts";
 
   // Taking the first address out leaves the other two together.
   ASSERT_TRUE(split(of("support", "1")).ok());
-  EXPECT_THAT(same("support", "1"), ElementsAre("support/1"));
-  EXPECT_THAT(same("shop", "2"), ElementsAre("support/3", "shop/2"));
+  EXPECT_THAT(SamePerson("support", "1"), ElementsAre("support/1"));
+  EXPECT_THAT(SamePerson("shop", "2"), ElementsAre("support/3", "shop/2"));
   EXPECT_EQ(split(of("support", "1")).code(), absl::StatusCode::kNotFound)
       << "an identity merged with none cannot be split";
   ASSERT_TRUE(split(of("shop", "2")).ok());
-  EXPECT_THAT(same("shop", "2"), ElementsAre("shop/2"));
-  EXPECT_THAT(same("support", "3"), ElementsAre("support/3"));
+  EXPECT_THAT(SamePerson("shop", "2"), ElementsAre("shop/2"));
+  EXPECT_THAT(SamePerson("support", "3"), ElementsAre("support/3"));
   EXPECT_EQ(split(of("support", "3")).code(), absl::StatusCode::kNotFound)
       << "the last one left is alone again";
 }
