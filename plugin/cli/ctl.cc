@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/ctl_output.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace debrief::cli {
@@ -11,6 +12,12 @@ std::shared_ptr<grpc::Channel> Ctl::Channel() const {
 }
 
 int Print(const google::protobuf::Message& m) {
+  if (ForPeople()) {
+    if (std::string text = Readable(m); !text.empty()) {
+      std::cout << text;
+      return 0;
+    }
+  }
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
   o.add_whitespace = true;
@@ -21,13 +28,28 @@ int Print(const google::protobuf::Message& m) {
 }
 
 int Fail(const grpc::Status& s) {
-  std::cerr << "debriefctl: " << s.error_message() << " (" << s.error_code() << ")\n";
-  return s.error_code() == grpc::StatusCode::NOT_FOUND ? 3 : 1;
+  switch (s.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      std::cerr << "debriefctl: could not reach debriefd (" << s.error_message()
+                << "); is it running, and is --server (or DEBRIEF_SERVER) its gRPC address?\n";
+      return 4;
+    case grpc::StatusCode::NOT_FOUND:
+      std::cerr << "debriefctl: " << s.error_message() << "\n";
+      return 3;
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+      std::cerr << "debriefctl: refused: " << s.error_message() << "\n";
+      return 5;
+    default:
+      std::cerr << "debriefctl: " << s.error_message() << " (" << s.error_code() << ")\n";
+      return 1;
+  }
 }
 
 int Fail(const absl::Status& s) {
   std::cerr << "debriefctl: " << s.message() << "\n";
-  return 1;
+  return s.code() == absl::StatusCode::kNotFound ? 3 : 1;
 }
 
 }  // namespace debrief::cli

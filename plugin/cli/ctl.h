@@ -21,9 +21,13 @@ struct Ctl {
   std::shared_ptr<grpc::Channel> Channel() const;
 };
 
-// Prints a message as Protobuf JSON (field names as in the .proto) and returns 0.
+// Prints an answer and returns 0: for a person (a terminal, or -o table) as a table or lines
+// where debriefctl has a layout for it (cli/ctl_output.h), otherwise as Protobuf JSON (field
+// names as in the .proto).
 int Print(const google::protobuf::Message& m);
-// Says what went wrong on standard error; 3 for NOT_FOUND (scripts tell it apart), else 1.
+// Says what went wrong on standard error, in one line, and returns the exit code scripts tell
+// apart: 3 not found, 4 debriefd could not be reached, 5 refused (permission), 1 anything else
+// (2 is a command-line mistake, from the parser).
 int Fail(const grpc::Status& s);
 int Fail(const absl::Status& s);
 

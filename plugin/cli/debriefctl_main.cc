@@ -1,16 +1,30 @@
-// debriefctl: the admin's and scripts' command line. Talks gRPC to debriefd; prints Protobuf
-// JSON so scripts can read it. The commands live in ctl_*.cc, grouped by what they reach.
+// debriefctl: the admin's and scripts' command line. Talks gRPC to debriefd; prints tables for
+// a person at a terminal and Protobuf JSON for scripts (a pipe, or -o json). The commands live
+// in ctl_*.cc, grouped by what they reach.
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 
 #include "cli/ctl.h"
+#include "cli/ctl_output.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"debriefctl: talk to debriefd (gRPC); output is Protobuf JSON"};
+  CLI::App app{
+      "debriefctl: talk to debriefd (gRPC); tables on a terminal, Protobuf JSON otherwise (-o)"};
   app.require_subcommand(1);
+  app.fallthrough();  // --server and -o after the command too, as in kubectl and gh
   debrief::cli::Ctl ctl;
   ctl.server = std::getenv("DEBRIEF_SERVER") ? std::getenv("DEBRIEF_SERVER") : "127.0.0.1:9090";
   app.add_option("--server", ctl.server, "debriefd gRPC address host:port (env DEBRIEF_SERVER)");
+  std::string output = "auto";
+  app.add_option("-o,--output", output,
+                 "table (for people), json (for scripts, stable), or auto: a table on a "
+                 "terminal, JSON through a pipe")
+      ->check(CLI::IsMember({"auto", "table", "json"}));
+  app.parse_complete_callback([&output] {
+    debrief::cli::SetOutput(output == "table"  ? debrief::cli::Output::kTable
+                            : output == "json" ? debrief::cli::Output::kJson
+                                               : debrief::cli::Output::kAuto);
+  });
   debrief::cli::AddServiceCommands(app, ctl);
   debrief::cli::AddModelCommands(app, ctl);
   debrief::cli::AddFileCommands(app, ctl);

@@ -481,6 +481,26 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   ASSERT_EQ(RunCommand(show, &out), 0) << out;
   auto ticket = nlohmann::json::parse(out);
   EXPECT_EQ(ticket["classification"]["category_id"], "praise-agent");
+  // For a person (-o table, as on a terminal): a table of the tasks, the ticket in words.
+  ASSERT_EQ(RunCommand(list + " -o table", &out), 0) << out;
+  std::vector<std::string> rows = absl::StrSplit(out, '\n', absl::SkipEmpty());
+  ASSERT_FALSE(rows.empty());
+  EXPECT_TRUE(absl::StartsWith(rows[0], "ID  CAUSE ")) << out;
+  EXPECT_THAT(rows[0], ::testing::HasSubstr("TICKETS  CUSTOMERS"));
+  EXPECT_GE(rows.size(), 7u) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr(" open ")) << out;
+  ASSERT_EQ(RunCommand(show + " -o table", &out), 0) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("Ticket support/1021: "));
+  EXPECT_THAT(out, ::testing::ContainsRegex("cause: +praise-agent \\([0-9]+% confident\\)"));
+  EXPECT_THAT(out, ::testing::HasSubstr("because:"));
+  EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("\"feature\"")));
+  // Exit codes scripts tell apart: 3 not found, 4 debriefd not reached.
+  EXPECT_EQ(WEXITSTATUS(RunCommand(show + "-nope -o table", &out)), 3) << out;
+  EXPECT_EQ(WEXITSTATUS(RunCommand(
+                absl::StrCat(DEBRIEFCTL_PATH, " --server 127.0.0.1:1 tasks list"), &out)),
+            4)
+      << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("could not reach debriefd"));
   EXPECT_NE(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
                                     " tickets show support nope"),
                        &out),
