@@ -22,6 +22,7 @@ BUILD=(
   libcli11-dev prometheus-cpp-dev openssl
   dpkg-dev  # dpkg-shlibdeps, for the package's Depends (cmake --build ... --target package)
   nodejs    # esbuild bundles the agents' panel (plugin/web, npm packages from its lock file)
+  help2man  # the manual pages, from the programs' --help
 )
 TEST=(
   libgtest-dev libgmock-dev

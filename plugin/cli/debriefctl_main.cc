@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   debrief::cli::AddServiceCommands(app, ctl);
   debrief::cli::AddModelCommands(app, ctl);
   debrief::cli::AddFileCommands(app, ctl);
+  debrief::cli::AddCompletionCommand(app, ctl);
+  app.set_version_flag("--version", "debriefctl " DEBRIEF_VERSION);
   CLI11_PARSE(app, argc, argv);
   return ctl.rc;
 }

@@ -14,10 +14,21 @@
 
 namespace {
 
+constexpr const char* kUsage =
+    "Usage: debriefd --config FILE\n"
+    "Receives helpdesk webhooks, tags each ticket with a root cause and keeps one improvement\n"
+    "task per cause in the tracker; serves gRPC, the JSON API and the agents' panel.\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE  the configuration (YAML; /etc/debrief/debrief.yaml when installed)\n"
+    "  -h, --help         this help\n"
+    "      --version      the version\n"
+    "\n"
+    "Signals: SIGHUP reloads the classifier's model; SIGTERM or SIGINT drains and stops.\n"
+    "See /usr/share/doc/debrief and debriefctl(1).\n";
+
 int Usage() {
-  std::cerr << "usage: debriefd --config FILE\n"
-               "  Receives helpdesk webhooks, tags tickets with a root cause and keeps one\n"
-               "  improvement task per cause in the tracker. See README.md.\n";
+  std::cerr << kUsage;
   return 2;
 }
 
@@ -32,7 +43,10 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--config=", 0) == 0) {
       config_path = a.substr(9);
     } else if (a == "--help" || a == "-h") {
-      Usage();
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "--version") {
+      std::cout << "debriefd " DEBRIEF_VERSION "\n";
       return 0;
     } else {
       return Usage();
