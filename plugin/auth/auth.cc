@@ -34,6 +34,8 @@ const std::map<std::string, Role, std::less<>>& Rules() {
       {"Admin.CreateApiToken", Role::kAdmin},     {"Admin.ListApiTokens", Role::kAdmin},
       {"Admin.RevokeApiToken", Role::kAdmin},     {"Admin.Backfill", Role::kAdmin},
       {"Admin.MergePeople", Role::kAdmin},        {"Admin.SplitPerson", Role::kAdmin},
+      {"Insights.CausesOverTime", Role::kLead},   {"Insights.TasksByImpact", Role::kLead},
+      {"Insights.FixOutcomes", Role::kLead},      {"Insights.CustomersVoice", Role::kLead},
   };
   return *rules;
 }

@@ -106,6 +106,8 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (lo->impact_min_growth() == 0) lo->set_impact_min_growth(1.0);
   if (lo->impact_min_new_tickets() == 0) lo->set_impact_min_new_tickets(10);
   if (!lo->has_impact_max_staleness()) lo->mutable_impact_max_staleness()->set_seconds(3 * 86400);
+  if (lo->stall_min_tickets() == 0) lo->set_stall_min_tickets(10);
+  if (!lo->has_stall_window()) lo->mutable_stall_window()->set_seconds(14 * 86400);
 }
 
 }  // namespace

@@ -132,6 +132,18 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
   std::atomic<bool> cancelled_{false};
 };
 
+class InsightsService final : public v1::Insights::CallbackService {
+ public:
+  explicit InsightsService(service::Service& svc) : svc_(svc) {}
+  DEBRIEF_UNARY(CausesOverTime)
+  DEBRIEF_UNARY(TasksByImpact)
+  DEBRIEF_UNARY(FixOutcomes)
+  DEBRIEF_UNARY(CustomersVoice)
+
+ private:
+  service::Service& svc_;
+};
+
 class AdminService final : public v1::Admin::CallbackService {
  public:
   explicit AdminService(service::Service& svc) : svc_(svc) {}
@@ -168,10 +180,11 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 struct GrpcServices::Impl {
   explicit Impl(service::Service& svc)
-      : tagging(svc), improvements(svc), tickets(svc), admin(svc) {}
+      : tagging(svc), improvements(svc), tickets(svc), insights(svc), admin(svc) {}
   TaggingService tagging;
   ImprovementsService improvements;
   TicketsService tickets;
+  InsightsService insights;
   AdminService admin;
 };
 
@@ -182,6 +195,7 @@ void GrpcServices::Register(grpc::ServerBuilder& builder) {
   builder.RegisterService(&impl_->tagging);
   builder.RegisterService(&impl_->improvements);
   builder.RegisterService(&impl_->tickets);
+  builder.RegisterService(&impl_->insights);
   builder.RegisterService(&impl_->admin);
 }
 

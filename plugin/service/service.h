@@ -82,6 +82,13 @@ class Service {
   absl::StatusOr<v1::GetJourneyResponse> GetJourney(const v1::GetJourneyRequest& req);
   absl::StatusOr<v1::SimilarTicketsResponse> SimilarTickets(const v1::SimilarTicketsRequest& req);
 
+  // Insights: where causes go over time, which open tasks matter most (and which stalled),
+  // what each fix did, what customers suggest and praise. Weeks start on Monday (UTC).
+  absl::StatusOr<v1::CausesOverTimeResponse> CausesOverTime(const v1::CausesOverTimeRequest& req);
+  absl::StatusOr<v1::TasksByImpactResponse> TasksByImpact(const v1::TasksByImpactRequest& req);
+  absl::StatusOr<v1::FixOutcomesResponse> FixOutcomes(const v1::FixOutcomesRequest& req);
+  absl::StatusOr<v1::CustomersVoiceResponse> CustomersVoice(const v1::CustomersVoiceRequest& req);
+
   // Admin.
   absl::StatusOr<v1::GetConfigResponse> GetConfig(const v1::GetConfigRequest& req);
   absl::StatusOr<v1::ListAdaptersResponse> ListAdapters(const v1::ListAdaptersRequest& req);
@@ -119,6 +126,9 @@ class Service {
   // One ticket of a journey or of similar tickets, with its task.
   absl::StatusOr<v1::JourneyEntry> Entry(spi::StoreTransaction& tx,
                                          const spi::TicketRecord& r) const;
+
+  // The categories the policy knows (the taxonomy and promoted ones), by id.
+  std::map<std::string, v1::Category> CategoriesById() const;
 
   // The tracker a request names, or the default tracker; NOT_FOUND otherwise.
   absl::StatusOr<spi::TrackerAdapter*> TrackerOf(const std::string& id) const;

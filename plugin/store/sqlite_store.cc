@@ -64,7 +64,7 @@ class SqliteStore final : public spi::Store {
         due_(write_db,
              "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
              "ORDER BY due_at, id LIMIT ?"),
-        complete_(write_db, "UPDATE outbox SET state=1, attempts=attempts+1 WHERE id=?"),
+        complete_(write_db, "UPDATE outbox SET state=1, attempts=attempts+1, done_at=? WHERE id=?"),
         retry_(write_db,
                "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
         dead_(write_db, "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?") {
@@ -229,8 +229,9 @@ class SqliteStore final : public spi::Store {
     std::lock_guard<std::mutex> l(write_mu_);
     if (absl::Status s = Exec(write_db_.db, "BEGIN IMMEDIATE"); !s.ok()) return s;
     absl::Status s;
+    const int64_t now = absl::ToUnixMicros(clock_.Now());
     for (int64_t id : ids)
-      if (s = complete_.Reset().Bind(id).Exec(); !s.ok()) break;
+      if (s = complete_.Reset().Bind(now).Bind(id).Exec(); !s.ok()) break;
     ResetAll(write_db_.db);
     if (s.ok()) s = Exec(write_db_.db, "COMMIT");
     if (!s.ok()) Exec(write_db_.db, "ROLLBACK").IgnoreError();

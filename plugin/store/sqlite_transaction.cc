@@ -48,13 +48,13 @@ class Connection final : public SqliteTransaction {
         put_ticket_(db,
                     "INSERT INTO tickets(helpdesk_id, ticket_id, ticket, classification, "
                     "category_id, needs_review, agent_corrected, requester, first_seen, "
-                    "updated_at, person, status) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "updated_at, person, status, assignee) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) "
                     "ON CONFLICT(helpdesk_id, ticket_id) DO UPDATE SET ticket=excluded.ticket, "
                     "classification=excluded.classification, category_id=excluded.category_id, "
                     "needs_review=excluded.needs_review, "
                     "agent_corrected=excluded.agent_corrected, requester=excluded.requester, "
                     "updated_at=excluded.updated_at, person=excluded.person, "
-                    "status=excluded.status"),
+                    "status=excluded.status, assignee=excluded.assignee"),
         unlinked_(db,
                   "SELECT t.ticket FROM tickets t LEFT JOIN task_links l "
                   "ON l.helpdesk_id=t.helpdesk_id AND l.ticket_id=t.ticket_id "
@@ -185,25 +185,82 @@ class Connection final : public SqliteTransaction {
             db,
             "INSERT INTO delivery_failures(seq, attempts, error, at) VALUES(?1,1,?2,?3) "
             "ON CONFLICT(seq) DO UPDATE SET attempts = attempts + 1, "
-            "error = excluded.error, at = excluded.at RETURNING attempts") {}
+            "error = excluded.error, at = excluded.at RETURNING attempts"),
+        cause_weeks_(db,
+                     "SELECT week, category_id, SUM(tickets), SUM(repeats) FROM cause_weeks "
+                     "WHERE week>=?1 AND week<?2 AND (?3='' OR helpdesk_id=?3) "
+                     "GROUP BY week, category_id HAVING SUM(tickets)>0 ORDER BY week, category_id"),
+        count_customers_(db,
+                         "SELECT COUNT(DISTINCT COALESCE(NULLIF(requester, ''), "
+                         "helpdesk_id || '/' || ticket_id)) FROM tickets WHERE category_id=?1 "
+                         "AND needs_review=0 AND first_seen>=?2 AND first_seen<?3 "
+                         "AND (?4='' OR helpdesk_id=?4)"),
+        by_assignee_(db,
+                     "SELECT COALESCE(assignee, ''), COUNT(*) FROM tickets WHERE category_id=?1 "
+                     "AND needs_review=0 AND first_seen>=?2 AND first_seen<?3 "
+                     "AND (?4='' OR helpdesk_id=?4) GROUP BY 1 ORDER BY 2 DESC, 1"),
+        told_(db,
+              "SELECT COUNT(*), MAX(COALESCE(done_at, due_at)) FROM outbox "
+              "WHERE key>=?1 AND key<?2 AND state=1") {}
 
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const override {
-    for (const Stmt* s :
-         {&get_ticket_,     &put_ticket_,        &unlinked_,         &active_task_,
-          &last_done_,      &count_tickets_,     &linked_tickets_,   &put_status_,
-          &status_history_, &get_task_,          &list_tasks_,       &insert_task_,
-          &update_task_,    &get_link_,          &links_of_task_,    &put_link_,
-          &delete_link_,    &enqueue_,           &mark_delivery_,    &feedback_,
-          &list_feedback_,  &needs_review_,      &put_promoted_,     &list_promoted_,
-          &get_cursor_,     &put_cursor_,        &forget_failures_,  &weekly_,
-          &person_of_,      &tickets_of_person_, &open_of_category_, &search_tasks_,
-          &put_token_,      &token_by_hash_,     &list_tokens_,      &revoke_token_,
-          &token_exists_,   &touch_token_,       &by_external_,      &record_failure_,
-          &peek_task_,      &link_customer_,     &delivery_state_,   &group_of_,
-          &join_group_,     &move_group_,        &group_size_,       &leave_group_,
-          &min_member_,     &rename_group_,      &drop_lone_}) {
+    for (const Stmt* s : {&get_ticket_,
+                          &put_ticket_,
+                          &unlinked_,
+                          &active_task_,
+                          &last_done_,
+                          &count_tickets_,
+                          &linked_tickets_,
+                          &put_status_,
+                          &status_history_,
+                          &get_task_,
+                          &list_tasks_,
+                          &insert_task_,
+                          &update_task_,
+                          &get_link_,
+                          &links_of_task_,
+                          &put_link_,
+                          &delete_link_,
+                          &enqueue_,
+                          &mark_delivery_,
+                          &feedback_,
+                          &list_feedback_,
+                          &needs_review_,
+                          &put_promoted_,
+                          &list_promoted_,
+                          &get_cursor_,
+                          &put_cursor_,
+                          &forget_failures_,
+                          &weekly_,
+                          &person_of_,
+                          &tickets_of_person_,
+                          &open_of_category_,
+                          &search_tasks_,
+                          &put_token_,
+                          &token_by_hash_,
+                          &list_tokens_,
+                          &revoke_token_,
+                          &token_exists_,
+                          &touch_token_,
+                          &by_external_,
+                          &record_failure_,
+                          &peek_task_,
+                          &link_customer_,
+                          &delivery_state_,
+                          &group_of_,
+                          &join_group_,
+                          &move_group_,
+                          &group_size_,
+                          &leave_group_,
+                          &min_member_,
+                          &rename_group_,
+                          &drop_lone_,
+                          &cause_weeks_,
+                          &count_customers_,
+                          &by_assignee_,
+                          &told_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -294,7 +351,9 @@ class Connection final : public SqliteTransaction {
         .Bind(ToMicros(r.first_seen))
         .Bind(ToMicros(clock_.Now()))
         .Bind(PersonKey(installation_, r.ticket))
-        .Bind(r.ticket.status());
+        .Bind(r.ticket.status())
+        .Bind(!r.ticket.assignee().name().empty() ? r.ticket.assignee().name()
+                                                  : r.ticket.assignee().id());
     if (absl::Status st = s.Exec(); !st.ok()) return st;
     // A linked ticket's customer may have changed: its link counts for the new one.
     return link_customer_.Reset().Bind(r.ticket.helpdesk_id()).Bind(r.ticket.ticket_id()).Exec();
@@ -643,6 +702,69 @@ class Connection final : public SqliteTransaction {
     return s.Int(0);
   }
 
+  absl::StatusOr<std::vector<spi::CauseWeek>> CauseWeeks(const std::string& helpdesk_id,
+                                                         int64_t from_week,
+                                                         int64_t to_week) override {
+    auto& s = cause_weeks_.Reset().Bind(from_week).Bind(to_week).Bind(helpdesk_id);
+    std::vector<spi::CauseWeek> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back(
+          {.week = s.Int(0), .category_id = s.Text(1), .tickets = s.Int(2), .repeats = s.Int(3)});
+    }
+  }
+
+  absl::StatusOr<int64_t> CountCustomers(const std::string& category_id,
+                                         const std::string& helpdesk_id, absl::Time from,
+                                         absl::Time to) override {
+    auto& s = count_customers_.Reset()
+                  .Bind(category_id)
+                  .Bind(ToMicros(from))
+                  .Bind(ToMicros(to))
+                  .Bind(helpdesk_id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    return s.Int(0);
+  }
+
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TicketsByAssignee(
+      const std::string& category_id, const std::string& helpdesk_id, absl::Time from,
+      absl::Time to) override {
+    auto& s = by_assignee_.Reset()
+                  .Bind(category_id)
+                  .Bind(ToMicros(from))
+                  .Bind(ToMicros(to))
+                  .Bind(helpdesk_id);
+    std::vector<std::pair<std::string, int64_t>> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.emplace_back(s.Text(0), s.Int(1));
+    }
+  }
+
+  absl::StatusOr<spi::ToldCounts> ToldOfTask(int64_t task_id) override {
+    // The outbox keys of closing the loop: "notify:<task>:..." and "reply:<task>:...", read
+    // as ranges of the key's unique index (';' follows ':').
+    spi::ToldCounts out;
+    for (const char* kind : {"notify:", "reply:"}) {
+      auto& s = told_.Reset()
+                    .Bind(absl::StrCat(kind, task_id, ":"))
+                    .Bind(absl::StrCat(kind, task_id, ";"));
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      (kind[0] == 'n' ? out.tickets : out.replies) = s.Int(0);
+      if (!s.IsNull(1)) {
+        const absl::Time at = FromMicros(s.Int(1));
+        if (!out.last || *out.last < at) out.last = at;
+      }
+    }
+    return out;
+  }
+
   absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfTask(int64_t task_id) override {
     auto& s = linked_tickets_.Reset().Bind(task_id);
     std::vector<spi::TicketRecord> out;
@@ -878,7 +1000,7 @@ class Connection final : public SqliteTransaction {
       group_of_, join_group_, move_group_, group_size_, leave_group_, min_member_, rename_group_,
       drop_lone_, open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_,
       revoke_token_, token_exists_, touch_token_, by_external_, delivery_state_, record_failure_,
-      peek_task_, link_customer_;
+      peek_task_, link_customer_, cause_weeks_, count_customers_, by_assignee_, told_;
 };
 
 }  // namespace

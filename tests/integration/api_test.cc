@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "google/protobuf/util/json_util.h"
 #include "integration/debriefd_process.h"
 
 namespace debrief::testing {
@@ -424,6 +425,58 @@ TEST_F(ApiTest, AnAdminJoinsTwoIdentitiesIntoOneJourneyAndSplitsThem) {
   EXPECT_TRUE(absl::StrContains(out, "HELPDESK/TICKET")) << out;
   EXPECT_NE(RunCommand(ctl + " people merge support/999 support/51", &out), 0);
   EXPECT_TRUE(absl::StrContains(out, "unknown")) << out;
+}
+
+}  // namespace
+}  // namespace debrief::testing
+
+namespace debrief::testing {
+namespace {
+
+// What the JSON door answers is what gRPC answers: the same service underneath.
+json JsonOf(const google::protobuf::Message& m) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions out;
+  out.always_print_primitive_fields = true;
+  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(m, &text, out).ok());
+  return json::parse(text);
+}
+
+TEST_F(ApiTest, ALeadReadsTheInsightsAsGrpcGivesThemAndAnAgentMayNot) {
+  Deliver("51", "Charged twice");
+  Deliver("52", "Charged twice again");
+  const std::string lead = Token("lead");
+  const std::string agent = Token("agent");
+  const double forbidden = Refused("forbidden");
+  for (const char* method : {"Insights/CausesOverTime", "Insights/TasksByImpact",
+                             "Insights/FixOutcomes", "Insights/CustomersVoice"}) {
+    spi::HttpResponse r = Call(method, json::object(), agent);
+    EXPECT_EQ(r.status, 403) << method << ": " << r.body;
+    EXPECT_EQ(Call(method, json::object(), lead).status, 200) << method;
+  }
+  EXPECT_EQ(Refused("forbidden"), forbidden + 4);
+
+  spi::HttpResponse causes = Call("Insights/CausesOverTime", json::object(), lead);
+  ASSERT_EQ(causes.status, 200) << causes.body;
+  const json got = json::parse(causes.body);
+  ASSERT_EQ(got["weeks"].size(), 26u) << "26 weeks by default";
+  int64_t tickets = 0;
+  for (const json& c : got["causes"]) {
+    ASSERT_EQ(c["weeklyTickets"].size(), 26u);
+    tickets += std::stoll(c["tickets"].get<std::string>());
+  }
+  EXPECT_EQ(tickets, 2) << causes.body;
+
+  grpc::ClientContext ctx;
+  v1::CausesOverTimeResponse res;
+  ASSERT_TRUE(d_->insights()->CausesOverTime(&ctx, v1::CausesOverTimeRequest(), &res).ok());
+  EXPECT_EQ(got, JsonOf(res));
+
+  spi::HttpResponse inverted =
+      Call("Insights/CausesOverTime",
+           {{"filter", {{"from", "2026-06-01T00:00:00Z"}, {"to", "2026-01-01T00:00:00Z"}}}}, lead);
+  EXPECT_EQ(inverted.status, 400) << inverted.body;
+  EXPECT_TRUE(absl::StrContains(inverted.body, "before")) << inverted.body;
 }
 
 }  // namespace

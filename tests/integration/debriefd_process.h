@@ -223,6 +223,7 @@ class Debriefd {
   }
   std::unique_ptr<v1::Tagging::Stub> tagging() { return v1::Tagging::NewStub(channel_); }
   std::unique_ptr<v1::Admin::Stub> admin() { return v1::Admin::NewStub(channel_); }
+  std::unique_ptr<v1::Insights::Stub> insights() { return v1::Insights::NewStub(channel_); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
   int http_port() const { return http_port_; }
   std::string grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }

@@ -45,6 +45,8 @@ TEST(AuthRules, RolesAreOrderedAndUnknownMethodsAreRefused) {
         Row{"Tagging.PromoteEmerging", false, true, true},
         Row{"Admin.CreateApiToken", false, false, true}, Row{"Admin.Backfill", false, false, true},
         Row{"Admin.MergePeople", false, false, true}, Row{"Admin.SplitPerson", false, false, true},
+        Row{"Insights.CausesOverTime", false, true, true},
+        Row{"Insights.CustomersVoice", false, true, true},
         Row{"Tickets.DropEverything", false, false, false}}) {
     EXPECT_EQ(Allowed(r.method, agent), r.agent) << r.method;
     EXPECT_EQ(Allowed(r.method, lead), r.lead) << r.method;

@@ -154,8 +154,9 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
 }
 
-// A database from before links carried their ticket's customer (schema 8) and before the counts
-// were kept (schema 10) is brought up to date on open: its tasks' counts are what they were.
+// A database from before links carried their ticket's customer (schema 8), before the counts
+// were kept (schema 10) and before the weekly cause counts (schema 12) is brought up to date on
+// open: its tasks' counts are what they were.
 TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   TempDir dir;
   FakeClock clock;
@@ -178,6 +179,7 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
                         r.ticket.set_ticket_id(id);
                         r.ticket.mutable_requester()->set_id(std::string(id) == "3" ? "1" : id);
                         r.first_seen = clock.Now();
+                        r.classification.emplace().set_category_id("billing");
                         v1::TaskLink l;
                         l.set_helpdesk_id("support");
                         l.set_ticket_id(id);
@@ -198,6 +200,10 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
                          "DROP TRIGGER task_links_count_update; "
                          "DROP TABLE task_counts; DROP TABLE task_customers; "
                          "DROP INDEX task_links_span; DROP TABLE people; "
+                         "DROP TRIGGER tickets_cause_insert; DROP TRIGGER tickets_cause_leave; "
+                         "DROP TRIGGER tickets_cause_enter; DROP TRIGGER tickets_cause_delete; "
+                         "DROP TABLE cause_weeks; ALTER TABLE tickets DROP COLUMN assignee; "
+                         "ALTER TABLE outbox DROP COLUMN done_at; "
                          "ALTER TABLE task_links DROP COLUMN customer; "
                          "ALTER TABLE task_links DROP COLUMN first_seen; "
                          "DELETE FROM schema_migrations WHERE version >= 9;",
@@ -208,14 +214,22 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
   ASSERT_TRUE(store.ok()) << store.status();
   std::optional<v1::ImprovementTask> got;
+  std::vector<spi::CauseWeek> weeks;
   ASSERT_TRUE((*store)
                   ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
                     auto t = tx.GetTask(task);
                     if (!t.ok()) return t.status();
                     got = *t;
+                    const int64_t w = spi::WeekOf(clock.Now());
+                    auto c = tx.CauseWeeks("", w, w + 1);
+                    if (!c.ok()) return c.status();
+                    weeks = *c;
                     return absl::OkStatus();
                   })
                   .ok());
+  ASSERT_EQ(weeks.size(), 1u) << "the weeks of the tickets already there are counted";
+  EXPECT_EQ(weeks[0].category_id, "billing");
+  EXPECT_EQ(weeks[0].tickets, 3);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->ticket_count(), 3);
   EXPECT_EQ(got->customer_count(), 2) << "tickets 1 and 3 have the same requester";

@@ -1554,6 +1554,151 @@ TEST_P(StoreConformance, TaskCountsFollowTheLinkedTicketsAsTheyChange) {
   EXPECT_EQ((*moved)->customer_count(), 1);
 }
 
+TEST_P(StoreConformance, CauseWeeksCountConfidentTicketsPerWeekHelpdeskAndRepeatContact) {
+  const int64_t w0 = spi::WeekOf(absl::FromUnixSeconds(1795000000));
+  const absl::Time t0 = spi::WeekStart(w0);
+  EXPECT_EQ(spi::WeekOf(t0), w0);
+  EXPECT_EQ(spi::WeekOf(t0 - absl::Seconds(1)), w0 - 1);
+  EXPECT_EQ(absl::FormatTime("%a %H:%M", t0, absl::UTCTimeZone()), "Mon 00:00");
+  auto of = [](spi::TicketRecord r, const std::string& email, const std::string& helpdesk) {
+    r.ticket.mutable_requester()->set_email(email);
+    r.ticket.set_helpdesk_id(helpdesk);
+    return r;
+  };
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) -> absl::Status {
+        for (const auto& r :
+             {of(Classified("1", "billing", t0), "ann@example.com", "support"),
+              // Ann again, about the same cause: a repeat contact.
+              of(Classified("2", "billing", t0 + absl::Hours(1)), "ann@example.com", "support"),
+              of(Classified("3", "billing", t0 + absl::Hours(24 * 7)), "bob@example.com",
+                 "support"),
+              // Ann about another cause: not a repeat of it.
+              of(Classified("4", "login", t0 + absl::Hours(24 * 8)), "ann@example.com", "support"),
+              // Unsure: not counted until an agent decides.
+              of(Classified("5", "billing", t0 + absl::Hours(24 * 8), true), "cy@example.com",
+                 "support"),
+              of(Classified("6", "billing", t0 + absl::Hours(24 * 9)), "dee@example.com", "eu")}) {
+          if (absl::Status s = tx.PutTicket(r); !s.ok()) return s;
+        }
+        return absl::OkStatus();
+      }).ok());
+  auto weeks = [&](const std::string& helpdesk, int64_t from, int64_t to) {
+    std::vector<std::string> out;
+    auto rows = Query([&](spi::StoreTransaction& tx) { return tx.CauseWeeks(helpdesk, from, to); });
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (rows.ok())
+      for (const spi::CauseWeek& r : *rows)
+        out.push_back(
+            absl::StrCat(r.week - w0, " ", r.category_id, " ", r.tickets, "/", r.repeats));
+    return out;
+  };
+  EXPECT_THAT(weeks("", w0, w0 + 2), ElementsAre("0 billing 2/1", "1 billing 2/0", "1 login 1/0"));
+  EXPECT_THAT(weeks("support", w0, w0 + 2),
+              ElementsAre("0 billing 2/1", "1 billing 1/0", "1 login 1/0"));
+  EXPECT_THAT(weeks("", w0 + 1, w0 + 2), ElementsAre("1 billing 2/0", "1 login 1/0"));
+  EXPECT_THAT(weeks("", w0 + 2, w0 + 10), IsEmpty());
+  // An agent decides the unsure one (billing) and moves Bob's to login: the weeks follow.
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                absl::Status s =
+                    tx.PutTicket(of(Classified("5", "billing", t0 + absl::Hours(24 * 8)),
+                                    "cy@example.com", "support"));
+                if (s.ok())
+                  s = tx.PutTicket(of(Classified("3", "login", t0 + absl::Hours(24 * 7)),
+                                      "bob@example.com", "support"));
+                return s;
+              }).ok());
+  EXPECT_THAT(weeks("", w0, w0 + 2), ElementsAre("0 billing 2/1", "1 billing 2/0", "1 login 2/0"));
+  // Ann's second ticket turns out to be about login after all: no longer a billing repeat.
+  // (Her later login ticket was not a repeat when it arrived, and stays counted as it was.)
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.PutTicket(of(Classified("2", "login", t0 + absl::Hours(1)),
+                                       "ann@example.com", "support"));
+              }).ok());
+  EXPECT_THAT(weeks("", w0, w0 + 2),
+              ElementsAre("0 billing 1/0", "0 login 1/0", "1 billing 2/0", "1 login 2/0"));
+}
+
+TEST_P(StoreConformance, CustomersAndAssigneesOfACategoryInAWindow) {
+  const absl::Time t0 = absl::FromUnixSeconds(1795000000);
+  auto of = [](spi::TicketRecord r, const std::string& requester, const std::string& agent) {
+    r.ticket.mutable_requester()->set_id(requester);
+    if (!agent.empty()) r.ticket.mutable_assignee()->set_name(agent);
+    return r;
+  };
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                for (const auto& r :
+                     {of(Classified("1", "thanks", t0), "ann", "Ida"),
+                      of(Classified("2", "thanks", t0 + absl::Hours(1)), "ann", "Ida"),
+                      of(Classified("3", "thanks", t0 + absl::Hours(2)), "bob", "Max"),
+                      of(Classified("4", "thanks", t0 + absl::Hours(3)), "cy", ""),
+                      of(Classified("5", "thanks", t0 + absl::Hours(24 * 30)), "dee", "Max"),
+                      of(Classified("6", "thanks", t0 + absl::Hours(4), true), "eve", "Max")}) {
+                  if (absl::Status s = tx.PutTicket(r); !s.ok()) return s;
+                }
+                return absl::OkStatus();
+              }).ok());
+  auto customers = Query([&](spi::StoreTransaction& tx) {
+    return tx.CountCustomers("thanks", "", t0, t0 + absl::Hours(24 * 1));
+  });
+  ASSERT_TRUE(customers.ok()) << customers.status();
+  EXPECT_EQ(*customers, 3) << "ann twice, bob, cy; dee is later and eve's is unsure";
+  auto elsewhere = Query([&](spi::StoreTransaction& tx) {
+    return tx.CountCustomers("thanks", "eu", t0, t0 + absl::Hours(24 * 1));
+  });
+  ASSERT_TRUE(elsewhere.ok());
+  EXPECT_EQ(*elsewhere, 0);
+  auto agents = Query([&](spi::StoreTransaction& tx) {
+    return tx.TicketsByAssignee("thanks", "", t0, t0 + absl::Hours(24 * 1));
+  });
+  ASSERT_TRUE(agents.ok()) << agents.status();
+  EXPECT_THAT(*agents, ElementsAre(std::make_pair(std::string("Ida"), int64_t{2}),
+                                   std::make_pair(std::string(""), int64_t{1}),
+                                   std::make_pair(std::string("Max"), int64_t{1})));
+}
+
+TEST_P(StoreConformance, ToldOfTaskCountsTheNotesAndRepliesCarriedOut) {
+  const absl::Time now = clock_.Now();
+  auto notify = [](int64_t task, const std::string& ticket) {
+    v1::OutboxAction a;
+    a.mutable_notify_ticket()->set_task_id(task);
+    a.mutable_notify_ticket()->set_ticket_id(ticket);
+    return a;
+  };
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                for (const auto& [key, action] :
+                     std::vector<std::pair<std::string, v1::OutboxAction>>{
+                         {"notify:7:support:1", notify(7, "1")},
+                         {"notify:7:support:2", notify(7, "2")},
+                         {"notify:7:support:3", notify(7, "3")},
+                         {"reply:7:ann", notify(7, "1")},
+                         {"notify:70:support:4", notify(70, "4")}}) {
+                  if (auto s = tx.Enqueue(key, action, now); !s.ok()) return s;
+                }
+                return absl::OkStatus();
+              }).ok());
+  auto told = [&](int64_t task) {
+    auto t = Query([&](spi::StoreTransaction& tx) { return tx.ToldOfTask(task); });
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? *t : spi::ToldCounts{};
+  };
+  EXPECT_EQ(told(7).tickets, 0) << "nothing carried out yet";
+  EXPECT_FALSE(told(7).last.has_value());
+  auto due = store_->DueActions(now, 10);
+  ASSERT_TRUE(due.ok() && due->size() == 5u);
+  std::vector<int64_t> done;
+  for (const spi::OutboxEntry& e : *due)
+    if (e.key != "notify:7:support:3") done.push_back(e.id);
+  clock_.Advance(absl::Minutes(5));
+  ASSERT_TRUE(store_->CompleteActions(done).ok());
+  const spi::ToldCounts seven = told(7);
+  EXPECT_EQ(seven.tickets, 2);
+  EXPECT_EQ(seven.replies, 1);
+  ASSERT_TRUE(seven.last.has_value());
+  EXPECT_EQ(*seven.last, now + absl::Minutes(5));
+  EXPECT_EQ(told(70).tickets, 1) << "task 70's keys are not task 7's";
+}
+
 TEST_P(StoreConformance, ApiTokensAreFoundByTheirHashListedAndRevoked) {
   const absl::Time t0 = absl::FromUnixSeconds(1795000000);
   v1::ApiToken t;

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -74,6 +75,32 @@ struct TaskFilter {
   v1::TaskStatus status = v1::TASK_STATUS_UNSPECIFIED;  // unspecified: any
 };
 
+// Weeks as the insights count them: Monday 00:00 UTC to the next, numbered from the week of
+// 1970-01-01 (week 0 starts on Monday 1969-12-29).
+inline int64_t WeekOf(absl::Time t) {
+  const int64_t s = absl::ToUnixSeconds(t) + 3 * 86400;
+  return s >= 0 ? s / (7 * 86400) : -((-s + 7 * 86400 - 1) / (7 * 86400));
+}
+inline absl::Time WeekStart(int64_t week) {
+  return absl::FromUnixSeconds(week * 7 * 86400 - 3 * 86400);
+}
+
+// A cause's confidently tagged tickets in one week (spi::WeekOf of their first_seen).
+struct CauseWeek {
+  int64_t week = 0;
+  std::string category_id;
+  int64_t tickets = 0;
+  int64_t repeats = 0;  // of them, the customer had an earlier ticket of the cause
+};
+
+// What closing the loop told a task's tickets: NotifyTicket and ReplyToCustomer actions
+// carried out, and when the last of them was.
+struct ToldCounts {
+  int64_t tickets = 0;
+  int64_t replies = 0;
+  std::optional<absl::Time> last;
+};
+
 // The named value holding this installation's random id (made by the store's schema); the
 // markers Debrief leaves in trackers and helpdesks carry it.
 inline constexpr char kInstallationCursor[] = "installation";
@@ -115,6 +142,22 @@ class StoreTransaction {
   // Confidently tagged tickets of the category first seen in [from, to).
   virtual absl::StatusOr<int64_t> CountTickets(const std::string& category_id, absl::Time from,
                                                absl::Time to) = 0;
+  // Confidently tagged tickets per cause per week for weeks [from_week, to_week), of one
+  // helpdesk (empty: all), week by week; causes with no ticket in a week have no entry.
+  virtual absl::StatusOr<std::vector<CauseWeek>> CauseWeeks(const std::string& helpdesk_id,
+                                                            int64_t from_week, int64_t to_week) = 0;
+  // Distinct customers among the category's confidently tagged tickets first seen in
+  // [from, to), of one helpdesk (empty: all).
+  virtual absl::StatusOr<int64_t> CountCustomers(const std::string& category_id,
+                                                 const std::string& helpdesk_id, absl::Time from,
+                                                 absl::Time to) = 0;
+  // The category's confidently tagged tickets first seen in [from, to) per assignee (the
+  // ticket's assignee name, else id; "" when unassigned), most first.
+  virtual absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> TicketsByAssignee(
+      const std::string& category_id, const std::string& helpdesk_id, absl::Time from,
+      absl::Time to) = 0;
+  // What the loop told the task's tickets and customers so far.
+  virtual absl::StatusOr<ToldCounts> ToldOfTask(int64_t task_id) = 0;
   // Tickets linked to the task in each of the `weeks` weeks before `now` (by when they were
   // linked), oldest week first: the task's trend, read without visiting its older links.
   virtual absl::StatusOr<std::vector<int64_t>> WeeklyTicketsOfTask(int64_t task_id, absl::Time now,
