@@ -390,8 +390,8 @@ std::vector<std::pair<std::string, std::string>> Api::PageHeaders() const {
           {"Permissions-Policy", "camera=(), microphone=(), geolocation=()"}};
 }
 
-HttpReply Api::Page(const std::string& session_json) {
-  const WebAsset* index = FindAsset("index.html");
+HttpReply Api::Page(const std::string& session_json, absl::string_view page) {
+  const WebAsset* index = FindAsset(page);
   HttpReply r;
   r.headers = PageHeaders();
   r.headers.emplace_back("Content-Type", std::string(index->content_type));
@@ -467,7 +467,7 @@ HttpReply Api::HandleApp(const HttpCall& call) {
   if (call.method != "GET" && call.method != "HEAD")
     return PageError(405, "This page is only read.", "bad_request");
   if (const WebAsset* asset = path.empty() ? nullptr : FindAsset(path);
-      asset != nullptr && path != "index.html") {
+      asset != nullptr && !absl::EndsWith(path, ".html")) {
     HttpReply r;
     r.headers = PageHeaders();
     r.headers.emplace_back("Content-Type", std::string(asset->content_type));
@@ -481,8 +481,10 @@ HttpReply Api::HandleApp(const HttpCall& call) {
     r.body = std::string(asset->body);
     return r;
   }
-  // The panel's own paths: /app/, /app/ticket/{helpdesk}/{id}; the page reads them.
+  // The panel's own paths: /app/, /app/ticket/{helpdesk}/{id}; the page reads them. The leads'
+  // insights are a page of their own (the API decides what each role may read).
   if (path.empty() || absl::StartsWith(path, "ticket/")) return Page("");
+  if (path == "insights" || path == "insights/") return Page("", "console.html");
   return PageError(404, "No such page.", "not_found");
 }
 

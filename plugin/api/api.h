@@ -58,7 +58,7 @@ class Api {
   absl::StatusOr<auth::Caller> CallerOfApiToken(const std::string& secret);
   ingress::HttpReply Session(const auth::Caller& caller, const std::string& ticket_id);
   ingress::HttpReply SignIn(const std::string& helpdesk_id, const ingress::HttpCall& call);
-  ingress::HttpReply Page(const std::string& session_json);
+  ingress::HttpReply Page(const std::string& session_json, absl::string_view page = "index.html");
   ingress::HttpReply Error(int status, absl::string_view code, absl::string_view message,
                            absl::string_view refused_reason = "");
   ingress::HttpReply PageError(int status, absl::string_view message,

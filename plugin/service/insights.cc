@@ -28,8 +28,8 @@ absl::StatusOr<Window> WindowOf(const v1::InsightsFilter& f, absl::Time now) {
   Window w;
   const absl::Time to = f.has_to() ? base::FromTimestamp(f.to()) : now;
   w.to_week = spi::WeekOf(to) + 1;
-  w.from_week = f.has_from() ? spi::WeekOf(base::FromTimestamp(f.from()))
-                             : w.to_week - kDefaultWeeks;
+  w.from_week =
+      f.has_from() ? spi::WeekOf(base::FromTimestamp(f.from())) : w.to_week - kDefaultWeeks;
   if (w.from_week >= w.to_week)
     return absl::InvalidArgumentError("the filter's `from` must come before its `to`");
   if (w.to_week - w.from_week > kMaxWeeks)
@@ -113,9 +113,9 @@ absl::StatusOr<v1::CausesOverTimeResponse> Service::CausesOverTime(
     base::SetTimestamp(res.add_weeks(), spi::WeekStart(w));
   std::vector<v1::CauseTrend*> order;
   for (auto& [id, t] : trends) order.push_back(&t);
-  std::stable_sort(order.begin(), order.end(), [](const v1::CauseTrend* a, const v1::CauseTrend* b) {
-    return a->tickets() > b->tickets();
-  });
+  std::stable_sort(
+      order.begin(), order.end(),
+      [](const v1::CauseTrend* a, const v1::CauseTrend* b) { return a->tickets() > b->tickets(); });
   for (v1::CauseTrend* t : order) *res.add_causes() = std::move(*t);
   return res;
 }
@@ -223,9 +223,10 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  std::stable_sort(fixes.begin(), fixes.end(), [](const v1::FixOutcome& a, const v1::FixOutcome& b) {
-    return base::FromTimestamp(a.done()) > base::FromTimestamp(b.done());
-  });
+  std::stable_sort(fixes.begin(), fixes.end(),
+                   [](const v1::FixOutcome& a, const v1::FixOutcome& b) {
+                     return base::FromTimestamp(a.done()) > base::FromTimestamp(b.done());
+                   });
 
   // The three steps of the loop, for every cause together and for each.
   struct Steps {
@@ -241,8 +242,8 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
     for (Steps* st : {&all, &steps}) {
       // A task an agent asked for before the cause's first linked ticket took no time to open.
       if (f.has_first_ticket())
-        st->to_task.push_back(std::max(absl::ZeroDuration(),
-                                       opened - base::FromTimestamp(f.first_ticket())));
+        st->to_task.push_back(
+            std::max(absl::ZeroDuration(), opened - base::FromTimestamp(f.first_ticket())));
       st->to_done.push_back(std::max(absl::ZeroDuration(), done - opened));
       if (f.has_told())
         st->to_told.push_back(std::max(absl::ZeroDuration(), base::FromTimestamp(f.told()) - done));
@@ -320,10 +321,9 @@ absl::StatusOr<v1::CustomersVoiceResponse> Service::CustomersVoice(
                      if (a.customers() != b.customers()) return a.customers() > b.customers();
                      return a.tickets() > b.tickets();
                    });
-  std::stable_sort(praise.begin(), praise.end(),
-                   [](const v1::PraiseVoice& a, const v1::PraiseVoice& b) {
-                     return a.tickets() > b.tickets();
-                   });
+  std::stable_sort(
+      praise.begin(), praise.end(),
+      [](const v1::PraiseVoice& a, const v1::PraiseVoice& b) { return a.tickets() > b.tickets(); });
   for (auto& v : suggestions) *res.add_suggestions() = std::move(v);
   for (auto& p : praise) *res.add_praise() = std::move(p);
   return res;

@@ -255,10 +255,15 @@ constexpr const char* kMigrations[] = {
     // week = (unix seconds + 3 days) / 7 days) and helpdesk, with how many were a customer
     // writing again about the same cause, kept by triggers so 26 weeks read a few hundred
     // rows, not a million tickets. The assignee credited for praise; when each outbox action
-    // was carried out (when customers were told).
+    // was carried out (when customers were told). A cause's customers and assignees in a window
+    // come from its index alone.
     R"sql(
     ALTER TABLE tickets ADD COLUMN assignee TEXT;
     ALTER TABLE outbox ADD COLUMN done_at INTEGER;
+    -- A cause's tickets in a window read from the index alone: its customers and assignees.
+    DROP INDEX tickets_by_category;
+    CREATE INDEX tickets_by_category
+      ON tickets(category_id, first_seen, needs_review, helpdesk_id, requester, assignee);
     CREATE TABLE cause_weeks(
       week INTEGER NOT NULL,
       helpdesk_id TEXT NOT NULL,

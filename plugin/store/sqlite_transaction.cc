@@ -191,8 +191,9 @@ class Connection final : public SqliteTransaction {
                      "WHERE week>=?1 AND week<?2 AND (?3='' OR helpdesk_id=?3) "
                      "GROUP BY week, category_id HAVING SUM(tickets)>0 ORDER BY week, category_id"),
         count_customers_(db,
-                         "SELECT COUNT(DISTINCT COALESCE(NULLIF(requester, ''), "
-                         "helpdesk_id || '/' || ticket_id)) FROM tickets WHERE category_id=?1 "
+                         // A ticket naming no requester is a customer of its own.
+                         "SELECT COUNT(DISTINCT NULLIF(requester, '')) + "
+                         "SUM(IFNULL(requester, '') = '') FROM tickets WHERE category_id=?1 "
                          "AND needs_review=0 AND first_seen>=?2 AND first_seen<?3 "
                          "AND (?4='' OR helpdesk_id=?4)"),
         by_assignee_(db,

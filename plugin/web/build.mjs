@@ -1,7 +1,9 @@
 // Bundles the sidebar (after `npm ci`).
 //
-//   node build.mjs <outdir>                        app.js, app.css and index.html: the three
-//                                                  files debriefd serves under /app/
+//   node build.mjs <outdir>                        app.js, app.css and index.html (the agents'
+//                                                  sidebar) and console.js, console.css and
+//                                                  console.html (the leads' insights): the files
+//                                                  debriefd serves under /app/
 //   node build.mjs <outdir> --freshdesk <appdir>   the same, and the Freshdesk app's bundle
 //   node build.mjs --freshdesk <appdir>            only the Freshdesk app's bundle
 //
@@ -67,11 +69,12 @@ if (outArg !== undefined) {
   await mkdir(outdir, { recursive: true });
   await esbuild.build({
     ...common,
-    entryPoints: { app: 'src/main.tsx' },
+    entryPoints: { app: 'src/main.tsx', console: 'src/console_main.tsx' },
     outdir,
     entryNames: '[name]',
   });
   await copyFile(join(here, 'src', 'index.html'), join(outdir, 'index.html'));
+  await copyFile(join(here, 'src', 'console.html'), join(outdir, 'console.html'));
 }
 
 if (freshdeskArg !== undefined) {

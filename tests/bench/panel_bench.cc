@@ -27,90 +27,20 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/time_util.h"
+#include "bench/bench_store.h"
 #include "config/config.h"
 #include "integration/debriefd_process.h"
-#include "store/sqlite_store.h"
 
 namespace {
 
 using namespace debrief;  // NOLINT: a benchmark's main file
-using Clock = std::chrono::steady_clock;
-
-constexpr int kCustomers = 200000;
-
-void Check(const absl::Status& s, const char* what) {
-  if (!s.ok()) {
-    std::cerr << "panel_bench: " << what << ": " << s << "\n";
-    std::exit(1);
-  }
-}
-
-std::string TicketId(int64_t i) { return absl::StrCat(i + 1); }
-std::string HelpdeskOf(int64_t i) { return i % 4 == 3 ? "shop" : "support"; }
-
-// N tickets as the pipeline would have left them: classified, a task per cause, the cause's
-// tickets linked to it; written straight through the Store interface in large transactions.
-void Populate(const std::string& dir, const std::string& taxonomy_path, int64_t tickets) {
-  auto cfg = config::ParseConfig(absl::StrCat("taxonomy: {file: ", taxonomy_path, "}\n"), "/");
-  Check(cfg.status(), "taxonomy");
-  std::vector<std::string> categories;
-  for (const auto& c : cfg->taxonomy().categories()) categories.push_back(c.id());
-  if (categories.empty()) Check(absl::InvalidArgumentError("no categories"), "taxonomy");
-  auto store = store::OpenSqliteStore({.path = dir + "/debrief.db"}, spi::SystemClock::Get());
-  Check(store.status(), "store");
-  std::vector<int64_t> tasks;
-  Check((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-    for (const std::string& c : categories) {
-      v1::ImprovementTask t;
-      t.set_category_id(c);
-      t.set_tracker_id("tasks");
-      t.set_title("Root cause: " + c);
-      t.set_status(v1::TASK_OPEN);
-      auto id = tx.InsertTask(t);
-      if (!id.ok()) return id.status();
-      tasks.push_back(*id);
-    }
-    return absl::OkStatus();
-  }),
-        "tasks");
-  const absl::Time start = absl::Now() - absl::Hours(24 * 365);
-  static const char* kStatus[] = {"new", "open", "pending", "solved", "closed"};
-  constexpr int64_t kChunk = 20000;
-  for (int64_t from = 0; from < tickets; from += kChunk) {
-    Check((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
-      for (int64_t i = from; i < std::min(tickets, from + kChunk); ++i) {
-        const size_t cat = static_cast<size_t>((i * 7919) % categories.size());
-        const absl::Time when = start + absl::Hours(24 * 365) * (static_cast<double>(i) / tickets);
-        spi::TicketRecord r;
-        r.ticket.set_helpdesk_id(HelpdeskOf(i));
-        r.ticket.set_ticket_id(TicketId(i));
-        r.ticket.set_subject(absl::StrCat("About ", categories[cat], " ", i));
-        r.ticket.set_status(kStatus[i % 5]);
-        const int64_t customer = (i * 104729) % kCustomers;
-        r.ticket.mutable_requester()->set_id(absl::StrCat("c", customer));
-        r.ticket.mutable_requester()->set_email(absl::StrCat("c", customer, "@example.com"));
-        base::SetTimestamp(r.ticket.mutable_created_at(), when);
-        v1::Classification& c = r.classification.emplace();
-        c.set_category_id(categories[cat]);
-        c.set_confidence(0.9);
-        c.set_model("linear-v1");
-        r.first_seen = when;
-        if (auto s = tx.PutTicket(r); !s.ok()) return s;
-        if (i % 3 == 0) continue;  // a third of the tickets linked to no task
-        v1::TaskLink l;
-        l.set_helpdesk_id(r.ticket.helpdesk_id());
-        l.set_ticket_id(r.ticket.ticket_id());
-        l.set_task_id(tasks[cat]);
-        l.set_origin(v1::LINK_POLICY);
-        base::SetTimestamp(l.mutable_linked_at(), when);
-        if (auto s = tx.PutLink(l); !s.ok()) return s;
-      }
-      return absl::OkStatus();
-    }),
-          "tickets");
-  }
-  (*store)->Close();
-}
+using bench::Check;
+using bench::Clock;
+using bench::HelpdeskOf;
+using bench::Ms;
+using bench::Percentile;
+using bench::Populate;
+using bench::TicketId;
 
 struct Latencies {
   std::vector<double> get_ticket, journey, similar, panel;  // ms
@@ -124,17 +54,6 @@ struct Latencies {
     errors += o.errors;
   }
 };
-
-double Ms(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 nlohmann::json Summary(const Latencies& l, double seconds) {
   auto one = [](const std::vector<double>& v) {

@@ -176,3 +176,125 @@ export interface Session {
   // Signed in as a helpdesk's installation, not a person: no tasks asked for, none refreshed.
   installation?: boolean;
 }
+
+// ---- Insights (the leads' page) ----
+
+export interface InsightsFilter {
+  helpdeskId?: string;
+  kind?: CategoryKind;
+  from?: string;
+  to?: string;
+}
+
+export interface CauseTrend {
+  categoryId: string;
+  name: string;
+  kind?: CategoryKind;
+  weeklyTickets?: string[];
+  tickets?: string;
+  repeatContacts?: string;
+}
+
+export interface CausesOverTimeResponse {
+  weeks?: string[];
+  causes?: CauseTrend[];
+}
+
+export interface TaskImpact {
+  task: ImprovementTask;
+  categoryName?: string;
+  kind?: CategoryKind;
+  recentTickets?: string;
+  earlierTickets?: string;
+  growth?: number;
+  stalled?: boolean;
+  statusChangedAt?: string;
+  windowTickets?: string;
+}
+
+export interface TasksByImpactResponse {
+  tasks?: TaskImpact[];
+  stallMinTickets?: number;
+  stallWindow?: string; // "1209600s"
+}
+
+export interface FixOutcome {
+  task: ImprovementTask;
+  categoryName?: string;
+  cameBackAs?: string;
+  firstTicket?: string;
+  opened?: string;
+  done?: string;
+  told?: string;
+  ticketsTold?: string;
+  customersReplied?: string;
+}
+
+export interface CycleStage {
+  stage: string; // to_task | to_done | to_told
+  tasks?: number;
+  median?: string; // "3600s"
+  p90?: string;
+}
+
+export interface CauseCycle {
+  categoryId?: string;
+  name?: string;
+  stages?: CycleStage[];
+}
+
+export interface FixOutcomesResponse {
+  fixes?: FixOutcome[];
+  cycles?: CauseCycle[];
+}
+
+export interface SuggestionVoice {
+  categoryId: string;
+  name?: string;
+  tickets?: string;
+  customers?: string;
+  taskId?: string;
+  taskStatus?: TaskStatus;
+  taskUrl?: string;
+  ticketsTold?: string;
+  customersReplied?: string;
+}
+
+export interface PraiseVoice {
+  categoryId: string;
+  name?: string;
+  agent?: string;
+  tickets?: string;
+}
+
+export interface CustomersVoiceResponse {
+  suggestions?: SuggestionVoice[];
+  praise?: PraiseVoice[];
+}
+
+export interface EmergingIssue {
+  id: string;
+  size?: string;
+  topTerms?: string[];
+  examples?: string[];
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
+export interface ListEmergingResponse {
+  issues?: EmergingIssue[];
+}
+
+export interface PromoteEmergingResponse {
+  category?: Category;
+  tickets?: string;
+}
+
+export interface ListTasksResponse {
+  tasks?: ImprovementTask[];
+}
+
+export interface GetTaskResponse {
+  task?: ImprovementTask;
+  links?: TaskLink[];
+}

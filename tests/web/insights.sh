@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The leads' insights in a real browser: debriefd (the build's) on a fresh store, 26 weeks of
+# generated tickets (history.py) and the samples, one task done in the built-in tracker (so its
+# linked tickets are told), a lead's and an agent's API tokens; then insights.test.mjs in
+# Debian's headless Chromium. Screenshots land in BUILD/tests/web/screenshots.
+#   tests/web/insights.sh BUILD_DIR
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "$1" && pwd)
+work="$build/tests/web/insights"
+rm -rf "$work"
+mkdir -p "$work/history"
+
+source "$here/common.sh"
+
+last=$(python3 "$here/history.py" "$root/deploy/taxonomy/default.yaml" "$work/history")
+start_debriefd
+"$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
+  "$work/history" >/dev/null
+"$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
+  "$root/deploy/samples" >/dev/null
+
+# Every delivery is processed once the last one is tagged.
+for _ in $(seq 1 300); do
+  "${ctl[@]}" -o json tickets show support "H$last" 2>/dev/null | grep -q '"categoryId"' && break
+  sleep 0.1
+done
+
+# The oldest task is done in its tracker: debriefd follows it there and tells its tickets.
+external=""
+for _ in $(seq 1 300); do
+  external=$("${ctl[@]}" -o json tasks list | python3 -c '
+import json, sys
+tasks = [t for t in json.load(sys.stdin).get("tasks", []) if t.get("external_id")]
+print(min(tasks, key=lambda t: int(t["id"]))["external_id"] if tasks else "")')
+  [ -n "$external" ] && break
+  sleep 0.1
+done
+if [ -z "$external" ]; then
+  echo "insights.sh: no task reached the tracker" >&2
+  exit 1
+fi
+"${ctl[@]}" tracker set-status "$external" done >/dev/null
+for _ in $(seq 1 300); do
+  "${ctl[@]}" -o json tasks list | grep -q '"TASK_DONE"' && break
+  sleep 0.1
+done
+
+token() {
+  "${ctl[@]}" -o json tokens create "web-$1" --role "$1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])'
+}
+lead=$(token lead)
+agent=$(token agent)
+
+cd "$here"
+DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_LEAD_TOKEN="$lead" DEBRIEF_AGENT_TOKEN="$agent" \
+  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" node --test insights.test.mjs

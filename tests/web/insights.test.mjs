@@ -1,0 +1,310 @@
+// Browser test of the leads' insights page (/app/insights) against a running debriefd holding a
+// generated history (insights.sh sets it up).
+//
+// Environment (all required):
+//   DEBRIEF_URL          where debriefd serves /app/ and /api/v1/
+//   DEBRIEF_LEAD_TOKEN   an API token with the role lead
+//   DEBRIEF_AGENT_TOKEN  an API token with the role agent (which may not read insights)
+//   DEBRIEF_SCREENSHOTS  a directory (under the build folder) for insights-<state>.png
+//
+// What a lead does: signs in, reads the chart and the tables, narrows them with the filters,
+// opens a cause, downloads each table as CSV. Every number the page shows or exports is checked
+// against what the API answers to the same request. Browser: Debian's /usr/bin/chromium
+// (CHROMIUM overrides) driven by playwright-core; accessibility by axe-core.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+
+function required(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (see the header of insights.test.mjs)`);
+  return v;
+}
+
+const baseUrl = required('DEBRIEF_URL').replace(/\/+$/, '');
+const leadToken = required('DEBRIEF_LEAD_TOKEN');
+const agentToken = required('DEBRIEF_AGENT_TOKEN');
+const shots = required('DEBRIEF_SCREENSHOTS');
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+let browser;
+let page;
+const problems = [];
+let session = '';
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+  });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 1000 },
+    acceptDownloads: true,
+  });
+  page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.setDefaultTimeout(15_000);
+  session = (await api('session', {}, leadToken)).token;
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// The JSON API as the test's own client (the lead's session, not the page's).
+async function api(path, body, bearer = session) {
+  const r = await fetch(`${baseUrl}/api/v1/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${bearer}` },
+    body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, `${path}: ${text}`);
+  return JSON.parse(text);
+}
+
+const num = (x) => Number(x ?? 0);
+
+// RFC 4180 as the page writes it.
+function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r') {
+      /* CRLF */
+    } else if (c === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else field += c;
+  }
+  return rows;
+}
+
+// Clicks a section's "Download CSV" (the n-th in it) and returns the file's rows as objects.
+async function downloadCsv(sectionId, nth = 0) {
+  const button = page.locator(`#${sectionId}`).getByRole('button', { name: 'Download CSV' }).nth(nth);
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  const [header, ...rows] = parseCsv(readFileSync(await download.path(), 'utf8'));
+  return { header, rows: rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]]))) };
+}
+
+// The request body the page sent for an insight, and the answer it got.
+function nextCall(method) {
+  return page.waitForResponse(
+    (r) => r.url().endsWith(`/api/v1/Insights/${method}`) && r.request().method() === 'POST',
+  );
+}
+
+async function checkAccessibility(state) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() =>
+    window.axe.run(document, { resultTypes: ['violations'] }),
+  );
+  const bad = result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(bad, [], `${state}: axe-core found serious accessibility problems`);
+}
+
+// How many pixels of the chart's canvas are drawn (not transparent).
+async function drawnPixels() {
+  return page.locator('#causes canvas').evaluate((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 0) n++;
+    return n;
+  });
+}
+
+let causesBody;
+
+test('a lead signs in and reads the causes over 26 weeks, as the API counts them', async () => {
+  const answered = nextCall('CausesOverTime');
+  await page.goto(`${baseUrl}/app/insights`);
+  await page.getByLabel('API token').fill(leadToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const response = await answered;
+  causesBody = JSON.parse(response.request().postData());
+  await page.locator('#causes-table').waitFor();
+  await page.screenshot({ path: join(shots, 'insights.png'), fullPage: true });
+
+  const want = await api('Insights/CausesOverTime', causesBody);
+  assert.equal(want.weeks.length, 26);
+  assert.ok(want.causes.length >= 5, `the history has many causes: ${want.causes.length}`);
+  assert.ok(await drawnPixels() > 2000, 'the chart is drawn');
+
+  const csv = await downloadCsv('causes');
+  assert.equal(csv.rows.length, want.causes.length);
+  const weekColumns = csv.header.slice(6);
+  assert.deepEqual(weekColumns, want.weeks.map((w) => w.slice(0, 10)));
+  for (const c of want.causes) {
+    const row = csv.rows.find((r) => r['Category id'] === c.categoryId);
+    assert.ok(row, `${c.categoryId} is in the CSV`);
+    assert.equal(num(row.Tickets), num(c.tickets), c.categoryId);
+    assert.equal(num(row['Repeat contacts']), num(c.repeatContacts), c.categoryId);
+    assert.deepEqual(weekColumns.map((w) => num(row[w])), c.weeklyTickets.map(num), c.categoryId);
+  }
+  // The table on the page says the same as the CSV.
+  const first = want.causes[0];
+  const cells = await page.locator('#causes-table tbody tr').first().locator('th, td').allInnerTexts();
+  assert.equal(cells[0].trim(), first.name);
+  assert.equal(num(cells[3]), num(first.tickets));
+  assert.ok(want.causes.some((c) => num(c.repeatContacts) > 0), 'some customers wrote again');
+  assert.deepEqual(problems, []);
+  await checkAccessibility('causes');
+});
+
+test('the filters change the numbers as the API does', async () => {
+  const before = await api('Insights/CausesOverTime', causesBody);
+  const answered = nextCall('CausesOverTime');
+  await page.getByLabel('Kind of cause', { exact: true }).selectOption('PRAISE');
+  const body = JSON.parse((await answered).request().postData());
+  assert.equal(body.filter.kind, 'PRAISE');
+  const want = await api('Insights/CausesOverTime', body);
+  assert.ok(want.causes.length > 0 && want.causes.length < before.causes.length);
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#causes-table tbody tr').length === n,
+    want.causes.length,
+  );
+  const csv = await downloadCsv('causes');
+  assert.deepEqual(
+    csv.rows.map((r) => [r['Category id'], num(r.Tickets)]),
+    want.causes.map((c) => [c.categoryId, num(c.tickets)]),
+  );
+  for (const r of csv.rows) assert.equal(r.Kind, 'Praise');
+
+  // Fewer weeks: fewer tickets.
+  const narrowed = nextCall('CausesOverTime');
+  await page.getByLabel('Weeks', { exact: true }).selectOption('4');
+  const four = await api('Insights/CausesOverTime', JSON.parse((await narrowed).request().postData()));
+  assert.equal(four.weeks.length, 4);
+  const sum = (r) => r.causes.reduce((n, c) => n + num(c.tickets), 0);
+  assert.ok(sum(four) < sum(want), 'four weeks hold fewer tickets than 26');
+
+  // A helpdesk with no tickets: nothing.
+  const other = nextCall('CausesOverTime');
+  await page.getByLabel('Helpdesk', { exact: true }).fill('shop');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  const none = JSON.parse((await other).request().postData());
+  assert.equal(none.filter.helpdeskId, 'shop');
+  await page.getByText('No tagged tickets in these weeks.').waitFor();
+
+  // Back to every helpdesk, kind and 26 weeks.
+  const back = nextCall('CausesOverTime');
+  await page.getByLabel('Helpdesk', { exact: true }).fill('');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await back;
+  const again = nextCall('CausesOverTime');
+  await page.getByLabel('Kind of cause', { exact: true }).selectOption('');
+  await again;
+  const all = nextCall('CausesOverTime');
+  await page.getByLabel('Weeks', { exact: true }).selectOption('26');
+  await all;
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#causes-table tbody tr').length === n,
+    before.causes.length,
+  );
+});
+
+test('a cause opens with its tasks', async () => {
+  const tasks = await api('Insights/TasksByImpact', {});
+  const cause = tasks.tasks[0].task.categoryId;
+  const causes = await api('Insights/CausesOverTime', causesBody);
+  const name = causes.causes.find((c) => c.categoryId === cause).name;
+  await page.locator('#causes-table').getByRole('button', { name, exact: true }).click();
+  const detail = page.getByRole('region', { name });
+  await detail.waitFor();
+  await detail.getByText(tasks.tasks[0].task.title).first().waitFor();
+  await page.screenshot({ path: join(shots, 'insights-cause.png'), fullPage: true });
+  await checkAccessibility('cause');
+  await detail.getByRole('button', { name: 'Close' }).click();
+});
+
+test('open tasks are ranked by impact as the API ranks them, stalled ones marked', async () => {
+  const want = await api('Insights/TasksByImpact', {});
+  assert.ok(want.tasks.length > 0);
+  const csv = await downloadCsv('tasks');
+  assert.deepEqual(
+    csv.rows.map((r) => [r.Task, num(r.Tickets), num(r.Customers), r.Stalled]),
+    want.tasks.map((t) => [t.task.title, num(t.task.ticketCount), num(t.task.customerCount), t.stalled ? 'yes' : 'no']),
+  );
+  const counts = want.tasks.map((t) => num(t.task.ticketCount));
+  assert.deepEqual(counts, [...counts].sort((a, b) => b - a), 'most tickets first');
+});
+
+test('what each fix did: the done task, its verdict and the loop cycle', async () => {
+  const answered = await api('Insights/FixOutcomes', causesBody);
+  assert.ok(answered.fixes.length >= 1, 'the task done in the tracker is a fix');
+  assert.equal(answered.cycles[0].categoryId, '');
+  const fixes = await downloadCsv('fixes', 1);
+  assert.deepEqual(
+    fixes.rows.map((r) => [r.Task, num(r['Tickets told'])]),
+    answered.fixes.map((f) => [f.task.title, num(f.ticketsTold)]),
+  );
+  const cycle = await downloadCsv('fixes', 0);
+  assert.equal(cycle.rows[0].Cause, 'Every cause');
+  const stage = answered.cycles[0].stages.find((s) => s.stage === 'to_done');
+  assert.equal(num(cycle.rows[0]['Task to done, median (s)']), Number(stage.median.replace('s', '')));
+});
+
+test("customers' voice: suggestions, praise with the agents credited", async () => {
+  const want = await api('Insights/CustomersVoice', causesBody);
+  assert.ok(want.praise.length > 0, 'the history has praise');
+  const praise = await downloadCsv('voice', 1);
+  assert.deepEqual(
+    praise.rows.map((r) => [r['Agent credited'], r.Praise, num(r.Tickets)]),
+    want.praise.map((p) => [p.agent, p.name, num(p.tickets)]),
+  );
+  assert.ok(praise.rows.some((r) => r['Agent credited'] === 'Ida Berg'));
+  const suggestions = await downloadCsv('voice', 0);
+  assert.deepEqual(
+    suggestions.rows.map((r) => [r.Suggestion, num(r['Customers who asked'])]),
+    want.suggestions.map((s) => [s.name, num(s.customers)]),
+  );
+  await page.locator('#emerging').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, 'insights-all.png'), fullPage: true });
+  await checkAccessibility('all sections');
+  assert.deepEqual(problems, []);
+});
+
+test("an agent's token opens no insights, on the page or through the API", async () => {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API token').fill(agentToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText("this API token is an agent's").waitFor();
+  await page.screenshot({ path: join(shots, 'insights-agent.png'), fullPage: true });
+  const agentSession = (await api('session', {}, agentToken)).token;
+  const r = await fetch(`${baseUrl}/api/v1/Insights/CausesOverTime`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${agentSession}` },
+    body: '{}',
+  });
+  assert.equal(r.status, 403);
+});
