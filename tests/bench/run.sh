@@ -18,7 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DDEBRIEF_BUILD_TESTS=ON >/dev/null
 cmake --build build-bench --target debrief_classify_bench debrief_pipeline_bench debrief_tracker_bench \
-  debrief_backfill_bench debrief_panel_bench debriefd debriefctl
+  debrief_backfill_bench debrief_panel_bench debrief_insights_bench debriefd debriefctl
 nodedir=tests/bench/baselines/node-receiver
 if [ ! -f "$nodedir/node_modules/better-sqlite3/build/Release/better_sqlite3.node" ]; then
   # better-sqlite3 builds from source against Debian's Node headers (no binary download).
@@ -83,6 +83,20 @@ if (1, 0) in runs and (4, 0) in runs:
         print("no pause, %s: 4 read connections / 1, panels per second: %.2f" % (name, runs[(4, 0)][k]["panels_per_second"] / max(runs[(1, 0)][k]["panels_per_second"], 1e-9)))
 for r in d["runs"]:
     print("%d read connections, pause %d ms: JSON over HTTP / gRPC, panel p99: %.2f" % (r["read_connections"], r["pause_ms"], r["http_json"]["panel"]["p99_ms"] / max(r["grpc"]["panel"]["p99_ms"], 1e-9)))'
+echo
+echo "## The leads' insights (on a store of 1,000,000 tickets, beside the naive query)"
+build-bench/tests/debrief_insights_bench "$root/deploy/taxonomy/default.yaml" 1000000 30 4 |
+  python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print("| RPC | one lead p50 / p99 | %d leads at once p50 / p99 |" % d["leads"])
+print("|---|---|---|")
+for name in ("CausesOverTime", "TasksByImpact", "FixOutcomes", "CustomersVoice"):
+    a, b = d["one_lead"][name], d["leads_at_once"][name]
+    print("| %s | %.1f / %.1f ms | %.1f / %.1f ms |" % (name, a["p50_ms"], a["p99_ms"], b["p50_ms"], b["p99_ms"]))
+print()
+print("causes per week, p50: service %.1f ms, naive %.0f ms (x%.0f), naive with repeat contacts %.0f ms (x%.0f)" % (
+    d["one_lead"]["CausesOverTime"]["p50_ms"], d["naive_causes"]["p50_ms"], d["naive_over_service_p50"],
+    d["naive_causes_with_repeats"]["p50_ms"], d["naive_with_repeats_over_service_p50"]))'
 echo
 echo "## Classifier"
 tests/bench/classify.sh "$root/build-bench"
