@@ -482,9 +482,11 @@ HttpReply Api::HandleApp(const HttpCall& call) {
     return r;
   }
   // The panel's own paths: /app/, /app/ticket/{helpdesk}/{id}; the page reads them. The leads'
-  // insights are a page of their own (the API decides what each role may read).
+  // insights and the admins' console are a page of their own (the API decides what each role
+  // may read).
   if (path.empty() || absl::StartsWith(path, "ticket/")) return Page("");
-  if (path == "insights" || path == "insights/") return Page("", "console.html");
+  if (path == "insights" || path == "insights/" || path == "admin" || path == "admin/")
+    return Page("", "console.html");
   return PageError(404, "No such page.", "not_found");
 }
 

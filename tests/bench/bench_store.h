@@ -69,8 +69,8 @@ inline void Populate(const std::string& dir, const std::string& taxonomy_path, i
     Check((*store)->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
       for (int64_t i = from; i < std::min(tickets, from + kChunk); ++i) {
         const int64_t customer = (i * 104729) % kCustomers;
-        const size_t cat = static_cast<size_t>(
-            (repeats && i % 3 == 0 ? customer : i * 7919) % static_cast<int64_t>(categories.size()));
+        const size_t cat = static_cast<size_t>((repeats && i % 3 == 0 ? customer : i * 7919) %
+                                               static_cast<int64_t>(categories.size()));
         const absl::Time when = start + absl::Hours(24 * 365) * (static_cast<double>(i) / tickets);
         spi::TicketRecord r;
         r.ticket.set_helpdesk_id(HelpdeskOf(i));
@@ -102,7 +102,6 @@ inline void Populate(const std::string& dir, const std::string& taxonomy_path, i
   }
   (*store)->Close();
 }
-
 
 inline double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();

@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
 
   debrief::testing::Debriefd d(dir.path(), debrief::testing::RawConfig{absl::StrCat(R"(
 data_dir: )",
-                                                                                   dir.path(), R"(
+                                                                                    dir.path(), R"(
 http: {listen: "127.0.0.1:0"}
 grpc: {listen: "127.0.0.1:0"}
 store: {sqlite: {path: debrief.db}}
@@ -165,7 +165,7 @@ helpdesks:
 trackers:
   - {id: tasks, type: builtin}
 taxonomy: {file: )",
-                                                                                   argv[1], R"(}
+                                                                                    argv[1], R"(}
 reconcile: {interval: 0s}
 )")});
   std::string out;
@@ -201,36 +201,37 @@ reconcile: {interval: 0s}
     service_tickets += c.tickets();
     service_repeats += c.repeat_contacts();
   }
-  const int64_t to_week = spi::WeekOf(base::FromTimestamp(causes.weeks(causes.weeks_size() - 1))) + 1;
+  const int64_t to_week =
+      spi::WeekOf(base::FromTimestamp(causes.weeks(causes.weeks_size() - 1))) + 1;
   const int64_t from_week = spi::WeekOf(base::FromTimestamp(causes.weeks(0)));
   const std::string db = dir.path() + "/debrief.db";
   const Naive plain = NaiveCauses(db, from_week, to_week, false, 5);
   const Naive with_repeats = NaiveCauses(db, from_week, to_week, true, 3);
   if (plain.tickets != service_tickets || with_repeats.repeats != service_repeats) {
     std::cerr << "insights_bench: the naive count (" << plain.tickets << " tickets, "
-              << with_repeats.repeats << " repeats) differs from the service's ("
-              << service_tickets << ", " << service_repeats << ")\n";
+              << with_repeats.repeats << " repeats) differs from the service's (" << service_tickets
+              << ", " << service_repeats << ")\n";
     return 1;
   }
   nlohmann::json one_json, many_json;
   for (const auto& [name, v] : one) one_json[name] = Summary(v);
   for (const auto& [name, v] : many) many_json[name] = Summary(v);
   const double service_p50 = Percentile(one["CausesOverTime"], 0.5);
-  std::cout << nlohmann::json{
-                   {"tickets", tickets},
-                   {"populate_s", populate_s},
-                   {"weeks", causes.weeks_size()},
-                   {"counted_tickets", service_tickets},
-                   {"repeat_contacts", service_repeats},
-                   {"one_lead", one_json},
-                   {"leads", leads},
-                   {"leads_at_once", many_json},
-                   {"naive_causes", Summary(plain.ms)},
-                   {"naive_causes_with_repeats", Summary(with_repeats.ms)},
-                   {"naive_over_service_p50",
-                    service_p50 > 0 ? Percentile(plain.ms, 0.5) / service_p50 : 0},
-                   {"naive_with_repeats_over_service_p50",
-                    service_p50 > 0 ? Percentile(with_repeats.ms, 0.5) / service_p50 : 0}}
+  std::cout << nlohmann::json{{"tickets", tickets},
+                              {"populate_s", populate_s},
+                              {"weeks", causes.weeks_size()},
+                              {"counted_tickets", service_tickets},
+                              {"repeat_contacts", service_repeats},
+                              {"one_lead", one_json},
+                              {"leads", leads},
+                              {"leads_at_once", many_json},
+                              {"naive_causes", Summary(plain.ms)},
+                              {"naive_causes_with_repeats", Summary(with_repeats.ms)},
+                              {"naive_over_service_p50",
+                               service_p50 > 0 ? Percentile(plain.ms, 0.5) / service_p50 : 0},
+                              {"naive_with_repeats_over_service_p50",
+                               service_p50 > 0 ? Percentile(with_repeats.ms, 0.5) / service_p50
+                                               : 0}}
                    .dump()
             << "\n";
   return 0;

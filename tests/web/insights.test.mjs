@@ -1,5 +1,5 @@
 // Browser test of the leads' insights page (/app/insights) against a running debriefd holding a
-// generated history (insights.sh sets it up).
+// generated history (console.sh sets it up).
 //
 // Environment (all required):
 //   DEBRIEF_URL          where debriefd serves /app/ and /api/v1/

@@ -40,6 +40,10 @@ export interface Category {
   kind?: CategoryKind;
   description?: string;
   reviewThreshold?: number;
+  routing?: { trackerId?: string; project?: string; labels?: string[]; component?: string };
+  openImmediately?: boolean;
+  openAfterTickets?: number;
+  publicReply?: boolean;
 }
 
 export interface Reason {
@@ -297,4 +301,65 @@ export interface ListTasksResponse {
 export interface GetTaskResponse {
   task?: ImprovementTask;
   links?: TaskLink[];
+}
+
+// ---- Admin (the admins' console) ----
+
+export interface AdapterInfo {
+  id: string;
+  type?: string;
+  kind?: string; // helpdesk | tracker
+  webhookPath?: string;
+  webhookUrl?: string;
+}
+
+export interface ListAdaptersResponse {
+  adapters?: AdapterInfo[];
+}
+
+export interface CheckAdapterResponse {
+  ok?: boolean;
+  message?: string;
+}
+
+export interface DeadLetter {
+  seq: string;
+  adapterId?: string;
+  deliveryKey?: string;
+  receivedAt?: string;
+  failedAt?: string;
+  attempts?: number;
+  error?: string;
+}
+
+export interface ListDeadLettersResponse {
+  deadLetters?: DeadLetter[];
+}
+
+export interface ReplayDeliveryResponse {
+  outcome?: string;
+}
+
+export interface ApiToken {
+  id: string;
+  name?: string;
+  role?: string;
+  helpdeskId?: string;
+  createdAt?: string;
+  lastUsedAt?: string;
+  revoked?: boolean;
+  installation?: boolean;
+}
+
+export interface ListApiTokensResponse {
+  tokens?: ApiToken[];
+}
+
+export interface CreateApiTokenResponse {
+  token?: ApiToken;
+  secret?: string;
+}
+
+export interface GetConfigResponse {
+  config?: Record<string, unknown>;
 }

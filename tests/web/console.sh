@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The leads' insights in a real browser: debriefd (the build's) on a fresh store, 26 weeks of
-# generated tickets (history.py) and the samples, one task done in the built-in tracker (so its
-# linked tickets are told), a lead's and an agent's API tokens; then insights.test.mjs in
-# Debian's headless Chromium. Screenshots land in BUILD/tests/web/screenshots.
-#   tests/web/insights.sh BUILD_DIR
+# The leads' insights and the admins' console in a real browser: debriefd (the build's) on a
+# fresh store, 26 weeks of generated tickets (history.py) and the samples, one task done in the
+# built-in tracker (so its linked tickets are told), a lead's, an admin's and an agent's API
+# tokens; then insights.test.mjs and admin.test.mjs in Debian's headless Chromium, one after
+# the other. Screenshots land in BUILD/tests/web/screenshots.
+#   tests/web/console.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=$(cd "$1" && pwd)
-work="$build/tests/web/insights"
+work="$build/tests/web/console"
 rm -rf "$work"
 mkdir -p "$work/history"
 
@@ -38,7 +39,7 @@ print(min(tasks, key=lambda t: int(t["id"]))["external_id"] if tasks else "")')
   sleep 0.1
 done
 if [ -z "$external" ]; then
-  echo "insights.sh: no task reached the tracker" >&2
+  echo "console.sh: no task reached the tracker" >&2
   exit 1
 fi
 "${ctl[@]}" tracker set-status "$external" done >/dev/null
@@ -52,8 +53,11 @@ token() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])'
 }
 lead=$(token lead)
+admin=$(token admin)
 agent=$(token agent)
 
 cd "$here"
 DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_LEAD_TOKEN="$lead" DEBRIEF_AGENT_TOKEN="$agent" \
-  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" node --test insights.test.mjs
+  DEBRIEF_ADMIN_TOKEN="$admin" DEBRIEF_WEBHOOK_SECRET_FILE="$work/webhook-secret" \
+  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" \
+  node --test --test-concurrency=1 insights.test.mjs admin.test.mjs
