@@ -597,10 +597,14 @@ class Packages(unittest.TestCase):
         r = run(["node", str(WEB / "build.mjs"), str(out)])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(sorted(p.name for p in out.iterdir()),
-                         ["app.css", "app.js", "index.html"])
-        check = run(["node", "--check", str(out / "app.js")])
-        self.assertEqual(check.returncode, 0, check.stderr)
-        self.assertNotIn("invokeTemplate", (out / "app.js").read_text(encoding="utf-8"))
+                         ["app.css", "app.js", "console.css", "console.html", "console.js",
+                          "index.html"])
+        for script in ("app.js", "console.js"):
+            check = run(["node", "--check", str(out / script)])
+            self.assertEqual(check.returncode, 0, check.stderr)
+            self.assertNotIn("invokeTemplate", (out / script).read_text(encoding="utf-8"))
+        # The sidebar never carries the console's charting library.
+        self.assertNotIn("chart.js", (out / "app.js").read_text(encoding="utf-8").lower())
 
 
 def main():
