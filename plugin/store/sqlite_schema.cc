@@ -14,6 +14,41 @@ using sqlite::Exec;
 using sqlite::ResetAll;
 using sqlite::Stmt;
 
+// Migration 12's triggers: a ticket entering a cause (NEW) or leaving it (OLD) in cause_weeks.
+// A customer's tickets of a cause are repeat contacts but the first: a ticket that arrives
+// after another of the same customer and cause is one; a ticket that arrives before all the
+// others (a backfill lists history out of order) is the first instead, and the ticket that was
+// first becomes one. Leaving undoes the same.
+#define DEBRIEF_EARLIER(T)                                     \
+  "EXISTS(SELECT 1 FROM tickets p WHERE p.person = " T         \
+  ".person AND p.person <> '' "                                \
+  "AND p.first_seen < " T ".first_seen AND p.category_id = " T \
+  ".category_id "                                              \
+  "AND p.needs_review = 0)"
+#define DEBRIEF_NEXT_WEEK_OF(T)                                                      \
+  "SELECT (l.first_seen / 1000000 + 259200) / 604800, l.helpdesk_id, l.category_id " \
+  "FROM tickets l WHERE l.person = " T                                               \
+  ".person AND l.person <> '' "                                                      \
+  "AND l.category_id = " T                                                           \
+  ".category_id AND l.needs_review = 0 "                                             \
+  "AND l.first_seen > " T ".first_seen ORDER BY l.first_seen LIMIT 1"
+#define DEBRIEF_CAUSE_ENTER \
+  " INSERT INTO cause_weeks VALUES((NEW.first_seen / 1000000 + 259200) / 604800, "          \
+  "NEW.helpdesk_id, NEW.category_id, 1, IFNULL(NEW.person, '') <> '' AND " DEBRIEF_EARLIER( \
+      "NEW") ") ON CONFLICT(week, helpdesk_id, category_id) DO UPDATE SET "                  \
+             "tickets = tickets + 1, repeats = repeats + excluded.repeats; "                \
+             "UPDATE cause_weeks SET repeats = repeats + 1 WHERE IFNULL(NEW.person, '') <> '' " \
+             "AND NOT " DEBRIEF_EARLIER("NEW") " AND (week, helpdesk_id, category_id) = (" \
+                 DEBRIEF_NEXT_WEEK_OF("NEW") ");"
+#define DEBRIEF_CAUSE_LEAVE \
+  " UPDATE cause_weeks SET tickets = tickets - 1, repeats = MAX(0, repeats - "               \
+  "(IFNULL(OLD.person, '') <> '' AND " DEBRIEF_EARLIER("OLD") ")) "                          \
+  "WHERE week = (OLD.first_seen / 1000000 + 259200) / 604800 "                               \
+  "AND helpdesk_id = OLD.helpdesk_id AND category_id = OLD.category_id; "                    \
+  "UPDATE cause_weeks SET repeats = MAX(0, repeats - 1) WHERE IFNULL(OLD.person, '') <> '' " \
+  "AND NOT " DEBRIEF_EARLIER("OLD") " AND (week, helpdesk_id, category_id) = ("              \
+      DEBRIEF_NEXT_WEEK_OF("OLD") ");"
+
 // Each entry is one schema version; never edit a released one, append a new one.
 constexpr const char* kMigrations[] = {
     // 1: inbox, tickets, tasks, links, outbox, feedback.
@@ -253,14 +288,13 @@ constexpr const char* kMigrations[] = {
     )sql",
     // 12: the leads' insights. Each cause's confidently tagged tickets per week (Monday-based:
     // week = (unix seconds + 3 days) / 7 days) and helpdesk, with how many were a customer
-    // writing again about the same cause, kept by triggers so 26 weeks read a few hundred
-    // rows, not a million tickets. The assignee credited for praise; when each outbox action
-    // was carried out (when customers were told). A cause's customers and assignees in a window
-    // come from its index alone.
+    // writing again about the same cause (every ticket of a customer and cause but the first),
+    // kept by triggers so 26 weeks read a few hundred rows, not a million tickets. The assignee
+    // credited for praise; when each outbox action was carried out (when customers were told).
+    // A cause's customers and assignees in a window come from its index alone.
     R"sql(
     ALTER TABLE tickets ADD COLUMN assignee TEXT;
     ALTER TABLE outbox ADD COLUMN done_at INTEGER;
-    -- A cause's tickets in a window read from the index alone: its customers and assignees.
     DROP INDEX tickets_by_category;
     CREATE INDEX tickets_by_category
       ON tickets(category_id, first_seen, needs_review, helpdesk_id, requester, assignee);
@@ -280,44 +314,20 @@ constexpr const char* kMigrations[] = {
       FROM tickets t WHERE t.category_id IS NOT NULL AND t.needs_review = 0
       GROUP BY 1, 2, 3;
     CREATE TRIGGER tickets_cause_insert AFTER INSERT ON tickets
-    WHEN NEW.category_id IS NOT NULL AND NEW.needs_review = 0 BEGIN
-      INSERT INTO cause_weeks VALUES((NEW.first_seen / 1000000 + 259200) / 604800,
-        NEW.helpdesk_id, NEW.category_id, 1,
-        IFNULL(NEW.person, '') <> '' AND EXISTS(
-          SELECT 1 FROM tickets p WHERE p.person = NEW.person AND p.person <> ''
-            AND p.first_seen < NEW.first_seen AND p.category_id = NEW.category_id
-            AND p.needs_review = 0))
-      ON CONFLICT(week, helpdesk_id, category_id) DO UPDATE SET
-        tickets = tickets + 1, repeats = repeats + excluded.repeats;
-    END;
-    CREATE TRIGGER tickets_cause_leave AFTER UPDATE OF category_id, needs_review ON tickets
-    WHEN OLD.category_id IS NOT NULL AND OLD.needs_review = 0
-      AND (OLD.category_id IS NOT NEW.category_id OR NEW.needs_review <> 0) BEGIN
-      UPDATE cause_weeks SET tickets = tickets - 1,
-        repeats = MAX(0, repeats - (IFNULL(OLD.person, '') <> '' AND EXISTS(
-          SELECT 1 FROM tickets p WHERE p.person = OLD.person AND p.person <> ''
-            AND p.first_seen < OLD.first_seen AND p.category_id = OLD.category_id
-            AND p.needs_review = 0)))
-      WHERE week = (OLD.first_seen / 1000000 + 259200) / 604800
-        AND helpdesk_id = OLD.helpdesk_id AND category_id = OLD.category_id;
+    WHEN NEW.category_id IS NOT NULL AND NEW.needs_review = 0 BEGIN)sql" DEBRIEF_CAUSE_ENTER R"sql(
     END;
     CREATE TRIGGER tickets_cause_enter AFTER UPDATE OF category_id, needs_review ON tickets
     WHEN NEW.category_id IS NOT NULL AND NEW.needs_review = 0
-      AND (OLD.category_id IS NOT NEW.category_id OR OLD.needs_review <> 0) BEGIN
-      INSERT INTO cause_weeks VALUES((NEW.first_seen / 1000000 + 259200) / 604800,
-        NEW.helpdesk_id, NEW.category_id, 1,
-        IFNULL(NEW.person, '') <> '' AND EXISTS(
-          SELECT 1 FROM tickets p WHERE p.person = NEW.person AND p.person <> ''
-            AND p.first_seen < NEW.first_seen AND p.category_id = NEW.category_id
-            AND p.needs_review = 0))
-      ON CONFLICT(week, helpdesk_id, category_id) DO UPDATE SET
-        tickets = tickets + 1, repeats = repeats + excluded.repeats;
+      AND (OLD.category_id IS NOT NEW.category_id OR OLD.needs_review <> 0) BEGIN)sql" DEBRIEF_CAUSE_ENTER
+    R"sql(
+    END;
+    CREATE TRIGGER tickets_cause_leave AFTER UPDATE OF category_id, needs_review ON tickets
+    WHEN OLD.category_id IS NOT NULL AND OLD.needs_review = 0
+      AND (OLD.category_id IS NOT NEW.category_id OR NEW.needs_review <> 0) BEGIN)sql" DEBRIEF_CAUSE_LEAVE
+    R"sql(
     END;
     CREATE TRIGGER tickets_cause_delete AFTER DELETE ON tickets
-    WHEN OLD.category_id IS NOT NULL AND OLD.needs_review = 0 BEGIN
-      UPDATE cause_weeks SET tickets = tickets - 1
-      WHERE week = (OLD.first_seen / 1000000 + 259200) / 604800
-        AND helpdesk_id = OLD.helpdesk_id AND category_id = OLD.category_id;
+    WHEN OLD.category_id IS NOT NULL AND OLD.needs_review = 0 BEGIN)sql" DEBRIEF_CAUSE_LEAVE R"sql(
     END;
     )sql",
 };
