@@ -103,6 +103,26 @@ inline void Populate(const std::string& dir, const std::string& taxonomy_path, i
   (*store)->Close();
 }
 
+// debriefd's configuration on the store Populate wrote in `dir`: the two helpdesks, the builtin
+// tracker, the taxonomy, no reconciliation.
+inline std::string DebriefdConfig(const std::string& dir, const std::string& taxonomy_path,
+                                  int read_connections) {
+  return absl::StrCat("data_dir: ", dir, R"(
+http: {listen: "127.0.0.1:0"}
+grpc: {listen: "127.0.0.1:0"}
+store: {sqlite: {path: debrief.db, read_connections: )",
+                      read_connections, R"(}}
+helpdesks:
+  - {id: support, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
+  - {id: shop, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
+trackers:
+  - {id: tasks, type: builtin}
+taxonomy: {file: )",
+                      taxonomy_path, R"(}
+reconcile: {interval: 0s}
+)");
+}
+
 inline double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }

@@ -153,21 +153,8 @@ int main(int argc, char** argv) {
   FinishSomeTasks(dir.path());
   const double populate_s = Ms(t0, Clock::now()) / 1000;
 
-  debrief::testing::Debriefd d(dir.path(), debrief::testing::RawConfig{absl::StrCat(R"(
-data_dir: )",
-                                                                                    dir.path(), R"(
-http: {listen: "127.0.0.1:0"}
-grpc: {listen: "127.0.0.1:0"}
-store: {sqlite: {path: debrief.db}}
-helpdesks:
-  - {id: support, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
-  - {id: shop, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
-trackers:
-  - {id: tasks, type: builtin}
-taxonomy: {file: )",
-                                                                                    argv[1], R"(}
-reconcile: {interval: 0s}
-)")});
+  debrief::testing::Debriefd d(
+      dir.path(), debrief::testing::RawConfig{bench::DebriefdConfig(dir.path(), argv[1], 4)});
   std::string out;
   if (!d.Start(&out)) {
     std::cerr << "insights_bench: debriefd did not start:\n" << out;

@@ -224,23 +224,8 @@ int main(int argc, char** argv) {
 
   nlohmann::json runs = nlohmann::json::array();
   for (int read_connections : readers) {
-    debrief::testing::Debriefd d(dir.path(),
-                                 debrief::testing::RawConfig{absl::StrCat(R"(
-data_dir: )",
-                                                                          dir.path(), R"(
-http: {listen: "127.0.0.1:0"}
-grpc: {listen: "127.0.0.1:0"}
-store: {sqlite: {path: debrief.db, read_connections: )",
-                                                                          read_connections, R"(}}
-helpdesks:
-  - {id: support, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
-  - {id: shop, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}
-trackers:
-  - {id: tasks, type: builtin}
-taxonomy: {file: )",
-                                                                          argv[1], R"(}
-reconcile: {interval: 0s}
-)")});
+    debrief::testing::Debriefd d(dir.path(), debrief::testing::RawConfig{bench::DebriefdConfig(
+                                                 dir.path(), argv[1], read_connections)});
     std::string out;
     if (!d.Start(&out)) {
       std::cerr << "panel_bench: debriefd did not start:\n" << out;

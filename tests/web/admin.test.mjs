@@ -14,18 +14,11 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { checkAccessibility as axe, launch, required as need, watch } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (see the header of admin.test.mjs)`);
-  return v;
-}
+const required = (name) => need(name, 'admin.test.mjs');
 
 const baseUrl = required('DEBRIEF_URL').replace(/\/+$/, '');
 const adminToken = required('DEBRIEF_ADMIN_TOKEN');
@@ -33,25 +26,15 @@ const leadToken = required('DEBRIEF_LEAD_TOKEN');
 const webhookSecret = readFileSync(required('DEBRIEF_WEBHOOK_SECRET_FILE'), 'utf8').trim();
 const shots = required('DEBRIEF_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let browser;
 let page;
 const problems = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  browser = await launch();
   page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(15_000);
+  watch(page, problems);
 });
 
 after(async () => {
@@ -63,16 +46,7 @@ async function signIn(token) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-async function checkAccessibility(state) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ['violations'] }),
-  );
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(bad, [], `${state}: axe-core found serious accessibility problems`);
-}
+const checkAccessibility = (state) => axe(page, state);
 
 async function post(path, body, bearer) {
   return fetch(`${baseUrl}/api/v1/${path}`, {

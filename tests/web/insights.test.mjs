@@ -14,25 +14,16 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { checkAccessibility as axe, launch, required as need, watch } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (see the header of insights.test.mjs)`);
-  return v;
-}
-
+const required = (name) => need(name, 'insights.test.mjs');
 const baseUrl = required('DEBRIEF_URL').replace(/\/+$/, '');
 const leadToken = required('DEBRIEF_LEAD_TOKEN');
 const agentToken = required('DEBRIEF_AGENT_TOKEN');
 const shots = required('DEBRIEF_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let browser;
 let page;
@@ -40,22 +31,13 @@ const problems = [];
 let session = '';
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  browser = await launch();
   const context = await browser.newContext({
     viewport: { width: 1280, height: 1000 },
     acceptDownloads: true,
   });
   page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.setDefaultTimeout(15_000);
+  watch(page, problems);
   session = (await api('session', {}, leadToken)).token;
 });
 
@@ -122,16 +104,7 @@ function nextCall(method) {
   );
 }
 
-async function checkAccessibility(state) {
-  await page.evaluate(axeSource);
-  const result = await page.evaluate(() =>
-    window.axe.run(document, { resultTypes: ['violations'] }),
-  );
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  assert.deepEqual(bad, [], `${state}: axe-core found serious accessibility problems`);
-}
+const checkAccessibility = (state) => axe(page, state);
 
 // How many pixels of the chart's canvas are drawn (not transparent).
 async function drawnPixels() {

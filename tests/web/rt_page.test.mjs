@@ -14,18 +14,11 @@
 
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { checkAccessibility, launch, required as need, watch } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (see the header of rt_page.test.mjs)`);
-  return v;
-}
+const required = (name) => need(name, 'rt_page.test.mjs');
 
 const rtUrl = required('RT_URL').replace(/\/+$/, '');
 const user = required('RT_USER');
@@ -34,24 +27,16 @@ const ticket = required('RT_TICKET');
 const cause = required('DEBRIEF_CAUSE');
 const shots = required('DEBRIEF_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 let browser;
 let page;
 const problems = [];
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|frame-ancestors|Refused to/i.test(m.text()))
-      problems.push(`console: ${m.text()}`);
-  });
+  watch(page, problems, 20_000);
 });
 
 after(async () => {
@@ -82,15 +67,8 @@ test('an RT agent signs in, opens a ticket and sees its root cause in the Debrie
     assert.equal(await frame.locator('[role="alert"]').count(), 0, 'no section shows an error');
     assert.ok(frame.url().endsWith('/app/signin/rt'), `signed in by RT's form: ${frame.url()}`);
 
-    // axe-core inside the panel's frame (through the DevTools protocol, as in the sidebar test).
-    await frame.evaluate(axeSource);
-    const result = await frame.evaluate(() =>
-      window.axe.run(document, { resultTypes: ['violations'] }),
-    );
-    const bad = result.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.impact} ${v.id}: ${v.help}`);
-    assert.deepEqual(bad, [], 'axe-core found serious accessibility problems in the panel');
+    // axe-core inside the panel's frame.
+    await checkAccessibility(frame, 'the panel in RT');
     assert.deepEqual(problems, [], 'the page logged problems (a refused frame?)');
     await page.screenshot({ path: join(shots, 'rt-ticket-page.png'), fullPage: true });
   } catch (e) {

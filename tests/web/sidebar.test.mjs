@@ -20,18 +20,11 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { checkAccessibility, launch, required as need, watch as watchPage } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-
-function required(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (see the header of sidebar.test.mjs)`);
-  return v;
-}
+const required = (name) => need(name, 'sidebar.test.mjs');
 
 const baseUrl = required('DEBRIEF_URL').replace(/\/+$/, '');
 const agentToken = required('DEBRIEF_AGENT_TOKEN');
@@ -40,7 +33,6 @@ assert.ok(helpdeskId && ticketId, 'DEBRIEF_TICKET must be "helpdeskId/ticketId"'
 const shots = required('DEBRIEF_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
 const ticketUrl = `${baseUrl}/app/ticket/${encodeURIComponent(helpdeskId)}/${encodeURIComponent(ticketId)}`;
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 // Zendesk's ticket sidebar is 320 px wide.
 const viewport = { width: 320, height: 900 };
@@ -51,21 +43,10 @@ let page;
 // Messages the page should never log: CSP violations and uncaught errors.
 const problems = [];
 
-function watch(p) {
-  p.on('console', (m) => {
-    if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  p.setDefaultTimeout(15_000);
-}
+const watch = (p) => watchPage(p, problems);
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox'],
-  });
+  browser = await launch();
   context = await browser.newContext({ viewport });
   page = await context.newPage();
   watch(page);
@@ -94,19 +75,6 @@ async function checkState(p, state) {
   assert.deepEqual(problems, [], `${state}: the page logged problems`);
 }
 
-// axe-core runs through the DevTools protocol, which the page's CSP (script-src 'self') does
-// not govern, so the page keeps its real policy while it is checked.
-async function checkAccessibility(p, state) {
-  await p.evaluate(axeSource);
-  const result = await p.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  const bad = result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-    );
-  assert.deepEqual(bad, [], `${state}: axe-core found serious accessibility problems`);
-}
 
 // Polls `check` until it holds (the page answers actions asynchronously), up to 15 s.
 async function eventually(check, message) {
