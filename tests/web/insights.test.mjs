@@ -267,6 +267,27 @@ test("customers' voice: suggestions, praise with the agents credited", async () 
   assert.deepEqual(problems, []);
 });
 
+test('at 320 px nothing scrolls sideways but the tables, each in its own region', async () => {
+  await page.setViewportSize({ width: 320, height: 900 });
+  await page.locator('#praise-table').waitFor();
+  // The chart follows the new width on its next resize observation.
+  await page
+    .waitForFunction(
+      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+      undefined,
+      { timeout: 5_000 },
+    )
+    .catch(() => {});
+  const [scrollWidth, clientWidth] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    document.documentElement.clientWidth,
+  ]);
+  await page.screenshot({ path: join(shots, 'insights-320.png'), fullPage: true });
+  assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth} px wide in ${clientWidth} px`);
+  await checkAccessibility('320 px');
+  await page.setViewportSize({ width: 1280, height: 1000 });
+});
+
 test("an agent's token opens no insights, on the page or through the API", async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByLabel('API token').fill(agentToken);
