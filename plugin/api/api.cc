@@ -28,8 +28,9 @@ constexpr absl::string_view kSignInPrefix = "/app/signin/";
 
 // One RPC over HTTP: parses the request, checks the caller may reach what it names, calls the
 // service and prints the answer.
-using Method = std::function<absl::StatusOr<std::string>(service::Service&, const auth::Caller&,
-                                                         absl::string_view body)>;
+// Calls that change something are audited under the caller's name (Service::Audit).
+using Method = std::function<absl::StatusOr<std::string>(
+    service::Service&, const auth::Caller&, const std::string& name, absl::string_view body)>;
 
 // A caller bound to one helpdesk may name only that helpdesk's tickets.
 absl::Status CheckScope(const auth::Caller& caller, const google::protobuf::Message& req) {
@@ -55,7 +56,7 @@ void StampAgent(const auth::Caller& caller, Req& req) {
 
 template <typename Req, typename Resp>
 Method Unary(absl::StatusOr<Resp> (service::Service::*fn)(const Req&)) {
-  return [fn](service::Service& svc, const auth::Caller& caller,
+  return [fn](service::Service& svc, const auth::Caller& caller, const std::string& name,
               absl::string_view body) -> absl::StatusOr<std::string> {
     Req req;
     google::protobuf::util::JsonParseOptions in;
@@ -67,9 +68,13 @@ Method Unary(absl::StatusOr<Resp> (service::Service::*fn)(const Req&)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the request body is not a ", Req::descriptor()->name(),
                        " in JSON: ", base::ToValidUtf8(std::string(s.message()))));
-    if (auto s = CheckScope(caller, req); !s.ok()) return s;
+    if (auto s = CheckScope(caller, req); !s.ok()) {
+      svc.Audit(caller.name, name, req, s);
+      return s;
+    }
     StampAgent(caller, req);
     absl::StatusOr<Resp> resp = (svc.*fn)(req);
+    svc.Audit(caller.name, name, req, resp.status());
     if (!resp.ok()) return resp.status();
     google::protobuf::util::JsonPrintOptions out;
     out.always_print_primitive_fields = true;
@@ -107,6 +112,11 @@ const std::map<std::string, Method, std::less<>>& Methods() {
       {"Admin.CheckAdapter", Unary(&S::CheckAdapter)},
       {"Admin.ListDeadLetters", Unary(&S::ListDeadLetters)},
       {"Admin.ReplayDelivery", Unary(&S::ReplayDelivery)},
+      {"Admin.DiscardDelivery", Unary(&S::DiscardDelivery)},
+      {"Admin.ListDeadActions", Unary(&S::ListDeadActions)},
+      {"Admin.RetryDeadAction", Unary(&S::RetryDeadAction)},
+      {"Admin.DiscardDeadAction", Unary(&S::DiscardDeadAction)},
+      {"Admin.ListAudit", Unary(&S::ListAudit)},
       {"Admin.ShowTrackerTask", Unary(&S::ShowTrackerTask)},
       {"Admin.SetTrackerTaskStatus", Unary(&S::SetTrackerTaskStatus)},
       {"Admin.CreateApiToken", Unary(&S::CreateApiToken)},
@@ -356,7 +366,7 @@ HttpReply Api::HandleApi(const HttpCall& call) {
                               " may not call ", method),
                  "forbidden");
   }
-  absl::StatusOr<std::string> out = it->second(service_, *caller, call.body);
+  absl::StatusOr<std::string> out = it->second(service_, *caller, it->first, call.body);
   if (!out.ok()) {
     const int status = HttpStatusOf(out.status().code());
     Count(method, status);

@@ -36,6 +36,9 @@ const std::map<std::string, Role, std::less<>>& Rules() {
       {"Admin.MergePeople", Role::kAdmin},        {"Admin.SplitPerson", Role::kAdmin},
       {"Insights.CausesOverTime", Role::kLead},   {"Insights.TasksByImpact", Role::kLead},
       {"Insights.FixOutcomes", Role::kLead},      {"Insights.CustomersVoice", Role::kLead},
+      {"Admin.DiscardDelivery", Role::kAdmin},    {"Admin.ListDeadActions", Role::kAdmin},
+      {"Admin.RetryDeadAction", Role::kAdmin},    {"Admin.DiscardDeadAction", Role::kAdmin},
+      {"Admin.ListAudit", Role::kAdmin},
   };
   return *rules;
 }

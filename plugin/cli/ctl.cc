@@ -1,5 +1,8 @@
 #include "cli/ctl.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <iostream>
 
 #include "cli/ctl_output.h"
@@ -9,6 +12,15 @@ namespace debrief::cli {
 
 std::shared_ptr<grpc::Channel> Ctl::Channel() const {
   return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+}
+
+void Identify(grpc::ClientContext& ctx) {
+  std::string user;
+  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name != nullptr)
+    user = pw->pw_name;
+  else if (const char* u = getenv("USER"); u != nullptr)
+    user = u;
+  ctx.AddMetadata("debrief-actor", "debriefctl:" + (user.empty() ? std::string("unknown") : user));
 }
 
 int Print(const google::protobuf::Message& m) {

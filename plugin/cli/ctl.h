@@ -31,11 +31,15 @@ int Print(const google::protobuf::Message& m);
 int Fail(const grpc::Status& s);
 int Fail(const absl::Status& s);
 
+// Names the user debriefctl runs as to debriefd ("debriefctl:<user>"), for its audit log.
+void Identify(grpc::ClientContext& ctx);
+
 // One unary call with a 30 s deadline; prints the answer or fails.
 template <typename Stub, typename Req, typename Res>
 int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), Stub& stub,
          const Req& req) {
   grpc::ClientContext ctx;
+  Identify(ctx);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   Res res;
   grpc::Status s = (stub.*method)(&ctx, req, &res);

@@ -188,12 +188,48 @@ std::string Tokens(const v1::ListApiTokensResponse& r) {
 }
 
 std::string Adapters(const v1::ListAdaptersResponse& r) {
-  Table t({"ID", "KIND", "TYPE", "WEBHOOK"});
-  for (const auto& a : r.adapters())
-    t.Row({a.id(), a.kind(), a.type(),
-           !a.webhook_url().empty()    ? a.webhook_url()
-           : !a.webhook_path().empty() ? a.webhook_path()
-                                       : "-"});
+  Table t({"ID", "KIND", "TYPE", "WEBHOOK", "LAST WEBHOOK", "REFUSED 1H", "CALLS OK/FAILED",
+           "LAST ERROR", "OUTBOX"});
+  for (const auto& a : r.adapters()) {
+    const v1::AdapterHealth& h = a.health();
+    std::vector<std::string> refused;
+    for (const auto& [reason, n] : h.refusals_last_hour())
+      refused.push_back(absl::StrCat(reason, " ", n));
+    std::sort(refused.begin(), refused.end());
+    t.Row(
+        {a.id(), a.kind(), a.type(),
+         !a.webhook_url().empty()    ? a.webhook_url()
+         : !a.webhook_path().empty() ? a.webhook_path()
+                                     : "-",
+         When(h.last_webhook()), refused.empty() ? "-" : absl::StrJoin(refused, ", "),
+         absl::StrCat(h.calls_ok(), "/", h.calls_failed(),
+                      h.rate_limit_waits() > 0
+                          ? absl::StrCat(" (", h.rate_limit_waits(), " rate-limited)")
+                          : ""),
+         h.last_error().empty() ? "-" : absl::StrCat(When(h.last_error_at()), " ", h.last_error()),
+         absl::StrCat(h.outbox_pending(), " waiting",
+                      h.outbox_dead() > 0 ? absl::StrCat(", ", h.outbox_dead(), " failed") : "")});
+  }
+  return t.Render();
+}
+
+std::string DeadActions(const v1::ListDeadActionsResponse& r) {
+  if (r.dead_actions().empty()) return "No failed actions.\n";
+  Table t({"ID", "ADAPTER", "ACTION", "TICKET", "TASK", "QUEUED", "ATTEMPTS", "ERROR"});
+  for (const auto& d : r.dead_actions())
+    t.Row(
+        {absl::StrCat(d.id()), d.adapter_id(), d.kind(),
+         d.has_ticket() ? absl::StrCat(d.ticket().helpdesk_id(), "/", d.ticket().ticket_id()) : "-",
+         d.task_id() > 0 ? absl::StrCat(d.task_id()) : "-", When(d.created_at()),
+         absl::StrCat(d.attempts()), d.error()});
+  return t.Render();
+}
+
+std::string Audit(const v1::ListAuditResponse& r) {
+  if (r.entries().empty()) return "Nothing recorded.\n";
+  Table t({"ID", "WHEN", "WHO", "ACTION", "TARGET", "OUTCOME"});
+  for (const auto& e : r.entries())
+    t.Row({absl::StrCat(e.id()), When(e.at()), e.actor(), e.action(), e.target(), e.outcome()});
   return t.Render();
 }
 
@@ -265,6 +301,17 @@ std::string Readable(const google::protobuf::Message& m) {
   if (auto* r = dynamic_cast<const v1::ListAdaptersResponse*>(&m)) return Adapters(*r);
   if (auto* r = dynamic_cast<const v1::CheckAdapterResponse*>(&m)) return Check(*r);
   if (auto* r = dynamic_cast<const v1::ListDeadLettersResponse*>(&m)) return DeadLetters(*r);
+  if (auto* r = dynamic_cast<const v1::ListDeadActionsResponse*>(&m)) return DeadActions(*r);
+  if (auto* r = dynamic_cast<const v1::ListAuditResponse*>(&m)) return Audit(*r);
+  if (auto* r = dynamic_cast<const v1::RetryDeadActionResponse*>(&m))
+    return absl::StrCat(r->retried(), r->retried() == 1 ? " action" : " actions",
+                        " back in the outbox, due now.\n");
+  if (auto* r = dynamic_cast<const v1::DiscardDeadActionResponse*>(&m))
+    return absl::StrCat(r->discarded(), r->discarded() == 1 ? " action" : " actions",
+                        " discarded: never carried out.\n");
+  if (auto* r = dynamic_cast<const v1::DiscardDeliveryResponse*>(&m))
+    return absl::StrCat(r->discarded(), r->discarded() == 1 ? " delivery" : " deliveries",
+                        " discarded: kept in the inbox, never processed.\n");
   if (auto* r = dynamic_cast<const v1::ListEmergingResponse*>(&m)) return Emerging(*r);
   return "";
 }

@@ -28,6 +28,10 @@ struct Args {
   std::string adapter_id;
   int dead_limit = 100;
   int64_t seq = 0;
+  bool all = false;
+  int64_t action_id = 0;
+  int64_t before_id = 0;
+  std::string actor;
   std::string since;
   std::string token_name, token_role = "agent";
   bool token_installation = false;
@@ -72,6 +76,7 @@ int Backfill(const Ctl& ctl, const std::string& helpdesk, const std::string& sin
   req.set_helpdesk_id(helpdesk);
   base::SetTimestamp(req.mutable_since(), since);
   grpc::ClientContext ctx;
+  Identify(ctx);
   auto reader = stub->Backfill(&ctx, req);
   const bool tty = isatty(STDERR_FILENO) != 0;
   v1::BackfillProgress p;
@@ -301,6 +306,73 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     v1::ReplayDeliveryRequest r;
     r.set_seq(a->seq);
     ctl.rc = Call(&v1::Admin::Stub::ReplayDelivery, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* ddiscard = deliveries->add_subcommand(
+      "discard", "give up on a dead letter (or --all): kept in the inbox, never processed");
+  ddiscard->add_option("seq", a->seq, "the delivery's seq (from deliveries list)");
+  ddiscard->add_flag("--all", a->all, "every dead letter");
+  ddiscard->callback([a, &ctl] {
+    if ((a->seq > 0) == a->all) {
+      ctl.rc = Fail(absl::InvalidArgumentError("give a seq or --all"));
+      return;
+    }
+    v1::DiscardDeliveryRequest r;
+    r.set_seq(a->seq);
+    r.set_all(a->all);
+    ctl.rc = Call(&v1::Admin::Stub::DiscardDelivery, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* actions =
+      app.add_subcommand("actions", "outbox actions a helpdesk or tracker refused for good")
+          ->require_subcommand(1);
+  auto* alist = actions->add_subcommand("list", "failed actions with their errors, newest first");
+  alist->add_option("--limit", a->dead_limit, "at most this many (default 100)");
+  alist->callback([a, &ctl] {
+    v1::ListDeadActionsRequest r;
+    r.set_limit(a->dead_limit);
+    ctl.rc = Call(&v1::Admin::Stub::ListDeadActions, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  auto* aretry = actions->add_subcommand(
+      "retry", "put a failed action (or --all) back in the outbox, once its cause is fixed");
+  aretry->add_option("id", a->action_id, "the action's id (from actions list)");
+  aretry->add_flag("--all", a->all, "every failed action");
+  aretry->callback([a, &ctl] {
+    if ((a->action_id > 0) == a->all) {
+      ctl.rc = Fail(absl::InvalidArgumentError("give an action id or --all"));
+      return;
+    }
+    v1::RetryDeadActionRequest r;
+    r.set_id(a->action_id);
+    r.set_all(a->all);
+    ctl.rc = Call(&v1::Admin::Stub::RetryDeadAction, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+  auto* adiscard = actions->add_subcommand(
+      "discard", "give up on a failed action (or --all): never carried out");
+  adiscard->add_option("id", a->action_id, "the action's id (from actions list)");
+  adiscard->add_flag("--all", a->all, "every failed action");
+  adiscard->callback([a, &ctl] {
+    if ((a->action_id > 0) == a->all) {
+      ctl.rc = Fail(absl::InvalidArgumentError("give an action id or --all"));
+      return;
+    }
+    v1::DiscardDeadActionRequest r;
+    r.set_id(a->action_id);
+    r.set_all(a->all);
+    ctl.rc = Call(&v1::Admin::Stub::DiscardDeadAction, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* audit = app.add_subcommand(
+      "audit", "who changed what, when (feedback, links, retries, tokens, ...), newest first");
+  audit->add_option("--limit", a->dead_limit, "at most this many (default 100)");
+  audit->add_option("--actor", a->actor, "only this actor's (a token's name, debriefctl:USER)");
+  audit->add_option("--before", a->before_id, "entries older than this id (the next page)");
+  audit->callback([a, &ctl] {
+    v1::ListAuditRequest r;
+    r.set_limit(a->dead_limit);
+    r.set_actor(a->actor);
+    r.set_before_id(a->before_id);
+    ctl.rc = Call(&v1::Admin::Stub::ListAudit, *v1::Admin::NewStub(ctl.Channel()), r);
   });
 
   auto* tokens = app.add_subcommand("tokens",

@@ -181,6 +181,9 @@ class BeastServer final : public HttpServer {
       PerAdapter& p = per_adapter_[id];
       p.accepted = &accepted.Add({{"adapter", id}});
       p.duplicate = &duplicate.Add({{"adapter", id}});
+      // The refusals worth an alert exist from the start, so the first one shows in a rate().
+      for (const char* reason : {"bad_signature", "malformed"})
+        rejected_.Add({{"adapter", id}, {"reason", reason}});
     }
     metrics.ScrapedGauge("debrief_http_connections", "Open HTTP connections.",
                          [this] { return static_cast<double>(connections_.load()); });
@@ -344,6 +347,13 @@ class BeastServer final : public HttpServer {
     rejected_
         .Add({{"adapter", adapter.empty() ? "unknown" : adapter}, {"reason", std::string(reason)}})
         .Increment();
+    if (options_.health != nullptr && !adapter.empty())
+      options_.health->WebhookRefused(adapter, reason, clock_.Now());
+  }
+
+  void Accepted(const PerAdapter& pa, const std::string& adapter) {
+    pa.accepted->Increment();
+    if (options_.health != nullptr) options_.health->WebhookAccepted(adapter, clock_.Now());
   }
 
   // At most one line per ten seconds for a condition that can repeat thousands of times.
@@ -683,7 +693,7 @@ class BeastServer final : public HttpServer {
       pa.duplicate->Increment();
       co_return Json(http::status::ok, {{"status", "duplicate"}, {"delivery", key}}, v, ka);
     }
-    pa.accepted->Increment();
+    Accepted(pa, adapter);
     co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
   }
 
@@ -759,7 +769,7 @@ class BeastServer final : public HttpServer {
                      reason, v, ka);
     }
     const PerAdapter& pa = per_adapter_.at(id);
-    pa.accepted->Increment();
+    Accepted(pa, id);
     if (events->external_ids.empty()) {
       base::log::Write(
           base::log::Level::kDebug,

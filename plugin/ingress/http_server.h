@@ -11,6 +11,7 @@
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
 #include "debrief/spi/tracker_adapter.h"
+#include "metrics/adapter_health.h"
 #include "metrics/metrics.h"
 
 namespace debrief::ingress {
@@ -51,6 +52,8 @@ struct HttpOptions {
   int max_connections = 0;
   std::vector<Route> routes;
   int route_threads = 4;  // threads running routes' handlers
+  // Where each adapter's accepted and refused webhooks are recorded too (optional).
+  metrics::AdapterHealth* health = nullptr;
 };
 
 // Trackers whose webhooks say a task changed: verified by the adapter, then handed to

@@ -1,5 +1,6 @@
 #include "ingress/reconciler.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -113,6 +114,14 @@ void Reconciler::Stop() {
   if (worker_) worker_->Stop();
 }
 
+absl::Time Reconciler::NextRun(const std::string& id, absl::Time started) const {
+  if (options_.interval <= absl::ZeroDuration() || worker_ == nullptr)
+    return absl::InfinitePast();  // no schedule: only backfills and explicit passes
+  absl::Time next = started + options_.interval;
+  if (auto nb = not_before_.find(id); nb != not_before_.end()) next = std::max(next, nb->second);
+  return next;
+}
+
 absl::StatusOr<int> Reconciler::RunOnce() {
   int stored = 0;
   absl::Status first_error;
@@ -120,6 +129,7 @@ absl::StatusOr<int> Reconciler::RunOnce() {
     if (unsupported_[id]) continue;
     auto nb = not_before_.find(id);
     if (nb != not_before_.end() && clock_.Now() < nb->second) continue;
+    const absl::Time started = clock_.Now();
     int pages = 0;
     auto p = ListIntoInbox(store_, *helpdesk, ReconcileCursor(id),
                            clock_.Now() - options_.initial_lookback, clock_,
@@ -132,11 +142,17 @@ absl::StatusOr<int> Reconciler::RunOnce() {
         continue;
       }
       if (auto d = spi::RetryAfter(p.status())) not_before_[id] = clock_.Now() + *d;
+      if (options_.health != nullptr)
+        options_.health->Reconciled(id, absl::InfinitePast(), NextRun(id, started));
       std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p.status().ToString(),
                                 " (will retry next interval)\n");
       if (first_error.ok()) first_error = p.status();
       continue;
     }
+    // A listing that reached the present has seen every change up to when it started.
+    if (options_.health != nullptr)
+      options_.health->Reconciled(id, p->caught_up ? started : absl::InfinitePast(),
+                                  NextRun(id, started));
     stored += static_cast<int>(p->stored);
     if (p->stored > 0)
       std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p->stored,

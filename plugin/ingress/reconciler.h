@@ -12,6 +12,7 @@
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
 #include "debrief/spi/store.h"
+#include "metrics/adapter_health.h"
 
 namespace debrief::ingress {
 
@@ -43,6 +44,7 @@ struct ReconcilerOptions {
   absl::Duration interval = absl::Minutes(5);
   absl::Duration initial_lookback = absl::Hours(24);  // the first run, with no watermark yet
   int max_pages = 50;                                 // per helpdesk per run
+  metrics::AdapterHealth* health = nullptr;           // told how far each listing got
 };
 
 // Catches up webhooks lost while Debrief (or the network) was down: at start and then every
@@ -59,6 +61,9 @@ class Reconciler {
   int64_t stored_total() const { return stored_total_.load(); }
 
  private:
+  // When the helpdesk is listed next, for a pass that started at `started`.
+  absl::Time NextRun(const std::string& id, absl::Time started) const;
+
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
   std::map<std::string, absl::Time> not_before_;  // per helpdesk, after a rate limit

@@ -32,7 +32,18 @@ void Metrics::ScrapedGauge(const std::string& name, const std::string& help,
   scraped_.push_back({name, help, false, std::move(read)});
 }
 
+void Metrics::BeforeScrape(std::function<void()> refresh) {
+  std::lock_guard<std::mutex> l(mu_);
+  before_scrape_.push_back(std::move(refresh));
+}
+
 std::vector<prometheus::MetricFamily> Metrics::Collect() const {
+  std::vector<std::function<void()>> refresh;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    refresh = before_scrape_;
+  }
+  for (const auto& r : refresh) r();
   std::vector<prometheus::MetricFamily> out = registry_->Collect();
   std::lock_guard<std::mutex> l(mu_);
   for (const Scraped& s : scraped_) {

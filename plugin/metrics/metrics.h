@@ -37,6 +37,10 @@ class Metrics {
                       std::function<double()> read);
   void ScrapedGauge(const std::string& name, const std::string& help, std::function<double()> read);
 
+  // Runs before every scrape (and Value), on the scraping thread: refreshes gauges whose
+  // values are read from elsewhere (the store). Keep it quick or rate-limited.
+  void BeforeScrape(std::function<void()> refresh);
+
   // The whole exposition.
   std::string Render() const;
 
@@ -54,6 +58,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   mutable std::mutex mu_;
   std::vector<Scraped> scraped_;
+  std::vector<std::function<void()>> before_scrape_;
 };
 
 }  // namespace debrief::metrics

@@ -94,9 +94,12 @@ absl::StatusOr<spi::DeliveryState> Pipeline::Replay(int64_t seq) {
       !s.ok())
     return s;
   if (*state != spi::DeliveryState::kFailed)
-    return absl::FailedPreconditionError(absl::StrCat(
-        "delivery ", seq, " is not a dead letter (",
-        *state == spi::DeliveryState::kPending ? "it is still pending" : "it was processed", ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("delivery ", seq, " is not a dead letter (",
+                     *state == spi::DeliveryState::kPending     ? "it is still pending"
+                     : *state == spi::DeliveryState::kDiscarded ? "it was discarded"
+                                                                : "it was processed",
+                     ")"));
   auto delivery = store_.GetDelivery(seq);
   if (!delivery.ok()) return delivery.status();
   std::vector<Prepared> one;

@@ -16,8 +16,10 @@
 #include "ingress/http_server.h"
 #include "ingress/reconciler.h"
 #include "loop/loop.h"
+#include "metrics/adapter_health.h"
 #include "metrics/metrics.h"
 #include "outbound/curl_http_client.h"
+#include "outbound/recording_http_client.h"
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
@@ -56,9 +58,15 @@ class AppImpl final : public App {
     store_ = std::move(*store);
 
     http_ = outbound::NewCurlHttpClient();
-    spi::AdapterContext ctx{*http_, clock_, config_.data_dir(),
-                            spi::AdapterContext::SecretFiles::kCreate};
+    // Each adapter calls through its own recorder, so its health shows its own calls.
+    auto context_of = [&](const std::string& id) {
+      health_.Add(id);
+      adapter_http_.push_back(outbound::NewRecordingHttpClient(*http_, health_, id, clock_));
+      return spi::AdapterContext{*adapter_http_.back(), clock_, config_.data_dir(),
+                                 spi::AdapterContext::SecretFiles::kCreate};
+    };
     for (const auto& h : config_.helpdesks()) {
+      spi::AdapterContext ctx = context_of(h.id());
       const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
       if (f == nullptr)
         return absl::InvalidArgumentError(
@@ -71,6 +79,7 @@ class AppImpl final : public App {
       helpdesks_.push_back(std::move(*a));
     }
     for (const auto& t : config_.trackers()) {
+      spi::AdapterContext ctx = context_of(t.id());
       const spi::TrackerAdapterFactory* f = registry.tracker(t.type());
       if (f == nullptr)
         return absl::InvalidArgumentError(
@@ -112,6 +121,7 @@ class AppImpl final : public App {
           absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
     ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
     if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
+    ro.health = &health_;
     reconciler_ = std::make_unique<ingress::Reconciler>(*store_, helpdesk_ptrs_, clock_, ro);
     store_->SetDeliveryListener([this] { pipeline_->Notify(); });
     service_ = std::make_unique<service::Service>(
@@ -119,7 +129,8 @@ class AppImpl final : public App {
                       tracker_ptrs_, [this] { executor_->Notify(); }, emerging_,
                       [this](int64_t seq) { return pipeline_->Replay(seq); },
                       [this](int64_t task_id) { return loop_->RefreshTask(task_id); },
-                      [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }});
+                      [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }, &health_});
+    RegisterOutboxDepth();
     // The JSON API and the agents' panel; its session key is made on first start.
     api::ApiOptions ao;
     v1::SecretRef key = config_.api().session_key();
@@ -175,6 +186,7 @@ class AppImpl final : public App {
                                               : std::max(2u, std::thread::hardware_concurrency());
     ho.max_connections = static_cast<int>(config_.http().max_connections());
     ho.routes = api_->Routes();
+    ho.health = &health_;
     if (config_.api().threads() > 0) ho.route_threads = static_cast<int>(config_.api().threads());
     auto scraped = [this](const char* name, const char* help, const std::atomic<int64_t>& v) {
       metrics_.ScrapedCounter(name, help, [&v] { return static_cast<double>(v.load()); });
@@ -246,6 +258,36 @@ class AppImpl final : public App {
   }
 
  private:
+  // debrief_outbox_pending / _dead{adapter}: read from the store at most every 5 s.
+  void RegisterOutboxDepth() {
+    auto& pending = metrics_.Gauges("debrief_outbox_pending",
+                                    "Outbox actions waiting to be carried out, by adapter.");
+    auto& dead = metrics_.Gauges("debrief_outbox_dead",
+                                 "Outbox actions that failed for good (dead letters), by adapter.");
+    std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> gauges;
+    for (const std::string& id : AdapterIds())
+      gauges[id] = {&pending.Add({{"adapter", id}}), &dead.Add({{"adapter", id}})};
+    metrics_.BeforeScrape([this, gauges, last = std::make_shared<std::atomic<int64_t>>(0)] {
+      const int64_t now = absl::ToUnixSeconds(clock_.Now());
+      int64_t prev = last->load();
+      if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
+      auto depths = service_->OutboxDepths();
+      if (!depths.ok()) return;  // the figures stay as last read
+      for (const auto& [id, g] : gauges) {
+        auto d = depths->find(id);
+        g.first->Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
+        g.second->Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
+      }
+    });
+  }
+
+  std::vector<std::string> AdapterIds() const {
+    std::vector<std::string> ids;
+    for (const auto& h : config_.helpdesks()) ids.push_back(h.id());
+    for (const auto& t : config_.trackers()) ids.push_back(t.id());
+    return ids;
+  }
+
   // Categories promoted from emerging issues outlive restarts and model reloads.
   absl::Status RestorePromotedCategories(classify::Classifier& classifier, bool policy_too) {
     std::vector<v1::PromotedCategory> promoted;
@@ -295,8 +337,10 @@ class AppImpl final : public App {
   v1::Config config_;
   const spi::Clock& clock_;
   metrics::Metrics metrics_;
+  metrics::AdapterHealth health_{metrics_};
   std::unique_ptr<spi::Store> store_;
   std::unique_ptr<spi::HttpClient> http_;
+  std::vector<std::unique_ptr<spi::HttpClient>> adapter_http_;  // one recorder per adapter
   std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks_;
   std::vector<std::unique_ptr<spi::TrackerAdapter>> trackers_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs_;

@@ -1,11 +1,13 @@
 #include "server/grpc_services.h"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "base/thread_name.h"
 #include "debrief/v1/services.grpc.pb.h"
 
@@ -22,16 +24,38 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, absl::StatusO
   return reactor;
 }
 
-// One unary RPC: the request goes to the service method of the same name.
+// gRPC calls carry no sign-in yet (the listener is for the host and its tools): the audit
+// names the client as it names itself (debriefctl sends the user it runs as) and its peer.
+std::string ActorOf(const grpc::CallbackServerContext& ctx) {
+  std::string name;
+  const auto& md = ctx.client_metadata();
+  if (auto it = md.find("debrief-actor"); it != md.end())
+    name = std::string(it->second.data(), std::min<size_t>(it->second.size(), 64));
+  return absl::StrCat(name.empty() ? "gRPC client" : name, " (gRPC ", ctx.peer(), ")");
+}
+
+// One unary RPC: the request goes to the service method of the same name; calls that change
+// something are audited.
+template <typename Req, typename Res>
+grpc::ServerUnaryReactor* Serve(service::Service& svc, grpc::CallbackServerContext* ctx,
+                                const Req& req, Res* res, const std::string& method,
+                                absl::StatusOr<Res> (service::Service::*fn)(const Req&)) {
+  absl::StatusOr<Res> r = (svc.*fn)(req);
+  if (service::Service::IsAudited(method)) svc.Audit(ActorOf(*ctx), method, req, r.status());
+  return Answer(ctx, std::move(r), res);
+}
+
 #define DEBRIEF_UNARY(Method)                                                                 \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                          \
                                    const v1::Method##Request* req, v1::Method##Response* res) \
       override {                                                                              \
-    return Answer(ctx, svc_.Method(*req), res);                                               \
+    return Serve(svc_, ctx, *req, res, absl::StrCat(kName, "." #Method),                      \
+                 &service::Service::Method);                                                  \
   }
 
 class TaggingService final : public v1::Tagging::CallbackService {
  public:
+  static constexpr const char* kName = "Tagging";
   explicit TaggingService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(Classify)
   DEBRIEF_UNARY(ListCategories)
@@ -45,6 +69,7 @@ class TaggingService final : public v1::Tagging::CallbackService {
 
 class ImprovementsService final : public v1::Improvements::CallbackService {
  public:
+  static constexpr const char* kName = "Improvements";
   explicit ImprovementsService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(ListTasks)
   DEBRIEF_UNARY(GetTask)
@@ -60,6 +85,7 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
 
 class TicketsService final : public v1::Tickets::CallbackService {
  public:
+  static constexpr const char* kName = "Tickets";
   explicit TicketsService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(GetTicket)
   DEBRIEF_UNARY(GetJourney)
@@ -134,6 +160,7 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
 
 class InsightsService final : public v1::Insights::CallbackService {
  public:
+  static constexpr const char* kName = "Insights";
   explicit InsightsService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(CausesOverTime)
   DEBRIEF_UNARY(TasksByImpact)
@@ -146,12 +173,18 @@ class InsightsService final : public v1::Insights::CallbackService {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
+  static constexpr const char* kName = "Admin";
   explicit AdminService(service::Service& svc) : svc_(svc) {}
   DEBRIEF_UNARY(GetConfig)
   DEBRIEF_UNARY(ListAdapters)
   DEBRIEF_UNARY(CheckAdapter)
   DEBRIEF_UNARY(ListDeadLetters)
   DEBRIEF_UNARY(ReplayDelivery)
+  DEBRIEF_UNARY(DiscardDelivery)
+  DEBRIEF_UNARY(ListDeadActions)
+  DEBRIEF_UNARY(RetryDeadAction)
+  DEBRIEF_UNARY(DiscardDeadAction)
+  DEBRIEF_UNARY(ListAudit)
   DEBRIEF_UNARY(CreateApiToken)
   DEBRIEF_UNARY(ListApiTokens)
   DEBRIEF_UNARY(RevokeApiToken)
@@ -161,7 +194,8 @@ class AdminService final : public v1::Admin::CallbackService {
   DEBRIEF_UNARY(SetTrackerTaskStatus)
 
   grpc::ServerWriteReactor<v1::BackfillProgress>* Backfill(
-      grpc::CallbackServerContext*, const v1::BackfillRequest* req) override {
+      grpc::CallbackServerContext* ctx, const v1::BackfillRequest* req) override {
+    svc_.Audit(ActorOf(*ctx), "Admin.Backfill", *req, absl::OkStatus());  // started
     return new BackfillReactor(svc_, *req);
   }
 

@@ -1,9 +1,14 @@
 // Admin: the running config, the adapters and their checks, dead letters, backfills.
+#include <iostream>
+#include <set>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "auth/auth.h"
 #include "base/thread_name.h"
 #include "base/time_util.h"
+#include "google/protobuf/text_format.h"
 #include "ingress/reconciler.h"
 #include "service/service.h"
 
@@ -36,6 +41,35 @@ absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAda
       a->set_webhook_path(absl::StrCat("/webhooks/", t.id()));
       if (!public_url.empty()) a->set_webhook_url(absl::StrCat(public_url, a->webhook_path()));
     }
+  }
+  auto depths = OutboxDepths();
+  if (!depths.ok()) return depths.status();
+  const absl::Time now = d_.clock.Now();
+  // Only what has happened: an unset time stays unset.
+  auto stamp = [](v1::AdapterHealth& h, google::protobuf::Timestamp* (v1::AdapterHealth::*field)(),
+                  absl::Time t) {
+    if (t != absl::InfinitePast() && t != absl::InfiniteFuture())
+      base::SetTimestamp((h.*field)(), t);
+  };
+  for (v1::AdapterInfo& a : *res.mutable_adapters()) {
+    v1::AdapterHealth& h = *a.mutable_health();
+    if (auto d = depths->find(a.id()); d != depths->end()) {
+      h.set_outbox_pending(d->second.pending);
+      h.set_outbox_dead(d->second.dead);
+    }
+    if (d_.health == nullptr) continue;
+    const metrics::AdapterHealth::View v = d_.health->Of(a.id(), now);
+    stamp(h, &v1::AdapterHealth::mutable_last_webhook, v.last_webhook);
+    for (const auto& [reason, n] : v.refusals_last_hour)
+      (*h.mutable_refusals_last_hour())[reason] = n;
+    stamp(h, &v1::AdapterHealth::mutable_last_success, v.last_success);
+    stamp(h, &v1::AdapterHealth::mutable_last_error_at, v.last_error_at);
+    h.set_last_error(v.last_error);
+    h.set_calls_ok(v.calls_ok);
+    h.set_calls_failed(v.calls_failed);
+    h.set_rate_limit_waits(v.rate_limit_waits);
+    stamp(h, &v1::AdapterHealth::mutable_reconciled_to, v.reconciled_to);
+    stamp(h, &v1::AdapterHealth::mutable_next_reconcile, v.next_reconcile);
   }
   return res;
 }
@@ -280,6 +314,294 @@ void Service::StopBackfills() {
   std::unique_lock<std::mutex> l(backfills_mu_);
   backfills_stopping_ = true;
   backfills_cv_.wait(l, [&] { return backfills_running_ == 0; });
+}
+
+}  // namespace debrief::service
+
+namespace debrief::service {
+namespace {
+
+// The adapter an outbox action is for, and what it is about.
+struct ActionSubject {
+  std::string kind;
+  std::string helpdesk_id, ticket_id;
+  int64_t task_id = 0;
+};
+
+ActionSubject SubjectOf(const v1::OutboxAction& a) {
+  ActionSubject s;
+  const google::protobuf::OneofDescriptor* oneof = a.GetDescriptor()->FindOneofByName("action");
+  if (const auto* f = a.GetReflection()->GetOneofFieldDescriptor(a, oneof)) s.kind = f->name();
+  switch (a.action_case()) {
+    case v1::OutboxAction::kCreateTask:
+      s.task_id = a.create_task().task_id();
+      break;
+    case v1::OutboxAction::kLink:
+      s.task_id = a.link().task_id();
+      s.helpdesk_id = a.link().helpdesk_id();
+      s.ticket_id = a.link().ticket_id();
+      break;
+    case v1::OutboxAction::kUnlink:
+      s.task_id = a.unlink().task_id();
+      s.helpdesk_id = a.unlink().helpdesk_id();
+      s.ticket_id = a.unlink().ticket_id();
+      break;
+    case v1::OutboxAction::kWriteBack:
+      s.helpdesk_id = a.write_back().helpdesk_id();
+      s.ticket_id = a.write_back().ticket_id();
+      s.task_id = a.write_back().task_id();
+      break;
+    case v1::OutboxAction::kSyncTask:
+      s.task_id = a.sync_task().task_id();
+      break;
+    case v1::OutboxAction::kNotifyTicket:
+      s.helpdesk_id = a.notify_ticket().helpdesk_id();
+      s.ticket_id = a.notify_ticket().ticket_id();
+      s.task_id = a.notify_ticket().task_id();
+      break;
+    case v1::OutboxAction::kReply:
+      s.helpdesk_id = a.reply().helpdesk_id();
+      s.ticket_id = a.reply().ticket_id();
+      s.task_id = a.reply().task_id();
+      break;
+    case v1::OutboxAction::kVerifyFix:
+      s.task_id = a.verify_fix().task_id();
+      break;
+    case v1::OutboxAction::ACTION_NOT_SET:
+      break;
+  }
+  return s;
+}
+
+// The helpdesk actions write to the helpdesk; the rest to the task's tracker.
+bool IsHelpdeskAction(const v1::OutboxAction& a) {
+  return a.has_write_back() || a.has_notify_ticket() || a.has_reply();
+}
+
+// Outbox entries with the adapter each is for (a task's tracker read once per task).
+absl::StatusOr<std::vector<std::pair<spi::OutboxEntry, std::string>>> WithAdapters(
+    spi::StoreTransaction& tx, std::vector<spi::OutboxEntry> entries) {
+  std::map<int64_t, std::string> tracker_of;
+  std::vector<std::pair<spi::OutboxEntry, std::string>> out;
+  out.reserve(entries.size());
+  for (spi::OutboxEntry& e : entries) {
+    const ActionSubject s = SubjectOf(e.action);
+    std::string adapter;
+    if (IsHelpdeskAction(e.action)) {
+      adapter = s.helpdesk_id;
+    } else if (s.task_id != 0) {
+      auto it = tracker_of.find(s.task_id);
+      if (it == tracker_of.end()) {
+        auto task = tx.PeekTask(s.task_id);
+        if (!task.ok()) return task.status();
+        it = tracker_of.emplace(s.task_id, *task ? (*task)->tracker_id() : "").first;
+      }
+      adapter = it->second;
+    }
+    out.emplace_back(std::move(e), std::move(adapter));
+  }
+  return out;
+}
+
+// The request as an audit target: one line, e-mail addresses and long texts left out.
+void Mask(google::protobuf::Message& m) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int i = 0; i < r->FieldSize(m, f); ++i) Mask(*r->MutableRepeatedMessage(&m, f, i));
+      } else {
+        Mask(*r->MutableMessage(&m, f));
+      }
+    } else if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING &&
+               !f->is_repeated() && absl::StrContains(r->GetString(m, f), "@")) {
+      r->SetString(&m, f, "(an e-mail address)");
+    }
+  }
+}
+
+std::string TargetOf(const google::protobuf::Message& request) {
+  std::unique_ptr<google::protobuf::Message> copy(request.New());
+  copy->CopyFrom(request);
+  Mask(*copy);
+  google::protobuf::TextFormat::Printer p;
+  p.SetSingleLineMode(true);
+  p.SetTruncateStringFieldLongerThan(80);
+  std::string out;
+  p.PrintToString(*copy, &out);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::DiscardDeliveryResponse> Service::DiscardDelivery(
+    const v1::DiscardDeliveryRequest& req) {
+  if (!req.all() && req.seq() <= 0)
+    return absl::InvalidArgumentError("name a delivery (seq) or all");
+  std::vector<int64_t> seqs;
+  if (req.all()) {
+    auto letters = d_.store.ListDeadLetters(100000);
+    if (!letters.ok()) return letters.status();
+    for (const auto& l : *letters) seqs.push_back(l.seq);
+  } else {
+    seqs.push_back(req.seq());
+  }
+  v1::DiscardDeliveryResponse res;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (int64_t seq : seqs) {
+      auto state = tx.GetDeliveryState(seq);
+      if (!state.ok()) return state.status();
+      if (*state != spi::DeliveryState::kFailed) {
+        if (req.all()) continue;  // replayed meanwhile
+        return absl::FailedPreconditionError(
+            absl::StrCat("delivery ", seq, " is not a dead letter"));
+      }
+      if (absl::Status m = tx.MarkDelivery(seq, spi::DeliveryState::kDiscarded, "discarded");
+          !m.ok())
+        return m;
+      res.set_discarded(res.discarded() + 1);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
+}
+
+absl::StatusOr<v1::ListDeadActionsResponse> Service::ListDeadActions(
+    const v1::ListDeadActionsRequest& req) {
+  v1::ListDeadActionsResponse res;
+  absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto dead = tx.ListActions(spi::ActionState::kDead, req.limit() > 0 ? req.limit() : 100);
+    if (!dead.ok()) return dead.status();
+    auto with = WithAdapters(tx, std::move(*dead));
+    if (!with.ok()) return with.status();
+    for (const auto& [e, adapter] : *with) {
+      const ActionSubject subject = SubjectOf(e.action);
+      v1::DeadAction* a = res.add_dead_actions();
+      a->set_id(e.id);
+      a->set_adapter_id(adapter);
+      a->set_kind(subject.kind);
+      if (!subject.ticket_id.empty()) {
+        a->mutable_ticket()->set_helpdesk_id(subject.helpdesk_id);
+        a->mutable_ticket()->set_ticket_id(subject.ticket_id);
+      }
+      a->set_task_id(subject.task_id);
+      a->set_attempts(e.attempts);
+      a->set_error(e.last_error);
+      base::SetTimestamp(a->mutable_created_at(), e.created_at);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
+}
+
+absl::StatusOr<v1::RetryDeadActionResponse> Service::RetryDeadAction(
+    const v1::RetryDeadActionRequest& req) {
+  if (!req.all() && req.id() <= 0) return absl::InvalidArgumentError("name an action (id) or all");
+  v1::RetryDeadActionResponse res;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto n = tx.ReviveDeadActions(req.all() ? 0 : req.id(), d_.clock.Now());
+    if (!n.ok()) return n.status();
+    res.set_retried(*n);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (res.retried() > 0) d_.outbox_changed();
+  return res;
+}
+
+absl::StatusOr<v1::DiscardDeadActionResponse> Service::DiscardDeadAction(
+    const v1::DiscardDeadActionRequest& req) {
+  if (!req.all() && req.id() <= 0) return absl::InvalidArgumentError("name an action (id) or all");
+  v1::DiscardDeadActionResponse res;
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto n = tx.DiscardDeadActions(req.all() ? 0 : req.id());
+    if (!n.ok()) return n.status();
+    res.set_discarded(*n);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
+}
+
+absl::StatusOr<std::map<std::string, OutboxDepth>> Service::OutboxDepths() {
+  std::map<std::string, OutboxDepth> out;
+  absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (spi::ActionState state : {spi::ActionState::kPending, spi::ActionState::kDead}) {
+      auto entries = tx.ListActions(state, 10000);
+      if (!entries.ok()) return entries.status();
+      auto with = WithAdapters(tx, std::move(*entries));
+      if (!with.ok()) return with.status();
+      for (const auto& [e, adapter] : *with) {
+        OutboxDepth& d = out[adapter];
+        ++(state == spi::ActionState::kPending ? d.pending : d.dead);
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+bool Service::IsAudited(const std::string& method) {
+  static const auto* const kAudited = new std::set<std::string>{"Tagging.Feedback",
+                                                                "Tagging.PromoteEmerging",
+                                                                "Improvements.LinkTicket",
+                                                                "Improvements.UnlinkTicket",
+                                                                "Improvements.RequestTask",
+                                                                "Improvements.RefreshTask",
+                                                                "Admin.CreateApiToken",
+                                                                "Admin.RevokeApiToken",
+                                                                "Admin.MergePeople",
+                                                                "Admin.SplitPerson",
+                                                                "Admin.ReplayDelivery",
+                                                                "Admin.DiscardDelivery",
+                                                                "Admin.RetryDeadAction",
+                                                                "Admin.DiscardDeadAction",
+                                                                "Admin.SetTrackerTaskStatus",
+                                                                "Admin.Backfill",
+                                                                "Admin.Reload"};
+  return kAudited->contains(method);
+}
+
+void Service::Audit(const std::string& actor, const std::string& method,
+                    const google::protobuf::Message& request, const absl::Status& outcome) {
+  if (!IsAudited(method)) return;
+  spi::AuditRecord r;
+  r.at = d_.clock.Now();
+  r.actor = actor.empty() ? "(unnamed)" : actor;
+  r.action = method;
+  r.target = TargetOf(request);
+  r.outcome = outcome.ok() ? "ok" : absl::StatusCodeToString(outcome.code());
+  absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) { return tx.AppendAudit(r); });
+  if (!s.ok())
+    std::cerr << absl::StrCat("audit: could not record ", method, " by ", r.actor, ": ",
+                              s.ToString(), "\n");
+}
+
+absl::StatusOr<v1::ListAuditResponse> Service::ListAudit(const v1::ListAuditRequest& req) {
+  v1::ListAuditResponse res;
+  absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto entries = tx.ListAudit(req.limit() > 0 ? std::min(req.limit(), 1000) : 100,
+                                req.before_id(), req.actor());
+    if (!entries.ok()) return entries.status();
+    for (const spi::AuditRecord& r : *entries) {
+      v1::AuditEntry* e = res.add_entries();
+      e->set_id(r.id);
+      base::SetTimestamp(e->mutable_at(), r.at);
+      e->set_actor(r.actor);
+      e->set_action(r.action);
+      e->set_target(r.target);
+      e->set_outcome(r.outcome);
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return res;
 }
 
 }  // namespace debrief::service

@@ -17,6 +17,8 @@
 #include "debrief/spi/tracker_adapter.h"
 #include "debrief/v1/config.pb.h"
 #include "debrief/v1/services.pb.h"
+#include "google/protobuf/message.h"
+#include "metrics/adapter_health.h"
 #include "policy/link_policy.h"
 
 namespace debrief::service {
@@ -38,6 +40,14 @@ struct Deps {
   // (loop::Loop::RefreshTask, StatusReadAt).
   std::function<absl::Status(int64_t task_id)> refresh_task;
   std::function<std::optional<absl::Time>(int64_t task_id)> status_read_at;
+  // How each adapter has been doing (debriefd's; absent in tools and some tests).
+  const metrics::AdapterHealth* health = nullptr;
+};
+
+// Outbox actions waiting for one adapter, and those that failed for good.
+struct OutboxDepth {
+  int64_t pending = 0;
+  int64_t dead = 0;
 };
 
 // Every operation Debrief offers, once, with no transport inside: the gRPC services
@@ -96,6 +106,26 @@ class Service {
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
       const v1::ListDeadLettersRequest& req);
   absl::StatusOr<v1::ReplayDeliveryResponse> ReplayDelivery(const v1::ReplayDeliveryRequest& req);
+  absl::StatusOr<v1::DiscardDeliveryResponse> DiscardDelivery(
+      const v1::DiscardDeliveryRequest& req);
+  // Outbox actions that failed for good, with their adapter and ticket or task; retrying
+  // them (due now, attempts reset) or discarding them.
+  absl::StatusOr<v1::ListDeadActionsResponse> ListDeadActions(
+      const v1::ListDeadActionsRequest& req);
+  absl::StatusOr<v1::RetryDeadActionResponse> RetryDeadAction(
+      const v1::RetryDeadActionRequest& req);
+  absl::StatusOr<v1::DiscardDeadActionResponse> DiscardDeadAction(
+      const v1::DiscardDeadActionRequest& req);
+  // The outbox per adapter (pending actions counted up to 10,000).
+  absl::StatusOr<std::map<std::string, OutboxDepth>> OutboxDepths();
+  // The audit log, and adding to it. Both transports call Audit after every call: it records
+  // those that change something (a fixed list of methods: IsAudited), by the name the caller
+  // signed in with, with the request as the target (secrets and long texts left out) and
+  // the outcome. A failure to write the log is logged, not returned (the call happened).
+  absl::StatusOr<v1::ListAuditResponse> ListAudit(const v1::ListAuditRequest& req);
+  void Audit(const std::string& actor, const std::string& method,
+             const google::protobuf::Message& request, const absl::Status& outcome);
+  static bool IsAudited(const std::string& method);
   // API tokens for people and tools; the secret is returned once and stored as its hash.
   absl::StatusOr<v1::CreateApiTokenResponse> CreateApiToken(const v1::CreateApiTokenRequest& req);
   absl::StatusOr<v1::ListApiTokensResponse> ListApiTokens(const v1::ListApiTokensRequest& req);

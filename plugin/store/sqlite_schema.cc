@@ -330,6 +330,18 @@ constexpr const char* kMigrations[] = {
     WHEN OLD.category_id IS NOT NULL AND OLD.needs_review = 0 BEGIN)sql" DEBRIEF_CAUSE_LEAVE R"sql(
     END;
     )sql",
+    // 13: the audit log (who did what, when); dead outbox actions listed newest first.
+    R"sql(
+    CREATE TABLE audit(
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      at INTEGER NOT NULL,
+      actor TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target TEXT NOT NULL,
+      outcome TEXT NOT NULL);
+    CREATE INDEX audit_by_actor ON audit(actor, id);
+    CREATE INDEX outbox_dead ON outbox(id) WHERE state = 2;
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

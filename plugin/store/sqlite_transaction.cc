@@ -202,7 +202,20 @@ class Connection final : public SqliteTransaction {
                      "AND (?4='' OR helpdesk_id=?4) GROUP BY 1 ORDER BY 2 DESC, 1"),
         told_(db,
               "SELECT COUNT(*), MAX(COALESCE(done_at, due_at)) FROM outbox "
-              "WHERE key>=?1 AND key<?2 AND state=1") {}
+              "WHERE key>=?1 AND key<?2 AND state=1"),
+        list_actions_(db,
+                      "SELECT id, key, action, attempts, IFNULL(last_error, ''), created_at "
+                      "FROM outbox WHERE state=? ORDER BY id DESC LIMIT ?"),
+        action_state_(db, "SELECT state FROM outbox WHERE id=?"),
+        revive_(db,
+                "UPDATE outbox SET state=0, attempts=0, due_at=?1 "
+                "WHERE state=2 AND (?2=0 OR id=?2)"),
+        discard_(db, "UPDATE outbox SET state=3 WHERE state=2 AND (?1=0 OR id=?1)"),
+        append_audit_(db,
+                      "INSERT INTO audit(at, actor, action, target, outcome) VALUES(?,?,?,?,?)"),
+        list_audit_(db,
+                    "SELECT id, at, actor, action, target, outcome FROM audit "
+                    "WHERE (?1=0 OR id<?1) AND (?2='' OR actor=?2) ORDER BY id DESC LIMIT ?3") {}
 
   ~Connection() override = default;
 
@@ -261,7 +274,13 @@ class Connection final : public SqliteTransaction {
                           &cause_weeks_,
                           &count_customers_,
                           &by_assignee_,
-                          &told_}) {
+                          &told_,
+                          &list_actions_,
+                          &action_state_,
+                          &revive_,
+                          &discard_,
+                          &append_audit_,
+                          &list_audit_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -977,6 +996,59 @@ class Connection final : public SqliteTransaction {
     return out;
   }
 
+  absl::StatusOr<std::vector<spi::OutboxEntry>> ListActions(spi::ActionState state,
+                                                            int limit) override {
+    auto& s = list_actions_.Reset().Bind(int64_t{static_cast<int>(state)}).Bind(int64_t{limit});
+    std::vector<spi::OutboxEntry> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      spi::OutboxEntry& e = out.emplace_back();
+      e.id = s.Int(0);
+      e.key = s.Text(1);
+      if (!e.action.ParseFromString(s.Text(2)))
+        return absl::DataLossError(absl::StrCat("outbox action ", e.id, " cannot be read"));
+      e.attempts = static_cast<int>(s.Int(3));
+      e.last_error = s.Text(4);
+      e.created_at = FromMicros(s.Int(5));
+    }
+  }
+
+  absl::StatusOr<int> ReviveDeadActions(int64_t id, absl::Time due) override {
+    if (absl::Status st = MustBeDead(id); !st.ok()) return st;
+    if (absl::Status st = revive_.Reset().Bind(ToMicros(due)).Bind(id).Exec(); !st.ok()) return st;
+    return sqlite3_changes(db_);
+  }
+
+  absl::StatusOr<int> DiscardDeadActions(int64_t id) override {
+    if (absl::Status st = MustBeDead(id); !st.ok()) return st;
+    if (absl::Status st = discard_.Reset().Bind(id).Exec(); !st.ok()) return st;
+    return sqlite3_changes(db_);
+  }
+
+  absl::Status AppendAudit(const spi::AuditRecord& r) override {
+    return append_audit_.Reset()
+        .Bind(ToMicros(r.at))
+        .Bind(r.actor)
+        .Bind(r.action)
+        .Bind(r.target)
+        .Bind(r.outcome)
+        .Exec();
+  }
+
+  absl::StatusOr<std::vector<spi::AuditRecord>> ListAudit(int limit, int64_t before_id,
+                                                          const std::string& actor) override {
+    auto& s = list_audit_.Reset().Bind(before_id).Bind(actor).Bind(int64_t{limit});
+    std::vector<spi::AuditRecord> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.push_back({s.Int(0), FromMicros(s.Int(1)), s.Text(2), s.Text(3), s.Text(4), s.Text(5)});
+    }
+  }
+
   absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedback(int limit) override {
     auto& s = list_feedback_.Reset().Bind(int64_t{limit});
     std::vector<spi::FeedbackRecord> out;
@@ -990,6 +1062,25 @@ class Connection final : public SqliteTransaction {
   }
 
  private:
+  // OK for 0 (every dead action) or a dead action's id.
+  absl::Status MustBeDead(int64_t id) {
+    if (id == 0) return absl::OkStatus();
+    auto& s = action_state_.Reset().Bind(id);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("no outbox action ", id));
+    const int64_t state = s.Int(0);
+    s.Reset();
+    if (state != static_cast<int>(spi::ActionState::kDead))
+      return absl::FailedPreconditionError(absl::StrCat("outbox action ", id,
+                                                        " is not a dead letter (it is ",
+                                                        state == 0   ? "still pending"
+                                                        : state == 1 ? "done"
+                                                                     : "discarded",
+                                                        ")"));
+    return absl::OkStatus();
+  }
+
   sqlite3* db_;
   const spi::Clock& clock_;
   const std::string installation_;
@@ -1001,7 +1092,8 @@ class Connection final : public SqliteTransaction {
       group_of_, join_group_, move_group_, group_size_, leave_group_, min_member_, rename_group_,
       drop_lone_, open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_,
       revoke_token_, token_exists_, touch_token_, by_external_, delivery_state_, record_failure_,
-      peek_task_, link_customer_, cause_weeks_, count_customers_, by_assignee_, told_;
+      peek_task_, link_customer_, cause_weeks_, count_customers_, by_assignee_, told_,
+      list_actions_, action_state_, revive_, discard_, append_audit_, list_audit_;
 };
 
 }  // namespace

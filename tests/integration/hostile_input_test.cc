@@ -3,6 +3,7 @@
 // meant to bloat /metrics, replays of a signed delivery, and deliveries the pipeline cannot
 // process. Each test is one that an earlier debriefd failed (it crashed, went silent, or
 // stopped processing for good).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
@@ -26,6 +27,9 @@
 
 namespace debrief::testing {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::StartsWith;
 
 // A delivery signed as the `support` helpdesk signs it, with extra header lines (raw bytes,
 // "Name: value\r\n" each) and the signature and timestamp given or made now.
@@ -245,6 +249,58 @@ TEST(HostileInput, ADeliveryThatCannotBeProcessedBecomesADeadLetterAndBlocksNoth
     EXPECT_EQ(outcome, "processed");
     EXPECT_EQ(DeadLetters(d).size(), 2u);
     EXPECT_TRUE(Tagged(d, "k2"));
+    // The other two are given up on: one, then all that are left; they stay in the inbox as
+    // discarded and are never processed, across a restart too.
+    auto discard = [&](int64_t seq, bool all, int* n = nullptr) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("debrief-actor", "ops-oncall");
+      v1::DiscardDeliveryRequest req;
+      req.set_seq(seq);
+      req.set_all(all);
+      v1::DiscardDeliveryResponse res;
+      grpc::Status st = d.admin()->DiscardDelivery(&ctx, req, &res);
+      if (n) *n = res.discarded();
+      return st;
+    };
+    const std::vector<v1::DeadLetter> left = DeadLetters(d);
+    ASSERT_EQ(left.size(), 2u);
+    int n = 0;
+    ASSERT_TRUE(discard(left[0].seq(), false, &n).ok());
+    EXPECT_EQ(n, 1);
+    EXPECT_EQ(discard(left[0].seq(), false).error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << "a discarded delivery is no longer a dead letter";
+    EXPECT_EQ(Replay(d, left[0].seq()).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    ASSERT_TRUE(discard(0, true, &n).ok());
+    EXPECT_EQ(n, 1);
+    EXPECT_TRUE(DeadLetters(d).empty());
+    // Who did it is in the audit log, with the outcome of each call.
+    grpc::ClientContext ctx;
+    v1::ListAuditRequest areq;
+    areq.set_limit(5);
+    v1::ListAuditResponse audit;
+    ASSERT_TRUE(d.admin()->ListAudit(&ctx, areq, &audit).ok());
+    std::vector<std::string> lines;
+    for (const auto& e : audit.entries())
+      lines.push_back(absl::StrCat(e.action(), " ", e.outcome(), " ", e.target()));
+    EXPECT_THAT(lines, ElementsAre(StartsWith("Admin.DiscardDelivery ok all: true"),
+                                   "Admin.ReplayDelivery FAILED_PRECONDITION seq: " +
+                                       std::to_string(left[0].seq()),
+                                   "Admin.DiscardDelivery FAILED_PRECONDITION seq: " +
+                                       std::to_string(left[0].seq()),
+                                   "Admin.DiscardDelivery ok seq: " + std::to_string(left[0].seq()),
+                                   "Admin.ReplayDelivery ok seq: " + std::to_string(k2_seq)));
+    ASSERT_FALSE(audit.entries().empty());
+    EXPECT_THAT(audit.entries(0).actor(), StartsWith("ops-oncall (gRPC "));
+    EXPECT_THAT(audit.entries(4).actor(), StartsWith("gRPC client (gRPC "));
+    EXPECT_EQ(d.Terminate(), 0);
+  }
+  {
+    Debriefd d(dir.path());
+    ASSERT_TRUE(d.Start(&out)) << out;
+    absl::SleepFor(absl::Milliseconds(500));
+    EXPECT_TRUE(DeadLetters(d).empty());
+    EXPECT_EQ(MetricValue(d, "debrief_pipeline_processed_total"), 0)
+        << "discarded deliveries are not processed at start-up";
     EXPECT_EQ(d.Terminate(), 0);
   }
 }

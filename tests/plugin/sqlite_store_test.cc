@@ -198,6 +198,7 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
                          "DROP TRIGGER task_links_count_insert; "
                          "DROP TRIGGER task_links_count_delete; "
                          "DROP TRIGGER task_links_count_update; "
+                         "DROP TABLE audit; DROP INDEX outbox_dead; "
                          "DROP TABLE task_counts; DROP TABLE task_customers; "
                          "DROP INDEX task_links_span; DROP TABLE people; "
                          "DROP TRIGGER tickets_cause_insert; DROP TRIGGER tickets_cause_leave; "

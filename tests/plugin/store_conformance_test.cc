@@ -1184,6 +1184,70 @@ TEST_P(StoreConformance, DueActionsAreOnlyTheDueOnesOldestFirstUpToTheLimit) {
   EXPECT_THAT(OutboxKeys(*all), UnorderedElementsAre("a", "b", "c", "later"));
 }
 
+TEST_P(StoreConformance, DeadActionsAreListedNewestFirstAndRevivedOrDiscardedOneOrAll) {
+  const absl::Time now = clock_.Now();
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                for (const char* k : {"a", "b", "c", "d"})
+                  if (auto s = tx.Enqueue(k, CreateTask(1), now); !s.ok()) return s;
+                return absl::OkStatus();
+              }).ok());
+  auto due = store_->DueActions(now, 10);
+  ASSERT_TRUE(due.ok() && due->size() == 4u);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(store_->DeadLetterAction((*due)[i].id, absl::StrCat("refused ", i)).ok());
+  const int64_t a = (*due)[0].id, b = (*due)[1].id, c = (*due)[2].id, d = (*due)[3].id;
+  auto list = [&](spi::ActionState state) {
+    auto l = Query([&](spi::StoreTransaction& tx) { return tx.ListActions(state, 10); });
+    EXPECT_TRUE(l.ok()) << l.status();
+    return l.ok() ? *l : std::vector<spi::OutboxEntry>();
+  };
+  std::vector<spi::OutboxEntry> dead = list(spi::ActionState::kDead);
+  ASSERT_THAT(OutboxKeys(dead), ElementsAre("c", "b", "a"));
+  EXPECT_EQ(dead[0].last_error, "refused 2");
+  EXPECT_EQ(dead[0].attempts, 1);
+  EXPECT_EQ(dead[0].created_at, now);
+  EXPECT_EQ(dead[0].action.create_task().task_id(), 1);
+  EXPECT_THAT(OutboxKeys(list(spi::ActionState::kPending)), ElementsAre("d"));
+
+  // One revived: pending again, due when asked, its attempts reset.
+  auto n = Write(
+      [&](spi::StoreTransaction& tx) { return tx.ReviveDeadActions(b, now + absl::Minutes(1)); });
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  due = store_->DueActions(now + absl::Minutes(1), 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_THAT(OutboxKeys(*due), UnorderedElementsAre("b", "d"));
+  for (const auto& e : *due)
+    if (e.key == "b") EXPECT_EQ(e.attempts, 0);
+  // What is not dead cannot be revived or discarded; what does not exist is not found.
+  EXPECT_EQ(Write([&](spi::StoreTransaction& tx) { return tx.ReviveDeadActions(d, now); })
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      Write([&](spi::StoreTransaction& tx) { return tx.DiscardDeadActions(b); }).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Write([&](spi::StoreTransaction& tx) { return tx.DiscardDeadActions(d + 100); })
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+
+  // One discarded, then all that are left.
+  n = Write([&](spi::StoreTransaction& tx) { return tx.DiscardDeadActions(a); });
+  ASSERT_TRUE(n.ok() && *n == 1);
+  EXPECT_THAT(OutboxKeys(list(spi::ActionState::kDead)), ElementsAre("c"));
+  EXPECT_THAT(OutboxKeys(list(spi::ActionState::kDiscarded)), ElementsAre("a"));
+  n = Write([&](spi::StoreTransaction& tx) { return tx.DiscardDeadActions(0); });
+  ASSERT_TRUE(n.ok() && *n == 1);
+  EXPECT_THAT(list(spi::ActionState::kDead), IsEmpty());
+  n = Write([&](spi::StoreTransaction& tx) { return tx.ReviveDeadActions(0, now); });
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0) << "nothing dead is left to revive";
+  due = store_->DueActions(now + absl::Hours(1), 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_THAT(OutboxKeys(*due), UnorderedElementsAre("b", "d")) << "discarded ones never run";
+}
+
 TEST_P(StoreConformance, CompleteActionsTakesTheActionsOffTheDueList) {
   const absl::Time now = clock_.Now();
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -1771,6 +1835,35 @@ TEST_P(StoreConformance, ACursorIsAbsentUntilPutAndAPutOverwritesIt) {
   EXPECT_EQ(get("backfill:support"), "p9");
   Reopen();
   EXPECT_EQ(get("reconcile:support"), "2") << "a cursor outlives a restart";
+}
+
+TEST_P(StoreConformance, TheAuditLogIsReadNewestFirstByPageAndByActor) {
+  const absl::Time now = clock_.Now();
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                  return tx.AppendAudit({0, now + absl::Seconds(i), i % 2 ? "ana" : "bo",
+                                         absl::StrCat("Admin.Do", i), absl::StrCat("id: ", i),
+                                         i == 4 ? "PERMISSION_DENIED" : "ok"});
+                }).ok());
+  auto read = [&](int limit, int64_t before, const std::string& actor) {
+    auto l = Query([&](spi::StoreTransaction& tx) { return tx.ListAudit(limit, before, actor); });
+    EXPECT_TRUE(l.ok()) << l.status();
+    std::vector<std::string> out;
+    if (l.ok())
+      for (const auto& r : *l) out.push_back(absl::StrCat(r.action, "/", r.actor, "/", r.outcome));
+    return std::make_pair(out, l.ok() && !l->empty() ? l->back().id : int64_t{0});
+  };
+  auto [first, last_id] = read(2, 0, "");
+  EXPECT_THAT(first, ElementsAre("Admin.Do4/bo/PERMISSION_DENIED", "Admin.Do3/ana/ok"));
+  EXPECT_THAT(read(10, last_id, "").first,
+              ElementsAre("Admin.Do2/bo/ok", "Admin.Do1/ana/ok", "Admin.Do0/bo/ok"));
+  EXPECT_THAT(read(10, 0, "ana").first, ElementsAre("Admin.Do3/ana/ok", "Admin.Do1/ana/ok"));
+  auto one = Query([&](spi::StoreTransaction& tx) { return tx.ListAudit(1, 0, "bo"); });
+  ASSERT_TRUE(one.ok() && one->size() == 1u);
+  EXPECT_EQ((*one)[0].at, now + absl::Seconds(4));
+  EXPECT_EQ((*one)[0].target, "id: 4");
+  Reopen();
+  EXPECT_EQ(read(10, 0, "").first.size(), 5u) << "the log outlives a restart";
 }
 
 // The random id the markers Debrief leaves in trackers and helpdesks carry (Loop::EffectKey).

@@ -7,12 +7,19 @@
 //   DEBRIEF_WEBHOOK_SECRET_FILE the file holding the helpdesks' webhook secret (never shown)
 //   DEBRIEF_SCREENSHOTS         a directory (under the build folder) for admin-<state>.png
 //
-// What an admin does: signs in, checks an adapter, reads the dead letters, makes an API token
-// (its secret shown once, working at once) and revokes it, reads the taxonomy and the running
-// configuration, in which no secret appears. A lead's token opens no admin page and no Admin
-// call. Browser: Debian's /usr/bin/chromium driven by playwright-core; axe-core.
+//   DEBRIEF_NOTES_PEER          notes_peer.py: the shop helpdesk's write-back endpoint, refusing
+//                               until told otherwise
+//
+// What an admin does: signs in, checks an adapter, reads the dead letters; sees the shop
+// helpdesk's write-backs refused (its last error and refusals in the adapters' table, the
+// refused actions listed), retries them once the peer is fixed (each note written once) and
+// discards one; makes an API token (its secret shown once, working at once) and revokes it;
+// reads the taxonomy, the running configuration, in which no secret appears, and the audit
+// log of all this. A lead's token opens no admin page and no Admin call. Browser: Debian's
+// /usr/bin/chromium driven by playwright-core; axe-core.
 
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -25,6 +32,7 @@ const adminToken = required('DEBRIEF_ADMIN_TOKEN');
 const leadToken = required('DEBRIEF_LEAD_TOKEN');
 const webhookSecret = readFileSync(required('DEBRIEF_WEBHOOK_SECRET_FILE'), 'utf8').trim();
 const shots = required('DEBRIEF_SCREENSHOTS');
+const notesPeer = required('DEBRIEF_NOTES_PEER').replace(/\/+$/, '');
 mkdirSync(shots, { recursive: true });
 
 let browser;
@@ -73,6 +81,118 @@ test('an admin signs in, checks an adapter and reads the dead letters', async ()
   assert.deepEqual(problems, []);
 });
 
+// A ticket to the shop helpdesk, signed as the generic webhook wants (or not).
+async function shopTicket(id, signed = true) {
+  const body = JSON.stringify({
+    event: 'ticket.created',
+    ticket: {
+      id,
+      subject: 'Charged twice this month',
+      description: 'I was charged twice for my subscription this month, please refund one.',
+      status: 'open',
+      requester: { id: `cust-${id}`, email: `${id}@example.com`, name: 'A customer' },
+    },
+  });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const signature = createHmac('sha256', webhookSecret).update(`${ts}.${body}`).digest('hex');
+  return fetch(`${baseUrl}/webhooks/shop`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Debrief-Timestamp': ts,
+      'X-Debrief-Signature': signed ? signature : '0'.repeat(64),
+      'X-Debrief-Delivery': `admin-test-${id}`,
+    },
+    body,
+  });
+}
+
+async function eventually(check, what, timeoutMs = 20000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const peerStats = async () => (await fetch(`${notesPeer}/stats`)).json();
+const setPeer = async (mode) => assert.equal((await fetch(`${notesPeer}/mode/${mode}`, { method: 'POST' })).status, 200);
+
+async function deadActions() {
+  const session = await (await post('session', {}, adminToken)).json();
+  const r = await (await post('Admin/ListDeadActions', {}, session.token)).json();
+  return r.deadActions ?? [];
+}
+
+test("a helpdesk that refuses its write-backs: its error, its failed actions retried once it is fixed", async () => {
+  const tickets = ['w1', 'w2', 'w3'];
+  for (const id of tickets) assert.equal((await shopTicket(id)).status, 202);
+  assert.equal((await shopTicket('forged', false)).status, 401);
+  // Each ticket's write-back (one per ticket, cause and task) fails for good at once.
+  const perTicket = {};
+  await eventually(async () => {
+    const dead = (await deadActions()).filter((a) => a.adapterId === 'shop');
+    for (const id of tickets) perTicket[id] = dead.filter((a) => a.ticket?.ticketId === id).length;
+    return tickets.every((id) => perTicket[id] >= 1);
+  }, "the shop's write-backs failed for good");
+  await new Promise((r) => setTimeout(r, 1000)); // nothing more is coming
+  const dead = (await deadActions()).filter((a) => a.adapterId === 'shop');
+  for (const id of tickets) perTicket[id] = dead.filter((a) => a.ticket?.ticketId === id).length;
+  const total = dead.length;
+  assert.equal((await peerStats()).refused, total, 'a revoked credential is not retried');
+
+  const adapters = page.locator('#adapters-table');
+  await page.locator('#adapters').getByRole('button', { name: 'Refresh' }).click();
+  const shop = adapters.locator('tr', { has: page.getByRole('rowheader', { name: 'shop', exact: true }) });
+  await shop.getByText(/HTTP 401 from POST http:\/\/127\.0\.0\.1:\d+\/notes\/w\d/).waitFor();
+  await shop.getByText('bad_signature 1').waitFor();
+  await shop.getByRole('link', { name: `${total} failed` }).waitFor();
+  assert.match(await shop.innerText(), /just now/, 'the last webhook was accepted just now');
+
+  const failed = page.locator('#dead-actions');
+  await failed.getByRole('button', { name: 'Refresh' }).click();
+  await failed.getByRole('button', { name: 'Retry all' }).waitFor();
+  for (const id of tickets) await failed.getByText(`ticket shop/${id}`).waitFor();
+  await failed.getByText('Write the cause back').first().waitFor();
+  await page.screenshot({ path: join(shots, 'admin-failed.png'), fullPage: true });
+  await checkAccessibility('admin, failed actions');
+
+  // The credential is fixed: every refused note is written, once.
+  await setPeer('up');
+  await failed.getByRole('button', { name: 'Retry all' }).click();
+  await failed.getByText(`${total} back in the outbox, due now.`).waitFor();
+  await eventually(async () => {
+    const notes = (await peerStats()).notes;
+    return tickets.every((id) => notes[id] === perTicket[id]);
+  }, 'each refused note is written');
+  await failed.getByText(/^No failed actions/).waitFor();
+  await new Promise((r) => setTimeout(r, 1500));
+  const notes = (await peerStats()).notes;
+  assert.deepEqual(
+    tickets.map((id) => notes[id]),
+    tickets.map((id) => perTicket[id]),
+    'each note is written once, never twice',
+  );
+
+  // One more refused and given up on: discarded, it is never written.
+  await setPeer('down');
+  assert.equal((await shopTicket('w4')).status, 202);
+  await eventually(async () => (await deadActions()).length >= 1, 'the fourth write-back failed');
+  await new Promise((r) => setTimeout(r, 1000));
+  const w4 = await deadActions();
+  await failed.getByRole('button', { name: 'Refresh' }).click();
+  for (const a of w4) {
+    await failed.getByRole('button', { name: `Discard action ${a.id}` }).click();
+    await failed.getByText('1 discarded: never carried out.').waitFor();
+  }
+  await failed.getByText(/^No failed actions/).waitFor();
+  await setPeer('up');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await peerStats()).notes.w4, undefined, 'a discarded action never runs');
+  assert.deepEqual(problems, []);
+});
+
 test('an admin makes a token, shown once and working at once, and revokes it', async () => {
   await page.getByLabel('Name', { exact: true }).fill('grafana');
   await page.getByLabel('Role', { exact: true }).selectOption('lead');
@@ -100,6 +220,19 @@ test('the taxonomy and the running configuration, with no secret in it', async (
   assert.ok(text.includes('webhook-secret'), 'a secret shows where it comes from');
   assert.ok(webhookSecret.length >= 16 && !text.includes(webhookSecret), 'never its value');
   assert.ok(!(await page.content()).includes(webhookSecret));
+  // Every change above is in the audit log, under the admin token's name.
+  const audit = page.locator('#audit-table');
+  for (const action of ['Admin.RetryDeadAction', 'Admin.DiscardDeadAction', 'Admin.CreateApiToken', 'Admin.RevokeApiToken']) {
+    await audit.locator('tr', { hasText: action }).first().waitFor();
+  }
+  const retried = audit.locator('tr', { hasText: 'Admin.RetryDeadAction' }).first();
+  assert.match(await retried.innerText(), /web-admin[\s\S]*all: true[\s\S]*ok/);
+  await page.getByLabel('Who').fill('nobody-at-all');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  await page.locator('#audit').getByText('Nothing recorded yet.').waitFor();
+  await page.getByLabel('Who').fill('');
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  await audit.locator('tr', { hasText: 'Admin.RevokeApiToken' }).first().waitFor();
   await page.screenshot({ path: join(shots, 'admin-all.png'), fullPage: true });
   await checkAccessibility('admin, all sections');
   // Back to the insights without signing in again.
@@ -116,7 +249,14 @@ test("a lead's token opens no admin page and no Admin call", async () => {
   await page.getByText("The admin console is for admins; this API token is a lead's.").waitFor();
   assert.equal(await page.getByRole('link', { name: 'Admin' }).count(), 0);
   const session = await (await post('session', {}, leadToken)).json();
-  for (const method of ['Admin/ListAdapters', 'Admin/GetConfig', 'Admin/ListDeadLetters']) {
+  for (const method of [
+    'Admin/ListAdapters',
+    'Admin/GetConfig',
+    'Admin/ListDeadLetters',
+    'Admin/ListDeadActions',
+    'Admin/RetryDeadAction',
+    'Admin/ListAudit',
+  ]) {
     assert.equal((await post(method, {}, session.token)).status, 403, method);
   }
 });

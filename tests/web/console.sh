@@ -15,8 +15,28 @@ mkdir -p "$work/history"
 
 source "$here/common.sh"
 
+# The shop helpdesk writes each ticket's cause back to a note endpoint that refuses at first
+# (notes_peer.py): the admin test sees the refusals as failed actions and retries them.
+python3 "$here/notes_peer.py" "$work/notes-port" &
+peer=$!
+for _ in $(seq 1 100); do [ -s "$work/notes-port" ] && break; sleep 0.05; done
+notes="http://127.0.0.1:$(cat "$work/notes-port")"
+python3 - "$work/debrief.yaml" "$notes" <<'PY'
+import sys
+path, notes = sys.argv[1], sys.argv[2]
+text = open(path).read()
+shop = "  - id: shop\n    type: generic\n    settings: *generic\n"
+assert shop in text
+generic = text[text.index("    settings: &generic\n") + len("    settings: &generic\n"):
+               text.index("  - id: shop")]
+text = text.replace(shop, "  - id: shop\n    type: generic\n    settings:\n" + generic +
+                    f"      write_back: {{url: \"{notes}/notes/{{ticket_id}}\"}}\n")
+open(path, "w").write(text)
+PY
+
 last=$(python3 "$here/history.py" "$root/deploy/taxonomy/default.yaml" "$work/history")
 start_debriefd
+trap 'kill $pid $peer 2>/dev/null || true; wait $pid $peer 2>/dev/null || true' EXIT
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
   "$work/history" >/dev/null
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
@@ -59,5 +79,5 @@ agent=$(token agent)
 cd "$here"
 DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_LEAD_TOKEN="$lead" DEBRIEF_AGENT_TOKEN="$agent" \
   DEBRIEF_ADMIN_TOKEN="$admin" DEBRIEF_WEBHOOK_SECRET_FILE="$work/webhook-secret" \
-  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" \
+  DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" DEBRIEF_NOTES_PEER="$notes" \
   node --test --test-concurrency=1 insights.test.mjs admin.test.mjs

@@ -1,45 +1,70 @@
-// The admins' console, /app/admin: the adapters with a check of each, the deliveries the
-// pipeline gave up on (retried once their cause is fixed), the API tokens, the taxonomy as it
-// runs and the running configuration (secrets appear as where they come from, never as values).
+// The admins' console, /app/admin: the adapters with their health and a check of each, what
+// failed for good (deliveries the pipeline gave up on, outbox actions an adapter refused),
+// retried once their cause is fixed or discarded, the API tokens, the taxonomy as it runs, the
+// running configuration (secrets appear as where they come from, never as values) and the
+// audit log.
 
 import { useState } from 'preact/hooks';
 import type { Api } from './api';
 import { describeError } from './api';
 import type { Column } from './DataTable';
 import { DataTable } from './DataTable';
-import { ago, kindWords, localDateTime, num } from './format';
+import { ago, kindWords, localDateTime, num, until } from './format';
 import { useLoad } from './load';
 import type {
+  AdapterHealth,
   AdapterInfo,
   ApiToken,
+  AuditEntry,
   Category,
   CheckAdapterResponse,
   CreateApiTokenResponse,
+  DeadAction,
   DeadLetter,
+  DiscardDeadActionResponse,
+  DiscardDeliveryResponse,
   GetConfigResponse,
   ListAdaptersResponse,
   ListApiTokensResponse,
+  ListAuditResponse,
   ListCategoriesResponse,
+  ListDeadActionsResponse,
   ListDeadLettersResponse,
   ReplayDeliveryResponse,
+  RetryDeadActionResponse,
 } from './types';
 import { Badge, Loadable, Section } from './ui';
 
 export function Admin(props: { api: Api }) {
+  // Retrying or discarding changes the adapters' outbox figures and the audit log.
+  const [changes, setChanges] = useState(0);
+  const changed = () => setChanges((n) => n + 1);
   return (
     <>
-      <Adapters api={props.api} />
-      <DeadLetters api={props.api} />
-      <Tokens api={props.api} />
+      <Adapters api={props.api} changes={changes} />
+      <DeadActions api={props.api} onChange={changed} />
+      <DeadLetters api={props.api} onChange={changed} />
+      <Tokens api={props.api} onChange={changed} />
       <Taxonomy api={props.api} />
       <Configuration api={props.api} />
+      <AuditLog api={props.api} changes={changes} />
     </>
   );
 }
 
-function Adapters(props: { api: Api }) {
+// "bad_signature 3, malformed 1"
+function refusals(h: AdapterHealth | undefined): string {
+  return Object.entries(h?.refusalsLastHour ?? {})
+    .map(([reason, n]) => `${reason} ${num(n)}`)
+    .join(', ');
+}
+
+function Adapters(props: { api: Api; changes: number }) {
   const { api } = props;
-  const list = useLoad(() => api.call<ListAdaptersResponse>('Admin', 'ListAdapters', {}), []);
+  const list = useLoad(
+    () => api.call<ListAdaptersResponse>('Admin', 'ListAdapters', {}),
+    [props.changes],
+  );
   const [checks, setChecks] = useState<Record<string, CheckAdapterResponse | 'busy' | string>>({});
   async function check(id: string) {
     setChecks((c) => ({ ...c, [id]: 'busy' }));
@@ -60,7 +85,77 @@ function Adapters(props: { api: Api }) {
       show: (a) => (a.webhookUrl || a.webhookPath ? <code>{a.webhookUrl || a.webhookPath}</code> : '—'),
     },
     {
-      label: 'Health',
+      label: 'Last webhook',
+      value: (a) => a.health?.lastWebhook ?? '',
+      show: (a) =>
+        a.kind === 'helpdesk' || a.webhookPath ? ago(a.health?.lastWebhook) || 'None yet' : '—',
+    },
+    {
+      label: 'Refused (1 h)',
+      value: (a) => refusals(a.health),
+      show: (a) => {
+        const r = refusals(a.health);
+        return r ? <span class="warn-text">{r}</span> : 'None';
+      },
+    },
+    {
+      label: 'API calls',
+      value: (a) =>
+        `${num(a.health?.callsOk)} ok, ${num(a.health?.callsFailed)} failed, ${num(a.health?.rateLimitWaits)} rate-limited`,
+      show: (a) => (
+        <>
+          {num(a.health?.callsOk)} ok
+          {a.health?.lastSuccess ? `, last ${ago(a.health.lastSuccess)}` : ''}
+          {num(a.health?.callsFailed) > 0 && <>; {num(a.health?.callsFailed)} failed</>}
+          {num(a.health?.rateLimitWaits) > 0 && (
+            <>; waited {num(a.health?.rateLimitWaits)}× for a rate limit</>
+          )}
+        </>
+      ),
+    },
+    {
+      label: 'Last error',
+      value: (a) => a.health?.lastError ?? '',
+      show: (a) =>
+        a.health?.lastError ? (
+          <span class="error-text">
+            {ago(a.health.lastErrorAt)}: {a.health.lastError}
+          </span>
+        ) : (
+          'None'
+        ),
+    },
+    {
+      label: 'Listing',
+      value: (a) => a.health?.reconciledTo ?? '',
+      show: (a) =>
+        a.kind !== 'helpdesk'
+          ? '—'
+          : a.health?.reconciledTo || a.health?.nextReconcile
+            ? [
+                a.health?.reconciledTo ? `listed to ${ago(a.health.reconciledTo)}` : 'not caught up',
+                a.health?.nextReconcile ? `next ${until(a.health.nextReconcile)}` : '',
+              ]
+                .filter(Boolean)
+                .join('; ')
+            : 'Not listed',
+    },
+    {
+      label: 'Outbox',
+      value: (a) => `${num(a.health?.outboxPending)} waiting, ${num(a.health?.outboxDead)} dead`,
+      show: (a) => (
+        <>
+          {num(a.health?.outboxPending)} waiting
+          {num(a.health?.outboxDead) > 0 && (
+            <>
+              , <a href="#dead-actions">{num(a.health?.outboxDead)} failed</a>
+            </>
+          )}
+        </>
+      ),
+    },
+    {
+      label: 'Check',
       value: (a) => {
         const c = checks[a.id];
         return typeof c === 'object' ? (c.ok ? 'OK' : `FAILED: ${c.message ?? ''}`) : '';
@@ -94,9 +189,14 @@ function Adapters(props: { api: Api }) {
   return (
     <Section id="adapters" title="Adapters" busy={list.loading}>
       <p class="meta">
-        Check asks the helpdesk or tracker now, with the configured credentials, and says what to
-        fix when it fails.
+        Since <code>debriefd</code> started: webhooks accepted and refused, calls to each API and
+        the last error, the helpdesks' listings and the actions waiting in the outbox. Check asks
+        the helpdesk or tracker now, with the configured credentials, and says what to fix when it
+        fails.
       </p>
+      <button type="button" class="secondary small" onClick={() => list.reload()}>
+        Refresh
+      </button>
       <Loadable state={list} what="load the adapters" lines={3}>
         {(data) => (
           <DataTable
@@ -113,7 +213,7 @@ function Adapters(props: { api: Api }) {
   );
 }
 
-function DeadLetters(props: { api: Api }) {
+function DeadLetters(props: { api: Api; onChange: () => void }) {
   const { api } = props;
   const list = useLoad(
     () => api.call<ListDeadLettersResponse>('Admin', 'ListDeadLetters', { limit: 100 }),
@@ -135,6 +235,23 @@ function DeadLetters(props: { api: Api }) {
     setNote(outcomes.join('; '));
     setBusy(false);
     list.reload();
+    props.onChange();
+  }
+  async function discard(d: DeadLetter | null) {
+    setBusy(true);
+    try {
+      const r = await api.call<DiscardDeliveryResponse>(
+        'Admin',
+        'DiscardDelivery',
+        d ? { seq: d.seq } : { all: true },
+      );
+      setNote(`${num(r.discarded)} discarded: kept in the inbox, never processed.`);
+    } catch (e) {
+      setNote(describeError(e, 'discard'));
+    }
+    setBusy(false);
+    list.reload();
+    props.onChange();
   }
   const columns: Column<DeadLetter>[] = [
     { label: 'Delivery', value: (d) => num(d.seq) },
@@ -148,15 +265,26 @@ function DeadLetters(props: { api: Api }) {
       label: 'Action',
       value: () => '',
       show: (d) => (
-        <button
-          type="button"
-          class="secondary small"
-          disabled={busy}
-          onClick={() => void retry([d])}
-          aria-label={`Retry delivery ${num(d.seq)}`}
-        >
-          Retry
-        </button>
+        <span class="row-actions">
+          <button
+            type="button"
+            class="secondary small"
+            disabled={busy}
+            onClick={() => void retry([d])}
+            aria-label={`Retry delivery ${num(d.seq)}`}
+          >
+            Retry
+          </button>
+          <button
+            type="button"
+            class="secondary small"
+            disabled={busy}
+            onClick={() => void discard(d)}
+            aria-label={`Discard delivery ${num(d.seq)}`}
+          >
+            Discard
+          </button>
+        </span>
       ),
     },
   ];
@@ -164,8 +292,11 @@ function DeadLetters(props: { api: Api }) {
     <Section id="dead-letters" title="Dead letters" busy={list.loading || busy}>
       <p class="meta">
         Deliveries the pipeline gave up on, with their error. Fix the cause (an adapter's settings,
-        a category), then retry: the delivery is processed again, once.
+        a category), then retry: the delivery is processed again, once; or discard it.
       </p>
+      <button type="button" class="secondary small" onClick={() => list.reload()}>
+        Refresh
+      </button>
       {note && (
         <p class="status-note" role="status">
           {note}
@@ -175,14 +306,22 @@ function DeadLetters(props: { api: Api }) {
         {(data) => (
           <>
             {(data.deadLetters ?? []).length > 1 && (
-              <button
-                type="button"
-                class="secondary small"
-                disabled={busy}
-                onClick={() => void retry(data.deadLetters ?? [])}
-              >
-                Retry all
-              </button>
+              <span class="row-actions">
+                <button
+                  type="button"
+                  class="secondary small"
+                  disabled={busy}
+                  onClick={() => void retry(data.deadLetters ?? [])}
+                >
+                  Retry all
+                </button>
+                <ConfirmButton
+                  label="Discard all"
+                  question={`Discard all ${(data.deadLetters ?? []).length} dead letters? They will never be processed.`}
+                  disabled={busy}
+                  onConfirm={() => void discard(null)}
+                />
+              </span>
             )}
             <DataTable
               id="dead-letters-table"
@@ -199,9 +338,269 @@ function DeadLetters(props: { api: Api }) {
   );
 }
 
+// A button whose action cannot be undone: it asks first, in the page.
+function ConfirmButton(props: {
+  label: string;
+  question: string;
+  disabled?: boolean;
+  onConfirm: () => void;
+}) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button
+        type="button"
+        class="secondary small"
+        disabled={props.disabled}
+        onClick={() => setAsking(true)}
+      >
+        {props.label}
+      </button>
+    );
+  return (
+    <span class="confirm" role="group" aria-label={props.label}>
+      <span>{props.question}</span>{' '}
+      <button
+        type="button"
+        class="danger small"
+        onClick={() => {
+          setAsking(false);
+          props.onConfirm();
+        }}
+      >
+        Yes, {props.label.toLowerCase()}
+      </button>{' '}
+      <button type="button" class="secondary small" onClick={() => setAsking(false)}>
+        Keep them
+      </button>
+    </span>
+  );
+}
+
+const kActionWords: Record<string, string> = {
+  create_task: 'Create the task',
+  sync_task: 'Update the task',
+  link: 'Link on the tracker',
+  unlink: 'Unlink on the tracker',
+  write_back: 'Write the cause back',
+  notify_ticket: 'Tell the ticket',
+  reply: 'Reply to the customer',
+  verify_fix: 'Verify the fix',
+};
+
+function DeadActions(props: { api: Api; onChange: () => void }) {
+  const { api } = props;
+  const list = useLoad(
+    () => api.call<ListDeadActionsResponse>('Admin', 'ListDeadActions', { limit: 100 }),
+    [],
+  );
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  async function act(what: 'retry' | 'discard', a: DeadAction | null) {
+    setBusy(true);
+    const req = a ? { id: a.id } : { all: true };
+    try {
+      if (what === 'retry') {
+        const r = await api.call<RetryDeadActionResponse>('Admin', 'RetryDeadAction', req);
+        setNote(`${num(r.retried)} back in the outbox, due now.`);
+      } else {
+        const r = await api.call<DiscardDeadActionResponse>('Admin', 'DiscardDeadAction', req);
+        setNote(`${num(r.discarded)} discarded: never carried out.`);
+      }
+    } catch (e) {
+      setNote(describeError(e, what));
+    }
+    setBusy(false);
+    list.reload();
+    props.onChange();
+  }
+  const columns: Column<DeadAction>[] = [
+    { label: 'Action', value: (a) => num(a.id) },
+    { label: 'Adapter', value: (a) => a.adapterId ?? '' },
+    {
+      label: 'What',
+      value: (a) => a.kind ?? '',
+      show: (a) => kActionWords[a.kind ?? ''] ?? a.kind ?? '',
+    },
+    {
+      label: 'About',
+      value: (a) =>
+        [
+          a.ticket ? `ticket ${a.ticket.helpdeskId}/${a.ticket.ticketId}` : '',
+          num(a.taskId) ? `task ${num(a.taskId)}` : '',
+        ]
+          .filter(Boolean)
+          .join(', '),
+    },
+    { label: 'Queued', value: (a) => a.createdAt ?? '', show: (a) => ago(a.createdAt) },
+    { label: 'Attempts', value: (a) => a.attempts ?? 0, numeric: true },
+    { label: 'Error', value: (a) => a.error ?? '' },
+    {
+      label: 'Action',
+      value: () => '',
+      show: (a) => (
+        <span class="row-actions">
+          <button
+            type="button"
+            class="secondary small"
+            disabled={busy}
+            onClick={() => void act('retry', a)}
+            aria-label={`Retry action ${num(a.id)}`}
+          >
+            Retry
+          </button>
+          <button
+            type="button"
+            class="secondary small"
+            disabled={busy}
+            onClick={() => void act('discard', a)}
+            aria-label={`Discard action ${num(a.id)}`}
+          >
+            Discard
+          </button>
+        </span>
+      ),
+    },
+  ];
+  return (
+    <Section id="dead-actions" title="Failed actions" busy={list.loading || busy}>
+      <p class="meta">
+        What a helpdesk or tracker refused for good (a task not created, a note not written), with
+        its error. Fix the cause (a credential, a project, a permission), then retry: the action
+        runs again, once; or discard it.
+      </p>
+      <button type="button" class="secondary small" onClick={() => list.reload()}>
+        Refresh
+      </button>
+      {note && (
+        <p class="status-note" role="status">
+          {note}
+        </p>
+      )}
+      <Loadable state={list} what="load the failed actions" lines={2}>
+        {(data) => (
+          <>
+            {(data.deadActions ?? []).length > 1 && (
+              <span class="row-actions">
+                <button
+                  type="button"
+                  class="secondary small"
+                  disabled={busy}
+                  onClick={() => void act('retry', null)}
+                >
+                  Retry all
+                </button>
+                <ConfirmButton
+                  label="Discard all"
+                  question={`Discard all ${(data.deadActions ?? []).length} failed actions? They will never be carried out.`}
+                  disabled={busy}
+                  onConfirm={() => void act('discard', null)}
+                />
+              </span>
+            )}
+            <DataTable
+              id="dead-actions-table"
+              caption="Actions that failed for good, newest first"
+              columns={columns}
+              rows={data.deadActions ?? []}
+              csvName="debrief-failed-actions.csv"
+              empty="No failed actions: everything the outbox held was carried out."
+            />
+          </>
+        )}
+      </Loadable>
+    </Section>
+  );
+}
+
+function AuditLog(props: { api: Api; changes: number }) {
+  const { api } = props;
+  const [actor, setActor] = useState('');
+  const [pages, setPages] = useState<string[]>([]); // before_id of each older page shown
+  const list = useLoad(async () => {
+    const first = await api.call<ListAuditResponse>('Admin', 'ListAudit', { limit: 50, actor });
+    const entries = [...(first.entries ?? [])];
+    for (const before of pages) {
+      const more = await api.call<ListAuditResponse>('Admin', 'ListAudit', {
+        limit: 50,
+        actor,
+        beforeId: before,
+      });
+      entries.push(...(more.entries ?? []));
+    }
+    return entries;
+  }, [props.changes, actor, pages.join(',')]);
+  const columns: Column<AuditEntry>[] = [
+    { label: 'When', value: (e) => e.at ?? '', show: (e) => localDateTime(e.at) },
+    { label: 'Who', value: (e) => e.actor ?? '' },
+    { label: 'What', value: (e) => e.action ?? '' },
+    { label: 'On', value: (e) => e.target ?? '', show: (e) => <code>{e.target || '—'}</code> },
+    {
+      label: 'Outcome',
+      value: (e) => e.outcome ?? '',
+      show: (e) =>
+        e.outcome === 'ok' ? (
+          <Badge tone="good">ok</Badge>
+        ) : (
+          <Badge tone="warn">{e.outcome ?? ''}</Badge>
+        ),
+    },
+  ];
+  return (
+    <Section id="audit" title="Audit log" busy={list.loading}>
+      <p class="meta">
+        Every change made through the API or <code>debriefctl</code>: feedback, links, promotions,
+        retries and discards, tokens, merges; who made it (the API token's name), when, and
+        whether it was allowed.
+      </p>
+      <form
+        class="filters"
+        aria-label="Filter the audit log"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const v = (new FormData(e.currentTarget as HTMLFormElement).get('who') ?? '').toString();
+          setPages([]);
+          setActor(v.trim());
+        }}
+      >
+        <div class="filter">
+          <label for="audit-who">Who</label>
+          <input id="audit-who" name="who" type="text" placeholder="Anyone" />
+        </div>
+        <button type="submit" class="secondary">
+          Show
+        </button>
+      </form>
+      <Loadable state={list} what="load the audit log" lines={3}>
+        {(entries) => (
+          <>
+            <DataTable
+              id="audit-table"
+              caption="Changes, newest first"
+              columns={columns}
+              rows={entries}
+              csvName="debrief-audit.csv"
+              empty="Nothing recorded yet."
+            />
+            {entries.length > 0 && entries.length % 50 === 0 && (
+              <button
+                type="button"
+                class="secondary small"
+                onClick={() => setPages((p) => [...p, entries[entries.length - 1]?.id ?? '0'])}
+              >
+                Older
+              </button>
+            )}
+          </>
+        )}
+      </Loadable>
+    </Section>
+  );
+}
+
 const kRoles = ['agent', 'lead', 'admin'];
 
-function Tokens(props: { api: Api }) {
+function Tokens(props: { api: Api; onChange: () => void }) {
   const { api } = props;
   const list = useLoad(() => api.call<ListApiTokensResponse>('Admin', 'ListApiTokens', {}), []);
   const [name, setName] = useState('');
@@ -225,6 +624,7 @@ function Tokens(props: { api: Api }) {
       setMade(r);
       setName('');
       list.reload();
+      props.onChange();
     } catch (err) {
       setError(describeError(err, 'make the token'));
     }
@@ -233,6 +633,7 @@ function Tokens(props: { api: Api }) {
     try {
       await api.call('Admin', 'RevokeApiToken', { id: t.id });
       list.reload();
+      props.onChange();
     } catch (err) {
       setError(describeError(err, `revoke ${t.name ?? 'the token'}`));
     }

@@ -44,6 +44,17 @@ export function localDate(iso: string | undefined): string {
   });
 }
 
+// A time to come: "in 4 min", "in 2 h"; "due" once it has passed.
+export function until(iso: string | undefined, now = Date.now()): string {
+  const t = timeOf(iso);
+  if (t === null) return '';
+  const d = t - now;
+  if (d < 30_000) return 'due';
+  if (d < kHour) return `in ${Math.max(1, Math.round(d / kMinute))} min`;
+  if (d < kDay) return `in ${Math.round(d / kHour)} h`;
+  return `on ${localDate(iso)}`;
+}
+
 export function localDateTime(iso: string | undefined): string {
   const t = timeOf(iso);
   if (t === null) return '';

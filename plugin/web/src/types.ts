@@ -305,12 +305,29 @@ export interface GetTaskResponse {
 
 // ---- Admin (the admins' console) ----
 
+// Since debriefd started; times absent for what has not happened.
+export interface AdapterHealth {
+  lastWebhook?: string;
+  refusalsLastHour?: Record<string, string>; // reason -> count (int64)
+  lastSuccess?: string;
+  lastErrorAt?: string;
+  lastError?: string;
+  callsOk?: string;
+  callsFailed?: string;
+  rateLimitWaits?: string;
+  reconciledTo?: string;
+  nextReconcile?: string;
+  outboxPending?: string;
+  outboxDead?: string;
+}
+
 export interface AdapterInfo {
   id: string;
   type?: string;
   kind?: string; // helpdesk | tracker
   webhookPath?: string;
   webhookUrl?: string;
+  health?: AdapterHealth;
 }
 
 export interface ListAdaptersResponse {
@@ -338,6 +355,46 @@ export interface ListDeadLettersResponse {
 
 export interface ReplayDeliveryResponse {
   outcome?: string;
+}
+
+export interface DiscardDeliveryResponse {
+  discarded?: number;
+}
+
+export interface DeadAction {
+  id: string;
+  adapterId?: string;
+  kind?: string; // create_task, sync_task, write_back, notify_ticket, reply, verify_fix, ...
+  ticket?: TicketRef;
+  taskId?: string;
+  attempts?: number;
+  error?: string;
+  createdAt?: string;
+}
+
+export interface ListDeadActionsResponse {
+  deadActions?: DeadAction[];
+}
+
+export interface RetryDeadActionResponse {
+  retried?: number;
+}
+
+export interface DiscardDeadActionResponse {
+  discarded?: number;
+}
+
+export interface AuditEntry {
+  id: string;
+  at?: string;
+  actor?: string;
+  action?: string;
+  target?: string;
+  outcome?: string;
+}
+
+export interface ListAuditResponse {
+  entries?: AuditEntry[];
 }
 
 export interface ApiToken {

@@ -37,7 +37,17 @@ enum class AppendOutcome { kStored, kDuplicate };
 
 // What became of a delivery. kFailed is a dead letter: it stays visible with its error
 // (ListDeadLetters) and can be processed again (GetDelivery, then the pipeline's Replay).
-enum class DeliveryState { kPending = 0, kProcessed = 1, kIgnored = 2, kFailed = 3 };
+// kDiscarded is a dead letter an admin gave up on: never processed, kept for the record.
+enum class DeliveryState {
+  kPending = 0,
+  kProcessed = 1,
+  kIgnored = 2,
+  kFailed = 3,
+  kDiscarded = 4
+};
+
+// What became of an outbox action. kDead failed for good (it can be retried or discarded).
+enum class ActionState { kPending = 0, kDone = 1, kDead = 2, kDiscarded = 3 };
 
 // A delivery the pipeline gave up on.
 struct DeadLetter {
@@ -62,6 +72,18 @@ struct OutboxEntry {
   std::string key;
   v1::OutboxAction action;
   int attempts = 0;
+  std::string last_error;  // ListActions only
+  absl::Time created_at;   // ListActions only
+};
+
+// One line of the audit log.
+struct AuditRecord {
+  int64_t id = 0;  // set by the store
+  absl::Time at;
+  std::string actor;
+  std::string action;
+  std::string target;
+  std::string outcome;
 };
 
 struct FeedbackRecord {
@@ -244,6 +266,21 @@ class StoreTransaction {
   virtual absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) = 0;
   virtual absl::Status PutCursor(const std::string& name, const std::string& value) = 0;
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
+
+  // Outbox actions in one state, newest first (the admins' view of what waits or failed).
+  virtual absl::StatusOr<std::vector<OutboxEntry>> ListActions(ActionState state, int limit) = 0;
+  // Dead actions (the one with this id, or every one when id is 0) made pending again, due
+  // at `due`, their attempts reset; returns how many. FAILED_PRECONDITION when the named
+  // action is not dead, NOT_FOUND when there is none.
+  virtual absl::StatusOr<int> ReviveDeadActions(int64_t id, absl::Time due) = 0;
+  // Dead actions (one, or all when id is 0) discarded: never carried out, kept for the record.
+  virtual absl::StatusOr<int> DiscardDeadActions(int64_t id) = 0;
+
+  // The audit log: appended to, and read newest first (entries older than before_id when it
+  // is not 0; only one actor's when actor is not empty).
+  virtual absl::Status AppendAudit(const AuditRecord& record) = 0;
+  virtual absl::StatusOr<std::vector<AuditRecord>> ListAudit(int limit, int64_t before_id,
+                                                             const std::string& actor) = 0;
 };
 
 // Debrief's durable state. Implementations: SQLite (embedded default); every one passes the
