@@ -18,72 +18,10 @@ debriefd="$build/plugin/debriefd"
 [ -x "$debriefd" ] || { echo "grafana.sh: no $debriefd (build the plugin first)" >&2; exit 1; }
 
 work=$(mktemp -d)
-pid=
-cleanup() {
-  if [ -n "$pid" ]; then
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-read -r http grpc < <(python3 -c 'import socket
-s=[socket.socket() for _ in range(2)]
-[x.bind(("127.0.0.1",0)) for x in s]
-print(" ".join(str(x.getsockname()[1]) for x in s))')
-
-cat >"$work/debrief.yaml" <<YAML
-data_dir: $work
-http: {listen: "127.0.0.1:$http"}
-grpc: {listen: "127.0.0.1:$grpc"}
-store: {sqlite: {path: debrief.db}}
-helpdesks:
-  - id: support
-    type: generic
-    settings: &generic
-      secret: {file: webhook-secret, create: true}
-      signature_header: X-Debrief-Signature
-      timestamp_header: X-Debrief-Timestamp
-      delivery_id_header: X-Debrief-Delivery
-      fields:
-        ticket_id: /ticket/id
-        subject: /ticket/subject
-        body: /ticket/description
-        requester_email: /ticket/requester/email
-        requester_name: /ticket/requester/name
-        status: /ticket/status
-        url: /ticket/url
-        event: /event
-  - id: shop
-    type: generic
-    settings: *generic
-trackers:
-  - id: tasks
-    type: builtin
-    settings: {path: builtin-tracker.db, base_url: "http://127.0.0.1:$http/tasks/"}
-taxonomy: {file: $root/deploy/taxonomy/default.yaml}
-link_policy: {open_after_tickets: 3, window: 7d}
-pipeline: {poll_interval: 20ms}
-loop: {impact_interval: 0s, status_poll_interval: 1s}
-YAML
-
-"$debriefd" --config "$work/debrief.yaml" >"$work/debriefd.log" 2>&1 &
-pid=$!
-ready=
-for _ in $(seq 1 200); do
-  if curl -sf "http://127.0.0.1:$http/readyz" >/dev/null 2>&1; then
-    ready=1
-    break
-  fi
-  kill -0 "$pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  echo "grafana.sh: debriefd did not get ready on 127.0.0.1:$http within 20 s; its log:" >&2
-  cat "$work/debriefd.log" >&2
-  exit 1
-fi
+source "$root/tests/debriefd_env.sh"
+trap 'stop_debriefd; rm -rf "$work"' EXIT
+start_debriefd
+trap 'stop_debriefd; rm -rf "$work"' EXIT
 
 # A family without a series is not in the exposition: the refusal counters and the API's calls
 # appear with their first sample. One of each, so that the dashboard's queries of them and their
@@ -104,9 +42,7 @@ expect 404 /api/no-such-call                 # debrief_api_calls_total, _refused
 
 curl -sf "http://127.0.0.1:$http/metrics" >"$work/metrics.txt"
 
-kill "$pid"
-wait "$pid" || true
-pid=
+stop_debriefd
 
 python3 "$here/grafana_check.py" "$dashboard" "$work/metrics.txt" \
   --promql-rules "$work/queries.json"

@@ -36,7 +36,7 @@ PY
 
 last=$(python3 "$here/history.py" "$root/deploy/taxonomy/default.yaml" "$work/history")
 start_debriefd
-trap 'kill $pid $peer 2>/dev/null || true; wait $pid $peer 2>/dev/null || true' EXIT
+trap 'stop_debriefd; kill $peer 2>/dev/null || true; wait $peer 2>/dev/null || true' EXIT
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
   "$work/history" >/dev/null
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \

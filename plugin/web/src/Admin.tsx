@@ -10,6 +10,7 @@ import { describeError } from './api';
 import type { Column } from './DataTable';
 import { DataTable } from './DataTable';
 import { ago, kindWords, localDateTime, num, until } from './format';
+import type { Loaded } from './load';
 import { useLoad } from './load';
 import type {
   AdapterHealth,
@@ -213,65 +214,49 @@ function Adapters(props: { api: Api; changes: number }) {
   );
 }
 
-function DeadLetters(props: { api: Api; onChange: () => void }) {
-  const { api } = props;
-  const list = useLoad(
-    () => api.call<ListDeadLettersResponse>('Admin', 'ListDeadLetters', { limit: 100 }),
-    [],
-  );
+// What failed for good, as an admin works it: a table with Retry and Discard on each row, and
+// Retry all and Discard all (asked first) above it. `act` does one (a row) or all (null) and
+// answers what happened, in words.
+interface GivenUpOnProps<R> {
+  id: string;
+  title: string;
+  intro: string;
+  list: Loaded<R[]>;
+  what: string; // "the dead letters"
+  caption: string;
+  csvName: string;
+  empty: string;
+  columns: Column<R>[];
+  rowName: (r: R) => string; // "delivery 12"
+  never: string; // "They will never be processed."
+  act: (how: 'retry' | 'discard', r: R | null) => Promise<string>;
+  onChange: () => void;
+}
+
+function GivenUpOn<R>(props: GivenUpOnProps<R>) {
+  const { list } = props;
   const [note, setNote] = useState('');
   const [busy, setBusy] = useState(false);
-  async function retry(letters: DeadLetter[]) {
+  async function run(how: 'retry' | 'discard', r: R | null) {
     setBusy(true);
-    const outcomes: string[] = [];
-    for (const d of letters) {
-      try {
-        const r = await api.call<ReplayDeliveryResponse>('Admin', 'ReplayDelivery', { seq: d.seq });
-        outcomes.push(`delivery ${d.seq}: ${r.outcome ?? 'processed'}`);
-      } catch (e) {
-        outcomes.push(`delivery ${d.seq}: ${describeError(e, 'process it again')}`);
-      }
-    }
-    setNote(outcomes.join('; '));
+    setNote(await props.act(how, r));
     setBusy(false);
     list.reload();
     props.onChange();
   }
-  async function discard(d: DeadLetter | null) {
-    setBusy(true);
-    try {
-      const r = await api.call<DiscardDeliveryResponse>(
-        'Admin',
-        'DiscardDelivery',
-        d ? { seq: d.seq } : { all: true },
-      );
-      setNote(`${num(r.discarded)} discarded: kept in the inbox, never processed.`);
-    } catch (e) {
-      setNote(describeError(e, 'discard'));
-    }
-    setBusy(false);
-    list.reload();
-    props.onChange();
-  }
-  const columns: Column<DeadLetter>[] = [
-    { label: 'Delivery', value: (d) => num(d.seq) },
-    { label: 'Adapter', value: (d) => d.adapterId ?? '' },
-    { label: 'Delivery id', value: (d) => d.deliveryKey ?? '' },
-    { label: 'Received', value: (d) => d.receivedAt ?? '', show: (d) => localDateTime(d.receivedAt) },
-    { label: 'Given up', value: (d) => d.failedAt ?? '', show: (d) => ago(d.failedAt) },
-    { label: 'Attempts', value: (d) => d.attempts ?? 0, numeric: true },
-    { label: 'Error', value: (d) => d.error ?? '' },
+  const columns: Column<R>[] = [
+    ...props.columns,
     {
       label: 'Action',
       value: () => '',
-      show: (d) => (
+      show: (r) => (
         <span class="row-actions">
           <button
             type="button"
             class="secondary small"
             disabled={busy}
-            onClick={() => void retry([d])}
-            aria-label={`Retry delivery ${num(d.seq)}`}
+            onClick={() => void run('retry', r)}
+            aria-label={`Retry ${props.rowName(r)}`}
           >
             Retry
           </button>
@@ -279,8 +264,8 @@ function DeadLetters(props: { api: Api; onChange: () => void }) {
             type="button"
             class="secondary small"
             disabled={busy}
-            onClick={() => void discard(d)}
-            aria-label={`Discard delivery ${num(d.seq)}`}
+            onClick={() => void run('discard', r)}
+            aria-label={`Discard ${props.rowName(r)}`}
           >
             Discard
           </button>
@@ -289,11 +274,8 @@ function DeadLetters(props: { api: Api; onChange: () => void }) {
     },
   ];
   return (
-    <Section id="dead-letters" title="Dead letters" busy={list.loading || busy}>
-      <p class="meta">
-        Deliveries the pipeline gave up on, with their error. Fix the cause (an adapter's settings,
-        a category), then retry: the delivery is processed again, once; or discard it.
-      </p>
+    <Section id={props.id} title={props.title} busy={list.loading || busy}>
+      <p class="meta">{props.intro}</p>
       <button type="button" class="secondary small" onClick={() => list.reload()}>
         Refresh
       </button>
@@ -302,39 +284,102 @@ function DeadLetters(props: { api: Api; onChange: () => void }) {
           {note}
         </p>
       )}
-      <Loadable state={list} what="load the dead letters" lines={2}>
-        {(data) => (
+      <Loadable state={list} what={`load ${props.what}`} lines={2}>
+        {(rows) => (
           <>
-            {(data.deadLetters ?? []).length > 1 && (
+            {rows.length > 1 && (
               <span class="row-actions">
                 <button
                   type="button"
                   class="secondary small"
                   disabled={busy}
-                  onClick={() => void retry(data.deadLetters ?? [])}
+                  onClick={() => void run('retry', null)}
                 >
                   Retry all
                 </button>
                 <ConfirmButton
                   label="Discard all"
-                  question={`Discard all ${(data.deadLetters ?? []).length} dead letters? They will never be processed.`}
+                  question={`Discard all ${rows.length} ${props.what.replace(/^the /, '')}? ${props.never}`}
                   disabled={busy}
-                  onConfirm={() => void discard(null)}
+                  onConfirm={() => void run('discard', null)}
                 />
               </span>
             )}
             <DataTable
-              id="dead-letters-table"
-              caption="Deliveries given up on, newest first"
+              id={`${props.id}-table`}
+              caption={props.caption}
               columns={columns}
-              rows={data.deadLetters ?? []}
-              csvName="debrief-dead-letters.csv"
-              empty="No dead letters: every delivery was processed."
+              rows={rows}
+              csvName={props.csvName}
+              empty={props.empty}
             />
           </>
         )}
       </Loadable>
     </Section>
+  );
+}
+
+function DeadLetters(props: { api: Api; onChange: () => void }) {
+  const { api } = props;
+  const list = useLoad(
+    async () =>
+      (await api.call<ListDeadLettersResponse>('Admin', 'ListDeadLetters', { limit: 100 }))
+        .deadLetters ?? [],
+    [],
+  );
+  async function act(how: 'retry' | 'discard', d: DeadLetter | null): Promise<string> {
+    if (how === 'discard') {
+      try {
+        const r = await api.call<DiscardDeliveryResponse>(
+          'Admin',
+          'DiscardDelivery',
+          d ? { seq: d.seq } : { all: true },
+        );
+        return `${num(r.discarded)} discarded: kept in the inbox, never processed.`;
+      } catch (e) {
+        return describeError(e, 'discard');
+      }
+    }
+    const outcomes: string[] = [];
+    for (const l of d ? [d] : (list.data ?? [])) {
+      try {
+        const r = await api.call<ReplayDeliveryResponse>('Admin', 'ReplayDelivery', { seq: l.seq });
+        outcomes.push(`delivery ${l.seq}: ${r.outcome ?? 'processed'}`);
+      } catch (e) {
+        outcomes.push(`delivery ${l.seq}: ${describeError(e, 'process it again')}`);
+      }
+    }
+    return outcomes.join('; ');
+  }
+  return (
+    <GivenUpOn
+      id="dead-letters"
+      title="Dead letters"
+      intro="Deliveries the pipeline gave up on, with their error. Fix the cause (an adapter's settings, a category), then retry: the delivery is processed again, once; or discard it."
+      list={list}
+      what="the dead letters"
+      caption="Deliveries given up on, newest first"
+      csvName="debrief-dead-letters.csv"
+      empty="No dead letters: every delivery was processed."
+      rowName={(d) => `delivery ${num(d.seq)}`}
+      never="They will never be processed."
+      act={act}
+      onChange={props.onChange}
+      columns={[
+        { label: 'Delivery', value: (d) => num(d.seq) },
+        { label: 'Adapter', value: (d) => d.adapterId ?? '' },
+        { label: 'Delivery id', value: (d) => d.deliveryKey ?? '' },
+        {
+          label: 'Received',
+          value: (d) => d.receivedAt ?? '',
+          show: (d) => localDateTime(d.receivedAt),
+        },
+        { label: 'Given up', value: (d) => d.failedAt ?? '', show: (d) => ago(d.failedAt) },
+        { label: 'Attempts', value: (d) => d.attempts ?? 0, numeric: true },
+        { label: 'Error', value: (d) => d.error ?? '' },
+      ]}
+    />
   );
 }
 
@@ -391,125 +436,61 @@ const kActionWords: Record<string, string> = {
 function DeadActions(props: { api: Api; onChange: () => void }) {
   const { api } = props;
   const list = useLoad(
-    () => api.call<ListDeadActionsResponse>('Admin', 'ListDeadActions', { limit: 100 }),
+    async () =>
+      (await api.call<ListDeadActionsResponse>('Admin', 'ListDeadActions', { limit: 100 }))
+        .deadActions ?? [],
     [],
   );
-  const [note, setNote] = useState('');
-  const [busy, setBusy] = useState(false);
-  async function act(what: 'retry' | 'discard', a: DeadAction | null) {
-    setBusy(true);
+  async function act(how: 'retry' | 'discard', a: DeadAction | null): Promise<string> {
     const req = a ? { id: a.id } : { all: true };
     try {
-      if (what === 'retry') {
+      if (how === 'retry') {
         const r = await api.call<RetryDeadActionResponse>('Admin', 'RetryDeadAction', req);
-        setNote(`${num(r.retried)} back in the outbox, due now.`);
-      } else {
-        const r = await api.call<DiscardDeadActionResponse>('Admin', 'DiscardDeadAction', req);
-        setNote(`${num(r.discarded)} discarded: never carried out.`);
+        return `${num(r.retried)} back in the outbox, due now.`;
       }
+      const r = await api.call<DiscardDeadActionResponse>('Admin', 'DiscardDeadAction', req);
+      return `${num(r.discarded)} discarded: never carried out.`;
     } catch (e) {
-      setNote(describeError(e, what));
+      return describeError(e, how);
     }
-    setBusy(false);
-    list.reload();
-    props.onChange();
   }
-  const columns: Column<DeadAction>[] = [
-    { label: 'Action', value: (a) => num(a.id) },
-    { label: 'Adapter', value: (a) => a.adapterId ?? '' },
-    {
-      label: 'What',
-      value: (a) => a.kind ?? '',
-      show: (a) => kActionWords[a.kind ?? ''] ?? a.kind ?? '',
-    },
-    {
-      label: 'About',
-      value: (a) =>
-        [
-          a.ticket ? `ticket ${a.ticket.helpdeskId}/${a.ticket.ticketId}` : '',
-          num(a.taskId) ? `task ${num(a.taskId)}` : '',
-        ]
-          .filter(Boolean)
-          .join(', '),
-    },
-    { label: 'Queued', value: (a) => a.createdAt ?? '', show: (a) => ago(a.createdAt) },
-    { label: 'Attempts', value: (a) => a.attempts ?? 0, numeric: true },
-    { label: 'Error', value: (a) => a.error ?? '' },
-    {
-      label: 'Action',
-      value: () => '',
-      show: (a) => (
-        <span class="row-actions">
-          <button
-            type="button"
-            class="secondary small"
-            disabled={busy}
-            onClick={() => void act('retry', a)}
-            aria-label={`Retry action ${num(a.id)}`}
-          >
-            Retry
-          </button>
-          <button
-            type="button"
-            class="secondary small"
-            disabled={busy}
-            onClick={() => void act('discard', a)}
-            aria-label={`Discard action ${num(a.id)}`}
-          >
-            Discard
-          </button>
-        </span>
-      ),
-    },
-  ];
   return (
-    <Section id="dead-actions" title="Failed actions" busy={list.loading || busy}>
-      <p class="meta">
-        What a helpdesk or tracker refused for good (a task not created, a note not written), with
-        its error. Fix the cause (a credential, a project, a permission), then retry: the action
-        runs again, once; or discard it.
-      </p>
-      <button type="button" class="secondary small" onClick={() => list.reload()}>
-        Refresh
-      </button>
-      {note && (
-        <p class="status-note" role="status">
-          {note}
-        </p>
-      )}
-      <Loadable state={list} what="load the failed actions" lines={2}>
-        {(data) => (
-          <>
-            {(data.deadActions ?? []).length > 1 && (
-              <span class="row-actions">
-                <button
-                  type="button"
-                  class="secondary small"
-                  disabled={busy}
-                  onClick={() => void act('retry', null)}
-                >
-                  Retry all
-                </button>
-                <ConfirmButton
-                  label="Discard all"
-                  question={`Discard all ${(data.deadActions ?? []).length} failed actions? They will never be carried out.`}
-                  disabled={busy}
-                  onConfirm={() => void act('discard', null)}
-                />
-              </span>
-            )}
-            <DataTable
-              id="dead-actions-table"
-              caption="Actions that failed for good, newest first"
-              columns={columns}
-              rows={data.deadActions ?? []}
-              csvName="debrief-failed-actions.csv"
-              empty="No failed actions: everything the outbox held was carried out."
-            />
-          </>
-        )}
-      </Loadable>
-    </Section>
+    <GivenUpOn
+      id="dead-actions"
+      title="Failed actions"
+      intro="What a helpdesk or tracker refused for good (a task not created, a note not written), with its error. Fix the cause (a credential, a project, a permission), then retry: the action runs again, once; or discard it."
+      list={list}
+      what="the failed actions"
+      caption="Actions that failed for good, newest first"
+      csvName="debrief-failed-actions.csv"
+      empty="No failed actions: everything the outbox held was carried out."
+      rowName={(a) => `action ${num(a.id)}`}
+      never="They will never be carried out."
+      act={act}
+      onChange={props.onChange}
+      columns={[
+        { label: 'Action', value: (a) => num(a.id) },
+        { label: 'Adapter', value: (a) => a.adapterId ?? '' },
+        {
+          label: 'What',
+          value: (a) => a.kind ?? '',
+          show: (a) => kActionWords[a.kind ?? ''] ?? a.kind ?? '',
+        },
+        {
+          label: 'About',
+          value: (a) =>
+            [
+              a.ticket ? `ticket ${a.ticket.helpdeskId}/${a.ticket.ticketId}` : '',
+              num(a.taskId) ? `task ${num(a.taskId)}` : '',
+            ]
+              .filter(Boolean)
+              .join(', '),
+        },
+        { label: 'Queued', value: (a) => a.createdAt ?? '', show: (a) => ago(a.createdAt) },
+        { label: 'Attempts', value: (a) => a.attempts ?? 0, numeric: true },
+        { label: 'Error', value: (a) => a.error ?? '' },
+      ]}
+    />
   );
 }
 
