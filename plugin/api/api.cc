@@ -92,6 +92,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
       {"Tagging.Feedback", Unary(&S::Feedback)},
       {"Tagging.ListCategories", Unary(&S::ListCategories)},
       {"Tagging.ListEmerging", Unary(&S::ListEmerging)},
+      {"Tagging.ListReview", Unary(&S::ListReview)},
       {"Tagging.PromoteEmerging", Unary(&S::PromoteEmerging)},
       {"Improvements.ListTasks", Unary(&S::ListTasks)},
       {"Improvements.GetTask", Unary(&S::GetTask)},

@@ -38,7 +38,7 @@ const std::map<std::string, Role, std::less<>>& Rules() {
       {"Insights.FixOutcomes", Role::kLead},      {"Insights.CustomersVoice", Role::kLead},
       {"Admin.DiscardDelivery", Role::kAdmin},    {"Admin.ListDeadActions", Role::kAdmin},
       {"Admin.RetryDeadAction", Role::kAdmin},    {"Admin.DiscardDeadAction", Role::kAdmin},
-      {"Admin.ListAudit", Role::kAdmin},
+      {"Admin.ListAudit", Role::kAdmin},          {"Tagging.ListReview", Role::kLead},
   };
   return *rules;
 }

@@ -30,12 +30,7 @@ int Print(const google::protobuf::Message& m) {
       return 0;
     }
   }
-  std::string out;
-  google::protobuf::util::JsonPrintOptions o;
-  o.add_whitespace = true;
-  o.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  std::cout << out;
+  std::cout << (GetOutput() == Output::kYaml ? Yaml(m) : Json(m));
   return 0;
 }
 

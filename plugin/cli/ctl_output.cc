@@ -6,20 +6,48 @@
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/time_util.h"
 #include "debrief/v1/services.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 
 namespace debrief::cli {
 namespace {
 
 Output g_output = Output::kAuto;
 const std::string kNone = "-";
+bool g_fixed_clock = false;
+absl::Time g_now;
+absl::TimeZone g_zone;
+int g_colour = -1;  // -1: decided from the terminal and NO_COLOR
+
+absl::Time Now() { return g_fixed_clock ? g_now : absl::Now(); }
+absl::TimeZone Zone() { return g_fixed_clock ? g_zone : absl::LocalTimeZone(); }
+
+bool Colour() {
+  if (g_colour < 0) {
+    const char* term = getenv("TERM");
+    g_colour = ForPeople() && isatty(STDOUT_FILENO) != 0 && getenv("NO_COLOR") == nullptr &&
+                       !(term != nullptr && std::string(term) == "dumb")
+                   ? 1
+                   : 0;
+  }
+  return g_colour == 1;
+}
+
+constexpr const char* kGreen = "32";
+constexpr const char* kRed = "31";
+constexpr const char* kYellow = "33";
+constexpr const char* kDim = "2";
+constexpr const char* kBold = "1";
 
 // Characters in UTF-8 text: the bytes that do not continue a sequence.
 size_t Width(const std::string& s) {
@@ -45,9 +73,35 @@ std::string Printable(const std::string& s) {
   return out;
 }
 
+std::string Paint(const std::string& text, const char* colour) {
+  if (colour == nullptr || !Colour()) return text;
+  return absl::StrCat("\x1b[", colour, "m", text, "\x1b[0m");
+}
+
+// A time as people say it: "just now", "5 min ago", "3 h ago", "2 days ago", then the date;
+// "in 4 min" for one to come. With -o wide, the local date and time.
 std::string When(const google::protobuf::Timestamp& t) {
   if (t.seconds() == 0 && t.nanos() == 0) return "-";
-  return absl::FormatTime("%Y-%m-%d %H:%M", base::FromTimestamp(t), absl::LocalTimeZone());
+  const absl::Time at = base::FromTimestamp(t);
+  if (g_output == Output::kWide) return absl::FormatTime("%Y-%m-%d %H:%M", at, Zone());
+  const absl::Duration d = Now() - at;
+  const absl::Duration ad = absl::AbsDuration(d);
+  auto words = [&]() -> std::string {
+    if (ad < absl::Seconds(45)) return "";
+    if (ad < absl::Hours(1))
+      return absl::StrCat(std::max<int64_t>(1, absl::ToInt64Minutes(ad + absl::Seconds(30))),
+                          " min");
+    if (ad < absl::Hours(36)) return absl::StrCat(absl::ToInt64Hours(ad + absl::Minutes(30)), " h");
+    if (ad < absl::Hours(24 * 14)) {
+      const int64_t days = absl::ToInt64Hours(ad + absl::Hours(12)) / 24;
+      return absl::StrCat(days, days == 1 ? " day" : " days");
+    }
+    return "date";
+  };
+  const std::string w = words();
+  if (w.empty()) return "just now";
+  if (w == "date") return absl::FormatTime("%Y-%m-%d", at, Zone());
+  return d >= absl::ZeroDuration() ? absl::StrCat(w, " ago") : absl::StrCat("in ", w);
 }
 
 std::string StatusWords(v1::TaskStatus s) {
@@ -67,6 +121,19 @@ std::string StatusWords(v1::TaskStatus s) {
   }
 }
 
+const char* StatusColour(v1::TaskStatus s) {
+  switch (s) {
+    case v1::TASK_DONE:
+      return kGreen;
+    case v1::TASK_IN_PROGRESS:
+      return kYellow;
+    case v1::TASK_WONT_DO:
+      return kDim;
+    default:
+      return nullptr;
+  }
+}
+
 std::string Percent(double confidence) {
   return absl::StrCat(static_cast<int>(confidence * 100 + 0.5), "%");
 }
@@ -79,16 +146,18 @@ std::string ReasonWords(const std::string& feature) {
 
 std::string Tasks(const v1::ListTasksResponse& r) {
   if (r.tasks().empty()) return "No tasks.\n";
-  Table t({"ID", "CAUSE", "STATUS", "TICKETS", "CUSTOMERS", "LAST TICKET", "TRACKER", "TITLE"});
+  Table t({"ID", "CAUSE", "STATUS", "TICKETS", "CUSTOMERS", "LAST TICKET", "TRACKER", "TITLE"},
+          {"FIRST TICKET", "URL"});
   for (const auto& k : r.tasks()) {
-    const std::string& tracker = !k.external_key().empty() ? k.external_key()
-                                 : !k.url().empty()        ? k.url()
-                                                           : kNone;
+    const std::string& tracker = !k.external_key().empty()  ? k.external_key()
+                                 : !k.external_id().empty() ? k.external_id()
+                                                            : kNone;
     const std::string status =
         absl::StrCat(StatusWords(k.status()), k.flagged() ? " (flagged)" : "");
-    t.Row({absl::StrCat(k.id()), k.category_id(), status, absl::StrCat(k.ticket_count()),
-           absl::StrCat(k.customer_count()), When(k.last_seen()),
-           absl::StrCat(k.tracker_id(), " ", tracker), k.title()});
+    t.Row({absl::StrCat(k.id()), k.category_id(), Cell(status, StatusColour(k.status())),
+           absl::StrCat(k.ticket_count()), absl::StrCat(k.customer_count()), When(k.last_seen()),
+           absl::StrCat(k.tracker_id(), " ", tracker), k.title(), When(k.first_seen()),
+           k.url().empty() ? kNone : k.url()});
   }
   return t.Render();
 }
@@ -97,8 +166,8 @@ std::string Task(const v1::GetTaskResponse& r) {
   const auto& k = r.task();
   std::string out = absl::StrCat("Task ", k.id(), ": ", Printable(k.title()), "\n");
   absl::StrAppend(&out, "  cause:      ", k.category_id(), "\n");
-  absl::StrAppend(&out, "  status:     ", StatusWords(k.status()), k.flagged() ? " (flagged)" : "",
-                  "\n");
+  absl::StrAppend(&out, "  status:     ", Paint(StatusWords(k.status()), StatusColour(k.status())),
+                  k.flagged() ? " (flagged)" : "", "\n");
   absl::StrAppend(&out, "  tracker:    ", k.tracker_id(), " ",
                   k.external_key().empty() ? "-" : k.external_key(), k.url().empty() ? "" : "  ",
                   k.url(), "\n");
@@ -107,25 +176,33 @@ std::string Task(const v1::GetTaskResponse& r) {
   if (k.has_done_at()) absl::StrAppend(&out, "  done:       ", When(k.done_at()), "\n");
   if (k.has_verification()) {
     const char* verdict = "-";
+    const char* colour = nullptr;
     switch (k.verification().verdict()) {
       case v1::FixVerification::VERIFIED:
         verdict = "verified: the cause went down";
+        colour = kGreen;
         break;
       case v1::FixVerification::NOT_YET_KNOWN:
         verdict = "not yet known";
         break;
       case v1::FixVerification::NOT_VERIFIED:
         verdict = "not verified: the cause is still coming in";
+        colour = kRed;
         break;
       default:
         break;
     }
-    absl::StrAppend(&out, "  fix:        ", verdict, "\n");
+    absl::StrAppend(&out, "  fix:        ", Paint(verdict, colour), "\n");
   }
   if (!r.history().empty()) {
     absl::StrAppend(&out, "  history:\n");
-    for (const auto& h : r.history())
-      absl::StrAppend(&out, "    ", When(h.at()), "  ", StatusWords(h.status()), "\n");
+    size_t w = 0;
+    for (const auto& h : r.history()) w = std::max(w, Width(When(h.at())));
+    for (const auto& h : r.history()) {
+      const std::string when = When(h.at());
+      absl::StrAppend(&out, "    ", when, std::string(w - Width(when) + 2, ' '),
+                      Paint(StatusWords(h.status()), StatusColour(h.status())), "\n");
+    }
   }
   absl::StrAppend(&out, "  tickets:    ", r.links_size(), " linked\n");
   Table t({"HELPDESK", "TICKET", "LINKED"});
@@ -149,7 +226,7 @@ std::string Ticket(const v1::GetTicketResponse& r) {
       absl::StrAppend(&out, " (set by an agent)");
     else if (!c.category_id().empty())
       absl::StrAppend(&out, " (", Percent(c.confidence()), " confident)");
-    if (c.needs_review()) absl::StrAppend(&out, ", needs review");
+    if (c.needs_review()) absl::StrAppend(&out, ", ", Paint("needs review", kYellow));
     absl::StrAppend(&out, "\n");
     if (!c.reasons().empty()) {
       std::vector<std::string> words;
@@ -182,33 +259,48 @@ std::string Tokens(const v1::ListApiTokensResponse& r) {
   for (const auto& k : r.tokens()) {
     const std::string role = absl::StrCat(k.role(), k.installation() ? " (installation)" : "");
     t.Row({absl::StrCat(k.id()), k.name(), role, k.helpdesk_id().empty() ? "all" : k.helpdesk_id(),
-           When(k.created_at()), When(k.last_used_at()), k.revoked() ? "revoked" : "active"});
+           When(k.created_at()), When(k.last_used_at()),
+           k.revoked() ? Cell("revoked", kDim) : Cell("active", kGreen)});
   }
   return t.Render();
 }
 
+// OK, or what is wrong first: calls failing since the last success, actions failed for good.
+Cell HealthOf(const v1::AdapterHealth& h) {
+  const auto t = [](const google::protobuf::Timestamp& ts) {
+    return ts.seconds() * 1'000'000'000LL + ts.nanos();
+  };
+  if (!h.last_error().empty() &&
+      (!h.has_last_success() || t(h.last_error_at()) > t(h.last_success())))
+    return Cell("FAILING", kRed);
+  if (h.outbox_dead() > 0) return Cell("FAILED ACTIONS", kRed);
+  if (!h.refusals_last_hour().empty()) return Cell("REFUSING", kYellow);
+  return Cell("OK", kGreen);
+}
+
 std::string Adapters(const v1::ListAdaptersResponse& r) {
-  Table t({"ID", "KIND", "TYPE", "WEBHOOK", "LAST WEBHOOK", "REFUSED 1H", "CALLS OK/FAILED",
-           "LAST ERROR", "OUTBOX"});
+  Table t({"ID", "KIND", "TYPE", "HEALTH", "LAST WEBHOOK", "REFUSED 1H", "OUTBOX", "LAST ERROR"},
+          {"WEBHOOK", "CALLS OK/FAILED", "LISTED TO", "NEXT LISTING"});
   for (const auto& a : r.adapters()) {
     const v1::AdapterHealth& h = a.health();
     std::vector<std::string> refused;
     for (const auto& [reason, n] : h.refusals_last_hour())
       refused.push_back(absl::StrCat(reason, " ", n));
     std::sort(refused.begin(), refused.end());
-    t.Row(
-        {a.id(), a.kind(), a.type(),
-         !a.webhook_url().empty()    ? a.webhook_url()
-         : !a.webhook_path().empty() ? a.webhook_path()
-                                     : "-",
-         When(h.last_webhook()), refused.empty() ? "-" : absl::StrJoin(refused, ", "),
-         absl::StrCat(h.calls_ok(), "/", h.calls_failed(),
-                      h.rate_limit_waits() > 0
-                          ? absl::StrCat(" (", h.rate_limit_waits(), " rate-limited)")
-                          : ""),
-         h.last_error().empty() ? "-" : absl::StrCat(When(h.last_error_at()), " ", h.last_error()),
-         absl::StrCat(h.outbox_pending(), " waiting",
-                      h.outbox_dead() > 0 ? absl::StrCat(", ", h.outbox_dead(), " failed") : "")});
+    t.Row({a.id(), a.kind(), a.type(), HealthOf(h), When(h.last_webhook()),
+           refused.empty() ? kNone : absl::StrJoin(refused, ", "),
+           absl::StrCat(h.outbox_pending(), " waiting",
+                        h.outbox_dead() > 0 ? absl::StrCat(", ", h.outbox_dead(), " failed") : ""),
+           h.last_error().empty() ? kNone
+                                  : absl::StrCat(When(h.last_error_at()), ": ", h.last_error()),
+           !a.webhook_url().empty()    ? a.webhook_url()
+           : !a.webhook_path().empty() ? a.webhook_path()
+                                       : kNone,
+           absl::StrCat(h.calls_ok(), "/", h.calls_failed(),
+                        h.rate_limit_waits() > 0
+                            ? absl::StrCat(" (", h.rate_limit_waits(), " rate-limited)")
+                            : ""),
+           When(h.reconciled_to()), When(h.next_reconcile())});
   }
   return t.Render();
 }
@@ -229,13 +321,33 @@ std::string Audit(const v1::ListAuditResponse& r) {
   if (r.entries().empty()) return "Nothing recorded.\n";
   Table t({"ID", "WHEN", "WHO", "ACTION", "TARGET", "OUTCOME"});
   for (const auto& e : r.entries())
-    t.Row({absl::StrCat(e.id()), When(e.at()), e.actor(), e.action(), e.target(), e.outcome()});
+    t.Row({absl::StrCat(e.id()), When(e.at()), e.actor(), e.action(), e.target(),
+           Cell(e.outcome(), e.outcome() == "ok" ? kGreen : kRed)});
   return t.Render();
 }
 
 std::string Check(const v1::CheckAdapterResponse& r) {
-  return absl::StrCat(r.ok() ? "OK" : "FAILED", r.message().empty() ? "" : ": ",
-                      Printable(r.message()), "\n");
+  return absl::StrCat(r.ok() ? Paint("OK", kGreen) : Paint("FAILED", kRed),
+                      r.message().empty() || r.message() == "ok" ? "" : ": ",
+                      r.message() == "ok" ? "" : Printable(r.message()), "\n");
+}
+
+std::string Review(const v1::ListReviewResponse& r) {
+  if (r.tickets().empty()) return "Nothing waits for review.\n";
+  Table t({"TICKET", "FIRST SEEN", "BEST GUESS", "SUBJECT"}, {"OR ELSE"});
+  for (const auto& i : r.tickets()) {
+    const auto& c = i.classification();
+    std::vector<std::string> alts;
+    for (const auto& a : c.alternatives())
+      if (a.confidence() >= 0.01)
+        alts.push_back(absl::StrCat(a.category_id(), " ", Percent(a.confidence())));
+    t.Row({absl::StrCat(i.ticket().helpdesk_id(), "/", i.ticket().ticket_id()),
+           When(i.first_seen()),
+           c.category_id().empty() ? "none"
+                                   : absl::StrCat(c.category_id(), " ", Percent(c.confidence())),
+           i.subject(), alts.empty() ? kNone : absl::StrJoin(alts, ", ")});
+  }
+  return t.Render();
 }
 
 std::string DeadLetters(const v1::ListDeadLettersResponse& r) {
@@ -259,36 +371,50 @@ std::string Emerging(const v1::ListEmergingResponse& r) {
 }  // namespace
 
 void SetOutput(Output o) { g_output = o; }
+Output GetOutput() { return g_output; }
 
 bool ForPeople() {
   if (g_output == Output::kAuto) return isatty(STDOUT_FILENO) != 0;
-  return g_output == Output::kTable;
+  return g_output == Output::kTable || g_output == Output::kWide;
 }
 
-Table::Table(std::vector<std::string> headers, size_t max_cell)
-    : headers_(std::move(headers)), max_cell_(max_cell) {}
+void SetClockForTest(absl::Time now, absl::TimeZone zone) {
+  g_fixed_clock = true;
+  g_now = now;
+  g_zone = zone;
+}
 
-void Table::Row(std::vector<std::string> cells) {
-  cells.resize(headers_.size());
-  for (auto& c : cells) c = Cut(Printable(c), max_cell_);
+void SetColour(bool on) { g_colour = on ? 1 : 0; }
+
+Table::Table(std::vector<std::string> headers, std::vector<std::string> wide, size_t max_cell)
+    : headers_(std::move(headers)), narrow_(headers_.size()), max_cell_(max_cell) {
+  headers_.insert(headers_.end(), wide.begin(), wide.end());
+}
+
+void Table::Row(std::vector<Cell> cells) {
+  cells.resize(headers_.size(), Cell(""));
+  for (auto& c : cells) c.text = Cut(Printable(c.text), max_cell_);
   rows_.push_back(std::move(cells));
 }
 
 std::string Table::Render() const {
-  std::vector<size_t> width(headers_.size());
-  for (size_t i = 0; i < headers_.size(); ++i) width[i] = Width(headers_[i]);
+  const size_t n = g_output == Output::kWide ? headers_.size() : narrow_;
+  std::vector<size_t> width(n);
+  for (size_t i = 0; i < n; ++i) width[i] = Width(headers_[i]);
   for (const auto& r : rows_)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], Width(r[i]));
+    for (size_t i = 0; i < n; ++i) width[i] = std::max(width[i], Width(r[i].text));
   std::string out;
-  auto line = [&](const std::vector<std::string>& cells) {
+  auto line = [&](const std::vector<Cell>& cells) {
     std::string l;
-    for (size_t i = 0; i < cells.size(); ++i) {
-      l += cells[i];
-      if (i + 1 < cells.size()) l += std::string(width[i] - Width(cells[i]) + 2, ' ');
+    for (size_t i = 0; i < n; ++i) {
+      l += Paint(cells[i].text, cells[i].colour);
+      if (i + 1 < n) l += std::string(width[i] - Width(cells[i].text) + 2, ' ');
     }
     out += std::string(absl::StripTrailingAsciiWhitespace(l)) + "\n";
   };
-  line(headers_);
+  std::vector<Cell> head;
+  for (size_t i = 0; i < n; ++i) head.emplace_back(headers_[i], kBold);
+  line(head);
   for (const auto& r : rows_) line(r);
   return out;
 }
@@ -303,6 +429,7 @@ std::string Readable(const google::protobuf::Message& m) {
   if (auto* r = dynamic_cast<const v1::ListDeadLettersResponse*>(&m)) return DeadLetters(*r);
   if (auto* r = dynamic_cast<const v1::ListDeadActionsResponse*>(&m)) return DeadActions(*r);
   if (auto* r = dynamic_cast<const v1::ListAuditResponse*>(&m)) return Audit(*r);
+  if (auto* r = dynamic_cast<const v1::ListReviewResponse*>(&m)) return Review(*r);
   if (auto* r = dynamic_cast<const v1::RetryDeadActionResponse*>(&m))
     return absl::StrCat(r->retried(), r->retried() == 1 ? " action" : " actions",
                         " back in the outbox, due now.\n");
@@ -314,6 +441,76 @@ std::string Readable(const google::protobuf::Message& m) {
                         " discarded: kept in the inbox, never processed.\n");
   if (auto* r = dynamic_cast<const v1::ListEmergingResponse*>(&m)) return Emerging(*r);
   return "";
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+namespace {
+
+// Block-style YAML of a JSON value: strings double-quoted with JSON's escapes (valid YAML),
+// keys bare where they are plain words.
+void YamlOf(const nlohmann::ordered_json& v, int indent, std::string* out);
+
+bool BareKey(const std::string& k) {
+  return !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  }) && !absl::ascii_isdigit(static_cast<unsigned char>(k[0]));
+}
+
+std::string Scalar(const nlohmann::ordered_json& v) {
+  return v.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+bool Nested(const nlohmann::ordered_json& v) {
+  return (v.is_object() || v.is_array()) && !v.empty();
+}
+
+void YamlOf(const nlohmann::ordered_json& v, int indent, std::string* out) {
+  const std::string pad(static_cast<size_t>(indent), ' ');
+  if (v.is_object()) {
+    for (const auto& [k, x] : v.items()) {
+      absl::StrAppend(out, pad, BareKey(k) ? k : Scalar(nlohmann::ordered_json(k)), ":");
+      if (Nested(x)) {
+        absl::StrAppend(out, "\n");
+        YamlOf(x, indent + 2, out);
+      } else {
+        absl::StrAppend(out, " ", Scalar(x), "\n");
+      }
+    }
+  } else if (v.is_array()) {
+    for (const auto& x : v) {
+      if (Nested(x)) {
+        // "- " then the first line of the item on the same line, the rest indented under it.
+        std::string item;
+        YamlOf(x, indent + 2, &item);
+        absl::StrAppend(out, pad, "- ", item.substr(static_cast<size_t>(indent) + 2));
+      } else {
+        absl::StrAppend(out, pad, "- ", Scalar(x), "\n");
+      }
+    }
+  } else {
+    absl::StrAppend(out, pad, Scalar(v), "\n");
+  }
+}
+
+}  // namespace
+
+std::string Yaml(const google::protobuf::Message& m) {
+  // In the .proto's field order, as the JSON has it.
+  const nlohmann::ordered_json j =
+      nlohmann::ordered_json::parse(Json(m), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Json(m);
+  if (j.empty()) return j.is_array() ? "[]\n" : "{}\n";
+  std::string out;
+  YamlOf(j, 0, &out);
+  return out;
 }
 
 }  // namespace debrief::cli

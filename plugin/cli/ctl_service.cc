@@ -29,6 +29,7 @@ struct Args {
   int dead_limit = 100;
   int64_t seq = 0;
   bool all = false;
+  int days = 30;
   int64_t action_id = 0;
   int64_t before_id = 0;
   std::string actor;
@@ -276,6 +277,19 @@ void AddTaggingCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a)
 }
 
 void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
+  auto* review = app.add_subcommand(
+      "review", "tickets waiting for an agent's review (no confident cause), newest first");
+  review->add_option("--limit", a->dead_limit, "at most this many (default 100)");
+  review->add_option("--helpdesk", a->helpdesk_id, "only this helpdesk's");
+  review->add_option("--days", a->days, "first seen in the last this many days (default 30)");
+  review->callback([a, &ctl] {
+    v1::ListReviewRequest r;
+    r.set_limit(a->dead_limit);
+    r.set_helpdesk_id(a->helpdesk_id);
+    r.set_days(a->days);
+    ctl.rc = Call(&v1::Tagging::Stub::ListReview, *v1::Tagging::NewStub(ctl.Channel()), r);
+  });
+
   auto* adapters =
       app.add_subcommand("adapters", "configured helpdesks and trackers")->require_subcommand(1);
   adapters->add_subcommand("list", "all adapters")->callback([&ctl] {

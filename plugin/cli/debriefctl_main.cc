@@ -17,13 +17,17 @@ int main(int argc, char** argv) {
   app.add_option("--server", ctl.server, "debriefd gRPC address host:port (env DEBRIEF_SERVER)");
   std::string output = "auto";
   app.add_option("-o,--output", output,
-                 "table (for people), json (for scripts, stable), or auto: a table on a "
+                 "table (for people), wide (a table with more columns and exact times), json "
+                 "(for scripts, stable), yaml (the same as YAML), or auto: a table on a "
                  "terminal, JSON through a pipe")
-      ->check(CLI::IsMember({"auto", "table", "json"}));
+      ->check(CLI::IsMember({"auto", "table", "wide", "json", "yaml"}));
   app.parse_complete_callback([&output] {
-    debrief::cli::SetOutput(output == "table"  ? debrief::cli::Output::kTable
-                            : output == "json" ? debrief::cli::Output::kJson
-                                               : debrief::cli::Output::kAuto);
+    using debrief::cli::Output;
+    debrief::cli::SetOutput(output == "table"  ? Output::kTable
+                            : output == "wide" ? Output::kWide
+                            : output == "json" ? Output::kJson
+                            : output == "yaml" ? Output::kYaml
+                                               : Output::kAuto);
   });
   debrief::cli::AddServiceCommands(app, ctl);
   debrief::cli::AddModelCommands(app, ctl);

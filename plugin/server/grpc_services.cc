@@ -61,6 +61,7 @@ class TaggingService final : public v1::Tagging::CallbackService {
   DEBRIEF_UNARY(ListCategories)
   DEBRIEF_UNARY(Feedback)
   DEBRIEF_UNARY(ListEmerging)
+  DEBRIEF_UNARY(ListReview)
   DEBRIEF_UNARY(PromoteEmerging)
 
  private:

@@ -75,6 +75,8 @@ class Service {
   absl::StatusOr<v1::FeedbackResponse> Feedback(const v1::FeedbackRequest& req);
   absl::StatusOr<v1::ListCategoriesResponse> ListCategories(const v1::ListCategoriesRequest& req);
   absl::StatusOr<v1::ListEmergingResponse> ListEmerging(const v1::ListEmergingRequest& req);
+  // Tickets waiting for review (no confident category, none chosen), newest first.
+  absl::StatusOr<v1::ListReviewResponse> ListReview(const v1::ListReviewRequest& req);
   absl::StatusOr<v1::PromoteEmergingResponse> PromoteEmerging(
       const v1::PromoteEmergingRequest& req);
 

@@ -1,4 +1,6 @@
 // Tagging: classify, an agent's correction, emerging issues and their promotion.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/time_util.h"
@@ -87,6 +89,32 @@ absl::StatusOr<v1::ListEmergingResponse> Service::ListEmerging(const v1::ListEme
   v1::ListEmergingResponse res;
   for (auto& e : d_.emerging.List(req.min_size() > 0 ? req.min_size() : 2))
     *res.add_issues() = std::move(e);
+  return res;
+}
+
+absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewRequest& req) {
+  const int limit = req.limit() > 0 ? std::min(req.limit(), 1000) : 50;
+  const int days = req.days() > 0 ? std::min(req.days(), 3650) : 30;
+  std::vector<spi::TicketRecord> recs;
+  absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    // Oldest first from the store: the newest are the last (a backlog past 10,000 shows its
+    // newest 10,000's tail).
+    auto r = tx.NeedsReviewTickets(d_.clock.Now() - absl::Hours(24 * days), 10000);
+    if (!r.ok()) return r.status();
+    recs = std::move(*r);
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  v1::ListReviewResponse res;
+  for (auto it = recs.rbegin(); it != recs.rend() && res.tickets_size() < limit; ++it) {
+    if (!req.helpdesk_id().empty() && it->ticket.helpdesk_id() != req.helpdesk_id()) continue;
+    v1::ReviewItem* item = res.add_tickets();
+    item->mutable_ticket()->set_helpdesk_id(it->ticket.helpdesk_id());
+    item->mutable_ticket()->set_ticket_id(it->ticket.ticket_id());
+    item->set_subject(it->ticket.subject());
+    if (it->classification) *item->mutable_classification() = *it->classification;
+    base::SetTimestamp(item->mutable_first_seen(), it->first_seen);
+  }
   return res;
 }
 

@@ -494,6 +494,35 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   EXPECT_THAT(out, ::testing::ContainsRegex("cause: +praise-agent \\([0-9]+% confident\\)"));
   EXPECT_THAT(out, ::testing::HasSubstr("because:"));
   EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("\"feature\"")));
+  // On a terminal (a pty from script(1)): a table by default, in colour unless NO_COLOR is set;
+  // through a pipe, JSON.
+  const std::string tty = absl::StrCat("TERM=xterm script -qec '", list, "' /dev/null");
+  ASSERT_EQ(RunCommand(tty, &out), 0) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("\x1b[1mID\x1b[0m  \x1b[1mCAUSE"))
+      << "colour on a terminal";
+  EXPECT_THAT(out, ::testing::HasSubstr(" login-access ")) << out;
+  ASSERT_EQ(RunCommand("NO_COLOR=1 " + tty, &out), 0) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("ID  CAUSE ")) << out;
+  EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("\x1b["))) << "NO_COLOR: none";
+  ASSERT_EQ(RunCommand(list + " -o table", &out), 0) << out;
+  EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("\x1b["))) << "none through a pipe";
+  ASSERT_EQ(RunCommand(list + " -o wide", &out), 0) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("FIRST TICKET +URL")) << out;
+  ASSERT_EQ(RunCommand(list + " -o yaml", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "tasks:\n  - id: ")) << out;
+  // What waits for an agent's review, newest first.
+  const std::string review =
+      absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " review --limit 5");
+  ASSERT_EQ(RunCommand(review, &out), 0) << out;
+  auto waiting = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(waiting.is_discarded()) << out;
+  if (waiting.contains("tickets")) {
+    EXPECT_LE(waiting["tickets"].size(), 5u);
+    for (const auto& t : waiting["tickets"])
+      EXPECT_EQ(t["classification"]["needs_review"], true) << out;
+  }
+  ASSERT_EQ(RunCommand(review + " -o table", &out), 0) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "TICKET ") || out == "Nothing waits for review.\n") << out;
   // Exit codes scripts tell apart: 3 not found, 4 debriefd not reached.
   EXPECT_EQ(WEXITSTATUS(RunCommand(show + "-nope -o table", &out)), 3) << out;
   EXPECT_EQ(WEXITSTATUS(RunCommand(
