@@ -144,10 +144,22 @@ std::string ReasonWords(const std::string& feature) {
   return std::string(absl::StripAsciiWhitespace(s));
 }
 
+// Where a task's tickets are heading: the last four weeks against the four before ("↑" more,
+// "↓" fewer, "→" as many, "-" when its weeks are unknown).
+std::string Trend(const v1::ImprovementTask& k) {
+  const int n = k.weekly_tickets_size();
+  if (n < 2) return kNone;
+  const int half = n / 2;
+  int64_t before = 0, recent = 0;
+  for (int i = 0; i < n; ++i) (i < n - half ? before : recent) += k.weekly_tickets(i);
+  return recent > before ? "↑" : recent < before ? "↓" : "→";
+}
+
 std::string Tasks(const v1::ListTasksResponse& r) {
   if (r.tasks().empty()) return "No tasks.\n";
-  Table t({"ID", "CAUSE", "STATUS", "TICKETS", "CUSTOMERS", "LAST TICKET", "TRACKER", "TITLE"},
-          {"FIRST TICKET", "URL"});
+  Table t({"ID", "CAUSE", "STATUS", "TICKETS", "CUSTOMERS", "TREND", "LAST TICKET", "CHANGED",
+           "TRACKER", "TITLE"},
+          {"FIRST TICKET", "WEEKLY", "URL"});
   for (const auto& k : r.tasks()) {
     const std::string& tracker = !k.external_key().empty()  ? k.external_key()
                                  : !k.external_id().empty() ? k.external_id()
@@ -155,8 +167,10 @@ std::string Tasks(const v1::ListTasksResponse& r) {
     const std::string status =
         absl::StrCat(StatusWords(k.status()), k.flagged() ? " (flagged)" : "");
     t.Row({absl::StrCat(k.id()), k.category_id(), Cell(status, StatusColour(k.status())),
-           absl::StrCat(k.ticket_count()), absl::StrCat(k.customer_count()), When(k.last_seen()),
-           absl::StrCat(k.tracker_id(), " ", tracker), k.title(), When(k.first_seen()),
+           absl::StrCat(k.ticket_count()), absl::StrCat(k.customer_count()), Trend(k),
+           When(k.last_seen()), When(k.updated_at()), absl::StrCat(k.tracker_id(), " ", tracker),
+           k.title(), When(k.first_seen()),
+           k.weekly_tickets().empty() ? kNone : absl::StrJoin(k.weekly_tickets(), " "),
            k.url().empty() ? kNone : k.url()});
   }
   return t.Render();

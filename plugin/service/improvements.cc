@@ -22,7 +22,12 @@ absl::StatusOr<v1::ListTasksResponse> Service::ListTasks(const v1::ListTasksRequ
   absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
     auto tasks = tx.ListTasks({req.category_id(), req.status()});
     if (!tasks.ok()) return tasks.status();
-    for (auto& t : *tasks) *res.add_tasks() = std::move(t);
+    for (auto& t : *tasks) {
+      v1::ImprovementTask* out = res.add_tasks();
+      *out = std::move(t);
+      // Each task's weeks, for its trend (one indexed read per task).
+      if (auto st = Decorate(tx, out); !st.ok()) return st;
+    }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

@@ -60,14 +60,17 @@ v1::ListTasksResponse SomeTasks() {
   return Parse<v1::ListTasksResponse>(absl::StrCat(
       "tasks { id: 7 category_id: 'billing-charge' status: TASK_OPEN ticket_count: 12 "
       "customer_count: 9 tracker_id: 'jira' external_key: 'SUP-41' url: "
-      "'https://jira.example/browse/SUP-41' title: 'Customers charged twice after renewal' ",
-      At("first_seen", absl::Hours(24 * 20)), " ", At("last_seen", absl::Minutes(5)), " }",
+      "'https://jira.example/browse/SUP-41' title: 'Customers charged twice after renewal' "
+      "weekly_tickets: [0, 1, 0, 1, 2, 3, 2, 3] ",
+      At("first_seen", absl::Hours(24 * 20)), " ", At("last_seen", absl::Minutes(5)), " ",
+      At("updated_at", absl::Hours(24 * 2)), " }",
       "tasks { id: 8 category_id: 'login-access' status: TASK_IN_PROGRESS flagged: true "
       "ticket_count: 3 customer_count: 3 tracker_id: 'tasks' external_id: '2' title: "
-      "'Password reset mails arrive late' ",
+      "'Password reset mails arrive late' weekly_tickets: [0, 0, 0, 0, 0, 0, 2, 1] ",
       At("first_seen", absl::Hours(30)), " ", At("last_seen", absl::Hours(3)), " }",
       "tasks { id: 9 category_id: 'praise-agent' status: TASK_DONE ticket_count: 1 "
-      "customer_count: 1 tracker_id: 'tasks' title: 'Thank the agents customers praise' ",
+      "customer_count: 1 tracker_id: 'tasks' title: 'Thank the agents customers praise' "
+      "weekly_tickets: [1, 0, 0, 0, 0, 0, 0, 0] ",
       At("first_seen", absl::Hours(24 * 90)), " ", At("last_seen", absl::Hours(24 * 60)), " }"));
 }
 
