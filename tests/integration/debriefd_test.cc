@@ -507,7 +507,8 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   ASSERT_EQ(RunCommand(list + " -o table", &out), 0) << out;
   EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("\x1b["))) << "none through a pipe";
   ASSERT_EQ(RunCommand(list + " -o wide", &out), 0) << out;
-  EXPECT_THAT(out, ::testing::ContainsRegex("FIRST TICKET +URL")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("FIRST TICKET +WEEKLY +URL")) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("0 0 0 0 0 0 0 4")) << "this week's tickets, last";
   ASSERT_EQ(RunCommand(list + " -o yaml", &out), 0) << out;
   EXPECT_TRUE(absl::StartsWith(out, "tasks:\n  - id: ")) << out;
   // What waits for an agent's review, newest first.
