@@ -242,6 +242,28 @@ test('the taxonomy and the running configuration, with no secret in it', async (
   assert.deepEqual(problems, []);
 });
 
+test('at 320 px nothing scrolls sideways but the tables, each in its own region', async () => {
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.locator('#audit-table').waitFor();
+  await page.setViewportSize({ width: 320, height: 900 });
+  await page
+    .waitForFunction(
+      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+      undefined,
+      { timeout: 5_000 },
+    )
+    .catch(() => {});
+  const [scrollWidth, clientWidth] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    document.documentElement.clientWidth,
+  ]);
+  await page.screenshot({ path: join(shots, 'admin-320.png'), fullPage: true });
+  assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth} px wide in ${clientWidth} px`);
+  await checkAccessibility('admin, 320 px');
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  assert.deepEqual(problems, []);
+});
+
 test("a lead's token opens no admin page and no Admin call", async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.goto(`${baseUrl}/app/admin`);
