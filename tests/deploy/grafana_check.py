@@ -4,8 +4,8 @@
 usage: grafana_check.py DASHBOARD.json METRICS.txt [--promql-rules OUT.json]
 
 Every PromQL query of the dashboard (the targets of its panels, rows' nested panels included,
-its annotations, and its templating queries) must name at least one debrief_ metric, and every
-debrief_ name it uses must be declared by a `# TYPE` line of METRICS.txt (debriefd's /metrics,
+its annotations, and its templating queries) must name at least one debriefd metric (debrief_ or process_), and every
+such name it uses must be declared by a `# TYPE` line of METRICS.txt (debriefd's /metrics,
 Prometheus text format). Each label a query reads (in a {...} matcher, a by/without/on/ignoring
 clause, label_values(), or a legend's {{label}}) must be one that the metrics of the query
 carry in METRICS.txt; instance and job (added by Prometheus when it scrapes) always pass. Every
@@ -23,8 +23,9 @@ import re
 import sys
 
 PROG = "grafana_check"
-DEBRIEF = re.compile(r"(?<![A-Za-z0-9_:])debrief_[A-Za-z0-9_:]*")
-SELECTOR = re.compile(r"(?<![A-Za-z0-9_:])(debrief_[A-Za-z0-9_:]*)\s*\{")
+# debriefd's own families, and the standard process_ ones it exports too.
+DEBRIEF = re.compile(r"(?<![A-Za-z0-9_:])(?:debrief|process)_[A-Za-z0-9_:]*")
+SELECTOR = re.compile(r"(?<![A-Za-z0-9_:])((?:debrief|process)_[A-Za-z0-9_:]*)\s*\{")
 GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^()]*)\)")
 LABEL_VALUES = re.compile(r"^\s*label_values\s*\((.*),\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$",
                           re.S)
@@ -221,7 +222,7 @@ def check(dash_path, metrics_path, rules_path=None):
         bare = strip_strings(query)
         names = sorted(set(DEBRIEF.findall(bare)))
         if not names:
-            problems.append(f"{where}: names no debrief_ metric: {query}")
+            problems.append(f"{where}: names no debriefd metric: {query}")
         for n in names:
             if n in families:
                 used.add(n)
@@ -278,7 +279,7 @@ def check(dash_path, metrics_path, rules_path=None):
     if rules_path:
         with open(rules_path, "w", encoding="utf-8") as f:
             json.dump({"groups": [{"name": "grafana_check", "rules": rules}]}, f, indent=1)
-    unused = sorted(n for n in families if n not in used and n.startswith("debrief_")
+    unused = sorted(n for n in families if n not in used and n.startswith(("debrief_", "process_"))
                     and not re.search(r"_(bucket|sum|count|created)$", n))
     note = f" ({len(unused)} not on the dashboard: {', '.join(unused)})" if unused else ""
     print(f"{PROG}: {len(queries)} queries, {len(used)} metrics, all exported{note}")

@@ -477,6 +477,31 @@ TEST_P(StoreConformance, AFailedAttemptLeavesADeliveryPending) {
   EXPECT_EQ(*state, spi::DeliveryState::kPending);
 }
 
+TEST_P(StoreConformance, TheBacklogIsTheDeliveriesWithoutAnOutcomeAndTheOldestOnesArrival) {
+  auto empty = store_->Backlog();
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->pending, 0);
+  EXPECT_EQ(empty->oldest, absl::InfiniteFuture());
+  spi::StoredDelivery later = Delivery("c");
+  later.received_at += absl::Minutes(5);
+  const std::vector<int64_t> seq = AppendAll({"a", "b"});
+  ASSERT_EQ(Outcome(Append(later)), "stored");
+  ASSERT_EQ(seq.size(), 2u);
+  auto b = store_->Backlog();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->pending, 3);
+  EXPECT_EQ(b->oldest, absl::FromUnixSeconds(1795000000));
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                if (auto s = tx.MarkDelivery(seq[0], spi::DeliveryState::kProcessed, ""); !s.ok())
+                  return s;
+                return tx.MarkDelivery(seq[1], spi::DeliveryState::kFailed, "x");
+              }).ok());
+  b = store_->Backlog();
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(b->pending, 1) << "a dead letter has its outcome: it waits for no one";
+  EXPECT_EQ(b->oldest, later.received_at);
+}
+
 TEST_P(StoreConformance, GetDeliveryFindsADeliveryWhateverItsStateAndOnlyThat) {
   const std::vector<int64_t> seq = AppendAll({"a", "b"});
   ASSERT_EQ(seq.size(), 2u);

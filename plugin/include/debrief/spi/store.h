@@ -76,6 +76,12 @@ struct OutboxEntry {
   absl::Time created_at;   // ListActions only
 };
 
+// The deliveries waiting for the pipeline.
+struct InboxBacklog {
+  int64_t pending = 0;
+  absl::Time oldest = absl::InfiniteFuture();  // the oldest one's arrival (none: InfiniteFuture)
+};
+
 // One line of the audit log.
 struct AuditRecord {
   int64_t id = 0;  // set by the store
@@ -313,6 +319,8 @@ class Store {
                                                                         int limit) = 0;
   // One delivery, whatever its state; NOT_FOUND if there is none with that seq.
   virtual absl::StatusOr<StoredDelivery> GetDelivery(int64_t seq) = 0;
+  // How many deliveries have no outcome yet, and when the oldest of them arrived.
+  virtual absl::StatusOr<InboxBacklog> Backlog() = 0;
   // Deliveries that failed (DeliveryState::kFailed), newest first.
   virtual absl::StatusOr<std::vector<DeadLetter>> ListDeadLetters(int limit) = 0;
 
