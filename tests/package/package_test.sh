@@ -109,7 +109,11 @@ step "replaying the installed samples with the installed debriefctl"
   /usr/share/debrief/samples >"$work/replay.log" 2>&1 || { cat "$work/replay.log"; exit 1; }
 found=""
 for _ in $(seq 1 150); do
-  if /usr/bin/debriefctl tasks list 2>/dev/null | grep -q '"external_id"'; then found=1; break; fi
+  # Read whole, then searched: grep -q stopping early would end debriefctl by SIGPIPE.
+  if listed=$(/usr/bin/debriefctl tasks list 2>/dev/null) && grep -q '"external_id"' <<<"$listed"; then
+    found=1
+    break
+  fi
   sleep 0.2
 done
 [ -n "$found" ] || { /usr/bin/debriefctl tasks list; cat "$work/debriefd.log"; echo "package test: no task" >&2; exit 1; }

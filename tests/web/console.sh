@@ -44,7 +44,7 @@ trap 'stop_debriefd; kill $peer 2>/dev/null || true; wait $peer 2>/dev/null || t
 
 # Every delivery is processed once the last one is tagged.
 for _ in $(seq 1 300); do
-  "${ctl[@]}" -o json tickets show support "H$last" 2>/dev/null | grep -q '"categoryId"' && break
+  "${ctl[@]}" -o json tickets show support "H$last" 2>/dev/null | grep '"categoryId"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
   sleep 0.1
 done
 
@@ -64,7 +64,7 @@ if [ -z "$external" ]; then
 fi
 "${ctl[@]}" tracker set-status "$external" done >/dev/null
 for _ in $(seq 1 300); do
-  "${ctl[@]}" -o json tasks list | grep -q '"TASK_DONE"' && break
+  "${ctl[@]}" -o json tasks list | grep '"TASK_DONE"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
   sleep 0.1
 done
 

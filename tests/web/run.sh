@@ -32,7 +32,7 @@ start_debriefd
 
 # Ticket 1001 is tagged and linked once the pipeline has read the samples.
 for _ in $(seq 1 100); do
-  "${ctl[@]}" tickets show support 1001 2>/dev/null | grep -q '"taskId"' && break
+  "${ctl[@]}" tickets show support 1001 2>/dev/null | grep '"taskId"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
   sleep 0.1
 done
 token=$("${ctl[@]}" tokens create web-agent --role agent --helpdesk support |
