@@ -76,8 +76,7 @@ void RegisterProcessMetrics(Metrics& metrics, const std::string& version,
   metrics.ScrapedGauge("process_start_time_seconds",
                        "When the process started (its metrics were registered), Unix seconds.",
                        [start] { return start; });
-  metrics
-      .Gauges("debrief_build_info", "The running debriefd's version and commit (always 1).")
+  metrics.Gauges("debrief_build_info", "The running debriefd's version and commit (always 1).")
       .Add({{"version", version}, {"commit", commit}})
       .Set(1);
 }
