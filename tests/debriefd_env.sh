@@ -3,6 +3,15 @@
 # and the built-in tracker (tasks), on free ports. Needs $root, $build and $work; sets $http and
 # $grpc, writes $work/debrief.yaml (a script may edit it before start_debriefd).
 
+# What runs at exit: each script adds its own (on_exit 'kill $x'), start_debriefd stops debriefd.
+exit_hooks=()
+on_exit() { exit_hooks+=("$1"); }
+run_exit_hooks() {
+  local h
+  for h in "${exit_hooks[@]}"; do eval "$h" || true; done
+}
+trap run_exit_hooks EXIT
+
 ports=$(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
 [x.bind(("127.0.0.1",0)) for x in s]
@@ -44,12 +53,11 @@ pipeline: {poll_interval: 20ms}
 loop: {impact_interval: 0s, status_poll_interval: 1s}
 YAML
 
-# Starts it and waits until it is ready (its log on failure); stop_debriefd runs at exit (a
-# script that sets an EXIT trap of its own calls it there).
+# Starts it and waits until it is ready (its log on failure); stop_debriefd runs at exit.
 start_debriefd() {
   "$build/plugin/debriefd" --config "$work/debrief.yaml" >"$work/debriefd.log" 2>&1 &
   pid=$!
-  trap stop_debriefd EXIT
+  on_exit stop_debriefd
   local ready=
   for _ in $(seq 1 200); do
     if curl -fsS "http://127.0.0.1:$http/readyz" >/dev/null 2>&1; then

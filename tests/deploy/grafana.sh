@@ -19,9 +19,8 @@ debriefd="$build/plugin/debriefd"
 
 work=$(mktemp -d)
 source "$root/tests/debriefd_env.sh"
-trap 'stop_debriefd; rm -rf "$work"' EXIT
+on_exit 'rm -rf "$work"'
 start_debriefd
-trap 'stop_debriefd; rm -rf "$work"' EXIT
 
 # A family without a series is not in the exposition: the refusal counters and the API's calls
 # appear with their first sample. One of each, so that the dashboard's queries of them and their

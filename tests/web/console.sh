@@ -13,14 +13,15 @@ work="$build/tests/web/console"
 rm -rf "$work"
 mkdir -p "$work/history"
 
-source "$here/common.sh"
-
 # The shop helpdesk writes each ticket's cause back to a note endpoint that refuses at first
 # (notes_peer.py): the admin test sees the refusals as failed actions and retries them.
 python3 "$here/notes_peer.py" "$work/notes-port" &
 peer=$!
+trap 'kill $peer 2>/dev/null' EXIT  # until common.sh's exit hooks take over
 for _ in $(seq 1 100); do [ -s "$work/notes-port" ] && break; sleep 0.05; done
 notes="http://127.0.0.1:$(cat "$work/notes-port")"
+source "$here/common.sh"
+on_exit 'kill $peer 2>/dev/null; wait $peer 2>/dev/null'
 python3 - "$work/debrief.yaml" "$notes" <<'PY'
 import sys
 path, notes = sys.argv[1], sys.argv[2]
@@ -36,7 +37,6 @@ PY
 
 last=$(python3 "$here/history.py" "$root/deploy/taxonomy/default.yaml" "$work/history")
 start_debriefd
-trap 'stop_debriefd; kill $peer 2>/dev/null || true; wait $peer 2>/dev/null || true' EXIT
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
   "$work/history" >/dev/null
 "$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk support \
