@@ -106,23 +106,26 @@ class SqliteStore final : public spi::Store {
     done(absl::UnavailableError("store is shutting down"));
   }
 
+  // The highest seq with an outcome: every delivery up to it has one.
+  absl::StatusOr<int64_t> ProcessedFloor() {
+    std::lock_guard<std::mutex> l(read_mu_);
+    auto& f = processed_floor_.Reset();
+    auto row = f.Step();
+    absl::StatusOr<int64_t> floor = row.ok() ? absl::StatusOr<int64_t>(f.Int(0)) : row.status();
+    ResetAll(read_db_.db);
+    return floor;
+  }
+
   absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                 int limit) override {
     // Batches are processed in seq order and each commits with its outcomes, so the processed
     // deliveries are always a prefix: everything up to the largest recorded outcome.
-    int64_t floor = 0;
-    {
-      std::lock_guard<std::mutex> l(read_mu_);
-      auto& f = processed_floor_.Reset();
-      auto row = f.Step();
-      if (!row.ok()) return row.status();
-      floor = f.Int(0);
-      ResetAll(read_db_.db);
-    }
+    auto floor = ProcessedFloor();
+    if (!floor.ok()) return floor.status();
     // Its own connection: reading a batch never holds up the group commit (WAL readers and the
     // writer do not wait for each other).
     std::lock_guard<std::mutex> l(inbox_read_mu_);
-    auto& s = pending_.Reset().Bind(std::max(after_seq, floor)).Bind(int64_t{limit});
+    auto& s = pending_.Reset().Bind(std::max(after_seq, *floor)).Bind(int64_t{limit});
     std::vector<StoredDelivery> out;
     absl::Status status;
     while (true) {
@@ -141,17 +144,10 @@ class SqliteStore final : public spi::Store {
 
   absl::StatusOr<spi::InboxBacklog> Backlog() override {
     // Outcomes are a prefix of the inbox (PendingDeliveries): what lies past the floor waits.
-    int64_t floor = 0;
-    {
-      std::lock_guard<std::mutex> l(read_mu_);
-      auto& f = processed_floor_.Reset();
-      auto row = f.Step();
-      if (!row.ok()) return row.status();
-      floor = f.Int(0);
-      ResetAll(read_db_.db);
-    }
+    auto floor = ProcessedFloor();
+    if (!floor.ok()) return floor.status();
     std::lock_guard<std::mutex> l(inbox_read_mu_);
-    auto& s = backlog_.Reset().Bind(floor);
+    auto& s = backlog_.Reset().Bind(*floor);
     auto row = s.Step();
     absl::StatusOr<spi::InboxBacklog> out = absl::UnknownError("not read");
     if (!row.ok()) {

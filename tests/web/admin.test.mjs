@@ -23,7 +23,7 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkAccessibility as axe, launch, required as need, watch } from './lib.mjs';
+import { checkAccessibility as axe, checkNarrow, launch, required as need, watch } from './lib.mjs';
 
 const required = (name) => need(name, 'admin.test.mjs');
 
@@ -245,22 +245,7 @@ test('the taxonomy and the running configuration, with no secret in it', async (
 test('at 320 px nothing scrolls sideways but the tables, each in its own region', async () => {
   await page.getByRole('link', { name: 'Admin' }).click();
   await page.locator('#audit-table').waitFor();
-  await page.setViewportSize({ width: 320, height: 900 });
-  await page
-    .waitForFunction(
-      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
-      undefined,
-      { timeout: 5_000 },
-    )
-    .catch(() => {});
-  const [scrollWidth, clientWidth] = await page.evaluate(() => [
-    document.documentElement.scrollWidth,
-    document.documentElement.clientWidth,
-  ]);
-  await page.screenshot({ path: join(shots, 'admin-320.png'), fullPage: true });
-  assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth} px wide in ${clientWidth} px`);
-  await checkAccessibility('admin, 320 px');
-  await page.setViewportSize({ width: 1280, height: 1000 });
+  await checkNarrow(page, shots, 'admin-320');
   assert.deepEqual(problems, []);
 });
 

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { checkAccessibility as axe, launch, required as need, watch } from './lib.mjs';
+import { checkAccessibility as axe, checkNarrow, launch, required as need, watch } from './lib.mjs';
 
 const required = (name) => need(name, 'insights.test.mjs');
 const baseUrl = required('DEBRIEF_URL').replace(/\/+$/, '');
@@ -268,24 +268,8 @@ test("customers' voice: suggestions, praise with the agents credited", async () 
 });
 
 test('at 320 px nothing scrolls sideways but the tables, each in its own region', async () => {
-  await page.setViewportSize({ width: 320, height: 900 });
   await page.locator('#praise-table').waitFor();
-  // The chart follows the new width on its next resize observation.
-  await page
-    .waitForFunction(
-      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
-      undefined,
-      { timeout: 5_000 },
-    )
-    .catch(() => {});
-  const [scrollWidth, clientWidth] = await page.evaluate(() => [
-    document.documentElement.scrollWidth,
-    document.documentElement.clientWidth,
-  ]);
-  await page.screenshot({ path: join(shots, 'insights-320.png'), fullPage: true });
-  assert.ok(scrollWidth <= clientWidth, `the page is ${scrollWidth} px wide in ${clientWidth} px`);
-  await checkAccessibility('320 px');
-  await page.setViewportSize({ width: 1280, height: 1000 });
+  await checkNarrow(page, shots, 'insights-320');
 });
 
 test("an agent's token opens no insights, on the page or through the API", async () => {

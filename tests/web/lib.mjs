@@ -51,3 +51,26 @@ export async function checkAccessibility(target, state) {
     );
   assert.deepEqual(bad, [], `${state}: axe-core found serious accessibility problems`);
 }
+
+// At 320 px nothing scrolls sideways but the tables (each in its own region): a full-page
+// screenshot as NAME.png in DIR, then axe-core at that width; the viewport is put back.
+export async function checkNarrow(page, dir, name) {
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 320, height: 900 });
+  // Charts follow the new width on their next resize observation.
+  await page
+    .waitForFunction(
+      () => document.documentElement.scrollWidth <= document.documentElement.clientWidth,
+      undefined,
+      { timeout: 5_000 },
+    )
+    .catch(() => {});
+  const [scrollWidth, clientWidth] = await page.evaluate(() => [
+    document.documentElement.scrollWidth,
+    document.documentElement.clientWidth,
+  ]);
+  await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+  if (scrollWidth > clientWidth) throw new Error(`the page is ${scrollWidth} px wide in ${clientWidth} px`);
+  await checkAccessibility(page, `${name}, 320 px`);
+  await page.setViewportSize(before);
+}
