@@ -109,6 +109,7 @@ const std::map<std::string, Method, std::less<>>& Methods() {
       {"Insights.FixOutcomes", Unary(&S::FixOutcomes)},
       {"Insights.CustomersVoice", Unary(&S::CustomersVoice)},
       {"Admin.GetConfig", Unary(&S::GetConfig)},
+      {"Admin.Reload", Unary(&S::Reload)},
       {"Admin.ListAdapters", Unary(&S::ListAdapters)},
       {"Admin.CheckAdapter", Unary(&S::CheckAdapter)},
       {"Admin.ListDeadLetters", Unary(&S::ListDeadLetters)},

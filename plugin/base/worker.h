@@ -41,10 +41,14 @@ class Worker {
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
-  void Stop() {
+  void Stop() { Stop(drain_on_stop()); }
+  // Stops, draining first or not whatever the constructor said (a configuration reload hands
+  // the work to the next worker instead).
+  void Stop(bool drain) {
     {
       std::lock_guard<std::mutex> l(mu_);
       if (stop_) return;
+      drain_ = drain;
       stop_ = true;
       cv_.notify_all();
     }
@@ -54,6 +58,10 @@ class Worker {
     std::lock_guard<std::mutex> l(mu_);
     wake_ = true;
     cv_.notify_one();
+  }
+  bool drain_on_stop() {
+    std::lock_guard<std::mutex> l(mu_);
+    return drain_;
   }
   bool stopping() {
     std::lock_guard<std::mutex> l(mu_);
@@ -89,7 +97,7 @@ class Worker {
   const std::string name_;
   const std::function<absl::StatusOr<int>()> step_;
   const absl::Duration idle_;
-  const bool drain_;
+  bool drain_;  // guarded by mu_ once started
   const absl::Duration gather_;
   const int full_;
   const int nice_;

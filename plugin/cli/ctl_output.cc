@@ -340,6 +340,30 @@ std::string Audit(const v1::ListAuditResponse& r) {
   return t.Render();
 }
 
+std::string Reloaded(const v1::ReloadResponse& r) {
+  std::string out;
+  if (r.changes().empty()) {
+    out = absl::StrCat(Printable(r.file()), ": no setting changed.\n");
+  } else {
+    Table t({"SETTING", "BEFORE", "AFTER"});
+    for (const auto& c : r.changes())
+      t.Row({Printable(c.path()), c.before().empty() ? "(unset)" : Printable(c.before()),
+             c.after().empty() ? "(unset)" : Printable(c.after())});
+    out = t.Render();
+  }
+  if (!r.restart_needed().empty()) {
+    absl::StrAppend(&out, Paint("Nothing applied", kRed),
+                    ": these take a restart of debriefd (or change them back):\n");
+    for (const auto& why : r.restart_needed()) absl::StrAppend(&out, "  ", Printable(why), "\n");
+  } else if (r.applied()) {
+    absl::StrAppend(&out, Paint("Applied", kGreen), ": debriefd runs this configuration since ",
+                    When(r.loaded_at()), ".\n");
+  } else if (!r.changes().empty()) {
+    absl::StrAppend(&out, "Not applied (--dry-run). debriefctl reload applies it.\n");
+  }
+  return out;
+}
+
 std::string Check(const v1::CheckAdapterResponse& r) {
   return absl::StrCat(r.ok() ? Paint("OK", kGreen) : Paint("FAILED", kRed),
                       r.message().empty() || r.message() == "ok" ? "" : ": ",
@@ -444,6 +468,7 @@ std::string Readable(const google::protobuf::Message& m) {
   if (auto* r = dynamic_cast<const v1::ListDeadActionsResponse*>(&m)) return DeadActions(*r);
   if (auto* r = dynamic_cast<const v1::ListAuditResponse*>(&m)) return Audit(*r);
   if (auto* r = dynamic_cast<const v1::ListReviewResponse*>(&m)) return Review(*r);
+  if (auto* r = dynamic_cast<const v1::ReloadResponse*>(&m)) return Reloaded(*r);
   if (auto* r = dynamic_cast<const v1::RetryDeadActionResponse*>(&m))
     return absl::StrCat(r->retried(), r->retried() == 1 ? " action" : " actions",
                         " back in the outbox, due now.\n");

@@ -29,6 +29,7 @@ struct Args {
   int dead_limit = 100;
   int64_t seq = 0;
   bool all = false;
+  bool dry_run = false;
   int days = 30;
   int64_t action_id = 0;
   int64_t before_id = 0;
@@ -374,6 +375,29 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     r.set_id(a->action_id);
     r.set_all(a->all);
     ctl.rc = Call(&v1::Admin::Stub::DiscardDeadAction, *v1::Admin::NewStub(ctl.Channel()), r);
+  });
+
+  auto* reload = app.add_subcommand(
+      "reload",
+      "read debriefd's configuration file again and apply it without a restart (like SIGHUP); "
+      "prints what changed");
+  reload->add_flag("--dry-run", a->dry_run, "only validate the file and list the changes");
+  reload->callback([a, &ctl] {
+    v1::ReloadRequest r;
+    r.set_dry_run(a->dry_run);
+    v1::ReloadResponse res;
+    grpc::ClientContext cc;
+    Identify(cc);
+    // Making the new adapters and classifier may take longer than a read.
+    cc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    grpc::Status st = v1::Admin::NewStub(ctl.Channel())->Reload(&cc, r, &res);
+    if (!st.ok()) {
+      ctl.rc = Fail(st);
+      return;
+    }
+    Print(res);
+    // A reload that applies nothing because a restart is needed is not a success.
+    ctl.rc = res.restart_needed().empty() ? 0 : 1;
   });
 
   auto* audit = app.add_subcommand(

@@ -24,7 +24,8 @@ constexpr const char* kUsage =
     "  -h, --help         this help\n"
     "      --version      the version\n"
     "\n"
-    "Signals: SIGHUP reloads the classifier's model; SIGTERM or SIGINT drains and stops.\n"
+    "Signals: SIGHUP reads the configuration file and the classifier's model again and applies\n"
+    "them (debriefctl reload shows what changes first); SIGTERM or SIGINT drains and stops.\n"
     "See /usr/share/doc/debrief and debriefctl(1).\n";
 
 int Usage() {
@@ -70,7 +71,8 @@ int main(int argc, char** argv) {
   }
   debrief::spi::AdapterRegistry registry;
   debrief::adapters::RegisterBuiltinAdapters(registry);
-  auto app = debrief::server::App::Create(*config, registry, debrief::spi::SystemClock::Get());
+  auto app = debrief::server::App::Create(*config, registry, debrief::spi::SystemClock::Get(),
+                                          config_path);
   if (!app.ok()) {
     std::cerr << "debriefd: " << app.status().message() << "\n";
     return 1;
@@ -106,13 +108,20 @@ int main(int argc, char** argv) {
             << " tasks list\n"
             << std::flush;
 
-  std::cout << "  model:    " << (*app)->classifier_name() << " (SIGHUP reloads it)\n"
+  std::cout << "  model:    " << (*app)->classifier_name()
+            << " (SIGHUP reloads it with the configuration)\n"
             << std::flush;
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
-    absl::Status s = (*app)->ReloadClassifier();
-    std::cout << "debriefd: classifier reload: " << (s.ok() ? "ok" : s.ToString()) << "\n"
-              << std::flush;
+    auto r = (*app)->Reload(debrief::v1::ReloadRequest(), "SIGHUP (signal)");
+    if (!r.ok()) {
+      std::cout << "debriefd: SIGHUP: reload refused: " << r.status().message() << "\n"
+                << std::flush;
+    } else if (!r->applied()) {
+      std::cout << "debriefd: SIGHUP: nothing applied; a restart is needed for:\n";
+      for (const std::string& why : r->restart_needed()) std::cout << "  " << why << "\n";
+      std::cout << std::flush;
+    }
   }
   std::cout << "debriefd: " << strsignal(sig) << ", draining\n" << std::flush;
   (*app)->Shutdown(absl::Seconds(10));

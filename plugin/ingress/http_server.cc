@@ -149,13 +149,11 @@ int DefaultMaxConnections() {
 
 class BeastServer final : public HttpServer {
  public:
-  BeastServer(const HttpOptions& options, spi::Store& store,
-              std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
+  BeastServer(const HttpOptions& options, spi::Store& store, TargetSource targets,
               const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready)
       : options_(options),
         store_(store),
-        helpdesks_(std::move(helpdesks)),
-        trackers_(std::move(trackers)),
+        targets_(std::move(targets)),
         clock_(clock),
         ready_(std::move(ready)),
         max_connections_(options.max_connections > 0 ? options.max_connections
@@ -166,25 +164,17 @@ class BeastServer final : public HttpServer {
         refused_(metrics.Counters(
             "debrief_http_refused_total",
             "HTTP requests and connections refused outside the webhooks, by reason.")),
+        accepted_(metrics.Counters("debrief_webhook_accepted_total",
+                                   "Webhook deliveries stored (or, for trackers, verified).")),
+        duplicate_(metrics.Counters("debrief_webhook_duplicate_total",
+                                    "Webhook deliveries answered as already stored.")),
         metrics_(metrics),
         ioc_(options.threads),
         acceptor_(ioc_),
         route_work_(asio::make_work_guard(route_ioc_)) {
-    auto& accepted = metrics.Counters("debrief_webhook_accepted_total",
-                                      "Webhook deliveries stored (or, for trackers, verified).");
-    auto& duplicate = metrics.Counters("debrief_webhook_duplicate_total",
-                                       "Webhook deliveries answered as already stored.");
-    std::vector<std::string> ids;
-    for (const auto& [id, a] : helpdesks_) ids.push_back(id);
-    for (const auto& [id, a] : trackers_.trackers) ids.push_back(id);
-    for (const std::string& id : ids) {
-      PerAdapter& p = per_adapter_[id];
-      p.accepted = &accepted.Add({{"adapter", id}});
-      p.duplicate = &duplicate.Add({{"adapter", id}});
-      // The refusals worth an alert exist from the start, so the first one shows in a rate().
-      for (const char* reason : {"bad_signature", "malformed"})
-        rejected_.Add({{"adapter", id}, {"reason", reason}});
-    }
+    std::shared_ptr<const WebhookTargets> configured = targets_();
+    for (const auto& [id, a] : configured->helpdesks) PerAdapterOf(id);
+    for (const auto& [id, a] : configured->trackers.trackers) PerAdapterOf(id);
     metrics.ScrapedGauge("debrief_http_connections", "Open HTTP connections.",
                          [this] { return static_cast<double>(connections_.load()); });
     metrics.ScrapedGauge("debrief_http_max_connections",
@@ -255,6 +245,22 @@ class BeastServer final : public HttpServer {
     prometheus::Counter* accepted = nullptr;
     prometheus::Counter* duplicate = nullptr;
   };
+  // An adapter's counters, made the first time its id is seen (at start, or after a reload
+  // added it). The refusals worth an alert exist from then, so the first one shows in a rate().
+  const PerAdapter& PerAdapterOf(const std::string& id) {
+    std::lock_guard<std::mutex> l(per_adapter_mu_);
+    auto [it, added] = per_adapter_.try_emplace(id);
+    if (added) {
+      it->second.accepted = &accepted_.Add({{"adapter", id}});
+      it->second.duplicate = &duplicate_.Add({{"adapter", id}});
+      for (const char* reason : {"bad_signature", "malformed"})
+        rejected_.Add({{"adapter", id}, {"reason", reason}});
+    }
+    return it->second;
+  }
+  static bool Configured(const WebhookTargets& t, const std::string& id) {
+    return t.helpdesks.contains(id) || t.trackers.trackers.contains(id);
+  }
   using Strand = asio::strand<asio::io_context::executor_type>;
   // Shared by the connection's coroutine and whatever is posted to its strand to cancel it;
   // `socket` is cleared on the strand when the coroutine ends, so a late cancel finds none.
@@ -565,7 +571,7 @@ class BeastServer final : public HttpServer {
     absl::string_view path = target.substr(0, target.find('?'));
     if (!absl::ConsumePrefix(&path, kWebhookPrefix)) return "";
     std::string id(path);
-    return per_adapter_.contains(id) ? id : "";
+    return Configured(*targets_(), id) ? id : "";
   }
 
   // Headers lower-cased; INVALID_ARGUMENT naming a header given twice that may not be.
@@ -621,7 +627,9 @@ class BeastServer final : public HttpServer {
       co_return Refusal(http::status::not_found, "no such path", "not_found", v, ka);
     }
     const std::string adapter(id);
-    if (!per_adapter_.contains(adapter)) {
+    // The adapters as configured now; this request keeps them until it is answered.
+    const std::shared_ptr<const WebhookTargets> targets = targets_();
+    if (!Configured(*targets, adapter)) {
       Reject("", "unknown_adapter");
       co_return Refusal(http::status::not_found,
                         "no helpdesk or tracker adapter is configured at this path",
@@ -639,8 +647,9 @@ class BeastServer final : public HttpServer {
       Reject(adapter, "malformed");
       co_return Refusal(http::status::bad_request, headers.status().message(), "malformed", v, ka);
     }
-    auto it = helpdesks_.find(adapter);
-    if (it == helpdesks_.end()) co_return TrackerWebhook(adapter, req, std::move(*headers));
+    auto it = targets->helpdesks.find(adapter);
+    if (it == targets->helpdesks.end())
+      co_return TrackerWebhook(targets->trackers, adapter, req, std::move(*headers));
 
     spi::InboundDelivery in;
     in.received_at = clock_.Now();
@@ -688,7 +697,7 @@ class BeastServer final : public HttpServer {
       std::cerr << "ingress: " << r.status() << "\n";
       co_return res;
     }
-    const PerAdapter& pa = per_adapter_.at(adapter);
+    const PerAdapter& pa = PerAdapterOf(adapter);
     if (*r == spi::AppendOutcome::kDuplicate) {
       pa.duplicate->Increment();
       co_return Json(http::status::ok, {{"status", "duplicate"}, {"delivery", key}}, v, ka);
@@ -749,15 +758,15 @@ class BeastServer final : public HttpServer {
   // Debrief follows are read back at once (the loop). The answer names each issue and whether
   // it is followed, so an admin sees from the vendor's delivery log that the wiring works.
   // Every vendor documents 200 as success (Linear counts anything else as a failure).
-  Response TrackerWebhook(const std::string& id, const Request& req,
-                          std::map<std::string, std::string> headers) {
+  Response TrackerWebhook(const TrackerWebhooks& trackers, const std::string& id,
+                          const Request& req, std::map<std::string, std::string> headers) {
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
     spi::InboundDelivery in;
     in.received_at = clock_.Now();
     in.body = req.body();
     in.headers = std::move(headers);
-    auto events = trackers_.trackers.at(id)->AcceptWebhook(in);
+    auto events = trackers.trackers.at(id)->AcceptWebhook(in);
     if (!events.ok()) {
       const absl::Status& s = events.status();
       const bool auth = absl::IsUnauthenticated(s) || absl::IsPermissionDenied(s);
@@ -768,7 +777,7 @@ class BeastServer final : public HttpServer {
       return Refusal(auth ? http::status::unauthorized : http::status::bad_request, s.message(),
                      reason, v, ka);
     }
-    const PerAdapter& pa = per_adapter_.at(id);
+    const PerAdapter& pa = PerAdapterOf(id);
     Accepted(pa, id);
     if (events->external_ids.empty()) {
       base::log::Write(
@@ -803,20 +812,22 @@ class BeastServer final : public HttpServer {
     if (base::log::Enabled(base::log::Level::kDebug))
       base::log::Write(base::log::Level::kDebug,
                        absl::StrCat("ingress: tracker ", id, " webhook about ", JsonText(named)));
-    if (!followed.empty() && trackers_.on_events) trackers_.on_events(id, followed);
+    if (!followed.empty() && trackers.on_events) trackers.on_events(id, followed);
     return Json(http::status::ok, {{"status", "accepted"}, {"tasks", std::move(named)}}, v, ka);
   }
 
   HttpOptions options_;
   spi::Store& store_;
-  std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
-  TrackerWebhooks trackers_;
-  std::map<std::string, PerAdapter> per_adapter_;  // every configured id, helpdesk or tracker
+  TargetSource targets_;
+  std::mutex per_adapter_mu_;
+  std::map<std::string, PerAdapter> per_adapter_;  // every id configured so far
   const spi::Clock& clock_;
   std::function<bool()> ready_;
   const int max_connections_;
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Counter>& refused_;
+  prometheus::Family<prometheus::Counter>& accepted_;
+  prometheus::Family<prometheus::Counter>& duplicate_;
   metrics::Metrics& metrics_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
@@ -857,8 +868,17 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpOptions& options, spi::Store& store,
     std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
     const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready) {
-  auto s = std::make_unique<BeastServer>(options, store, std::move(helpdesks), std::move(trackers),
-                                         clock, metrics, std::move(ready));
+  auto fixed = std::make_shared<const WebhookTargets>(
+      WebhookTargets{std::move(helpdesks), std::move(trackers)});
+  return Start(
+      options, store, [fixed] { return fixed; }, clock, metrics, std::move(ready));
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
+    const HttpOptions& options, spi::Store& store, TargetSource targets, const spi::Clock& clock,
+    metrics::Metrics& metrics, std::function<bool()> ready) {
+  auto s = std::make_unique<BeastServer>(options, store, std::move(targets), clock, metrics,
+                                         std::move(ready));
   if (absl::Status s2 = s->Listen(); !s2.ok()) return s2;
   return s;
 }

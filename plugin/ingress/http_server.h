@@ -64,6 +64,14 @@ struct TrackerWebhooks {
   std::function<void(const std::string& tracker_id, const std::vector<std::string>& ids)> on_events;
 };
 
+// Where webhooks go: debriefd replaces the set on a configuration reload; a request keeps the
+// set it started with until it is answered.
+struct WebhookTargets {
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesks;
+  TrackerWebhooks trackers;
+};
+using TargetSource = std::function<std::shared_ptr<const WebhookTargets>()>;
+
 // The webhook receiver (Boost.Beast, one coroutine per connection, keep-alive).
 //
 //   POST /webhooks/{adapter_id}  verify with the adapter, store durably, then answer:
@@ -90,6 +98,12 @@ class HttpServer {
       const HttpOptions& options, spi::Store& store,
       std::map<std::string, spi::HelpdeskAdapter*> helpdesks, TrackerWebhooks trackers,
       const spi::Clock& clock, metrics::Metrics& metrics, std::function<bool()> ready);
+  // The same, with adapters that may change while it runs.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const HttpOptions& options,
+                                                           spi::Store& store, TargetSource targets,
+                                                           const spi::Clock& clock,
+                                                           metrics::Metrics& metrics,
+                                                           std::function<bool()> ready);
   virtual ~HttpServer() = default;
 
   virtual int port() const = 0;

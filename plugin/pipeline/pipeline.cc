@@ -67,6 +67,7 @@ Pipeline::~Pipeline() {
 
 void Pipeline::Start() { worker_.Start(); }
 void Pipeline::Stop() { worker_.Stop(); }
+void Pipeline::Handover() { worker_.Stop(/*drain=*/false); }
 void Pipeline::Notify() { worker_.Notify(); }
 
 absl::Status Pipeline::Drain() {

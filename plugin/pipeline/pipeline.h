@@ -56,6 +56,9 @@ class Pipeline {
   void Start();
   // Processes what is pending, then stops the thread.
   void Stop();
+  // Stops after the batch in hand: what is pending stays in the store for the pipeline that
+  // takes over (a configuration reload).
+  void Handover();
   // Wakes the thread (the store calls it after a commit that added deliveries).
   void Notify();
 

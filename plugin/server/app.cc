@@ -7,9 +7,11 @@
 #include "absl/strings/str_cat.h"
 #include "api/api.h"
 #include "base/log.h"
+#include "base/time_util.h"
 #include "classify/emerging.h"
 #include "classify/factory.h"
 #include "config/config.h"
+#include "config/config_diff.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -34,13 +36,55 @@ namespace {
 
 using settings::ToDuration;
 
+// What one configuration makes: its adapters, link policy, workers, service and JSON API. A
+// reload builds the next engine beside the running one and swaps them; a request in flight
+// keeps the engine it started with (a shared_ptr) until it is answered.
+struct Engine {
+  v1::Config config;
+  absl::Time loaded_at;
+  std::vector<std::unique_ptr<spi::HttpClient>> adapter_http;  // one recorder per adapter
+  std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks;
+  std::vector<std::unique_ptr<spi::TrackerAdapter>> trackers;
+  std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs;
+  std::map<std::string, spi::TrackerAdapter*> tracker_ptrs;
+  std::unique_ptr<policy::LinkPolicy> policy;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<loop::Loop> loop;
+  std::unique_ptr<outbox::Executor> executor;
+  std::unique_ptr<ingress::Reconciler> reconciler;
+  std::unique_ptr<service::Service> service;
+  std::unique_ptr<api::Api> api;
+  std::vector<ingress::Route> routes;  // the API's
+  ingress::WebhookTargets targets;
+
+  void Start() {
+    pipeline->Start();
+    executor->Start();
+    loop->Start();
+    reconciler->Start();
+  }
+  // Stops the workers. `handover`: the pipeline leaves what is pending to the next engine
+  // instead of processing it under this configuration first.
+  void Stop(bool handover) {
+    reconciler->Stop();
+    if (handover)
+      pipeline->Handover();
+    else
+      pipeline->Stop();
+    loop->Stop();
+    executor->Stop();  // what is left stays in the outbox
+  }
+};
+
 class AppImpl final : public App {
  public:
-  AppImpl(const v1::Config& config, const spi::Clock& clock) : config_(config), clock_(clock) {}
+  AppImpl(const v1::Config& config, const spi::Clock& clock, std::string config_path)
+      : config_(config), clock_(clock), config_path_(std::move(config_path)) {}
 
   ~AppImpl() override { Shutdown(absl::Seconds(5)); }
 
   absl::Status Init(const spi::AdapterRegistry& registry) {
+    registry_ = &registry;
     auto level = base::log::ParseLevel(config_.log().level());
     if (!level.ok()) return level.status();
     base::log::SetLevel(*level);
@@ -57,85 +101,14 @@ class AppImpl final : public App {
     auto store = store::OpenSqliteStore(so, clock_);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
-
     http_ = outbound::NewCurlHttpClient();
-    // Each adapter calls through its own recorder, so its health shows its own calls.
-    auto context_of = [&](const std::string& id) {
-      health_.Add(id);
-      adapter_http_.push_back(outbound::NewRecordingHttpClient(*http_, health_, id, clock_));
-      return spi::AdapterContext{*adapter_http_.back(), clock_, config_.data_dir(),
-                                 spi::AdapterContext::SecretFiles::kCreate};
-    };
-    for (const auto& h : config_.helpdesks()) {
-      spi::AdapterContext ctx = context_of(h.id());
-      const spi::HelpdeskAdapterFactory* f = registry.helpdesk(h.type());
-      if (f == nullptr)
-        return absl::InvalidArgumentError(
-            absl::StrCat("helpdesk ", h.id(), ": unknown type \"", h.type(), "\""));
-      auto a = f->Create(h, ctx);
-      if (!a.ok())
-        return absl::Status(a.status().code(),
-                            absl::StrCat("helpdesk ", h.id(), ": ", a.status().message()));
-      helpdesk_ptrs_[h.id()] = a->get();
-      helpdesks_.push_back(std::move(*a));
-    }
-    for (const auto& t : config_.trackers()) {
-      spi::AdapterContext ctx = context_of(t.id());
-      const spi::TrackerAdapterFactory* f = registry.tracker(t.type());
-      if (f == nullptr)
-        return absl::InvalidArgumentError(
-            absl::StrCat("tracker ", t.id(), ": unknown type \"", t.type(), "\""));
-      auto a = f->Create(t, ctx);
-      if (!a.ok())
-        return absl::Status(a.status().code(),
-                            absl::StrCat("tracker ", t.id(), ": ", a.status().message()));
-      tracker_ptrs_[t.id()] = a->get();
-      trackers_.push_back(std::move(*a));
-    }
-    if (trackers_.empty())
-      std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
 
-    policy_ = std::make_unique<policy::LinkPolicy>(config_, clock_);
-    auto classifier = classify::MakeClassifier(config_, clock_);
+    auto classifier = MakeClassifier(config_);
     if (!classifier.ok()) return classifier.status();
-    if (absl::Status s = RestorePromotedCategories(**classifier, /*policy_too=*/true); !s.ok())
-      return s;
-    if (absl::Status s = TeachFromFeedback(**classifier); !s.ok()) return s;
     classifier_ = std::make_unique<classify::ReloadableClassifier>(std::move(*classifier));
-
     if (absl::Status s = RebuildEmergingIssues(); !s.ok()) return s;
-    pipeline_ = std::make_unique<pipeline::Pipeline>(
-        *store_, helpdesk_ptrs_, *classifier_, *policy_, clock_, config_.pipeline().batch(),
-        ToDuration(config_.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_,
-        config_.pipeline().max_attempts() > 0 ? static_cast<int>(config_.pipeline().max_attempts())
-                                              : 5);
-    outbox::ExecutorOptions eo;
-    eo.initial_backoff = ToDuration(config_.outbox().initial_backoff(), absl::Seconds(1));
-    eo.max_backoff = ToDuration(config_.outbox().max_backoff(), absl::Minutes(10));
-    loop_ = std::make_unique<loop::Loop>(config_, *store_, helpdesk_ptrs_, tracker_ptrs_, *policy_,
-                                         clock_);
-    executor_ = std::make_unique<outbox::Executor>(*store_, helpdesk_ptrs_, *loop_, clock_, eo);
-    ingress::ReconcilerOptions ro;
-    const auto& rc = config_.reconcile();
-    if (rc.has_interval())  // 0s turns reconciliation off
-      ro.interval =
-          absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
-    ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
-    if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
-    ro.health = &health_;
-    reconciler_ = std::make_unique<ingress::Reconciler>(*store_, helpdesk_ptrs_, clock_, ro);
-    store_->SetDeliveryListener([this] { pipeline_->Notify(); });
-    service_ = std::make_unique<service::Service>(
-        service::Deps{config_, *store_, *classifier_, *policy_, clock_, helpdesk_ptrs_,
-                      tracker_ptrs_, [this] { executor_->Notify(); }, emerging_,
-                      [this](int64_t seq) { return pipeline_->Replay(seq); },
-                      [this](int64_t task_id) { return loop_->RefreshTask(task_id); },
-                      [this](int64_t task_id) { return loop_->StatusReadAt(task_id); }, &health_});
-    RegisterOutboxDepth();
-    RegisterInboxBacklog();
-    metrics::RegisterProcessMetrics(metrics_, DEBRIEF_VERSION, DEBRIEF_COMMIT);
-    // The JSON API and the agents' panel; its session key is made on first start.
-    api::ApiOptions ao;
+
+    // The JSON API's session key is made on first start and kept for the process's life.
     v1::SecretRef key = config_.api().session_key();
     if (key.source_case() == v1::SecretRef::SOURCE_NOT_SET) {
       key.set_file("session-key");
@@ -147,12 +120,19 @@ class AppImpl final : public App {
                           absl::StrCat("api.session_key: ", session_key.status().message()));
     if (session_key->size() < 32)
       return absl::InvalidArgumentError("api.session_key must be at least 32 bytes");
-    ao.session_key = std::move(*session_key);
-    ao.session_ttl = ToDuration(config_.api().session_ttl(), ao.session_ttl);
-    ao.frame_ancestors.assign(config_.api().frame_ancestors().begin(),
-                              config_.api().frame_ancestors().end());
-    api_ = std::make_unique<api::Api>(*service_, *store_, helpdesk_ptrs_, clock_, metrics_,
-                                      std::move(ao));
+    session_key_ = std::move(*session_key);
+
+    auto engine = BuildEngine(config_);
+    if (!engine.ok()) return engine.status();
+    if (engine->get()->trackers.empty())
+      std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
+    std::atomic_store(&engine_, std::shared_ptr<Engine>(std::move(*engine)));
+    store_->SetDeliveryListener([this] {
+      if (std::shared_ptr<Engine> e = Current()) e->pipeline->Notify();
+    });
+    RegisterOutboxDepth();
+    RegisterInboxBacklog();
+    metrics::RegisterProcessMetrics(metrics_, DEBRIEF_VERSION, DEBRIEF_COMMIT);
     return absl::OkStatus();
   }
 
@@ -160,7 +140,10 @@ class AppImpl final : public App {
     // gRPC first, NOT_SERVING until everything is up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    services_ = std::make_unique<GrpcServices>(*service_);
+    services_ = std::make_unique<GrpcServices>([this] {
+      std::shared_ptr<Engine> e = Current();
+      return std::shared_ptr<service::Service>(e, e->service.get());
+    });
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
@@ -173,10 +156,7 @@ class AppImpl final : public App {
           absl::StrCat("grpc.listen: cannot listen on ", config_.grpc().listen()));
     grpc_->GetHealthCheckService()->SetServingStatus(false);
 
-    pipeline_->Start();
-    executor_->Start();
-    loop_->Start();
-    reconciler_->Start();
+    Current()->Start();
 
     ingress::HttpOptions ho;
     ho.listen = config_.http().listen();
@@ -188,33 +168,40 @@ class AppImpl final : public App {
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
     ho.max_connections = static_cast<int>(config_.http().max_connections());
-    ho.routes = api_->Routes();
+    // The API's routes go to the current engine's API.
+    const std::vector<ingress::Route>& routes = Current()->routes;
+    for (size_t i = 0; i < routes.size(); ++i)
+      ho.routes.push_back({routes[i].prefix, [this, i](const ingress::HttpCall& c) {
+                             std::shared_ptr<Engine> e = Current();
+                             return e->routes[i].handle(c);
+                           }});
     ho.health = &health_;
     if (config_.api().threads() > 0) ho.route_threads = static_cast<int>(config_.api().threads());
-    auto scraped = [this](const char* name, const char* help, const std::atomic<int64_t>& v) {
-      metrics_.ScrapedCounter(name, help, [&v] { return static_cast<double>(v.load()); });
-    };
-    const pipeline::PipelineStats& ps = pipeline_->stats();
-    scraped("debrief_pipeline_processed_total", "Deliveries that became ticket events.",
-            ps.processed);
-    scraped("debrief_pipeline_ignored_total",
+    // Counters of the workers: what engines before the current one counted, plus its own.
+    Scraped("debrief_pipeline_processed_total", "Deliveries that became ticket events.",
+            [](const Engine& e) { return e.pipeline->stats().processed.load(); });
+    Scraped("debrief_pipeline_ignored_total",
             "Deliveries about nothing Debrief follows (an event type it does not handle).",
-            ps.ignored);
-    scraped("debrief_pipeline_failed_total",
-            "Deliveries given up on: dead letters (debriefctl deliveries list).", ps.failed);
-    scraped("debrief_pipeline_attempts_failed_total",
-            "Failed attempts at processing a delivery, retried or not.", ps.attempts_failed);
-    const outbox::ExecutorStats& es = executor_->stats();
-    scraped("debrief_outbox_done_total", "Outbox actions carried out.", es.done);
-    scraped("debrief_outbox_retried_total", "Outbox actions retried after a passing failure.",
-            es.retried);
-    scraped("debrief_outbox_dead_total", "Outbox actions that failed for good.", es.dead);
-    ingress::TrackerWebhooks tracker_hooks{
-        tracker_ptrs_, [this](const std::string& tracker, const std::vector<std::string>& ids) {
-          loop_->Nudge(tracker, ids);
-        }};
-    auto http = ingress::HttpServer::Start(ho, *store_, helpdesk_ptrs_, std::move(tracker_hooks),
-                                           clock_, metrics_, [this] { return ready_.load(); });
+            [](const Engine& e) { return e.pipeline->stats().ignored.load(); });
+    Scraped("debrief_pipeline_failed_total",
+            "Deliveries given up on: dead letters (debriefctl deliveries list).",
+            [](const Engine& e) { return e.pipeline->stats().failed.load(); });
+    Scraped("debrief_pipeline_attempts_failed_total",
+            "Failed attempts at processing a delivery, retried or not.",
+            [](const Engine& e) { return e.pipeline->stats().attempts_failed.load(); });
+    Scraped("debrief_outbox_done_total", "Outbox actions carried out.",
+            [](const Engine& e) { return e.executor->stats().done.load(); });
+    Scraped("debrief_outbox_retried_total", "Outbox actions retried after a passing failure.",
+            [](const Engine& e) { return e.executor->stats().retried.load(); });
+    Scraped("debrief_outbox_dead_total", "Outbox actions that failed for good.",
+            [](const Engine& e) { return e.executor->stats().dead.load(); });
+    auto http = ingress::HttpServer::Start(
+        ho, *store_,
+        [this] {
+          std::shared_ptr<Engine> e = Current();
+          return std::shared_ptr<const ingress::WebhookTargets>(e, &e->targets);
+        },
+        clock_, metrics_, [this] { return ready_.load(); });
     if (!http.ok()) return http.status();
     http_server_ = std::move(*http);
     ports_.http = http_server_->port();
@@ -228,22 +215,23 @@ class AppImpl final : public App {
   std::string classifier_name() const override { return classifier_->name(); }
 
   bool TrackerSendsWebhooks(const std::string& tracker_id) const override {
-    auto it = tracker_ptrs_.find(tracker_id);
-    return it != tracker_ptrs_.end() && it->second->sends_webhooks();
+    std::shared_ptr<Engine> e = Current();
+    auto it = e->tracker_ptrs.find(tracker_id);
+    return it != e->tracker_ptrs.end() && it->second->sends_webhooks();
   }
 
   void Shutdown(absl::Duration grace) override {
     if (shut_down_.exchange(true)) return;
+    std::lock_guard<std::mutex> reloading(reload_mu_);  // a reload in progress ends first
     ready_ = false;
     if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
     // Stop taking webhooks; answer those in flight (they are already durable or refused).
     if (http_server_) http_server_->Stop(grace);
-    if (reconciler_) reconciler_->Stop();
-    if (service_) service_->StopBackfills();
-    if (store_) store_->Close();       // flush the last group commit
-    if (pipeline_) pipeline_->Stop();  // process everything acknowledged
-    if (loop_) loop_->Stop();
-    if (executor_) executor_->Stop();  // what is left stays in the outbox for next start
+    std::shared_ptr<Engine> e = Current();
+    if (e) e->reconciler->Stop();
+    if (e) e->service->StopBackfills();
+    if (store_) store_->Close();         // flush the last group commit
+    if (e) e->Stop(/*handover=*/false);  // the pipeline processes everything acknowledged
     // gRPC calls here are short unary ones; a client that merely keeps its channel open would
     // otherwise hold Shutdown for seconds (measured: 5 s), so calls get at most 1 s to finish.
     if (grpc_)
@@ -251,37 +239,216 @@ class AppImpl final : public App {
                       absl::ToChronoMilliseconds(std::min(grace, absl::Seconds(1))));
   }
 
-  absl::Status ReloadClassifier() override {
-    auto next = classify::MakeClassifier(config_, clock_);
-    if (!next.ok()) return next.status();
-    if (absl::Status s = RestorePromotedCategories(**next, /*policy_too=*/false); !s.ok()) return s;
-    if (absl::Status s = TeachFromFeedback(**next); !s.ok()) return s;
-    classifier_->Replace(std::move(*next));
-    return absl::OkStatus();
+  absl::StatusOr<v1::ReloadResponse> Reload(const v1::ReloadRequest& req,
+                                            const std::string& audit_as) override {
+    absl::StatusOr<v1::ReloadResponse> r = ReloadNow(req);
+    if (!audit_as.empty()) Current()->service->Audit(audit_as, "Admin.Reload", req, r.status());
+    return r;
   }
 
  private:
+  absl::StatusOr<v1::ReloadResponse> ReloadNow(const v1::ReloadRequest& req) {
+    std::lock_guard<std::mutex> reloading(reload_mu_);
+    if (shut_down_) return absl::UnavailableError("debriefd is stopping");
+    if (config_path_.empty())
+      return absl::FailedPreconditionError(
+          "debriefd was started without a configuration file: there is nothing to read again");
+    auto next = config::LoadConfig(config_path_);
+    if (!next.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(next.status().message(), "; the running configuration is unchanged"));
+    auto level = base::log::ParseLevel(next->log().level());
+    if (!level.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(level.status().message(), "; the running configuration is unchanged"));
+    std::shared_ptr<Engine> current = Current();
+    v1::ReloadResponse res;
+    res.set_file(config_path_);
+    std::vector<config::ConfigChange> changes = config::DiffConfigs(current->config, *next);
+    for (const config::ConfigChange& c : changes) {
+      v1::ConfigChange* out = res.add_changes();
+      out->set_path(c.path);
+      out->set_before(c.before);
+      out->set_after(c.after);
+    }
+    for (std::string& r : config::NeedRestart(changes)) res.add_restart_needed(std::move(r));
+    if (req.dry_run() || res.restart_needed_size() > 0) {
+      base::SetTimestamp(res.mutable_loaded_at(), current->loaded_at);
+      return res;
+    }
+    // Everything the new configuration makes is made before anything is swapped: a failure
+    // here leaves the running engine as it was.
+    auto classifier = MakeClassifier(*next);
+    if (!classifier.ok())
+      return absl::Status(
+          classifier.status().code(),
+          absl::StrCat(classifier.status().message(), "; the running configuration is unchanged"));
+    auto engine = BuildEngine(*next);
+    if (!engine.ok())
+      return absl::Status(
+          engine.status().code(),
+          absl::StrCat(engine.status().message(), "; the running configuration is unchanged"));
+    std::shared_ptr<Engine> fresh(std::move(*engine));
+    // The old workers stop (the pipeline after the batch in hand; what is pending stays
+    // stored); webhooks keep being acknowledged meanwhile, into the store.
+    current->Stop(/*handover=*/true);
+    classifier_->Replace(std::move(*classifier));
+    {
+      std::lock_guard<std::mutex> l(carried_mu_);
+      for (const auto& [name, read] : scraped_) carried_[name] += read(*current);
+      std::atomic_store(&engine_, fresh);
+    }
+    fresh->Start();
+    fresh->pipeline->Notify();
+    base::log::SetLevel(*level);
+    std::cout << "debriefd: configuration reloaded from " << config_path_ << " (" << changes.size()
+              << (changes.size() == 1 ? " change" : " changes") << ")\n"
+              << std::flush;
+    res.set_applied(true);
+    base::SetTimestamp(res.mutable_loaded_at(), fresh->loaded_at);
+    return res;
+  }
+
+  std::shared_ptr<Engine> Current() const { return std::atomic_load(&engine_); }
+
+  // Adapters, policy, workers and service for `config`; nothing started.
+  absl::StatusOr<std::unique_ptr<Engine>> BuildEngine(const v1::Config& config) {
+    auto e = std::make_unique<Engine>();
+    e->config = config;
+    e->loaded_at = clock_.Now();
+    const v1::Config& c = e->config;
+    Engine* raw = e.get();
+    // Each adapter calls through its own recorder, so its health shows its own calls.
+    auto context_of = [&](const std::string& id) {
+      health_.Add(id);
+      raw->adapter_http.push_back(outbound::NewRecordingHttpClient(*http_, health_, id, clock_));
+      return spi::AdapterContext{*raw->adapter_http.back(), clock_, c.data_dir(),
+                                 spi::AdapterContext::SecretFiles::kCreate};
+    };
+    for (const auto& h : c.helpdesks()) {
+      spi::AdapterContext ctx = context_of(h.id());
+      const spi::HelpdeskAdapterFactory* f = registry_->helpdesk(h.type());
+      if (f == nullptr)
+        return absl::InvalidArgumentError(
+            absl::StrCat("helpdesk ", h.id(), ": unknown type \"", h.type(), "\""));
+      auto a = f->Create(h, ctx);
+      if (!a.ok())
+        return absl::Status(a.status().code(),
+                            absl::StrCat("helpdesk ", h.id(), ": ", a.status().message()));
+      e->helpdesk_ptrs[h.id()] = a->get();
+      e->helpdesks.push_back(std::move(*a));
+    }
+    for (const auto& t : c.trackers()) {
+      spi::AdapterContext ctx = context_of(t.id());
+      const spi::TrackerAdapterFactory* f = registry_->tracker(t.type());
+      if (f == nullptr)
+        return absl::InvalidArgumentError(
+            absl::StrCat("tracker ", t.id(), ": unknown type \"", t.type(), "\""));
+      auto a = f->Create(t, ctx);
+      if (!a.ok())
+        return absl::Status(a.status().code(),
+                            absl::StrCat("tracker ", t.id(), ": ", a.status().message()));
+      e->tracker_ptrs[t.id()] = a->get();
+      e->trackers.push_back(std::move(*a));
+    }
+    e->policy = std::make_unique<policy::LinkPolicy>(c, clock_);
+    if (absl::Status s = RestorePromotedCategories(nullptr, e->policy.get()); !s.ok()) return s;
+    e->pipeline = std::make_unique<pipeline::Pipeline>(
+        *store_, e->helpdesk_ptrs, *classifier_, *e->policy, clock_, c.pipeline().batch(),
+        ToDuration(c.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_,
+        c.pipeline().max_attempts() > 0 ? static_cast<int>(c.pipeline().max_attempts()) : 5);
+    outbox::ExecutorOptions eo;
+    eo.initial_backoff = ToDuration(c.outbox().initial_backoff(), absl::Seconds(1));
+    eo.max_backoff = ToDuration(c.outbox().max_backoff(), absl::Minutes(10));
+    e->loop = std::make_unique<loop::Loop>(c, *store_, e->helpdesk_ptrs, e->tracker_ptrs,
+                                           *e->policy, clock_);
+    e->executor =
+        std::make_unique<outbox::Executor>(*store_, e->helpdesk_ptrs, *e->loop, clock_, eo);
+    ingress::ReconcilerOptions ro;
+    const auto& rc = c.reconcile();
+    if (rc.has_interval())  // 0s turns reconciliation off
+      ro.interval =
+          absl::Seconds(rc.interval().seconds()) + absl::Nanoseconds(rc.interval().nanos());
+    ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
+    if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
+    ro.health = &health_;
+    e->reconciler = std::make_unique<ingress::Reconciler>(*store_, e->helpdesk_ptrs, clock_, ro);
+    service::Deps deps{c,
+                       *store_,
+                       *classifier_,
+                       *e->policy,
+                       clock_,
+                       e->helpdesk_ptrs,
+                       e->tracker_ptrs,
+                       [raw] { raw->executor->Notify(); },
+                       emerging_,
+                       [raw](int64_t seq) { return raw->pipeline->Replay(seq); },
+                       [raw](int64_t task_id) { return raw->loop->RefreshTask(task_id); },
+                       [raw](int64_t task_id) { return raw->loop->StatusReadAt(task_id); },
+                       &health_};
+    deps.config_file = config_path_;
+    deps.config_loaded_at = e->loaded_at;
+    deps.reload = [this](const v1::ReloadRequest& r) { return ReloadNow(r); };
+    e->service = std::make_unique<service::Service>(std::move(deps));
+    api::ApiOptions ao;
+    ao.session_key = session_key_;
+    ao.session_ttl = ToDuration(c.api().session_ttl(), ao.session_ttl);
+    ao.frame_ancestors.assign(c.api().frame_ancestors().begin(), c.api().frame_ancestors().end());
+    e->api = std::make_unique<api::Api>(*e->service, *store_, e->helpdesk_ptrs, clock_, metrics_,
+                                        std::move(ao));
+    e->routes = e->api->Routes();
+    e->targets.helpdesks = e->helpdesk_ptrs;
+    e->targets.trackers.trackers = e->tracker_ptrs;
+    e->targets.trackers.on_events = [raw](const std::string& tracker,
+                                          const std::vector<std::string>& ids) {
+      raw->loop->Nudge(tracker, ids);
+    };
+    return e;
+  }
+
+  // The classifier `config` names, with the promoted categories and the corrections so far.
+  absl::StatusOr<std::unique_ptr<classify::Classifier>> MakeClassifier(const v1::Config& config) {
+    auto next = classify::MakeClassifier(config, clock_);
+    if (!next.ok()) return next.status();
+    if (absl::Status s = RestorePromotedCategories(next->get(), nullptr); !s.ok()) return s;
+    if (absl::Status s = TeachFromFeedback(**next); !s.ok()) return s;
+    return next;
+  }
+
+  // A counter read from each engine's workers, carried over reloads.
+  void Scraped(const char* name, const char* help, std::function<int64_t(const Engine&)> read) {
+    {
+      std::lock_guard<std::mutex> l(carried_mu_);
+      scraped_.emplace_back(name, read);
+    }
+    metrics_.ScrapedCounter(name, help, [this, name = std::string(name), read] {
+      std::lock_guard<std::mutex> l(carried_mu_);
+      return static_cast<double>(carried_[name] + read(*Current()));
+    });
+  }
+
   // debrief_outbox_pending / _dead{adapter}: read from the store at most every 5 s.
   void RegisterOutboxDepth() {
     auto& pending = metrics_.Gauges("debrief_outbox_pending",
                                     "Outbox actions waiting to be carried out, by adapter.");
     auto& dead = metrics_.Gauges("debrief_outbox_dead",
                                  "Outbox actions that failed for good (dead letters), by adapter.");
-    std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> gauges;
-    for (const std::string& id : AdapterIds())
-      gauges[id] = {&pending.Add({{"adapter", id}}), &dead.Add({{"adapter", id}})};
-    metrics_.BeforeScrape([this, gauges, last = std::make_shared<std::atomic<int64_t>>(0)] {
-      const int64_t now = absl::ToUnixSeconds(clock_.Now());
-      int64_t prev = last->load();
-      if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
-      auto depths = service_->OutboxDepths();
-      if (!depths.ok()) return;  // the figures stay as last read
-      for (const auto& [id, g] : gauges) {
-        auto d = depths->find(id);
-        g.first->Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
-        g.second->Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
-      }
-    });
+    metrics_.BeforeScrape(
+        [this, &pending, &dead, last = std::make_shared<std::atomic<int64_t>>(0)] {
+          const int64_t now = absl::ToUnixSeconds(clock_.Now());
+          int64_t prev = last->load();
+          if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
+          std::shared_ptr<Engine> e = Current();
+          auto depths = e->service->OutboxDepths();
+          if (!depths.ok()) return;  // the figures stay as last read
+          for (const std::string& id : AdapterIds(e->config)) {
+            auto d = depths->find(id);
+            pending.Add({{"adapter", id}})
+                .Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
+            dead.Add({{"adapter", id}})
+                .Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
+          }
+        });
   }
 
   // debrief_inbox_pending / _oldest_pending_age_seconds: the pipeline's lag, at most every 5 s.
@@ -307,15 +474,16 @@ class AppImpl final : public App {
     });
   }
 
-  std::vector<std::string> AdapterIds() const {
+  static std::vector<std::string> AdapterIds(const v1::Config& config) {
     std::vector<std::string> ids;
-    for (const auto& h : config_.helpdesks()) ids.push_back(h.id());
-    for (const auto& t : config_.trackers()) ids.push_back(t.id());
+    for (const auto& h : config.helpdesks()) ids.push_back(h.id());
+    for (const auto& t : config.trackers()) ids.push_back(t.id());
     return ids;
   }
 
-  // Categories promoted from emerging issues outlive restarts and model reloads.
-  absl::Status RestorePromotedCategories(classify::Classifier& classifier, bool policy_too) {
+  // Categories promoted from emerging issues outlive restarts, model and config reloads.
+  absl::Status RestorePromotedCategories(classify::Classifier* classifier,
+                                         policy::LinkPolicy* policy) {
     std::vector<v1::PromotedCategory> promoted;
     absl::Status s = store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
       auto p = tx.PromotedCategories();
@@ -325,11 +493,13 @@ class AppImpl final : public App {
     });
     if (!s.ok()) return s;
     for (const auto& p : promoted) {
-      std::vector<std::string> examples(p.examples().begin(), p.examples().end());
-      absl::Status a = classifier.AddCategory(p.category(), examples);
-      if (!a.ok() && !absl::IsAlreadyExists(a)) return a;
-      if (policy_too) {
-        absl::Status b = policy_->AddCategory(p.category());
+      if (classifier != nullptr) {
+        std::vector<std::string> examples(p.examples().begin(), p.examples().end());
+        absl::Status a = classifier->AddCategory(p.category(), examples);
+        if (!a.ok() && !absl::IsAlreadyExists(a)) return a;
+      }
+      if (policy != nullptr) {
+        absl::Status b = policy->AddCategory(p.category());
         if (!b.ok() && !absl::IsAlreadyExists(b)) return b;
       }
     }
@@ -360,26 +530,22 @@ class AppImpl final : public App {
     });
   }
 
-  v1::Config config_;
+  const v1::Config config_;  // as started: the listeners, the store and data_dir follow it
   const spi::Clock& clock_;
+  const std::string config_path_;
+  const spi::AdapterRegistry* registry_ = nullptr;
   metrics::Metrics metrics_;
   metrics::AdapterHealth health_{metrics_};
   std::unique_ptr<spi::Store> store_;
   std::unique_ptr<spi::HttpClient> http_;
-  std::vector<std::unique_ptr<spi::HttpClient>> adapter_http_;  // one recorder per adapter
-  std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks_;
-  std::vector<std::unique_ptr<spi::TrackerAdapter>> trackers_;
-  std::map<std::string, spi::HelpdeskAdapter*> helpdesk_ptrs_;
-  std::map<std::string, spi::TrackerAdapter*> tracker_ptrs_;
+  std::string session_key_;
   std::unique_ptr<classify::ReloadableClassifier> classifier_;
   classify::EmergingIssues emerging_;
-  std::unique_ptr<policy::LinkPolicy> policy_;
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
-  std::unique_ptr<loop::Loop> loop_;
-  std::unique_ptr<ingress::Reconciler> reconciler_;
-  std::unique_ptr<outbox::Executor> executor_;
-  std::unique_ptr<service::Service> service_;
-  std::unique_ptr<api::Api> api_;
+  std::shared_ptr<Engine> engine_;  // read and replaced with std::atomic_load/store
+  std::mutex reload_mu_;            // one reload at a time, none during shutdown
+  std::mutex carried_mu_;
+  std::vector<std::pair<std::string, std::function<int64_t(const Engine&)>>> scraped_;
+  std::map<std::string, int64_t> carried_;  // counted by engines before the current one
   std::unique_ptr<GrpcServices> services_;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<ingress::HttpServer> http_server_;
@@ -392,9 +558,10 @@ class AppImpl final : public App {
 
 absl::StatusOr<std::unique_ptr<App>> App::Create(const v1::Config& config,
                                                  const spi::AdapterRegistry& registry,
-                                                 const spi::Clock& clock) {
+                                                 const spi::Clock& clock,
+                                                 const std::string& config_path) {
   if (!registry.status().ok()) return registry.status();
-  auto app = std::make_unique<AppImpl>(config, clock);
+  auto app = std::make_unique<AppImpl>(config, clock, config_path);
   if (absl::Status s = app->Init(registry); !s.ok()) return s;
   return app;
 }

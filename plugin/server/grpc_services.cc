@@ -49,14 +49,14 @@ grpc::ServerUnaryReactor* Serve(service::Service& svc, grpc::CallbackServerConte
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                          \
                                    const v1::Method##Request* req, v1::Method##Response* res) \
       override {                                                                              \
-    return Serve(svc_, ctx, *req, res, absl::StrCat(kName, "." #Method),                      \
+    return Serve(*svc_(), ctx, *req, res, absl::StrCat(kName, "." #Method),                   \
                  &service::Service::Method);                                                  \
   }
 
 class TaggingService final : public v1::Tagging::CallbackService {
  public:
   static constexpr const char* kName = "Tagging";
-  explicit TaggingService(service::Service& svc) : svc_(svc) {}
+  explicit TaggingService(ServiceSource svc) : svc_(std::move(svc)) {}
   DEBRIEF_UNARY(Classify)
   DEBRIEF_UNARY(ListCategories)
   DEBRIEF_UNARY(Feedback)
@@ -65,13 +65,13 @@ class TaggingService final : public v1::Tagging::CallbackService {
   DEBRIEF_UNARY(PromoteEmerging)
 
  private:
-  service::Service& svc_;
+  ServiceSource svc_;
 };
 
 class ImprovementsService final : public v1::Improvements::CallbackService {
  public:
   static constexpr const char* kName = "Improvements";
-  explicit ImprovementsService(service::Service& svc) : svc_(svc) {}
+  explicit ImprovementsService(ServiceSource svc) : svc_(std::move(svc)) {}
   DEBRIEF_UNARY(ListTasks)
   DEBRIEF_UNARY(GetTask)
   DEBRIEF_UNARY(LinkTicket)
@@ -81,19 +81,19 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
   DEBRIEF_UNARY(RefreshTask)
 
  private:
-  service::Service& svc_;
+  ServiceSource svc_;
 };
 
 class TicketsService final : public v1::Tickets::CallbackService {
  public:
   static constexpr const char* kName = "Tickets";
-  explicit TicketsService(service::Service& svc) : svc_(svc) {}
+  explicit TicketsService(ServiceSource svc) : svc_(std::move(svc)) {}
   DEBRIEF_UNARY(GetTicket)
   DEBRIEF_UNARY(GetJourney)
   DEBRIEF_UNARY(SimilarTickets)
 
  private:
-  service::Service& svc_;
+  ServiceSource svc_;
 };
 
 // Admin.Backfill: the service lists on a thread of its own; progress is streamed, the newest
@@ -101,10 +101,11 @@ class TicketsService final : public v1::Tickets::CallbackService {
 // listing after its current page, with the cursor kept for the next run.
 class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgress> {
  public:
-  BackfillReactor(service::Service& svc, v1::BackfillRequest req) {
-    std::thread([this, &svc, req = std::move(req)] {
+  // `svc` is held until the listing ends (a reload meanwhile does not pull it away).
+  BackfillReactor(std::shared_ptr<service::Service> svc, v1::BackfillRequest req) {
+    std::thread([this, svc = std::move(svc), req = std::move(req)] {
       base::NameThisThread("backfill");
-      auto last = svc.Backfill(req, [this](const v1::BackfillProgress& p) {
+      auto last = svc->Backfill(req, [this](const v1::BackfillProgress& p) {
         Send(p);
         return !cancelled_.load();
       });
@@ -162,21 +163,22 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
 class InsightsService final : public v1::Insights::CallbackService {
  public:
   static constexpr const char* kName = "Insights";
-  explicit InsightsService(service::Service& svc) : svc_(svc) {}
+  explicit InsightsService(ServiceSource svc) : svc_(std::move(svc)) {}
   DEBRIEF_UNARY(CausesOverTime)
   DEBRIEF_UNARY(TasksByImpact)
   DEBRIEF_UNARY(FixOutcomes)
   DEBRIEF_UNARY(CustomersVoice)
 
  private:
-  service::Service& svc_;
+  ServiceSource svc_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
   static constexpr const char* kName = "Admin";
-  explicit AdminService(service::Service& svc) : svc_(svc) {}
+  explicit AdminService(ServiceSource svc) : svc_(std::move(svc)) {}
   DEBRIEF_UNARY(GetConfig)
+  DEBRIEF_UNARY(Reload)
   DEBRIEF_UNARY(ListAdapters)
   DEBRIEF_UNARY(CheckAdapter)
   DEBRIEF_UNARY(ListDeadLetters)
@@ -196,12 +198,13 @@ class AdminService final : public v1::Admin::CallbackService {
 
   grpc::ServerWriteReactor<v1::BackfillProgress>* Backfill(
       grpc::CallbackServerContext* ctx, const v1::BackfillRequest* req) override {
-    svc_.Audit(ActorOf(*ctx), "Admin.Backfill", *req, absl::OkStatus());  // started
-    return new BackfillReactor(svc_, *req);
+    std::shared_ptr<service::Service> svc = svc_();
+    svc->Audit(ActorOf(*ctx), "Admin.Backfill", *req, absl::OkStatus());  // started
+    return new BackfillReactor(std::move(svc), *req);
   }
 
  private:
-  service::Service& svc_;
+  ServiceSource svc_;
 };
 
 #undef DEBRIEF_UNARY
@@ -214,7 +217,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }
 
 struct GrpcServices::Impl {
-  explicit Impl(service::Service& svc)
+  explicit Impl(const ServiceSource& svc)
       : tagging(svc), improvements(svc), tickets(svc), insights(svc), admin(svc) {}
   TaggingService tagging;
   ImprovementsService improvements;
@@ -223,7 +226,11 @@ struct GrpcServices::Impl {
   AdminService admin;
 };
 
-GrpcServices::GrpcServices(service::Service& service) : impl_(std::make_unique<Impl>(service)) {}
+GrpcServices::GrpcServices(service::Service& service)
+    : GrpcServices(ServiceSource([&service] {
+        return std::shared_ptr<service::Service>(std::shared_ptr<void>(), &service);
+      })) {}
+GrpcServices::GrpcServices(ServiceSource source) : impl_(std::make_unique<Impl>(source)) {}
 GrpcServices::~GrpcServices() = default;
 
 void GrpcServices::Register(grpc::ServerBuilder& builder) {

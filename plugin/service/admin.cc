@@ -18,7 +18,16 @@ absl::StatusOr<v1::GetConfigResponse> Service::GetConfig(const v1::GetConfigRequ
   // Secrets are SecretRefs (env or file names), never values, so the config is safe to show.
   v1::GetConfigResponse res;
   *res.mutable_config() = d_.config;
+  res.set_file(d_.config_file);
+  if (d_.config_loaded_at != absl::InfinitePast())
+    base::SetTimestamp(res.mutable_loaded_at(), d_.config_loaded_at);
   return res;
+}
+
+absl::StatusOr<v1::ReloadResponse> Service::Reload(const v1::ReloadRequest& req) {
+  if (!d_.reload)
+    return absl::FailedPreconditionError("this process cannot reload its configuration");
+  return d_.reload(req);
 }
 
 absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAdaptersRequest&) {
@@ -548,15 +557,23 @@ absl::StatusOr<std::map<std::string, OutboxDepth>> Service::OutboxDepths() {
 }
 
 bool Service::IsAudited(const std::string& method) {
-  static const auto* const kAudited =
-      new std::set<std::string>{"Tagging.Feedback",           "Tagging.PromoteEmerging",
-                                "Improvements.LinkTicket",    "Improvements.UnlinkTicket",
-                                "Improvements.RequestTask",   "Improvements.RefreshTask",
-                                "Admin.CreateApiToken",       "Admin.RevokeApiToken",
-                                "Admin.MergePeople",          "Admin.SplitPerson",
-                                "Admin.ReplayDelivery",       "Admin.DiscardDelivery",
-                                "Admin.RetryDeadAction",      "Admin.DiscardDeadAction",
-                                "Admin.SetTrackerTaskStatus", "Admin.Backfill"};
+  static const auto* const kAudited = new std::set<std::string>{"Tagging.Feedback",
+                                                                "Tagging.PromoteEmerging",
+                                                                "Improvements.LinkTicket",
+                                                                "Improvements.UnlinkTicket",
+                                                                "Improvements.RequestTask",
+                                                                "Improvements.RefreshTask",
+                                                                "Admin.CreateApiToken",
+                                                                "Admin.RevokeApiToken",
+                                                                "Admin.MergePeople",
+                                                                "Admin.SplitPerson",
+                                                                "Admin.ReplayDelivery",
+                                                                "Admin.DiscardDelivery",
+                                                                "Admin.RetryDeadAction",
+                                                                "Admin.DiscardDeadAction",
+                                                                "Admin.SetTrackerTaskStatus",
+                                                                "Admin.Backfill",
+                                                                "Admin.Reload"};
   return kAudited->contains(method);
 }
 

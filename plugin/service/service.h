@@ -42,6 +42,11 @@ struct Deps {
   std::function<std::optional<absl::Time>(int64_t task_id)> status_read_at;
   // How each adapter has been doing (debriefd's; absent in tools and some tests).
   const metrics::AdapterHealth* health = nullptr;
+  // Where the configuration came from and when it was loaded (Admin.GetConfig), and what reads
+  // it again and applies it (Admin.Reload; unset where nothing can).
+  std::string config_file;
+  absl::Time config_loaded_at = absl::InfinitePast();
+  std::function<absl::StatusOr<v1::ReloadResponse>(const v1::ReloadRequest&)> reload;
 };
 
 // Outbox actions waiting for one adapter, and those that failed for good.
@@ -103,6 +108,7 @@ class Service {
 
   // Admin.
   absl::StatusOr<v1::GetConfigResponse> GetConfig(const v1::GetConfigRequest& req);
+  absl::StatusOr<v1::ReloadResponse> Reload(const v1::ReloadRequest& req);
   absl::StatusOr<v1::ListAdaptersResponse> ListAdapters(const v1::ListAdaptersRequest& req);
   absl::StatusOr<v1::CheckAdapterResponse> CheckAdapter(const v1::CheckAdapterRequest& req);
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(

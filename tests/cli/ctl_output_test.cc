@@ -188,6 +188,22 @@ TEST_F(CtlOutput, TokensDeadLettersFailedActionsAuditReviewEmerging) {
              At("first_seen", absl::Hours(24 * 6)), " ", At("last_seen", absl::Hours(1)), " }"))));
 }
 
+TEST_F(CtlOutput, Reload) {
+  const std::string changes =
+      "file: '/etc/debrief/debrief.yaml' changes { path: 'link_policy.open_after_tickets' "
+      "before: '3' after: '5' } changes { path: 'helpdesks[shop]' after: 'type generic' } ";
+  Golden("reload_dry_run", Readable(Parse<v1::ReloadResponse>(changes)));
+  Golden("reload_applied", Readable(Parse<v1::ReloadResponse>(absl::StrCat(
+                               changes, "applied: true ", At("loaded_at", absl::ZeroDuration())))));
+  Golden("reload_restart",
+         Readable(Parse<v1::ReloadResponse>(
+             "file: '/etc/debrief/debrief.yaml' changes { path: 'http.listen' before: "
+             "'127.0.0.1:8080' after: '0.0.0.0:8080' } restart_needed: 'http.listen: "
+             "127.0.0.1:8080 -> 0.0.0.0:8080'")));
+  EXPECT_EQ(Readable(Parse<v1::ReloadResponse>("file: 'debrief.yaml'")),
+            "debrief.yaml: no setting changed.\n");
+}
+
 TEST_F(CtlOutput, ColourOnlyWhenAskedAndNeverInsideTheAlignment) {
   const std::string plain = Readable(SomeTasks());
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);

@@ -9,18 +9,21 @@
 //
 //   DEBRIEF_NOTES_PEER          notes_peer.py: the shop helpdesk's write-back endpoint, refusing
 //                               until told otherwise
+//   DEBRIEF_CONFIG_FILE         debriefd's configuration file, which the reload test edits
 //
 // What an admin does: signs in, checks an adapter, reads the dead letters; sees the shop
 // helpdesk's write-backs refused (its last error and refusals in the adapters' table, the
 // refused actions listed), retries them once the peer is fixed (each note written once) and
 // discards one; makes an API token (its secret shown once, working at once) and revokes it;
 // reads the taxonomy, the running configuration, in which no secret appears, and the audit
-// log of all this. A lead's token opens no admin page and no Admin call. Browser: Debian's
+// log of all this; reloads the configuration: a broken file is refused with its reason and
+// changes nothing, a valid one changes a threshold while webhooks keep arriving, every one
+// acknowledged and processed. A lead's token opens no admin page and no Admin call. Browser: Debian's
 // /usr/bin/chromium driven by playwright-core; axe-core.
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { checkAccessibility as axe, checkNarrow, launch, required as need, watch } from './lib.mjs';
@@ -33,6 +36,7 @@ const leadToken = required('DEBRIEF_LEAD_TOKEN');
 const webhookSecret = readFileSync(required('DEBRIEF_WEBHOOK_SECRET_FILE'), 'utf8').trim();
 const shots = required('DEBRIEF_SCREENSHOTS');
 const notesPeer = required('DEBRIEF_NOTES_PEER').replace(/\/+$/, '');
+const configFile = required('DEBRIEF_CONFIG_FILE');
 mkdirSync(shots, { recursive: true });
 
 let browser;
@@ -246,6 +250,69 @@ test('at 320 px nothing scrolls sideways but the tables, each in its own region'
   await page.getByRole('link', { name: 'Admin' }).click();
   await page.locator('#audit-table').waitFor();
   await checkNarrow(page, shots, 'admin-320');
+  assert.deepEqual(problems, []);
+});
+
+test('a reload: a broken file changes nothing and says why; a valid one applies while webhooks keep coming', async () => {
+  const original = readFileSync(configFile, 'utf8');
+  assert.ok(original.includes('open_after_tickets: 3'));
+  const section = page.locator('#configuration');
+  const outcome = section.locator('#reload-outcome');
+  const config = section.locator('pre.config');
+  const reload = async () => {
+    await section.getByRole('button', { name: 'Reload', exact: true }).click();
+    await section.getByRole('button', { name: 'Yes, reload' }).click();
+  };
+  try {
+    writeFileSync(configFile, `${original}link_polcy: {open_after_tickets: 1}\n`);
+    await reload();
+    await outcome.getByText(/link_polcy/).waitFor();
+    assert.match(await outcome.innerText(), /running configuration is unchanged/);
+    assert.equal(await outcome.getAttribute('role'), 'alert');
+    await page.screenshot({ path: join(shots, 'admin-reload-refused.png'), fullPage: true });
+    assert.match(await config.innerText(), /"openAfterTickets": 3/);
+
+    writeFileSync(configFile, original.replace('open_after_tickets: 3', 'open_after_tickets: 4'));
+    await section.getByRole('button', { name: 'Check the file' }).click();
+    const changes = section.locator('#reload-changes');
+    await changes.getByRole('rowheader', { name: 'link_policy.open_after_tickets' }).waitFor();
+    assert.match(await outcome.innerText(), /reloading would change 1 setting\./);
+    assert.match(await config.innerText(), /"openAfterTickets": 3/, 'a check applies nothing');
+
+    // Webhooks keep coming while the reload runs, and until after it.
+    let sending = true;
+    const sent = [];
+    const load = (async () => {
+      for (let i = 0; sending || i < 20; i++) {
+        const id = `reload-${i}`;
+        sent.push([id, (await shopTicket(id)).status]);
+      }
+    })();
+    await reload();
+    await outcome.getByText('Applied: 1 setting changed.').waitFor();
+    await config.getByText('"openAfterTickets": 4').waitFor();
+    sending = false;
+    await load;
+    assert.ok(sent.length >= 20);
+    assert.deepEqual(sent.filter(([, status]) => status !== 202), [], 'every delivery acknowledged');
+    const session = await (await post('session', {}, adminToken)).json();
+    await eventually(async () => {
+      for (const [id] of sent) {
+        const r = await post('Tickets/GetTicket', { ticket: { helpdeskId: 'shop', ticketId: id } }, session.token);
+        if (r.status !== 200) return false;
+        if (!(await r.json()).classification?.categoryId) return false;
+      }
+      return true;
+    }, 'every delivery sent during the reload is a tagged ticket');
+    await page.screenshot({ path: join(shots, 'admin-reload.png'), fullPage: true });
+    await checkAccessibility('admin, reloaded');
+    // Both attempts are in the audit log.
+    const audit = page.locator('#audit-table');
+    await audit.locator('tr', { hasText: 'Admin.Reload' }).first().waitFor();
+    assert.ok((await audit.locator('tr', { hasText: 'Admin.Reload' }).count()) >= 3);
+  } finally {
+    writeFileSync(configFile, original);
+  }
   assert.deepEqual(problems, []);
 });
 

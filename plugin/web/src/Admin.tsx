@@ -19,6 +19,7 @@ import type {
   AuditEntry,
   Category,
   CheckAdapterResponse,
+  ConfigChange,
   CreateApiTokenResponse,
   DeadAction,
   DeadLetter,
@@ -31,6 +32,7 @@ import type {
   ListCategoriesResponse,
   ListDeadActionsResponse,
   ListDeadLettersResponse,
+  ReloadResponse,
   ReplayDeliveryResponse,
   RetryDeadActionResponse,
 } from './types';
@@ -47,7 +49,7 @@ export function Admin(props: { api: Api }) {
       <DeadLetters api={props.api} onChange={changed} />
       <Tokens api={props.api} onChange={changed} />
       <Taxonomy api={props.api} />
-      <Configuration api={props.api} />
+      <Configuration api={props.api} onChange={changed} />
       <AuditLog api={props.api} changes={changes} />
     </>
   );
@@ -775,15 +777,99 @@ function Taxonomy(props: { api: Api }) {
   );
 }
 
-function Configuration(props: { api: Api }) {
+function Configuration(props: { api: Api; onChange: () => void }) {
   const { api } = props;
   const config = useLoad(() => api.call<GetConfigResponse>('Admin', 'GetConfig', {}), []);
+  const [busy, setBusy] = useState(false);
+  const [outcome, setOutcome] = useState<{ reload?: ReloadResponse; error?: string } | null>(
+    null,
+  );
+  async function reload(dryRun: boolean) {
+    setBusy(true);
+    try {
+      const r = await api.call<ReloadResponse>('Admin', 'Reload', { dryRun });
+      setOutcome({ reload: r });
+      if (r.applied) config.reload();
+    } catch (e) {
+      setOutcome({ error: describeError(e, 'reload the configuration') });
+    }
+    setBusy(false);
+    props.onChange();
+  }
+  const changeColumns: Column<ConfigChange>[] = [
+    { label: 'Setting', value: (c) => c.path ?? '', show: (c) => <code>{c.path}</code> },
+    { label: 'Before', value: (c) => c.before ?? '', show: (c) => c.before || '(unset)' },
+    { label: 'After', value: (c) => c.after ?? '', show: (c) => c.after || '(unset)' },
+  ];
+  const r = outcome?.reload;
   return (
-    <Section id="configuration" title="Running configuration" busy={config.loading}>
+    <Section id="configuration" title="Running configuration" busy={config.loading || busy}>
       <p class="meta">
         As <code>debriefd</code> loaded it, defaults filled in. Secrets show where they come from
-        (an environment variable or a file), never their values.
+        (an environment variable or a file), never their values. After editing the file, check it
+        to see what would change, then reload: adapters, taxonomy, thresholds and schedules change
+        without a restart, and no webhook is dropped meanwhile. A file with a mistake is refused
+        and the running configuration stays.
       </p>
+      {config.data && (
+        <p class="meta">
+          From <code>{config.data.file || '(no file)'}</code>
+          {config.data.loadedAt && <>, loaded {ago(config.data.loadedAt)}</>}.
+        </p>
+      )}
+      <span class="row-actions">
+        <button
+          type="button"
+          class="secondary small"
+          disabled={busy}
+          onClick={() => void reload(true)}
+        >
+          Check the file
+        </button>
+        <ConfirmButton
+          label="Reload"
+          question="Apply the file to the running debriefd now?"
+          disabled={busy}
+          onConfirm={() => void reload(false)}
+        />
+      </span>
+      {outcome?.error && (
+        <p class="status-note error" role="alert" id="reload-outcome">
+          {outcome.error}
+        </p>
+      )}
+      {r && (
+        <div id="reload-outcome" role="status">
+          <p class={(r.restartNeeded ?? []).length > 0 ? 'status-note error' : 'status-note'}>
+            {(r.restartNeeded ?? []).length > 0
+              ? 'Nothing was applied: some changes take a restart of debriefd.'
+              : r.applied
+                ? `Applied: ${plural((r.changes ?? []).length, 'setting')} changed.`
+                : (r.changes ?? []).length > 0
+                  ? `The file is valid; reloading would change ${plural((r.changes ?? []).length, 'setting')}.`
+                  : 'The file is valid and changes nothing.'}
+          </p>
+          {(r.restartNeeded ?? []).length > 0 && (
+            <ul class="restart-needed">
+              {(r.restartNeeded ?? []).map((why) => (
+                <li key={why}>
+                  <code>{why}</code>
+                </li>
+              ))}
+            </ul>
+          )}
+          {(r.changes ?? []).length > 0 && (
+            <DataTable
+              id="reload-changes"
+              caption="What the file changes"
+              columns={changeColumns}
+              rows={r.changes ?? []}
+              csvName="debrief-config-changes.csv"
+              empty="No change."
+            />
+          )}
+        </div>
+      )}
       <Loadable state={config} what="load the configuration" lines={4}>
         {(data) => (
           <pre class="config" tabIndex={0} aria-label="Running configuration, JSON">
@@ -793,4 +879,8 @@ function Configuration(props: { api: Api }) {
       </Loadable>
     </Section>
   );
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

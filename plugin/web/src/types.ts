@@ -419,4 +419,20 @@ export interface CreateApiTokenResponse {
 
 export interface GetConfigResponse {
   config?: Record<string, unknown>;
+  file?: string;
+  loadedAt?: string;
+}
+
+export interface ConfigChange {
+  path?: string;
+  before?: string;
+  after?: string;
+}
+
+export interface ReloadResponse {
+  applied?: boolean;
+  changes?: ConfigChange[];
+  restartNeeded?: string[];
+  file?: string;
+  loadedAt?: string;
 }
