@@ -282,7 +282,8 @@ absl::StatusOr<auth::Caller> Api::CallerOfApiToken(const std::string& secret) {
     const int64_t id = token->id();
     absl::Status s =
         store_.Transact([&](spi::StoreTransaction& tx) { return tx.TouchApiToken(id, now); });
-    if (!s.ok()) base::log::Write(base::log::Level::kWarning, absl::StrCat("api: ", s.message()));
+    if (!s.ok())
+      base::log::Warning("api", "could not record a token's use", {{"error", s.ToString()}});
   }
   auth::Caller c;
   c.name = token->name();
@@ -374,8 +375,8 @@ HttpReply Api::HandleApi(const HttpCall& call) {
     Count(method, status);
     const bool other_helpdesk = out.status().code() == absl::StatusCode::kPermissionDenied;
     if (status >= 500 && status != 503)
-      base::log::Write(base::log::Level::kWarning,
-                       absl::StrCat("api: ", method, ": ", out.status().ToString()));
+      base::log::Warning("api", "call failed",
+                         {{"method", std::string(method)}, {"error", out.status().ToString()}});
     return Error(status, CodeName(out.status().code()),
                  status >= 500 && status != 503 && status != 501
                      ? "Debrief could not answer; the error is in its log"
@@ -450,8 +451,8 @@ HttpReply Api::SignIn(const std::string& helpdesk_id, const HttpCall& call) {
   spi::AgentProof proof{std::move(*fields), clock_.Now()};
   auto agent = h->second->VerifyAgent(proof);
   if (!agent.ok()) {
-    base::log::Write(base::log::Level::kInfo, absl::StrCat("api: sign-in from ", helpdesk_id,
-                                                           " refused: ", agent.status().message()));
+    base::log::Info("api", "sign-in refused",
+                    {{"helpdesk", helpdesk_id}, {"error", std::string(agent.status().message())}});
     return PageError(absl::IsUnimplemented(agent.status()) ? 404 : 401,
                      absl::StrCat("Debrief could not sign you in: ", agent.status().message()),
                      "signin");

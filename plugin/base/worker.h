@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/log.h"
 #include "base/thread_name.h"
 
 namespace debrief::base {
@@ -74,7 +75,8 @@ class Worker {
     if (nice_ != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
     while (true) {
       auto n = step_();
-      if (!n.ok()) std::cerr << name_ << ": " << n.status() << " (will retry)\n";
+      if (!n.ok())
+        log::Warning(name_, "step failed (will retry)", {{"error", n.status().ToString()}});
       std::unique_lock<std::mutex> l(mu_);
       if (stop_) {
         l.unlock();

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "base/log.h"
 #include "config/config.h"
 #include "register.h"
 #include "server/app.h"
@@ -115,16 +116,16 @@ int main(int argc, char** argv) {
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
     auto r = (*app)->Reload(debrief::v1::ReloadRequest(), "SIGHUP (signal)");
     if (!r.ok()) {
-      std::cout << "debriefd: SIGHUP: reload refused: " << r.status().message() << "\n"
-                << std::flush;
+      debrief::base::log::Error("debriefd", "SIGHUP: reload refused",
+                                {{"error", std::string(r.status().message())}});
     } else if (!r->applied()) {
-      std::cout << "debriefd: SIGHUP: nothing applied; a restart is needed for:\n";
-      for (const std::string& why : r->restart_needed()) std::cout << "  " << why << "\n";
-      std::cout << std::flush;
+      for (const std::string& why : r->restart_needed())
+        debrief::base::log::Error("debriefd", "SIGHUP: nothing applied; a restart is needed",
+                                  {{"setting", why}});
     }
   }
-  std::cout << "debriefd: " << strsignal(sig) << ", draining\n" << std::flush;
+  debrief::base::log::Info("debriefd", "draining", {{"signal", strsignal(sig)}});
   (*app)->Shutdown(absl::Seconds(10));
-  std::cout << "debriefd: stopped\n";
+  debrief::base::log::Info("debriefd", "stopped");
   return 0;
 }

@@ -128,7 +128,8 @@ auto AsyncRoute(asio::io_context& pool, const Route& route, std::shared_ptr<Http
           try {
             reply = route.handle(*call);
           } catch (const std::exception& e) {
-            std::cerr << "ingress: " << call->path << ": " << e.what() << "\n";
+            base::log::Error("ingress", "a route failed",
+                             {{"path", call->path}, {"error", e.what()}});
             reply.status = 500;
             reply.headers = {{"Content-Type", "application/json"}};
             reply.body = R"({"error":"internal error; retry","code":"internal"})";
@@ -168,6 +169,9 @@ class BeastServer final : public HttpServer {
                                    "Webhook deliveries stored (or, for trackers, verified).")),
         duplicate_(metrics.Counters("debrief_webhook_duplicate_total",
                                     "Webhook deliveries answered as already stored.")),
+        ack_(metrics.Histograms("debrief_webhook_ack_duration_seconds",
+                                "From a helpdesk webhook read whole to its acknowledgement: "
+                                "verified and durably stored (202), or found stored (200).")),
         metrics_(metrics),
         ioc_(options.threads),
         acceptor_(ioc_),
@@ -244,6 +248,7 @@ class BeastServer final : public HttpServer {
   struct PerAdapter {
     prometheus::Counter* accepted = nullptr;
     prometheus::Counter* duplicate = nullptr;
+    prometheus::Histogram* ack = nullptr;  // request read -> acknowledgement (stored)
   };
   // An adapter's counters, made the first time its id is seen (at start, or after a reload
   // added it). The refusals worth an alert exist from then, so the first one shows in a rate().
@@ -253,6 +258,7 @@ class BeastServer final : public HttpServer {
     if (added) {
       it->second.accepted = &accepted_.Add({{"adapter", id}});
       it->second.duplicate = &duplicate_.Add({{"adapter", id}});
+      it->second.ack = &ack_.Add({{"adapter", id}}, metrics::Metrics::LatencyBuckets());
       for (const char* reason : {"bad_signature", "malformed"})
         rejected_.Add({{"adapter", id}, {"reason", reason}});
     }
@@ -367,7 +373,7 @@ class BeastServer final : public HttpServer {
     const int64_t now = Now();
     int64_t prev = last.load();
     if (now - prev < std::chrono::nanoseconds(std::chrono::seconds(10)).count()) return;
-    if (last.compare_exchange_strong(prev, now)) std::cerr << line << "\n";
+    if (last.compare_exchange_strong(prev, now)) base::log::Warning("ingress", line);
   }
 
   // One timer for every connection's deadline instead of a timer wait per read and write
@@ -408,7 +414,7 @@ class BeastServer final : public HttpServer {
         // the backlog. Make room and wait a moment instead of retrying at once, which spins.
         Refuse("accept_error");
         LogRateLimited(accept_logged_,
-                       absl::StrCat("ingress: cannot accept a connection: ", ec.message(),
+                       absl::StrCat("cannot accept a connection: ", ec.message(),
                                     " (open connections: ", connections_.load(), ")"));
         EvictIdle();
         backoff.expires_after(kAcceptBackoff);
@@ -425,9 +431,9 @@ class BeastServer final : public HttpServer {
         try {
           std::rethrow_exception(e);
         } catch (const std::exception& x) {
-          std::cerr << "ingress: connection ended by an error: " << x.what() << "\n";
+          base::log::Error("ingress", "connection ended by an error", {{"error", x.what()}});
         } catch (...) {
-          std::cerr << "ingress: connection ended by an unknown error\n";
+          base::log::Error("ingress", "connection ended by an unknown error");
         }
       });
     }
@@ -438,7 +444,7 @@ class BeastServer final : public HttpServer {
   void RefuseConnection(tcp::socket& socket) {
     Refuse("connection_limit");
     LogRateLimited(limit_logged_,
-                   absl::StrCat("ingress: ", max_connections_,
+                   absl::StrCat(max_connections_,
                                 " connections are open and busy (http.max_connections); "
                                 "refusing new ones"));
     static constexpr char kBusy[] =
@@ -534,7 +540,7 @@ class BeastServer final : public HttpServer {
         } catch (const std::exception& e) {
           // Nothing may leave a connection half-done: the request is answered and the
           // connection closed.
-          std::cerr << "ingress: request failed: " << e.what() << "\n";
+          base::log::Error("ingress", "request failed", {{"error", e.what()}});
           Refuse("internal");
           res = Refusal(http::status::internal_server_error, "internal error; retry", "internal",
                         req.version(), false);
@@ -589,6 +595,7 @@ class BeastServer final : public HttpServer {
 
   // Takes the request's body (the stored delivery keeps it, without a copy).
   asio::awaitable<Response> Handle(Request& req) {
+    const auto started = std::chrono::steady_clock::now();
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
     if (v != 10 && v != 11) {
@@ -694,15 +701,19 @@ class BeastServer final : public HttpServer {
       Response res = Refusal(http::status::service_unavailable,
                              "could not store the delivery; retry", "store_unavailable", v, ka);
       res.set(http::field::retry_after, "1");
-      std::cerr << "ingress: " << r.status() << "\n";
+      base::log::Error("ingress", "could not store a delivery",
+                       {{"adapter", adapter}, {"error", r.status().ToString()}});
       co_return res;
     }
     const PerAdapter& pa = PerAdapterOf(adapter);
+    pa.ack->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (*r == spi::AppendOutcome::kDuplicate) {
       pa.duplicate->Increment();
       co_return Json(http::status::ok, {{"status", "duplicate"}, {"delivery", key}}, v, ka);
     }
     Accepted(pa, adapter);
+    base::log::Debug("ingress", "delivery stored", {{"adapter", adapter}, {"delivery", key}});
     co_return Json(http::status::accepted, {{"status", "accepted"}, {"delivery", key}}, v, ka);
   }
 
@@ -780,9 +791,8 @@ class BeastServer final : public HttpServer {
     const PerAdapter& pa = PerAdapterOf(id);
     Accepted(pa, id);
     if (events->external_ids.empty()) {
-      base::log::Write(
-          base::log::Level::kDebug,
-          absl::StrCat("ingress: tracker ", id, " webhook ignored: ", events->ignored_reason));
+      base::log::Debug("ingress", "tracker webhook ignored",
+                       {{"adapter", id}, {"reason", events->ignored_reason}});
       return Json(http::status::ok, {{"status", "ignored"}, {"reason", events->ignored_reason}}, v,
                   ka);
     }
@@ -803,15 +813,15 @@ class BeastServer final : public HttpServer {
     });
     if (!looked.ok()) {
       // The status poll is the safety net: read them all back anyway.
-      std::cerr << "ingress: tracker " << id << " webhook: " << looked << "\n";
+      base::log::Warning("ingress", "tracker webhook: could not look up its tasks",
+                         {{"adapter", id}, {"error", looked.ToString()}});
       followed = events->external_ids;
       named = nlohmann::json::array();
       for (const std::string& external_id : events->external_ids)
         named.push_back({{"external_id", external_id}});
     }
     if (base::log::Enabled(base::log::Level::kDebug))
-      base::log::Write(base::log::Level::kDebug,
-                       absl::StrCat("ingress: tracker ", id, " webhook about ", JsonText(named)));
+      base::log::Debug("ingress", "tracker webhook", {{"adapter", id}, {"tasks", JsonText(named)}});
     if (!followed.empty() && trackers.on_events) trackers.on_events(id, followed);
     return Json(http::status::ok, {{"status", "accepted"}, {"tasks", std::move(named)}}, v, ka);
   }
@@ -828,6 +838,7 @@ class BeastServer final : public HttpServer {
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& accepted_;
   prometheus::Family<prometheus::Counter>& duplicate_;
+  prometheus::Family<prometheus::Histogram>& ack_;
   metrics::Metrics& metrics_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -6,6 +6,8 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/purpose.h"
 #include "debrief/spi/adapter_factory.h"
 
 namespace debrief::ingress {
@@ -101,6 +103,7 @@ void Reconciler::Start() {
   worker_ = std::make_unique<base::Worker>(
       "reconciler",
       [this]() -> absl::StatusOr<int> {
+        base::ScopedPurpose purpose("reconcile");
         auto n = RunOnce();
         // One pass per interval: a pass that found tickets does not run again at once.
         if (!n.ok()) return n.status();
@@ -144,8 +147,8 @@ absl::StatusOr<int> Reconciler::RunOnce() {
       if (auto d = spi::RetryAfter(p.status())) not_before_[id] = clock_.Now() + *d;
       if (options_.health != nullptr)
         options_.health->Reconciled(id, absl::InfinitePast(), NextRun(id, started));
-      std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p.status().ToString(),
-                                " (will retry next interval)\n");
+      base::log::Warning("reconciler", "listing failed (will retry next interval)",
+                         {{"helpdesk", id}, {"error", p.status().ToString()}});
       if (first_error.ok()) first_error = p.status();
       continue;
     }
@@ -155,9 +158,9 @@ absl::StatusOr<int> Reconciler::RunOnce() {
                                   NextRun(id, started));
     stored += static_cast<int>(p->stored);
     if (p->stored > 0)
-      std::cerr << absl::StrCat("reconciler: helpdesk ", id, ": ", p->stored,
-                                " ticket update(s) listed (those webhooks already brought "
-                                "change nothing)\n");
+      base::log::Info("reconciler",
+                      "ticket updates listed (those webhooks already brought change nothing)",
+                      {{"helpdesk", id}, {"listed", absl::StrCat(p->stored)}});
   }
   stored_total_ += stored;
   if (!first_error.ok() && stored == 0) return first_error;

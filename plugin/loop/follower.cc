@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/log.h"
 #include "base/time_util.h"
 #include "loop/internal.h"
 #include "loop/loop.h"
@@ -77,8 +78,8 @@ absl::StatusOr<int> Loop::PollStatuses() {
     if (ids.ok()) {
       only[id] = std::set<std::string>(ids->begin(), ids->end());
     } else if (!absl::IsUnimplemented(ids.status())) {
-      std::cerr << "task-follower: tracker " << id << ": " << ids.status()
-                << "; reading every task\n";
+      base::log::Warning("task-follower", "could not list changed tasks; reading every task",
+                         {{"adapter", id}, {"error", ids.status().ToString()}});
     }
   }
   std::set<std::string> failed;
@@ -121,7 +122,10 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
       // An outage delays following; the next poll asks again (every task of this tracker: a
       // change listing would not name this one again). A deleted task stays logged.
       if (failed != nullptr && !absl::IsNotFound(got.status())) failed->insert(t.tracker_id());
-      std::cerr << "task-follower: task " << t.id() << ": " << got.status() << "\n";
+      base::log::Warning("task-follower", "could not read a task",
+                         {{"task", absl::StrCat(t.id())},
+                          {"adapter", t.tracker_id()},
+                          {"error", got.status().ToString()}});
       continue;
     }
     {
@@ -147,8 +151,10 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
   if (!Active(task.status()))
     // A done task reopened in the tracker: recorded, but the cause's next tickets go to a
     // regression task rather than back to it.
-    std::cerr << "loop: task " << task_id << " moved from done to " << v1::TaskStatus_Name(status)
-              << " in its tracker\n";
+    base::log::Info(
+        "loop",
+        absl::StrCat("task moved from done to ", v1::TaskStatus_Name(status), " in its tracker"),
+        {{"task", absl::StrCat(task_id)}});
   const absl::Time now = clock_.Now();
   v1::TaskStatusChange change;
   change.set_task_id(task_id);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/purpose.h"
 #include "base/time_util.h"
 #include "loop/internal.h"
 #include "loop/report.h"
@@ -31,7 +32,12 @@ Loop::Loop(const v1::Config& config, spi::Store& store,
       clock_(clock),
       poll_interval_(ToDuration(config.loop().status_poll_interval(), absl::Minutes(5))),
       follower_(
-          "task-follower", [this] { return Follow(); }, poll_interval_,
+          "task-follower",
+          [this] {
+            base::ScopedPurpose purpose("status_poll");
+            return Follow();
+          },
+          poll_interval_,
           /*drain_on_stop=*/false) {}
 
 Loop::~Loop() { Stop(); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "base/purpose.h"
+
 namespace debrief::metrics {
 namespace {
 
@@ -130,6 +132,26 @@ void AdapterHealth::CallFailed(const std::string& id, absl::string_view error, a
     a->view.last_error = std::string(error.substr(0, kMaxError));
     a->last_error->Set(Seconds(at));
   }
+}
+
+void AdapterHealth::CallTimed(const std::string& id, absl::Duration took, int status) {
+  static const char* const kClasses[] = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  const int c = status >= 100 && status < 600 ? status / 100 : 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (Find(id) == nullptr) return;
+  }
+  metrics_
+      .Histograms("debrief_adapter_call_duration_seconds",
+                  "Calls to an adapter's API, by adapter and by the work that made them (an "
+                  "outbox action, status_poll, reconcile, other).")
+      .Add({{"adapter", id}, {"action", base::CurrentPurpose()}}, Metrics::LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(took));
+  metrics_
+      .Counters("debrief_adapter_responses_total",
+                "Answers from an adapter's API by status class (error: no answer).")
+      .Add({{"adapter", id}, {"class", kClasses[c]}})
+      .Increment();
 }
 
 void AdapterHealth::RateLimited(const std::string& id, absl::Time at) {

@@ -50,6 +50,9 @@ class AdapterHealth {
   void CallAnswered(const std::string& id, absl::Time at);
   void CallFailed(const std::string& id, absl::string_view error, absl::Time at);
   void RateLimited(const std::string& id, absl::Time at);
+  // One call to the adapter's API took `took` and was answered with `status` (0: no answer, a
+  // transport error), while the calling thread did base::CurrentPurpose().
+  void CallTimed(const std::string& id, absl::Duration took, int status);
   // A listing pass of a helpdesk: caught up to `to` (InfinitePast: it failed), next one at.
   void Reconciled(const std::string& id, absl::Time to, absl::Time next);
 

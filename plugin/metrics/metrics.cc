@@ -20,6 +20,23 @@ prometheus::Family<prometheus::Gauge>& Metrics::Gauges(const std::string& name,
   return prometheus::BuildGauge().Name(name).Help(help).Register(*registry_);
 }
 
+prometheus::Family<prometheus::Histogram>& Metrics::Histograms(const std::string& name,
+                                                               const std::string& help) {
+  return prometheus::BuildHistogram().Name(name).Help(help).Register(*registry_);
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::LatencyBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  return *kBuckets;
+}
+
+const prometheus::Histogram::BucketBoundaries& Metrics::WaitBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600};
+  return *kBuckets;
+}
+
 void Metrics::ScrapedCounter(const std::string& name, const std::string& help,
                              std::function<double()> read) {
   std::lock_guard<std::mutex> l(mu_);

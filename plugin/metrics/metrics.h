@@ -9,6 +9,7 @@
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
 namespace debrief::metrics {
@@ -30,6 +31,13 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& Counters(const std::string& name,
                                                     const std::string& help);
   prometheus::Family<prometheus::Gauge>& Gauges(const std::string& name, const std::string& help);
+  // Durations in seconds; each series is added with its buckets, one of the two below.
+  prometheus::Family<prometheus::Histogram>& Histograms(const std::string& name,
+                                                        const std::string& help);
+  // From half a millisecond to ten seconds: a request, a commit, a classification, a call.
+  static const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
+  // From ten milliseconds to an hour: how long work waited.
+  static const prometheus::Histogram::BucketBoundaries& WaitBuckets();
 
   // A value read when scraped from wherever it is kept (a component's own atomic counter, a
   // queue's depth): `read` runs on the scraping thread and must be quick and thread-safe.

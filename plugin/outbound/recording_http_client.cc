@@ -1,5 +1,7 @@
 #include "outbound/recording_http_client.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 
 namespace debrief::outbound {
@@ -12,7 +14,10 @@ class RecordingHttpClient final : public spi::HttpClient {
       : inner_(inner), health_(health), id_(std::move(id)), clock_(clock) {}
 
   absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& request) override {
+    const auto started = std::chrono::steady_clock::now();
     absl::StatusOr<spi::HttpResponse> r = inner_.Send(request);
+    health_.CallTimed(id_, absl::FromChrono(std::chrono::steady_clock::now() - started),
+                      r.ok() ? r->status : 0);
     const absl::Time now = clock_.Now();
     if (!r.ok()) {
       // The client's own errors name the method and the URL without its query.

@@ -1,15 +1,20 @@
 #include "outbox/executor.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "base/purpose.h"
 #include "debrief/spi/adapter_factory.h"
 #include "debrief/spi/status.h"
 
 namespace debrief::outbox {
 namespace {
+
+const std::string kNoAction = "none";
 
 // The task is created by an earlier action (ordered first in the same batch); wait for it.
 absl::Status NotReady(std::string msg) { return absl::UnavailableError(std::move(msg)); }
@@ -50,15 +55,25 @@ absl::StatusOr<int> Executor::RunDue() {
   std::vector<int64_t> done;
   absl::Cleanup flush = [&] {
     if (auto st = store_.CompleteActions(done); !st.ok())
-      std::cerr << "executor: recording completions: " << st << " (they will repeat)\n";
+      base::log::Warning("executor", "could not record completions (they will repeat)",
+                         {{"error", st.ToString()}});
     else
       stats_.done += static_cast<int64_t>(done.size());
   };
   for (const spi::OutboxEntry& e : *due) {
     if (worker_.stopping()) break;
+    // The adapter calls the action makes are timed under its name.
+    const google::protobuf::FieldDescriptor* kind =
+        v1::OutboxAction::descriptor()->FindFieldByNumber(e.action.action_case());
+    const std::string& action = kind != nullptr ? kind->name() : kNoAction;
+    base::ScopedPurpose purpose(action.c_str());
+    const auto started = std::chrono::steady_clock::now();
     absl::Status s = Execute(e);
+    if (options_.timed)
+      options_.timed(action, absl::FromChrono(std::chrono::steady_clock::now() - started));
     ++ran;
     if (s.ok()) {
+      base::log::Debug("executor", "action done", {{"action", action}, {"key", e.key}});
       done.push_back(e.id);
     } else if (spi::IsRetryable(s)) {
       absl::Duration wait = std::min(options_.initial_backoff * (1LL << std::min(e.attempts, 20)),
@@ -69,7 +84,8 @@ absl::StatusOr<int> Executor::RunDue() {
         return st;
       ++stats_.retried;
     } else {
-      std::cerr << "executor: action " << e.key << " dead-lettered: " << s << "\n";
+      base::log::Warning("executor", "action dead-lettered",
+                         {{"action", action}, {"key", e.key}, {"error", s.ToString()}});
       if (auto st = store_.DeadLetterAction(e.id, s.ToString()); !st.ok()) return st;
       ++stats_.dead;
     }

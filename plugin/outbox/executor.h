@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -18,6 +19,9 @@ struct ExecutorOptions {
   absl::Duration max_backoff = absl::Minutes(10);
   absl::Duration poll_interval = absl::Milliseconds(100);
   int batch = 64;
+  // Each action carried out or tried, by its kind ("sync_task"), with how long it took
+  // (debriefd's debrief_outbox_action_duration_seconds). Optional.
+  std::function<void(const std::string& action, absl::Duration took)> timed;
 };
 
 struct ExecutorStats {

@@ -3,10 +3,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "base/utf8.h"
@@ -214,7 +216,10 @@ Pipeline::Prepared Pipeline::Prepare(spi::StoredDelivery delivery) {
     // Everything stored as a Protobuf string is UTF-8, decided here once for every adapter.
     base::RepairUtf8Fields(event);
     Guarded("classifying the ticket", [&] {
+      const auto started = std::chrono::steady_clock::now();
       p.classification = classifier_.Classify(event.ticket());
+      if (timings_.classify)
+        timings_.classify(absl::FromChrono(std::chrono::steady_clock::now() - started));
       return absl::OkStatus();
     }).IgnoreError();  // classified again in the transaction, where a failure counts
   }
@@ -275,6 +280,16 @@ absl::Status Pipeline::ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepare
       });
       if (s.ok()) s = tx.MarkDelivery(d.seq, spi::DeliveryState::kProcessed, "");
       if (s.ok()) ++counts.processed;
+      if (s.ok() && base::log::Enabled(base::log::Level::kDebug)) {
+        const v1::Ticket& t = p.result->event->ticket();
+        const v1::Classification* c = p.classification ? &*p.classification : nullptr;
+        base::log::Debug("pipeline", "ticket processed",
+                         {{"helpdesk", t.helpdesk_id()},
+                          {"ticket", t.ticket_id()},
+                          {"delivery", absl::StrCat(d.seq)},
+                          {"category", c != nullptr ? c->category_id() : ""},
+                          {"confidence", c != nullptr ? absl::StrCat(c->confidence()) : ""}});
+      }
     }
     if (!s.ok()) {
       if (failed_at != nullptr) *failed_at = i;
@@ -299,10 +314,12 @@ absl::StatusOr<bool> Pipeline::RecordFailure(int64_t seq, const absl::Status& er
   });
   if (!s.ok()) return s;
   ++stats_.attempts_failed;
-  std::cerr << "pipeline: delivery " << seq << " failed (attempt " << attempts << " of "
-            << max_attempts_ << "): " << error.message()
-            << (dead ? "; it is a dead letter now (debriefctl deliveries list)" : "; will retry")
-            << "\n";
+  base::log::Warning("pipeline",
+                     dead ? "delivery failed; it is a dead letter now (debriefctl deliveries list)"
+                          : "delivery failed; will retry",
+                     {{"delivery", absl::StrCat(seq)},
+                      {"attempt", absl::StrCat(attempts, " of ", max_attempts_)},
+                      {"error", std::string(error.message())}});
   return dead;
 }
 
@@ -321,6 +338,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   std::vector<Prepared>& prepared = *batch;
   if (prepared.empty()) return 0;
   const int64_t last = prepared.back().delivery.seq;
+
   // A full batch means a burst: read and prepare the next one while this one commits.
   if (prepared.size() >= static_cast<size_t>(batch_)) StartReadAhead(last);
 
@@ -338,6 +356,10 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   if (s.ok()) {
     cursor_ = last;
     commit_counts(counts);
+    if (timings_.lag) {
+      const absl::Time now = clock_.Now();
+      for (const Prepared& p : prepared) timings_.lag(now - p.delivery.received_at);
+    }
     return static_cast<int>(prepared.size());
   }
   // The read-ahead started after this batch, which will be read again: discard it.

@@ -27,6 +27,12 @@ struct PipelineStats {
   std::atomic<int64_t> attempts_failed{0};  // failed attempts at a delivery, retried or not
 };
 
+// Where the pipeline's timings go (debriefd's histograms); unset ones are not measured.
+struct PipelineTimings {
+  std::function<void(absl::Duration)> lag;       // from a delivery's arrival to its processing
+  std::function<void(absl::Duration)> classify;  // one ticket's classification
+};
+
 // inbox -> HelpdeskAdapter::Normalize -> Classifier -> LinkPolicy -> outbox.
 //
 // One thread takes pending deliveries in order and handles a batch in one store
@@ -53,6 +59,8 @@ class Pipeline {
            int max_attempts = 5);
   ~Pipeline();
 
+  // Before Start.
+  void set_timings(PipelineTimings timings) { timings_ = std::move(timings); }
   void Start();
   // Processes what is pending, then stops the thread.
   void Stop();
@@ -103,6 +111,7 @@ class Pipeline {
   absl::StatusOr<bool> RecordFailure(int64_t seq, const absl::Status& error);
 
   spi::Store& store_;
+  PipelineTimings timings_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
   classify::Classifier& classifier_;
   policy::LinkPolicy& policy_;

@@ -87,7 +87,10 @@ class AppImpl final : public App {
     registry_ = &registry;
     auto level = base::log::ParseLevel(config_.log().level());
     if (!level.ok()) return level.status();
+    auto format = base::log::ParseFormat(config_.log().format());
+    if (!format.ok()) return format.status();
     base::log::SetLevel(*level);
+    base::log::SetFormat(*format);
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir(), ec);
     const auto& sq = config_.store().sqlite();
@@ -98,6 +101,22 @@ class AppImpl final : public App {
         absl::Seconds(sq.commit_delay().seconds()) + absl::Nanoseconds(sq.commit_delay().nanos());
     so.max_batch = static_cast<int>(sq.max_batch());
     so.read_connections = static_cast<int>(sq.read_connections());
+    prometheus::Histogram& commit_took =
+        metrics_
+            .Histograms("debrief_inbox_group_commit_duration_seconds",
+                        "One group commit of the inbox, BEGIN to COMMIT with its fsync: what "
+                        "every webhook's acknowledgement waits for.")
+            .Add({}, metrics::Metrics::LatencyBuckets());
+    prometheus::Histogram& commit_size =
+        metrics_
+            .Histograms("debrief_inbox_group_commit_deliveries",
+                        "Deliveries made durable by one group commit (one fsync).")
+            .Add({},
+                 prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+    so.on_group_commit = [&commit_took, &commit_size](absl::Duration took, size_t n) {
+      commit_took.Observe(absl::ToDoubleSeconds(took));
+      commit_size.Observe(static_cast<double>(n));
+    };
     auto store = store::OpenSqliteStore(so, clock_);
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
@@ -125,7 +144,7 @@ class AppImpl final : public App {
     auto engine = BuildEngine(config_);
     if (!engine.ok()) return engine.status();
     if (engine->get()->trackers.empty())
-      std::cerr << "debriefd: no tracker configured: tasks are decided but not created\n";
+      base::log::Warning("debriefd", "no tracker configured: tasks are decided but not created");
     std::atomic_store(&engine_, std::shared_ptr<Engine>(std::move(*engine)));
     store_->SetDeliveryListener([this] {
       if (std::shared_ptr<Engine> e = Current()) e->pipeline->Notify();
@@ -261,6 +280,10 @@ class AppImpl final : public App {
     if (!level.ok())
       return absl::InvalidArgumentError(
           absl::StrCat(level.status().message(), "; the running configuration is unchanged"));
+    auto format = base::log::ParseFormat(next->log().format());
+    if (!format.ok())
+      return absl::InvalidArgumentError(
+          absl::StrCat(format.status().message(), "; the running configuration is unchanged"));
     std::shared_ptr<Engine> current = Current();
     v1::ReloadResponse res;
     res.set_file(config_path_);
@@ -301,9 +324,9 @@ class AppImpl final : public App {
     fresh->Start();
     fresh->pipeline->Notify();
     base::log::SetLevel(*level);
-    std::cout << "debriefd: configuration reloaded from " << config_path_ << " (" << changes.size()
-              << (changes.size() == 1 ? " change" : " changes") << ")\n"
-              << std::flush;
+    base::log::SetFormat(*format);
+    base::log::Info("debriefd", "configuration reloaded",
+                    {{"file", config_path_}, {"changes", absl::StrCat(changes.size())}});
     res.set_applied(true);
     base::SetTimestamp(res.mutable_loaded_at(), fresh->loaded_at);
     return res;
@@ -357,9 +380,17 @@ class AppImpl final : public App {
         *store_, e->helpdesk_ptrs, *classifier_, *e->policy, clock_, c.pipeline().batch(),
         ToDuration(c.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_,
         c.pipeline().max_attempts() > 0 ? static_cast<int>(c.pipeline().max_attempts()) : 5);
+    e->pipeline->set_timings(PipelineTimings());
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(c.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(c.outbox().max_backoff(), absl::Minutes(10));
+    eo.timed = [&family = metrics_.Histograms(
+                    "debrief_outbox_action_duration_seconds",
+                    "Carrying out (or trying) one outbox action, by kind: the store's reads and "
+                    "the adapter's calls.")](const std::string& action, absl::Duration took) {
+      family.Add({{"action", action}}, metrics::Metrics::LatencyBuckets())
+          .Observe(absl::ToDoubleSeconds(took));
+    };
     e->loop = std::make_unique<loop::Loop>(c, *store_, e->helpdesk_ptrs, e->tracker_ptrs,
                                            *e->policy, clock_);
     e->executor =
@@ -404,6 +435,25 @@ class AppImpl final : public App {
       raw->loop->Nudge(tracker, ids);
     };
     return e;
+  }
+
+  // The pipeline's histograms (the same series for every engine).
+  pipeline::PipelineTimings PipelineTimings() {
+    prometheus::Histogram& lag =
+        metrics_
+            .Histograms("debrief_pipeline_delivery_lag_seconds",
+                        "From a delivery's arrival to its processing by the pipeline (tagged, "
+                        "linked, its actions queued).")
+            .Add({}, metrics::Metrics::WaitBuckets());
+    prometheus::Histogram& classify =
+        metrics_
+            .Histograms("debrief_classify_duration_seconds",
+                        "Classifying one ticket (normalised text to a category).")
+            .Add({}, prometheus::Histogram::BucketBoundaries{0.00001, 0.000025, 0.00005, 0.0001,
+                                                             0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                             0.01, 0.05, 0.1});
+    return {[&lag](absl::Duration d) { lag.Observe(absl::ToDoubleSeconds(d)); },
+            [&classify](absl::Duration d) { classify.Observe(absl::ToDoubleSeconds(d)); }};
   }
 
   // The classifier `config` names, with the promoted categories and the corrections so far.

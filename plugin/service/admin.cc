@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "auth/auth.h"
+#include "base/log.h"
 #include "base/thread_name.h"
 #include "base/time_util.h"
 #include "google/protobuf/text_format.h"
@@ -588,8 +589,8 @@ void Service::Audit(const std::string& actor, const std::string& method,
   r.outcome = outcome.ok() ? "ok" : absl::StatusCodeToString(outcome.code());
   absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) { return tx.AppendAudit(r); });
   if (!s.ok())
-    std::cerr << absl::StrCat("audit: could not record ", method, " by ", r.actor, ": ",
-                              s.ToString(), "\n");
+    base::log::Error("audit", "could not record a change",
+                     {{"action", method}, {"actor", r.actor}, {"error", s.ToString()}});
 }
 
 absl::StatusOr<v1::ListAuditResponse> Service::ListAudit(const v1::ListAuditRequest& req) {

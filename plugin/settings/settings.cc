@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/log.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace debrief::settings {
@@ -256,7 +257,7 @@ absl::StatusOr<std::string> ResolveSecret(const v1::SecretRef& ref, const std::s
           return absl::FailedPreconditionError(absl::StrCat(
               "secret: file ", path, " does not exist yet; debriefd makes it when it starts"));
         if (absl::Status s = MakeSecretFile(path); !s.ok()) return s;
-        std::cerr << "debriefd: made a random secret in " << path << "\n";
+        base::log::Info("settings", "made a random secret", {{"file", path}});
       }
       auto text = ReadFile(path);
       if (!text.ok())

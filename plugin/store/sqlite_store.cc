@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <iostream>
@@ -348,6 +349,7 @@ class SqliteStore final : public spi::Store {
     std::vector<absl::StatusOr<AppendOutcome>> outcomes;
     outcomes.reserve(batch.size());
     absl::Status tx;
+    const auto started = std::chrono::steady_clock::now();
     {
       std::lock_guard<std::mutex> l(inbox_mu_);
       tx = Exec(inbox_db_.db, "BEGIN IMMEDIATE");
@@ -382,6 +384,9 @@ class SqliteStore final : public spi::Store {
         if (!tx.ok()) Exec(inbox_db_.db, "ROLLBACK").IgnoreError();
       }
     }
+    if (tx.ok() && options_.on_group_commit)
+      options_.on_group_commit(absl::FromChrono(std::chrono::steady_clock::now() - started),
+                               batch.size());
     bool any_stored = false;
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!tx.ok()) {

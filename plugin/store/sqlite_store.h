@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,9 @@ struct SqliteOptions {
   absl::Duration commit_delay = absl::ZeroDuration();  // longest a delivery waits for company
   int max_batch = 512;                                 // deliveries per group commit
   int read_connections = 4;  // connections serving Read (the API's and the follower's reads)
+  // Each group commit of the inbox: how long it took (BEGIN to COMMIT, fsync included) and how
+  // many deliveries it held (debriefd's histograms). Optional; called on the commit thread.
+  std::function<void(absl::Duration took, size_t deliveries)> on_group_commit;
 };
 
 // The embedded default store: SQLite in WAL mode, synchronous=FULL, so a committed delivery

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/log.h"
 #include "base/time_util.h"
 #include "sqlite/sqlite.h"
 #include "store/person_key.h"
@@ -301,8 +302,8 @@ class Connection final : public SqliteTransaction {
   // A listing goes on past a row that cannot be read back (one damaged row must not stop
   // every query that passes it); the row itself fails where it is asked for by its key.
   static void SkipUnreadable(absl::string_view what, absl::string_view which) {
-    std::cerr << "store: skipping " << what << (which.empty() ? "" : " ") << which
-              << " whose stored record cannot be read\n";
+    base::log::Warning("store", absl::StrCat("skipping ", what, (which.empty() ? "" : " "), which,
+                                             " whose stored record cannot be read"));
   }
 
   // Every row of `s` (the TicketFromRow columns); a row that cannot be read is skipped.

@@ -20,11 +20,25 @@ debriefd="$build/plugin/debriefd"
 work=$(mktemp -d)
 source "$root/tests/debriefd_env.sh"
 on_exit 'rm -rf "$work"'
+# The shop helpdesk writes each ticket's cause back to an address where nothing listens, so its
+# API calls (and their histogram and status classes) have a sample.
+python3 - "$work/debrief.yaml" <<'PY'
+import sys
+path = sys.argv[1]
+text = open(path).read()
+shop = "  - id: shop\n    type: generic\n    settings: *generic\n"
+assert shop in text
+generic = text[text.index("    settings: &generic\n") + len("    settings: &generic\n"):
+               text.index("  - id: shop")]
+text = text.replace(shop, "  - id: shop\n    type: generic\n    settings:\n" + generic +
+                    "      write_back: {url: \"http://127.0.0.1:1/notes/{ticket_id}\"}\n")
+open(path, "w").write(text)
+PY
 start_debriefd
 
-# A family without a series is not in the exposition: the refusal counters and the API's calls
-# appear with their first sample. One of each, so that the dashboard's queries of them and their
-# labels (adapter, reason, code) can be checked.
+# A family without a series is not in the exposition: the refusal counters, the API's calls and
+# the adapters' calls appear with their first sample. One of each, so that the dashboard's
+# queries of them and their labels (adapter, reason, code, action, class) can be checked.
 expect() { # STATUS PATH [curl options]
   local want=$1 path=$2 got
   shift 2
@@ -39,7 +53,16 @@ expect 404 /webhooks/nobody -X POST -d '{}'  # unknown_adapter{adapter="unknown"
 expect 404 /no-such-page                     # debrief_http_refused_total{reason="not_found"}
 expect 404 /api/no-such-call                 # debrief_api_calls_total, _refused_total
 
-curl -sf "http://127.0.0.1:$http/metrics" >"$work/metrics.txt"
+# One ticket to the shop: processed (the pipeline's histograms), its write-back tried (the
+# outbox's and the adapter's).
+mkdir "$work/one"
+cp "$root/deploy/samples/01-created-1001.json" "$work/one/"
+"$build/plugin/debriefctl" replay --config "$work/debrief.yaml" --helpdesk shop "$work/one" >/dev/null
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$http/metrics" >"$work/metrics.txt"
+  grep 'debrief_adapter_responses_total{adapter="shop"' "$work/metrics.txt" >/dev/null && break  # whole: -q would end curl's pipe early
+  sleep 0.1
+done
 
 stop_debriefd
 
