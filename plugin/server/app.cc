@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "api/api.h"
 #include "base/log.h"
 #include "base/time_util.h"
@@ -151,6 +153,7 @@ class AppImpl final : public App {
     });
     RegisterOutboxDepth();
     RegisterInboxBacklog();
+    RegisterStoreCounts();
     metrics::RegisterProcessMetrics(metrics_, DEBRIEF_VERSION, DEBRIEF_COMMIT);
     return absl::OkStatus();
   }
@@ -313,8 +316,12 @@ class AppImpl final : public App {
           absl::StrCat(engine.status().message(), "; the running configuration is unchanged"));
     std::shared_ptr<Engine> fresh(std::move(*engine));
     // The old workers stop (the pipeline after the batch in hand; what is pending stays
-    // stored); webhooks keep being acknowledged meanwhile, into the store.
-    current->Stop(/*handover=*/true);
+    // stored); webhooks keep being acknowledged meanwhile, into the store. When a helpdesk
+    // goes, what it delivered is processed first, under the configuration that has it.
+    bool helpdesk_removed = false;
+    for (const auto& [id, adapter] : current->helpdesk_ptrs)
+      helpdesk_removed = helpdesk_removed || !fresh->helpdesk_ptrs.contains(id);
+    current->Stop(/*handover=*/!helpdesk_removed);
     classifier_->Replace(std::move(*classifier));
     {
       std::lock_guard<std::mutex> l(carried_mu_);
@@ -416,10 +423,10 @@ class AppImpl final : public App {
                        [raw](int64_t seq) { return raw->pipeline->Replay(seq); },
                        [raw](int64_t task_id) { return raw->loop->RefreshTask(task_id); },
                        [raw](int64_t task_id) { return raw->loop->StatusReadAt(task_id); },
-                       &health_};
-    deps.config_file = config_path_;
-    deps.config_loaded_at = e->loaded_at;
-    deps.reload = [this](const v1::ReloadRequest& r) { return ReloadNow(r); };
+                       &health_,
+                       config_path_,
+                       e->loaded_at,
+                       [this](const v1::ReloadRequest& r) { return ReloadNow(r); }};
     e->service = std::make_unique<service::Service>(std::move(deps));
     api::ApiOptions ao;
     ao.session_key = session_key_;
@@ -483,22 +490,31 @@ class AppImpl final : public App {
                                     "Outbox actions waiting to be carried out, by adapter.");
     auto& dead = metrics_.Gauges("debrief_outbox_dead",
                                  "Outbox actions that failed for good (dead letters), by adapter.");
-    metrics_.BeforeScrape(
-        [this, &pending, &dead, last = std::make_shared<std::atomic<int64_t>>(0)] {
-          const int64_t now = absl::ToUnixSeconds(clock_.Now());
-          int64_t prev = last->load();
-          if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
-          std::shared_ptr<Engine> e = Current();
-          auto depths = e->service->OutboxDepths();
-          if (!depths.ok()) return;  // the figures stay as last read
-          for (const std::string& id : AdapterIds(e->config)) {
-            auto d = depths->find(id);
-            pending.Add({{"adapter", id}})
-                .Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
-            dead.Add({{"adapter", id}})
-                .Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
-          }
-        });
+    auto& oldest = metrics_.Gauges(
+        "debrief_outbox_oldest_pending_age_seconds",
+        "How long the oldest outbox action waiting for the adapter has waited since it was "
+        "queued (0: none waits); actions scheduled for later count too.");
+    metrics_.BeforeScrape([this, &pending, &dead, &oldest,
+                           last = std::make_shared<std::atomic<int64_t>>(0)] {
+      const int64_t now = absl::ToUnixSeconds(clock_.Now());
+      int64_t prev = last->load();
+      if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
+      std::shared_ptr<Engine> e = Current();
+      auto depths = e->service->OutboxDepths();
+      if (!depths.ok()) return;  // the figures stay as last read
+      for (const std::string& id : AdapterIds(e->config)) {
+        auto d = depths->find(id);
+        pending.Add({{"adapter", id}})
+            .Set(d == depths->end() ? 0 : static_cast<double>(d->second.pending));
+        dead.Add({{"adapter", id}})
+            .Set(d == depths->end() ? 0 : static_cast<double>(d->second.dead));
+        oldest.Add({{"adapter", id}})
+            .Set(d == depths->end() || d->second.pending == 0
+                     ? 0
+                     : std::max(0.0,
+                                absl::ToDoubleSeconds(clock_.Now() - d->second.oldest_pending)));
+      }
+    });
   }
 
   // debrief_inbox_pending / _oldest_pending_age_seconds: the pipeline's lag, at most every 5 s.
@@ -522,6 +538,45 @@ class AppImpl final : public App {
       pending.Set(static_cast<double>(b->pending));
       age.Set(b->pending > 0 ? std::max(0.0, absl::ToDoubleSeconds(now - b->oldest)) : 0);
     });
+  }
+
+  // debrief_inbox_dead_letters and debrief_tasks{status}: read at most every 5 s.
+  void RegisterStoreCounts() {
+    auto& dead = metrics_
+                     .Gauges("debrief_inbox_dead_letters",
+                             "Deliveries the pipeline gave up on, waiting for a replay or a "
+                             "discard (debriefctl deliveries list).")
+                     .Add({});
+    auto& tasks = metrics_.Gauges("debrief_tasks", "Improvement tasks by status.");
+    std::map<v1::TaskStatus, prometheus::Gauge*> by_status;
+    for (v1::TaskStatus s : {v1::TASK_PENDING_CREATE, v1::TASK_OPEN, v1::TASK_IN_PROGRESS,
+                             v1::TASK_DONE, v1::TASK_WONT_DO})
+      by_status[s] = &tasks.Add({{"status", StatusLabel(s)}});
+    metrics_.BeforeScrape(
+        [this, &dead, by_status, last = std::make_shared<std::atomic<int64_t>>(0)] {
+          const int64_t now = absl::ToUnixSeconds(clock_.Now());
+          int64_t prev = last->load();
+          if (now - prev < 5 || !last->compare_exchange_strong(prev, now)) return;
+          if (auto letters = store_->ListDeadLetters(1000000); letters.ok())
+            dead.Set(static_cast<double>(letters->size()));
+          std::map<v1::TaskStatus, int64_t> counts;
+          absl::Status s = store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+            auto all = tx.ListTasks(spi::TaskFilter());
+            if (!all.ok()) return all.status();
+            for (const v1::ImprovementTask& t : *all) ++counts[t.status()];
+            return absl::OkStatus();
+          });
+          if (!s.ok()) return;  // the figures stay as last read
+          for (const auto& [status, g] : by_status) g->Set(static_cast<double>(counts[status]));
+        });
+  }
+
+  // "pending_create", "open", "in_progress", "done", "wont_do".
+  static std::string StatusLabel(v1::TaskStatus s) {
+    std::string name = v1::TaskStatus_Name(s);
+    absl::string_view n = name;
+    if (!absl::ConsumePrefix(&n, "TASK_")) return name;
+    return absl::AsciiStrToLower(n);
   }
 
   static std::vector<std::string> AdapterIds(const v1::Config& config) {

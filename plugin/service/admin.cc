@@ -549,6 +549,8 @@ absl::StatusOr<std::map<std::string, OutboxDepth>> Service::OutboxDepths() {
       for (const auto& [e, adapter] : *with) {
         OutboxDepth& d = out[adapter];
         ++(state == spi::ActionState::kPending ? d.pending : d.dead);
+        if (state == spi::ActionState::kPending)
+          d.oldest_pending = std::min(d.oldest_pending, e.created_at);
       }
     }
     return absl::OkStatus();

@@ -53,6 +53,7 @@ struct Deps {
 struct OutboxDepth {
   int64_t pending = 0;
   int64_t dead = 0;
+  absl::Time oldest_pending = absl::InfiniteFuture();  // when the oldest waiting one was queued
 };
 
 // Every operation Debrief offers, once, with no transport inside: the gRPC services

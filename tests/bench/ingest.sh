@@ -5,6 +5,9 @@
 # resident memory idle and under load, and, on a fresh debriefd, the same load repeating one
 # delivery (verified and answered "duplicate", nothing written): what the HTTP path alone
 # sustains, so the cost of the durable write shows. Usage: tests/bench/ingest.sh BUILD_DIR
+# With BENCH_BEFORE=PATH/TO/debriefd (another build, e.g. the commit before a change on the hot
+# path), the same load then runs against both, alternating for BENCH_ROUNDS rounds (default 3),
+# each on a fresh store, and the ratio is printed round by round.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
@@ -42,7 +45,8 @@ wait_ready() {  # url -> seconds waited
   done
   echo "not ready: $1" >&2; return 1
 }
-start_debriefd() {  # dir -> starts debriefd there, sets dpid
+start_debriefd() {  # dir [binary] -> starts debriefd there, sets dpid
+  local binary=${2:-$build/plugin/debriefd}
   mkdir -p "$1"
   cat > "$1/debrief.yaml" <<YAML
 http: {listen: "127.0.0.1:18480"}
@@ -52,7 +56,7 @@ helpdesks:
 trackers: [{id: tasks, type: builtin}]
 taxonomy: {file: $root/deploy/taxonomy/default.yaml}
 YAML
-  BENCH_SECRET=$secret "$build/plugin/debriefd" --config "$1/debrief.yaml" > "$1/log" 2>&1 &
+  BENCH_SECRET=$secret "$binary" --config "$1/debrief.yaml" > "$1/log" 2>&1 &
   dpid=$!
   pids+=($dpid)
 }
@@ -115,3 +119,38 @@ print(f"debriefd, one delivery repeated (verified, found, answered \"duplicate\"
       f"{rr:,.0f} answers/s, p50 {rep['p50_ms']:.2f} ms, p99 {rep['p99_ms']:.2f} ms; "
       f"the durable write takes the rate to {rd / rr:.0%} of that")
 PY
+
+# --- this build against another, alternating (BENCH_BEFORE) ---
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  rounds=${BENCH_ROUNDS:-3}
+  results=()
+  for round in $(seq 1 "$rounds"); do
+    for which in before after; do
+      bin=$build/plugin/debriefd
+      [ "$which" = before ] && bin=$BENCH_BEFORE
+      start_debriefd "$work/$which-$round" "$bin"
+      wait_ready http://127.0.0.1:18480/readyz >/dev/null
+      results+=("$round $which $(load "$which" http://127.0.0.1:18480/webhooks/bench $dpid)")
+      kill -TERM $dpid; wait $dpid || true
+    done
+  done
+  printf '%s\n' "${results[@]}" > "$work/rounds.txt"
+  python3 - "$work/rounds.txt" <<'PY'
+import json, sys
+rows = {}
+for line in open(sys.argv[1]):
+    rnd, which, js = line.split(" ", 2)
+    rows.setdefault(rnd, {})[which] = json.loads(js)
+print("\nThis build (after) against BENCH_BEFORE (before), alternating on fresh stores:\n")
+print("| round | before deliveries/s | after deliveries/s | after / before | before p99 ms | after p99 ms |")
+print("|---|---|---|---|---|---|")
+ratios = []
+for rnd in sorted(rows, key=int):
+    b, a = rows[rnd]["before"], rows[rnd]["after"]
+    rb = (b["requests"] - b["non2xx"] - b["errors"]) / b["seconds"]
+    ra = (a["requests"] - a["non2xx"] - a["errors"]) / a["seconds"]
+    ratios.append(ra / rb)
+    print(f"| {rnd} | {rb:,.0f} | {ra:,.0f} | {ra / rb:.2f} | {b['p99_ms']:.2f} | {a['p99_ms']:.2f} |")
+print(f"\nafter / before, round by round: {min(ratios):.2f}-{max(ratios):.2f}")
+PY
+fi

@@ -81,6 +81,13 @@ TEST(Observability, EachStageMovesItsHistogramAndJsonLogsFollowATicket) {
   EXPECT_EQ(Series(metrics,
                    R"(debrief_webhook_ack_duration_seconds_bucket{adapter="support",le="+Inf"})"),
             3);
+  // The gauges read from the store (at most every 5 s): the task the three tickets opened.
+  EXPECT_TRUE(WaitFor([&] {
+    metrics = d.Get("/metrics")->body;
+    return Series(metrics, R"(debrief_tasks{status="open"})") == 1;
+  })) << metrics;
+  EXPECT_EQ(Series(metrics, "debrief_inbox_dead_letters"), 0);
+  EXPECT_GE(Series(metrics, R"(debrief_outbox_oldest_pending_age_seconds{adapter="support"})"), 0);
   std::ofstream(dir.file("metrics.txt")) << metrics;
   std::string check;
   EXPECT_EQ(RunCommand("promtool check metrics < " + dir.file("metrics.txt"), &check), 0) << check;

@@ -158,7 +158,18 @@ TEST(Reload, AppliesAChangedFileWhileWebhooksKeepArriving) {
   ASSERT_TRUE(
       WaitFor([&] { return MetricValue(d, "debrief_pipeline_processed_total") == sent.load() + 1; },
               absl::Seconds(60)))
-      << MetricValue(d, "debrief_pipeline_processed_total");
+      << MetricValue(d, "debrief_pipeline_processed_total") << " processed of " << sent.load()
+      << " sent; " << MetricValue(d, "debrief_pipeline_ignored_total") << " ignored, "
+      << MetricValue(d, "debrief_pipeline_failed_total") << " failed; outcomes: " << [&] {
+           std::string o;
+           RunCommand(absl::StrCat("sqlite3 ", dir.file("debrief.db"),
+                                   " 'SELECT state, COUNT(*) FROM delivery_outcomes GROUP BY "
+                                   "state' ; sqlite3 ",
+                                   dir.file("debrief.inbox.db"),
+                                   " 'SELECT COUNT(*), MAX(seq) FROM deliveries'"),
+                      &o);
+           return o;
+         }();
   EXPECT_EQ(MetricValue(d, "debrief_pipeline_failed_total"), 0);
   // The executor that took over carries out what the new tickets asked of the tracker: every
   // task is created there and shows all its tickets.
