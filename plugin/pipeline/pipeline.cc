@@ -70,6 +70,14 @@ Pipeline::~Pipeline() {
 void Pipeline::Start() { worker_.Start(); }
 void Pipeline::Stop() { worker_.Stop(); }
 void Pipeline::Handover() { worker_.Stop(/*drain=*/false); }
+void Pipeline::HandoverAfter(int64_t first) {
+  worker_.Stop(/*drain=*/false);
+  while (first > 0) {
+    auto n = ProcessBatch();
+    if (!n.ok() || *n == 0) return;  // a failing delivery is the next pipeline's to retry
+    first -= *n;
+  }
+}
 void Pipeline::Notify() { worker_.Notify(); }
 
 absl::Status Pipeline::Drain() {

@@ -65,8 +65,12 @@ class Pipeline {
   // Processes what is pending, then stops the thread.
   void Stop();
   // Stops after the batch in hand: what is pending stays in the store for the pipeline that
-  // takes over (a configuration reload).
+  // takes over (a configuration reload)...
   void Handover();
+  // ... having first processed, on the caller's thread, at least `first` more deliveries (those
+  // pending when the reload began) or all there are: deliveries that keep arriving meanwhile
+  // cannot hold it.
+  void HandoverAfter(int64_t first);
   // Wakes the thread (the store calls it after a commit that added deliveries).
   void Notify();
 

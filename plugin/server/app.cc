@@ -65,16 +65,20 @@ struct Engine {
     loop->Start();
     reconciler->Start();
   }
-  // Stops the workers. `handover`: the pipeline leaves what is pending to the next engine
-  // instead of processing it under this configuration first.
-  void Stop(bool handover) {
+  // Stops the workers; the pipeline processes everything acknowledged first.
+  void Stop() {
     reconciler->Stop();
-    if (handover)
-      pipeline->Handover();
-    else
-      pipeline->Stop();
+    pipeline->Stop();
     loop->Stop();
     executor->Stop();  // what is left stays in the outbox
+  }
+  // Stops the workers for the next engine: the pipeline processes `first` more deliveries
+  // (0: none) and leaves the rest to the next one.
+  void Handover(int64_t first) {
+    reconciler->Stop();
+    pipeline->HandoverAfter(first);
+    loop->Stop();
+    executor->Stop();
   }
 };
 
@@ -252,8 +256,8 @@ class AppImpl final : public App {
     std::shared_ptr<Engine> e = Current();
     if (e) e->reconciler->Stop();
     if (e) e->service->StopBackfills();
-    if (store_) store_->Close();         // flush the last group commit
-    if (e) e->Stop(/*handover=*/false);  // the pipeline processes everything acknowledged
+    if (store_) store_->Close();  // flush the last group commit
+    if (e) e->Stop();             // the pipeline processes everything acknowledged
     // gRPC calls here are short unary ones; a client that merely keeps its channel open would
     // otherwise hold Shutdown for seconds (measured: 5 s), so calls get at most 1 s to finish.
     if (grpc_)
@@ -318,10 +322,16 @@ class AppImpl final : public App {
     // The old workers stop (the pipeline after the batch in hand; what is pending stays
     // stored); webhooks keep being acknowledged meanwhile, into the store. When a helpdesk
     // goes, what it delivered is processed first, under the configuration that has it.
+    // (Those stored while it runs are the next engine's: a steady stream cannot hold it.)
     bool helpdesk_removed = false;
     for (const auto& [id, adapter] : current->helpdesk_ptrs)
       helpdesk_removed = helpdesk_removed || !fresh->helpdesk_ptrs.contains(id);
-    current->Stop(/*handover=*/!helpdesk_removed);
+    int64_t first = 0;
+    if (helpdesk_removed) {
+      auto backlog = store_->Backlog();
+      first = backlog.ok() ? backlog->pending : 1 << 30;
+    }
+    current->Handover(first);
     classifier_->Replace(std::move(*classifier));
     {
       std::lock_guard<std::mutex> l(carried_mu_);

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_replace.h"
@@ -85,6 +86,11 @@ TEST(Reload, AppliesAChangedFileWhileWebhooksKeepArriving) {
         ++refused;
     }
   });
+  // The load ends whatever happens below (an assertion returns early).
+  absl::Cleanup end_load = [&] {
+    reloads_done = true;
+    if (load.joinable()) load.join();
+  };
 
   // A broken file: refused with the reason, the running configuration stays.
   Write(file, IntegrationConfig(dir.path(), 5) + "link_policy_typo: {}\n");
@@ -150,8 +156,7 @@ TEST(Reload, AppliesAChangedFileWhileWebhooksKeepArriving) {
   EXPECT_TRUE(absl::StrContains(said, "grpc.listen: 127.0.0.1:0 -> 127.0.0.1:18090")) << said;
   EXPECT_EQ(OpenAfter(d), 4u);
 
-  reloads_done = true;
-  load.join();
+  std::move(end_load).Invoke();
   // Every delivery of the load was acknowledged, and every one was processed once.
   EXPECT_EQ(acknowledged.load(), sent.load());
   EXPECT_EQ(refused.load(), 0);
