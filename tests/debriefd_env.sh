@@ -12,6 +12,23 @@ run_exit_hooks() {
 }
 trap run_exit_hooks EXIT
 
+# Before start_debriefd: the shop helpdesk writes each ticket's cause back to URL ({ticket_id}
+# in it is the ticket's id), its other settings those of support.
+shop_writes_back_to() {
+  python3 - "$work/debrief.yaml" "$1" <<'PY'
+import sys
+path, url = sys.argv[1], sys.argv[2]
+text = open(path).read()
+shop = "  - id: shop\n    type: generic\n    settings: *generic\n"
+assert shop in text
+generic = text[text.index("    settings: &generic\n") + len("    settings: &generic\n"):
+               text.index("  - id: shop")]
+text = text.replace(shop, "  - id: shop\n    type: generic\n    settings:\n" + generic +
+                    f"      write_back: {{url: \"{url}\"}}\n")
+open(path, "w").write(text)
+PY
+}
+
 ports=$(python3 -c 'import socket
 s=[socket.socket() for _ in range(2)]
 [x.bind(("127.0.0.1",0)) for x in s]

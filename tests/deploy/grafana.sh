@@ -22,18 +22,7 @@ source "$root/tests/debriefd_env.sh"
 on_exit 'rm -rf "$work"'
 # The shop helpdesk writes each ticket's cause back to an address where nothing listens, so its
 # API calls (and their histogram and status classes) have a sample.
-python3 - "$work/debrief.yaml" <<'PY'
-import sys
-path = sys.argv[1]
-text = open(path).read()
-shop = "  - id: shop\n    type: generic\n    settings: *generic\n"
-assert shop in text
-generic = text[text.index("    settings: &generic\n") + len("    settings: &generic\n"):
-               text.index("  - id: shop")]
-text = text.replace(shop, "  - id: shop\n    type: generic\n    settings:\n" + generic +
-                    "      write_back: {url: \"http://127.0.0.1:1/notes/{ticket_id}\"}\n")
-open(path, "w").write(text)
-PY
+shop_writes_back_to "http://127.0.0.1:1/notes/{ticket_id}"
 start_debriefd
 
 # A family without a series is not in the exposition: the refusal counters, the API's calls and

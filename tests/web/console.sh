@@ -22,18 +22,7 @@ for _ in $(seq 1 100); do [ -s "$work/notes-port" ] && break; sleep 0.05; done
 notes="http://127.0.0.1:$(cat "$work/notes-port")"
 source "$here/common.sh"
 on_exit 'kill $peer 2>/dev/null; wait $peer 2>/dev/null'
-python3 - "$work/debrief.yaml" "$notes" <<'PY'
-import sys
-path, notes = sys.argv[1], sys.argv[2]
-text = open(path).read()
-shop = "  - id: shop\n    type: generic\n    settings: *generic\n"
-assert shop in text
-generic = text[text.index("    settings: &generic\n") + len("    settings: &generic\n"):
-               text.index("  - id: shop")]
-text = text.replace(shop, "  - id: shop\n    type: generic\n    settings:\n" + generic +
-                    f"      write_back: {{url: \"{notes}/notes/{{ticket_id}}\"}}\n")
-open(path, "w").write(text)
-PY
+shop_writes_back_to "$notes/notes/{ticket_id}"
 
 last=$(python3 "$here/history.py" "$root/deploy/taxonomy/default.yaml" "$work/history")
 start_debriefd
