@@ -69,7 +69,6 @@ Pipeline::~Pipeline() {
 
 void Pipeline::Start() { worker_.Start(); }
 void Pipeline::Stop() { worker_.Stop(); }
-void Pipeline::Handover() { worker_.Stop(/*drain=*/false); }
 void Pipeline::HandoverAfter(int64_t first) {
   worker_.Stop(/*drain=*/false);
   while (first > 0) {

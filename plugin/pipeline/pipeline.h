@@ -64,12 +64,10 @@ class Pipeline {
   void Start();
   // Processes what is pending, then stops the thread.
   void Stop();
-  // Stops after the batch in hand: what is pending stays in the store for the pipeline that
-  // takes over (a configuration reload)...
-  void Handover();
-  // ... having first processed, on the caller's thread, at least `first` more deliveries (those
-  // pending when the reload began) or all there are: deliveries that keep arriving meanwhile
-  // cannot hold it.
+  // Stops after the batch in hand, then processes on the caller's thread at least `first` more
+  // deliveries (0: none; those pending when a configuration reload began) or all there are;
+  // the rest stays in the store for the pipeline that takes over. Deliveries that keep arriving
+  // meanwhile cannot hold it.
   void HandoverAfter(int64_t first);
   // Wakes the thread (the store calls it after a commit that added deliveries).
   void Notify();
