@@ -306,6 +306,8 @@ test('a reload: a broken file changes nothing and says why; a valid one applies 
     }, 'every delivery sent during the reload is a tagged ticket');
     await page.screenshot({ path: join(shots, 'admin-reload.png'), fullPage: true });
     await checkAccessibility('admin, reloaded');
+    // The changes table fits a narrow screen too (scrolling in its own region only).
+    await checkNarrow(page, shots, 'admin-reload-320');
     // Both attempts are in the audit log.
     const audit = page.locator('#audit-table');
     await audit.locator('tr', { hasText: 'Admin.Reload' }).first().waitFor();
