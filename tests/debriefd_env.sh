@@ -89,7 +89,7 @@ start_debriefd() {
     cat "$work/debriefd.log" >&2
     return 1
   fi
-  ctl=("$build/plugin/debriefctl" --server "127.0.0.1:$grpc")
+  ctl=("$build/plugin/debriefctl" --server "127.0.0.1:$grpc" --token-file "$work/debriefctl.token")
 }
 
 stop_debriefd() {

@@ -91,7 +91,12 @@ Besides the schema: `default_tracker` must be a configured tracker; category ids
 each category has a `kind`, routes only to a configured tracker, and its `keywords` compile as
 RE2 patterns; `classifier.kind` is `learned` or `keyword`, and `classifier.model` needs
 `learned`; `taxonomy.review_threshold` is within 0..1; `loop.impact_min_growth` is not
-negative; `loop.significance` is within (0, 0.5).
+negative; `loop.significance` is within (0, 0.5). A `listen` address other hosts can reach
+(not 127.x, `::1` or `localhost`) needs that listener's `tls` or `allow_plaintext: true`;
+`tls` needs both `cert_file` and `key_file`, and client certificates (`client_ca_file`,
+`client_roles` with roles agent, lead or admin) are for `grpc.tls` only. At start the
+certificate and key must load and belong together, or `debriefd` names the file and OpenSSL's
+reason ([TLS and signing in](operations.md#tls-and-signing-in)).
 """
 
 SECTION_NOTES = {
@@ -229,7 +234,7 @@ class Schema:
                 pending = []
                 continue
             m = re.match(
-                r"(?:(repeated)\s+)?(map\s*<\s*([\w.]+)\s*,\s*([\w.]+)\s*>|[\w.]+)\s+(\w+)\s*=\s*\d+\s*;",
+                r"(?:(repeated|optional)\s+)?(map\s*<\s*([\w.]+)\s*,\s*([\w.]+)\s*>|[\w.]+)\s+(\w+)\s*=\s*\d+\s*;",
                 code)
             if m and stack:
                 owner = [s[1] for s in stack if s[0] == "message"][-1]
@@ -237,8 +242,9 @@ class Schema:
                     fld = Field(m.group(5), m.group(4), "map", " ".join(pending), trailing.strip())
                     fld.map_value = m.group(4)
                 else:
-                    fld = Field(m.group(5), m.group(2), m.group(1) or "", " ".join(pending),
-                                trailing.strip())
+                    fld = Field(m.group(5), m.group(2),
+                                "repeated" if m.group(1) == "repeated" else "",
+                                " ".join(pending), trailing.strip())
                 owner.fields.append(fld)
             pending = []
         self.file_comment[relpath] = " ".join(file_comment)

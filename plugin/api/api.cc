@@ -32,28 +32,6 @@ constexpr absl::string_view kSignInPrefix = "/app/signin/";
 using Method = std::function<absl::StatusOr<std::string>(
     service::Service&, const auth::Caller&, const std::string& name, absl::string_view body)>;
 
-// A caller bound to one helpdesk may name only that helpdesk's tickets.
-absl::Status CheckScope(const auth::Caller& caller, const google::protobuf::Message& req) {
-  if (caller.helpdesk_id.empty()) return absl::OkStatus();
-  const auto* field = req.GetDescriptor()->FindFieldByName("ticket");
-  if (field == nullptr || field->type() != google::protobuf::FieldDescriptor::TYPE_MESSAGE)
-    return absl::OkStatus();
-  const auto& ticket = req.GetReflection()->GetMessage(req, field);
-  const auto* helpdesk = ticket.GetDescriptor()->FindFieldByName("helpdesk_id");
-  if (helpdesk == nullptr) return absl::OkStatus();
-  const std::string named = ticket.GetReflection()->GetString(ticket, helpdesk);
-  if (!named.empty() && named != caller.helpdesk_id)
-    return absl::PermissionDeniedError(
-        absl::StrCat("this sign-in reaches the tickets of helpdesk ", caller.helpdesk_id, " only"));
-  return absl::OkStatus();
-}
-
-// Who made a change is who signed in, whatever the request says.
-template <typename Req>
-void StampAgent(const auth::Caller& caller, Req& req) {
-  if constexpr (requires { req.set_agent(std::string()); }) req.set_agent(caller.name);
-}
-
 template <typename Req, typename Resp>
 Method Unary(absl::StatusOr<Resp> (service::Service::*fn)(const Req&)) {
   return [fn](service::Service& svc, const auth::Caller& caller, const std::string& name,
@@ -68,11 +46,10 @@ Method Unary(absl::StatusOr<Resp> (service::Service::*fn)(const Req&)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the request body is not a ", Req::descriptor()->name(),
                        " in JSON: ", base::ToValidUtf8(std::string(s.message()))));
-    if (auto s = CheckScope(caller, req); !s.ok()) {
+    if (auto s = svc.Authorize(name, caller, req); !s.ok()) {
       svc.Audit(caller.name, name, req, s);
       return s;
     }
-    StampAgent(caller, req);
     absl::StatusOr<Resp> resp = (svc.*fn)(req);
     svc.Audit(caller.name, name, req, resp.status());
     if (!resp.ok()) return resp.status();
@@ -194,15 +171,14 @@ std::string Bearer(const HttpCall& call) {
 
 }  // namespace
 
-Api::Api(service::Service& service, spi::Store& store,
-         std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
-         metrics::Metrics& metrics, ApiOptions options)
+Api::Api(service::Service& service, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+         const spi::Clock& clock, metrics::Metrics& metrics, const auth::Sessions& sessions,
+         ApiOptions options)
     : service_(service),
-      store_(store),
       helpdesks_(std::move(helpdesks)),
       clock_(clock),
       metrics_(metrics),
-      sessions_(std::move(options.session_key), clock, options.session_ttl),
+      sessions_(sessions),
       refused_(metrics.Counters("debrief_api_refused_total",
                                 "API calls and sign-ins refused, by reason (unauthenticated, "
                                 "forbidden, other_helpdesk, signin, bad_request, not_found).")),
@@ -252,55 +228,8 @@ HttpReply Api::Error(int status, absl::string_view code, absl::string_view messa
   return r;
 }
 
-absl::StatusOr<auth::Caller> Api::CallerOfApiToken(const std::string& secret) {
-  const std::string hash = auth::HashTokenSecret(secret);
-  std::optional<v1::ApiToken> token;
-  if (auto s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-        auto t = tx.ApiTokenByHash(hash);
-        if (!t.ok()) return t.status();
-        token = std::move(*t);
-        return absl::OkStatus();
-      });
-      !s.ok())
-    return absl::UnavailableError("the store is busy; retry");
-  if (!token) return absl::UnauthenticatedError("the API token is not known here");
-  if (token->revoked()) return absl::UnauthenticatedError("the API token was revoked");
-  auto role = auth::ParseRole(token->role());
-  if (!role.ok()) return absl::UnauthenticatedError("the API token has no valid role");
-  // When it was last used: written at most once a minute a token.
-  const absl::Time now = clock_.Now();
-  bool touch = false;
-  {
-    std::lock_guard<std::mutex> l(touched_mu_);
-    absl::Time& at = touched_[token->id()];
-    if (now - at >= absl::Minutes(1)) {
-      at = now;
-      touch = true;
-    }
-  }
-  if (touch) {
-    const int64_t id = token->id();
-    absl::Status s =
-        store_.Transact([&](spi::StoreTransaction& tx) { return tx.TouchApiToken(id, now); });
-    if (!s.ok())
-      base::log::Warning("api", "could not record a token's use", {{"error", s.ToString()}});
-  }
-  auth::Caller c;
-  c.name = token->name();
-  c.role = *role;
-  c.helpdesk_id = token->helpdesk_id();
-  c.installation_only = token->installation();
-  return c;
-}
-
 absl::StatusOr<auth::Caller> Api::Authenticate(const HttpCall& call) {
-  const std::string token = Bearer(call);
-  if (token.empty())
-    return absl::UnauthenticatedError(
-        "sign in: send Authorization: Bearer with an API token or a session token");
-  if (absl::StartsWith(token, "ds1.")) return sessions_.Verify(token);
-  if (absl::StartsWith(token, "dbt_")) return CallerOfApiToken(token);
-  return absl::UnauthenticatedError("the bearer token is neither an API nor a session token");
+  return service_.Authenticate(Bearer(call));
 }
 
 HttpReply Api::Session(const auth::Caller& caller, const std::string& ticket_id) {
@@ -361,13 +290,7 @@ HttpReply Api::HandleApi(const HttpCall& call) {
   }
   if (!auth::Allowed(method, *caller)) {
     Count(method, 403);
-    return Error(403, "permission_denied",
-                 absl::StrCat(caller->installation_only
-                                  ? "a helpdesk installation's token"
-                                  : absl::StrCat(caller->role == auth::Role::kLead ? "a " : "an ",
-                                                 auth::RoleName(caller->role)),
-                              " may not call ", method),
-                 "forbidden");
+    return Error(403, "permission_denied", auth::Refusal(method, *caller), "forbidden");
   }
   absl::StatusOr<std::string> out = it->second(service_, *caller, it->first, call.body);
   if (!out.ok()) {

@@ -35,16 +35,14 @@
 namespace debrief::api {
 
 struct ApiOptions {
-  std::string session_key;  // signs session tokens
-  absl::Duration session_ttl = absl::Minutes(15);
   std::vector<std::string> frame_ancestors;  // besides the helpdesks' own origins
 };
 
 class Api {
  public:
-  Api(service::Service& service, spi::Store& store,
-      std::map<std::string, spi::HelpdeskAdapter*> helpdesks, const spi::Clock& clock,
-      metrics::Metrics& metrics, ApiOptions options);
+  Api(service::Service& service, std::map<std::string, spi::HelpdeskAdapter*> helpdesks,
+      const spi::Clock& clock, metrics::Metrics& metrics, const auth::Sessions& sessions,
+      ApiOptions options);
 
   // /api/ and /app/, for the HTTP listener.
   std::vector<ingress::Route> Routes();
@@ -55,7 +53,6 @@ class Api {
  private:
   struct Refusal;
   absl::StatusOr<auth::Caller> Authenticate(const ingress::HttpCall& call);
-  absl::StatusOr<auth::Caller> CallerOfApiToken(const std::string& secret);
   ingress::HttpReply Session(const auth::Caller& caller, const std::string& ticket_id);
   ingress::HttpReply SignIn(const std::string& helpdesk_id, const ingress::HttpCall& call);
   ingress::HttpReply Page(const std::string& session_json, absl::string_view page = "index.html");
@@ -67,17 +64,14 @@ class Api {
   std::vector<std::pair<std::string, std::string>> PageHeaders() const;
 
   service::Service& service_;
-  spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
   const spi::Clock& clock_;
   metrics::Metrics& metrics_;
-  auth::Sessions sessions_;
+  const auth::Sessions& sessions_;
   std::string csp_;
   prometheus::Family<prometheus::Counter>& refused_;
   prometheus::Family<prometheus::Counter>& calls_;
   prometheus::Family<prometheus::Counter>& signins_;
-  std::mutex touched_mu_;
-  std::map<int64_t, absl::Time> touched_;  // API token id -> when last_used_at was written
 };
 
 }  // namespace debrief::api

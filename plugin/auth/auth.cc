@@ -111,6 +111,14 @@ bool Allowed(absl::string_view method, const Caller& caller) {
   return static_cast<int>(caller.role) >= static_cast<int>(it->second);
 }
 
+std::string Refusal(absl::string_view method, const Caller& caller) {
+  return absl::StrCat(caller.installation_only
+                          ? std::string("a helpdesk installation's token")
+                          : absl::StrCat(caller.role == Role::kAdmin ? "an " : "a ",
+                                         RoleName(caller.role), " (", caller.name, ")"),
+                      " may not call ", method);
+}
+
 std::vector<std::string> RuledMethods() {
   std::vector<std::string> out;
   for (const auto& [m, r] : Rules()) out.push_back(m);

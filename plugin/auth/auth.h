@@ -34,6 +34,8 @@ struct Caller {
 // Whether the caller may call the operation ("Tickets.GetTicket"): false for an operation the
 // table does not name, so a new RPC is refused until it gets a rule.
 bool Allowed(absl::string_view method, const Caller& caller);
+// Why Allowed said no, for the caller to read ("a lead (lee) may not call Admin.Reload").
+std::string Refusal(absl::string_view method, const Caller& caller);
 // Every operation the table names (tests hold it to the services' methods).
 std::vector<std::string> RuledMethods();
 

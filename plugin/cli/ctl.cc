@@ -3,24 +3,84 @@
 #include <pwd.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
+#include "cli/bearer_channel.h"
 #include "cli/ctl_output.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace debrief::cli {
+namespace {
 
-std::shared_ptr<grpc::Channel> Ctl::Channel() const {
-  return grpc::CreateChannel(server, grpc::InsecureChannelCredentials());
+std::string UserName() {
+  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name != nullptr)
+    return pw->pw_name;
+  if (const char* u = getenv("USER"); u != nullptr && *u != '\0') return u;
+  return "unknown";
 }
 
-void Identify(grpc::ClientContext& ctx) {
-  std::string user;
-  if (const passwd* pw = getpwuid(geteuid()); pw != nullptr && pw->pw_name != nullptr)
-    user = pw->pw_name;
-  else if (const char* u = getenv("USER"); u != nullptr)
-    user = u;
-  ctx.AddMetadata("debrief-actor", "debriefctl:" + (user.empty() ? std::string("unknown") : user));
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A file the user named that cannot be read is an error worth stopping for.
+std::string ReadNamedFile(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::cerr << "debriefctl: cannot read " << what << " " << path << "\n";
+    std::exit(1);
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<std::string> LocalTokenFiles() {
+  return {"/var/lib/debrief/debriefctl.token", "var/debriefctl.token"};
+}
+
+const std::string& Ctl::Token() const {
+  if (token_) return *token_;
+  std::string file = token_file;
+  if (file.empty())
+    if (const char* f = getenv("DEBRIEF_TOKEN_FILE"); f != nullptr) file = f;
+  if (!file.empty()) {
+    token_ = std::string(absl::StripAsciiWhitespace(ReadNamedFile(file, "the token file")));
+  } else if (const char* t = getenv("DEBRIEF_TOKEN"); t != nullptr && *t != '\0') {
+    token_ = std::string(absl::StripAsciiWhitespace(t));
+  } else {
+    token_ = std::string();
+    for (const std::string& f : LocalTokenFiles())
+      if (std::string t = ReadFileOrEmpty(f); !t.empty()) {
+        token_ = std::string(absl::StripAsciiWhitespace(t));
+        break;
+      }
+  }
+  return *token_;
+}
+
+std::shared_ptr<grpc::Channel> Ctl::Channel() const {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (tls || !ca.empty() || !cert.empty()) {
+    grpc::SslCredentialsOptions o;
+    if (!ca.empty()) o.pem_root_certs = ReadNamedFile(ca, "the CA file");
+    if (!cert.empty()) o.pem_cert_chain = ReadNamedFile(cert, "the client certificate");
+    if (!key.empty()) o.pem_private_key = ReadNamedFile(key, "the client key");
+    creds = grpc::SslCredentials(o);
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+  return BearerChannel(server, creds, Token(), "debriefctl:" + UserName());
 }
 
 int Print(const google::protobuf::Message& m) {

@@ -6,7 +6,9 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "google/protobuf/message.h"
@@ -14,12 +16,31 @@
 
 namespace debrief::cli {
 
-// What every command shares: where debriefd is, and the exit code the command leaves.
+// What every command shares: where debriefd is, how to sign in, and the exit code the
+// command leaves.
 struct Ctl {
   std::string server;  // host:port of debriefd's gRPC listener
+  // TLS: on with --tls, or when a CA or client certificate is given. `ca`: the CAs to trust
+  // (default: the system's); `cert`/`key`: a client certificate (mutual TLS).
+  bool tls = false;
+  std::string ca, cert, key;
+  // The bearer token: --token-file, DEBRIEF_TOKEN_FILE, DEBRIEF_TOKEN, or the local
+  // administrator's token debriefd writes (LocalTokenFiles), read when the first call is made.
+  std::string token_file;
   int rc = 0;
+  // A channel whose calls carry the token and the user debriefctl runs as
+  // ("debriefctl:<user>", which the audit log shows for the local administrator's token).
   std::shared_ptr<grpc::Channel> Channel() const;
+  // The token to send; empty: none found (a client certificate may be enough).
+  const std::string& Token() const;
+
+ private:
+  mutable std::optional<std::string> token_;
 };
+
+// Where debriefctl looks for debriefd's local administrator's token when told nothing: the
+// package's state directory, then a source checkout's (var/, from its root).
+std::vector<std::string> LocalTokenFiles();
 
 // Prints an answer and returns 0: for a person (a terminal, or -o table) as a table or lines
 // where debriefctl has a layout for it (cli/ctl_output.h), otherwise as Protobuf JSON (field
@@ -31,15 +52,11 @@ int Print(const google::protobuf::Message& m);
 int Fail(const grpc::Status& s);
 int Fail(const absl::Status& s);
 
-// Names the user debriefctl runs as to debriefd ("debriefctl:<user>"), for its audit log.
-void Identify(grpc::ClientContext& ctx);
-
 // One unary call with a 30 s deadline; prints the answer or fails.
 template <typename Stub, typename Req, typename Res>
 int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), Stub& stub,
          const Req& req) {
   grpc::ClientContext ctx;
-  Identify(ctx);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   Res res;
   grpc::Status s = (stub.*method)(&ctx, req, &res);

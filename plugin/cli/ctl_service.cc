@@ -78,7 +78,6 @@ int Backfill(const Ctl& ctl, const std::string& helpdesk, const std::string& sin
   req.set_helpdesk_id(helpdesk);
   base::SetTimestamp(req.mutable_since(), since);
   grpc::ClientContext ctx;
-  Identify(ctx);
   auto reader = stub->Backfill(&ctx, req);
   const bool tty = isatty(STDERR_FILENO) != 0;
   v1::BackfillProgress p;
@@ -387,7 +386,6 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     r.set_dry_run(a->dry_run);
     v1::ReloadResponse res;
     grpc::ClientContext cc;
-    Identify(cc);
     // Making the new adapters and classifier may take longer than a read.
     cc.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
     grpc::Status st = v1::Admin::NewStub(ctl.Channel())->Reload(&cc, r, &res);

@@ -15,6 +15,14 @@ int main(int argc, char** argv) {
   debrief::cli::Ctl ctl;
   ctl.server = std::getenv("DEBRIEF_SERVER") ? std::getenv("DEBRIEF_SERVER") : "127.0.0.1:9090";
   app.add_option("--server", ctl.server, "debriefd gRPC address host:port (env DEBRIEF_SERVER)");
+  app.add_option("--token-file", ctl.token_file,
+                 "a file holding the API token to sign in with (env DEBRIEF_TOKEN_FILE, or the "
+                 "token itself in DEBRIEF_TOKEN); default: the local administrator's token "
+                 "debriefd writes, /var/lib/debrief/debriefctl.token or var/debriefctl.token");
+  app.add_flag("--tls", ctl.tls, "connect with TLS (implied by --ca and --cert)");
+  app.add_option("--ca", ctl.ca, "PEM file of the CAs to trust (default: the system's)");
+  app.add_option("--cert", ctl.cert, "PEM client certificate, for mutual TLS");
+  app.add_option("--key", ctl.key, "PEM key of the client certificate");
   std::string output = "auto";
   app.add_option("-o,--output", output,
                  "table (for people), wide (a table with more columns and exact times), json "

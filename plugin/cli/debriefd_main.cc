@@ -25,8 +25,9 @@ constexpr const char* kUsage =
     "  -h, --help         this help\n"
     "      --version      the version\n"
     "\n"
-    "Signals: SIGHUP reads the configuration file and the classifier's model again and applies\n"
-    "them (debriefctl reload shows what changes first); SIGTERM or SIGINT drains and stops.\n"
+    "Signals: SIGHUP reads the configuration file, the classifier's model and the HTTPS\n"
+    "certificate again and applies them (debriefctl reload shows what changes first); SIGTERM\n"
+    "or SIGINT drains and stops.\n"
     "See /usr/share/doc/debrief and debriefctl(1).\n";
 
 int Usage() {
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
   std::string grpc_host = config->grpc().listen().substr(0, config->grpc().listen().rfind(':'));
   // Where helpdesks and trackers send webhooks: http.public_url when set (a reverse proxy).
   std::string public_url(absl::StripSuffix(config->http().public_url(), "/"));
-  if (public_url.empty()) public_url = absl::StrCat("http://", host, ":", ports.http);
+  const char* scheme = config->http().tls().cert_file().empty() ? "http://" : "https://";
+  if (public_url.empty()) public_url = absl::StrCat(scheme, host, ":", ports.http);
   std::cout << "debriefd ready\n"
             << "  store:    " << config->store().sqlite().path() << "\n"
             << "  grpc:     " << grpc_host << ":" << ports.grpc << "\n";
@@ -104,8 +106,12 @@ int main(int argc, char** argv) {
                        config->loop().status_poll_interval(), absl::Minutes(5)))
                 << " (it sends no webhooks)\n";
   }
-  std::cout << "  health:   http://" << host << ":" << ports.http << "/readyz\n"
+  std::cout << "  health:   " << scheme << host << ":" << ports.http << "/readyz\n"
             << "  look:     debriefctl --server " << grpc_host << ":" << ports.grpc
+            << (config->grpc().tls().cert_file().empty() ? "" : " --tls")
+            << (config->grpc().local_token()
+                    ? absl::StrCat(" --token-file ", config->data_dir(), "/debriefctl.token")
+                    : std::string(" --token-file FILE"))
             << " tasks list\n"
             << std::flush;
 
@@ -114,6 +120,7 @@ int main(int argc, char** argv) {
             << std::flush;
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    (void)(*app)->ReloadCertificates();  // an error is logged; the old certificate stays
     auto r = (*app)->Reload(debrief::v1::ReloadRequest(), "SIGHUP (signal)");
     if (!r.ok()) {
       debrief::base::log::Error("debriefd", "SIGHUP: reload refused",

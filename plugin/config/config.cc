@@ -16,10 +16,13 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/utf8.h"
 #include "google/protobuf/util/json_util.h"
 #include "re2/re2.h"
 #include "settings/settings.h"
@@ -54,6 +57,15 @@ json YamlToJson(const YAML::Node& n) {
 }
 
 absl::StatusOr<json> LoadYaml(const std::string& text, const std::string& what) {
+  if (!base::IsValidUtf8(text)) {
+    int line = 1;
+    for (absl::string_view l : absl::StrSplit(text, '\n')) {
+      if (!base::IsValidUtf8(l)) break;
+      ++line;
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": line ", line, " is not UTF-8 text; save the file as UTF-8"));
+  }
   try {
     return YamlToJson(YAML::Load(text));
   } catch (const YAML::Exception& e) {
@@ -68,6 +80,15 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (http->listen().empty()) http->set_listen("127.0.0.1:8080");
   if (http->max_body_bytes() == 0) http->set_max_body_bytes(1 << 20);
   if (c.grpc().listen().empty()) c.mutable_grpc()->set_listen("127.0.0.1:9090");
+  for (v1::TlsConfig* tls : {http->mutable_tls(), c.mutable_grpc()->mutable_tls()}) {
+    if (!tls->cert_file().empty())
+      tls->set_cert_file(settings::ResolvePath(c.data_dir(), tls->cert_file()));
+    if (!tls->key_file().empty())
+      tls->set_key_file(settings::ResolvePath(c.data_dir(), tls->key_file()));
+    if (!tls->client_ca_file().empty())
+      tls->set_client_ca_file(settings::ResolvePath(c.data_dir(), tls->client_ca_file()));
+  }
+  if (!c.grpc().has_local_token()) c.mutable_grpc()->set_local_token(true);
   if (!c.store().has_sqlite()) c.mutable_store()->mutable_sqlite();
   auto* sq = c.mutable_store()->mutable_sqlite();
   if (sq->path().empty()) sq->set_path("debrief.db");
@@ -150,7 +171,61 @@ absl::StatusOr<v1::Config> LoadConfig(const std::string& path) {
   return c;
 }
 
+namespace {
+
+// A listener's address reachable from other hosts (not loopback, not a Unix socket).
+bool ReachableFromOutside(const std::string& listen) {
+  if (absl::StartsWith(listen, "unix:")) return false;
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return !(host == "localhost" || host == "::1" || absl::StartsWith(host, "127."));
+}
+
+absl::Status ValidateTls(absl::string_view name, const v1::TlsConfig& tls,
+                         const std::string& listen, bool allow_plaintext, bool client_certs) {
+  const bool on = !tls.cert_file().empty() || !tls.key_file().empty();
+  if (on && (tls.cert_file().empty() || tls.key_file().empty()))
+    return absl::InvalidArgumentError(absl::StrCat(name, ".tls needs both cert_file and key_file"));
+  if (!client_certs && (!tls.client_ca_file().empty() || !tls.client_roles().empty()))
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ".tls: client certificates are for the gRPC listener (grpc.tls)"));
+  if (!tls.client_roles().empty() && tls.client_ca_file().empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ".tls.client_roles needs client_ca_file (the CAs that sign them)"));
+  if (!tls.client_ca_file().empty() && !on)
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ".tls.client_ca_file needs cert_file and key_file"));
+  for (const auto& [cn, role] : tls.client_roles())
+    if (role != "agent" && role != "lead" && role != "admin")
+      return absl::InvalidArgumentError(absl::StrCat(name, ".tls.client_roles[", cn, "]: \"", role,
+                                                     "\" is not agent, lead or admin"));
+  if (!on && !allow_plaintext && ReachableFromOutside(listen))
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, ".listen ", listen,
+        " is reachable from other hosts without TLS: tokens and tickets would cross the network "
+        "in clear. Set ",
+        name, ".tls (cert_file, key_file), listen on 127.0.0.1, or set ", name,
+        ".allow_plaintext: true if a TLS-terminating proxy carries the traffic"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateConfig(const v1::Config& c) {
+  for (double v : {c.http().webhooks_per_second_per_source(), c.http().webhook_burst_per_source()})
+    if (!(v >= 0) || v > 1e9)
+      return absl::InvalidArgumentError(
+          "http.webhooks_per_second_per_source and webhook_burst_per_source must be >= 0");
+  if (absl::Status s =
+          ValidateTls("http", c.http().tls(), c.http().listen(), c.http().allow_plaintext(), false);
+      !s.ok())
+    return s;
+  if (absl::Status s =
+          ValidateTls("grpc", c.grpc().tls(), c.grpc().listen(), c.grpc().allow_plaintext(), true);
+      !s.ok())
+    return s;
   std::set<std::string> ids;
   auto check_adapter = [&](const v1::AdapterConfig& a, const char* kind) -> absl::Status {
     if (a.id().empty())

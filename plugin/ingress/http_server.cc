@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "base/thread_name.h"
 #include "base/utf8.h"
 #include "ingress/http_server.h"
+#include "ingress/tls.h"
 
 namespace debrief::ingress {
 namespace {
@@ -41,7 +43,12 @@ using Response = http::response<http::string_body>;
 constexpr absl::string_view kWebhookPrefix = "/webhooks/";
 constexpr size_t kReadBuffer = 8 * 1024;
 constexpr size_t kHeaderLimit = 16 * 1024;
+// At most this many header fields, and a request target this long.
+constexpr size_t kMaxHeaders = 100;
+constexpr size_t kMaxTarget = 8 * 1024;
 constexpr auto kSweep = std::chrono::milliseconds(250);
+// Sweeps between two looks at the certificate's files (10 s).
+constexpr int64_t kTlsCheckEvery = 40;
 // File descriptors kept back from http.max_connections for the store, outbound calls and gRPC.
 constexpr int kReservedDescriptors = 64;
 // How long the accept loop waits after an error such as EMFILE instead of spinning.
@@ -173,6 +180,8 @@ class BeastServer final : public HttpServer {
                                 "From a helpdesk webhook read whole to its acknowledgement: "
                                 "verified and durably stored (202), or found stored (200).")),
         metrics_(metrics),
+        sources_(options.max_connections_per_source, options.webhooks_per_second_per_source,
+                 options.webhook_burst_per_source),
         ioc_(options.threads),
         acceptor_(ioc_),
         route_work_(asio::make_work_guard(route_ioc_)) {
@@ -191,6 +200,12 @@ class BeastServer final : public HttpServer {
   absl::Status Listen() {
     auto hp = SplitHostPort(options_.listen);
     if (!hp.ok()) return hp.status();
+    if (!options_.tls_cert_file.empty()) {
+      auto tls = TlsFiles::Load(options_.tls_cert_file, options_.tls_key_file);
+      if (!tls.ok())
+        return absl::InvalidArgumentError(absl::StrCat("http.tls: ", tls.status().message()));
+      tls_ = std::move(*tls);
+    }
     beast::error_code ec;
     auto addr = asio::ip::make_address(hp->first == "localhost" ? "127.0.0.1" : hp->first, ec);
     if (ec)
@@ -222,6 +237,19 @@ class BeastServer final : public HttpServer {
   }
 
   int port() const override { return port_; }
+
+  absl::Status ReloadTls(bool force) override {
+    if (!tls_) return absl::OkStatus();
+    absl::StatusOr<bool> changed = tls_->Refresh(force);
+    if (!changed.ok()) {
+      base::log::Error("ingress", "the new certificate is not used; the previous one stays",
+                       {{"error", std::string(changed.status().message())}});
+      return changed.status();
+    }
+    if (*changed)
+      base::log::Info("ingress", "certificate loaded", {{"file", options_.tls_cert_file}});
+    return absl::OkStatus();
+  }
 
   void Stop(absl::Duration grace) override {
     if (stopped_.exchange(true)) return;
@@ -281,6 +309,65 @@ class BeastServer final : public HttpServer {
     // When the operation in progress times out (steady clock, nanoseconds); 0: none. Set by
     // the connection's coroutine, read by the sweeper.
     std::atomic<int64_t> deadline{0};
+    asio::ip::address source;  // the peer's address, for per-source limits
+  };
+
+  // Per-source limits: open connections and a token bucket of webhooks per peer address.
+  // Off (every call admits) unless configured.
+  class Sources {
+   public:
+    Sources(int max_connections, double rate, double burst)
+        : max_connections_(max_connections), rate_(rate), burst_(burst > 0 ? burst : rate) {}
+    bool Admit(const asio::ip::address& a) {
+      if (max_connections_ <= 0) return true;
+      std::lock_guard<std::mutex> l(mu_);
+      int& n = open_[a];
+      if (n >= max_connections_) return false;
+      ++n;
+      return true;
+    }
+    void Release(const asio::ip::address& a) {
+      if (max_connections_ <= 0) return;
+      std::lock_guard<std::mutex> l(mu_);
+      auto it = open_.find(a);
+      if (it != open_.end() && --it->second <= 0) open_.erase(it);
+    }
+    // Zero: take this webhook; otherwise how long until the source may send the next.
+    absl::Duration TakeWebhook(const asio::ip::address& a) {
+      if (rate_ <= 0) return absl::ZeroDuration();
+      const absl::Time now = absl::Now();
+      std::lock_guard<std::mutex> l(mu_);
+      if (buckets_.size() > kMaxTrackedSources) {
+        // Full buckets carry nothing worth keeping: forget them (bounded memory under a
+        // spread of addresses).
+        for (auto it = buckets_.begin(); it != buckets_.end();)
+          it = Level(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
+      }
+      auto [it, added] = buckets_.try_emplace(a, Bucket{burst_, now});
+      double& tokens = it->second.tokens;
+      tokens = Level(it->second, now);
+      it->second.at = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        return absl::ZeroDuration();
+      }
+      return absl::Seconds((1 - tokens) / rate_);
+    }
+
+   private:
+    static constexpr size_t kMaxTrackedSources = 100000;
+    struct Bucket {
+      double tokens;
+      absl::Time at;
+    };
+    double Level(const Bucket& b, absl::Time now) const {
+      return std::min(burst_, b.tokens + absl::ToDoubleSeconds(now - b.at) * rate_);
+    }
+    const int max_connections_;
+    const double rate_, burst_;
+    std::mutex mu_;
+    std::map<asio::ip::address, int> open_;
+    std::map<asio::ip::address, Bucket> buckets_;
   };
 
   // A connection's place in the sweeper's list and in the connection count, released when
@@ -381,10 +468,12 @@ class BeastServer final : public HttpServer {
   // whose read or write runs past its deadline is cancelled, at most kSweep late.
   asio::awaitable<void> Sweep() {
     asio::steady_timer timer(ioc_);
+    int64_t sweeps = 0;
     while (!stopping_) {
       timer.expires_after(kSweep);
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      if (tls_ && ++sweeps % kTlsCheckEvery == 0) (void)ReloadTls(false);
       const int64_t now = Now();
       std::lock_guard<std::mutex> l(sessions_mu_);
       for (const std::shared_ptr<Session>& s : sessions_) {
@@ -421,39 +510,54 @@ class BeastServer final : public HttpServer {
         co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         continue;
       }
+      asio::ip::address source;
+      if (auto ep = socket.remote_endpoint(ec); !ec) source = ep.address();
+      if (!sources_.Admit(source)) {
+        RefuseConnection(socket, "source_connection_limit",
+                         "too many connections from one address; retry");
+        continue;
+      }
       if (connections_.load() >= max_connections_ && !EvictIdle()) {
+        sources_.Release(source);
         RefuseConnection(socket);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(strand, Serve(std::move(socket), strand), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& x) {
-          base::log::Error("ingress", "connection ended by an error", {{"error", x.what()}});
-        } catch (...) {
-          base::log::Error("ingress", "connection ended by an unknown error");
-        }
-      });
+      asio::co_spawn(
+          strand, Serve(std::move(socket), strand, tls_ ? tls_->Context() : nullptr, source),
+          [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& x) {
+              base::log::Error("ingress", "connection ended by an error", {{"error", x.what()}});
+            } catch (...) {
+              base::log::Error("ingress", "connection ended by an unknown error");
+            }
+          });
     }
   }
 
   // Every connection is busy and there are max_connections of them: this one is told so and
   // closed, without waiting on it.
-  void RefuseConnection(tcp::socket& socket) {
-    Refuse("connection_limit");
+  void RefuseConnection(tcp::socket& socket, const char* reason = "connection_limit",
+                        const char* message = "too many connections; retry") {
+    Refuse(reason);
     LogRateLimited(limit_logged_,
-                   absl::StrCat(max_connections_,
-                                " connections are open and busy (http.max_connections); "
-                                "refusing new ones"));
-    static constexpr char kBusy[] =
+                   absl::string_view(reason) == "connection_limit"
+                       ? absl::StrCat(max_connections_,
+                                      " connections are open and busy (http.max_connections); "
+                                      "refusing new ones")
+                       : absl::StrCat("refusing connections: ", reason));
+    const std::string body =
+        absl::StrCat("{\"error\":\"", message, "\",\"reason\":\"", reason, "\"}\r\n");
+    const std::string busy = absl::StrCat(
         "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
-        "Content-Type: application/json\r\nContent-Length: 72\r\n\r\n"
-        "{\"error\":\"too many connections; retry\",\"reason\":\"connection_limit\"}\r\n\r\n";
+        "Content-Type: application/json\r\nContent-Length: ",
+        body.size(), "\r\n\r\n", body);
     beast::error_code ec;
     socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(kBusy, sizeof(kBusy) - 1), ec);
+    socket.write_some(asio::buffer(busy), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
   }
@@ -489,10 +593,43 @@ class BeastServer final : public HttpServer {
     return std::nullopt;
   }
 
-  asio::awaitable<void> Serve(tcp::socket stream, Strand strand) {
-    auto shared = std::make_shared<Session>(strand, &stream);
+  // A connection, in the clear or (with `tls`) after its TLS handshake.
+  asio::awaitable<void> Serve(tcp::socket socket, Strand strand,
+                              std::shared_ptr<asio::ssl::context> tls, asio::ip::address source) {
+    auto shared = std::make_shared<Session>(strand, &socket);
     Session& session = *shared;
+    session.source = source;
     Registration registration(*this, shared);
+    struct Leave {
+      Sources& sources;
+      asio::ip::address source;
+      ~Leave() { sources.Release(source); }
+    } leave{sources_, source};
+    beast::error_code ec;
+    if (!tls) {
+      co_await Exchange(socket, session);
+      socket.shutdown(tcp::socket::shutdown_send, ec);
+      co_return;
+    }
+    asio::ssl::stream<tcp::socket&> stream(socket, *tls);
+    SetDeadline(session, options_.request_timeout);
+    co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      // A client speaking plain HTTP to the TLS port, an old TLS version, a certificate it
+      // does not trust, or a scan: counted, the reason at most every ten seconds.
+      Refuse("tls_handshake");
+      LogRateLimited(handshake_logged_, absl::StrCat("a TLS handshake failed: ", ec.message()));
+      co_return;
+    }
+    co_await Exchange(stream, session);
+    SetDeadline(session, std::chrono::seconds(2));
+    co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+  }
+
+  // Requests and answers on one connection until it closes.
+  template <typename Stream>
+  asio::awaitable<void> Exchange(Stream& stream, Session& session) {
     beast::flat_buffer buffer;
     // Room for a whole typical delivery, so one recvmsg reads it: left to itself the buffer
     // stays at 512 bytes and a 1.3 KB webhook took three (strace).
@@ -535,7 +672,7 @@ class BeastServer final : public HttpServer {
       } else {
         Request req = parser.release();
         try {
-          res = co_await Handle(req);
+          res = co_await Handle(req, session.source);
           close = !res.keep_alive();
         } catch (const std::exception& e) {
           // Nothing may leave a connection half-done: the request is answered and the
@@ -553,8 +690,6 @@ class BeastServer final : public HttpServer {
       if (!ec && close) co_await Linger(session);
       if (ec || close || stopping_) break;
     }
-    beast::error_code ignored;
-    stream.shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   // After refusing a request whose body is still arriving, read and drop what the client
@@ -594,7 +729,7 @@ class BeastServer final : public HttpServer {
   }
 
   // Takes the request's body (the stored delivery keeps it, without a copy).
-  asio::awaitable<Response> Handle(Request& req) {
+  asio::awaitable<Response> Handle(Request& req, const asio::ip::address& source) {
     const auto started = std::chrono::steady_clock::now();
     const unsigned v = req.version();
     const bool ka = req.keep_alive();
@@ -602,6 +737,18 @@ class BeastServer final : public HttpServer {
       Refuse("version");
       co_return Refusal(http::status::http_version_not_supported,
                         "only HTTP/1.0 and HTTP/1.1 are served here", "version", 11, false);
+    }
+    if (req.target().size() > kMaxTarget) {
+      Refuse("uri_too_long");
+      co_return Refusal(http::status::uri_too_long,
+                        absl::StrCat("the request target is longer than ", kMaxTarget, " bytes"),
+                        "uri_too_long", v, false);
+    }
+    if (size_t n = static_cast<size_t>(std::distance(req.begin(), req.end())); n > kMaxHeaders) {
+      Refuse("too_many_headers");
+      co_return Refusal(http::status::request_header_fields_too_large,
+                        absl::StrCat("more than ", kMaxHeaders, " header fields"),
+                        "too_many_headers", v, false);
     }
     const absl::string_view target(req.target().data(), req.target().size());
     if (!base::IsValidUtf8(target)) {
@@ -647,6 +794,16 @@ class BeastServer final : public HttpServer {
       Response r =
           Refusal(http::status::method_not_allowed, "webhooks are POSTed", "method", v, ka);
       r.set(http::field::allow, "POST");
+      co_return r;
+    }
+    if (absl::Duration wait = sources_.TakeWebhook(source); wait > absl::ZeroDuration()) {
+      Reject(adapter, "rate_limited");
+      Response r = Refusal(http::status::too_many_requests,
+                           "too many webhooks from this address; retry after the given seconds",
+                           "rate_limited", v, ka);
+      r.set(http::field::retry_after,
+            std::to_string(
+                std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))))));
       co_return r;
     }
     auto headers = HeadersOf(req);
@@ -840,6 +997,7 @@ class BeastServer final : public HttpServer {
   prometheus::Family<prometheus::Counter>& duplicate_;
   prometheus::Family<prometheus::Histogram>& ack_;
   metrics::Metrics& metrics_;
+  Sources sources_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
@@ -847,6 +1005,8 @@ class BeastServer final : public HttpServer {
   std::atomic<int> connections_{0};  // open connections
   std::atomic<int64_t> accept_logged_{0};
   std::atomic<int64_t> limit_logged_{0};
+  std::atomic<int64_t> handshake_logged_{0};
+  std::unique_ptr<TlsFiles> tls_;  // set: HTTPS
   std::mutex sessions_mu_;
   std::list<std::shared_ptr<Session>> sessions_;  // newest first
   // Last, so destroyed first: coroutines still pending when it goes release their

@@ -39,6 +39,10 @@ struct Route {
 
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  // HTTPS with this certificate chain and key (PEM), read again when the files change (looked
+  // at every 10 s) and on ReloadTls. Empty: plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   size_t max_body_bytes = 1 << 20;
   int threads = 2;
   // A keep-alive connection waiting this long for its next request is closed; so is one
@@ -50,6 +54,12 @@ struct HttpOptions {
   // oldest idle keep-alive connection is closed to make room; with none idle, a new
   // connection is answered 503 and closed.
   int max_connections = 0;
+  // Per peer address (0: no limit): open connections (beyond it a new one gets 503), and
+  // webhooks per second with a burst (beyond it 429 with Retry-After). Behind a reverse proxy
+  // every request comes from the proxy's address: leave them off there.
+  int max_connections_per_source = 0;
+  double webhooks_per_second_per_source = 0;
+  double webhook_burst_per_source = 0;  // default: one second's worth
   std::vector<Route> routes;
   int route_threads = 4;  // threads running routes' handlers
   // Where each adapter's accepted and refused webhooks are recorded too (optional).
@@ -76,7 +86,8 @@ using TargetSource = std::function<std::shared_ptr<const WebhookTargets>()>;
 //
 //   POST /webhooks/{adapter_id}  verify with the adapter, store durably, then answer:
 //                                202 accepted | 200 duplicate | 400 malformed | 401 signature
-//                                | 404 unknown adapter | 413 too large | 503 store unavailable
+//                                | 404 unknown adapter | 413 too large | 429 rate-limited
+//                                | 503 store unavailable
 //   POST /webhooks/{tracker_id}  a tracker's webhook: verified, then 200 naming each issue and
 //                                whether it is a task Debrief follows (or 200 ignored, with the
 //                                reason) | 401 signature | 400 malformed
@@ -107,6 +118,9 @@ class HttpServer {
   virtual ~HttpServer() = default;
 
   virtual int port() const = 0;
+  // Reads the certificate's files again if they changed (or `force`); new connections use the
+  // new certificate, open ones keep theirs. An error leaves the previous certificate in use.
+  virtual absl::Status ReloadTls(bool force) = 0;
   // Stops accepting, lets requests in flight finish (up to `grace`), closes idle connections.
   virtual void Stop(absl::Duration grace) = 0;
 };

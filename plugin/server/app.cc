@@ -1,6 +1,11 @@
 #include "server/app.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -8,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "api/api.h"
+#include "auth/auth.h"
 #include "base/log.h"
 #include "base/time_util.h"
 #include "classify/emerging.h"
@@ -17,8 +23,12 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "ingress/http_server.h"
 #include "ingress/reconciler.h"
+#include "ingress/tls.h"
 #include "loop/loop.h"
 #include "metrics/adapter_health.h"
 #include "metrics/metrics.h"
@@ -35,6 +45,55 @@
 
 namespace debrief::server {
 namespace {
+
+// The local administrator's token, in data_dir: debriefctl on this host finds it there.
+constexpr char kLocalTokenFile[] = "debriefctl.token";
+
+// Writes a new administrator's token to `path` (0600; replaced whole, by rename, so a reader
+// never sees half of one) and returns its hash: the token of the previous start stops working.
+absl::StatusOr<std::string> WriteLocalToken(const std::string& path) {
+  const std::string secret = auth::NewTokenSecret();
+  const std::string tmp = absl::StrCat(path, ".new");
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return absl::FailedPreconditionError(
+        absl::StrCat("grpc.local_token: cannot create ", tmp, ": ", std::strerror(errno),
+                     " (set grpc.local_token: false to run without it)"));
+  const std::string line = secret + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!written || !synced || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return absl::FailedPreconditionError(
+        absl::StrCat("grpc.local_token: cannot write ", path, ": ", std::strerror(errno)));
+  }
+  return auth::HashTokenSecret(secret);
+}
+
+// The gRPC listener's credentials: TLS from grpc.tls's files (watched every 10 s, so a
+// renewed certificate is used without a restart), with client certificates when
+// client_ca_file is set; otherwise plaintext (loopback, or allow_plaintext).
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
+    const v1::TlsConfig& tls) {
+  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
+  if (absl::Status s =
+          ingress::CheckTlsFiles(tls.cert_file(), tls.key_file(), tls.client_ca_file());
+      !s.ok())
+    return absl::InvalidArgumentError(absl::StrCat("grpc.tls: ", s.message()));
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file(), tls.cert_file(), tls.client_ca_file(), /*refresh_interval_sec=*/10);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file().empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
 
 using settings::ToDuration;
 
@@ -54,6 +113,7 @@ struct Engine {
   std::unique_ptr<loop::Loop> loop;
   std::unique_ptr<outbox::Executor> executor;
   std::unique_ptr<ingress::Reconciler> reconciler;
+  std::unique_ptr<auth::Sessions> sessions;  // the JSON API's session tokens
   std::unique_ptr<service::Service> service;
   std::unique_ptr<api::Api> api;
   std::vector<ingress::Route> routes;  // the API's
@@ -146,6 +206,12 @@ class AppImpl final : public App {
     if (session_key->size() < 32)
       return absl::InvalidArgumentError("api.session_key must be at least 32 bytes");
     session_key_ = std::move(*session_key);
+    if (config_.grpc().local_token()) {
+      absl::StatusOr<std::string> hash =
+          WriteLocalToken((std::filesystem::path(config_.data_dir()) / kLocalTokenFile).string());
+      if (!hash.ok()) return hash.status();
+      local_token_hash_ = std::move(*hash);
+    }
 
     auto engine = BuildEngine(config_);
     if (!engine.ok()) return engine.status();
@@ -166,15 +232,28 @@ class AppImpl final : public App {
     // gRPC first, NOT_SERVING until everything is up.
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    services_ = std::make_unique<GrpcServices>([this] {
-      std::shared_ptr<Engine> e = Current();
-      return std::shared_ptr<service::Service>(e, e->service.get());
-    });
+    ClientRoles client_roles;
+    for (const auto& [cn, role] : config_.grpc().tls().client_roles())
+      if (auto r = auth::ParseRole(role); r.ok()) client_roles[cn] = *r;
+    services_ = std::make_unique<GrpcServices>(
+        [this] {
+          std::shared_ptr<Engine> e = Current();
+          return std::shared_ptr<service::Service>(e, e->service.get());
+        },
+        std::move(client_roles));
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
-    builder.AddListeningPort(config_.grpc().listen(), grpc::InsecureServerCredentials(),
-                             &ports_.grpc);
+    auto credentials = GrpcServerCredentials(config_.grpc().tls());
+    if (!credentials.ok()) return credentials.status();
+    builder.AddListeningPort(config_.grpc().listen(), *credentials, &ports_.grpc);
+    builder.SetMaxReceiveMessageSize(config_.grpc().max_message_bytes() > 0
+                                         ? static_cast<int>(config_.grpc().max_message_bytes())
+                                         : 4 << 20);
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               config_.grpc().max_concurrent_streams() > 0
+                                   ? static_cast<int>(config_.grpc().max_concurrent_streams())
+                                   : 100);
     services_->Register(builder);
     grpc_ = builder.BuildAndStart();
     if (!grpc_ || ports_.grpc == 0)
@@ -186,6 +265,8 @@ class AppImpl final : public App {
 
     ingress::HttpOptions ho;
     ho.listen = config_.http().listen();
+    ho.tls_cert_file = config_.http().tls().cert_file();
+    ho.tls_key_file = config_.http().tls().key_file();
     ho.max_body_bytes = config_.http().max_body_bytes();
     ho.idle_timeout = absl::ToChronoNanoseconds(
         ToDuration(config_.http().idle_timeout(), absl::FromChrono(ho.idle_timeout)));
@@ -194,6 +275,9 @@ class AppImpl final : public App {
     ho.threads = config_.http().threads() > 0 ? static_cast<int>(config_.http().threads())
                                               : std::max(2u, std::thread::hardware_concurrency());
     ho.max_connections = static_cast<int>(config_.http().max_connections());
+    ho.max_connections_per_source = static_cast<int>(config_.http().max_connections_per_source());
+    ho.webhooks_per_second_per_source = config_.http().webhooks_per_second_per_source();
+    ho.webhook_burst_per_source = config_.http().webhook_burst_per_source();
     // The API's routes go to the current engine's API.
     const std::vector<ingress::Route>& routes = Current()->routes;
     for (size_t i = 0; i < routes.size(); ++i)
@@ -238,6 +322,10 @@ class AppImpl final : public App {
   }
 
   AppPorts ports() const override { return ports_; }
+
+  absl::Status ReloadCertificates() override {
+    return http_server_ ? http_server_->ReloadTls(/*force=*/true) : absl::OkStatus();
+  }
   std::string classifier_name() const override { return classifier_->name(); }
 
   bool TrackerSendsWebhooks(const std::string& tracker_id) const override {
@@ -437,13 +525,15 @@ class AppImpl final : public App {
                        config_path_,
                        e->loaded_at,
                        [this](const v1::ReloadRequest& r) { return ReloadNow(r); }};
+    e->sessions = std::make_unique<auth::Sessions>(
+        session_key_, clock_, ToDuration(c.api().session_ttl(), absl::Minutes(15)));
+    deps.sessions = e->sessions.get();
+    deps.local_token_hash = local_token_hash_;
     e->service = std::make_unique<service::Service>(std::move(deps));
     api::ApiOptions ao;
-    ao.session_key = session_key_;
-    ao.session_ttl = ToDuration(c.api().session_ttl(), ao.session_ttl);
     ao.frame_ancestors.assign(c.api().frame_ancestors().begin(), c.api().frame_ancestors().end());
-    e->api = std::make_unique<api::Api>(*e->service, *store_, e->helpdesk_ptrs, clock_, metrics_,
-                                        std::move(ao));
+    e->api = std::make_unique<api::Api>(*e->service, e->helpdesk_ptrs, clock_, metrics_,
+                                        *e->sessions, std::move(ao));
     e->routes = e->api->Routes();
     e->targets.helpdesks = e->helpdesk_ptrs;
     e->targets.trackers.trackers = e->tracker_ptrs;
@@ -654,6 +744,7 @@ class AppImpl final : public App {
   std::unique_ptr<spi::Store> store_;
   std::unique_ptr<spi::HttpClient> http_;
   std::string session_key_;
+  std::string local_token_hash_;  // of the token in data_dir/debriefctl.token
   std::unique_ptr<classify::ReloadableClassifier> classifier_;
   classify::EmergingIssues emerging_;
   std::shared_ptr<Engine> engine_;  // read and replaced with std::atomic_load/store

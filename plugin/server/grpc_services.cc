@@ -7,7 +7,9 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "base/thread_name.h"
 #include "debrief/v1/services.grpc.pb.h"
 
@@ -24,24 +26,74 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, absl::StatusO
   return reactor;
 }
 
-// gRPC calls carry no sign-in yet (the listener is for the host and its tools): the audit
-// names the client as it names itself (debriefctl sends the user it runs as) and its peer.
-std::string ActorOf(const grpc::CallbackServerContext& ctx) {
-  std::string name;
+// What the client says it is (debriefctl sends the user it runs as), at most 64 bytes.
+std::string ClaimedName(const grpc::CallbackServerContext& ctx) {
   const auto& md = ctx.client_metadata();
   if (auto it = md.find("debrief-actor"); it != md.end())
-    name = std::string(it->second.data(), std::min<size_t>(it->second.size(), 64));
-  return absl::StrCat(name.empty() ? "gRPC client" : name, " (gRPC ", ctx.peer(), ")");
+    return std::string(it->second.data(), std::min<size_t>(it->second.size(), 64));
+  return "";
 }
 
-// One unary RPC: the request goes to the service method of the same name; calls that change
-// something are audited.
+// The audit's name for a caller: who signed in, and from where.
+std::string ActorOf(const grpc::CallbackServerContext& ctx, const auth::Caller& caller) {
+  return absl::StrCat(caller.name, " (gRPC ", ctx.peer(), ")");
+}
+
+}  // namespace
+
+absl::StatusOr<auth::Caller> Authenticate(service::Service& svc,
+                                          const grpc::CallbackServerContext& ctx,
+                                          const ClientRoles& client_roles) {
+  // A client certificate the listener verified (grpc.tls.client_ca_file), named in
+  // client_roles.
+  if (!client_roles.empty()) {
+    std::shared_ptr<const grpc::AuthContext> ac = ctx.auth_context();
+    if (ac && ac->IsPeerAuthenticated()) {
+      for (const grpc::string_ref& cn : ac->FindPropertyValues("x509_common_name")) {
+        auto it = client_roles.find(std::string(cn.data(), cn.size()));
+        if (it == client_roles.end()) continue;
+        auth::Caller c;
+        c.name = absl::StrCat("cert:", it->first);
+        c.role = it->second;
+        return c;
+      }
+    }
+  }
+  const auto& md = ctx.client_metadata();
+  absl::string_view bearer;
+  if (auto it = md.find("authorization"); it != md.end()) {
+    bearer = absl::string_view(it->second.data(), it->second.size());
+    if (!absl::ConsumePrefix(&bearer, "Bearer ") && !absl::ConsumePrefix(&bearer, "bearer "))
+      return absl::UnauthenticatedError("the authorization metadata is not \"Bearer <token>\"");
+    bearer = absl::StripAsciiWhitespace(bearer);
+  }
+  if (bearer.empty())
+    return absl::UnauthenticatedError(
+        "sign in: send an API token as \"authorization: Bearer <token>\" (debriefctl reads "
+        "--token-file, DEBRIEF_TOKEN, or the local token debriefd writes to "
+        "data_dir/debriefctl.token)");
+  return svc.Authenticate(bearer, ClaimedName(ctx));
+}
+
+namespace {
+
+// One unary RPC: the caller signs in and is checked against the role table, then the request
+// goes to the service method of the same name; calls that change something are audited.
 template <typename Req, typename Res>
-grpc::ServerUnaryReactor* Serve(service::Service& svc, grpc::CallbackServerContext* ctx,
-                                const Req& req, Res* res, const std::string& method,
+grpc::ServerUnaryReactor* Serve(service::Service& svc, const ClientRoles& roles,
+                                grpc::CallbackServerContext* ctx, const Req& req, Res* res,
+                                const std::string& method,
                                 absl::StatusOr<Res> (service::Service::*fn)(const Req&)) {
-  absl::StatusOr<Res> r = (svc.*fn)(req);
-  if (service::Service::IsAudited(method)) svc.Audit(ActorOf(*ctx), method, req, r.status());
+  absl::StatusOr<auth::Caller> caller = Authenticate(svc, *ctx, roles);
+  if (!caller.ok()) return Answer(ctx, absl::StatusOr<Res>(caller.status()), res);
+  Req checked = req;
+  if (absl::Status s = svc.Authorize(method, *caller, checked); !s.ok()) {
+    if (service::Service::IsAudited(method)) svc.Audit(ActorOf(*ctx, *caller), method, req, s);
+    return Answer(ctx, absl::StatusOr<Res>(s), res);
+  }
+  absl::StatusOr<Res> r = (svc.*fn)(checked);
+  if (service::Service::IsAudited(method))
+    svc.Audit(ActorOf(*ctx, *caller), method, checked, r.status());
   return Answer(ctx, std::move(r), res);
 }
 
@@ -49,14 +101,15 @@ grpc::ServerUnaryReactor* Serve(service::Service& svc, grpc::CallbackServerConte
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* ctx,                          \
                                    const v1::Method##Request* req, v1::Method##Response* res) \
       override {                                                                              \
-    return Serve(*svc_(), ctx, *req, res, absl::StrCat(kName, "." #Method),                   \
+    return Serve(*svc_(), roles_, ctx, *req, res, absl::StrCat(kName, "." #Method),           \
                  &service::Service::Method);                                                  \
   }
 
 class TaggingService final : public v1::Tagging::CallbackService {
  public:
   static constexpr const char* kName = "Tagging";
-  explicit TaggingService(ServiceSource svc) : svc_(std::move(svc)) {}
+  TaggingService(ServiceSource svc, const ClientRoles& roles)
+      : svc_(std::move(svc)), roles_(roles) {}
   DEBRIEF_UNARY(Classify)
   DEBRIEF_UNARY(ListCategories)
   DEBRIEF_UNARY(Feedback)
@@ -66,12 +119,14 @@ class TaggingService final : public v1::Tagging::CallbackService {
 
  private:
   ServiceSource svc_;
+  const ClientRoles& roles_;
 };
 
 class ImprovementsService final : public v1::Improvements::CallbackService {
  public:
   static constexpr const char* kName = "Improvements";
-  explicit ImprovementsService(ServiceSource svc) : svc_(std::move(svc)) {}
+  ImprovementsService(ServiceSource svc, const ClientRoles& roles)
+      : svc_(std::move(svc)), roles_(roles) {}
   DEBRIEF_UNARY(ListTasks)
   DEBRIEF_UNARY(GetTask)
   DEBRIEF_UNARY(LinkTicket)
@@ -82,18 +137,21 @@ class ImprovementsService final : public v1::Improvements::CallbackService {
 
  private:
   ServiceSource svc_;
+  const ClientRoles& roles_;
 };
 
 class TicketsService final : public v1::Tickets::CallbackService {
  public:
   static constexpr const char* kName = "Tickets";
-  explicit TicketsService(ServiceSource svc) : svc_(std::move(svc)) {}
+  TicketsService(ServiceSource svc, const ClientRoles& roles)
+      : svc_(std::move(svc)), roles_(roles) {}
   DEBRIEF_UNARY(GetTicket)
   DEBRIEF_UNARY(GetJourney)
   DEBRIEF_UNARY(SimilarTickets)
 
  private:
   ServiceSource svc_;
+  const ClientRoles& roles_;
 };
 
 // Admin.Backfill: the service lists on a thread of its own; progress is streamed, the newest
@@ -160,10 +218,17 @@ class BackfillReactor final : public grpc::ServerWriteReactor<v1::BackfillProgre
   std::atomic<bool> cancelled_{false};
 };
 
+// A stream refused before it started.
+class RefusedStream final : public grpc::ServerWriteReactor<v1::BackfillProgress> {
+ public:
+  void OnDone() override { delete this; }
+};
+
 class InsightsService final : public v1::Insights::CallbackService {
  public:
   static constexpr const char* kName = "Insights";
-  explicit InsightsService(ServiceSource svc) : svc_(std::move(svc)) {}
+  InsightsService(ServiceSource svc, const ClientRoles& roles)
+      : svc_(std::move(svc)), roles_(roles) {}
   DEBRIEF_UNARY(CausesOverTime)
   DEBRIEF_UNARY(TasksByImpact)
   DEBRIEF_UNARY(FixOutcomes)
@@ -171,12 +236,13 @@ class InsightsService final : public v1::Insights::CallbackService {
 
  private:
   ServiceSource svc_;
+  const ClientRoles& roles_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
   static constexpr const char* kName = "Admin";
-  explicit AdminService(ServiceSource svc) : svc_(std::move(svc)) {}
+  AdminService(ServiceSource svc, const ClientRoles& roles) : svc_(std::move(svc)), roles_(roles) {}
   DEBRIEF_UNARY(GetConfig)
   DEBRIEF_UNARY(Reload)
   DEBRIEF_UNARY(ListAdapters)
@@ -199,12 +265,22 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerWriteReactor<v1::BackfillProgress>* Backfill(
       grpc::CallbackServerContext* ctx, const v1::BackfillRequest* req) override {
     std::shared_ptr<service::Service> svc = svc_();
-    svc->Audit(ActorOf(*ctx), "Admin.Backfill", *req, absl::OkStatus());  // started
-    return new BackfillReactor(std::move(svc), *req);
+    absl::StatusOr<auth::Caller> caller = Authenticate(*svc, *ctx, roles_);
+    v1::BackfillRequest checked = *req;
+    absl::Status s =
+        caller.ok() ? svc->Authorize("Admin.Backfill", *caller, checked) : caller.status();
+    if (caller.ok()) svc->Audit(ActorOf(*ctx, *caller), "Admin.Backfill", checked, s);  // started
+    if (!s.ok()) {
+      auto* refused = new RefusedStream();
+      refused->Finish(ToGrpc(s));
+      return refused;
+    }
+    return new BackfillReactor(std::move(svc), std::move(checked));
   }
 
  private:
   ServiceSource svc_;
+  const ClientRoles& roles_;
 };
 
 #undef DEBRIEF_UNARY
@@ -217,8 +293,14 @@ grpc::Status ToGrpc(const absl::Status& s) {
 }
 
 struct GrpcServices::Impl {
-  explicit Impl(const ServiceSource& svc)
-      : tagging(svc), improvements(svc), tickets(svc), insights(svc), admin(svc) {}
+  Impl(const ServiceSource& svc, ClientRoles client_roles)
+      : roles(std::move(client_roles)),
+        tagging(svc, roles),
+        improvements(svc, roles),
+        tickets(svc, roles),
+        insights(svc, roles),
+        admin(svc, roles) {}
+  const ClientRoles roles;
   TaggingService tagging;
   ImprovementsService improvements;
   TicketsService tickets;
@@ -226,11 +308,8 @@ struct GrpcServices::Impl {
   AdminService admin;
 };
 
-GrpcServices::GrpcServices(service::Service& service)
-    : GrpcServices(ServiceSource([&service] {
-        return std::shared_ptr<service::Service>(std::shared_ptr<void>(), &service);
-      })) {}
-GrpcServices::GrpcServices(ServiceSource source) : impl_(std::make_unique<Impl>(source)) {}
+GrpcServices::GrpcServices(ServiceSource source, ClientRoles client_roles)
+    : impl_(std::make_unique<Impl>(source, std::move(client_roles))) {}
 GrpcServices::~GrpcServices() = default;
 
 void GrpcServices::Register(grpc::ServerBuilder& builder) {

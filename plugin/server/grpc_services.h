@@ -1,9 +1,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "auth/auth.h"
 #include "grpcpp/grpcpp.h"
 #include "service/service.h"
 
@@ -16,12 +20,23 @@ grpc::Status ToGrpc(const absl::Status& s);
 // (a call holds the one it started with until it ends).
 using ServiceSource = std::function<std::shared_ptr<service::Service>()>;
 
-// Tagging, Improvements, Tickets and Admin over gRPC (callback API): a thin door onto
-// service::Service, which does the work. Registered on `builder`; `service` outlives them.
+// Client certificates' roles, by the certificate subject's common name (grpc.tls.client_roles).
+using ClientRoles = std::map<std::string, auth::Role>;
+
+// Who makes a gRPC call: a client certificate named in `client_roles` (verified by the
+// listener), else the bearer token of its `authorization` metadata (Service::Authenticate).
+// UNAUTHENTICATED with the reason.
+absl::StatusOr<auth::Caller> Authenticate(service::Service& svc,
+                                          const grpc::CallbackServerContext& ctx,
+                                          const ClientRoles& client_roles);
+
+// Tagging, Improvements, Tickets, Insights and Admin over gRPC (callback API): a thin door
+// onto service::Service, which does the work. Every call signs in (Authenticate) and is held
+// to the role table (Service::Authorize) before it runs; the health check needs no sign-in.
+// Registered on `builder`.
 class GrpcServices {
  public:
-  explicit GrpcServices(service::Service& service);
-  explicit GrpcServices(ServiceSource source);
+  GrpcServices(ServiceSource source, ClientRoles client_roles);
   ~GrpcServices();
   void Register(grpc::ServerBuilder& builder);
 

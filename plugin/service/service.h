@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "auth/auth.h"
 #include "classify/classifier.h"
 #include "classify/emerging.h"
 #include "debrief/spi/clock.h"
@@ -47,6 +48,11 @@ struct Deps {
   std::string config_file;
   absl::Time config_loaded_at = absl::InfinitePast();
   std::function<absl::StatusOr<v1::ReloadResponse>(const v1::ReloadRequest&)> reload;
+  // Verifies the session tokens the JSON API mints (unset: none are accepted).
+  const auth::Sessions* sessions = nullptr;
+  // The SHA-256 (hex) of the administrator's token debriefd wrote for this host's tools
+  // (grpc.local_token); empty: none.
+  std::string local_token_hash;
 };
 
 // Outbox actions waiting for one adapter, and those that failed for good.
@@ -73,6 +79,18 @@ struct OutboxDepth {
 class Service {
  public:
   explicit Service(Deps deps);
+
+  // Who calls, from a bearer credential: an API token (dbt_..., stored hashed, or the local
+  // administrator's token), or a session token (ds1...). `claimed_name` is what the tool says
+  // its user is, believed only for the local token. UNAUTHENTICATED with the reason.
+  absl::StatusOr<auth::Caller> Authenticate(absl::string_view bearer,
+                                            absl::string_view claimed_name = "");
+  // Whether the caller may make this call ("Tickets.GetTicket"): the role table
+  // (auth::Allowed), and a caller bound to one helpdesk naming only its tickets. Stamps the
+  // request's `agent` with the caller (an administrator may name someone else).
+  // PERMISSION_DENIED with the reason.
+  absl::Status Authorize(absl::string_view method, const auth::Caller& caller,
+                         google::protobuf::Message& req) const;
 
   // Tagging.
   absl::StatusOr<v1::ClassifyResponse> Classify(const v1::ClassifyRequest& req);
@@ -175,6 +193,8 @@ class Service {
                                              const std::string& external_id) const;
 
   Deps d_;
+  std::mutex touched_mu_;
+  std::map<int64_t, absl::Time> touched_;  // API token id -> when last_used_at was written
   std::mutex backfills_mu_;
   std::condition_variable backfills_cv_;
   int backfills_running_ = 0;

@@ -409,7 +409,7 @@ TEST_F(ApiTest, AnAdminJoinsTwoIdentitiesIntoOneJourneyAndSplitsThem) {
   EXPECT_EQ(journey(), 1u);
 
   std::string out;
-  const std::string ctl = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d_->grpc_address());
+  const std::string ctl = d_->ctl();
   ASSERT_EQ(RunCommand(ctl + " people merge CUST-52@example.com support/51", &out), 0) << out;
   EXPECT_EQ(json::parse(out)["identities"], 2) << out;
   EXPECT_EQ(journey(), 2u);

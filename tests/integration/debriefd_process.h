@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "cli/bearer_channel.h"
 #include "common/signature.h"
 #include "debrief/spi/http_client.h"
 #include "debrief/v1/services.grpc.pb.h"
@@ -144,6 +145,7 @@ class Debriefd {
       };
       if (int p = port_after("grpc:     127.0.0.1:")) grpc_port_ = p;
       if (int p = port_after("health:   http://127.0.0.1:")) http_port_ = p;
+      if (int p = port_after("health:   https://127.0.0.1:")) http_port_ = p;
     }
     if (!ready && !ended) {
       std::string stacks;
@@ -168,8 +170,11 @@ class Debriefd {
       while ((n = read(fd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
         if (n > 0) out.write(buf, n).flush();
     });
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
-                                   grpc::InsecureChannelCredentials());
+    // Signed in as debriefctl on this host would be: the local administrator's token.
+    std::ifstream token_in(dir_ + "/debriefctl.token");
+    std::getline(token_in, token_);
+    channel_ = cli::BearerChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                  grpc::InsecureChannelCredentials(), token_, "integration-test");
     return true;
   }
 
@@ -228,6 +233,12 @@ class Debriefd {
   int http_port() const { return http_port_; }
   std::string grpc_address() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
   const std::string& dir() const { return dir_; }
+  // debriefctl talking to this debriefd, signed in with its local token.
+  std::string ctl() const {
+    return absl::StrCat(DEBRIEFCTL_PATH, " --server ", grpc_address(), " --token-file ", dir_,
+                        "/debriefctl.token");
+  }
+  const std::string& token() const { return token_; }
 
  private:
   int Reap() {
@@ -241,6 +252,7 @@ class Debriefd {
   }
 
   std::string dir_;
+  std::string token_;
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::thread drainer_;

@@ -276,8 +276,7 @@ TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
   }));
   v1::ImprovementTask task = ListTasks(d)[0];
   // The team closes the task in the (builtin) tracker, as a user would.
-  std::string cmd = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
-                                 " tracker set-status ", task.external_id(), " done");
+  std::string cmd = absl::StrCat(d.ctl(), " tracker set-status ", task.external_id(), " done");
   ASSERT_EQ(RunCommand(cmd, &out), 0) << out;
   EXPECT_NE(out.find("\"status\": \"TASK_DONE\""), std::string::npos) << out;
   ASSERT_TRUE(WaitFor([&] { return GetTask(d, task.id()).task().status() == v1::TASK_DONE; }));
@@ -289,8 +288,7 @@ TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
   // The task's impact section says it is done (a forced update), and the tracker holds no
   // personal data.
   ASSERT_TRUE(WaitFor([&] {
-    cmd = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tracker show ",
-                       task.external_id());
+    cmd = absl::StrCat(d.ctl(), " tracker show ", task.external_id());
     return RunCommand(cmd, &out) == 0 && out.find("Done on") != std::string::npos;
   })) << out;
   EXPECT_NE(out.find("support/1"), std::string::npos) << out;
@@ -464,7 +462,7 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   ASSERT_EQ(RunCommand(replay, &out), 0) << out;
   auto summary = nlohmann::json::parse(out);
   EXPECT_EQ(summary["accepted"], 36);
-  std::string list = absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tasks list");
+  std::string list = absl::StrCat(d.ctl(), " tasks list");
   ASSERT_TRUE(WaitFor([&] {
     if (RunCommand(list, &out) != 0) return false;
     auto tasks = nlohmann::json::parse(out, nullptr, false);
@@ -476,8 +474,7 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   // Replaying the same deliveries again changes nothing: each is a duplicate.
   ASSERT_EQ(RunCommand(replay, &out), 0) << out;
   EXPECT_EQ(nlohmann::json::parse(out)["duplicate"], 36);
-  std::string show =
-      absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tickets show support 1021");
+  std::string show = absl::StrCat(d.ctl(), " tickets show support 1021");
   ASSERT_EQ(RunCommand(show, &out), 0) << out;
   auto ticket = nlohmann::json::parse(out);
   EXPECT_EQ(ticket["classification"]["category_id"], "praise-agent");
@@ -512,8 +509,7 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   ASSERT_EQ(RunCommand(list + " -o yaml", &out), 0) << out;
   EXPECT_TRUE(absl::StartsWith(out, "tasks:\n  - id: ")) << out;
   // What waits for an agent's review, newest first.
-  const std::string review =
-      absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " review --limit 5");
+  const std::string review = absl::StrCat(d.ctl(), " review --limit 5");
   ASSERT_EQ(RunCommand(review, &out), 0) << out;
   auto waiting = nlohmann::json::parse(out, nullptr, false);
   ASSERT_FALSE(waiting.is_discarded()) << out;
@@ -531,10 +527,7 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
             4)
       << out;
   EXPECT_THAT(out, ::testing::HasSubstr("could not reach debriefd"));
-  EXPECT_NE(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
-                                    " tickets show support nope"),
-                       &out),
-            0);
+  EXPECT_NE(RunCommand(absl::StrCat(d.ctl(), " tickets show support nope"), &out), 0);
 }
 
 TEST(Debriefd, TrainsFromTicketsAlreadyTaggedInTheHelpdesk) {

@@ -291,7 +291,7 @@ TEST(HostileInput, ADeliveryThatCannotBeProcessedBecomesADeadLetterAndBlocksNoth
                                    "Admin.ReplayDelivery ok seq: " + std::to_string(k2_seq)));
     ASSERT_FALSE(audit.entries().empty());
     EXPECT_THAT(audit.entries(0).actor(), StartsWith("ops-oncall (gRPC "));
-    EXPECT_THAT(audit.entries(4).actor(), StartsWith("gRPC client (gRPC "));
+    EXPECT_THAT(audit.entries(4).actor(), StartsWith("integration-test (gRPC "));
     EXPECT_EQ(d.Terminate(), 0);
   }
   {
@@ -402,10 +402,15 @@ TEST(HostileInput, RequestsHttpCannotParseAreAnsweredWithAReason) {
   std::string many_headers = "GET /healthz HTTP/1.1\r\n";
   for (int i = 0; i < 10000; ++i) absl::StrAppend(&many_headers, "X-H", i, ": v\r\n");
   many_headers += "\r\n";
+  std::string count_of_headers = "GET /healthz HTTP/1.1\r\n";  // small, but 150 of them
+  for (int i = 0; i < 150; ++i) absl::StrAppend(&count_of_headers, "X-H", i, ": v\r\n");
+  count_of_headers += "\r\n";
   const std::vector<std::pair<std::string, int>> cases = {
       {"garbage\r\n\r\n", 400},
       {absl::StrCat("GET /", std::string(100000, 'a'), " HTTP/1.1\r\n\r\n"), 431},
       {many_headers, 431},
+      {count_of_headers, 431},
+      {absl::StrCat("GET /", std::string(9000, 'a'), " HTTP/1.1\r\n\r\n"), 414},
       {"POST /webhooks/support HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
        400},
       {"POST /webhooks/support HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
@@ -419,12 +424,67 @@ TEST(HostileInput, RequestsHttpCannotParseAreAnsweredWithAReason) {
     EXPECT_NE(answer.find("\"reason\""), std::string::npos) << answer;
   }
   const std::string metrics = d.Get("/metrics")->body;
-  EXPECT_NE(metrics.find(R"(debrief_http_refused_total{reason="bad_request"} 4)"),
-            std::string::npos)
-      << metrics;
-  EXPECT_NE(metrics.find(R"(debrief_http_refused_total{reason="header_too_large"} 2)"),
-            std::string::npos)
-      << metrics;
+  for (const char* counted :
+       {"bad_request\"} 4", "header_too_large\"} 2", "too_many_headers\"} 1", "uri_too_long\"} 1"})
+    EXPECT_THAT(metrics, ::testing::HasSubstr(
+                             absl::StrCat("debrief_http_refused_total{reason=\"", counted)));
+  EXPECT_EQ(d.Terminate(), 0);
+}
+
+// One sender flooding webhooks is told to wait (429 with Retry-After) once past its rate and
+// burst, and gets in again after; one holding many connections gets 503 past its share. Every
+// refusal is counted; nothing accepted is lost.
+TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
+  TempDir dir;
+  Debriefd d(dir.path(), RawConfig{WithHttp(dir.path(), R"(http: {listen: "127.0.0.1:0", threads: 2,
+  webhooks_per_second_per_source: 2, webhook_burst_per_source: 5, max_connections_per_source: 3})")});
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  int accepted = 0, limited = 0;
+  std::string retry_after;
+  for (int i = 0; i < 12; ++i) {
+    const std::string answer =
+        RawExchange(d.http_port(),
+                    SignedRequest(TicketJson(absl::StrCat("R", i), "Refund", "charged twice", "c1"),
+                                  absl::StrCat("r-", i)));
+    if (StatusOf(answer) == 202) ++accepted;
+    if (StatusOf(answer) == 429) {
+      ++limited;
+      const size_t at = answer.find("Retry-After: ");
+      if (at != std::string::npos)
+        retry_after = answer.substr(at + 13, answer.find('\r', at) - at - 13);
+    }
+  }
+  EXPECT_GE(accepted, 5);  // the burst, and what two a second added meanwhile
+  EXPECT_LE(accepted, 8);
+  EXPECT_EQ(accepted + limited, 12);
+  EXPECT_EQ(retry_after, "1");
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_EQ(StatusOf(RawExchange(
+                d.http_port(), SignedRequest(TicketJson("R99", "Refund", "again", "c1"), "r-99"))),
+            202);
+  // Three connections held open; the fourth is refused, and taken once one closes.
+  std::vector<int> held;
+  for (int i = 0; i < 3; ++i) held.push_back(ConnectTo(d.http_port()));
+  absl::SleepFor(absl::Milliseconds(200));
+  const std::string fourth = RawExchange(d.http_port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(fourth), 503) << fourth;
+  EXPECT_THAT(fourth, ::testing::HasSubstr("source_connection_limit"));
+  close(held.back());
+  held.pop_back();
+  EXPECT_TRUE(WaitFor([&] {
+    return StatusOf(RawExchange(d.http_port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) == 200;
+  }));
+  for (int fd : held) close(fd);
+  const std::string metrics = d.Get("/metrics")->body;
+  EXPECT_THAT(
+      metrics,
+      ::testing::HasSubstr(absl::StrCat(
+          R"(debrief_webhook_rejected_total{adapter="support",reason="rate_limited"} )", limited)));
+  EXPECT_THAT(metrics, ::testing::HasSubstr(
+                           R"(debrief_http_refused_total{reason="source_connection_limit"} 1)"));
+  // Every accepted delivery became a ticket.
+  EXPECT_TRUE(WaitFor([&] { return Tagged(d, "R99"); }));
   EXPECT_EQ(d.Terminate(), 0);
 }
 

@@ -140,19 +140,12 @@ TEST(Reload, AppliesAChangedFileWhileWebhooksKeepArriving) {
   // debriefctl says the same to a person: the file now matches what runs; a listener change
   // is refused with a non-zero exit.
   std::string said;
-  EXPECT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
-                                    " -o table reload --dry-run 2>&1"),
-                       &said),
-            0)
-      << said;
+  EXPECT_EQ(RunCommand(absl::StrCat(d.ctl(), " -o table reload --dry-run 2>&1"), &said), 0) << said;
   EXPECT_TRUE(absl::StrContains(said, "no setting changed")) << said;
   Write(file, absl::StrReplaceAll(
                   IntegrationConfig(dir.path(), 4),
                   {{"grpc: {listen: \"127.0.0.1:0\"}", "grpc: {listen: \"127.0.0.1:18090\"}"}}));
-  EXPECT_NE(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", d.grpc_address(),
-                                    " -o table reload 2>&1"),
-                       &said),
-            0);
+  EXPECT_NE(RunCommand(absl::StrCat(d.ctl(), " -o table reload 2>&1"), &said), 0);
   EXPECT_TRUE(absl::StrContains(said, "grpc.listen: 127.0.0.1:0 -> 127.0.0.1:18090")) << said;
   EXPECT_EQ(OpenAfter(d), 4u);
 

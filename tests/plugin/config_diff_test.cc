@@ -76,14 +76,16 @@ TEST(ConfigDiff, ASecretTypedInIsNeverShown) {
 TEST(ConfigDiff, ListenersTheStoreAndDataDirNeedARestart) {
   std::vector<ConfigChange> changes =
       DiffConfigs(Parse("http: {listen: 127.0.0.1:8080, public_url: https://a.example}\n"),
-                  Parse("http: {listen: 0.0.0.0:8080, public_url: https://b.example}\n"
+                  Parse("http: {listen: 0.0.0.0:8080, public_url: https://b.example, "
+                        "allow_plaintext: true}\n"
                         "grpc: {listen: 127.0.0.1:9999}\nstore: {sqlite: {path: other.db}}\n"));
   std::vector<std::string> restart = NeedRestart(changes);
-  ASSERT_EQ(restart.size(), 3u);
+  ASSERT_EQ(restart.size(), 4u);
   EXPECT_EQ(restart[0], "http.listen: 127.0.0.1:8080 -> 0.0.0.0:8080");
-  EXPECT_EQ(restart[1], "grpc.listen: 127.0.0.1:9090 -> 127.0.0.1:9999");
-  EXPECT_EQ(restart[2], "store.sqlite.path: /srv/debrief/debrief.db -> /srv/debrief/other.db");
-  EXPECT_EQ(changes.size(), 4u);  // http.public_url applies without one
+  EXPECT_EQ(restart[1], "http.allow_plaintext: false -> true");
+  EXPECT_EQ(restart[2], "grpc.listen: 127.0.0.1:9090 -> 127.0.0.1:9999");
+  EXPECT_EQ(restart[3], "store.sqlite.path: /srv/debrief/debrief.db -> /srv/debrief/other.db");
+  EXPECT_EQ(changes.size(), 5u);  // http.public_url applies without one
 }
 
 }  // namespace

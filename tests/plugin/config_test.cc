@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -66,6 +67,64 @@ TEST(Config, RejectsBadValuesWithTheirPath) {
       "taxonomy: {categories: [{id: x, kind: complaint, routing: {tracker_id: nope}}]}",
       "/tmp");
   EXPECT_NE(route.status().message().find("unknown tracker nope"), std::string::npos);
+}
+
+// A listener reachable from other hosts speaks TLS, or the config says who does it for it.
+TEST(Config, AListenerOffLoopbackNeedsTlsOrAllowPlaintext) {
+  auto open_http = ParseConfig("http: {listen: 0.0.0.0:8080}", "/srv/d");
+  ASSERT_FALSE(open_http.ok());
+  EXPECT_THAT(std::string(open_http.status().message()),
+              ::testing::AllOf(::testing::HasSubstr("http.listen 0.0.0.0:8080 is reachable"),
+                               ::testing::HasSubstr("http.allow_plaintext: true")));
+  auto open_grpc = ParseConfig("grpc: {listen: \"[::]:9090\"}", "/srv/d");
+  ASSERT_FALSE(open_grpc.ok());
+  EXPECT_THAT(std::string(open_grpc.status().message()), ::testing::HasSubstr("grpc.listen"));
+  EXPECT_TRUE(ParseConfig("http: {listen: 0.0.0.0:8080, allow_plaintext: true}", "/srv/d").ok());
+  EXPECT_TRUE(
+      ParseConfig("http: {listen: \"[::1]:8080\"}\ngrpc: {listen: localhost:9}", "/d").ok());
+  auto tls = ParseConfig(
+      "http: {listen: 0.0.0.0:8443, tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}}\n"
+      "grpc: {listen: 0.0.0.0:9443, tls: {cert_file: /etc/c.pem, key_file: /etc/k.pem, "
+      "client_ca_file: ca.pem, client_roles: {ops-robot: admin}}}",
+      "/srv/d");
+  ASSERT_TRUE(tls.ok()) << tls.status();
+  EXPECT_EQ(tls->http().tls().cert_file(), "/srv/d/tls/cert.pem");  // from data_dir
+  EXPECT_EQ(tls->grpc().tls().client_ca_file(), "/srv/d/ca.pem");
+  EXPECT_EQ(tls->grpc().tls().client_roles().at("ops-robot"), "admin");
+  EXPECT_TRUE(tls->grpc().local_token());  // by default
+  struct Bad {
+    const char* yaml;
+    const char* says;
+  };
+  for (const Bad& b :
+       {Bad{"http: {tls: {cert_file: c.pem}}", "http.tls needs both cert_file and key_file"},
+        Bad{"http: {tls: {cert_file: c, key_file: k, client_ca_file: ca}}",
+            "client certificates are for the gRPC listener"},
+        Bad{"grpc: {tls: {cert_file: c, key_file: k, client_ca_file: ca, "
+            "client_roles: {bot: root}}}",
+            "\"root\" is not agent, lead or admin"},
+        Bad{"grpc: {tls: {cert_file: c, key_file: k, client_roles: {bot: admin}}}",
+            "client_roles needs client_ca_file"}}) {
+    auto c = ParseConfig(b.yaml, "/srv/d");
+    ASSERT_FALSE(c.ok()) << b.yaml;
+    EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr(b.says)) << b.yaml;
+  }
+}
+
+// Found by the config fuzzer: bytes that are not UTF-8 made the JSON step throw, which ended
+// debriefd (at start, or at a SIGHUP reload). They are an error naming the line now.
+TEST(Config, AFileThatIsNotUtf8IsAnErrorNamingTheLine) {
+  auto c = ParseConfig(
+      "data_dir: /srv\nhttp: {listen: 0.\xff\xff"
+      "0.0.0:8443}\n",
+      "/tmp");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message(), "config: line 2 is not UTF-8 text; save the file as UTF-8");
+  auto fuzzed = ParseConfig(
+      "http: {listen: 0.\377\3770.0.0:8443, tls: {cert_file: c.pem, key_file: k.pem}}\n"
+      "grpc: {tls: {cert_file: c, key_file: k, client_ca_file: ca, client_roles: {bot: admin}}}\n",
+      "/tmp");
+  EXPECT_FALSE(fuzzed.ok());
 }
 
 TEST(Config, MergesTheTaxonomyFile) {
