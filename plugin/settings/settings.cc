@@ -30,14 +30,18 @@ using json = nlohmann::json;
 
 absl::Status Normalize(json& j, const pb::Descriptor* d, const std::string& path);
 
+// JSON text of a value for a message; bytes that are not UTF-8 become U+FFFD (dump() would
+// throw on them).
+std::string Text(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 std::string ScalarText(const json& j) {
   if (j.is_string()) return j.get<std::string>();
-  return j.dump();
+  return Text(j);
 }
 
 absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::string& path) {
   auto type_error = [&](const char* want) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": expected ", want, ", got ", j.dump()));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": expected ", want, ", got ", Text(j)));
   };
   switch (f->cpp_type()) {
     case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
@@ -94,7 +98,7 @@ absl::Status NormalizeValue(json& j, const pb::FieldDescriptor* f, const std::st
         for (int i = 1; i < f->enum_type()->value_count(); ++i)
           names.push_back(absl::AsciiStrToLower(f->enum_type()->value(i)->name()));
         return absl::InvalidArgumentError(absl::StrCat(
-            path, ": unknown value ", j.dump(), " (one of: ", absl::StrJoin(names, ", "), ")"));
+            path, ": unknown value ", Text(j), " (one of: ", absl::StrJoin(names, ", "), ")"));
       }
       j = s;
       return absl::OkStatus();
@@ -149,7 +153,7 @@ absl::Status Normalize(json& j, const pb::Descriptor* d, const std::string& path
 absl::Status JsonToMessage(const json& j, pb::Message* out, const std::string& what) {
   pb::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = false;
-  auto s = pb::util::JsonStringToMessage(j.dump(), out, opts);
+  auto s = pb::util::JsonStringToMessage(Text(j), out, opts);
   if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(what, ": ", s.message().as_string()));
   return absl::OkStatus();
 }

@@ -9,7 +9,9 @@ build=$(cd "$1" && pwd)
 seconds=${2:-60}
 work="$build/fuzz"
 rm -rf "$work/seeds"
-mkdir -p "$work/seeds/webhook" "$work/seeds/normalize" "$work/seeds/http_front" "$work/artifacts"
+fuzzers=(webhook normalize http_front config model credentials)
+for f in "${fuzzers[@]}"; do mkdir -p "$work/seeds/$f"; done
+mkdir -p "$work/artifacts"
 
 # Webhook bodies: every recorded vendor payload.
 n=0
@@ -39,8 +41,33 @@ done
 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\n\r\n' > "$work/seeds/http_front/health"
 printf 'POST /webhooks/support HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n' > "$work/seeds/http_front/chunked"
 
+# Configurations: the shipped example, the taxonomy, and every YAML the tests write.
+cp "$root/deploy/debrief.example.yaml" "$work/seeds/config/example.yaml"
+cp "$root/deploy/taxonomy/default.yaml" "$work/seeds/config/taxonomy.yaml"
+printf 'http: {listen: 0.0.0.0:8443, tls: {cert_file: c.pem, key_file: k.pem}}\ngrpc: {tls: {cert_file: c, key_file: k, client_ca_file: ca, client_roles: {bot: admin}}}\n' \
+  > "$work/seeds/config/tls.yaml"
+# A model file: trained by this build's debriefctl on a few labelled lines.
+{
+  echo "text,category"
+  for i in 1 2 3 4 5 6; do
+    echo "I was charged twice $i,billing-charge"
+    echo "the app crashes again $i,app-crash"
+  done
+} > "$work/train.csv"
+if [ -x "$build/plugin/debriefctl" ]; then
+  "$build/plugin/debriefctl" train --data "$work/train.csv" \
+    --taxonomy "$root/deploy/taxonomy/default.yaml" --out "$work/seeds/model/model.bin" \
+    >/dev/null 2>&1 || echo "fuzz: no model seed (debriefctl train failed); the model fuzzer starts empty"
+fi
+# Credentials: session tokens' and JWTs' shapes, an RT sidebar proof.
+printf 'ds1.eyJuIjoiYW5uIiwiciI6ImFnZW50IiwiaCI6IiIsImkiOmZhbHNlLCJlIjoxOTk5OTk5OTk5fQ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' \
+  > "$work/seeds/credentials/session"
+printf 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiI0MiIsImV4cCI6MTk5OTk5OTk5OSwiY29udGV4dCI6e319.c2ln' \
+  > "$work/seeds/credentials/jwt"
+printf 'ann@example.com\n1001\n1999999999\n00aa' > "$work/seeds/credentials/rt"
+
 status=0
-for f in webhook normalize http_front; do
+for f in "${fuzzers[@]}"; do
   corpus="$work/corpus/$f"
   mkdir -p "$corpus"
   echo "fuzz: $f for ${seconds}s"
