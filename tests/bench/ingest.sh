@@ -7,7 +7,9 @@
 # sustains, so the cost of the durable write shows. Usage: tests/bench/ingest.sh BUILD_DIR
 # With BENCH_BEFORE=PATH/TO/debriefd (another build, e.g. the commit before a change on the hot
 # path), the same load then runs against both, alternating for BENCH_ROUNDS rounds (default 3),
-# each on a fresh store, and the ratio is printed round by round.
+# each on a fresh store, and the ratio is printed round by round. With BENCH_TLS=1, the same
+# load over HTTPS (TLS 1.3, an ECDSA P-256 certificate, keep-alive) against plain HTTP on this
+# build, alternating for BENCH_ROUNDS rounds: what TLS costs per delivery.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-bench}
@@ -40,16 +42,18 @@ rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 wait_ready() {  # url -> seconds waited
   local t0=$(date +%s.%N)
   for _ in $(seq 1 400); do
-    curl -sf -o /dev/null "$1" && { echo "$(date +%s.%N) - $t0" | bc; return 0; }
+    curl -skf -o /dev/null "$1" && { echo "$(date +%s.%N) - $t0" | bc; return 0; }
     sleep 0.005
   done
   echo "not ready: $1" >&2; return 1
 }
-start_debriefd() {  # dir [binary] -> starts debriefd there, sets dpid
+start_debriefd() {  # dir [binary] [http|https] -> starts debriefd there, sets dpid
   local binary=${2:-$build/plugin/debriefd}
+  local tls=""
+  [ "${3:-http}" = https ] && tls=", tls: {cert_file: $work/tls.pem, key_file: $work/tls.key}"
   mkdir -p "$1"
   cat > "$1/debrief.yaml" <<YAML
-http: {listen: "127.0.0.1:18480"}
+http: {listen: "127.0.0.1:18480"$tls}
 grpc: {listen: "127.0.0.1:19480"}
 helpdesks:
   - {id: bench, type: generic, settings: {secret: {env: BENCH_SECRET}, delivery_id_header: X-Debrief-Delivery}}
@@ -120,37 +124,55 @@ print(f"debriefd, one delivery repeated (verified, found, answered \"duplicate\"
       f"the durable write takes the rate to {rd / rr:.0%} of that")
 PY
 
-# --- this build against another, alternating (BENCH_BEFORE) ---
-if [ -n "${BENCH_BEFORE:-}" ]; then
-  rounds=${BENCH_ROUNDS:-3}
-  results=()
+# Two loads alternating round by round on fresh stores (BENCH_ROUNDS, default 3): A and B
+# name them, start_A / start_B start a debriefd for one round. Prints
+# a table and the B / A ratio of each round. start_X sets dpid and scheme.
+alternate() {  # A B title
+  local rounds=${BENCH_ROUNDS:-3} results=() round which
   for round in $(seq 1 "$rounds"); do
-    for which in before after; do
-      bin=$build/plugin/debriefd
-      [ "$which" = before ] && bin=$BENCH_BEFORE
-      start_debriefd "$work/$which-$round" "$bin"
-      wait_ready http://127.0.0.1:18480/readyz >/dev/null
-      results+=("$round $which $(load "$which" http://127.0.0.1:18480/webhooks/bench $dpid)")
+    for which in "$1" "$2"; do
+      "start_$which" "$work/$which-$round"
+      wait_ready "$scheme://127.0.0.1:18480/readyz" >/dev/null
+      results+=("$round $which $(load "$which" "$scheme://127.0.0.1:18480/webhooks/bench" $dpid)")
       kill -TERM $dpid; wait $dpid || true
     done
   done
-  printf '%s\n' "${results[@]}" > "$work/rounds.txt"
-  python3 - "$work/rounds.txt" <<'PY'
+  printf '%s\n' "${results[@]}" > "$work/rounds-$1-$2.txt"
+  python3 - "$work/rounds-$1-$2.txt" "$1" "$2" "$3" <<'PY'
 import json, sys
+a_name, b_name, title = sys.argv[2], sys.argv[3], sys.argv[4]
 rows = {}
 for line in open(sys.argv[1]):
     rnd, which, js = line.split(" ", 2)
     rows.setdefault(rnd, {})[which] = json.loads(js)
-print("\nThis build (after) against BENCH_BEFORE (before), alternating on fresh stores:\n")
-print("| round | before deliveries/s | after deliveries/s | after / before | before p99 ms | after p99 ms |")
-print("|---|---|---|---|---|---|")
+print(f"\n{title}, alternating on fresh stores:\n")
+print(f"| round | {a_name} deliveries/s | {b_name} deliveries/s | {b_name} / {a_name} | "
+      f"{a_name} p99 ms | {b_name} p99 ms | {b_name} non-2xx |")
+print("|---|---|---|---|---|---|---|")
 ratios = []
+rate = lambda r: (r["requests"] - r["non2xx"] - r["errors"]) / r["seconds"]
 for rnd in sorted(rows, key=int):
-    b, a = rows[rnd]["before"], rows[rnd]["after"]
-    rb = (b["requests"] - b["non2xx"] - b["errors"]) / b["seconds"]
-    ra = (a["requests"] - a["non2xx"] - a["errors"]) / a["seconds"]
-    ratios.append(ra / rb)
-    print(f"| {rnd} | {rb:,.0f} | {ra:,.0f} | {ra / rb:.2f} | {b['p99_ms']:.2f} | {a['p99_ms']:.2f} |")
-print(f"\nafter / before, round by round: {min(ratios):.2f}-{max(ratios):.2f}")
+    a, b = rows[rnd][a_name], rows[rnd][b_name]
+    ratios.append(rate(b) / rate(a))
+    print(f"| {rnd} | {rate(a):,.0f} | {rate(b):,.0f} | {rate(b) / rate(a):.2f} | {a['p99_ms']:.2f} | "
+          f"{b['p99_ms']:.2f} | {b['non2xx'] + b['errors']} |")
+print(f"\n{b_name} / {a_name}, round by round: {min(ratios):.2f}-{max(ratios):.2f}")
 PY
+}
+
+# --- this build against another (BENCH_BEFORE) ---
+start_before() { start_debriefd "$1" "$BENCH_BEFORE"; scheme=http; }
+start_after() { start_debriefd "$1"; scheme=http; }
+if [ -n "${BENCH_BEFORE:-}" ]; then
+  alternate before after "This build (after) against BENCH_BEFORE (before)"
+fi
+
+# --- HTTPS against HTTP on this build (BENCH_TLS) ---
+start_http() { start_debriefd "$1"; scheme=http; }
+start_https() { start_debriefd "$1" "" https; scheme=https; }
+if [ -n "${BENCH_TLS:-}" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$work/tls.key" -out "$work/tls.pem" -subj /CN=localhost \
+    -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  alternate http https "HTTPS (TLS 1.3, ECDSA P-256, keep-alive) against HTTP, this build"
 fi
