@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "cli/bearer_channel.h"
 #include "cli/ctl_output.h"
 #include "google/protobuf/util/json_util.h"
@@ -43,6 +45,19 @@ std::string ReadNamedFile(const std::string& path, const char* what) {
   return ss.str();
 }
 
+// Whether a gRPC target is this host: a Unix socket, localhost, or a loopback address.
+bool OnThisHost(const std::string& target) {
+  absl::string_view t = target;
+  absl::ConsumePrefix(&t, "dns:///");
+  absl::ConsumePrefix(&t, "ipv4:");
+  absl::ConsumePrefix(&t, "ipv6:");
+  if (absl::StartsWith(t, "unix:")) return true;
+  std::string host(t.substr(0, t.rfind(':')));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 }  // namespace
 
 std::vector<std::string> LocalTokenFiles() {
@@ -58,8 +73,8 @@ const std::string& Ctl::Token() const {
     token_ = std::string(absl::StripAsciiWhitespace(ReadNamedFile(file, "the token file")));
   } else if (const char* t = getenv("DEBRIEF_TOKEN"); t != nullptr && *t != '\0') {
     token_ = std::string(absl::StripAsciiWhitespace(t));
-  } else {
-    token_ = std::string();
+  } else if (token_ = std::string(); OnThisHost(server)) {
+    // The local administrator's token goes to this host's debriefd only, never elsewhere.
     for (const std::string& f : LocalTokenFiles())
       if (std::string t = ReadFileOrEmpty(f); !t.empty()) {
         token_ = std::string(absl::StripAsciiWhitespace(t));

@@ -1,5 +1,6 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
 #include <unistd.h>
@@ -173,14 +174,25 @@ absl::StatusOr<v1::Config> LoadConfig(const std::string& path) {
 
 namespace {
 
-// A listener's address reachable from other hosts (not loopback, not a Unix socket).
+// A listener's address reachable from other hosts: anything but a loopback address
+// (127.0.0.0/8, ::1, IPv4-mapped 127.x), "localhost" or a Unix socket. A host name other than
+// localhost may resolve to anything, so it counts as reachable.
 bool ReachableFromOutside(const std::string& listen) {
   if (absl::StartsWith(listen, "unix:")) return false;
   const size_t colon = listen.rfind(':');
   std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
-  return !(host == "localhost" || host == "::1" || absl::StartsWith(host, "127."));
+  if (host == "localhost") return false;
+  unsigned char v4[4], v6[16];
+  if (inet_pton(AF_INET, host.c_str(), v4) == 1) return v4[0] != 127;
+  if (inet_pton(AF_INET6, host.c_str(), v6) == 1) {
+    static const unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(v6, kLoopback, 16) == 0) return false;
+    return !(std::memcmp(v6, kMapped, 12) == 0 && v6[12] == 127);
+  }
+  return true;
 }
 
 absl::Status ValidateTls(absl::string_view name, const v1::TlsConfig& tls,

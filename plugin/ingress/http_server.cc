@@ -317,33 +317,37 @@ class BeastServer final : public HttpServer {
   class Sources {
    public:
     Sources(int max_connections, double rate, double burst)
-        : max_connections_(max_connections), rate_(rate), burst_(burst > 0 ? burst : rate) {}
-    bool Admit(const asio::ip::address& a) {
+        : max_connections_(max_connections),
+          rate_(rate),
+          burst_(std::max(1.0, burst > 0 ? burst : rate)) {}
+    bool Admit(const asio::ip::address& source) {
       if (max_connections_ <= 0) return true;
       std::lock_guard<std::mutex> l(mu_);
-      int& n = open_[a];
+      int& n = open_[KeyOf(source)];
       if (n >= max_connections_) return false;
       ++n;
       return true;
     }
-    void Release(const asio::ip::address& a) {
+    void Release(const asio::ip::address& source) {
       if (max_connections_ <= 0) return;
       std::lock_guard<std::mutex> l(mu_);
-      auto it = open_.find(a);
+      auto it = open_.find(KeyOf(source));
       if (it != open_.end() && --it->second <= 0) open_.erase(it);
     }
     // Zero: take this webhook; otherwise how long until the source may send the next.
-    absl::Duration TakeWebhook(const asio::ip::address& a) {
+    absl::Duration TakeWebhook(const asio::ip::address& source) {
       if (rate_ <= 0) return absl::ZeroDuration();
-      const absl::Time now = absl::Now();
+      const Clock::time_point now = Clock::now();
       std::lock_guard<std::mutex> l(mu_);
-      if (buckets_.size() > kMaxTrackedSources) {
-        // Full buckets carry nothing worth keeping: forget them (bounded memory under a
-        // spread of addresses).
+      if (buckets_.size() >= kMaxTrackedSources) {
+        // Full buckets carry nothing worth keeping: forget them; if that frees too little
+        // (a spread of senders, each busy), forget all, so memory stays bounded and this scan
+        // runs at most once per kMaxTrackedSources / 2 new senders.
         for (auto it = buckets_.begin(); it != buckets_.end();)
           it = Level(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
+        if (buckets_.size() >= kMaxTrackedSources / 2) buckets_.clear();
       }
-      auto [it, added] = buckets_.try_emplace(a, Bucket{burst_, now});
+      auto [it, added] = buckets_.try_emplace(KeyOf(source), Bucket{burst_, now});
       double& tokens = it->second.tokens;
       tokens = Level(it->second, now);
       it->second.at = now;
@@ -355,13 +359,24 @@ class BeastServer final : public HttpServer {
     }
 
    private:
+    using Clock = std::chrono::steady_clock;
     static constexpr size_t kMaxTrackedSources = 100000;
     struct Bucket {
       double tokens;
-      absl::Time at;
+      Clock::time_point at;
     };
-    double Level(const Bucket& b, absl::Time now) const {
-      return std::min(burst_, b.tokens + absl::ToDoubleSeconds(now - b.at) * rate_);
+    double Level(const Bucket& b, Clock::time_point now) const {
+      return std::min(burst_, b.tokens + std::chrono::duration<double>(now - b.at).count() * rate_);
+    }
+    // One sender: an IPv4 address (IPv4-mapped IPv6 included), or an IPv6 /64, which one
+    // host commonly holds whole.
+    static asio::ip::address KeyOf(const asio::ip::address& a) {
+      if (!a.is_v6()) return a;
+      asio::ip::address_v6 v6 = a.to_v6();
+      if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6);
+      asio::ip::address_v6::bytes_type b = v6.to_bytes();
+      std::fill(b.begin() + 8, b.end(), 0);
+      return asio::ip::address_v6(b);
     }
     const int max_connections_;
     const double rate_, burst_;
@@ -557,7 +572,8 @@ class BeastServer final : public HttpServer {
         body.size(), "\r\n\r\n", body);
     beast::error_code ec;
     socket.non_blocking(true, ec);
-    socket.write_some(asio::buffer(busy), ec);
+    // A TLS client could not read a plain answer: it is closed without one.
+    if (!tls_) socket.write_some(asio::buffer(busy), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
   }
@@ -687,7 +703,10 @@ class BeastServer final : public HttpServer {
       if (stopping_) res.keep_alive(false);
       SetDeadline(session, options_.request_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      if (!ec && close) co_await Linger(session);
+      // (Under TLS the peer sees the answer once the record is flushed; lingering on the raw
+      // socket would cut the TLS stream's own close.)
+      if constexpr (std::is_same_v<Stream, tcp::socket>)
+        if (!ec && close) co_await Linger(session);
       if (ec || close || stopping_) break;
     }
   }

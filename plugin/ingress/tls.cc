@@ -86,6 +86,7 @@ std::pair<TlsFiles::Stamp, TlsFiles::Stamp> TlsFiles::Stamps() const {
 }
 
 absl::StatusOr<bool> TlsFiles::Refresh(bool force) {
+  std::lock_guard<std::mutex> refreshing(refresh_mu_);
   const std::pair<Stamp, Stamp> now = Stamps();
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -51,6 +51,7 @@ class TlsFiles {
 
   const std::string cert_file_;
   const std::string key_file_;
+  std::mutex refresh_mu_;  // one Refresh at a time: a slower one never installs older files
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> context_;
   std::pair<Stamp, Stamp> stamps_{Stamp{0, -1}, Stamp{0, -1}};

@@ -1,13 +1,16 @@
 #include "server/app.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +18,7 @@
 #include "api/api.h"
 #include "auth/auth.h"
 #include "base/log.h"
+#include "base/thread_name.h"
 #include "base/time_util.h"
 #include "classify/emerging.h"
 #include "classify/factory.h"
@@ -72,28 +76,98 @@ absl::StatusOr<std::string> WriteLocalToken(const std::string& path) {
   return auth::HashTokenSecret(secret);
 }
 
-// The gRPC listener's credentials: TLS from grpc.tls's files (watched every 10 s, so a
-// renewed certificate is used without a restart), with client certificates when
-// client_ca_file is set; otherwise plaintext (loopback, or allow_plaintext).
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcServerCredentials(
-    const v1::TlsConfig& tls) {
-  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
-  if (absl::Status s =
-          ingress::CheckTlsFiles(tls.cert_file(), tls.key_file(), tls.client_ca_file());
-      !s.ok())
-    return absl::InvalidArgumentError(absl::StrCat("grpc.tls: ", s.message()));
-  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-      tls.key_file(), tls.cert_file(), tls.client_ca_file(), /*refresh_interval_sec=*/10);
-  grpc::experimental::TlsServerCredentialsOptions options(provider);
-  options.watch_identity_key_cert_pairs();
-  if (!tls.client_ca_file().empty()) {
-    options.watch_root_certs();
-    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
-  } else {
-    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+// The gRPC listener's certificate. gRPC's file watcher takes whatever pair it reads, so it
+// watches copies that debriefd makes only of a pair that loads and belongs together:
+// data_dir/grpc-tls/current/{cert,key}.pem, where `current` is a link replaced whole, so a
+// renewal half written, or a key that is not the certificate's, never reaches gRPC.
+class GrpcCertificate {
+ public:
+  GrpcCertificate(v1::TlsConfig tls, const std::string& data_dir)
+      : tls_(std::move(tls)), dir_((std::filesystem::path(data_dir) / "grpc-tls").string()) {}
+
+  std::string cert_path() const { return dir_ + "/current/cert.pem"; }
+  std::string key_path() const { return dir_ + "/current/key.pem"; }
+
+  // Copies the configured pair if its files changed since the last look (or `force`) and it
+  // checks out; an error leaves the copies, and so gRPC, as they were.
+  absl::Status Refresh(bool force) {
+    std::lock_guard<std::mutex> l(mu_);
+    const std::pair<int64_t, int64_t> now = {Stamp(tls_.cert_file()), Stamp(tls_.key_file())};
+    if (!force && now == stamps_) return absl::OkStatus();
+    stamps_ = now;
+    if (absl::Status s = ingress::CheckTlsFiles(tls_.cert_file(), tls_.key_file()); !s.ok())
+      return s;
+    auto cert = settings::ReadFile(tls_.cert_file());
+    auto key = settings::ReadFile(tls_.key_file());
+    if (!cert.ok() || !key.ok())
+      return absl::UnavailableError(
+          absl::StrCat("cannot read ", tls_.cert_file(), " or ", tls_.key_file()));
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    const std::string gen = absl::StrCat("gen-", absl::ToUnixNanos(absl::Now()));
+    const std::string gen_dir = dir_ + "/" + gen;
+    if (!fs::create_directory(gen_dir, ec) || ec)
+      return absl::UnavailableError(absl::StrCat("cannot create ", gen_dir));
+    if (absl::Status s = WriteFile(gen_dir + "/cert.pem", *cert, 0644); !s.ok()) return s;
+    if (absl::Status s = WriteFile(gen_dir + "/key.pem", *key, 0600); !s.ok()) return s;
+    const std::string link = dir_ + "/current.new";
+    ::unlink(link.c_str());
+    if (::symlink(gen.c_str(), link.c_str()) != 0 ||
+        ::rename(link.c_str(), (dir_ + "/current").c_str()) != 0)
+      return absl::UnavailableError(
+          absl::StrCat("cannot switch ", dir_, "/current: ", std::strerror(errno)));
+    // The generation before the previous one is no longer read by anyone.
+    if (!previous_.empty()) fs::remove_all(dir_ + "/" + previous_, ec);
+    previous_ = current_;
+    current_ = gen;
+    return absl::OkStatus();
   }
-  return grpc::experimental::TlsServerCredentials(options);
-}
+
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() {
+    if (absl::Status s = Refresh(/*force=*/true); !s.ok()) return s;
+    if (!tls_.client_ca_file().empty())
+      if (absl::Status s = ingress::CheckTlsFiles(cert_path(), key_path(), tls_.client_ca_file());
+          !s.ok())
+        return s;
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        key_path(), cert_path(), tls_.client_ca_file(), /*refresh_interval_sec=*/10);
+    grpc::experimental::TlsServerCredentialsOptions options(provider);
+    options.watch_identity_key_cert_pairs();
+    if (!tls_.client_ca_file().empty()) {
+      options.watch_root_certs();
+      options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    } else {
+      options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    }
+    return grpc::experimental::TlsServerCredentials(options);
+  }
+
+ private:
+  // A file's modification time and size, as one number that changes when either does.
+  static int64_t Stamp(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return -1;
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec +
+           static_cast<int64_t>(st.st_size) * 7919;
+  }
+  static absl::Status WriteFile(const std::string& path, const std::string& bytes, mode_t mode) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+      return absl::UnavailableError(
+          absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+    const bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size()) &&
+                    ::fsync(fd) == 0;
+    ::close(fd);
+    return ok ? absl::OkStatus() : absl::UnavailableError(absl::StrCat("cannot write ", path));
+  }
+
+  const v1::TlsConfig tls_;
+  const std::string dir_;
+  std::mutex mu_;
+  std::pair<int64_t, int64_t> stamps_{-2, -2};
+  std::string current_, previous_;
+};
 
 using settings::ToDuration;
 
@@ -244,9 +318,26 @@ class AppImpl final : public App {
     grpc::ServerBuilder builder;
     auto hp = ingress::SplitHostPort(config_.grpc().listen());
     if (!hp.ok()) return absl::InvalidArgumentError(absl::StrCat("grpc.", hp.status().message()));
-    auto credentials = GrpcServerCredentials(config_.grpc().tls());
-    if (!credentials.ok()) return credentials.status();
-    builder.AddListeningPort(config_.grpc().listen(), *credentials, &ports_.grpc);
+    std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+    if (!config_.grpc().tls().cert_file().empty()) {
+      grpc_certificate_ =
+          std::make_unique<GrpcCertificate>(config_.grpc().tls(), config_.data_dir());
+      auto c = grpc_certificate_->Credentials();
+      if (!c.ok())
+        return absl::InvalidArgumentError(absl::StrCat("grpc.tls: ", c.status().message()));
+      credentials = std::move(*c);
+      // Renewed files are looked at every 10 s (and at SIGHUP: ReloadCertificates).
+      certificate_watch_ = std::thread([this] {
+        base::NameThisThread("grpc-tls");
+        std::unique_lock<std::mutex> l(watch_mu_);
+        while (!watch_cv_.wait_for(l, std::chrono::seconds(10), [this] { return watch_stop_; })) {
+          l.unlock();
+          (void)RefreshGrpcCertificate(false);
+          l.lock();
+        }
+      });
+    }
+    builder.AddListeningPort(config_.grpc().listen(), credentials, &ports_.grpc);
     builder.SetMaxReceiveMessageSize(config_.grpc().max_message_bytes() > 0
                                          ? static_cast<int>(config_.grpc().max_message_bytes())
                                          : 4 << 20);
@@ -324,7 +415,18 @@ class AppImpl final : public App {
   AppPorts ports() const override { return ports_; }
 
   absl::Status ReloadCertificates() override {
-    return http_server_ ? http_server_->ReloadTls(/*force=*/true) : absl::OkStatus();
+    absl::Status grpc = RefreshGrpcCertificate(true);
+    absl::Status http = http_server_ ? http_server_->ReloadTls(/*force=*/true) : absl::OkStatus();
+    return http.ok() ? grpc : http;
+  }
+
+  absl::Status RefreshGrpcCertificate(bool force) {
+    if (!grpc_certificate_) return absl::OkStatus();
+    absl::Status s = grpc_certificate_->Refresh(force);
+    if (!s.ok())
+      base::log::Error("grpc", "the new certificate is not used; the previous one stays",
+                       {{"error", std::string(s.message())}});
+    return s;
   }
   std::string classifier_name() const override { return classifier_->name(); }
 
@@ -336,6 +438,12 @@ class AppImpl final : public App {
 
   void Shutdown(absl::Duration grace) override {
     if (shut_down_.exchange(true)) return;
+    {
+      std::lock_guard<std::mutex> l(watch_mu_);
+      watch_stop_ = true;
+    }
+    watch_cv_.notify_all();
+    if (certificate_watch_.joinable()) certificate_watch_.join();
     std::lock_guard<std::mutex> reloading(reload_mu_);  // a reload in progress ends first
     ready_ = false;
     if (grpc_) grpc_->GetHealthCheckService()->SetServingStatus(false);
@@ -753,6 +861,11 @@ class AppImpl final : public App {
   std::vector<std::pair<std::string, std::function<int64_t(const Engine&)>>> scraped_;
   std::map<std::string, int64_t> carried_;  // counted by engines before the current one
   std::unique_ptr<GrpcServices> services_;
+  std::unique_ptr<GrpcCertificate> grpc_certificate_;  // with grpc.tls
+  std::thread certificate_watch_;
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool watch_stop_ = false;
   std::unique_ptr<grpc::Server> grpc_;
   std::unique_ptr<ingress::HttpServer> http_server_;
   AppPorts ports_;

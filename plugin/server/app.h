@@ -46,8 +46,8 @@ class App {
   // (the RPC's own audit covers Admin.Reload).
   virtual absl::StatusOr<v1::ReloadResponse> Reload(const v1::ReloadRequest& request,
                                                     const std::string& audit_as) = 0;
-  // Reads the HTTP listener's certificate files again (SIGHUP); the gRPC listener watches its
-  // own every 10 s. An error leaves the previous certificate in use.
+  // Reads both listeners' certificate files again (SIGHUP; they are also looked at every 10 s).
+  // A pair that does not load or match leaves the previous certificate in use.
   virtual absl::Status ReloadCertificates() = 0;
   virtual std::string classifier_name() const = 0;
   // Whether the tracker sends webhooks (to POST /webhooks/{id}); the others are polled.

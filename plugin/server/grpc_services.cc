@@ -72,7 +72,7 @@ absl::StatusOr<auth::Caller> Authenticate(service::Service& svc,
         "sign in: send an API token as \"authorization: Bearer <token>\" (debriefctl reads "
         "--token-file, DEBRIEF_TOKEN, or the local token debriefd writes to "
         "data_dir/debriefctl.token)");
-  return svc.Authenticate(bearer, ClaimedName(ctx));
+  return svc.Authenticate(bearer, ClaimedName(ctx), /*local_token=*/true);
 }
 
 namespace {

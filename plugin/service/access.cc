@@ -10,7 +10,8 @@
 namespace debrief::service {
 
 absl::StatusOr<auth::Caller> Service::Authenticate(absl::string_view bearer,
-                                                   absl::string_view claimed_name) {
+                                                   absl::string_view claimed_name,
+                                                   bool local_token) {
   if (bearer.empty())
     return absl::UnauthenticatedError(
         "sign in: send an API token or a session token as a bearer credential "
@@ -25,11 +26,14 @@ absl::StatusOr<auth::Caller> Service::Authenticate(absl::string_view bearer,
   const std::string hash = auth::HashTokenSecret(bearer);
   if (!d_.local_token_hash.empty() && hash.size() == d_.local_token_hash.size() &&
       CRYPTO_memcmp(hash.data(), d_.local_token_hash.data(), hash.size()) == 0) {
+    if (!local_token)
+      return absl::UnauthenticatedError(
+          "the local administrator's token signs in to gRPC on this host only; use an API token");
     // Whoever can read the file debriefd wrote is this host's administrator; the audit names
-    // them as the tool says (debriefctl sends the user it runs as).
+    // them as the tool says (debriefctl sends the user it runs as), marked as such.
     auth::Caller c;
-    c.name = claimed_name.empty() ? std::string("local admin token")
-                                  : std::string(claimed_name.substr(0, 64));
+    c.name = absl::StrCat(
+        "local:", claimed_name.empty() ? absl::string_view("admin") : claimed_name.substr(0, 64));
     c.role = auth::Role::kAdmin;
     return c;
   }

@@ -82,9 +82,12 @@ class Service {
 
   // Who calls, from a bearer credential: an API token (dbt_..., stored hashed, or the local
   // administrator's token), or a session token (ds1...). `claimed_name` is what the tool says
-  // its user is, believed only for the local token. UNAUTHENTICATED with the reason.
+  // its user is, kept (after "local:") only for the local token, which is accepted only where
+  // `local_token` says (gRPC; never the JSON API, whose listener faces the network).
+  // UNAUTHENTICATED with the reason.
   absl::StatusOr<auth::Caller> Authenticate(absl::string_view bearer,
-                                            absl::string_view claimed_name = "");
+                                            absl::string_view claimed_name = "",
+                                            bool local_token = false);
   // Whether the caller may make this call ("Tickets.GetTicket"): the role table
   // (auth::Allowed), and a caller bound to one helpdesk naming only its tickets. Stamps the
   // request's `agent` with the caller (an administrator may name someone else).

@@ -290,8 +290,8 @@ TEST(HostileInput, ADeliveryThatCannotBeProcessedBecomesADeadLetterAndBlocksNoth
                                    "Admin.DiscardDelivery ok seq: " + std::to_string(left[0].seq()),
                                    "Admin.ReplayDelivery ok seq: " + std::to_string(k2_seq)));
     ASSERT_FALSE(audit.entries().empty());
-    EXPECT_THAT(audit.entries(0).actor(), StartsWith("ops-oncall (gRPC "));
-    EXPECT_THAT(audit.entries(4).actor(), StartsWith("integration-test (gRPC "));
+    EXPECT_THAT(audit.entries(0).actor(), StartsWith("local:ops-oncall (gRPC "));
+    EXPECT_THAT(audit.entries(4).actor(), StartsWith("local:integration-test (gRPC "));
     EXPECT_EQ(d.Terminate(), 0);
   }
   {
@@ -442,6 +442,7 @@ TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
   ASSERT_TRUE(d.Start(&out)) << out;
   int accepted = 0, limited = 0;
   std::string retry_after;
+  const absl::Time began = absl::Now();
   for (int i = 0; i < 12; ++i) {
     const std::string answer =
         RawExchange(d.http_port(),
@@ -455,10 +456,13 @@ TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
         retry_after = answer.substr(at + 13, answer.find('\r', at) - at - 13);
     }
   }
-  EXPECT_GE(accepted, 5);  // the burst, and what two a second added meanwhile
-  EXPECT_LE(accepted, 8);
+  // The burst, and what two a second added meanwhile (however slow this machine is today).
+  const double took = absl::ToDoubleSeconds(absl::Now() - began);
+  EXPECT_GE(accepted, 5);
+  EXPECT_LE(accepted, 5 + static_cast<int>(2 * took) + 1) << took << " s";
   EXPECT_EQ(accepted + limited, 12);
-  EXPECT_EQ(retry_after, "1");
+  if (took < 2) EXPECT_GT(limited, 0);
+  if (limited > 0) EXPECT_EQ(retry_after, "1");
   absl::SleepFor(absl::Milliseconds(1100));
   EXPECT_EQ(StatusOf(RawExchange(
                 d.http_port(), SignedRequest(TicketJson("R99", "Refund", "again", "c1"), "r-99"))),
@@ -481,8 +485,10 @@ TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
       metrics,
       ::testing::HasSubstr(absl::StrCat(
           R"(debrief_webhook_rejected_total{adapter="support",reason="rate_limited"} )", limited)));
-  EXPECT_THAT(metrics, ::testing::HasSubstr(
-                           R"(debrief_http_refused_total{reason="source_connection_limit"} 1)"));
+  // (Once or twice: a retry may come before debriefd has seen the closed one go.)
+  EXPECT_THAT(metrics,
+              ::testing::ContainsRegex(
+                  R"(debrief_http_refused_total\{reason="source_connection_limit"\} [12])"));
   // Every accepted delivery became a ticket.
   EXPECT_TRUE(WaitFor([&] { return Tagged(d, "R99"); }));
   EXPECT_EQ(d.Terminate(), 0);

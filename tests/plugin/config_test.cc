@@ -82,6 +82,11 @@ TEST(Config, AListenerOffLoopbackNeedsTlsOrAllowPlaintext) {
   EXPECT_TRUE(ParseConfig("http: {listen: 0.0.0.0:8080, allow_plaintext: true}", "/srv/d").ok());
   EXPECT_TRUE(
       ParseConfig("http: {listen: \"[::1]:8080\"}\ngrpc: {listen: localhost:9}", "/d").ok());
+  EXPECT_TRUE(ParseConfig("http: {listen: \"[::ffff:127.0.0.1]:80\"}\n"
+                          "grpc: {listen: \"[0:0:0:0:0:0:0:1]:9\"}",
+                          "/d")
+                  .ok());
+  EXPECT_FALSE(ParseConfig("grpc: {listen: 127.corp.example:9090}", "/d").ok());  // a name
   auto tls = ParseConfig(
       "http: {listen: 0.0.0.0:8443, tls: {cert_file: tls/cert.pem, key_file: tls/key.pem}}\n"
       "grpc: {listen: 0.0.0.0:9443, tls: {cert_file: /etc/c.pem, key_file: /etc/k.pem, "
