@@ -418,10 +418,7 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
   ASSERT_TRUE(debriefd_->Start(&out)) << out;
   for (const char* id : {"rt", "redmine"}) {
     std::string check;
-    EXPECT_EQ(RunCommand(absl::StrCat(DEBRIEFCTL_PATH, " --server ", debriefd_->grpc_address(),
-                                      " adapters check ", id),
-                         &check),
-              0)
+    EXPECT_EQ(RunCommand(absl::StrCat(debriefd_->ctl(), " adapters check ", id), &check), 0)
         << id << ": " << check;
   }
 

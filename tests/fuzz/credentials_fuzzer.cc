@@ -16,10 +16,7 @@
 
 #include "absl/strings/str_split.h"
 #include "auth/auth.h"
-#include "config/config.h"
-#include "debrief/spi/adapter_factory.h"
-#include "outbound/curl_http_client.h"
-#include "register.h"
+#include "helpdesks.h"
 
 namespace {
 
@@ -39,18 +36,15 @@ std::string NewPublicKeyPem() {
 }
 
 struct Verifiers {
-  std::unique_ptr<spi::HttpClient> http = outbound::NewCurlHttpClient();
-  spi::AdapterRegistry registry;
-  std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks;
+  fuzz::Helpdesks* helpdesks = nullptr;
   auth::Sessions sessions{std::string(48, 'k'), spi::SystemClock::Get(), absl::Minutes(15)};
 };
 
 Verifiers* Make() {
   auto* v = new Verifiers;
-  adapters::RegisterBuiltinAdapters(v->registry);
   setenv("DEBRIEF_FUZZ_SECRET", "fuzz-secret-of-some-length-and-more-than-32-bytes", 1);
   setenv("DEBRIEF_FUZZ_PUBKEY", NewPublicKeyPem().c_str(), 1);
-  auto config = config::ParseConfig(R"(
+  v->helpdesks = fuzz::MakeHelpdesks("credentials_fuzzer", R"(
 helpdesks:
   - id: zendesk
     type: zendesk
@@ -62,22 +56,7 @@ helpdesks:
     settings: {url: "https://rt.test", token: {env: DEBRIEF_FUZZ_SECRET},
                webhook_secret: {env: DEBRIEF_FUZZ_SECRET},
                sidebar_key: {env: DEBRIEF_FUZZ_SECRET}}
-)",
-                                    "/tmp");
-  if (!config.ok()) {
-    fprintf(stderr, "credentials_fuzzer: %s\n", std::string(config.status().message()).c_str());
-    abort();
-  }
-  spi::AdapterContext ctx{*v->http, spi::SystemClock::Get(), "/tmp"};
-  for (const auto& h : config->helpdesks()) {
-    auto made = v->registry.helpdesk(h.type())->Create(h, ctx);
-    if (!made.ok()) {
-      fprintf(stderr, "credentials_fuzzer: %s: %s\n", h.id().c_str(),
-              std::string(made.status().message()).c_str());
-      abort();
-    }
-    v->helpdesks.push_back(std::move(*made));
-  }
+)");
   return v;
 }
 
@@ -94,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> lines = absl::StrSplit(input, '\n');
   const char* names[] = {"user", "ticket", "expires", "signature"};
   for (size_t i = 0; i < lines.size() && i < 4; ++i) proof.fields[names[i]] = lines[i];
-  for (const auto& h : v->helpdesks)
+  for (const auto& h : v->helpdesks->adapters)
     if (h->VerifyAgent(proof).ok()) abort();  // a forged sign-in
   return 0;
 }

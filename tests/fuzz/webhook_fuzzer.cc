@@ -10,26 +10,15 @@
 
 #include "base/utf8.h"
 #include "common/json_util.h"
-#include "config/config.h"
-#include "debrief/spi/adapter_factory.h"
-#include "outbound/curl_http_client.h"
-#include "register.h"
+#include "helpdesks.h"
 
 namespace {
 
 using namespace debrief;
 
-struct Adapters {
-  std::unique_ptr<spi::HttpClient> http = outbound::NewCurlHttpClient();
-  spi::AdapterRegistry registry;
-  std::vector<std::unique_ptr<spi::HelpdeskAdapter>> helpdesks;
-};
-
-Adapters* Make() {
-  auto* a = new Adapters;
-  adapters::RegisterBuiltinAdapters(a->registry);
+fuzz::Helpdesks* Make() {
   setenv("DEBRIEF_FUZZ_SECRET", "fuzz-secret-of-some-length", 1);
-  auto config = config::ParseConfig(R"(
+  return fuzz::MakeHelpdesks("webhook_fuzzer", R"(
 helpdesks:
   - {id: generic, type: generic, settings: {secret: {env: DEBRIEF_FUZZ_SECRET}}}
   - id: zendesk
@@ -48,31 +37,15 @@ helpdesks:
     type: rt
     settings: {url: "https://rt.test", token: {env: DEBRIEF_FUZZ_SECRET},
                webhook_secret: {env: DEBRIEF_FUZZ_SECRET}}
-)",
-                                    "/tmp");
-  if (!config.ok()) {
-    fprintf(stderr, "webhook_fuzzer: %s\n", std::string(config.status().message()).c_str());
-    abort();
-  }
-  spi::AdapterContext ctx{*a->http, spi::SystemClock::Get(), "/tmp"};
-  for (const auto& h : config->helpdesks()) {
-    auto made = a->registry.helpdesk(h.type())->Create(h, ctx);
-    if (!made.ok()) {
-      fprintf(stderr, "webhook_fuzzer: %s: %s\n", h.id().c_str(),
-              std::string(made.status().message()).c_str());
-      abort();
-    }
-    a->helpdesks.push_back(std::move(*made));
-  }
-  return a;
+)");
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static Adapters* adapters = Make();
+  static fuzz::Helpdesks* adapters = Make();
   const std::string body(reinterpret_cast<const char*>(data), size);
-  for (const auto& h : adapters->helpdesks) {
+  for (const auto& h : adapters->adapters) {
     for (bool listed : {false, true}) {
       spi::InboundDelivery d;
       d.body = body;
