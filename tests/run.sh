@@ -38,7 +38,8 @@ if [ "$sanitizers" = 1 ]; then
     -DDEBRIEF_BUILD_TESTS=ON -DDEBRIEF_FUZZ=ON >/dev/null
   cmake --build "$san" -j"$(nproc)" --target debriefd debriefctl debrief_unit_tests \
     debrief_integration_tests debrief_http_front_fuzzer debrief_normalize_fuzzer \
-    debrief_webhook_fuzzer debrief_config_fuzzer debrief_model_fuzzer debrief_credentials_fuzzer
+    debrief_webhook_fuzzer debrief_config_fuzzer debrief_model_fuzzer debrief_credentials_fuzzer \
+    debrief_tracker_webhook_fuzzer debrief_api_request_fuzzer debrief_redactor_fuzzer
   (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L 'unit|integration')
   tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-45}"
 fi

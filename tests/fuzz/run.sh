@@ -9,7 +9,7 @@ build=$(cd "$1" && pwd)
 seconds=${2:-60}
 work="$build/fuzz"
 rm -rf "$work/seeds"
-fuzzers=(webhook normalize http_front config model credentials)
+fuzzers=(webhook normalize http_front config model credentials tracker_webhook api_request redactor)
 for f in "${fuzzers[@]}"; do mkdir -p "$work/seeds/$f"; done
 mkdir -p "$work/artifacts"
 
@@ -22,8 +22,32 @@ for f in "$root"/tests/adapters/helpdesk/*/testdata/*.json "$root"/deploy/sample
   cp "$f" "$work/seeds/webhook/$n.json"
   cp "$f" "$work/seeds/normalize/$n.txt"
 done
-# Ticket sentences with personal data and the like.
+# Ticket sentences with personal data and the like; for the redactor each line as the corpus has
+# it (the requester's name, a tab, the text).
 head -n 200 "$root/tests/plugin/testdata/pii_corpus.tsv" | split -l 20 - "$work/seeds/normalize/pii-"
+grep -v '^#' "$root/tests/plugin/testdata/pii_corpus.tsv" | head -n 200 |
+  sed 's/\[\[[a-z]*:\([^]]*\)]]/\1/g' | split -l 1 - "$work/seeds/redactor/pii-"
+
+# Tracker webhooks: a byte for the tracker (github 0, gitlab 1, jira 2, linear 3; the fuzzer
+# signs the body), the vendor's event header, an empty line, each recorded payload.
+tracker_seed() {  # INDEX HEADERS FILE NAME
+  { printf "\\$(printf %03o "$1")%b\n" "$2"; cat "$3"; } > "$work/seeds/tracker_webhook/$4"
+}
+for f in "$root"/tests/adapters/tracker/testdata/*/*.json "$root"/../shared/payloads/*.json; do
+  [ -f "$f" ] || continue
+  case "$f" in
+    */github/ping.json) tracker_seed 0 'X-GitHub-Event: ping\n' "$f" "github-${f##*/}" ;;
+    */github/*|*/github-*) tracker_seed 0 'X-GitHub-Event: issues\n' "$f" "github-${f##*/}" ;;
+    */gitlab/*|*/gitlab-*) tracker_seed 1 'X-Gitlab-Event: Issue Hook\n' "$f" "gitlab-${f##*/}" ;;
+    */jira/*|*/jira-*) tracker_seed 2 '' "$f" "jira-${f##*/}" ;;
+    */linear/*|*/linear-*) tracker_seed 3 '' "$f" "linear-${f##*/}" ;;
+  esac
+done
+f="$root/tests/adapters/tracker/testdata/github/issues-opened.json"
+{
+  printf '\000X-GitHub-Event: issues\nContent-Type: application/x-www-form-urlencoded\n\npayload='
+  python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read(), safe=""), end="")' < "$f"
+} > "$work/seeds/tracker_webhook/github-form"
 
 # HTTP requests: the samples as signed deliveries (the fuzzer's secret), and the other
 # endpoints.
@@ -65,6 +89,52 @@ printf 'ds1.eyJuIjoiYW5uIiwiciI6ImFnZW50IiwiaCI6IiIsImkiOmZhbHNlLCJlIjoxOTk5OTk5
 printf 'eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiI0MiIsImV4cCI6MTk5OTk5OTk5OSwiY29udGV4dCI6e319.c2ln' \
   > "$work/seeds/credentials/jwt"
 printf 'ann@example.com\n1001\n1999999999\n00aa' > "$work/seeds/credentials/rt"
+
+# API requests: a byte for the caller (admin 0, lead 1, agent 2, installation 3), the method's
+# path after /api/v1/, a newline, the request in JSON as the tests and the panel send it.
+api_seed() {  # NAME CALLER PATH BODY
+  printf "\\$(printf %03o "$2")%s\n%s" "$3" "$4" > "$work/seeds/api_request/$1"
+}
+ticket='{"ticket": {"helpdeskId": "support", "ticketId": "1"}}'
+api_seed get-ticket 2 Tickets/GetTicket "$ticket"
+api_seed journey 2 Tickets/GetJourney '{"ticket": {"helpdeskId": "support", "ticketId": "1"}, "limit": 5}'
+api_seed similar 2 Tickets/SimilarTickets "$ticket"
+api_seed other-helpdesk 2 Tickets/GetTicket '{"ticket": {"helpdeskId": "zd", "ticketId": "1"}}'
+api_seed bad-ticket 2 Tickets/GetTicket '{"ticket": 5}'
+api_seed feedback 2 Tagging/Feedback '{"ticket": {"helpdeskId": "support", "ticketId": "1"}, "categoryId": "login"}'
+api_seed classify 2 Tagging/Classify '{"text": "I was charged twice for my invoice"}'
+api_seed categories 1 Tagging/ListCategories '{}'
+api_seed review 1 Tagging/ListReview '{"limit": 10, "days": 7, "helpdeskId": "support"}'
+api_seed emerging 1 Tagging/ListEmerging '{"minSize": 1}'
+api_seed promote 0 Tagging/PromoteEmerging '{"emergingId": "1", "categoryId": "new-cause", "name": "New cause", "kind": "COMPLAINT"}'
+api_seed tasks 1 Improvements/ListTasks '{"categoryId": "billing", "status": "TASK_OPEN"}'
+api_seed task 1 Improvements/GetTask '{"taskId": "1"}'
+api_seed search 2 Improvements/SearchTasks '{"query": "billing", "limit": 5}'
+api_seed link 2 Improvements/LinkTicket '{"ticket": {"helpdeskId": "support", "ticketId": "2"}, "taskId": "1"}'
+api_seed unlink 2 Improvements/UnlinkTicket "$ticket"
+api_seed request 2 Improvements/RequestTask '{"ticket": {"helpdeskId": "support", "ticketId": "2"}, "categoryId": "billing", "title": "Refunds"}'
+api_seed refresh 1 Improvements/RefreshTask '{"taskId": "1"}'
+api_seed causes 1 Insights/CausesOverTime '{"filter": {"from": "2026-01-01T00:00:00Z", "to": "2026-06-01T00:00:00Z"}}'
+api_seed inverted 1 Insights/CausesOverTime '{"filter": {"from": "2026-06-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}}'
+api_seed impact 1 Insights/TasksByImpact '{"kind": "COMPLAINT", "limit": 10}'
+api_seed outcomes 1 Insights/FixOutcomes '{"filter": {"helpdeskId": "support"}}'
+api_seed voice 1 Insights/CustomersVoice '{}'
+api_seed config 0 Admin/GetConfig '{}'
+api_seed adapters 0 Admin/ListAdapters '{}'
+api_seed check 0 Admin/CheckAdapter '{"id": "tasks"}'
+api_seed dead 0 Admin/ListDeadLetters '{"limit": 5}'
+api_seed replay 0 Admin/ReplayDelivery '{"seq": "1"}'
+api_seed actions 0 Admin/ListDeadActions '{}'
+api_seed audit 0 Admin/ListAudit '{"limit": 5}'
+api_seed show 0 Admin/ShowTrackerTask '{"trackerId": "tasks", "externalId": "1"}'
+api_seed set-status 0 Admin/SetTrackerTaskStatus '{"trackerId": "tasks", "externalId": "1", "status": "TASK_DONE"}'
+api_seed token 0 Admin/CreateApiToken '{"name": "ann", "role": "agent"}'
+api_seed tokens 0 Admin/ListApiTokens '{}'
+api_seed revoke 0 Admin/RevokeApiToken '{"id": "1"}'
+api_seed merge 0 Admin/MergePeople '{"person": {"email": "ann@example.com"}, "into": {"ticket": {"helpdeskId": "support", "ticketId": "1"}}}'
+api_seed split 0 Admin/SplitPerson '{"person": {"email": "ann@example.com"}}'
+api_seed session 3 session ''
+api_seed unknown 2 Tickets/DropAll '{}'
 
 status=0
 for f in "${fuzzers[@]}"; do
