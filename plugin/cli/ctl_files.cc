@@ -55,9 +55,10 @@ int CheckConfig(const std::string& path) {
   return Print(*c);
 }
 
-// Posts every *.json file in dir to the helpdesk's webhook URL, signed as the helpdesk would.
+// Posts every *.json file in dir to the helpdesk's webhook URL, signed as the helpdesk would;
+// over HTTPS, trusting the CAs in `ca_file` (empty: the system's).
 int Replay(const std::string& config_path, const std::string& helpdesk, const std::string& dir,
-           std::string url) {
+           std::string url, const std::string& ca_file) {
   auto config = config::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status());
   const v1::AdapterConfig* ac = nullptr;
@@ -71,14 +72,15 @@ int Replay(const std::string& config_path, const std::string& helpdesk, const st
   const auto* factory = registry.helpdesk(ac->type());
   if (factory == nullptr)
     return Fail(absl::NotFoundError(absl::StrCat("unknown type ", ac->type())));
-  auto http = outbound::NewCurlHttpClient();
+  auto http = outbound::NewCurlHttpClient({.ca_file = ca_file});
   spi::AdapterContext ctx{*http, spi::SystemClock::Get(), config->data_dir()};
   auto adapter = factory->Create(*ac, ctx);
   if (!adapter.ok()) return Fail(adapter.status());
   if (url.empty()) {
     std::string listen = config->http().listen();
     if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1" + listen.substr(7);
-    url = absl::StrCat("http://", listen, "/webhooks/", helpdesk);
+    const bool https = !config->http().tls().cert_file().empty();
+    url = absl::StrCat(https ? "https://" : "http://", listen, "/webhooks/", helpdesk);
   }
   std::vector<std::filesystem::path> files;
   std::error_code ec;
@@ -128,9 +130,10 @@ void AddFileCommands(CLI::App& app, Ctl& ctl) {
   replay->add_option("--config", a->config_path, "debriefd's config (for the secret and address)")
       ->required();
   replay->add_option("--helpdesk", a->helpdesk_id, "helpdesk adapter id")->required();
-  replay->add_option("--url", a->url, "webhook URL (default: from http.listen)");
+  replay->add_option("--url", a->url, "webhook URL (default: from http.listen and http.tls)");
   replay->add_option("dir", a->dir, "folder of *.json deliveries")->required();
-  replay->callback([a, &ctl] { ctl.rc = Replay(a->config_path, a->helpdesk_id, a->dir, a->url); });
+  replay->callback(
+      [a, &ctl] { ctl.rc = Replay(a->config_path, a->helpdesk_id, a->dir, a->url, ctl.ca); });
 }
 
 }  // namespace debrief::cli

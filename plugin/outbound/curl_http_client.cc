@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -33,7 +34,9 @@ size_t OnHeader(char* data, size_t size, size_t n, void* out) {
 
 class CurlHttpClient final : public spi::HttpClient {
  public:
-  CurlHttpClient() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+  explicit CurlHttpClient(CurlHttpClientOptions options) : options_(std::move(options)) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  }
   ~CurlHttpClient() override {
     for (CURL* h : pool_) curl_easy_cleanup(h);
   }
@@ -64,6 +67,7 @@ class CurlHttpClient final : public spi::HttpClient {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "debriefd/0.1");
+    if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &res.body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
@@ -100,12 +104,15 @@ class CurlHttpClient final : public spi::HttpClient {
     pool_.push_back(h);
   }
 
+  const CurlHttpClientOptions options_;
   std::mutex mu_;
   std::vector<CURL*> pool_;
 };
 
 }  // namespace
 
-std::unique_ptr<spi::HttpClient> NewCurlHttpClient() { return std::make_unique<CurlHttpClient>(); }
+std::unique_ptr<spi::HttpClient> NewCurlHttpClient(CurlHttpClientOptions options) {
+  return std::make_unique<CurlHttpClient>(std::move(options));
+}
 
 }  // namespace debrief::outbound

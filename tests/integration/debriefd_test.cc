@@ -1,9 +1,6 @@
 // debriefd end to end on the embedded default: real process, real HTTP, real gRPC, real
 // SQLite and the builtin tracker.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -14,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "integration/debriefd_process.h"
 #include "tracker/builtin/builtin_tracker.h"
 
@@ -211,49 +209,33 @@ TEST(Debriefd, ItsThreadsAreNamed) {
 // http.request_timeout close it, and a half-sent delivery is not acknowledged.
 TEST(Debriefd, ClosesIdleAndStalledConnections) {
   TempDir dir;
-  std::string yaml = IntegrationConfig(dir.path());
-  const std::string http = R"(http: {listen: "127.0.0.1:0", threads: 2})";
-  ASSERT_NE(yaml.find(http), std::string::npos);
-  yaml.replace(
-      yaml.find(http), http.size(),
-      R"(http: {listen: "127.0.0.1:0", threads: 2, idle_timeout: 1s, request_timeout: 1s})");
-  Debriefd d(dir.path(), RawConfig{yaml});
+  const std::string http = R"(http: {listen: "127.0.0.1:0", threads: 2)";
+  Debriefd d(dir.path(), RawConfig{absl::StrReplaceAll(
+                             IntegrationConfig(dir.path()),
+                             {{http, http + ", idle_timeout: 1s, request_timeout: 1s"}})});
   std::string out;
   ASSERT_TRUE(d.Start(&out)) << out;
-  auto connect_to = [&] {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(d.http_port()));
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    return fd;
-  };
   // Reads until the server closes; returns what it sent and how long that took.
-  auto until_closed = [](int fd) {
-    timeval tv{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto until_closed = [](Connection& c) {
     const absl::Time start = absl::Now();
-    std::string got;
-    char buf[4096];
-    ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) got.append(buf, static_cast<size_t>(n));
-    close(fd);
+    std::string got = c.ReadUntilClosed(absl::Seconds(10));
     return std::make_pair(got, absl::Now() - start);
   };
 
-  int idle = connect_to();
-  auto [idle_got, idle_took] = until_closed(idle);
+  std::unique_ptr<Connection> idle = ConnectTo(d.http_port());
+  ASSERT_NE(idle, nullptr);
+  auto [idle_got, idle_took] = until_closed(*idle);
   EXPECT_EQ(idle_got, "");
   EXPECT_GE(idle_took, absl::Milliseconds(900));
   EXPECT_LT(idle_took, absl::Seconds(5));
 
-  int stalled = connect_to();
+  std::unique_ptr<Connection> stalled = ConnectTo(d.http_port());
+  ASSERT_NE(stalled, nullptr);
   const std::string head =
       "POST /webhooks/support HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
       "X-Debrief-Delivery: stalled-1\r\nContent-Length: 400\r\n\r\n{\"ticket\": {\"id\": ";
-  ASSERT_EQ(send(stalled, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
-  auto [stalled_got, stalled_took] = until_closed(stalled);
+  ASSERT_TRUE(stalled->Send(head));
+  auto [stalled_got, stalled_took] = until_closed(*stalled);
   EXPECT_EQ(stalled_got, "");  // no answer: nothing was acknowledged
   EXPECT_LT(stalled_took, absl::Seconds(5));
 
@@ -455,10 +437,10 @@ TEST(Debriefd, TheShippedSamplesReplayThroughDebriefctl) {
   Debriefd d(dir.path());
   std::string out;
   ASSERT_TRUE(d.Start(&out)) << out;
-  std::string replay = absl::StrCat("DEBRIEF_IT_SECRET=", kWebhookSecret, " ", DEBRIEFCTL_PATH,
-                                    " replay --config ", dir.file("debrief.yaml"),
-                                    " --helpdesk support --url http://127.0.0.1:", d.http_port(),
-                                    "/webhooks/support ", DEBRIEF_SOURCE_DIR, "/deploy/samples");
+  std::string replay =
+      absl::StrCat("DEBRIEF_IT_SECRET=", kWebhookSecret, " ", DEBRIEFCTL_PATH, CtlTlsFlags(),
+                   " replay --config ", dir.file("debrief.yaml"), " --helpdesk support --url ",
+                   d.base_url(), "/webhooks/support ", DEBRIEF_SOURCE_DIR, "/deploy/samples");
   ASSERT_EQ(RunCommand(replay, &out), 0) << out;
   auto summary = nlohmann::json::parse(out);
   EXPECT_EQ(summary["accepted"], 36);

@@ -144,7 +144,7 @@ TEST(Reload, AppliesAChangedFileWhileWebhooksKeepArriving) {
   EXPECT_TRUE(absl::StrContains(said, "no setting changed")) << said;
   Write(file, absl::StrReplaceAll(
                   IntegrationConfig(dir.path(), 4),
-                  {{"grpc: {listen: \"127.0.0.1:0\"}", "grpc: {listen: \"127.0.0.1:18090\"}"}}));
+                  {{"grpc: {listen: \"127.0.0.1:0\"", "grpc: {listen: \"127.0.0.1:18090\""}}));
   EXPECT_NE(RunCommand(absl::StrCat(d.ctl(), " -o table reload 2>&1"), &said), 0);
   EXPECT_TRUE(absl::StrContains(said, "grpc.listen: 127.0.0.1:0 -> 127.0.0.1:18090")) << said;
   EXPECT_EQ(OpenAfter(d), 4u);

@@ -46,6 +46,7 @@ grpc::Status CallRpc(const std::shared_ptr<grpc::Channel>& channel, const std::s
   return done.get_future().get();
 }
 
+// A channel without TLS, whatever the listener speaks.
 std::shared_ptr<grpc::Channel> Plain(const Debriefd& d, const std::string& token) {
   return cli::BearerChannel(d.grpc_address(), grpc::InsecureChannelCredentials(), token);
 }
@@ -94,14 +95,14 @@ TEST(GrpcAuth, EveryRpcSignsInAndIsHeldToTheRoleTable) {
     std::optional<auth::Role> role;  // none: must not get in
   };
   const std::vector<Who> callers = {
-      {"nobody", Plain(d, ""), std::nullopt},
-      {"a made-up token", Plain(d, "dbt_notatokenthisservereverissued"), std::nullopt},
-      {"a session token with a forged signature", Plain(d, "ds1.eyJuIjoibWUifQ.AAAA"),
+      {"nobody", d.Channel(""), std::nullopt},
+      {"a made-up token", d.Channel("dbt_notatokenthisservereverissued"), std::nullopt},
+      {"a session token with a forged signature", d.Channel("ds1.eyJuIjoibWUifQ.AAAA"),
        std::nullopt},
-      {"a revoked admin token", Plain(d, revoked_token), std::nullopt},
-      {"an agent", Plain(d, agent_token), auth::Role::kAgent},
-      {"a lead", Plain(d, lead_token), auth::Role::kLead},
-      {"the local admin token", Plain(d, d.token()), auth::Role::kAdmin},
+      {"a revoked admin token", d.Channel(revoked_token), std::nullopt},
+      {"an agent", d.Channel(agent_token), auth::Role::kAgent},
+      {"a lead", d.Channel(lead_token), auth::Role::kLead},
+      {"the local admin token", d.Channel(d.token()), auth::Role::kAdmin},
   };
   const std::vector<std::string> rpcs = AllRpcs();
   ASSERT_GE(rpcs.size(), 39u);
@@ -137,7 +138,7 @@ TEST(GrpcAuth, EveryRpcSignsInAndIsHeldToTheRoleTable) {
 
   // The health check needs no sign-in (load balancers and systemd probes have none).
   {
-    grpc::GenericStub stub(Plain(d, ""));
+    grpc::GenericStub stub(d.Channel(""));
     grpc::ClientContext ctx;
     grpc::Slice empty("", 0);
     grpc::ByteBuffer req(&empty, 1), res;  // an empty HealthCheckRequest: the whole server
@@ -151,8 +152,9 @@ TEST(GrpcAuth, EveryRpcSignsInAndIsHeldToTheRoleTable) {
   // debriefctl without a token is told what to do; with the local token it gets in, and the
   // audit names the user it runs as.
   EXPECT_EQ(
-      RunCommand(absl::StrCat("cd ", dir.path(), " && env -u DEBRIEF_TOKEN DEBRIEF_TOKEN_FILE= ",
-                              DEBRIEFCTL_PATH, " --server ", d.grpc_address(), " tokens list 2>&1"),
+      RunCommand(absl::StrCat("cd ", dir.path(),
+                              " && env -u DEBRIEF_TOKEN DEBRIEF_TOKEN_FILE= ", DEBRIEFCTL_PATH,
+                              " --server ", d.grpc_address(), CtlTlsFlags(), " tokens list 2>&1"),
                  &out) >>
           8,
       5)
@@ -162,10 +164,10 @@ TEST(GrpcAuth, EveryRpcSignsInAndIsHeldToTheRoleTable) {
   // The local token is for gRPC on this host: the JSON API, which faces the network, refuses it.
   spi::HttpRequest api;
   api.method = "POST";
-  api.url = absl::StrCat("http://127.0.0.1:", d.http_port(), "/api/v1/Admin/ListApiTokens");
+  api.url = d.base_url() + "/api/v1/Admin/ListApiTokens";
   api.headers = {{"Authorization", "Bearer " + d.token()}, {"Content-Type", "application/json"}};
   api.body = "{}";
-  auto refused = outbound::NewCurlHttpClient()->Send(api);
+  auto refused = NewTestHttpClient()->Send(api);
   ASSERT_TRUE(refused.ok());
   EXPECT_EQ(refused->status, 401) << refused->body;
   EXPECT_THAT(refused->body, HasSubstr("gRPC on this host only"));
@@ -185,47 +187,6 @@ TEST(GrpcAuth, EveryRpcSignsInAndIsHeldToTheRoleTable) {
       refused_seen = true;
   EXPECT_TRUE(refused_seen) << "an agent's refused admin call is not in the audit log";
   EXPECT_EQ(d.Terminate(), 0);
-}
-
-// Runs a shell command in `dir`; fails the test with its output when it fails.
-void Sh(const TempDir& dir, const std::string& cmd) {
-  std::string out;
-  const int rc = RunCommand(absl::StrCat("cd ", dir.path(), " && (", cmd, ") 2>&1"), &out);
-  ASSERT_EQ(rc, 0) << cmd << "\n" << out;
-}
-
-// A CA, a server certificate for 127.0.0.1 signed by it (serial `serial`, into
-// server.pem/server.key through a rename, as a renewal tool would), and client certificates.
-void MakeCa(const TempDir& dir) {
-  Sh(dir,
-     "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key "
-     "-out ca.pem -days 2 -subj '/CN=Debrief Test CA' && "
-     "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > "
-     "server.ext && printf 'extendedKeyUsage=clientAuth\\n' > client.ext");
-}
-void MakeServerCert(const TempDir& dir, int serial) {
-  Sh(dir,
-     absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "
-                  "new.key -out new.csr -subj /CN=localhost && openssl x509 -req -in new.csr -CA "
-                  "ca.pem -CAkey ca.key -set_serial ",
-                  serial, " -days 2 -extfile server.ext -out new.pem && mv new.key server.key && ",
-                  "mv new.pem server.pem"));
-}
-void MakeClientCert(const TempDir& dir, const std::string& cn) {
-  Sh(dir,
-     absl::StrCat("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-                  "-keyout ",
-                  cn, ".key -out ", cn, ".csr -subj /CN=", cn, " && openssl x509 -req -in ", cn,
-                  ".csr -CA ca.pem -CAkey ca.key "
-                  "-set_serial 7 -days 2 -extfile client.ext -out ",
-                  cn, ".pem"));
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // The serial of the certificate a TLS listener presents now ("serial=03E9"), or the error.
@@ -259,6 +220,9 @@ grpc::Status ListAdapters(const std::shared_ptr<grpc::Channel>& ch) {
 }
 
 TEST(Tls, BothListenersSpeakTlsAndTakeARenewedCertificateWithoutARestart) {
+  if (TlsOn())
+    GTEST_SKIP() << "sets up TLS of its own (its CA, client certificates, renewals) on a plain "
+                    "configuration, and checks plaintext is refused: the plain run covers it";
   TempDir dir;
   MakeCa(dir);
   MakeServerCert(dir, 1001);
