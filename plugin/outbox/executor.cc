@@ -47,7 +47,17 @@ void Executor::Notify() { worker_.Notify(); }
 
 absl::StatusOr<int> Executor::RunDue() {
   std::lock_guard<std::mutex> guard(run_mu_);
-  auto due = store_.DueActions(clock_.Now(), options_.batch);
+  const absl::Time now = clock_.Now();
+  // A clock set back (an NTP step, a restored VM) would leave every retry and scheduled
+  // write waiting for it to catch up: they are moved back by as much, keeping their distance.
+  if (now < last_run_ - absl::Seconds(1)) {
+    const absl::Duration back = last_run_ - now;
+    base::log::Warning("executor", "the clock went back; pending actions are moved back as much",
+                       {{"by", absl::FormatDuration(back)}});
+    if (absl::Status s = store_.ShiftPendingActions(-back); !s.ok()) return s;
+  }
+  last_run_ = now;
+  auto due = store_.DueActions(now, options_.batch);
   if (!due.ok()) return due.status();
   int ran = 0;
   // Completions are recorded together at the end of the batch: a crash before that repeats

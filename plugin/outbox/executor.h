@@ -63,6 +63,7 @@ class Executor {
   ExecutorOptions options_;
   base::Worker worker_;
   std::mutex run_mu_;
+  absl::Time last_run_ = absl::InfinitePast();  // the clock at the previous RunDue (run_mu_)
   ExecutorStats stats_;
 };
 

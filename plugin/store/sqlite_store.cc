@@ -1,10 +1,13 @@
 #include "store/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -270,6 +273,12 @@ class SqliteStore final : public spi::Store {
     std::lock_guard<std::mutex> l(write_mu_);
     return dead_.Reset().Bind(error).Bind(id).Exec();
   }
+  absl::Status ShiftPendingActions(absl::Duration by) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    Stmt shift(write_db_.db, "UPDATE outbox SET due_at = due_at + ? WHERE state = 0");
+    if (!shift.status().ok()) return shift.status();
+    return shift.Bind(absl::ToInt64Microseconds(by)).Exec();
+  }
 
   void SetDeliveryListener(std::function<void()> listener) override {
     std::lock_guard<std::mutex> l(listener_mu_);
@@ -497,6 +506,60 @@ absl::Status KeyPersons(sqlite3* db, const std::string& installation) {
   }
 }
 
+// What to do with a database file Debrief cannot read: it never starts on it, and never
+// replaces it with a new, empty one, which would forget every ticket, task and acknowledged
+// delivery.
+absl::Status Unreadable(const std::string& path, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(
+      path, " ", what,
+      ". debriefd will not start on it, nor replace it with a new, empty database: restore it "
+      "from a backup (docs/operations.md, Backups); `sqlite3 ",
+      path,
+      " .recover` rescues what can still be read; to start anew instead, move the database "
+      "files (debrief.db, debrief.inbox.db and their -wal files) aside"));
+}
+
+uint32_t BigEndian(const unsigned char* p, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+
+// Checks a database file before SQLite opens it: a missing file is a new database; an empty
+// one, one that is not SQLite's, or one shorter than its header says (truncated by a full
+// disk or a bad copy) is refused with what to do. SQLite itself would take an empty file as a
+// new database and notice a truncation only when a query reaches the missing pages.
+absl::Status CheckDatabaseFile(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return absl::OkStatus();
+  struct stat wal {};
+  const bool has_wal = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+  if (st.st_size == 0) return has_wal ? absl::OkStatus() : Unreadable(path, "is empty (0 bytes)");
+  unsigned char h[100] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  if (in.gcount() < static_cast<std::streamsize>(sizeof h))
+    return Unreadable(path, absl::StrCat("is truncated (", st.st_size, " bytes)"));
+  if (std::memcmp(h, "SQLite format 3\0", 16) != 0)
+    return Unreadable(path, "is not a SQLite database");
+  uint64_t page_size = BigEndian(h + 16, 2);
+  if (page_size == 1) page_size = 65536;
+  const uint32_t pages = BigEndian(h + 28, 4);
+  // The header's page count is valid when its change counter matches "version valid for".
+  const bool count_valid = pages != 0 && BigEndian(h + 24, 4) == BigEndian(h + 92, 4);
+  if (count_valid && static_cast<uint64_t>(st.st_size) < page_size * pages)
+    return Unreadable(path, absl::StrCat("is truncated: ", st.st_size,
+                                         " bytes where its header says ", page_size * pages));
+  return absl::OkStatus();
+}
+
+// An error SQLite gave while opening or upgrading the database at `path`: a damaged file
+// gets the same advice as one refused before opening.
+absl::Status OnOpen(const std::string& path, absl::Status s) {
+  if (s.ok() || s.code() != absl::StatusCode::kDataLoss) return s;
+  return Unreadable(path, absl::StrCat("is damaged (", s.message(), ")"));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions& options,
@@ -514,15 +577,21 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
     return Owned(*db);
   };
   const std::string inbox_path = InboxPath(options.path);
+  struct stat st {};
+  if (stat(options.path.c_str(), &st) != 0 && stat(inbox_path.c_str(), &st) == 0 && st.st_size > 0)
+    return Unreadable(options.path,
+                      absl::StrCat("is missing while its inbox ", inbox_path, " is there"));
+  for (const std::string& p : {options.path, inbox_path})
+    if (absl::Status s = CheckDatabaseFile(p); !s.ok()) return s;
   auto w = open(options.path, /*read_only=*/false);
-  if (!w.ok()) return w.status();
-  if (absl::Status s = MigrateDatabase(w->get()); !s.ok()) return s;
+  if (!w.ok()) return OnOpen(options.path, w.status());
+  if (absl::Status s = MigrateDatabase(w->get()); !s.ok()) return OnOpen(options.path, s);
   auto in = open(inbox_path, /*read_only=*/false);
-  if (!in.ok()) return in.status();
-  if (absl::Status s = MigrateInbox(in->get()); !s.ok()) return s;
+  if (!in.ok()) return OnOpen(inbox_path, in.status());
+  if (absl::Status s = MigrateInbox(in->get()); !s.ok()) return OnOpen(inbox_path, s);
   auto installation = InstallationId(w->get());
-  if (!installation.ok()) return installation.status();
-  if (absl::Status s = KeyPersons(w->get(), *installation); !s.ok()) return s;
+  if (!installation.ok()) return OnOpen(options.path, installation.status());
+  if (absl::Status s = KeyPersons(w->get(), *installation); !s.ok()) return OnOpen(options.path, s);
   auto r = open(options.path, /*read_only=*/true);
   if (!r.ok()) return r.status();
   std::vector<Owned> readers;
@@ -538,7 +607,7 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenSqliteStore(const SqliteOptions&
   auto store = std::make_unique<SqliteStore>(options, clock, w->release(), r->release(),
                                              std::move(reader_dbs), in->release(), in_r->release(),
                                              *installation);
-  if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
+  if (absl::Status s = store->PrepareStatus(); !s.ok()) return OnOpen(options.path, s);
   return store;
 }
 

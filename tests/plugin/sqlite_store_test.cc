@@ -154,6 +154,72 @@ TEST(SqliteStore, RefusesADatabaseFromANewerVersion) {
   EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
 }
 
+// A damaged database at start (a full disk, a bad copy, a stray `> debrief.db`) is refused with
+// the file's name and what to do, and left as it is: never opened as a new, empty database.
+TEST(SqliteStore, ADamagedDatabaseIsRefusedWithWhatToDoAndNeverReplaced) {
+  TempDir made;
+  FakeClock clock;
+  {
+    auto s = OpenSqliteStore({.path = made.file("d.db")}, clock);
+    ASSERT_TRUE(s.ok()) << s.status();
+    auto acks = std::make_shared<Acks>();
+    const std::string body(2000, 'x');
+    for (int i = 0; i < 200; ++i)
+      (*s)->AppendDelivery(Delivery(absl::StrCat("k", i), body), Record(acks));
+    ASSERT_TRUE(acks->WaitFor(200));
+    for (int i = 0; i < 200; ++i)
+      ASSERT_TRUE((*s)->Transact([&](spi::StoreTransaction& tx) {
+                        return tx.PutCursor(absl::StrCat("c", i), std::string(3000, 'y'));
+                      })
+                      .ok());
+    (*s)->Close();
+  }
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string db = read(made.file("d.db")), inbox = read(made.file("d.inbox.db"));
+  ASSERT_GT(db.size(), 100000u);
+  ASSERT_GT(inbox.size(), 100000u);
+
+  struct Case {
+    std::string name;
+    std::string db, inbox;  // the files' bytes; "-" for no file
+    std::string file;       // the file the error must name
+    std::string says;
+  };
+  std::string garbage(8192, '\0');
+  for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<char>(i * 7919 % 251);
+  const std::vector<Case> cases = {
+      {"empty", "", inbox, "d.db", "is empty (0 bytes)"},
+      {"not SQLite", garbage, inbox, "d.db", "is not a SQLite database"},
+      {"header only", db.substr(0, 60), inbox, "d.db", "is truncated (60 bytes)"},
+      {"truncated", db.substr(0, db.size() / 2), inbox, "d.db", "is truncated:"},
+      {"missing", "-", inbox, "d.db", "is missing while its inbox"},
+      {"inbox truncated", db, inbox.substr(0, inbox.size() / 3), "d.inbox.db", "is truncated:"},
+      {"damaged page", db.substr(0, 4096) + garbage + db.substr(4096 + garbage.size()), inbox,
+       "d.db", "is damaged"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TempDir dir;
+    if (c.db != "-") std::ofstream(dir.file("d.db"), std::ios::binary) << c.db;
+    std::ofstream(dir.file("d.inbox.db"), std::ios::binary) << c.inbox;
+    auto s = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+    ASSERT_FALSE(s.ok());
+    EXPECT_TRUE(absl::IsDataLoss(s.status())) << s.status();
+    const std::string message(s.status().message());
+    EXPECT_EQ(message.rfind(dir.file(c.file) + " " + c.says, 0), 0u) << message;
+    EXPECT_NE(message.find("restore it from a backup"), std::string::npos) << message;
+    // Left exactly as it was: no new database in its place.
+    if (c.db == "-")
+      EXPECT_FALSE(std::ifstream(dir.file("d.db")).good());
+    else
+      EXPECT_EQ(read(dir.file("d.db")), c.db);
+    EXPECT_EQ(read(dir.file("d.inbox.db")), c.inbox);
+  }
+}
+
 // A database from before links carried their ticket's customer (schema 8), before the counts
 // were kept (schema 10) and before the weekly cause counts (schema 12) is brought up to date on
 // open: its tasks' counts are what they were.

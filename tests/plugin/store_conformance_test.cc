@@ -1314,6 +1314,28 @@ TEST_P(StoreConformance, RetryActionReschedulesAndCountsTheAttempt) {
   EXPECT_TRUE(store_->DueActions(clock_.Now() + absl::Hours(1), 10)->empty());
 }
 
+TEST_P(StoreConformance, ShiftingPendingActionsKeepsTheirDistanceAndLeavesDoneOnes) {
+  const absl::Time now = clock_.Now();
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                if (auto s = tx.Enqueue("soon", CreateTask(1), now + absl::Seconds(2)); !s.ok())
+                  return s;
+                if (auto s = tx.Enqueue("later", CreateTask(2), now + absl::Hours(3)); !s.ok())
+                  return s;
+                return tx.Enqueue("done", CreateTask(3), now);
+              }).ok());
+  auto due = store_->DueActions(now, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  ASSERT_TRUE(store_->CompleteActions({(*due)[0].id}).ok());
+  // The clock went back an hour: what was due in 2 s is due 2 s after the new now.
+  ASSERT_TRUE(store_->ShiftPendingActions(-absl::Hours(1)).ok());
+  const absl::Time back = now - absl::Hours(1);
+  EXPECT_TRUE(store_->DueActions(back + absl::Seconds(1), 10)->empty());
+  EXPECT_THAT(OutboxKeys(*store_->DueActions(back + absl::Seconds(2), 10)), ElementsAre("soon"));
+  EXPECT_THAT(OutboxKeys(*store_->DueActions(back + absl::Hours(3), 10)),
+              ElementsAre("soon", "later"));
+}
+
 TEST_P(StoreConformance, ADeadLetteredActionIsNeverDueAgain) {
   const absl::Time now = clock_.Now();
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {

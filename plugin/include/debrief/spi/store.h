@@ -335,6 +335,9 @@ class Store {
   virtual absl::Status CompleteActions(const std::vector<int64_t>& ids) = 0;
   virtual absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) = 0;
   virtual absl::Status DeadLetterAction(int64_t id, const std::string& error) = 0;
+  // Moves every pending action's due time by `by`: when the clock is set back, work scheduled
+  // by the old clock keeps its distance from now instead of waiting for the clock to catch up.
+  virtual absl::Status ShiftPendingActions(absl::Duration by) = 0;
 
   // Called after each commit that added deliveries, so the pipeline wakes without polling.
   virtual void SetDeliveryListener(std::function<void()> listener) = 0;
