@@ -40,6 +40,8 @@ if [ "$sanitizers" = 1 ]; then
     debrief_integration_tests debrief_http_front_fuzzer debrief_normalize_fuzzer \
     debrief_webhook_fuzzer debrief_config_fuzzer debrief_model_fuzzer debrief_credentials_fuzzer \
     debrief_tracker_webhook_fuzzer debrief_api_request_fuzzer debrief_redactor_fuzzer
-  (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L 'unit|integration')
-  tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-45}"
+  # The TLS run of the integration suite is the plain run's twin; under the sanitizers the plain
+  # run (whose Tls tests serve TLS on both listeners) keeps CI inside its time.
+  (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L 'unit|integration' -E '^tls\.')
+  tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-30}"
 fi

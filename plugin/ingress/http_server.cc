@@ -703,20 +703,20 @@ class BeastServer final : public HttpServer {
       if (stopping_) res.keep_alive(false);
       SetDeadline(session, options_.request_timeout);
       co_await http::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      // (Under TLS the peer sees the answer once the record is flushed; lingering on the raw
-      // socket would cut the TLS stream's own close.)
-      if constexpr (std::is_same_v<Stream, tcp::socket>)
-        if (!ec && close) co_await Linger(session);
+      if (!ec && close) co_await Linger(stream, session);
       if (ec || close || stopping_) break;
     }
   }
 
   // After refusing a request whose body is still arriving, read and drop what the client
   // keeps sending for a moment, so it sees our answer instead of a reset connection.
-  static asio::awaitable<void> Linger(Session& session) {
-    tcp::socket& stream = *session.socket;
+  // Under TLS the reading is through the TLS stream (the raw socket is left alone, so the
+  // stream's own close follows), else a sender still uploading gets a broken connection.
+  template <typename Stream>
+  static asio::awaitable<void> Linger(Stream& stream, Session& session) {
     beast::error_code ec;
-    stream.shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (std::is_same_v<Stream, tcp::socket>)
+      stream.shutdown(tcp::socket::shutdown_send, ec);
     SetDeadline(session, std::chrono::seconds(2));
     std::array<char, 64 * 1024> sink;
     size_t total = 0;
