@@ -1,31 +1,65 @@
 #!/usr/bin/env bash
-# The ThreadSanitizer run: a gcc build with -DDEBRIEF_SANITIZE=thread (BUILD, default
-# build-tsan), then the unit suite (the store, its read pool and group commit, the pipeline, the
-# executor, the loop) and the integration suite, whose debriefd is the TSan build too (the HTTP
-# ingress, the API's route threads, the pipeline and outbox threads under real traffic).
-# Not part of CI: the build alone takes about 25 minutes of two cores. Debian's gRPC, Abseil and
-# Protobuf are not TSan builds, so races reported inside them are muted (tests/tsan.supp).
+# The ThreadSanitizer run, part of every full tests/run.sh: a gcc build with
+# -DDEBRIEF_SANITIZE=thread (TSAN_BUILD, default build-tsan) of debriefd and of the unit tests of
+# the parts that run threads (debrief_tsan_tests: the store with its commit thread, read pool and
+# group commit; the pipeline; the executor; the loop; the reconciler), then the plain build's
+# integration suite (MAIN_BUILD, default build) against the TSan debriefd: the HTTP ingress and
+# its TLS, the API's route threads, the pipeline and outbox threads under real traffic, a
+# configuration reload and a certificate renewed while serving.
+#
+# Built at -O1 with line tables only (-g1): ThreadSanitizer's reports keep their file:line
+# frames and the build takes about half the time of -O2 -g. Debian's gRPC, Abseil and Protobuf
+# are not TSan builds, so races reported inside them are muted (tests/tsan.supp).
+#
 # Exits non-zero when a test fails or ThreadSanitizer reports anything; the reports are in
-# BUILD/tsan-reports/. Usage: tests/tsan.sh [BUILD] [gtest filter for the unit suite]
+# TSAN_BUILD/tsan-reports/. Usage: tests/tsan.sh [TSAN_BUILD] [MAIN_BUILD] [gtest filter]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath -m "${1:-$root/build-tsan}")
-filter=${2:-*}
+main=$(realpath -m "${2:-$root/build}")
+filter=${3:-*}
 "$root/deploy/install-deps.sh" test >/dev/null
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  CC=gcc CXX=g++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DDEBRIEF_BUILD_TESTS=ON -DDEBRIEF_SANITIZE=thread >/dev/null
+if [ ! -x "$main/tests/debrief_integration_tests" ]; then
+  echo "tests/tsan.sh: $main/tests/debrief_integration_tests is missing: build the plain tree first" \
+    "(tests/run.sh, or cmake --build $main)" >&2
+  exit 2
 fi
-cmake --build "$build" --target debriefd debriefctl debrief_unit_tests debrief_integration_tests
+CC=gcc CXX=g++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DDEBRIEF_BUILD_TESTS=ON \
+  -DDEBRIEF_SANITIZE=thread >/dev/null
+cmake --build "$build" -j"$(nproc)" --target debriefd debrief_tsan_tests
+
 reports="$build/tsan-reports"
 rm -rf "$reports"
 mkdir -p "$reports"
 export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$reports/tsan suppressions=$root/tests/tsan.supp"
 status=0
-"$build/tests/debrief_unit_tests" --gtest_filter="$filter" --gtest_brief=1 || status=1
-"$build/tests/debrief_integration_tests" --gtest_brief=1 || status=1
+start=$SECONDS
+# The unit tests in two shards side by side (one per core).
+pids=()
+for shard in 0 1; do
+  GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard "$build/tests/debrief_tsan_tests" \
+    --gtest_filter="$filter" --gtest_brief=1 >"$build/tsan-unit-$shard.log" 2>&1 &
+  pids+=($!)
+done
+for i in 0 1; do
+  if ! wait "${pids[$i]}"; then
+    cat "$build/tsan-unit-$i.log" >&2
+    status=1
+  fi
+done
+echo "ThreadSanitizer: unit tests of the threaded parts in $((SECONDS - start)) s"
+
+# The integration suite, plain-text run (its Tls tests serve TLS on both listeners and renew the
+# certificate), with the TSan debriefd. The Grafana check starts the plain build's debriefd.
+start=$SECONDS
+(cd "$main" && DEBRIEFD_UNDER_TEST="$build/plugin/debriefd" \
+  ctest -j2 --output-on-failure --timeout 900 -L integration -E '^tls\.|^grafana_dashboard$') ||
+  status=1
+echo "ThreadSanitizer: integration suite against the TSan debriefd in $((SECONDS - start)) s"
+
 if compgen -G "$reports/tsan.*" >/dev/null; then
-  echo "ThreadSanitizer reported (see $reports):" >&2
+  echo "ThreadSanitizer reported (the reports are in $reports):" >&2
   grep -h '^SUMMARY' "$reports"/tsan.* | sort | uniq -c >&2
   status=1
 else

@@ -97,7 +97,7 @@ using F8 = float __attribute__((vector_size(32)));
 
 // ThreadSanitizer instruments the clones' resolver, which the loader runs before the sanitizer
 // is ready: a TSan build has one version.
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) || defined(DEBRIEF_TSAN)
 #define DEBRIEF_CLONES
 #else
 #define DEBRIEF_CLONES __attribute__((target_clones("avx2", "default")))

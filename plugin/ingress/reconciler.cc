@@ -121,8 +121,18 @@ absl::Time Reconciler::NextRun(const std::string& id, absl::Time started) const 
   if (options_.interval <= absl::ZeroDuration() || worker_ == nullptr)
     return absl::InfinitePast();  // no schedule: only backfills and explicit passes
   absl::Time next = started + options_.interval;
-  if (auto nb = not_before_.find(id); nb != not_before_.end()) next = std::max(next, nb->second);
+  if (auto rl = rate_limited_.find(id); rl != rate_limited_.end())
+    next = std::max(next, rl->second.since + rl->second.wait);
   return next;
+}
+
+bool Reconciler::RateLimited(const std::string& id, absl::Time now) {
+  auto rl = rate_limited_.find(id);
+  if (rl == rate_limited_.end()) return false;
+  if (now < rl->second.since) rl->second.since = now;  // the clock was set back
+  if (now < rl->second.since + rl->second.wait) return true;
+  rate_limited_.erase(rl);
+  return false;
 }
 
 absl::StatusOr<int> Reconciler::RunOnce() {
@@ -130,8 +140,7 @@ absl::StatusOr<int> Reconciler::RunOnce() {
   absl::Status first_error;
   for (const auto& [id, helpdesk] : helpdesks_) {
     if (unsupported_[id]) continue;
-    auto nb = not_before_.find(id);
-    if (nb != not_before_.end() && clock_.Now() < nb->second) continue;
+    if (RateLimited(id, clock_.Now())) continue;
     const absl::Time started = clock_.Now();
     int pages = 0;
     auto p = ListIntoInbox(store_, *helpdesk, ReconcileCursor(id),
@@ -144,7 +153,7 @@ absl::StatusOr<int> Reconciler::RunOnce() {
         unsupported_[id] = true;
         continue;
       }
-      if (auto d = spi::RetryAfter(p.status())) not_before_[id] = clock_.Now() + *d;
+      if (auto d = spi::RetryAfter(p.status())) rate_limited_[id] = {clock_.Now(), *d};
       if (options_.health != nullptr)
         options_.health->Reconciled(id, absl::InfinitePast(), NextRun(id, started));
       base::log::Warning("reconciler", "listing failed (will retry next interval)",

@@ -63,10 +63,19 @@ class Reconciler {
  private:
   // When the helpdesk is listed next, for a pass that started at `started`.
   absl::Time NextRun(const std::string& id, absl::Time started) const;
+  // Whether the helpdesk's last answer was a rate limit whose wait is not over at `now`.
+  bool RateLimited(const std::string& id, absl::Time now);
+
+  // A rate limit's wait counts from when it was answered; a clock set back before that moment
+  // restarts the wait from the new time (at most the Retry-After, never the whole step).
+  struct RateLimit {
+    absl::Time since;
+    absl::Duration wait;
+  };
 
   spi::Store& store_;
   std::map<std::string, spi::HelpdeskAdapter*> helpdesks_;
-  std::map<std::string, absl::Time> not_before_;  // per helpdesk, after a rate limit
+  std::map<std::string, RateLimit> rate_limited_;  // per helpdesk
   std::map<std::string, bool> unsupported_;
   const spi::Clock& clock_;
   ReconcilerOptions options_;

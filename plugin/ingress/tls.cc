@@ -72,22 +72,19 @@ std::shared_ptr<ssl::context> TlsFiles::Context() const {
   return context_;
 }
 
-std::pair<TlsFiles::Stamp, TlsFiles::Stamp> TlsFiles::Stamps() const {
-  auto stamp = [](const std::string& path) {
-    Stamp s{0, -1};
-    struct stat st {};
-    if (stat(path.c_str(), &st) == 0) {
-      s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-      s.size = st.st_size;
-    }
-    return s;
-  };
-  return {stamp(cert_file_), stamp(key_file_)};
+FileStamp StampOf(const std::string& path) {
+  FileStamp s;
+  struct stat st {};
+  if (stat(path.c_str(), &st) == 0) {
+    s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    s.size = st.st_size;
+  }
+  return s;
 }
 
 absl::StatusOr<bool> TlsFiles::Refresh(bool force) {
   std::lock_guard<std::mutex> refreshing(refresh_mu_);
-  const std::pair<Stamp, Stamp> now = Stamps();
+  const std::pair<FileStamp, FileStamp> now = Stamps();
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!force && now == stamps_) return false;

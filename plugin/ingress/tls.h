@@ -23,6 +23,15 @@ inline constexpr char kTls12Ciphers[] =
 absl::Status CheckTlsFiles(const std::string& cert_file, const std::string& key_file,
                            const std::string& ca_file = "");
 
+// A file as stat(2) saw it: its modification time and size, what tells that it changed. A file
+// that cannot be stat'ed is {0, -1}.
+struct FileStamp {
+  int64_t mtime_ns = 0;
+  int64_t size = -1;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp StampOf(const std::string& path);
+
 // A listener's certificate from its files, read again when they change: Refresh compares the
 // files' modification times and sizes with those last read. A new connection takes the current
 // context (Context); connections already open keep theirs. A certificate that does not load
@@ -39,22 +48,18 @@ class TlsFiles {
   absl::StatusOr<bool> Refresh(bool force = false);
 
  private:
-  // A file as stat(2) saw it: what tells that it changed.
-  struct Stamp {
-    int64_t mtime_ns;
-    int64_t size;
-    bool operator==(const Stamp&) const = default;
-  };
   TlsFiles(std::string cert_file, std::string key_file)
       : cert_file_(std::move(cert_file)), key_file_(std::move(key_file)) {}
-  std::pair<Stamp, Stamp> Stamps() const;
+  std::pair<FileStamp, FileStamp> Stamps() const {
+    return {StampOf(cert_file_), StampOf(key_file_)};
+  }
 
   const std::string cert_file_;
   const std::string key_file_;
   std::mutex refresh_mu_;  // one Refresh at a time: a slower one never installs older files
   mutable std::mutex mu_;
   std::shared_ptr<boost::asio::ssl::context> context_;
-  std::pair<Stamp, Stamp> stamps_{Stamp{0, -1}, Stamp{0, -1}};
+  std::pair<FileStamp, FileStamp> stamps_;
 };
 
 }  // namespace debrief::ingress

@@ -92,8 +92,10 @@ class GrpcCertificate {
   // checks out; an error leaves the copies, and so gRPC, as they were.
   absl::Status Refresh(bool force) {
     std::lock_guard<std::mutex> l(mu_);
-    const std::pair<int64_t, int64_t> now = {Stamp(tls_.cert_file()), Stamp(tls_.key_file())};
-    if (!force && now == stamps_) return absl::OkStatus();
+    const std::pair<ingress::FileStamp, ingress::FileStamp> now = {
+        ingress::StampOf(tls_.cert_file()), ingress::StampOf(tls_.key_file())};
+    if (!force && have_stamps_ && now == stamps_) return absl::OkStatus();
+    have_stamps_ = true;
     stamps_ = now;
     if (absl::Status s = ingress::CheckTlsFiles(tls_.cert_file(), tls_.key_file()); !s.ok())
       return s;
@@ -144,13 +146,6 @@ class GrpcCertificate {
   }
 
  private:
-  // A file's modification time and size, as one number that changes when either does.
-  static int64_t Stamp(const std::string& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return -1;
-    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec +
-           static_cast<int64_t>(st.st_size) * 7919;
-  }
   static absl::Status WriteFile(const std::string& path, const std::string& bytes, mode_t mode) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
@@ -165,7 +160,8 @@ class GrpcCertificate {
   const v1::TlsConfig tls_;
   const std::string dir_;
   std::mutex mu_;
-  std::pair<int64_t, int64_t> stamps_{-2, -2};
+  std::pair<ingress::FileStamp, ingress::FileStamp> stamps_;
+  bool have_stamps_ = false;
   std::string current_, previous_;
 };
 

@@ -13,6 +13,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "debrief/spi/status.h"
 #include "mocks/spi_mocks.h"
 #include "store/sqlite_store.h"
 
@@ -31,6 +32,8 @@ class ListedHelpdesk : public NiceMock<testing::MockHelpdeskAdapter> {
 
   ListedHelpdesk() { ON_CALL(*this, id()).WillByDefault(ReturnRef(id_)); }
   void Down(int from, int to) { down_from_ = from, down_to_ = to; }
+  // The call numbered `call` is refused with 429 and a Retry-After of `wait`.
+  void RateLimit(int call, absl::Duration wait) { limited_call_ = call, retry_after_ = wait; }
 
   absl::StatusOr<spi::TicketPage> ListTickets(const std::string& cursor,
                                               absl::Time since) override {
@@ -38,6 +41,9 @@ class ListedHelpdesk : public NiceMock<testing::MockHelpdeskAdapter> {
     ++calls_;
     if (calls_ >= down_from_ && calls_ < down_to_)
       return absl::UnavailableError("HTTP 503 Service Unavailable");
+    if (calls_ == limited_call_)
+      return spi::WithRetryAfter(absl::ResourceExhaustedError("HTTP 429 Too Many Requests"),
+                                 retry_after_);
     int page = 0;
     if (!cursor.empty() && !absl::SimpleAtoi(cursor, &page))
       return absl::InvalidArgumentError("bad cursor");
@@ -65,7 +71,8 @@ class ListedHelpdesk : public NiceMock<testing::MockHelpdeskAdapter> {
 
  private:
   std::string id_ = "support";
-  int calls_ = 0, down_from_ = 0, down_to_ = 0;
+  int calls_ = 0, down_from_ = 0, down_to_ = 0, limited_call_ = 0;
+  absl::Duration retry_after_;
   std::map<int, int> served_;
 };
 
@@ -115,6 +122,31 @@ TEST_F(ListingDrill, AHelpdeskDownDuringReconciliationResumesFromTheWatermark) {
   std::printf(
       "[drill] helpdesk down during reconciliation (3 calls refused): %d tickets listed, "
       "0 twice, resumed at page 8 of 20\n",
+      ListedHelpdesk::kTickets);
+}
+
+// A rate limit (429, Retry-After two minutes) is waited out; the clock set back an hour during
+// the wait restarts it from the new time instead of adding the hour to it.
+TEST_F(ListingDrill, ARateLimitIsWaitedOutAndAClockSetBackDoesNotProlongIt) {
+  Reconciler r(*store_, {{"support", &helpdesk_}}, clock_, {.max_pages = 50});
+  helpdesk_.RateLimit(3, absl::Minutes(2));
+  EXPECT_FALSE(r.RunOnce().ok());
+  EXPECT_EQ(Inbox(), 2u * ListedHelpdesk::kPage);
+  clock_.Advance(absl::Minutes(1));
+  EXPECT_EQ(r.RunOnce().value_or(-1), 0);
+  EXPECT_EQ(helpdesk_.calls(), 3) << "asked again inside its Retry-After";
+  clock_.Advance(-absl::Hours(1));
+  EXPECT_EQ(r.RunOnce().value_or(-1), 0);
+  EXPECT_EQ(helpdesk_.calls(), 3) << "asked again inside its Retry-After";
+  clock_.Advance(absl::Minutes(2) + absl::Seconds(1));
+  auto stored = r.RunOnce();
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  EXPECT_EQ(*stored, ListedHelpdesk::kTickets - 2 * ListedHelpdesk::kPage);
+  EXPECT_EQ(Inbox(), static_cast<size_t>(ListedHelpdesk::kTickets));
+  EXPECT_EQ(helpdesk_.served_twice(), 0);
+  std::printf(
+      "[drill] helpdesk rate limit (Retry-After 2 min) with the clock set back 1 h during the "
+      "wait: listing resumed 2 min after the step, %d tickets, 0 twice\n",
       ListedHelpdesk::kTickets);
 }
 
