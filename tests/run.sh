@@ -44,12 +44,15 @@ if [ "$sanitizers" = 1 ]; then
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DDEBRIEF_BUILD_TESTS=ON \
     -DDEBRIEF_FUZZ=ON >/dev/null
   cmake --build "$san" -j"$(nproc)" --target debriefd debriefctl debrief_unit_tests \
-    debrief_integration_tests debrief_http_front_fuzzer debrief_normalize_fuzzer \
-    debrief_webhook_fuzzer debrief_config_fuzzer debrief_model_fuzzer debrief_credentials_fuzzer \
+    debrief_http_front_fuzzer debrief_normalize_fuzzer debrief_webhook_fuzzer \
+    debrief_config_fuzzer debrief_model_fuzzer debrief_credentials_fuzzer \
     debrief_tracker_webhook_fuzzer debrief_api_request_fuzzer debrief_redactor_fuzzer
-  # The TLS run of the integration suite is the plain run's twin; under the sanitizers the plain
-  # run (whose Tls tests serve TLS on both listeners) keeps CI inside its time.
-  (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L 'unit|integration' -E '^tls\.')
+  (cd "$san" && ctest -j2 --output-on-failure --timeout 900 -L unit)
+  # The integration suite drives debriefd from outside: the plain build's suite runs against the
+  # sanitized debriefd. Its TLS run is the plain run's twin; the plain run (whose Tls tests serve
+  # TLS on both listeners) keeps CI inside its time. The Grafana check starts the plain debriefd.
+  (cd "$build" && DEBRIEFD_UNDER_TEST="$(realpath -m "$san")/plugin/debriefd" \
+    ctest -j2 --output-on-failure --timeout 900 -L integration -E '^tls\.|^grafana_dashboard$')
   tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-30}"
   # Then ThreadSanitizer: a gcc build of debriefd and of the threaded parts' unit tests, and the
   # integration suite above against that debriefd (tests/tsan.sh).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Seeds every fuzzer from the tests' payloads and runs each for a bounded time.
+# Seeds every fuzzer from the tests' payloads and runs each for a bounded time, one per core at
+# a time (DEBRIEF_FUZZ_JOBS).
 #   tests/fuzz/run.sh BUILD_DIR [SECONDS_EACH]    (BUILD_DIR configured with -DDEBRIEF_FUZZ=ON)
 # Exits non-zero, with the reproducer kept under BUILD_DIR/fuzz/, when a fuzzer finds a crash,
 # a sanitizer report, a leak or a hang.
@@ -136,19 +137,36 @@ api_seed split 0 Admin/SplitPerson '{"person": {"email": "ann@example.com"}}'
 api_seed session 3 session ''
 api_seed unknown 2 Tickets/DropAll '{}'
 
-status=0
-for f in "${fuzzers[@]}"; do
-  corpus="$work/corpus/$f"
+# One fuzzer per core at a time (each is one single-threaded process).
+jobs_max=${DEBRIEF_FUZZ_JOBS:-$(nproc)}
+run_one() {  # NAME
+  local f=$1 corpus="$work/corpus/$1"
   mkdir -p "$corpus"
+  "$build/tests/fuzz/debrief_${f}_fuzzer" "$corpus" "$work/seeds/$f" \
+    -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$work/artifacts/$f-" >"$work/$f.log" 2>&1
+}
+status=0
+batch=()
+finish_batch() {
+  local i
+  for i in "${!batch[@]}"; do
+    local f=${batch[$i]%%:*} pid=${batch[$i]##*:}
+    if ! wait "$pid"; then
+      tail -n 60 "$work/$f.log" >&2
+      echo "fuzz: $f found a problem; reproducer in $work/artifacts/" >&2
+      status=1
+    else
+      grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/$f.log" | sed "s/^/fuzz: $f /"
+    fi
+  done
+  batch=()
+}
+for f in "${fuzzers[@]}"; do
   echo "fuzz: $f for ${seconds}s"
-  if ! "$build/tests/fuzz/debrief_${f}_fuzzer" "$corpus" "$work/seeds/$f" \
-      -max_total_time="$seconds" -timeout=20 -rss_limit_mb=4096 -max_len=65536 \
-      -print_final_stats=1 -artifact_prefix="$work/artifacts/$f-" >"$work/$f.log" 2>&1; then
-    tail -n 60 "$work/$f.log" >&2
-    echo "fuzz: $f found a problem; reproducer in $work/artifacts/" >&2
-    status=1
-  else
-    grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/$f.log" | sed "s/^/fuzz: $f /"
-  fi
+  run_one "$f" &
+  batch+=("$f:$!")
+  if [ "${#batch[@]}" -ge "$jobs_max" ]; then finish_batch; fi
 done
+finish_batch
 exit $status
