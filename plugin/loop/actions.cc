@@ -1,14 +1,17 @@
 // The outbox actions the executor carries out for the loop: create a task, keep it current,
-// tell the tickets, reply, verify the fix.
+// tell the tickets, reply, verify the fix, chase a stalled task.
 #include <iostream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "base/log.h"
 #include "base/time_util.h"
 #include "loop/internal.h"
 #include "loop/loop.h"
 #include "loop/report.h"
+#include "loop/stall.h"
 #include "loop/verification.h"
 #include "settings/settings.h"
 
@@ -220,6 +223,89 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
       break;
   }
   return WriteTask(task, u, clock_.Now());
+}
+
+absl::Status Loop::ChaseStalled(const v1::OutboxAction::ChaseStalled& c) {
+  const absl::Time now = clock_.Now();
+  auto day = [](absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); };
+  v1::ImprovementTask task;
+  TaskReport report;
+  std::string comment;
+  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto t = tx.GetTask(c.task_id());
+    if (!t.ok()) return t.status();
+    if (!*t) return absl::OkStatus();
+    task = std::move(**t);
+    if (!Active(task.status()) || task.external_id().empty()) return absl::OkStatus();
+    auto stall = CheckStall(tx, task, config_, now);
+    if (!stall.ok()) return stall.status();
+    // The status moved since this chase was planned, or the tickets slowed: no longer stalled.
+    if (!stall->stalled || absl::ToUnixMicros(stall->status_changed_at) != c.status_changed_at())
+      return absl::OkStatus();
+    auto records = tx.TicketsOfTask(task.id());
+    if (!records.ok()) return records.status();
+    std::set<std::string> customers;
+    const spi::TicketRecord* oldest = nullptr;
+    for (const spi::TicketRecord& r : *records) {
+      if (r.first_seen >= now - stall->window) customers.insert(CustomerKey(r.ticket));
+      const bool waiting = r.ticket.status() != "solved" && r.ticket.status() != "closed";
+      if (waiting && (oldest == nullptr || r.first_seen < oldest->first_seen)) oldest = &r;
+    }
+    const int64_t window_days = stall->window / absl::Hours(24);
+    comment = absl::StrCat("Debrief: this task has not moved since ", day(stall->status_changed_at),
+                           " (", (now - stall->status_changed_at) / absl::Hours(24),
+                           " days) while its cause kept coming: ", stall->window_tickets,
+                           " new tickets in the last ", window_days, " days, from ",
+                           customers.size(), customers.size() == 1 ? " customer" : " customers",
+                           ".\nWeekly tickets, last 8 weeks: ", WeeklyTrend(*records, now), ".\n");
+    if (oldest != nullptr)
+      absl::StrAppend(&comment, "The longest-waiting customer has waited since ",
+                      day(oldest->first_seen), " (", (now - oldest->first_seen) / absl::Hours(24),
+                      " days, ticket ", oldest->ticket.helpdesk_id(), "/",
+                      oldest->ticket.ticket_id(), ").\n");
+    absl::StrAppend(&comment,
+                    "A status change (in progress, done, won't do) ends this; Debrief asks again "
+                    "after another ",
+                    window_days, " days without one.");
+    auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, now);
+    if (!r.ok()) return r.status();
+    report = std::move(*r);
+    return absl::OkStatus();
+  });
+  if (!s.ok() || comment.empty()) return s;
+  spi::TaskUpdate u;
+  u.impact = std::move(report.impact);
+  u.tickets = std::move(report.tickets);
+  u.comment = std::move(comment);
+  u.comment_key = absl::StrCat("debrief-stalled-", c.status_changed_at(), "-", c.period());
+  u.add_labels.push_back(kStalledLabel);
+  base::log::Info("loop", "stalled task chased",
+                  {{"task", absl::StrCat(task.id())}, {"period", absl::StrCat(c.period())}});
+  return WriteTask(task, u, now);
+}
+
+absl::Status Loop::ClearStall(const v1::OutboxAction::ClearStall& c) {
+  const absl::Time now = clock_.Now();
+  v1::ImprovementTask task;
+  TaskReport report;
+  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto t = tx.GetTask(c.task_id());
+    if (!t.ok()) return t.status();
+    if (!*t) return absl::OkStatus();
+    task = std::move(**t);
+    if (task.external_id().empty()) return absl::OkStatus();
+    auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, now);
+    if (!r.ok()) return r.status();
+    report = std::move(*r);
+    return absl::OkStatus();
+  });
+  if (!s.ok() || task.external_id().empty()) return s;
+  // The impact and links go along as they are now (an update names every linked ticket).
+  spi::TaskUpdate u;
+  u.impact = std::move(report.impact);
+  u.tickets = std::move(report.tickets);
+  u.remove_labels.push_back(kStalledLabel);
+  return WriteTask(task, u, now);
 }
 
 }  // namespace debrief::loop

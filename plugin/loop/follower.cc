@@ -1,5 +1,7 @@
 // Following tasks: status polls, tracker webhooks' nudges, and what a status change sets off.
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -9,6 +11,7 @@
 #include "loop/internal.h"
 #include "loop/loop.h"
 #include "loop/report.h"
+#include "loop/stall.h"
 #include "loop/verification.h"
 #include "settings/settings.h"
 
@@ -60,8 +63,49 @@ absl::StatusOr<int> Loop::Follow() {
     auto n = PollStatuses();
     if (!n.ok()) return n.status();
     changed += *n;
+    // With the statuses fresh: a task that moved is not chased.
+    if (auto chased = ChaseStalledTasks(); !chased.ok())
+      base::log::Warning("task-follower", "could not look for stalled tasks",
+                         {{"error", chased.status().ToString()}});
   }
   return changed;
+}
+
+absl::StatusOr<int> Loop::ChaseStalledTasks() {
+  const absl::Time now = clock_.Now();
+  // Found in a snapshot, enqueued in one short write.
+  std::vector<std::pair<std::string, v1::OutboxAction>> chases;
+  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
+      auto tasks = tx.ListTasks({/*category_id=*/"", st});
+      if (!tasks.ok()) return tasks.status();
+      for (const v1::ImprovementTask& t : *tasks) {
+        if (t.external_id().empty()) continue;
+        auto stall = CheckStall(tx, t, config_, now);
+        if (!stall.ok()) return stall.status();
+        if (!stall->stalled) continue;
+        const int64_t since = absl::ToUnixMicros(stall->status_changed_at);
+        v1::OutboxAction chase;
+        chase.mutable_chase_stalled()->set_task_id(t.id());
+        chase.mutable_chase_stalled()->set_status_changed_at(since);
+        chase.mutable_chase_stalled()->set_period(stall->period);
+        // Keyed by the change the stall counts from and the window: the outbox keeps the key
+        // of a chase done, so a window is chased once however often this runs.
+        chases.emplace_back(absl::StrCat("stalled:", t.id(), ":", since, ":", stall->period),
+                            std::move(chase));
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  if (chases.empty()) return 0;
+  s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    for (const auto& [key, chase] : chases)
+      if (absl::Status e = tx.Enqueue(key, chase, now); !e.ok()) return e;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+  return static_cast<int>(chases.size());
 }
 
 absl::StatusOr<int> Loop::PollStatuses() {
@@ -156,6 +200,17 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
         absl::StrCat("task moved from done to ", v1::TaskStatus_Name(status), " in its tracker"),
         {{"task", absl::StrCat(task_id)}});
   const absl::Time now = clock_.Now();
+  // A task unchanged for a stall window may carry the debrief-stalled label: it comes off.
+  auto stall = CheckStall(tx, task, config_, now);
+  if (!stall.ok()) return stall.status();
+  if (stall->period >= 1 && Active(task.status()) && !task.external_id().empty()) {
+    v1::OutboxAction clear;
+    clear.mutable_clear_stall()->set_task_id(task_id);
+    if (absl::Status s =
+            tx.Enqueue(absl::StrCat("unstall:", task_id, ":", absl::ToUnixMicros(now)), clear, now);
+        !s.ok())
+      return s;
+  }
   v1::TaskStatusChange change;
   change.set_task_id(task_id);
   change.set_status(status);

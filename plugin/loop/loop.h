@@ -30,7 +30,11 @@ namespace debrief::loop {
 //    written when the impact grew by loop.impact_min_growth or the last write is
 //    loop.impact_max_staleness old);
 //  - after loop.settling_delay, verifies the fix (loop/verification.h) and writes the verdict
-//    on the task; a fix that did not hold flags the task for its owner.
+//    on the task; a fix that did not hold flags the task for its owner;
+//  - chases a stalled task (loop/stall.h: its cause keeps bringing tickets while its status
+//    has not moved in loop.stall_window): one comment with what kept coming and the
+//    debrief-stalled label, at most once per window without a status change; the label comes
+//    off when the status moves.
 // Every side effect is an outbox action with a key, so each happens once.
 class Loop {
  public:
@@ -47,6 +51,10 @@ class Loop {
   // Reads back the status of each active task once (of a tracker that lists its changes, only
   // the tasks changed since its last complete poll); returns how many changed.
   absl::StatusOr<int> PollStatuses();
+
+  // Enqueues a chase for each active task that is stalled (the follower does this after each
+  // status poll; a window already chased is not chased again); returns how many are stalled.
+  absl::StatusOr<int> ChaseStalledTasks();
 
   // A tracker's webhook named these tasks (immutable ids): the follower reads them back at
   // once instead of at the next poll. Tasks Debrief does not follow are ignored.
@@ -74,6 +82,8 @@ class Loop {
   absl::Status NotifyTicket(const v1::OutboxAction::NotifyTicket& n);
   absl::Status Reply(const v1::OutboxAction::ReplyToCustomer& r);
   absl::Status VerifyFix(const v1::OutboxAction::VerifyFix& v);
+  absl::Status ChaseStalled(const v1::OutboxAction::ChaseStalled& c);
+  absl::Status ClearStall(const v1::OutboxAction::ClearStall& c);
 
   // The public reply's text for a ticket (the category's template, or the default of its kind).
   static std::string ReplyText(const v1::Category* category, const v1::ImprovementTask& task,

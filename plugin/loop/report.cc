@@ -48,6 +48,15 @@ std::string Trend(const std::vector<int64_t>& weeks) {
 
 }  // namespace
 
+std::string WeeklyTrend(const std::vector<spi::TicketRecord>& records, absl::Time now) {
+  std::vector<int64_t> weeks(kWeeks, 0);
+  for (const spi::TicketRecord& rec : records) {
+    int64_t ago = (now - rec.first_seen) / absl::Hours(24 * 7);
+    if (ago >= 0 && ago < kWeeks) ++weeks[kWeeks - 1 - ago];
+  }
+  return Trend(weeks);
+}
+
 std::string CustomerKey(const v1::Ticket& t) {
   if (!t.requester().id().empty()) return absl::StrCat(t.helpdesk_id(), "/", t.requester().id());
   if (!t.requester().email().empty())
@@ -106,13 +115,10 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
   // Impact.
   std::set<std::string> customers;
   absl::Time first = absl::InfiniteFuture(), last = absl::InfinitePast();
-  std::vector<int64_t> weeks(kWeeks, 0);
   for (const spi::TicketRecord& rec : *records) {
     customers.insert(CustomerKey(rec.ticket));
     first = std::min(first, rec.first_seen);
     last = std::max(last, rec.first_seen);
-    int64_t ago = (now - rec.first_seen) / absl::Hours(24 * 7);
-    if (ago >= 0 && ago < kWeeks) ++weeks[kWeeks - 1 - ago];
   }
   std::string& im = r.impact;
   absl::StrAppend(&im, "### Impact (kept current by Debrief; updated ",
@@ -120,7 +126,8 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
   absl::StrAppend(&im, "- Tickets: ", records->size(), " from ", customers.size(), " customers\n");
   if (!records->empty())
     absl::StrAppend(&im, "- First seen ", Day(first), ", last seen ", Day(last), "\n");
-  absl::StrAppend(&im, "- Weekly tickets, last ", kWeeks, " weeks: ", Trend(weeks), "\n");
+  absl::StrAppend(&im, "- Weekly tickets, last ", kWeeks, " weeks: ", WeeklyTrend(*records, now),
+                  "\n");
   if (task.status() == v1::TASK_DONE && task.has_done_at())
     absl::StrAppend(&im, "- Done on ", Day(base::FromTimestamp(task.done_at())),
                     "; the linked tickets were told.\n");

@@ -26,6 +26,10 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
                                        const v1::Category* category, const v1::LoopConfig& loop,
                                        absl::Time now);
 
+// The tickets per week over the last eight weeks: bars, the counts, and which way they go
+// ("▁▂▃▅▆▇██  1 2 3 5 6 7 9 9 (rising)").
+std::string WeeklyTrend(const std::vector<spi::TicketRecord>& records, absl::Time now);
+
 // The customer a ticket came from: the requester's id, else e-mail, else the ticket.
 std::string CustomerKey(const v1::Ticket& t);
 

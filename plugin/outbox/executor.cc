@@ -121,6 +121,10 @@ absl::Status Executor::Execute(const spi::OutboxEntry& e) {
       return loop_.Reply(e.action.reply());
     case v1::OutboxAction::kVerifyFix:
       return loop_.VerifyFix(e.action.verify_fix());
+    case v1::OutboxAction::kChaseStalled:
+      return loop_.ChaseStalled(e.action.chase_stalled());
+    case v1::OutboxAction::kClearStall:
+      return loop_.ClearStall(e.action.clear_stall());
     case v1::OutboxAction::ACTION_NOT_SET:
       break;
   }

@@ -377,6 +377,12 @@ ActionSubject SubjectOf(const v1::OutboxAction& a) {
     case v1::OutboxAction::kVerifyFix:
       s.task_id = a.verify_fix().task_id();
       break;
+    case v1::OutboxAction::kChaseStalled:
+      s.task_id = a.chase_stalled().task_id();
+      break;
+    case v1::OutboxAction::kClearStall:
+      s.task_id = a.clear_stall().task_id();
+      break;
     case v1::OutboxAction::ACTION_NOT_SET:
       break;
   }

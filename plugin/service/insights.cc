@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/time_util.h"
+#include "loop/stall.h"
 #include "service/service.h"
 
 namespace debrief::service {
@@ -44,10 +45,6 @@ void SetDuration(google::protobuf::Duration* out, absl::Duration d) {
   const int64_t us = absl::ToInt64Microseconds(d);
   out->set_seconds(us / 1000000);
   out->set_nanos(static_cast<int32_t>((us % 1000000) * 1000));
-}
-
-absl::Duration FromDuration(const google::protobuf::Duration& d) {
-  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 // The nearest-rank percentile of sorted durations.
@@ -125,7 +122,6 @@ absl::StatusOr<v1::TasksByImpactResponse> Service::TasksByImpact(
   const absl::Time now = d_.clock.Now();
   const auto categories = CategoriesById();
   const v1::LoopConfig& loop = d_.config.loop();
-  const absl::Duration stall_window = FromDuration(loop.stall_window());
   v1::TasksByImpactResponse res;
   res.set_stall_min_tickets(loop.stall_min_tickets());
   *res.mutable_stall_window() = loop.stall_window();
@@ -157,17 +153,11 @@ absl::StatusOr<v1::TasksByImpactResponse> Service::TasksByImpact(
       row.set_earlier_tickets(earlier);
       row.set_growth(earlier > 0 ? static_cast<double>(recent) / static_cast<double>(earlier) - 1
                                  : 0);
-      auto history = tx.StatusHistory(task.id());
-      if (!history.ok()) return history.status();
-      absl::Time changed = base::FromTimestamp(task.created_at());
-      for (const v1::TaskStatusChange& h : *history)
-        changed = std::max(changed, base::FromTimestamp(h.at()));
-      base::SetTimestamp(row.mutable_status_changed_at(), changed);
-      auto arriving = tx.CountTickets(task.category_id(), now - stall_window, now);
-      if (!arriving.ok()) return arriving.status();
-      row.set_window_tickets(*arriving);
-      row.set_stalled(*arriving >= static_cast<int64_t>(loop.stall_min_tickets()) &&
-                      changed <= now - stall_window);
+      auto stall = loop::CheckStall(tx, task, loop, now);
+      if (!stall.ok()) return stall.status();
+      base::SetTimestamp(row.mutable_status_changed_at(), stall->status_changed_at);
+      row.set_window_tickets(stall->window_tickets);
+      row.set_stalled(stall->stalled);
       *row.mutable_task() = std::move(task);
       rows.push_back(std::move(row));
     }

@@ -195,6 +195,8 @@ TEST_P(TrackerContract, UpdateTaskSendsWhatTheDescriptionAllows) {
   u.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 3 from 3 customers\n";
   u.tickets = {{"desk", "3", "Charged twice again", "https://desk.test/tickets/3"}};
   u.add_labels = {"regression"};
+  // A label the vendors' example issues carry ("bug"), so taking it off is sent and checked.
+  u.remove_labels = {"bug"};
   u.comment = "Fix verified: tickets of this cause fell from 12 to 1 a week.";
   u.comment_key = "verify:7";
   auto s = adapter_->UpdateTask(t->external_id, u);
@@ -282,6 +284,7 @@ TEST_F(LinearContract, EveryOperationTheAdapterSendsIsValidForLinearsSchema) {
   u.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 3 from 3 customers\n";
   u.tickets = {{"desk", "2", "Refund missing", "https://desk.test/tickets/2"}};
   u.add_labels = {"regression"};
+  u.remove_labels = {"support"};  // removedLabelIds, checked against the schema too
   u.comment = "Fix verified.";
   u.comment_key = "verify:7";
   ASSERT_TRUE((*a)->UpdateTask(t->external_id, u).ok());

@@ -33,6 +33,7 @@ GITHUB_PATHS = [
     "/repos/{owner}/{repo}/issues",
     "/repos/{owner}/{repo}/issues/{issue_number}",
     "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+    "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
     "/repos/{owner}/{repo}/issues/{issue_number}/comments",
     "/search/issues",
 ]

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "classify/keyword_classifier.h"
 #include "config/config.h"
@@ -405,6 +406,75 @@ TEST_F(LoopScenario, AnAgentRequestsATaskWithoutWaitingForTheThreshold) {
                   })
                   .ok());
   EXPECT_FALSE(req->created);
+}
+
+// A task whose cause keeps coming while nobody moves it is chased: one comment with what kept
+// coming and the debrief-stalled label, once per window without a status change (14 days and
+// 10 tickets by default). A status change ends it; a task that stalls again is chased again.
+TEST_F(LoopScenario, AStalledTaskIsChasedOncePerWindowUntilItsStatusMoves) {
+  for (int i = 1; i <= 3; ++i)
+    Ticket(absl::StrCat("s", i), absl::StrCat("c", i), "Ann Example", "cannot log in");
+  Run();
+  const v1::ImprovementTask task = Task("login");
+  ASSERT_FALSE(task.external_id().empty());
+  auto chases = [&] {
+    std::vector<std::string> out;
+    auto details = tracker_->Details(task.external_id());
+    for (const std::string& c : details->comments)
+      if (absl::StrContains(c, "has not moved")) out.push_back(c);
+    return out;
+  };
+  // Twelve days of tickets: many, but the task is younger than the window.
+  for (int i = 4; i <= 15; ++i) {
+    clock_.Advance(absl::Hours(24));
+    Ticket(absl::StrCat("s", i), absl::StrCat("c", i), "Ann Example", "log in loop");
+  }
+  Run();
+  EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 0);
+  EXPECT_THAT(tracker_->Details(task.external_id())->labels,
+              Not(::testing::Contains("debrief-stalled")));
+
+  // Fifteen days unmoved, twelve tickets in the last fourteen: chased.
+  clock_.Advance(absl::Hours(24 * 3));
+  EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 1);
+  Run();
+  ASSERT_EQ(chases().size(), 1u);
+  EXPECT_THAT(chases()[0], HasSubstr("(15 days) while its cause kept coming: 12 new tickets in "
+                                     "the last 14 days, from 12 customers"));
+  EXPECT_THAT(chases()[0], HasSubstr("waited since 2026-11-18 (15 days, ticket support/s1)"));
+  EXPECT_THAT(chases()[0], Not(HasSubstr("Ann")));
+  EXPECT_THAT(tracker_->Details(task.external_id())->labels,
+              ::testing::Contains("debrief-stalled"));
+  // Later polls in the same window: not again.
+  for (int i = 0; i < 3; ++i) {
+    clock_.Advance(absl::Hours(2));
+    EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 1);
+    Run();
+  }
+  EXPECT_EQ(chases().size(), 1u);
+
+  // Someone takes it: no longer stalled, and the label comes off.
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_IN_PROGRESS).ok());
+  ASSERT_EQ(loop_->PollStatuses().value_or(-1), 1);
+  Run();
+  EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 0);
+  EXPECT_THAT(tracker_->Details(task.external_id())->labels,
+              Not(::testing::Contains("debrief-stalled")));
+
+  // ... and leaves it there while tickets keep coming: chased again fifteen days later.
+  for (int i = 1; i <= 12; ++i) {
+    clock_.Advance(absl::Hours(24));
+    Ticket(absl::StrCat("u", i), absl::StrCat("d", i), "Bo Example", "log in loop");
+    EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 0);
+  }
+  clock_.Advance(absl::Hours(24 * 3));
+  EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 1);
+  Run();
+  EXPECT_EQ(chases().size(), 2u);
+  EXPECT_THAT(tracker_->Details(task.external_id())->labels,
+              ::testing::Contains("debrief-stalled"));
+  EXPECT_EQ(tracker_->Details(task.external_id())->comments.size(), chases().size())
+      << "a chase wrote more than its comment";
 }
 
 // The statistics against values computed independently by Python (fractions, math.comb).

@@ -143,6 +143,8 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     std::vector<std::string> labels = absl::StrSplit(q.Text(2), ',', absl::SkipEmpty());
     for (const std::string& add : u.add_labels)
       if (std::find(labels.begin(), labels.end(), add) == labels.end()) labels.push_back(add);
+    for (const std::string& rm : u.remove_labels)
+      labels.erase(std::remove(labels.begin(), labels.end(), rm), labels.end());
     if (auto s = set_text_.Reset()
                      .Bind(description)
                      .Bind(absl::StrJoin(labels, ","))

@@ -130,6 +130,16 @@ class GitHub final : public spi::TrackerAdapter {
           !s.ok())
         return s.status();
     }
+    for (const std::string& l : u.remove_labels) {
+      bool has = false;
+      for (const json& have : issue->value("labels", json::array())) has |= Text(have, "name") == l;
+      if (!has) continue;
+      // Answers the labels left, as a list.
+      if (auto s = Call(http_, Request("DELETE", absl::StrCat(path, "/labels/", UrlEncode(l)), ""),
+                        absl::StrCat("GitHub: unlabel ", external_id), clock_.Now());
+          !s.ok())
+        return s.status();
+    }
     if (u.comment.empty()) return absl::OkStatus();
     // The keyed comment, once: look for its marker among the issue's comments first.
     const std::string marker = common::CommentMarker(u.comment_key);

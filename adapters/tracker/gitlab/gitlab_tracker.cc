@@ -99,6 +99,14 @@ class GitLab final : public spi::TrackerAdapter {
       if (!has) add.push_back(l);
     }
     if (!add.empty()) change["add_labels"] = absl::StrJoin(add, ",");
+    std::vector<std::string> remove;
+    for (const std::string& l : u.remove_labels)
+      for (const json& have : issue->value("labels", json::array()))
+        if (TextOf(have) == l) {
+          remove.push_back(l);
+          break;
+        }
+    if (!remove.empty()) change["remove_labels"] = absl::StrJoin(remove, ",");
     if (!change.empty()) {
       if (auto s = Send("PUT", path, change.dump(), absl::StrCat("GitLab: update ", external_id));
           !s.ok())

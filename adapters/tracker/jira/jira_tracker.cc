@@ -254,6 +254,12 @@ class Jira final : public spi::TrackerAdapter {
       for (const json& have : f.value("labels", json::array())) has |= have == Label(l);
       if (!has) labels.push_back({{"add", Label(l)}});
     }
+    for (const std::string& l : u.remove_labels)
+      for (const json& have : f.value("labels", json::array()))
+        if (have == Label(l)) {
+          labels.push_back({{"remove", Label(l)}});
+          break;
+        }
     if (changed || !labels.empty()) {
       json body = json::object();
       if (changed) body["fields"] = {{"description", doc}};

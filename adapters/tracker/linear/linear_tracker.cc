@@ -1,5 +1,6 @@
 #include "tracker/linear/linear_tracker.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -132,8 +133,14 @@ class Linear final : public spi::TrackerAdapter {
     const std::string now = common::ReplaceImpact(old, u.impact);
     if (now != old) input["description"] = now;
     std::set<std::string> have;
-    for (const json& l : issue.value("labels", json::object()).value("nodes", json::array()))
+    json removed = json::array();
+    for (const json& l : issue.value("labels", json::object()).value("nodes", json::array())) {
       have.insert(Text(l, "name"));
+      if (std::find(u.remove_labels.begin(), u.remove_labels.end(), Text(l, "name")) !=
+          u.remove_labels.end())
+        removed.push_back(Text(l, "id"));
+    }
+    if (!removed.empty()) input["removedLabelIds"] = removed;
     std::vector<std::string> missing;
     for (const std::string& l : u.add_labels)
       if (!have.contains(l)) missing.push_back(l);

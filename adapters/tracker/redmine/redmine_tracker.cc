@@ -168,19 +168,24 @@ class Redmine final : public spi::TrackerAdapter {
       change["description"] = now;
     if (!u.comment.empty() && !HasJournal(*i, common::CommentMarker(u.comment_key)))
       change["notes"] = Formatted(common::KeyedComment(u.comment, u.comment_key));
-    if (cfg_.labels_field_id() != 0 && !u.add_labels.empty()) {
+    if (cfg_.labels_field_id() != 0 && (!u.add_labels.empty() || !u.remove_labels.empty())) {
       json values = json::array();
       for (const json& cf : i->value("custom_fields", json::array()))
         if (cf.value("id", int64_t{0}) == cfg_.labels_field_id() && cf.contains("value") &&
             cf["value"].is_array())
           values = cf["value"];
-      bool grew = false;
+      bool changed = false;
       for (const std::string& l : u.add_labels)
         if (std::find(values.begin(), values.end(), json(l)) == values.end()) {
           values.push_back(l);
-          grew = true;
+          changed = true;
         }
-      if (grew) change["custom_fields"] = {{{"id", cfg_.labels_field_id()}, {"value", values}}};
+      for (const std::string& l : u.remove_labels)
+        if (auto at = std::find(values.begin(), values.end(), json(l)); at != values.end()) {
+          values.erase(at);
+          changed = true;
+        }
+      if (changed) change["custom_fields"] = {{{"id", cfg_.labels_field_id()}, {"value", values}}};
     }
     // Links: Redmine has no native link to an outside ticket; the impact section lists them.
     if (change.empty()) return absl::OkStatus();  // one journal per real change, none otherwise

@@ -37,6 +37,7 @@ struct TaskUpdate {
   std::string impact;                 // replaces the impact section in place
   std::vector<LinkedTicket> tickets;  // every ticket linked now: link the new, unlink the gone
   std::vector<std::string> add_labels;
+  std::vector<std::string> remove_labels;  // taken off where present (a stall that ended)
   // A comment added at most once per comment_key (empty: no comment).
   std::string comment;
   std::string comment_key;

@@ -111,6 +111,11 @@ class FakeTracker : public spi::HttpClient {
     std::lock_guard<std::mutex> l(mu_);
     return issues_.at(id).comments;
   }
+  // The issue's labels, where this tracker has them (nullopt where it has none).
+  std::optional<std::vector<std::string>> Labels(const std::string& id) {
+    std::lock_guard<std::mutex> l(mu_);
+    return LabelsOf(issues_.at(id).data);
+  }
   std::vector<std::string> LinkTitles(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
     std::vector<std::string> out;
@@ -121,6 +126,10 @@ class FakeTracker : public spi::HttpClient {
  protected:
   // Whether a request only reads (GraphQL queries are POSTed).
   virtual bool IsRead(const spi::HttpRequest& r) const { return r.method == "GET"; }
+  virtual std::optional<std::vector<std::string>> LabelsOf(const json& data) {
+    (void)data;
+    return std::nullopt;
+  }
   virtual spi::HttpResponse Handle(const spi::HttpRequest& r) = 0;
   virtual std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) = 0;
 
@@ -186,6 +195,12 @@ class FakeRedmine final : public FakeTracker {
   }
 
  private:
+  // The labels' list custom field (labels_field_id 9 in the suite's settings).
+  std::optional<std::vector<std::string>> LabelsOf(const json& d) override {
+    for (const json& cf : d.value("custom_fields", json::array()))
+      if (cf.value("id", 0) == 9) return cf["value"].get<std::vector<std::string>>();
+    return std::nullopt;
+  }
   static std::string Crlf(const std::string& s) {
     std::string out;
     for (char c : s) {
@@ -313,6 +328,11 @@ class FakeGitHub final : public FakeTracker {
   }
 
  private:
+  std::optional<std::vector<std::string>> LabelsOf(const json& d) override {
+    std::vector<std::string> out;
+    for (const json& l : d.value("labels", json::array())) out.push_back(l["name"]);
+    return out;
+  }
   std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
     if (Header(r, "Authorization") != "Bearer " + token_) return Answer(401, nullptr);
     return std::nullopt;
@@ -358,6 +378,16 @@ class FakeGitHub final : public FakeTracker {
     if (parts.size() == 2 && parts[1] == "labels" && r.method == "POST") {
       for (const json& l : body["labels"]) d["labels"].push_back({{"name", l}});
       return Answer(200, d["labels"]);
+    }
+    if (parts.size() == 3 && parts[1] == "labels" && r.method == "DELETE") {
+      const std::string name = UrlDecode(parts[2]);
+      json kept = json::array();
+      for (const json& l : d["labels"])
+        if (l["name"] != name) kept.push_back(l);
+      if (kept.size() == d["labels"].size())
+        return Answer(404, {{"message", "Label does not exist"}});
+      d["labels"] = kept;
+      return Answer(200, kept);
     }
     if (parts.size() == 2 && parts[1] == "comments") {
       if (r.method == "POST") {
@@ -408,6 +438,11 @@ class FakeJira final : public FakeTracker {
   }
 
  private:
+  std::optional<std::vector<std::string>> LabelsOf(const json& d) override {
+    std::vector<std::string> out;
+    for (const json& l : d["fields"].value("labels", json::array())) out.push_back(l);
+    return out;
+  }
   std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
     if (Header(r, "Authorization") != auth_) return Answer(401, nullptr);
     return std::nullopt;
@@ -468,7 +503,14 @@ class FakeJira final : public FakeTracker {
         for (auto& [k, v] : body["fields"].items()) d["fields"][k] = v;
       if (body.contains("update") && body["update"].contains("labels"))
         for (const json& op : body["update"]["labels"])
-          if (op.contains("add")) d["fields"]["labels"].push_back(op["add"]);
+          if (op.contains("add")) {
+            d["fields"]["labels"].push_back(op["add"]);
+          } else if (op.contains("remove")) {
+            json kept = json::array();
+            for (const json& l : d["fields"]["labels"])
+              if (l != op["remove"]) kept.push_back(l);
+            d["fields"]["labels"] = kept;
+          }
       return Answer(204, nullptr);
     }
     if (parts.size() == 2 && parts[1] == "comment") {
@@ -530,6 +572,11 @@ class FakeGitLab final : public FakeTracker {
   }
 
  private:
+  std::optional<std::vector<std::string>> LabelsOf(const json& d) override {
+    std::vector<std::string> out;
+    for (const json& l : d.value("labels", json::array())) out.push_back(l);
+    return out;
+  }
   std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
     if (Header(r, "PRIVATE-TOKEN") != token_) return Answer(401, {{"message", "401 Unauthorized"}});
     return std::nullopt;
@@ -606,6 +653,13 @@ class FakeGitLab final : public FakeTracker {
       if (body.contains("add_labels"))
         for (absl::string_view l : absl::StrSplit(body["add_labels"].get<std::string>(), ','))
           i->data["labels"].push_back(std::string(l));
+      if (body.contains("remove_labels")) {
+        std::set<std::string> gone = absl::StrSplit(body["remove_labels"].get<std::string>(), ',');
+        json kept = json::array();
+        for (const json& l : i->data["labels"])
+          if (!gone.contains(l.get<std::string>())) kept.push_back(l);
+        i->data["labels"] = kept;
+      }
       return Answer(200, i->data);
     }
     if (parts.size() == 2 && parts[1] == "notes") {
@@ -655,6 +709,11 @@ class FakeLinear final : public FakeTracker {
   }
 
  private:
+  std::optional<std::vector<std::string>> LabelsOf(const json& d) override {
+    std::vector<std::string> out;
+    for (const json& id : d.value("labelIds", json::array())) out.push_back(LabelName(id));
+    return out;
+  }
   std::optional<spi::HttpResponse> CheckAuth(const spi::HttpRequest& r) override {
     if (Header(r, "Authorization") != key_)
       return Answer(400, {{"errors",
@@ -763,6 +822,14 @@ class FakeLinear final : public FakeTracker {
       if (in.contains("description")) it->second.data["description"] = in["description"];
       for (const json& l : in.value("addedLabelIds", json::array()))
         it->second.data["labelIds"].push_back(l);
+      if (in.contains("removedLabelIds")) {
+        json kept = json::array();
+        for (const json& l : it->second.data["labelIds"])
+          if (std::find(in["removedLabelIds"].begin(), in["removedLabelIds"].end(), l) ==
+              in["removedLabelIds"].end())
+            kept.push_back(l);
+        it->second.data["labelIds"] = kept;
+      }
       return data({{"issueUpdate", {{"success", true}}}});
     }
     return Answer(400, {{"errors", {{{"message", "unknown operation"}}}}});

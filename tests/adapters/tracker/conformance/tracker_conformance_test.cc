@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -42,6 +43,8 @@ class Peer {
   // A person adds a paragraph of their own at the top of the description.
   virtual void PrependText(const std::string& id, const std::string& text) = 0;
   virtual std::vector<std::string> Comments(const std::string& id) = 0;
+  // The task's labels, where the tracker has them.
+  virtual std::optional<std::vector<std::string>> Labels(const std::string& id) = 0;
   virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
   // The tickets the task points at: native links where the tracker has them, else the ticket
   // URLs in its text.
@@ -74,6 +77,9 @@ class HttpPeer : public Peer {
   }
   std::vector<std::string> Comments(const std::string& id) override {
     return f_->Comments(Key(id));
+  }
+  std::optional<std::vector<std::string>> Labels(const std::string& id) override {
+    return f_->Labels(Key(id));
   }
   void SetStatus(const std::string& id, v1::TaskStatus s) override { f_->SetStatus(Key(id), s); }
   bool Links(const std::string& id, const spi::LinkedTicket& t) override {
@@ -181,6 +187,9 @@ class BuiltinPeer final : public Peer {
   std::vector<std::string> Comments(const std::string& id) override {
     return t_->Details(id)->comments;
   }
+  std::optional<std::vector<std::string>> Labels(const std::string& id) override {
+    return t_->Details(id)->labels;
+  }
   void SetStatus(const std::string& id, v1::TaskStatus s) override {
     ASSERT_TRUE(t_->SetStatus(id, s).ok());
   }
@@ -213,7 +222,7 @@ std::vector<TrackerCase> Cases() {
        /*edits_keep_people_text=*/false},
       {"redmine",
        "      url: http://redmine.test\n      api_key: {env: TRACKER_TOKEN}\n"
-       "      project: support\n      tracker_id: 2\n",
+       "      project: support\n      tracker_id: 2\n      labels_field_id: 9\n",
        [](spi::TrackerAdapter*, const spi::Clock& clock) {
          return std::make_unique<HttpPeer>(std::make_unique<testing::FakeRedmine>(kToken, clock));
        }},
@@ -397,6 +406,36 @@ TEST_P(TrackerConformance, AKeyedCommentIsWrittenOnce) {
   auto comments = peer_->Comments(t->external_id);
   ASSERT_EQ(comments.size(), 1u);
   EXPECT_TRUE(absl::StrContains(comments[0], "fell from 12 to 1")) << comments[0];
+}
+
+// A label Debrief adds (debrief-stalled) is added once, and taken off again when the reason
+// for it ends; labels people or the category put on stay. Taking off a label that is not there
+// writes nothing.
+TEST_P(TrackerConformance, ALabelIsAddedOnceAndTakenOffAgain) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  if (!peer_->Labels(t->external_id)) GTEST_SKIP() << "no labels in this tracker's set-up";
+  auto count = [&](const std::string& label) {
+    auto l = peer_->Labels(t->external_id);
+    return std::count(l->begin(), l->end(), label);
+  };
+  spi::TaskUpdate on;  // the impact and links as they are, with the label
+  on.impact = Draft().impact;
+  on.tickets = Draft().tickets;
+  on.add_labels = {"debrief-stalled"};
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, on).ok());
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, on).ok());
+  EXPECT_EQ(count("debrief-stalled"), 1);
+  spi::TaskUpdate off = on;
+  off.add_labels.clear();
+  off.remove_labels = {"debrief-stalled"};
+  auto s = adapter_->UpdateTask(t->external_id, off);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(count("debrief-stalled"), 0);
+  EXPECT_EQ(count("support"), 1) << "the category's label was taken off too";
+  const int writes = peer_->http() ? peer_->http()->writes() : 0;
+  ASSERT_TRUE(adapter_->UpdateTask(t->external_id, off).ok());
+  if (peer_->http()) EXPECT_EQ(peer_->http()->writes(), writes);
 }
 
 TEST_P(TrackerConformance, ReadsBackTheStatusSetInTheTracker) {
