@@ -39,7 +39,7 @@ if [ -z "$sanitizers" ]; then
   if [ $# -eq 0 ]; then sanitizers=1; else sanitizers=0; fi
 fi
 if [ "$sanitizers" = 1 ]; then
-  san=${DEBRIEF_SANITIZE_BUILD_DIR:-build-sanitize}
+  san=$(realpath -m "${DEBRIEF_SANITIZE_BUILD_DIR:-build-sanitize}")
   CC=clang CXX=clang++ cmake -S . -B "$san" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DDEBRIEF_BUILD_TESTS=ON \
     -DDEBRIEF_FUZZ=ON >/dev/null
@@ -51,7 +51,7 @@ if [ "$sanitizers" = 1 ]; then
   # The integration suite drives debriefd from outside: the plain build's suite runs against the
   # sanitized debriefd. Its TLS run is the plain run's twin; the plain run (whose Tls tests serve
   # TLS on both listeners) keeps CI inside its time. The Grafana check starts the plain debriefd.
-  (cd "$build" && DEBRIEFD_UNDER_TEST="$(realpath -m "$san")/plugin/debriefd" \
+  (cd "$build" && DEBRIEFD_UNDER_TEST="$san/plugin/debriefd" \
     ctest -j2 --output-on-failure --timeout 900 -L integration -E '^tls\.|^grafana_dashboard$')
   tests/fuzz/run.sh "$san" "${DEBRIEF_FUZZ_SECONDS:-30}"
   # Then ThreadSanitizer: a gcc build of debriefd and of the threaded parts' unit tests, and the

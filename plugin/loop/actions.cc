@@ -1,7 +1,6 @@
 // The outbox actions the executor carries out for the loop: create a task, keep it current,
 // tell the tickets, reply, verify the fix, chase a stalled task.
 #include <iostream>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -240,14 +239,17 @@ absl::Status Loop::ChaseStalled(const v1::OutboxAction::ChaseStalled& c) {
     auto stall = CheckStall(tx, task, config_, now);
     if (!stall.ok()) return stall.status();
     // The status moved since this chase was planned, or the tickets slowed: no longer stalled.
-    if (!stall->stalled || absl::ToUnixMicros(stall->status_changed_at) != c.status_changed_at())
+    // A chase held up past its window leaves that window to the next chase.
+    if (!stall->stalled || absl::ToUnixMicros(stall->status_changed_at) != c.status_changed_at() ||
+        stall->period != c.period())
       return absl::OkStatus();
     auto records = tx.TicketsOfTask(task.id());
     if (!records.ok()) return records.status();
-    std::set<std::string> customers;
+    // Counted as the tickets are (the cause's, in the window), never named.
+    auto customers = tx.CountCustomers(task.category_id(), "", now - stall->window, now);
+    if (!customers.ok()) return customers.status();
     const spi::TicketRecord* oldest = nullptr;
     for (const spi::TicketRecord& r : *records) {
-      if (r.first_seen >= now - stall->window) customers.insert(CustomerKey(r.ticket));
       const bool waiting = r.ticket.status() != "solved" && r.ticket.status() != "closed";
       if (waiting && (oldest == nullptr || r.first_seen < oldest->first_seen)) oldest = &r;
     }
@@ -255,8 +257,8 @@ absl::Status Loop::ChaseStalled(const v1::OutboxAction::ChaseStalled& c) {
     comment = absl::StrCat("Debrief: this task has not moved since ", day(stall->status_changed_at),
                            " (", (now - stall->status_changed_at) / absl::Hours(24),
                            " days) while its cause kept coming: ", stall->window_tickets,
-                           " new tickets in the last ", window_days, " days, from ",
-                           customers.size(), customers.size() == 1 ? " customer" : " customers",
+                           " new tickets in the last ", window_days, " days, from ", *customers,
+                           *customers == 1 ? " customer" : " customers",
                            ".\nWeekly tickets, last 8 weeks: ", WeeklyTrend(*records, now), ".\n");
     if (oldest != nullptr)
       absl::StrAppend(&comment, "The longest-waiting customer has waited since ",
@@ -279,9 +281,13 @@ absl::Status Loop::ChaseStalled(const v1::OutboxAction::ChaseStalled& c) {
   u.comment = std::move(comment);
   u.comment_key = absl::StrCat("debrief-stalled-", c.status_changed_at(), "-", c.period());
   u.add_labels.push_back(kStalledLabel);
+  if (absl::Status w = WriteTask(task, u, now); !w.ok()) return w;
   base::log::Info("loop", "stalled task chased",
                   {{"task", absl::StrCat(task.id())}, {"period", absl::StrCat(c.period())}});
-  return WriteTask(task, u, now);
+  // Remembered, so the status change that ends the stall takes the label off.
+  return store_.Transact([&](spi::StoreTransaction& tx) {
+    return tx.PutCursor(StalledCursor(task.id()), absl::StrCat(c.status_changed_at()));
+  });
 }
 
 absl::Status Loop::ClearStall(const v1::OutboxAction::ClearStall& c) {

@@ -200,16 +200,17 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
         absl::StrCat("task moved from done to ", v1::TaskStatus_Name(status), " in its tracker"),
         {{"task", absl::StrCat(task_id)}});
   const absl::Time now = clock_.Now();
-  // A task unchanged for a stall window may carry the debrief-stalled label: it comes off.
-  auto stall = CheckStall(tx, task, config_, now);
-  if (!stall.ok()) return stall.status();
-  if (stall->period >= 1 && Active(task.status()) && !task.external_id().empty()) {
+  // A task chased as stalled carries the debrief-stalled label: it comes off, once per stall.
+  const std::string chased = StalledCursor(task_id);
+  auto since = tx.GetCursor(chased);
+  if (!since.ok()) return since.status();
+  if (*since && !(*since)->empty()) {
     v1::OutboxAction clear;
     clear.mutable_clear_stall()->set_task_id(task_id);
-    if (absl::Status s =
-            tx.Enqueue(absl::StrCat("unstall:", task_id, ":", absl::ToUnixMicros(now)), clear, now);
+    if (absl::Status s = tx.Enqueue(absl::StrCat("unstall:", task_id, ":", **since), clear, now);
         !s.ok())
       return s;
+    if (absl::Status s = tx.PutCursor(chased, ""); !s.ok()) return s;
   }
   v1::TaskStatusChange change;
   change.set_task_id(task_id);

@@ -6,8 +6,10 @@
 // without a change). One rule for both, here.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/time_util.h"
 #include "debrief/spi/store.h"
@@ -28,6 +30,10 @@ struct Stall {
   // 2 in the next, ... (0 while younger than one window).
   int64_t period = 0;
 };
+
+// The store's cursor that remembers a task was chased: the status change its stall counted
+// from (unix micros), empty once the label is off again.
+inline std::string StalledCursor(int64_t task_id) { return absl::StrCat("stalled:", task_id); }
 
 inline absl::Duration StallWindow(const v1::LoopConfig& loop) {
   return settings::ToDuration(loop.stall_window(), absl::Hours(24 * 14));

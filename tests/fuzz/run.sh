@@ -157,7 +157,8 @@ finish_batch() {
       echo "fuzz: $f found a problem; reproducer in $work/artifacts/" >&2
       status=1
     else
-      grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/$f.log" | sed "s/^/fuzz: $f /"
+      grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "$work/$f.log" |
+        sed "s/^/fuzz: $f /" || true
     fi
   done
   batch=()

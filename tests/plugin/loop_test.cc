@@ -143,6 +143,20 @@ taxonomy:
     return out;
   }
 
+  // The stalled labels taken off so far (ClearStall actions done).
+  int ClearStalls() {
+    int n = 0;
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto done = tx.ListActions(spi::ActionState::kDone, 10000);
+                      if (!done.ok()) return done.status();
+                      for (const auto& a : *done) n += a.action.has_clear_stall();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return n;
+  }
+
   int NotesFor(const std::string& ticket, bool is_public) {
     int n = 0;
     for (const auto& p : posted_) n += p.ticket_id == ticket && p.note.is_public == is_public;
@@ -287,6 +301,8 @@ TEST_F(LoopScenario, ACauseThatContinuesIsFlaggedAndItsReturnOpensARegressionTas
   v1::ImprovementTask first = Task("login");
   ASSERT_FALSE(first.external_id().empty());
   CloseInTracker(first);
+  // Never chased (it moved within its window): closing it takes no label off.
+  EXPECT_EQ(ClearStalls(), 0);
   // No public reply: the login category does not allow one.
   for (const auto& p : posted_) EXPECT_FALSE(p.note.is_public);
 
@@ -445,6 +461,8 @@ TEST_F(LoopScenario, AStalledTaskIsChasedOncePerWindowUntilItsStatusMoves) {
   EXPECT_THAT(chases()[0], Not(HasSubstr("Ann")));
   EXPECT_THAT(tracker_->Details(task.external_id())->labels,
               ::testing::Contains("debrief-stalled"));
+  auto clears = [&] { return ClearStalls(); };
+  EXPECT_EQ(clears(), 0);
   // Later polls in the same window: not again.
   for (int i = 0; i < 3; ++i) {
     clock_.Advance(absl::Hours(2));
@@ -460,6 +478,7 @@ TEST_F(LoopScenario, AStalledTaskIsChasedOncePerWindowUntilItsStatusMoves) {
   EXPECT_EQ(loop_->ChaseStalledTasks().value_or(-1), 0);
   EXPECT_THAT(tracker_->Details(task.external_id())->labels,
               Not(::testing::Contains("debrief-stalled")));
+  EXPECT_EQ(clears(), 1);
 
   // ... and leaves it there while tickets keep coming: chased again fifteen days later.
   for (int i = 1; i <= 12; ++i) {
@@ -475,6 +494,11 @@ TEST_F(LoopScenario, AStalledTaskIsChasedOncePerWindowUntilItsStatusMoves) {
               ::testing::Contains("debrief-stalled"));
   EXPECT_EQ(tracker_->Details(task.external_id())->comments.size(), chases().size())
       << "a chase wrote more than its comment";
+  // Done after that: the label comes off once more.
+  CloseInTracker(task);
+  EXPECT_EQ(clears(), 2);
+  EXPECT_THAT(tracker_->Details(task.external_id())->labels,
+              Not(::testing::Contains("debrief-stalled")));
 }
 
 // The statistics against values computed independently by Python (fractions, math.comb).

@@ -134,10 +134,10 @@ class GitHub final : public spi::TrackerAdapter {
       bool has = false;
       for (const json& have : issue->value("labels", json::array())) has |= Text(have, "name") == l;
       if (!has) continue;
-      // Answers the labels left, as a list.
+      // Answers the labels left, as a list; 404 when someone took it off meanwhile: done too.
       if (auto s = Call(http_, Request("DELETE", absl::StrCat(path, "/labels/", UrlEncode(l)), ""),
                         absl::StrCat("GitHub: unlabel ", external_id), clock_.Now());
-          !s.ok())
+          !s.ok() && !absl::IsNotFound(s.status()))
         return s.status();
     }
     if (u.comment.empty()) return absl::OkStatus();

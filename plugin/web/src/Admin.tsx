@@ -433,6 +433,8 @@ const kActionWords: Record<string, string> = {
   notify_ticket: 'Tell the ticket',
   reply: 'Reply to the customer',
   verify_fix: 'Verify the fix',
+  chase_stalled: 'Chase the stalled task',
+  clear_stall: 'Take the stalled label off',
 };
 
 function DeadActions(props: { api: Api; onChange: () => void }) {
