@@ -545,9 +545,13 @@ absl::Status CheckDatabaseFile(const std::string& path) {
   uint64_t page_size = BigEndian(h + 16, 2);
   if (page_size == 1) page_size = 65536;
   const uint32_t pages = BigEndian(h + 28, 4);
-  // The header's page count is valid when its change counter matches "version valid for".
+  // The header's page count is valid when its change counter matches "version valid for". With
+  // a write-ahead log beside it the file may be shorter than that for good reason: a checkpoint
+  // cut short by a crash writes page 1 (the header) before the pages after it, and SQLite
+  // finishes it from the log on open (a log that cannot do so fails there, with the advice
+  // below).
   const bool count_valid = pages != 0 && BigEndian(h + 24, 4) == BigEndian(h + 92, 4);
-  if (count_valid && static_cast<uint64_t>(st.st_size) < page_size * pages)
+  if (count_valid && !has_wal && static_cast<uint64_t>(st.st_size) < page_size * pages)
     return Unreadable(path, absl::StrCat("is truncated: ", st.st_size,
                                          " bytes where its header says ", page_size * pages));
   return absl::OkStatus();
