@@ -117,7 +117,7 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 [ -n "$found" ] || { /usr/bin/debriefctl tasks list; cat "$work/debriefd.log"; echo "package test: no task" >&2; exit 1; }
-step "a task: $(/usr/bin/debriefctl tasks list | grep -m1 '"title"' | sed 's/^ *//')"
+step "a task: $(/usr/bin/debriefctl tasks list | awk '/"title"/ && !n++ { sub(/^ */, ""); print }')"
 
 step "stopping with SIGTERM"
 kill -TERM "$pid"
