@@ -63,7 +63,8 @@ helpdesks:
 trackers:
   - id: tasks
     type: builtin
-    settings: {path: builtin-tracker.db, base_url: "http://127.0.0.1:$http/tasks/"}
+    settings: {path: builtin-tracker.db, base_url: "http://127.0.0.1:$http/tasks/",
+               shipped_when: ${DEBRIEF_SHIPPED_WHEN:-done}}
 taxonomy: {file: $root/deploy/taxonomy/default.yaml}
 link_policy: {open_after_tickets: 3, window: 7d}
 pipeline: {poll_interval: 20ms}

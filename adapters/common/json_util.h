@@ -55,6 +55,12 @@ inline std::string Text(const json& j, const char* key) {
   return v == nullptr ? "" : TextOf(*v);
 }
 
+// A member that is true (absent, null or any other type: false).
+inline bool IsTrue(const json& j, const char* key) {
+  const json* v = Member(j, key);
+  return v != nullptr && v->is_boolean() && v->get<bool>();
+}
+
 // The body as a JSON object, or INVALID_ARGUMENT saying what is wrong.
 inline absl::StatusOr<json> ParseObject(absl::string_view body, absl::string_view what) {
   json doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);

@@ -175,6 +175,14 @@ std::optional<absl::Time> ParseTime(const std::string& text) {
   return *t;
 }
 
+std::optional<absl::Time> ParseDay(const std::string& text) {
+  absl::Time day;
+  std::string err;
+  if (text.size() != 10 || !absl::ParseTime("%Y-%m-%d", text, absl::UTCTimeZone(), &day, &err))
+    return std::nullopt;
+  return day;
+}
+
 void SetTime(const std::string& text, google::protobuf::Timestamp* out) {
   if (auto t = ParseTime(text)) base::SetTimestamp(out, *t);
 }

@@ -92,6 +92,8 @@ spi::NormalizeResult TicketEventOf(v1::TicketEventType type, v1::Ticket ticket);
 
 // An ISO 8601 / RFC 3339 time, or nothing when empty or unreadable.
 std::optional<absl::Time> ParseTime(const std::string& text);
+// A calendar day ("2026-12-10", a release date) as its midnight UTC, or nothing.
+std::optional<absl::Time> ParseDay(const std::string& text);
 // Sets *out from such a time; leaves it unset when the text is empty or unreadable.
 void SetTime(const std::string& text, google::protobuf::Timestamp* out);
 

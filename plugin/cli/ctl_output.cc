@@ -113,7 +113,9 @@ std::string StatusWords(v1::TaskStatus s) {
     case v1::TASK_IN_PROGRESS:
       return "in progress";
     case v1::TASK_DONE:
-      return "done";
+      return "fixed, not shipped";
+    case v1::TASK_SHIPPED:
+      return "shipped";
     case v1::TASK_WONT_DO:
       return "won't do";
     default:
@@ -123,8 +125,9 @@ std::string StatusWords(v1::TaskStatus s) {
 
 const char* StatusColour(v1::TaskStatus s) {
   switch (s) {
-    case v1::TASK_DONE:
+    case v1::TASK_SHIPPED:
       return kGreen;
+    case v1::TASK_DONE:
     case v1::TASK_IN_PROGRESS:
       return kYellow;
     case v1::TASK_WONT_DO:
@@ -188,6 +191,9 @@ std::string Task(const v1::GetTaskResponse& r) {
   absl::StrAppend(&out, "  impact:     ", k.ticket_count(), " tickets, ", k.customer_count(),
                   " customers, first ", When(k.first_seen()), ", last ", When(k.last_seen()), "\n");
   if (k.has_done_at()) absl::StrAppend(&out, "  done:       ", When(k.done_at()), "\n");
+  if (k.has_shipped_at())
+    absl::StrAppend(&out, "  shipped:    ", When(k.shipped_at()),
+                    k.release().empty() ? "" : absl::StrCat(" in ", Printable(k.release())), "\n");
   if (k.has_verification()) {
     const char* verdict = "-";
     const char* colour = nullptr;
@@ -215,7 +221,9 @@ std::string Task(const v1::GetTaskResponse& r) {
     for (const auto& h : r.history()) {
       const std::string when = When(h.at());
       absl::StrAppend(&out, "    ", when, std::string(w - Width(when) + 2, ' '),
-                      Paint(StatusWords(h.status()), StatusColour(h.status())), "\n");
+                      Paint(StatusWords(h.status()), StatusColour(h.status())),
+                      h.release().empty() ? "" : absl::StrCat(" in ", Printable(h.release())),
+                      "\n");
     }
   }
   absl::StrAppend(&out, "  tickets:    ", r.links_size(), " linked\n");

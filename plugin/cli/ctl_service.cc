@@ -186,12 +186,12 @@ void AddTicketAndTaskCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Arg
     r.set_external_id(a->external_id);
     ctl.rc = Call(&v1::Admin::Stub::ShowTrackerTask, *v1::Admin::NewStub(ctl.Channel()), r);
   });
-  auto* trset =
-      tracker->add_subcommand("set-status", "move a task: open, in-progress, done, wont-do");
+  auto* trset = tracker->add_subcommand("set-status",
+                                        "move a task: open, in-progress, done, shipped, wont-do");
   trset->add_option("external_id", a->external_id)->required();
   trset->add_option("status", a->status_name)
       ->required()
-      ->check(CLI::IsMember({"open", "in-progress", "done", "wont-do"}));
+      ->check(CLI::IsMember({"open", "in-progress", "done", "shipped", "wont-do"}));
   trset->callback([a, &ctl] {
     v1::SetTrackerTaskStatusRequest r;
     r.set_tracker_id(a->tracker_id);
@@ -199,6 +199,7 @@ void AddTicketAndTaskCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Arg
     r.set_status(a->status_name == "open"          ? v1::TASK_OPEN
                  : a->status_name == "in-progress" ? v1::TASK_IN_PROGRESS
                  : a->status_name == "done"        ? v1::TASK_DONE
+                 : a->status_name == "shipped"     ? v1::TASK_SHIPPED
                                                    : v1::TASK_WONT_DO);
     ctl.rc = Call(&v1::Admin::Stub::SetTrackerTaskStatus, *v1::Admin::NewStub(ctl.Channel()), r);
   });

@@ -139,10 +139,11 @@ absl::Status Loop::NotifyTicket(const v1::OutboxAction::NotifyTicket& n) {
   if (!key.ok()) return key.status();
   spi::TicketNote note;
   note.idempotency_key = std::move(*key);
-  note.body = absl::StrCat(
-      "Debrief: the improvement task for this ticket's root cause is done: ", task.title(), ", ",
-      TaskRef(task), ".\nWhat was fixed: ", cat ? cat->name() : task.category_id(),
-      ". The customer can be told it should not happen again.");
+  note.body = absl::StrCat("Debrief: the improvement task for this ticket's root cause has shipped",
+                           task.release().empty() ? "" : absl::StrCat(" in ", task.release()), ": ",
+                           task.title(), ", ", TaskRef(task),
+                           ".\nWhat was fixed: ", cat ? cat->name() : task.category_id(),
+                           ". The customer can be told it should not happen again.");
   note.is_public = false;
   note.add_tags.push_back(config_.fixed_tag());
   return (*hd)->PostNote(rec.ticket, note);
@@ -176,8 +177,12 @@ absl::Status Loop::VerifyFix(const v1::OutboxAction::VerifyFix& v) {
     if (!t.ok()) return t.status();
     if (!*t) return absl::NotFoundError(absl::StrCat("task ", v.task_id(), " is gone"));
     task = std::move(**t);
-    if (!task.has_done_at()) return absl::FailedPreconditionError("the task is not done");
-    const absl::Time done = base::FromTimestamp(task.done_at());
+    // Counted from the day the fix reached customers (done, for a task done before Debrief
+    // knew shipping).
+    if (!task.has_shipped_at() && !task.has_done_at())
+      return absl::FailedPreconditionError("the task has not shipped");
+    const absl::Time done =
+        base::FromTimestamp(task.has_shipped_at() ? task.shipped_at() : task.done_at());
     auto before = tx.CountTickets(task.category_id(), done - window, done);
     if (!before.ok()) return before.status();
     auto after = tx.CountTickets(task.category_id(), done + settle, done + settle + window);

@@ -129,6 +129,9 @@ absl::StatusOr<int> Loop::PollStatuses() {
   std::set<std::string> failed;
   auto n = PollTasks(
       [&](const v1::ImprovementTask& t) {
+        // A done task waiting for its release is read at every poll: releasing a version
+        // seldom touches the issue, so no change listing names it.
+        if (t.status() == v1::TASK_DONE) return true;
         auto it = only.find(t.tracker_id());
         return it == only.end() || !it->second || it->second->contains(t.external_id());
       },
@@ -147,9 +150,10 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
                                     const std::string& source, std::set<std::string>* failed) {
   std::vector<v1::ImprovementTask> tasks;
   absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS}) {
+    for (v1::TaskStatus st : {v1::TASK_OPEN, v1::TASK_IN_PROGRESS, v1::TASK_DONE}) {
       auto l = tx.ListTasks({/*category_id=*/"", st});
       if (!l.ok()) return l.status();
+      // Done means fixed, not yet shipped: followed until the release is out.
       for (auto& t : *l)
         if (wanted(t)) tasks.push_back(std::move(t));
     }
@@ -178,21 +182,24 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
     }
     if (got->status == t.status()) continue;
     absl::Status st = store_.Transact(
-        [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), got->status, source); });
+        [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), *got, source); });
     if (!st.ok()) return st;
     ++changed;
   }
   return changed;
 }
 
-absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
+absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, const spi::TrackerTask& got,
                             const std::string& source) {
-  auto got = tx.GetTask(task_id);
-  if (!got.ok()) return got.status();
-  if (!*got) return absl::NotFoundError(absl::StrCat("no task ", task_id));
-  v1::ImprovementTask& task = **got;
+  const v1::TaskStatus status = got.status;
+  auto read = tx.GetTask(task_id);
+  if (!read.ok()) return read.status();
+  if (!*read) return absl::NotFoundError(absl::StrCat("no task ", task_id));
+  v1::ImprovementTask& task = **read;
   if (task.status() == status || status == v1::TASK_STATUS_UNSPECIFIED) return absl::OkStatus();
-  if (!Active(task.status()))
+  // Customers were told it shipped: a release taken back in the tracker does not untell them.
+  if (task.status() == v1::TASK_SHIPPED && status == v1::TASK_DONE) return absl::OkStatus();
+  if (!Active(task.status()) && status != v1::TASK_SHIPPED)
     // A done task reopened in the tracker: recorded, but the cause's next tickets go to a
     // regression task rather than back to it.
     base::log::Info(
@@ -217,14 +224,30 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
   change.set_status(status);
   base::SetTimestamp(change.mutable_at(), now);
   change.set_source(source);
+  if (status == v1::TASK_SHIPPED) change.set_release(got.release);
   if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
+  const bool was_active = Active(task.status());
+  const bool was_shipped = task.status() == v1::TASK_SHIPPED;
   task.set_status(status);
-  const bool finished = status == v1::TASK_DONE || status == v1::TASK_WONT_DO;
-  if (finished) base::SetTimestamp(task.mutable_done_at(), now);
+  if (status == v1::TASK_DONE || status == v1::TASK_WONT_DO)
+    base::SetTimestamp(task.mutable_done_at(), now);
+  if (status == v1::TASK_SHIPPED) {
+    // The release's day where the tracker says it (never in the future: clocks apart), else
+    // the time Debrief learned it. Shipped straight from open (shipped at done, or the done
+    // state fell between two polls): done then too.
+    const absl::Time shipped =
+        got.shipped_at == absl::InfinitePast() ? now : std::min(got.shipped_at, now);
+    base::SetTimestamp(task.mutable_shipped_at(), shipped);
+    task.set_release(got.release);
+    if (was_active || !task.has_done_at()) base::SetTimestamp(task.mutable_done_at(), shipped);
+  }
   if (absl::Status s = tx.UpdateTask(task); !s.ok()) return s;
-  if (status != v1::TASK_DONE) return absl::OkStatus();
+  // Fixed, waiting for its release: the task says so at the next interval.
+  if (status == v1::TASK_DONE) return policy_.EnqueueSync(tx, task_id, /*force=*/true);
+  if (status != v1::TASK_SHIPPED || was_shipped) return absl::OkStatus();
 
-  // Done: tell every linked ticket once, reply once per customer where allowed, verify later.
+  // Shipped: tell every linked ticket once, reply once per customer where allowed, verify
+  // later (counting from the day it shipped).
   const v1::Category* cat = policy_.category(task.category_id());
   auto recs = tx.TicketsOfTask(task_id);
   if (!recs.ok()) return recs.status();
@@ -253,7 +276,8 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::Task
   }
   v1::OutboxAction verify;
   verify.mutable_verify_fix()->set_task_id(task_id);
-  const absl::Time due = now + ToDuration(config_.settling_delay(), absl::Hours(24 * 7)) +
+  const absl::Time due = base::FromTimestamp(task.shipped_at()) +
+                         ToDuration(config_.settling_delay(), absl::Hours(24 * 7)) +
                          ToDuration(config_.verify_window(), absl::Hours(24 * 28));
   if (absl::Status s = tx.Enqueue(absl::StrCat("verify:", task_id, ":0"), verify, due); !s.ok())
     return s;

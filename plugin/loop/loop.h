@@ -61,13 +61,15 @@ class Loop {
   void Nudge(const std::string& tracker_id, const std::vector<std::string>& external_ids);
 
   // Reads one active task's status back from its tracker now (an agent asked for it, instead
-  // of waiting for the next poll); a task no longer active is left as it is.
+  // of waiting for the next poll), or a done one waiting for its release; a task finished
+  // otherwise is left as it is.
   absl::Status RefreshTask(int64_t task_id);
   // When the task's status was last read from its tracker (since this debriefd started).
   std::optional<absl::Time> StatusReadAt(int64_t task_id) const;
 
-  // The tracker reported `status` for the task (from a poll or a webhook), inside tx.
-  absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, v1::TaskStatus status,
+  // The tracker reported the task's status (from a poll or a webhook), inside tx; with
+  // TASK_SHIPPED its release and date where the tracker knows them.
+  absl::Status OnStatus(spi::StoreTransaction& tx, int64_t task_id, const spi::TrackerTask& got,
                         const std::string& source);
 
   // "debrief-<kind>-<installation id>-<rest>": the key of a side effect that outlives this

@@ -62,6 +62,7 @@ std::string Loop::ReplyText(const v1::Category* cat, const v1::ImprovementTask& 
   return absl::StrReplaceAll(tmpl, {{"{name}", first},
                                     {"{category}", cat ? cat->name() : task.category_id()},
                                     {"{task_title}", task.title()},
+                                    {"{release}", task.release()},
                                     {"{ticket_id}", t.ticket_id()}});
 }
 

@@ -109,7 +109,7 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
   }
   absl::StrAppend(&r.description,
                   "\nOpened by Debrief from support tickets tagged with this cause. Debrief keeps "
-                  "the impact below current, tells every linked ticket when this is done, and "
+                  "the impact below current, tells every linked ticket when this ships, and "
                   "then checks that the tickets stop.\n");
 
   // Impact.
@@ -129,8 +129,12 @@ absl::StatusOr<TaskReport> BuildReport(spi::StoreTransaction& tx, const v1::Impr
   absl::StrAppend(&im, "- Weekly tickets, last ", kWeeks, " weeks: ", WeeklyTrend(*records, now),
                   "\n");
   if (task.status() == v1::TASK_DONE && task.has_done_at())
-    absl::StrAppend(&im, "- Done on ", Day(base::FromTimestamp(task.done_at())),
-                    "; the linked tickets were told.\n");
+    absl::StrAppend(&im, "- Fixed on ", Day(base::FromTimestamp(task.done_at())),
+                    ", not yet shipped: the linked tickets are told when the release is out.\n");
+  if (task.status() == v1::TASK_SHIPPED && task.has_shipped_at())
+    absl::StrAppend(
+        &im, "- Shipped", task.release().empty() ? "" : absl::StrCat(" in ", task.release()),
+        " on ", Day(base::FromTimestamp(task.shipped_at())), "; the linked tickets were told.\n");
   if (task.has_verification()) absl::StrAppend(&im, "- ", task.verification().summary(), "\n");
 
   // Quotes: the most confident tickets, one per customer and each saying something new (a

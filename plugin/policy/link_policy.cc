@@ -182,11 +182,19 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
     return EnqueueWriteBack(tx, ticket, c, (*active)->id());
   }
 
-  absl::Time since = clock_.Now() - settings::ToDuration(config_.window(), absl::Hours(168));
-  // After a task was done, only tickets that came after it count towards the next one.
   auto last = tx.LastDoneTask(cat->id());
   if (!last.ok()) return last.status();
-  if (*last && (*last)->has_done_at())
+  if (*last && (*last)->status() == v1::TASK_DONE) {
+    // Fixed, not yet shipped: the customers still meet the cause, and hear with the others
+    // when the release is out.
+    if (absl::Status s = Link(tx, ticket, **last, v1::LINK_POLICY); !s.ok()) return s;
+    return EnqueueWriteBack(tx, ticket, c, (*last)->id());
+  }
+  absl::Time since = clock_.Now() - settings::ToDuration(config_.window(), absl::Hours(168));
+  // After a task shipped, only tickets that came after it count towards the next one.
+  if (*last && (*last)->has_shipped_at())
+    since = std::max(since, base::FromTimestamp((*last)->shipped_at()));
+  else if (*last && (*last)->has_done_at())
     since = std::max(since, base::FromTimestamp((*last)->done_at()));
   auto waiting = tx.UnlinkedTickets(cat->id(), since);
   if (!waiting.ok()) return waiting.status();
@@ -220,6 +228,14 @@ absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransact
     if (!link.ok()) return link.status();
     return Requested{**active, false};
   }
+  // Fixed and waiting for its release: the ticket joins it.
+  auto unshipped = tx.LastDoneTask(cid);
+  if (!unshipped.ok()) return unshipped.status();
+  if (*unshipped && (*unshipped)->status() == v1::TASK_DONE) {
+    auto link = LinkByAgent(tx, helpdesk_id, ticket_id, (*unshipped)->id());
+    if (!link.ok()) return link.status();
+    return Requested{**unshipped, false};
+  }
   auto old = tx.GetLink(helpdesk_id, ticket_id);
   if (!old.ok()) return old.status();
   if (*old) {
@@ -240,7 +256,8 @@ absl::StatusOr<v1::TaskLink> LinkPolicy::LinkByAgent(spi::StoreTransaction& tx,
   auto task = tx.GetTask(task_id);
   if (!task.ok()) return task.status();
   if (!*task) return absl::NotFoundError(absl::StrCat("no task ", task_id));
-  if ((*task)->status() == v1::TASK_DONE || (*task)->status() == v1::TASK_WONT_DO)
+  // A task done but not shipped still takes tickets: they are told when it ships.
+  if ((*task)->status() == v1::TASK_SHIPPED || (*task)->status() == v1::TASK_WONT_DO)
     return absl::FailedPreconditionError(absl::StrCat("task ", task_id, " is closed"));
   auto old = tx.GetLink(helpdesk_id, ticket_id);
   if (!old.ok()) return old.status();

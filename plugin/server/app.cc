@@ -754,7 +754,7 @@ class AppImpl final : public App {
     auto& tasks = metrics_.Gauges("debrief_tasks", "Improvement tasks by status.");
     std::map<v1::TaskStatus, prometheus::Gauge*> by_status;
     for (v1::TaskStatus s : {v1::TASK_PENDING_CREATE, v1::TASK_OPEN, v1::TASK_IN_PROGRESS,
-                             v1::TASK_DONE, v1::TASK_WONT_DO})
+                             v1::TASK_DONE, v1::TASK_SHIPPED, v1::TASK_WONT_DO})
       by_status[s] = &tasks.Add({{"status", StatusLabel(s)}});
     metrics_.BeforeScrape(
         [this, &dead, by_status, last = std::make_shared<std::atomic<int64_t>>(0)] {

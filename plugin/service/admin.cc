@@ -268,8 +268,9 @@ absl::StatusOr<v1::ShowTrackerTaskResponse> Service::ShowTrackerTask(
 
 absl::StatusOr<v1::SetTrackerTaskStatusResponse> Service::SetTrackerTaskStatus(
     const v1::SetTrackerTaskStatusRequest& req) {
-  if (req.status() == v1::TASK_STATUS_UNSPECIFIED || req.status() == v1::TASK_PENDING_CREATE)
-    return absl::InvalidArgumentError("status: open, in progress, done or won't do");
+  if (req.status() == v1::TASK_STATUS_UNSPECIFIED || req.status() == v1::TASK_PENDING_CREATE ||
+      !v1::TaskStatus_IsValid(req.status()))
+    return absl::InvalidArgumentError("status: open, in progress, done, shipped or won't do");
   auto tracker = TrackerOf(req.tracker_id());
   if (!tracker.ok()) return tracker.status();
   if (req.external_id().empty()) return absl::InvalidArgumentError("external_id is required");

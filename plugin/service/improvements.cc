@@ -151,7 +151,7 @@ absl::StatusOr<v1::JourneyEntry> Service::Entry(spi::StoreTransaction& tx,
     if (!task.ok()) return task.status();
     if (*task) {
       *e.mutable_task() = **task;
-      e.set_told_fixed((*task)->status() == v1::TASK_DONE);
+      e.set_told_fixed((*task)->status() == v1::TASK_SHIPPED);
     }
   }
   return e;

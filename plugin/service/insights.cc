@@ -188,7 +188,8 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
     for (const v1::ImprovementTask& t : *tasks)
       if (t.regression_of() != 0) came_back[t.regression_of()] = t.id();
     for (v1::ImprovementTask& task : *tasks) {
-      if (task.status() != v1::TASK_DONE || !task.has_done_at()) continue;
+      const bool shipped = task.status() == v1::TASK_SHIPPED;
+      if ((!shipped && task.status() != v1::TASK_DONE) || !task.has_done_at()) continue;
       const absl::Time done = base::FromTimestamp(task.done_at());
       if (done < window->from || done >= window->to) continue;
       auto c = categories.find(task.category_id());
@@ -202,6 +203,7 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
       if (task.has_first_seen()) *f.mutable_first_ticket() = task.first_seen();
       *f.mutable_opened() = task.created_at();
       *f.mutable_done() = task.done_at();
+      if (shipped && task.has_shipped_at()) *f.mutable_shipped() = task.shipped_at();
       auto told = tx.ToldOfTask(task.id());
       if (!told.ok()) return told.status();
       f.set_tickets_told(told->tickets);
@@ -218,9 +220,9 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
                      return base::FromTimestamp(a.done()) > base::FromTimestamp(b.done());
                    });
 
-  // The three steps of the loop, for every cause together and for each.
+  // The steps of the loop, for every cause together and for each.
   struct Steps {
-    std::vector<absl::Duration> to_task, to_done, to_told;
+    std::vector<absl::Duration> to_task, to_done, to_shipped, to_told;
   };
   Steps all;
   std::map<std::string, std::pair<std::string, Steps>> per_cause;
@@ -235,8 +237,12 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
         st->to_task.push_back(
             std::max(absl::ZeroDuration(), opened - base::FromTimestamp(f.first_ticket())));
       st->to_done.push_back(std::max(absl::ZeroDuration(), done - opened));
+      if (!f.has_shipped()) continue;
+      const absl::Time shipped = base::FromTimestamp(f.shipped());
+      st->to_shipped.push_back(std::max(absl::ZeroDuration(), shipped - done));
       if (f.has_told())
-        st->to_told.push_back(std::max(absl::ZeroDuration(), base::FromTimestamp(f.told()) - done));
+        st->to_told.push_back(
+            std::max(absl::ZeroDuration(), base::FromTimestamp(f.told()) - shipped));
     }
   }
   v1::FixOutcomesResponse res;
@@ -246,6 +252,7 @@ absl::StatusOr<v1::FixOutcomesResponse> Service::FixOutcomes(const v1::FixOutcom
     c->set_name(name);
     AddStage(c, "to_task", std::move(steps.to_task));
     AddStage(c, "to_done", std::move(steps.to_done));
+    AddStage(c, "to_shipped", std::move(steps.to_shipped));
     AddStage(c, "to_told", std::move(steps.to_told));
   };
   if (!fixes.empty()) add_cycle("", "Every cause", std::move(all));

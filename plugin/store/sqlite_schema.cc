@@ -342,6 +342,16 @@ constexpr const char* kMigrations[] = {
     CREATE INDEX audit_by_actor ON audit(actor, id);
     CREATE INDEX outbox_dead ON outbox(id) WHERE state = 2;
     )sql",
+    // 14: shipped, after done: when the release holding a task's fix came out, and its name.
+    // Tasks done before this told their tickets at done: they are shipped then.
+    R"sql(
+    ALTER TABLE tasks ADD COLUMN shipped_at INTEGER;
+    UPDATE tasks SET status = 6, shipped_at = done_at WHERE status = 4;
+    ALTER TABLE tasks ADD COLUMN release TEXT;
+    ALTER TABLE task_status_changes ADD COLUMN release TEXT;
+    DROP INDEX tasks_done;
+    CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status IN (4, 6);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

@@ -34,7 +34,8 @@ constexpr char kTokenColumns[] =
 
 constexpr char kTaskColumns[] =
     "id, category_id, tracker_id, external_id, external_key, url, title, status, created_at, "
-    "updated_at, done_at, regression_of, verification, flagged, synced_tickets, synced_at";
+    "updated_at, done_at, regression_of, verification, flagged, synced_tickets, synced_at, "
+    "shipped_at, release";
 
 // The statements of one connection, and StoreTransaction over them.
 class Connection final : public SqliteTransaction {
@@ -64,7 +65,7 @@ class Connection final : public SqliteTransaction {
         active_task_(db, absl::StrCat("SELECT ", kTaskColumns,
                                       " FROM tasks WHERE category_id=? AND status IN (1,2,3)")),
         last_done_(db, absl::StrCat("SELECT ", kTaskColumns,
-                                    " FROM tasks WHERE category_id=? AND status=4 "
+                                    " FROM tasks WHERE category_id=? AND status IN (4,6) "
                                     "ORDER BY done_at DESC, id DESC LIMIT 1")),
         count_tickets_(db,
                        "SELECT COUNT(*) FROM tickets WHERE category_id=? AND needs_review=0 "
@@ -74,11 +75,12 @@ class Connection final : public SqliteTransaction {
                         "FROM task_links l JOIN tickets k ON k.helpdesk_id=l.helpdesk_id "
                         "AND k.ticket_id=l.ticket_id WHERE l.task_id=? ORDER BY k.first_seen"),
         put_status_(db,
-                    "INSERT INTO task_status_changes(task_id, status, at, source) "
-                    "VALUES(?,?,?,?)"),
-        status_history_(db,
-                        "SELECT status, at, source FROM task_status_changes WHERE task_id=? "
-                        "ORDER BY id"),
+                    "INSERT INTO task_status_changes(task_id, status, at, source, release) "
+                    "VALUES(?,?,?,?,?)"),
+        status_history_(
+            db,
+            "SELECT status, at, source, release FROM task_status_changes WHERE task_id=? "
+            "ORDER BY id"),
         // The counts kept by the links' triggers (migration 10); first and last seen from
         // each end of the index task_links_span.
         get_task_(db, absl::StrCat("SELECT ", kTaskColumns,
@@ -97,8 +99,8 @@ class Connection final : public SqliteTransaction {
         update_task_(
             db,
             "UPDATE tasks SET external_id=?, external_key=?, url=?, title=?, status=?, "
-            "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=? "
-            "WHERE id=?"),
+            "updated_at=?, done_at=?, verification=?, flagged=?, synced_tickets=?, synced_at=?, "
+            "shipped_at=?, release=? WHERE id=?"),
         get_link_(db,
                   "SELECT task_id, origin, linked_at FROM task_links "
                   "WHERE helpdesk_id=? AND ticket_id=?"),
@@ -590,7 +592,7 @@ class Connection final : public SqliteTransaction {
     return TaskFromRow(s);
   }
 
-  // The columns kTaskColumns (0..15) of a tasks row.
+  // The columns kTaskColumns (0..17) of a tasks row.
   static v1::ImprovementTask TaskFromRow(const Stmt& s) {
     v1::ImprovementTask t;
     t.set_id(s.Int(0));
@@ -609,6 +611,8 @@ class Connection final : public SqliteTransaction {
     t.set_flagged(s.Int(13) != 0);
     t.set_synced_ticket_count(s.Int(14));
     if (!s.IsNull(15)) base::SetTimestamp(t.mutable_synced_at(), FromMicros(s.Int(15)));
+    if (!s.IsNull(16)) base::SetTimestamp(t.mutable_shipped_at(), FromMicros(s.Int(16)));
+    if (!s.IsNull(17)) t.set_release(s.Text(17));
     return t;
   }
 
@@ -618,10 +622,10 @@ class Connection final : public SqliteTransaction {
     if (!row.ok()) return row.status();
     if (!*row) return std::nullopt;
     v1::ImprovementTask t = TaskFromRow(s);
-    t.set_ticket_count(s.Int(16));
-    t.set_customer_count(s.Int(17));
-    if (!s.IsNull(18)) base::SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(18)));
-    if (!s.IsNull(19)) base::SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(19)));
+    t.set_ticket_count(s.Int(18));
+    t.set_customer_count(s.Int(19));
+    if (!s.IsNull(20)) base::SetTimestamp(t.mutable_first_seen(), FromMicros(s.Int(20)));
+    if (!s.IsNull(21)) base::SetTimestamp(t.mutable_last_seen(), FromMicros(s.Int(21)));
     return t;
   }
 
@@ -703,6 +707,14 @@ class Connection final : public SqliteTransaction {
       s.Bind(ToMicros(base::FromTimestamp(t.synced_at())));
     else
       s.BindNull();
+    if (t.has_shipped_at())
+      s.Bind(ToMicros(base::FromTimestamp(t.shipped_at())));
+    else
+      s.BindNull();
+    if (t.release().empty())
+      s.BindNull();
+    else
+      s.Bind(t.release());
     return s.Bind(t.id()).Exec();
   }
 
@@ -808,6 +820,7 @@ class Connection final : public SqliteTransaction {
         .Bind(int64_t{c.status()})
         .Bind(ToMicros(c.has_at() ? base::FromTimestamp(c.at()) : clock_.Now()))
         .Bind(c.source())
+        .Bind(c.release())
         .Exec();
   }
 
@@ -823,6 +836,7 @@ class Connection final : public SqliteTransaction {
       c.set_status(static_cast<v1::TaskStatus>(s.Int(0)));
       base::SetTimestamp(c.mutable_at(), FromMicros(s.Int(1)));
       c.set_source(s.Text(2));
+      c.set_release(s.Text(3));
     }
   }
 

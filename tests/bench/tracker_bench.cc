@@ -5,6 +5,11 @@
 // loop.impact_interval; the naive integration makes one tracker call per ticket.
 // Then the busy-day mix again through each vendor adapter, talking HTTP to the in-memory peer
 // of the tracker conformance suite: the vendor API requests (reads and writes) that costs.
+// Last, a week through each vendor adapter with the task follower polling every
+// loop.status_poll_interval (5 min) and chasing stalled tasks (loop.stall_window 2 days, so a
+// week holds stalls): the biggest task is closed on day 2 into a release that comes out on day
+// 5, so its done-but-not-shipped reads (the release look-ups) are counted too. Printed beside
+// the same week without the follower.
 // Usage: debrief_tracker_bench TAXONOMY.yaml ['{LOOP SETTINGS}']   (prints JSON lines, one per mix
 // and tracker; the optional flow YAML replaces the `loop:` defaults, e.g. '{impact_interval: 4h}')
 #include <atomic>
@@ -14,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "classify/factory.h"
 #include "common/rest.h"
@@ -46,6 +52,7 @@ class CountingTracker final : public spi::TrackerAdapter {
   }
   absl::Status UpdateTask(const std::string& id, const spi::TaskUpdate& u) override {
     ++updates;
+    if (absl::StartsWith(u.comment_key, "debrief-stalled")) ++stall_comments;
     return inner_->UpdateTask(id, u);
   }
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
@@ -53,7 +60,7 @@ class CountingTracker final : public spi::TrackerAdapter {
     return inner_->GetTask(id);
   }
   absl::Status Check(const std::vector<v1::Category>& r) override { return inner_->Check(r); }
-  std::atomic<int> creates{0}, updates{0}, reads{0};
+  std::atomic<int> creates{0}, updates{0}, reads{0}, stall_comments{0};
 
  private:
   std::unique_ptr<spi::TrackerAdapter> inner_;
@@ -97,8 +104,10 @@ std::vector<Vendor> Vendors() {
   };
 }
 
+// follow: the task follower runs too (status polls, stall chases) and the biggest task is
+// closed into a release that comes out later (vendor trackers only).
 int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mix,
-        const Vendor* vendor) {
+        const Vendor* vendor, bool follow = false) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / absl::StrCat("debrief-tracker-bench-", getpid());
   fs::remove_all(dir);
@@ -161,6 +170,40 @@ int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mi
   std::mt19937 rng(7);
   const int n = 1000;
   const absl::Duration step = mix.span / n;
+  // The follower, where it runs: what its polls cost the vendor's API, apart from the rest.
+  const absl::Duration poll_every = absl::Minutes(5);
+  absl::Time next_poll = clock.Now();
+  int poll_requests = 0, polls = 0;
+  std::string closed;  // the task closed into the release, as the peer keys it
+  bool shipped = false;
+  auto follow_step = [&]() -> absl::Status {
+    if (!follow || clock.Now() < next_poll) return absl::OkStatus();
+    next_poll = clock.Now() + poll_every;
+    const size_t before = peer->log().size();
+    auto changed = loop.PollStatuses();
+    if (!changed.ok()) return changed.status();
+    auto chased = loop.ChaseStalledTasks();
+    if (!chased.ok()) return chased.status();
+    poll_requests += static_cast<int>(peer->log().size() - before);
+    ++polls;
+    return absl::OkStatus();
+  };
+  // The biggest task: closed by its engineers on day 2, in a release out on day 5.
+  auto close_biggest = [&]() -> absl::Status {
+    return (*store)->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto all = tx.ListTasks({});
+      if (!all.ok()) return all.status();
+      const v1::ImprovementTask* big = nullptr;
+      for (const v1::ImprovementTask& t : *all)
+        if (!t.external_id().empty() && (!big || t.ticket_count() > big->ticket_count())) big = &t;
+      if (big == nullptr) return absl::OkStatus();
+      const std::string& ext = big->external_id();
+      closed = ext.substr(ext.find('#') == std::string::npos ? 0 : ext.find('#') + 1);
+      peer->SetStatus(closed, v1::TASK_DONE);
+      peer->PlanRelease(closed, "2.3");
+      return absl::OkStatus();
+    });
+  };
   for (int i = 0; i < n; ++i) {
     nlohmann::json body = {{"event", "ticket.created"},
                            {"ticket",
@@ -179,17 +222,28 @@ int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mi
     stored.get_future().wait();
     if (auto s = pipeline.Drain(); !s.ok()) return std::cerr << s << "\n", 1;
     clock.Advance(step);
+    if (follow && i == n * 2 / 7)
+      if (auto s = close_biggest(); !s.ok()) return std::cerr << s << "\n", 1;
+    if (follow && i == n * 5 / 7 && !closed.empty()) peer->PublishRelease("2.3", clock.Now());
+    if (auto s = follow_step(); !s.ok()) return std::cerr << s << "\n", 1;
     if (auto s = executor.RunDue(); !s.ok()) return std::cerr << s.status() << "\n", 1;
   }
   // The quiet hours after: every debounced and stale write that is still owed.
-  for (int h = 0; h < 48; ++h) {
-    clock.Advance(absl::Hours(1));
+  for (int h = 0; h < 48 * 12; ++h) {
+    clock.Advance(absl::Minutes(5));
+    if (auto s = follow_step(); !s.ok()) return std::cerr << s << "\n", 1;
     while (true) {
       auto ran = executor.RunDue();
       if (!ran.ok()) return std::cerr << ran.status() << "\n", 1;
       if (*ran == 0) break;
     }
   }
+  if (follow)
+    (void)(*store)->Read([&](spi::StoreTransaction& tx) {
+      for (const v1::ImprovementTask& t : *tx.ListTasks({}))
+        shipped |= t.status() == v1::TASK_SHIPPED;
+      return absl::OkStatus();
+    });
   int tasks = 0;
   (void)(*store)->Read([&](spi::StoreTransaction& tx) {
     tasks = static_cast<int>(tx.ListTasks({})->size());
@@ -199,14 +253,19 @@ int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mi
   if (peer) {
     int api_writes = peer->writes();
     int api_requests = static_cast<int>(peer->log().size());
-    std::cout << nlohmann::json({{"tracker", vendor->type},
-                                 {"mix", mix.name},
-                                 {"tasks", tasks},
-                                 {"adapter_writes_per_1000", writes * 1000 / n},
-                                 {"api_requests_per_1000", api_requests * 1000 / n},
-                                 {"api_writes_per_1000", api_writes * 1000 / n}})
-                     .dump()
-              << std::endl;
+    nlohmann::json line = {{"tracker", vendor->type},
+                           {"mix", mix.name},
+                           {"tasks", tasks},
+                           {"adapter_writes_per_1000", writes * 1000 / n},
+                           {"api_requests_per_1000", api_requests * 1000 / n},
+                           {"api_writes_per_1000", api_writes * 1000 / n}};
+    if (follow) {
+      line["polls"] = polls;
+      line["poll_requests_per_1000"] = poll_requests * 1000 / n;
+      line["stall_comments"] = tracker.stall_comments.load();
+      line["closed_task_shipped"] = shipped;
+    }
+    std::cout << line.dump() << std::endl;
     (*store)->Close();
     fs::remove_all(dir);
     return 0;
@@ -245,5 +304,13 @@ int main(int argc, char** argv) {
   const Mix day{"a busy day (1,000 tickets in 24 hours)", absl::Hours(24)};
   for (const Vendor& v : Vendors())
     if (int rc = Run(taxonomy, loop, day, &v); rc != 0) return rc;
+  // The follower's share: a week without it and with it, side by side per tracker.
+  const Mix week{"a week (1,000 tickets in 7 days)", absl::Hours(24 * 7)};
+  const Mix followed{"a week with status polls every 5 min and stall chases", absl::Hours(24 * 7)};
+  const std::string stall = loop.empty() ? "{stall_window: 2d}" : loop;
+  for (const Vendor& v : Vendors()) {
+    if (int rc = Run(taxonomy, stall, week, &v); rc != 0) return rc;
+    if (int rc = Run(taxonomy, stall, followed, &v, /*follow=*/true); rc != 0) return rc;
+  }
   return 0;
 }

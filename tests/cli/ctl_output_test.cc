@@ -68,7 +68,7 @@ v1::ListTasksResponse SomeTasks() {
       "ticket_count: 3 customer_count: 3 tracker_id: 'tasks' external_id: '2' title: "
       "'Password reset mails arrive late' weekly_tickets: [0, 0, 0, 0, 0, 0, 2, 1] ",
       At("first_seen", absl::Hours(30)), " ", At("last_seen", absl::Hours(3)), " }",
-      "tasks { id: 9 category_id: 'praise-agent' status: TASK_DONE ticket_count: 1 "
+      "tasks { id: 9 category_id: 'praise-agent' status: TASK_SHIPPED ticket_count: 1 "
       "customer_count: 1 tracker_id: 'tasks' title: 'Thank the agents customers praise' "
       "weekly_tickets: [1, 0, 0, 0, 0, 0, 0, 0] ",
       At("first_seen", absl::Hours(24 * 90)), " ", At("last_seen", absl::Hours(24 * 60)), " }"));
@@ -84,17 +84,19 @@ TEST_F(CtlOutput, TasksList) {
 TEST_F(CtlOutput, TaskShow) {
   Golden("tasks_show",
          Readable(Parse<v1::GetTaskResponse>(absl::StrCat(
-             "task { id: 7 category_id: 'billing-charge' status: TASK_DONE ticket_count: 12 "
+             "task { id: 7 category_id: 'billing-charge' status: TASK_SHIPPED ticket_count: 12 "
              "customer_count: 9 tracker_id: 'jira' external_key: 'SUP-41' url: "
              "'https://jira.example/browse/SUP-41' title: 'Customers charged twice' ",
              At("first_seen", absl::Hours(24 * 20)), " ", At("last_seen", absl::Hours(26)), " ",
-             At("done_at", absl::Hours(24)), " verification { verdict: VERIFIED } }",
+             At("done_at", absl::Hours(24 * 2)), " ", At("shipped_at", absl::Hours(24)),
+             " release: 'v2.3' verification { verdict: VERIFIED } }",
              "links { helpdesk_id: 'support' ticket_id: '1001' ",
              At("linked_at", absl::Hours(24 * 20)), " }",
              "links { helpdesk_id: 'shop' ticket_id: 'A-17' ", At("linked_at", absl::Hours(26)),
              " }", "history { status: TASK_OPEN ", At("at", absl::Hours(24 * 19)), " }",
              "history { status: TASK_IN_PROGRESS ", At("at", absl::Hours(24 * 3)), " }",
-             "history { status: TASK_DONE ", At("at", absl::Hours(24)), " }"))));
+             "history { status: TASK_DONE ", At("at", absl::Hours(24 * 2)), " }",
+             "history { status: TASK_SHIPPED release: 'v2.3' ", At("at", absl::Hours(24)), " }"))));
 }
 
 TEST_F(CtlOutput, TicketShow) {
@@ -209,7 +211,7 @@ TEST_F(CtlOutput, ColourOnlyWhenAskedAndNeverInsideTheAlignment) {
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);
   SetColour(true);
   const std::string coloured = Readable(SomeTasks());
-  EXPECT_NE(coloured.find("\x1b[32mdone\x1b[0m"), std::string::npos) << coloured;
+  EXPECT_NE(coloured.find("\x1b[32mshipped\x1b[0m"), std::string::npos) << coloured;
   EXPECT_NE(coloured.find("\x1b[33min progress (flagged)\x1b[0m"), std::string::npos);
   EXPECT_EQ(coloured.rfind("\x1b[1mID\x1b[0m", 0), 0u) << "headers in bold";
   // The same text once the colour codes are taken out: the columns line up as without.

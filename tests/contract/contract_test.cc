@@ -3,10 +3,12 @@
 // answers any request that breaks the description with 4xx and an sl-violations header. A
 // test fails on any violation; a canary request per description must be refused, so a mock
 // that stopped validating is noticed.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -43,11 +45,20 @@ std::map<std::string, std::string> Mocks() {
   return out;
 }
 
-// The product's HTTP client, with every answer's sl-violations header kept.
+// The product's HTTP client, with every answer's sl-violations header kept. A test may reshape
+// the mock's answers (`answer`) to drive the adapter down a path the examples do not (an issue
+// closed into a released version): the requests that path sends are still validated.
 class Validated final : public spi::HttpClient {
  public:
   absl::StatusOr<spi::HttpResponse> Send(const spi::HttpRequest& r) override {
     auto res = curl_->Send(r);
+    if (res.ok() && answer && res->Header("sl-violations").empty() && res->status < 300) {
+      json body = json::parse(res->body, nullptr, false);
+      if (!body.is_discarded()) {
+        answer(r, body);
+        res->body = body.dump();
+      }
+    }
     std::lock_guard<std::mutex> l(mu_);
     sent_.push_back(absl::StrCat(r.method, " ", r.url));
     bool authed = false;
@@ -69,6 +80,7 @@ class Validated final : public spi::HttpClient {
     return sent_;
   }
   spi::HttpClient& raw() { return *curl_; }
+  std::function<void(const spi::HttpRequest&, json&)> answer;
 
  private:
   std::unique_ptr<spi::HttpClient> curl_ = outbound::NewCurlHttpClient();
@@ -216,6 +228,64 @@ TEST_P(TrackerContract, GetTaskChangedSinceAndCheckSendWhatTheDescriptionAllows)
   // triage; Jira's example names required fields); the requests it sends must be valid.
   auto s = adapter_->Check({c});
   EXPECT_FALSE(absl::IsUnavailable(s) || absl::IsInvalidArgument(s) || absl::IsInternal(s)) << s;
+  ExpectNoViolations();
+}
+
+// Where customers get fixes in releases, a done task's release is looked up: GitHub's issue
+// events, releases and compare; Redmine's target version; Jira's fix versions (read with the
+// status). The mock's answers are reshaped into a task closed into a release that is out; each
+// request the adapter then sends must be valid for the description.
+TEST_P(TrackerContract, AReleaseIsLookedUpWithRequestsTheDescriptionAllows) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  const std::string sha = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
+  http_.answer = [&](const spi::HttpRequest& r, json& body) {
+    const std::string url = r.url.substr(0, r.url.find('?'));
+    const std::string& type = GetParam().type;
+    if (type == "github" && absl::StrContains(url, "/issues/") &&
+        !absl::StrContains(url, "/events") && !absl::StrContains(url, "/comments") &&
+        body.is_object()) {
+      body["state"] = "closed";
+      body["state_reason"] = "completed";
+      body["closed_at"] = "2026-11-20T10:00:00Z";
+    } else if (type == "github" && absl::EndsWith(url, "/events")) {
+      body = json::array({{{"event", "closed"}, {"commit_id", sha}}});
+    } else if (type == "github" && absl::EndsWith(url, "/releases")) {
+      body = json::array({{{"tag_name", "v2.3"},
+                           {"name", "v2.3"},
+                           {"draft", false},
+                           {"prerelease", false},
+                           {"published_at", "2026-11-21T10:00:00Z"}}});
+    } else if (type == "github" && absl::StrContains(url, "/compare/")) {
+      body["status"] = "ahead";
+    } else if (type == "redmine" && absl::StrContains(url, "/issues/") && body.contains("issue")) {
+      body["issue"]["status"] = {{"id", 5}, {"name", "Closed"}, {"is_closed", true}};
+      body["issue"]["fixed_version"] = {{"id", 3}, {"name", "2.3"}};
+    } else if (type == "redmine" && absl::StrContains(url, "/versions/")) {
+      body["version"]["status"] = "closed";
+      body["version"]["name"] = "2.3";
+      body["version"]["due_date"] = "2026-11-21";
+    } else if (type == "jira" && absl::StrContains(url, "/issue/") && body.contains("fields")) {
+      body["fields"]["status"] = {{"statusCategory", {{"key", "done"}}}};
+      body["fields"]["resolution"] = {{"name", "Done"}};
+      body["fields"]["fixVersions"] = json::array(
+          {{{"id", "10000"}, {"name", "2.3"}, {"released", true}, {"releaseDate", "2026-11-21"}}});
+    }
+  };
+  auto got = adapter_->GetTask(t->external_id);
+  http_.answer = nullptr;
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_SHIPPED);
+  EXPECT_FALSE(got->release.empty());
+  std::string sent;
+  for (const std::string& s : http_.sent()) absl::StrAppend(&sent, s, "\n");
+  if (GetParam().type == "github") {
+    EXPECT_THAT(sent, ::testing::HasSubstr("/events"));
+    EXPECT_THAT(sent, ::testing::HasSubstr("/releases"));
+    EXPECT_THAT(sent, ::testing::HasSubstr(absl::StrCat("/compare/", sha, "...v2.3")));
+  }
+  if (GetParam().type == "redmine") EXPECT_THAT(sent, ::testing::HasSubstr("/versions/3.json"));
+  if (GetParam().type == "jira") EXPECT_THAT(sent, ::testing::HasSubstr("fixVersions"));
   ExpectNoViolations();
 }
 

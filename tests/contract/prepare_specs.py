@@ -35,6 +35,9 @@ GITHUB_PATHS = [
     "/repos/{owner}/{repo}/issues/{issue_number}/labels",
     "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
     "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+    "/repos/{owner}/{repo}/issues/{issue_number}/events",
+    "/repos/{owner}/{repo}/releases",
+    "/repos/{owner}/{repo}/compare/{basehead}",
     "/search/issues",
 ]
 

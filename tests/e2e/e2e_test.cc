@@ -411,7 +411,7 @@ void Step(const std::string& what) {
                                what);
 }
 
-constexpr char kDone[] = "the improvement task for this ticket's root cause is done";
+constexpr char kDone[] = "the improvement task for this ticket's root cause has shipped";
 
 TEST_F(RequestTrackerAndRedmine, WholeLoop) {
   std::string out;
@@ -559,16 +559,38 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
     EXPECT_EQ(IssuesAbout(kBilling).size(), 1u);
   }
 
-  Step("5. closing the Redmine issue");
-  // 5. An engineer closes the issue in Redmine; Debrief notices by polling, and every linked RT
-  //    ticket gets exactly one comment saying the fix shipped.
+  Step("5. closing the Redmine issue, its version still open");
+  // 5. An engineer closes the issue in Redmine with a target version that is not released yet:
+  //    fixed, not shipped, so nobody is told. Closing the version (the release) is what tells
+  //    every linked RT ticket, with exactly one comment.
   json statuses = redmine_->Call("GET", "/issue_statuses.json");
   int64_t closed = 0;
   for (const json& s : statuses.value("issue_statuses", json::array()))
     if (s.value("name", "") == "Closed") closed = s.value("id", int64_t{0});
   ASSERT_NE(closed, 0) << statuses;
+  const std::string release = absl::StrCat("billing 4.2 (", absl::ToUnixSeconds(absl::Now()), ")");
+  json version =
+      redmine_->Call("POST", absl::StrCat("/projects/", env_["REDMINE_PROJECT"], "/versions.json"),
+                     {{"version", {{"name", release}, {"status", "open"}}}});
+  const int64_t version_id = version["version"].value("id", int64_t{0});
+  ASSERT_NE(version_id, 0) << version;
   redmine_->Call("PUT", absl::StrCat("/issues/", issue_id, ".json"),
-                 {{"issue", {{"status_id", closed}, {"notes", "Fixed in billing 4.2"}}}});
+                 {{"issue",
+                   {{"status_id", closed},
+                    {"fixed_version_id", version_id},
+                    {"notes", "Fixed in billing 4.2"}}}});
+  EXPECT_TRUE(Holds(
+      [&] {
+        for (const std::string& t : billing)
+          if (CommentsWith(t, kDone) != 0) return false;
+        return true;
+      },
+      3 * kStatusPollInterval + kActionLatency))
+      << "fixed, not shipped: nobody is told yet\n"
+      << CommentsOf(billing);
+  Step("5b. releasing the version");
+  redmine_->Call("PUT", absl::StrCat("/versions/", version_id, ".json"),
+                 {{"version", {{"status", "closed"}}}});
   ASSERT_TRUE(Eventually([&] {
     for (const std::string& t : billing)
       if (CommentsWith(t, kDone) < 1) return false;
@@ -586,6 +608,7 @@ TEST_F(RequestTrackerAndRedmine, WholeLoop) {
       << CommentsOf(billing);
   for (const std::string& t : billing) {
     EXPECT_EQ(CommentsWith(t, kDone), 1) << "ticket " << t;
+    EXPECT_EQ(CommentsWith(t, absl::StrCat("has shipped in ", release)), 1) << "ticket " << t;
     EXPECT_EQ(CommentsWith(t, issue_url), 2) << "ticket " << t << ": linked once, told once";
   }
   EXPECT_EQ(CommentsWith(praise, kDone), 0);

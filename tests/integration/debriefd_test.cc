@@ -260,18 +260,20 @@ TEST(Debriefd, ATaskClosedInTheTrackerIsNoticedAndItsTicketsAreTold) {
   // The team closes the task in the (builtin) tracker, as a user would.
   std::string cmd = absl::StrCat(d.ctl(), " tracker set-status ", task.external_id(), " done");
   ASSERT_EQ(RunCommand(cmd, &out), 0) << out;
-  EXPECT_NE(out.find("\"status\": \"TASK_DONE\""), std::string::npos) << out;
-  ASSERT_TRUE(WaitFor([&] { return GetTask(d, task.id()).task().status() == v1::TASK_DONE; }));
+  // The builtin tracker ships at done unless told to wait for releases.
+  EXPECT_NE(out.find("\"status\": \"TASK_SHIPPED\""), std::string::npos) << out;
+  ASSERT_TRUE(WaitFor([&] { return GetTask(d, task.id()).task().status() == v1::TASK_SHIPPED; }));
   v1::GetTaskResponse got = GetTask(d, task.id());
   EXPECT_TRUE(got.task().has_done_at());
+  EXPECT_TRUE(got.task().has_shipped_at());
   ASSERT_EQ(got.history_size(), 3);
-  EXPECT_EQ(got.history(2).status(), v1::TASK_DONE);
+  EXPECT_EQ(got.history(2).status(), v1::TASK_SHIPPED);
   EXPECT_EQ(got.history(2).source(), "poll");
-  // The task's impact section says it is done (a forced update), and the tracker holds no
+  // The task's impact section says it shipped (a forced update), and the tracker holds no
   // personal data.
   ASSERT_TRUE(WaitFor([&] {
     cmd = absl::StrCat(d.ctl(), " tracker show ", task.external_id());
-    return RunCommand(cmd, &out) == 0 && out.find("Done on") != std::string::npos;
+    return RunCommand(cmd, &out) == 0 && out.find("Shipped on") != std::string::npos;
   })) << out;
   EXPECT_NE(out.find("support/1"), std::string::npos) << out;
   std::string metrics = d.Get("/metrics")->body;

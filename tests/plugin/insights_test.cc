@@ -112,6 +112,10 @@ class InsightsTest : public ::testing::Test {
                       (*t)->set_status(status);
                       if (status == v1::TASK_DONE)
                         base::SetTimestamp((*t)->mutable_done_at(), clock_.Now());
+                      if (status == v1::TASK_SHIPPED) {
+                        base::SetTimestamp((*t)->mutable_shipped_at(), clock_.Now());
+                        (*t)->set_release("v2.3");
+                      }
                       if (auto s = tx.UpdateTask(**t); !s.ok()) return s;
                       v1::TaskStatusChange c;
                       c.set_task_id(task);
@@ -229,6 +233,14 @@ TEST_F(InsightsTest, AFixShowsItsStepsWhetherItCameBackAndTheLoopsCycle) {
                   .ok());
   clock_.Advance(absl::Hours(24 * 5));
   Status(task, v1::TASK_DONE);  // five days later
+  {
+    auto r = service_->FixOutcomes({});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->fixes_size(), 1) << "fixed, not yet shipped, is listed";
+    EXPECT_FALSE(r->fixes(0).has_shipped());
+  }
+  clock_.Advance(absl::Hours(24));
+  Status(task, v1::TASK_SHIPPED);  // released a day later
   ASSERT_TRUE(store_
                   ->Transact([&](spi::StoreTransaction& tx) {
                     v1::OutboxAction a;
@@ -239,7 +251,7 @@ TEST_F(InsightsTest, AFixShowsItsStepsWhetherItCameBackAndTheLoopsCycle) {
   auto due = store_->DueActions(clock_.Now(), 10);
   ASSERT_TRUE(due.ok() && due->size() == 1u);
   clock_.Advance(absl::Hours(3));
-  ASSERT_TRUE(store_->CompleteActions({(*due)[0].id}).ok());  // told three hours after done
+  ASSERT_TRUE(store_->CompleteActions({(*due)[0].id}).ok());  // told three hours after shipped
   // The cause comes back: a regression task.
   const int64_t again = Task("login", v1::TASK_OPEN, /*regression_of=*/task);
   auto r = service_->FixOutcomes({});
@@ -249,7 +261,9 @@ TEST_F(InsightsTest, AFixShowsItsStepsWhetherItCameBackAndTheLoopsCycle) {
   EXPECT_EQ(f.task().id(), task);
   EXPECT_EQ(f.came_back_as(), again);
   EXPECT_EQ(f.tickets_told(), 1);
-  EXPECT_EQ(base::FromTimestamp(f.told()) - base::FromTimestamp(f.done()), absl::Hours(3));
+  EXPECT_EQ(base::FromTimestamp(f.told()) - base::FromTimestamp(f.shipped()), absl::Hours(3));
+  EXPECT_EQ(base::FromTimestamp(f.shipped()) - base::FromTimestamp(f.done()), absl::Hours(24));
+  EXPECT_EQ(f.task().release(), "v2.3");
   ASSERT_GE(r->cycles_size(), 2);
   EXPECT_EQ(r->cycles(0).category_id(), "") << "every cause together first";
   EXPECT_EQ(r->cycles(1).category_id(), "login");
@@ -260,6 +274,7 @@ TEST_F(InsightsTest, AFixShowsItsStepsWhetherItCameBackAndTheLoopsCycle) {
   };
   EXPECT_EQ(stage("to_task"), absl::Hours(48));
   EXPECT_EQ(stage("to_done"), absl::Hours(24 * 5));
+  EXPECT_EQ(stage("to_shipped"), absl::Hours(24));
   EXPECT_EQ(stage("to_told"), absl::Hours(3));
 
   v1::FixOutcomesRequest praise;

@@ -16,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "base/time_util.h"
 #include "classify/keyword_classifier.h"
 #include "config/config.h"
 #include "loop/verification.h"
@@ -163,6 +164,37 @@ taxonomy:
     return n;
   }
 
+  // The tracker's done is not shipped from now on: a done task waits until someone sets it
+  // shipped (the builtin tracker with shipped_when: released).
+  void ShipOnRelease() {
+    executor_.reset();
+    loop_.reset();
+    tracker_.reset();
+    auto t = adapters::builtin::BuiltinTracker::Open("tasks", dir_.file("t.db"), "http://t/",
+                                                     clock_, spi::ShippedWhen::kReleased);
+    ASSERT_TRUE(t.ok());
+    tracker_ = std::move(*t);
+    std::map<std::string, spi::HelpdeskAdapter*> hd{{"support", &helpdesk_}};
+    loop_ = std::make_unique<Loop>(
+        config_, *store_, hd,
+        std::map<std::string, spi::TrackerAdapter*>{{"tasks", tracker_.get()}}, *policy_, clock_);
+    executor_ =
+        std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
+  }
+
+  int64_t LinkedTaskOf(const std::string& ticket) {
+    int64_t id = 0;
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto l = tx.GetLink("support", ticket);
+                      if (!l.ok()) return l.status();
+                      if (*l) id = (*l)->task_id();
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return id;
+  }
+
   // The builtin tracker closes the task, the follower notices, the executor acts.
   void CloseInTracker(const v1::ImprovementTask& t) {
     ASSERT_TRUE(tracker_->SetStatus(t.external_id(), v1::TASK_DONE).ok());
@@ -228,7 +260,7 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
 
   CloseInTracker(task);
   task = Task("billing", /*active=*/false);
-  EXPECT_EQ(task.status(), v1::TASK_DONE);
+  EXPECT_EQ(task.status(), v1::TASK_SHIPPED) << "the builtin tracker ships at done by default";
   for (int i = 1; i <= 12; ++i) {
     const std::string id = absl::StrCat(i);
     EXPECT_EQ(NotesFor(id, /*is_public=*/false), 1) << "ticket " << id;
@@ -262,7 +294,7 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[0].status(), v1::TASK_PENDING_CREATE);
   EXPECT_EQ(history[1].status(), v1::TASK_OPEN);
-  EXPECT_EQ(history[2].status(), v1::TASK_DONE);
+  EXPECT_EQ(history[2].status(), v1::TASK_SHIPPED);
   EXPECT_EQ(history[2].source(), "poll");
 
   // The cause stopped: after the settling delay and the window, the fix is verified.
@@ -603,9 +635,86 @@ TEST_F(LoopScenario, ATrackerWebhookHasItsTaskReadBackAtOnceNotAtTheNextPoll) {
   loop.Nudge("tasks", {task.external_id()});
   ASSERT_TRUE(watched.WaitForRead(task.external_id(), task_reads));
   loop.Stop();  // the step that is reading the task back runs to its end first
-  EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_DONE);
+  EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_SHIPPED);
   Run();
   EXPECT_EQ(NotesFor("1", /*is_public=*/false), 1) << "the linked tickets are told";
+}
+
+// Done is not shipped: with shipped_when: released, a done task tells nobody; a customer who
+// meets the cause meanwhile joins it; the release tells every linked ticket once, and the fix
+// is verified from the day it shipped.
+TEST_F(LoopScenario, ADoneTaskWaitsForItsReleaseAndItsTicketsAreToldWhenItShips) {
+  ShipOnRelease();
+  for (int i = 1; i <= 3; ++i)
+    Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam Lee", "I was charged twice");
+  Run();
+  v1::ImprovementTask task = Task("billing");
+  ASSERT_FALSE(task.external_id().empty());
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
+  EXPECT_EQ(*loop_->PollStatuses(), 1);
+  Run();
+  task = Task("billing", /*active=*/false);
+  EXPECT_EQ(task.status(), v1::TASK_DONE);
+  EXPECT_TRUE(task.has_done_at());
+  EXPECT_FALSE(task.has_shipped_at());
+  EXPECT_TRUE(posted_.empty()) << "fixed, not shipped: nobody is told";
+
+  // A customer meets the cause before the release: the ticket joins the waiting task.
+  clock_.Advance(absl::Hours(24));
+  Ticket("4", "c4", "Kim Park", "I was charged twice again");
+  Run();
+  EXPECT_EQ(LinkedTaskOf("4"), task.id());
+  EXPECT_EQ(*tracker_->CountTasks(), 1) << "no task opens for a cause whose fix is coming";
+  auto details = tracker_->Details(task.external_id());
+  ASSERT_TRUE(details.ok());
+  EXPECT_THAT(details->description, HasSubstr("not yet shipped"));
+
+  // Polls read the done task back until it ships.
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(*loop_->PollStatuses(), 0);
+  EXPECT_TRUE(posted_.empty());
+
+  clock_.Advance(absl::Hours(24));
+  const absl::Time shipped = clock_.Now();
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_SHIPPED).ok());
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(*loop_->PollStatuses(), 1);
+  Run();
+  task = Task("billing", /*active=*/false);
+  EXPECT_EQ(task.status(), v1::TASK_SHIPPED);
+  EXPECT_EQ(base::FromTimestamp(task.shipped_at()), shipped) << "the day it was set shipped";
+  for (int i = 1; i <= 4; ++i) {
+    const std::string id = absl::StrCat(i);
+    EXPECT_EQ(NotesFor(id, /*is_public=*/false), 1) << "ticket " << id;
+  }
+  for (const auto& p : posted_)
+    if (!p.note.is_public) {
+      EXPECT_THAT(p.note.body, HasSubstr("has shipped"));
+    }
+  const size_t told = posted_.size();
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(*loop_->PollStatuses(), 0);
+  Run();
+  EXPECT_EQ(posted_.size(), told) << "told once";
+
+  std::vector<v1::TaskStatusChange> history;
+  ASSERT_TRUE(store_
+                  ->Read([&](spi::StoreTransaction& tx) {
+                    history = *tx.StatusHistory(task.id());
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_EQ(history.size(), 4u);
+  EXPECT_EQ(history[2].status(), v1::TASK_DONE);
+  EXPECT_EQ(history[3].status(), v1::TASK_SHIPPED);
+
+  // Verified after the settling delay and the window counted from the ship, not the close.
+  clock_.Advance(shipped + absl::Hours(24 * 35) - absl::Hours(1) - clock_.Now());
+  Run();
+  EXPECT_FALSE(Task("billing", /*active=*/false).has_verification());
+  clock_.Advance(absl::Hours(2));
+  Run();
+  EXPECT_TRUE(Task("billing", /*active=*/false).has_verification());
 }
 
 // The builtin tracker behind a tracker that lists its changes (as Redmine's adapter does),

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/time_util.h"
 #include "mocks/spi_mocks.h"
 
 namespace debrief::store {
@@ -308,6 +309,11 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db,
+                         "DROP INDEX tasks_done; "
+                         "ALTER TABLE tasks DROP COLUMN shipped_at; "
+                         "ALTER TABLE tasks DROP COLUMN release; "
+                         "ALTER TABLE task_status_changes DROP COLUMN release; "
+                         "CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4; "
                          "DROP TRIGGER task_links_count_insert; "
                          "DROP TRIGGER task_links_count_delete; "
                          "DROP TRIGGER task_links_count_update; "
@@ -350,6 +356,75 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   EXPECT_EQ(got->ticket_count(), 3);
   EXPECT_EQ(got->customer_count(), 2) << "tickets 1 and 3 have the same requester";
   EXPECT_TRUE(got->has_first_seen());
+}
+
+// A task done before Debrief told shipped from done (schema 13) told its tickets at done: on
+// upgrade it is shipped, on its done day, and stays finished.
+TEST(SqliteStore, UpgradingShipsTheTasksDoneBefore) {
+  TempDir dir;
+  FakeClock clock;
+  int64_t done = 0, open = 0;
+  const absl::Time day = clock.Now() - absl::Hours(24 * 3);
+  {
+    auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)
+                    ->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                      v1::ImprovementTask t;
+                      t.set_category_id("billing");
+                      t.set_tracker_id("tasks");
+                      t.set_status(v1::TASK_OPEN);
+                      auto id = tx.InsertTask(t);
+                      if (!id.ok()) return id.status();
+                      done = *id;
+                      t.set_id(done);
+                      t.set_status(v1::TASK_DONE);
+                      base::SetTimestamp(t.mutable_done_at(), day);
+                      if (auto s = tx.UpdateTask(t); !s.ok()) return s;
+                      t.clear_id();
+                      t.clear_done_at();
+                      t.set_status(v1::TASK_OPEN);
+                      auto other = tx.InsertTask(t);
+                      if (!other.ok()) return other.status();
+                      open = *other;
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    (*store)->Close();
+  }
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "UPDATE tasks SET status = 4, shipped_at = NULL WHERE status = 6; "
+                         "DROP INDEX tasks_done; "
+                         "ALTER TABLE tasks DROP COLUMN shipped_at; "
+                         "ALTER TABLE tasks DROP COLUMN release; "
+                         "ALTER TABLE task_status_changes DROP COLUMN release; "
+                         "CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4; "
+                         "DELETE FROM schema_migrations WHERE version >= 14;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::optional<v1::ImprovementTask> a, b, last;
+  ASSERT_TRUE((*store)
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    a = *tx.GetTask(done);
+                    b = *tx.GetTask(open);
+                    last = *tx.LastDoneTask("billing");
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->status(), v1::TASK_SHIPPED);
+  EXPECT_EQ(base::FromTimestamp(a->shipped_at()), day);
+  EXPECT_EQ(a->release(), "");
+  EXPECT_EQ(b->status(), v1::TASK_OPEN);
+  EXPECT_FALSE(b->has_shipped_at());
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->id(), done);
 }
 
 // A damaged row comes back marked unreadable, and the rows after it are read as ever.

@@ -1004,6 +1004,23 @@ TEST_P(StoreConformance, UpdateTaskWritesStatusExternalIdsDoneAtVerificationAndF
   EXPECT_FALSE(reopened.has_verification());
   EXPECT_FALSE(reopened.flagged());
   EXPECT_EQ(reopened.external_id(), "1042");
+
+  // Shipped in a release: its day and name are kept, and taken away with the status.
+  reopened.set_status(v1::TASK_SHIPPED);
+  base::SetTimestamp(reopened.mutable_done_at(), clock_.Now() + absl::Hours(2));
+  base::SetTimestamp(reopened.mutable_shipped_at(), clock_.Now() + absl::Hours(30));
+  reopened.set_release("v2.3");
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) { return tx.UpdateTask(reopened); }).ok());
+  v1::ImprovementTask shipped = Get(id);
+  EXPECT_EQ(shipped.status(), v1::TASK_SHIPPED);
+  EXPECT_THAT(shipped.shipped_at(), EqualsProto(reopened.shipped_at()));
+  EXPECT_EQ(shipped.release(), "v2.3");
+  shipped.set_status(v1::TASK_OPEN);
+  shipped.clear_shipped_at();
+  shipped.clear_release();
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) { return tx.UpdateTask(shipped); }).ok());
+  EXPECT_FALSE(Get(id).has_shipped_at());
+  EXPECT_EQ(Get(id).release(), "");
 }
 
 TEST_P(StoreConformance, LastDoneTaskIsTheCategorysMostRecentlyDone) {
@@ -1021,6 +1038,9 @@ TEST_P(StoreConformance, LastDoneTaskIsTheCategorysMostRecentlyDone) {
   const int64_t dropped = Insert(NewTask("billing"));
   Finish(dropped, v1::TASK_WONT_DO, clock_.Now() + absl::Hours(48));
   EXPECT_EQ(last("billing"), second) << "won't do is not done";
+  const int64_t shipped = Insert(NewTask("billing"));
+  Finish(shipped, v1::TASK_SHIPPED, clock_.Now() + absl::Hours(72));
+  EXPECT_EQ(last("billing"), shipped) << "shipped is done and more";
   EXPECT_EQ(last("login"), 0);
 }
 
@@ -1057,6 +1077,11 @@ TEST_P(StoreConformance, StatusHistoryListsATasksChangesInTheOrderRecorded) {
       change(task, v1::TASK_PENDING_CREATE, t0, "policy"),
       change(task, v1::TASK_OPEN, t0 + absl::Minutes(1), "poll"),
       change(task, v1::TASK_DONE, t0 + absl::Hours(50), "webhook"),
+      [&] {
+        v1::TaskStatusChange c = change(task, v1::TASK_SHIPPED, t0 + absl::Hours(90), "poll");
+        c.set_release("v2.3");
+        return c;
+      }(),
   };
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
                 for (size_t i = 0; i < want.size(); ++i) {

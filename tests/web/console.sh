@@ -37,7 +37,8 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 
-# The oldest task is done in its tracker: debriefd follows it there and tells its tickets.
+# The oldest task is done (and so shipped) in its tracker: debriefd follows it there and tells
+# its tickets.
 external=""
 for _ in $(seq 1 300); do
   external=$("${ctl[@]}" -o json tasks list | python3 -c '
@@ -53,7 +54,7 @@ if [ -z "$external" ]; then
 fi
 "${ctl[@]}" tracker set-status "$external" done >/dev/null
 for _ in $(seq 1 300); do
-  "${ctl[@]}" -o json tasks list | grep '"TASK_DONE"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
+  "${ctl[@]}" -o json tasks list | grep '"TASK_SHIPPED"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
   sleep 0.1
 done
 

@@ -245,6 +245,11 @@ test('what each fix did: the done task, its verdict and the loop cycle', async (
   assert.equal(cycle.rows[0].Cause, 'Every cause');
   const stage = answered.cycles[0].stages.find((s) => s.stage === 'to_done');
   assert.equal(num(cycle.rows[0]['Task to done, median (s)']), Number(stage.median.replace('s', '')));
+  // The builtin tracker ships at done: shipped the moment it was done, and the fix says when.
+  const shipping = answered.cycles[0].stages.find((s) => s.stage === 'to_shipped');
+  assert.equal(num(cycle.rows[0]['Done to shipped, median (s)']), Number(shipping.median.replace('s', '')));
+  assert.ok(answered.fixes[0].shipped, 'the fix shipped');
+  assert.equal(fixes.rows[0].Shipped, answered.fixes[0].shipped);
 });
 
 test("customers' voice: suggestions, praise with the agents credited", async () => {

@@ -2,7 +2,8 @@
 # The agents' panel in a real browser: starts debriefd (the build's) on a fresh store with two
 # helpdesks and the built-in tracker, sends it the sample tickets (and one of the same customer
 # to the second helpdesk), makes an agent's API token, and runs sidebar.test.mjs in Debian's
-# headless Chromium. Screenshots land in BUILD/tests/web/screenshots.
+# headless Chromium. Screenshots land in BUILD/tests/web/screenshots. The tracker waits for
+# releases (shipped_when: released), so the panel shows a fix before and after it ships.
 #   tests/web/run.sh BUILD_DIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,6 +13,7 @@ work="$build/tests/web/run"
 rm -rf "$work"
 mkdir -p "$work/samples-shop"
 
+DEBRIEF_SHIPPED_WHEN=released
 source "$here/common.sh"
 
 # Maria, who wrote to support about logging in, also wrote to the shop.
@@ -43,4 +45,5 @@ DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_AGENT_TOKEN="$token" DEBRIEF_TICKET
   DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" DEBRIEF_OTHER_HELPDESK=shop \
   DEBRIEF_WEBHOOK_SECRET_FILE="$work/webhook-secret" \
   DEBRIEF_SIMILAR_SAMPLE="$root/deploy/samples/01-created-1001.json" \
+  DEBRIEF_CTL_JSON="$(python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "${ctl[@]}")" \
   node --test sidebar.test.mjs

@@ -18,6 +18,7 @@
 // Accessibility: axe-core, failing on serious and critical findings.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -340,6 +341,32 @@ step('a similar ticket after the correction gets the corrected cause', async () 
     return (await rc.getByText(corrected, { exact: true }).count()) > 0;
   }, `the new ticket ${id} is classified as ${corrected}`);
   await checkState(page, 'similar-after-correction');
+});
+
+// debriefctl talking to this debriefd, as an engineer working the builtin tracker uses it.
+function debriefctl(...args) {
+  const [cmd, ...rest] = JSON.parse(required('DEBRIEF_CTL_JSON'));
+  execFileSync(cmd, [...rest, ...args], { stdio: 'ignore' });
+}
+
+step('a fixed task waits for its release, then says it shipped', async () => {
+  const lt = linkedTask();
+  const href = await lt.getByRole('heading', { level: 3 }).first().getByRole('link').getAttribute('href');
+  const external = href.split('/').pop();
+  const refresh = lt.getByRole('button', { name: "Refresh the task's status from the tracker" });
+  debriefctl('tracker', 'set-status', external, 'done');
+  await refresh.click();
+  await lt.getByText('Fixed, not yet shipped: the customer hears when the release is out.').waitFor();
+  await lt.getByText('Fixed, not shipped', { exact: true }).waitFor();
+  await checkAccessibility(page, 'fixed-not-shipped');
+  await checkState(page, 'fixed-not-shipped');
+  debriefctl('tracker', 'set-status', external, 'shipped');
+  await refresh.click();
+  await lt.getByText('The fix shipped; too soon to tell whether it worked.', { exact: false }).waitFor();
+  await lt.getByText(/^Shipped on /).waitFor();
+  await lt.getByText('Shipped', { exact: true }).waitFor();
+  await checkAccessibility(page, 'shipped');
+  await checkState(page, 'shipped');
 });
 
 test('a wrong API token gets a readable error', async () => {

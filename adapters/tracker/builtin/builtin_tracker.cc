@@ -51,16 +51,18 @@ constexpr char kSchema[] = R"sql(
 
 class BuiltinTrackerImpl final : public BuiltinTracker {
  public:
-  BuiltinTrackerImpl(std::string id, sqlite3* db, std::string base_url, const spi::Clock& clock)
+  BuiltinTrackerImpl(std::string id, sqlite3* db, std::string base_url, const spi::Clock& clock,
+                     spi::ShippedWhen shipped_when)
       : id_(std::move(id)),
         db_{db},
         base_url_(std::move(base_url)),
         clock_(clock),
+        shipped_when_(shipped_when),
         insert_(db,
                 "INSERT INTO tasks(marker, title, description, project, labels, status, "
                 "created_at, updated_at) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(marker) DO NOTHING"),
         by_marker_(db, "SELECT id FROM tasks WHERE marker=?"),
-        get_(db, "SELECT id, status FROM tasks WHERE id=?"),
+        get_(db, "SELECT id, status, updated_at FROM tasks WHERE id=?"),
         details_(db, "SELECT title, description, labels FROM tasks WHERE id=?"),
         set_text_(db, "UPDATE tasks SET description=?, labels=?, updated_at=? WHERE id=?"),
         comment_(db,
@@ -184,7 +186,13 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     auto row = q.Step();
     if (!row.ok()) return row.status();
     if (!*row) return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
-    return Describe(q.Int(0), static_cast<v1::TaskStatus>(q.Int(1)));
+    spi::TrackerTask t = Describe(q.Int(0), static_cast<v1::TaskStatus>(q.Int(1)));
+    // Done is shipped where the team ships at done; otherwise a person sets `shipped` when the
+    // release is out. Either way, the day it was set.
+    if (t.status == v1::TASK_DONE && shipped_when_ == spi::ShippedWhen::kDone)
+      t.status = v1::TASK_SHIPPED;
+    if (t.status == v1::TASK_SHIPPED) t.shipped_at = absl::FromUnixMicros(q.Int(2));
+    return t;
   }
 
   absl::Status Check(const std::vector<v1::Category>&) override {
@@ -326,6 +334,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
   Db db_;  // declared before the statements: closed after they are finalized
   std::string base_url_;
   const spi::Clock& clock_;
+  const spi::ShippedWhen shipped_when_;
   std::mutex mu_;
   Stmt insert_, by_marker_, get_, details_, set_text_, comment_, comments_, link_, unlink_,
       set_status_, linked_, count_;
@@ -343,7 +352,9 @@ class BuiltinFactory final : public spi::TrackerAdapterFactory {
                            : cfg.path();
     if (std::filesystem::path(path).is_relative())
       path = (std::filesystem::path(ctx.data_dir) / path).string();
-    auto t = BuiltinTracker::Open(config.id(), path, cfg.base_url(), ctx.clock);
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kDone);
+    if (!shipped.ok()) return shipped.status();
+    auto t = BuiltinTracker::Open(config.id(), path, cfg.base_url(), ctx.clock, *shipped);
     if (!t.ok()) return t.status();
     return std::unique_ptr<spi::TrackerAdapter>(std::move(*t));
   }
@@ -354,14 +365,16 @@ class BuiltinFactory final : public spi::TrackerAdapterFactory {
 absl::StatusOr<std::unique_ptr<BuiltinTracker>> BuiltinTracker::Open(std::string id,
                                                                      std::string path,
                                                                      std::string base_url,
-                                                                     const spi::Clock& clock) {
+                                                                     const spi::Clock& clock,
+                                                                     spi::ShippedWhen shipped) {
   auto db = sqlite::OpenConnection(path, /*read_only=*/false);
   if (!db.ok()) return db.status();
   if (auto s = Exec(*db, kSchema); !s.ok()) {
     sqlite3_close(*db);
     return s;
   }
-  auto t = std::make_unique<BuiltinTrackerImpl>(std::move(id), *db, std::move(base_url), clock);
+  auto t =
+      std::make_unique<BuiltinTrackerImpl>(std::move(id), *db, std::move(base_url), clock, shipped);
   if (auto s = t->PrepareStatus(); !s.ok()) return s;
   return std::unique_ptr<BuiltinTracker>(std::move(t));
 }

@@ -15,9 +15,10 @@ void RegisterBuiltinTracker(spi::AdapterRegistry& registry);
 // (`debriefctl tracker close`) and tests: the equivalent of closing an issue in Jira.
 class BuiltinTracker : public spi::TrackerAdapter {
  public:
-  static absl::StatusOr<std::unique_ptr<BuiltinTracker>> Open(std::string id, std::string path,
-                                                              std::string base_url,
-                                                              const spi::Clock& clock);
+  // shipped_when: a done task is shipped at once (kDone), or when a person sets it `shipped`.
+  static absl::StatusOr<std::unique_ptr<BuiltinTracker>> Open(
+      std::string id, std::string path, std::string base_url, const spi::Clock& clock,
+      spi::ShippedWhen shipped_when = spi::ShippedWhen::kDone);
   virtual absl::Status SetStatus(const std::string& external_id, v1::TaskStatus status) = 0;
   // The tickets linked to a task, as "helpdesk_id/ticket_id".
   virtual absl::StatusOr<std::vector<std::string>> LinkedTickets(

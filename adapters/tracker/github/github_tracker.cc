@@ -43,9 +43,10 @@ absl::StatusOr<IssueRef> ParseRef(const std::string& external_id) {
 class GitHub final : public spi::TrackerAdapter {
  public:
   GitHub(std::string id, GitHubConfig cfg, std::string token, std::string secret,
-         const spi::AdapterContext& ctx)
+         spi::ShippedWhen shipped_when, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        shipped_when_(shipped_when),
         auth_(absl::StrCat("Bearer ", token)),
         secret_(std::move(secret)),
         http_(ctx.http),
@@ -164,7 +165,11 @@ class GitHub final : public spi::TrackerAdapter {
     auto issue = Send("GET", absl::StrCat("/repos/", ref->repo, "/issues/", ref->number), "",
                       absl::StrCat("GitHub: read ", external_id));
     if (!issue.ok()) return issue.status();
-    return Describe(ref->repo, *issue);
+    spi::TrackerTask t = Describe(ref->repo, *issue);
+    if (t.status == v1::TASK_DONE) {
+      if (absl::Status s = Shipped(ref->repo, *issue, t); !s.ok()) return s;
+    }
+    return t;
   }
 
   bool sends_webhooks() const override { return true; }
@@ -295,9 +300,66 @@ class GitHub final : public spi::TrackerAdapter {
     return t;
   }
 
+  // A closed issue is shipped at once (shipped_when: done), or once a published release holds
+  // the commit that closed it ("Fixes #12" in a commit or a merged pull request; the issue's
+  // events name it): the oldest release published since its close whose tag contains that
+  // commit (the compare API). An issue closed by hand names no commit: the first release
+  // published after the close is the one that shipped it.
+  absl::Status Shipped(const std::string& repo, const json& issue, spi::TrackerTask& t) {
+    if (shipped_when_ == spi::ShippedWhen::kDone) {
+      t.status = v1::TASK_SHIPPED;
+      return absl::OkStatus();
+    }
+    const std::string path = absl::StrCat("/repos/", repo, "/issues/", Text(issue, "number"));
+    std::string commit;
+    for (int page = 1; page <= kEventPages; ++page) {
+      auto events = SendList(absl::StrCat(path, "/events?per_page=100&page=", page),
+                             absl::StrCat("GitHub: events of ", t.external_id));
+      if (!events.ok()) return events.status();
+      for (const json& e : *events)  // oldest first: the last close counts
+        if (Text(e, "event") == "closed") commit = Text(e, "commit_id");
+      if (events->size() < 100) break;
+    }
+    const absl::Time closed = ParseTime(Text(issue, "closed_at")).value_or(absl::InfinitePast());
+    auto releases = SendList(absl::StrCat("/repos/", repo, "/releases?per_page=100"),
+                             absl::StrCat("GitHub: releases of ", repo));
+    if (!releases.ok()) return releases.status();
+    std::vector<std::pair<absl::Time, const json*>> since;  // published since the close
+    for (const json& r : *releases) {
+      if (IsTrue(r, "draft") || IsTrue(r, "prerelease")) continue;
+      auto published = ParseTime(Text(r, "published_at"));
+      if (published && *published >= closed) since.emplace_back(*published, &r);
+    }
+    std::sort(since.begin(), since.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t i = 0; i < since.size() && i < kComparedReleases; ++i) {
+      const json& r = *since[i].second;
+      const std::string tag = Text(r, "tag_name");
+      if (!commit.empty()) {
+        // compare/{commit}...{tag}: "ahead" or "identical" when the tag holds the commit.
+        auto cmp =
+            Send("GET", absl::StrCat("/repos/", repo, "/compare/", commit, "...", UrlEncode(tag)),
+                 "", absl::StrCat("GitHub: does ", tag, " hold ", commit));
+        if (absl::IsNotFound(cmp.status())) continue;
+        if (!cmp.ok()) return cmp.status();
+        const std::string st = Text(*cmp, "status");
+        if (st != "ahead" && st != "identical") continue;
+      }
+      t.status = v1::TASK_SHIPPED;
+      t.release = Text(r, "name").empty() ? tag : Text(r, "name");
+      t.shipped_at = since[i].first;
+      return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
+
+  static constexpr int kEventPages = 3;
+  static constexpr size_t kComparedReleases = 10;  // per read: the oldest since the close
+
   std::string id_;
   std::string type_ = "github";
   GitHubConfig cfg_;
+  const spi::ShippedWhen shipped_when_;
   std::string auth_;
   std::string secret_;
   spi::HttpClient& http_;
@@ -325,8 +387,10 @@ class Factory final : public spi::TrackerAdapterFactory {
     if (!token.ok()) return token.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kReleased);
+    if (!shipped.ok()) return shipped.status();
     return std::make_unique<GitHub>(config.id(), std::move(cfg), std::move(*token),
-                                    std::move(*secret), ctx);
+                                    std::move(*secret), *shipped, ctx);
   }
 };
 

@@ -26,7 +26,8 @@ namespace v1 = ::debrief::v1;
 // GET /issues/:id is for administrators only), and a moved issue says where it went.
 constexpr char kIssueQuery[] =
     "query($id: IssueID!) { issue(id: $id) { id iid projectId state webUrl reference(full: true) "
-    "labels { nodes { title } } movedTo { id } duplicatedTo { id } } }";
+    "labels { nodes { title } } movedTo { id } duplicatedTo { id } milestone { title state "
+    "dueDate } } }";
 
 bool Named(const std::string& name, const std::vector<std::string>& names) {
   for (const std::string& n : names)
@@ -37,9 +38,10 @@ bool Named(const std::string& name, const std::vector<std::string>& names) {
 class GitLab final : public spi::TrackerAdapter {
  public:
   GitLab(std::string id, GitLabConfig cfg, std::string token, std::string secret,
-         const spi::AdapterContext& ctx)
+         spi::ShippedWhen shipped_when, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        shipped_when_(shipped_when),
         token_(std::move(token)),
         secret_(std::move(secret)),
         http_(ctx.http),
@@ -145,6 +147,9 @@ class GitLab final : public spi::TrackerAdapter {
       // Moved to another project: the move closed this one; follow the new issue.
       auto moved = GetTask(GlobalId(Text((*issue)["movedTo"], "id")));
       if (moved.ok()) return moved;
+    }
+    if (t.status == v1::TASK_DONE) {
+      if (absl::Status s = Shipped(*issue, t); !s.ok()) return s;
     }
     return t;
   }
@@ -309,9 +314,62 @@ class GitLab final : public spi::TrackerAdapter {
     return CallJsonList(http_, Request("GET", path, ""), what, clock_.Now());
   }
 
+  // A closed issue is shipped at once (shipped_when: done); with its milestone closed where
+  // released_by_milestone; else with the first release whose tag holds the merge commit of a
+  // merge request that closed it (closed_by, the commit's tags, the project's releases).
+  absl::Status Shipped(const json& issue, spi::TrackerTask& t) {
+    if (shipped_when_ == spi::ShippedWhen::kDone) {
+      t.status = v1::TASK_SHIPPED;
+      return absl::OkStatus();
+    }
+    if (cfg_.released_by_milestone()) {
+      const json* m = Member(issue, "milestone");
+      if (m == nullptr || Text(*m, "state") != "closed") return absl::OkStatus();
+      t.status = v1::TASK_SHIPPED;
+      t.release = Text(*m, "title");
+      t.shipped_at = ParseDay(Text(*m, "dueDate")).value_or(absl::InfinitePast());
+      return absl::OkStatus();
+    }
+    const std::string project = absl::StrCat("/api/v4/projects/", Text(issue, "projectId"));
+    auto mrs = SendList(absl::StrCat(project, "/issues/", Text(issue, "iid"), "/closed_by"),
+                        absl::StrCat("GitLab: merge requests closing ", t.external_key));
+    if (!mrs.ok()) return mrs.status();
+    std::set<std::string> tags;  // tags holding a merged fix
+    for (const json& mr : *mrs) {
+      if (Text(mr, "state") != "merged") continue;
+      for (const char* key : {"merge_commit_sha", "squash_commit_sha", "sha"}) {
+        const std::string sha = Text(mr, key);
+        if (sha.empty()) continue;
+        auto refs = SendList(
+            absl::StrCat(project, "/repository/commits/", sha, "/refs?type=tag&per_page=100"),
+            absl::StrCat("GitLab: tags holding ", sha));
+        if (absl::IsNotFound(refs.status())) continue;
+        if (!refs.ok()) return refs.status();
+        for (const json& r : *refs) tags.insert(Text(r, "name"));
+        break;  // the first commit the merge request names is the one on the target branch
+      }
+    }
+    if (tags.empty()) return absl::OkStatus();
+    auto releases = SendList(absl::StrCat(project, "/releases?per_page=100"),
+                             absl::StrCat("GitLab: releases of ", Text(issue, "projectId")));
+    if (!releases.ok()) return releases.status();
+    const absl::Time now = clock_.Now();
+    for (const json& r : *releases) {
+      if (!tags.contains(Text(r, "tag_name"))) continue;
+      auto at = ParseTime(Text(r, "released_at"));
+      if (!at || *at > now) continue;  // an upcoming release is not out yet
+      if (t.status == v1::TASK_SHIPPED && *at >= t.shipped_at) continue;
+      t.status = v1::TASK_SHIPPED;  // the earliest release that holds it
+      t.release = Text(r, "name").empty() ? Text(r, "tag_name") : Text(r, "name");
+      t.shipped_at = *at;
+    }
+    return absl::OkStatus();
+  }
+
   std::string id_;
   std::string type_ = "gitlab";
   GitLabConfig cfg_;
+  const spi::ShippedWhen shipped_when_;
   std::string token_;
   std::string secret_;
   spi::HttpClient& http_;
@@ -335,8 +393,10 @@ class Factory final : public spi::TrackerAdapterFactory {
     if (!token.ok()) return token.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kReleased);
+    if (!shipped.ok()) return shipped.status();
     return std::make_unique<GitLab>(config.id(), std::move(cfg), std::move(*token),
-                                    std::move(*secret), ctx);
+                                    std::move(*secret), *shipped, ctx);
   }
 };
 

@@ -124,9 +124,10 @@ namespace {
 class Jira final : public spi::TrackerAdapter {
  public:
   Jira(std::string id, JiraConfig cfg, std::string auth, std::string secret,
-       const spi::AdapterContext& ctx)
+       spi::ShippedWhen shipped_when, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        shipped_when_(shipped_when),
         auth_(std::move(auth)),
         secret_(std::move(secret)),
         http_(ctx.http),
@@ -291,8 +292,9 @@ class Jira final : public spi::TrackerAdapter {
 
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {
     if (auto s = Numeric(external_id); !s.ok()) return s;
-    auto issue = Send("GET", absl::StrCat("/issue/", external_id, "?fields=status,resolution"), "",
-                      absl::StrCat("Jira: read issue ", external_id));
+    auto issue =
+        Send("GET", absl::StrCat("/issue/", external_id, "?fields=status,resolution,fixVersions"),
+             "", absl::StrCat("Jira: read issue ", external_id));
     if (!issue.ok()) return issue.status();
     return Describe(*issue);
   }
@@ -493,15 +495,40 @@ class Jira final : public spi::TrackerAdapter {
       t.status = v1::TASK_DONE;
       for (const std::string& w : wont_do_)
         if (absl::EqualsIgnoreCase(resolution, w)) t.status = v1::TASK_WONT_DO;
+      if (t.status == v1::TASK_DONE) Shipped(f, t);
     } else {
       t.status = category == "indeterminate" ? v1::TASK_IN_PROGRESS : v1::TASK_OPEN;
     }
     return t;
   }
 
+  // A done issue is shipped at once (shipped_when: done), or with the first of its fix versions
+  // released (the earliest release date; a released version without one counts from now).
+  void Shipped(const json& fields, spi::TrackerTask& t) const {
+    if (shipped_when_ == spi::ShippedWhen::kDone) {
+      t.status = v1::TASK_SHIPPED;
+      return;
+    }
+    const json* versions = Member(fields, "fixVersions");
+    if (versions == nullptr || !versions->is_array()) return;
+    for (const json& v : *versions) {
+      if (!IsTrue(v, "released")) continue;
+      // Released without a date: from when Debrief saw it.
+      const absl::Time day = ParseDay(Text(v, "releaseDate")).value_or(absl::InfinitePast());
+      const bool first = t.status != v1::TASK_SHIPPED;
+      if (first || (day != absl::InfinitePast() &&
+                    (t.shipped_at == absl::InfinitePast() || day < t.shipped_at))) {
+        t.status = v1::TASK_SHIPPED;
+        t.release = Text(v, "name");
+        t.shipped_at = day;
+      }
+    }
+  }
+
   std::string id_;
   std::string type_ = "jira";
   JiraConfig cfg_;
+  const spi::ShippedWhen shipped_when_;
   std::string auth_;
   std::string secret_;
   spi::HttpClient& http_;
@@ -533,8 +560,10 @@ class Factory final : public spi::TrackerAdapterFactory {
         cfg.email().empty() ? absl::StrCat("Bearer ", *token) : BasicAuth(cfg.email(), *token);
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kReleased);
+    if (!shipped.ok()) return shipped.status();
     return std::make_unique<Jira>(config.id(), std::move(cfg), std::move(auth), std::move(*secret),
-                                  ctx);
+                                  *shipped, ctx);
   }
 };
 

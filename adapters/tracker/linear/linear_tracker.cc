@@ -38,7 +38,8 @@ constexpr char kRead[] =
     "type } labels { nodes { id name } } comments(first: 100) { nodes { body } } "
     "attachments(first: 100) { nodes { id url metadata } } } }";
 constexpr char kStatus[] =
-    "query DebriefStatus($id: String!) { issue(id: $id) { id identifier url state { type } } }";
+    "query DebriefStatus($id: String!) { issue(id: $id) { id identifier url state { type name } "
+    "labels { nodes { name } } } }";
 constexpr char kUpdate[] =
     "mutation DebriefUpdate($id: String!, $input: IssueUpdateInput!) { issueUpdate(id: $id, "
     "input: $input) { success } }";
@@ -78,9 +79,10 @@ spi::TrackerTask Describe(const json& issue) {
 class Linear final : public spi::TrackerAdapter {
  public:
   Linear(std::string id, LinearConfig cfg, std::string key, std::string secret,
-         const spi::AdapterContext& ctx)
+         spi::ShippedWhen shipped_when, const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        shipped_when_(shipped_when),
         auth_(absl::StartsWith(key, "lin_api_") ? key : absl::StrCat("Bearer ", key)),
         secret_(std::move(secret)),
         http_(ctx.http),
@@ -177,7 +179,29 @@ class Linear final : public spi::TrackerAdapter {
     const json issue = got->value("issue", json());
     if (!issue.is_object())
       return absl::NotFoundError(absl::StrCat("Linear: issue ", external_id, " not found"));
-    return Describe(issue);
+    spi::TrackerTask t = Describe(issue);
+    if (t.status == v1::TASK_DONE && Released(issue)) t.status = v1::TASK_SHIPPED;
+    return t;
+  }
+
+  // A completed issue is shipped at once (shipped_when: done), or in a released state or with
+  // a released label; Linear does not say when, so the core counts from when it read it.
+  bool Released(const json& issue) const {
+    if (shipped_when_ == spi::ShippedWhen::kDone) return true;
+    auto named = [](const std::string& name, const auto& names) {
+      for (const std::string& n : names)
+        if (!name.empty() && absl::EqualsIgnoreCase(name, n)) return true;
+      return false;
+    };
+    if (const json* st = Member(issue, "state");
+        st && named(Text(*st, "name"), cfg_.released_states()))
+      return true;
+    const json* labels = Member(issue, "labels");
+    const json* nodes = labels ? Member(*labels, "nodes") : nullptr;
+    if (nodes == nullptr || !nodes->is_array()) return false;
+    for (const json& l : *nodes)
+      if (named(Text(l, "name"), cfg_.released_labels())) return true;
+    return false;
   }
 
   bool sends_webhooks() const override { return true; }
@@ -343,6 +367,7 @@ class Linear final : public spi::TrackerAdapter {
   std::string id_;
   std::string type_ = "linear";
   LinearConfig cfg_;
+  const spi::ShippedWhen shipped_when_;
   std::string auth_;
   std::string secret_;
   spi::HttpClient& http_;
@@ -369,8 +394,16 @@ class Factory final : public spi::TrackerAdapterFactory {
     if (!key.ok()) return key.status();
     auto secret = SecretIfSet(cfg.has_webhook_secret(), cfg.webhook_secret(), ctx);
     if (!secret.ok()) return secret.status();
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kDone);
+    if (!shipped.ok()) return shipped.status();
+    if (*shipped == spi::ShippedWhen::kReleased && cfg.released_states().empty() &&
+        cfg.released_labels().empty())
+      return absl::InvalidArgumentError(
+          "settings.shipped_when: released needs settings.released_states or "
+          "settings.released_labels (Linear has no releases: name the state or label that says "
+          "an issue is out)");
     return std::make_unique<Linear>(config.id(), std::move(cfg), std::move(*key),
-                                    std::move(*secret), ctx);
+                                    std::move(*secret), *shipped, ctx);
   }
 };
 

@@ -102,9 +102,11 @@ std::string MarkdownToTextile(absl::string_view md) {
 
 class Redmine final : public spi::TrackerAdapter {
  public:
-  Redmine(std::string id, RedmineConfig cfg, std::string key, const spi::AdapterContext& ctx)
+  Redmine(std::string id, RedmineConfig cfg, std::string key, spi::ShippedWhen shipped_when,
+          const spi::AdapterContext& ctx)
       : id_(std::move(id)),
         cfg_(std::move(cfg)),
+        shipped_when_(shipped_when),
         key_(std::move(key)),
         http_(ctx.http),
         clock_(ctx.clock) {
@@ -344,12 +346,42 @@ class Redmine final : public spi::TrackerAdapter {
     else
       t.status = NamedIn(name, cfg_.in_progress_statuses(), "In Progress") ? v1::TASK_IN_PROGRESS
                                                                            : v1::TASK_OPEN;
+    if (t.status == v1::TASK_DONE) {
+      if (absl::Status s = Shipped(issue, t); !s.ok()) return s;
+    }
     return t;
+  }
+
+  // A closed issue is shipped at once (shipped_when: done), or when its target version is
+  // closed: released on the version's date (its due date, else when it was last changed).
+  absl::Status Shipped(const json& issue, spi::TrackerTask& t) {
+    if (shipped_when_ == spi::ShippedWhen::kDone) {
+      t.status = v1::TASK_SHIPPED;
+      return absl::OkStatus();
+    }
+    const json* target = Member(issue, "fixed_version");
+    if (target == nullptr) return absl::OkStatus();  // no version: fixed, nothing to wait for yet
+    const std::string vid = Text(*target, "id");
+    if (vid.empty()) return absl::OkStatus();
+    auto got = Send("GET", absl::StrCat("/versions/", vid, ".json"), "",
+                    absl::StrCat("Redmine: read version ", vid));
+    if (absl::IsNotFound(got.status())) return absl::OkStatus();  // deleted: never released
+    if (!got.ok()) return got.status();
+    const json* v = Member(*got, "version");
+    if (v == nullptr || Text(*v, "status") != "closed") return absl::OkStatus();
+    t.status = v1::TASK_SHIPPED;
+    t.release = Text(*v, "name");
+    if (auto day = ParseDay(Text(*v, "due_date")))
+      t.shipped_at = *day;
+    else if (auto at = ParseTime(Text(*v, "updated_on")))
+      t.shipped_at = *at;
+    return absl::OkStatus();
   }
 
   std::string id_;
   std::string type_ = "redmine";
   RedmineConfig cfg_;
+  const spi::ShippedWhen shipped_when_;
   std::string key_;
   spi::HttpClient& http_;
   const spi::Clock& clock_;
@@ -383,7 +415,9 @@ class Factory final : public spi::TrackerAdapterFactory {
         return absl::InvalidArgumentError(absl::StrCat("settings.fields: ", s.message()));
     auto key = settings::ResolveSecret(cfg.api_key(), ctx);
     if (!key.ok()) return key.status();
-    return std::make_unique<Redmine>(config.id(), std::move(cfg), std::move(*key), ctx);
+    auto shipped = spi::ParseShippedWhen(cfg.shipped_when(), spi::ShippedWhen::kReleased);
+    if (!shipped.ok()) return shipped.status();
+    return std::make_unique<Redmine>(config.id(), std::move(cfg), std::move(*key), *shipped, ctx);
   }
 };
 

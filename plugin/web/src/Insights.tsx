@@ -443,7 +443,8 @@ function Fixes(props: { data: FixOutcomesResponse }) {
     { label: 'Cause', value: (c) => c.name || c.categoryId || '' },
     ...step('to_task', 'First ticket to task'),
     ...step('to_done', 'Task to done'),
-    ...step('to_told', 'Done to customers told'),
+    ...step('to_shipped', 'Done to shipped'),
+    ...step('to_told', 'Shipped to customers told'),
   ];
   const fixColumns: Column<FixOutcome>[] = [
     {
@@ -456,6 +457,16 @@ function Fixes(props: { data: FixOutcomesResponse }) {
     },
     { label: 'Cause', value: (f) => f.categoryName || f.task.categoryId },
     { label: 'Done', value: (f) => f.done ?? '', show: (f) => localDate(f.done) },
+    {
+      label: 'Shipped',
+      value: (f) => f.shipped ?? '',
+      show: (f) =>
+        f.shipped ? (
+          `${f.task.release ? `${f.task.release}, ` : ''}${localDate(f.shipped)}`
+        ) : (
+          <Badge tone="info">Fixed, not yet shipped</Badge>
+        ),
+    },
     {
       label: 'Verdict',
       value: (f) => f.task.verification?.verdict ?? 'VERDICT_UNSPECIFIED',

@@ -3,7 +3,15 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError } from './api';
-import { ago, localDateTime, num, plural, taskStatusTone, taskStatusWords } from './format';
+import {
+  ago,
+  localDate,
+  localDateTime,
+  num,
+  plural,
+  taskStatusTone,
+  taskStatusWords,
+} from './format';
 import type { Loaded } from './load';
 import { useLoad } from './load';
 import type {
@@ -181,6 +189,10 @@ function FixState(props: { task: ImprovementTask }) {
   let tone = 'plain';
   switch (t.status) {
     case 'TASK_DONE':
+      line = 'Fixed, not yet shipped: the customer hears when the release is out.';
+      tone = 'info';
+      break;
+    case 'TASK_SHIPPED':
       switch (v?.verdict) {
         case 'VERIFIED':
           line = 'The fix shipped and it worked: fewer tickets since.';
@@ -210,11 +222,19 @@ function FixState(props: { task: ImprovementTask }) {
         {t.status === 'TASK_DONE' && t.doneAt && (
           <>
             {' '}
-            <span class="muted">Done {ago(t.doneAt)}.</span>
+            <span class="muted">Fixed {ago(t.doneAt)}.</span>
+          </>
+        )}
+        {t.status === 'TASK_SHIPPED' && t.shippedAt && (
+          <>
+            {' '}
+            <span class="muted">
+              Shipped{t.release ? ` in ${t.release}` : ''} on {localDate(t.shippedAt)}.
+            </span>
           </>
         )}
       </p>
-      {v?.summary && t.status === 'TASK_DONE' && <p class="muted">{v.summary}</p>}
+      {v?.summary && t.status === 'TASK_SHIPPED' && <p class="muted">{v.summary}</p>}
       {regression > 0 && <p class="muted">The cause came back after task {regression} was done.</p>}
     </div>
   );

@@ -97,7 +97,9 @@ export function taskStatusWords(status: TaskStatus | undefined): string {
     case 'TASK_IN_PROGRESS':
       return 'In progress';
     case 'TASK_DONE':
-      return 'Done';
+      return 'Fixed, not shipped';
+    case 'TASK_SHIPPED':
+      return 'Shipped';
     case 'TASK_WONT_DO':
       return "Won't do";
     default:
@@ -108,8 +110,10 @@ export function taskStatusWords(status: TaskStatus | undefined): string {
 // A CSS class per status, so the badge's colour repeats (never replaces) its words.
 export function taskStatusTone(status: TaskStatus | undefined): string {
   switch (status) {
-    case 'TASK_DONE':
+    case 'TASK_SHIPPED':
       return 'good';
+    case 'TASK_DONE':
+      return 'info';
     case 'TASK_WONT_DO':
       return 'neutral';
     case 'TASK_IN_PROGRESS':

@@ -72,7 +72,8 @@ export type TaskStatus =
   | 'TASK_OPEN'
   | 'TASK_IN_PROGRESS'
   | 'TASK_DONE'
-  | 'TASK_WONT_DO';
+  | 'TASK_WONT_DO'
+  | 'TASK_SHIPPED';
 
 export type Verdict = 'VERDICT_UNSPECIFIED' | 'VERIFIED' | 'NOT_YET_KNOWN' | 'NOT_VERIFIED';
 
@@ -103,6 +104,8 @@ export interface ImprovementTask {
   firstSeen?: string;
   lastSeen?: string;
   doneAt?: string;
+  shippedAt?: string; // the release holding the fix came out
+  release?: string; // its name ("v2.3"); empty where done is shipped
   regressionOf?: string; // int64, "0" when none
   verification?: FixVerification;
   flagged?: boolean;
@@ -229,13 +232,14 @@ export interface FixOutcome {
   firstTicket?: string;
   opened?: string;
   done?: string;
+  shipped?: string; // unset: fixed, not yet shipped
   told?: string;
   ticketsTold?: string;
   customersReplied?: string;
 }
 
 export interface CycleStage {
-  stage: string; // to_task | to_done | to_told
+  stage: string; // to_task | to_done | to_shipped | to_told
   tasks?: number;
   median?: string; // "3600s"
   p90?: string;

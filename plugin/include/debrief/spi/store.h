@@ -161,10 +161,11 @@ class StoreTransaction {
   virtual absl::StatusOr<std::vector<v1::ImprovementTask>> ListTasks(const TaskFilter& f) = 0;
   // Inserts and returns the id. ALREADY_EXISTS if the category already has an active task.
   virtual absl::StatusOr<int64_t> InsertTask(const v1::ImprovementTask& task) = 0;
-  // Writes status, external id, key and url, title, done_at, verification, flagged, and what
-  // was last written to the tracker (synced_ticket_count, synced_at).
+  // Writes status, external id, key and url, title, done_at, shipped_at and release,
+  // verification, flagged, and what was last written to the tracker (synced_ticket_count,
+  // synced_at).
   virtual absl::Status UpdateTask(const v1::ImprovementTask& task) = 0;
-  // The category's most recently done task (to tell a regression from a new cause).
+  // The category's most recently done or shipped task (to tell a regression from a new cause).
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
       const std::string& category_id) = 0;
   // Confidently tagged tickets of the category first seen in [from, to).

@@ -53,7 +53,25 @@ struct TrackerTask {
   std::string external_key;  // human-facing key
   std::string url;
   v1::TaskStatus status = v1::TASK_OPEN;
+  // With TASK_SHIPPED: the release that holds the fix and the day it came out, where the
+  // tracker knows them (empty, InfinitePast: the core takes the time it learned it).
+  std::string release;
+  absl::Time shipped_at = absl::InfinitePast();
 };
+
+// When a tracker's done task counts as in customers' hands (each tracker's `shipped_when`):
+// at done (kDone: TASK_SHIPPED as soon as it is done), or when the release holding it is out
+// (kReleased: TASK_DONE until then, TASK_SHIPPED with the release).
+enum class ShippedWhen { kDone, kReleased };
+
+// Reads a `shipped_when` setting: "done", "released", or empty for the tracker's default.
+inline absl::StatusOr<ShippedWhen> ParseShippedWhen(const std::string& s, ShippedWhen dflt) {
+  if (s.empty()) return dflt;
+  if (s == "done") return ShippedWhen::kDone;
+  if (s == "released") return ShippedWhen::kReleased;
+  return absl::InvalidArgumentError(
+      absl::StrCat("settings.shipped_when: \"", s, "\" is neither \"done\" nor \"released\""));
+}
 
 // What a tracker's webhook says: the tasks it is about (immutable ids). The core reads each
 // of them back with GetTask at once, so the tracker stays the one source of a task's status
@@ -97,7 +115,10 @@ class TrackerAdapter {
   virtual absl::Status UpdateTask(const std::string& external_id, const TaskUpdate& update) = 0;
 
   // Reads the task back (status, key, url): how Debrief follows a task where the tracker
-  // sends no webhook. NOT_FOUND if it was deleted.
+  // sends no webhook. NOT_FOUND if it was deleted. A done task is TASK_SHIPPED, with its
+  // release, once it is in customers' hands by the tracker's shipped_when; the core reads done
+  // tasks back at every poll until then (a release seldom touches the issue, so no change
+  // listing or webhook names it).
   virtual absl::StatusOr<TrackerTask> GetTask(const std::string& external_id) = 0;
 
   // The tasks (immutable ids) updated at or after `since`, for trackers polled for status:

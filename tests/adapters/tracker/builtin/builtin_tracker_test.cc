@@ -72,7 +72,8 @@ TEST(BuiltinTracker, UpdatesReconcileLinksReplaceTheImpactInPlaceAndFollowStatus
 
   EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_OPEN);
   ASSERT_TRUE((*t)->SetStatus(task->external_id, v1::TASK_DONE).ok());
-  EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_DONE);
+  EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_SHIPPED)
+      << "done is shipped at once by default";
   EXPECT_TRUE(absl::IsNotFound((*t)->GetTask("999").status()));
   EXPECT_TRUE(absl::IsInvalidArgument((*t)->GetTask("abc").status()));
   EXPECT_TRUE(absl::IsNotFound((*t)->UpdateTask("999", u)));

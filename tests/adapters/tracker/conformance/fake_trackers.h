@@ -104,6 +104,10 @@ class FakeTracker : public spi::HttpClient {
 
   // As a person in the tracker.
   virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
+  // The issue's fix goes into release `version` (a target version, a fix version, a closing
+  // commit or merge request), which is not out yet; later the release comes out, on `at`.
+  virtual void PlanRelease(const std::string& id, const std::string& version) = 0;
+  virtual void PublishRelease(const std::string& version, absl::Time at) = 0;
   virtual std::string Body(const std::string& id) = 0;  // the description as text
   // A person adds a paragraph of their own at the top of the description.
   virtual void PrependText(const std::string& id, const std::string& text) = 0;
@@ -154,6 +158,12 @@ class FakeTracker : public spi::HttpClient {
     }
     return "";
   }
+  static std::string Day(absl::Time t) {
+    return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone());
+  }
+  static std::string Iso(absl::Time t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+  }
   static std::string Path(const std::string& url) {
     size_t scheme = url.find("://");
     size_t start = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
@@ -183,6 +193,25 @@ class FakeRedmine final : public FakeTracker {
         {v1::TASK_WONT_DO, {{"id", 6}, {"name", "Rejected"}}}};
     issues_.at(id).data["status"] = kStatus.at(s);
     issues_.at(id).data["updated_on"] = Now();
+  }
+  // A target version; closing it releases it (Redmine's date is its due date).
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& v = versions_[version];
+    if (v.is_null())
+      v = {{"id", 30 + static_cast<int>(versions_.size())},
+           {"name", version},
+           {"status", "open"},
+           {"due_date", nullptr},
+           {"updated_on", Now()}};
+    issues_.at(id).data["fixed_version"] = {{"id", v["id"]}, {"name", version}};
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    json& v = versions_.at(version);
+    v["status"] = "closed";
+    v["due_date"] = Day(at);
+    v["updated_on"] = Now();
   }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -262,6 +291,13 @@ class FakeRedmine final : public FakeTracker {
                             {{"id", 5}, {"name", "Closed"}, {"is_closed", true}},
                             {{"id", 6}, {"name", "Rejected"}, {"is_closed", true}}}}});
     if (path == "/users/current.json") return Answer(200, {{"user", {{"id", 1}}}});
+    if (absl::StartsWith(path, "/versions/") && absl::EndsWith(path, ".json") &&
+        r.method == "GET") {
+      const std::string id = path.substr(10, path.size() - 15);
+      for (const auto& [name, v] : versions_)
+        if (v["id"].dump() == id) return Answer(200, {{"version", v}});
+      return Answer(404, nullptr);
+    }
     if (absl::StartsWith(path, "/projects/")) return Answer(200, {{"project", {{"id", 1}}}});
     if (path == "/custom_fields.json") return Answer(403, nullptr);
     if (absl::StartsWith(path, "/issues/") && absl::EndsWith(path, ".json")) {
@@ -296,6 +332,7 @@ class FakeRedmine final : public FakeTracker {
 
   std::string key_;
   const spi::Clock& clock_;
+  std::map<std::string, json> versions_;  // by name
 };
 
 // GitHub Issues (REST): issues by repository and number, labels, comments, state and
@@ -316,6 +353,30 @@ class FakeGitHub final : public FakeTracker {
       if (l["name"] != "in progress") labels.push_back(l);
     if (s == v1::TASK_IN_PROGRESS) labels.push_back({{"name", "in progress"}});
     d["labels"] = labels;
+  }
+  // A commit closes the issue ("Fixes #n"); a release's tag holds the commits made before it.
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    std::lock_guard<std::mutex> l(mu_);
+    (void)version;
+    const std::string sha = absl::StrCat("c0ffee", id, std::string(34 - id.size(), '0'));
+    events_[id] = {{{"event", "labeled"}, {"commit_id", nullptr}},
+                   {{"event", "closed"}, {"commit_id", sha}}};
+    commits_.push_back(sha);
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    tags_[version] = std::set<std::string>(commits_.begin(), commits_.end());
+    releases_.insert(releases_.begin(), json{{"tag_name", version},
+                                             {"name", version},
+                                             {"draft", false},
+                                             {"prerelease", false},
+                                             {"published_at", Iso(at)}});
+    // A draft of the next one, which holds everything and is not out.
+    releases_.insert(releases_.begin(), json{{"tag_name", "next"},
+                                             {"name", "Next"},
+                                             {"draft", true},
+                                             {"prerelease", false},
+                                             {"published_at", nullptr}});
   }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -349,6 +410,17 @@ class FakeGitHub final : public FakeTracker {
     }
     if (path == "/search/issues")
       return Answer(200, {{"total_count", 0}, {"items", json::array()}});
+    if (path == "/repos/acme/shop/releases") return Answer(200, releases_);
+    if (absl::StartsWith(path, "/repos/acme/shop/compare/")) {
+      // base...head: "ahead" when the head tag holds the base commit.
+      std::pair<std::string, std::string> bh =
+          absl::StrSplit(path.substr(25), absl::MaxSplits("...", 1));
+      auto tag = tags_.find(UrlDecode(bh.second));
+      if (tag == tags_.end() ||
+          std::find(commits_.begin(), commits_.end(), bh.first) == commits_.end())
+        return Answer(404, {{"message", "Not Found"}});
+      return Answer(200, {{"status", tag->second.contains(bh.first) ? "ahead" : "diverged"}});
+    }
     if (path == issues && r.method == "POST") {
       Issue i;
       i.id = std::to_string(next_id_++);
@@ -389,6 +461,10 @@ class FakeGitHub final : public FakeTracker {
       d["labels"] = kept;
       return Answer(200, kept);
     }
+    if (parts.size() == 2 && parts[1] == "events") {
+      auto e = events_.find(parts[0]);
+      return Answer(200, e == events_.end() ? json::array() : e->second);
+    }
     if (parts.size() == 2 && parts[1] == "comments") {
       if (r.method == "POST") {
         it->second.comments.push_back(body["body"]);
@@ -402,6 +478,10 @@ class FakeGitHub final : public FakeTracker {
   }
 
   std::string token_;
+  std::map<std::string, json> events_;  // by issue number, oldest first
+  std::vector<std::string> commits_;
+  std::map<std::string, std::set<std::string>> tags_;  // tag -> the commits it holds
+  json releases_ = json::array();                      // newest first
 };
 
 // Jira Cloud REST v3: numeric issue ids and keys, ADF descriptions and comments, remote links
@@ -423,6 +503,24 @@ class FakeJira final : public FakeTracker {
     f["status"] = {{"statusCategory", {{"key", kStatus.at(s).first}}}};
     f["resolution"] =
         kStatus.at(s).second.empty() ? json(nullptr) : json{{"name", kStatus.at(s).second}};
+  }
+  // A fix version of the issue, unreleased until the release comes out.
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    std::lock_guard<std::mutex> l(mu_);
+    issues_.at(id).data["fields"]["fixVersions"] = {
+        {{"id", "10200"}, {"name", version}, {"released", false}, {"archived", false}}};
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [id, i] : issues_) {
+      json& f = i.data["fields"];
+      if (!f.contains("fixVersions")) continue;
+      for (json& w : f["fixVersions"])
+        if (w["name"] == version) {
+          w["released"] = true;
+          w["releaseDate"] = Day(at);
+        }
+    }
   }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -561,6 +659,23 @@ class FakeGitLab final : public FakeTracker {
     if (s == v1::TASK_WONT_DO) labels.push_back("won't do");
     d["labels"] = labels;
   }
+  // A merge request that closes the issue is merged; a release's tag holds the merge commits
+  // made before it.
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    std::lock_guard<std::mutex> l(mu_);
+    (void)version;
+    const std::string iid = std::to_string(issues_.at(id).data["iid"].get<int>());
+    const std::string sha = absl::StrCat("beef", iid, std::string(36 - iid.size(), '0'));
+    closed_by_[iid] = {{{"iid", 40}, {"state", "opened"}, {"merge_commit_sha", nullptr}},
+                       {{"iid", 41}, {"state", "merged"}, {"merge_commit_sha", sha}}};
+    commits_.insert(sha);
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    tags_[version] = commits_;
+    releases_.insert(releases_.begin(),
+                     json{{"tag_name", version}, {"name", version}, {"released_at", Iso(at)}});
+  }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
     return issues_.at(id).data.value("description", "");
@@ -642,6 +757,16 @@ class FakeGitLab final : public FakeTracker {
       issues_[i.id] = i;
       return Answer(201, i.data);
     }
+    if (path == "/api/v4/projects/7/releases") return Answer(200, releases_);
+    const std::string commits = "/api/v4/projects/7/repository/commits/";
+    if (absl::StartsWith(path, commits) && absl::EndsWith(path, "/refs")) {
+      const std::string sha = path.substr(commits.size(), path.size() - commits.size() - 5);
+      if (!commits_.contains(sha)) return Answer(404, {{"message", "404 Commit Not Found"}});
+      json refs = json::array();
+      for (const auto& [tag, held] : tags_)
+        if (held.contains(sha)) refs.push_back({{"type", "tag"}, {"name", tag}});
+      return Answer(200, refs);
+    }
     const std::string by_id = "/api/v4/projects/7/issues/";
     if (!absl::StartsWith(path, by_id)) return Answer(404, {{"message", "404 Not found"}});
     std::vector<std::string> parts = absl::StrSplit(path.substr(by_id.size()), '/');
@@ -662,6 +787,10 @@ class FakeGitLab final : public FakeTracker {
       }
       return Answer(200, i->data);
     }
+    if (parts.size() == 2 && parts[1] == "closed_by") {
+      auto mrs = closed_by_.find(parts[0]);
+      return Answer(200, mrs == closed_by_.end() ? json::array() : mrs->second);
+    }
     if (parts.size() == 2 && parts[1] == "notes") {
       if (r.method == "POST") {
         i->comments.push_back(body["body"]);
@@ -675,6 +804,10 @@ class FakeGitLab final : public FakeTracker {
   }
 
   std::string token_;
+  std::map<std::string, json> closed_by_;  // merge requests closing each issue (by iid)
+  std::set<std::string> commits_;
+  std::map<std::string, std::set<std::string>> tags_;
+  json releases_ = json::array();  // newest first
 };
 
 // Linear (GraphQL): issues by UUID with identifiers, workflow state types, labels by id, link
@@ -690,7 +823,23 @@ class FakeLinear final : public FakeTracker {
                                                                 {v1::TASK_IN_PROGRESS, "started"},
                                                                 {v1::TASK_DONE, "completed"},
                                                                 {v1::TASK_WONT_DO, "canceled"}};
-    issues_.at(id).data["state"] = {{"type", kType.at(s)}};
+    static const std::map<v1::TaskStatus, std::string> kName = {
+        {v1::TASK_OPEN, "Todo"},
+        {v1::TASK_IN_PROGRESS, "In Progress"},
+        {v1::TASK_DONE, "Done"},
+        {v1::TASK_WONT_DO, "Canceled"}};
+    issues_.at(id).data["state"] = {{"type", kType.at(s)}, {"name", kName.at(s)}};
+  }
+  // Linear has no releases: a team moves the issue to a completed state named "Released".
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    std::lock_guard<std::mutex> l(mu_);
+    planned_[version].push_back(id);
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    std::lock_guard<std::mutex> l(mu_);
+    (void)at;
+    for (const std::string& id : planned_[version])
+      issues_.at(id).data["state"] = {{"type", "completed"}, {"name", "Released"}};
   }
   std::string Body(const std::string& id) override {
     std::lock_guard<std::mutex> l(mu_);
@@ -837,6 +986,7 @@ class FakeLinear final : public FakeTracker {
 
   std::set<std::string> labels_ = {"support"};  // others are created when first used
   std::string key_;
+  std::map<std::string, std::vector<std::string>> planned_;  // release -> issues
 };
 
 }  // namespace debrief::testing

@@ -46,6 +46,12 @@ class Peer {
   // The task's labels, where the tracker has them.
   virtual std::optional<std::vector<std::string>> Labels(const std::string& id) = 0;
   virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
+  // The task's fix goes into a release, which later comes out (FakeTracker::PlanRelease).
+  virtual void PlanRelease(const std::string& id, const std::string& version) = 0;
+  virtual void PublishRelease(const std::string& version, absl::Time at) = 0;
+  // Whether the tracker names the release and its date (Linear's and the builtin tracker's
+  // release is a state a person sets: no name, no date).
+  virtual bool names_releases() const { return true; }
   // The tickets the task points at: native links where the tracker has them, else the ticket
   // URLs in its text.
   virtual bool Links(const std::string& id, const spi::LinkedTicket& t) = 0;
@@ -82,6 +88,12 @@ class HttpPeer : public Peer {
     return f_->Labels(Key(id));
   }
   void SetStatus(const std::string& id, v1::TaskStatus s) override { f_->SetStatus(Key(id), s); }
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    f_->PlanRelease(Key(id), version);
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    f_->PublishRelease(version, at);
+  }
   bool Links(const std::string& id, const spi::LinkedTicket& t) override {
     return absl::StrContains(Body(id), t.url);
   }
@@ -156,6 +168,7 @@ class LinearPeer final : public HttpPeer {
       : HttpPeer(std::make_unique<testing::FakeLinear>(absl::StrCat("Bearer ", kToken))),
         clock_(clock) {}
   bool native_links() const override { return true; }
+  bool names_releases() const override { return false; }
   bool Links(const std::string& id, const spi::LinkedTicket& t) override {
     auto links = f_->LinkTitles(id);  // Linear keeps one attachment per URL
     return std::find(links.begin(), links.end(), t.url) != links.end();
@@ -193,6 +206,15 @@ class BuiltinPeer final : public Peer {
   void SetStatus(const std::string& id, v1::TaskStatus s) override {
     ASSERT_TRUE(t_->SetStatus(id, s).ok());
   }
+  // A person moves the task to shipped when the release is out.
+  void PlanRelease(const std::string& id, const std::string& version) override {
+    planned_[version].push_back(id);
+  }
+  void PublishRelease(const std::string& version, absl::Time at) override {
+    (void)at;
+    for (const std::string& id : planned_[version]) SetStatus(id, v1::TASK_SHIPPED);
+  }
+  bool names_releases() const override { return false; }
   bool native_links() const override { return true; }
   bool Links(const std::string& id, const spi::LinkedTicket& t) override {
     auto l = t_->LinkedTickets(id);
@@ -202,6 +224,7 @@ class BuiltinPeer final : public Peer {
 
  private:
   adapters::builtin::BuiltinTracker* t_;
+  std::map<std::string, std::vector<std::string>> planned_;
 };
 
 struct TrackerCase {
@@ -209,6 +232,8 @@ struct TrackerCase {
   std::string settings_yaml;
   std::function<std::unique_ptr<Peer>(spi::TrackerAdapter*, const spi::Clock&)> peer;
   bool edits_keep_people_text = true;
+  // Settings that make a done task wait for its release, where that is not the default.
+  std::string released_yaml;
 };
 
 void PrintTo(const TrackerCase& c, std::ostream* os) { *os << c.type; }
@@ -219,7 +244,7 @@ std::vector<TrackerCase> Cases() {
        [](spi::TrackerAdapter* a, const spi::Clock&) {
          return std::make_unique<BuiltinPeer>(dynamic_cast<adapters::builtin::BuiltinTracker*>(a));
        },
-       /*edits_keep_people_text=*/false},
+       /*edits_keep_people_text=*/false, "      shipped_when: released\n"},
       {"redmine",
        "      url: http://redmine.test\n      api_key: {env: TRACKER_TOKEN}\n"
        "      project: support\n      tracker_id: 2\n      labels_field_id: 9\n",
@@ -239,7 +264,9 @@ std::vector<TrackerCase> Cases() {
        "      webhook_secret: {env: TRACKER_SECRET}\n      team_id: team-support\n",
        [](spi::TrackerAdapter*, const spi::Clock& clock) {
          return std::make_unique<LinearPeer>(clock);
-       }},
+       },
+       /*edits_keep_people_text=*/true,
+       "      shipped_when: released\n      released_states: [Released]\n"},
       {"jira",
        "      url: http://jira.test\n      email: bot@example.com\n"
        "      api_token: {env: TRACKER_TOKEN}\n      webhook_secret: {env: TRACKER_SECRET}\n"
@@ -266,17 +293,32 @@ class TrackerConformance : public ::testing::TestWithParam<TrackerCase> {
   void SetUp() override {
     setenv("TRACKER_TOKEN", kToken, 1);
     setenv("TRACKER_SECRET", kSecret, 1);
-    auto c = config::ParseConfig(absl::StrCat("trackers:\n  - id: tasks\n    type: ", Case().type,
-                                              "\n    settings:\n", Case().settings_yaml),
-                                 dir_.path());
-    ASSERT_TRUE(c.ok()) << c.status();
     adapters::RegisterBuiltinAdapters(registry_);
+    Open("");
+  }
+
+  // The adapter (and a fresh tracker) with the case's settings and these.
+  void Open(const std::string& more_settings) {
+    http_.target = nullptr;
+    peer_.reset();
+    adapter_.reset();
+    auto c =
+        config::ParseConfig(absl::StrCat("trackers:\n  - id: tasks\n    type: ", Case().type,
+                                         "\n    settings:\n", Case().settings_yaml, more_settings),
+                            dir_.path());
+    ASSERT_TRUE(c.ok()) << c.status();
     spi::AdapterContext ctx{http_, clock_, dir_.path()};
     auto a = registry_.tracker(Case().type)->Create(c->trackers(0), ctx);
     ASSERT_TRUE(a.ok()) << a.status();
     adapter_ = std::move(*a);
     peer_ = Case().peer(adapter_.get(), clock_);
     http_.target = peer_->http();
+  }
+
+  // What a task done in the tracker reads as: shipped at once where that is the tracker's
+  // default (its shipped_when), else done, waiting for its release.
+  v1::TaskStatus DoneReadsAs() const {
+    return Case().released_yaml.empty() ? v1::TASK_DONE : v1::TASK_SHIPPED;
   }
 
   spi::LinkedTicket Ticket(const std::string& id) {
@@ -445,9 +487,66 @@ TEST_P(TrackerConformance, ReadsBackTheStatusSetInTheTracker) {
     peer_->SetStatus(t->external_id, s);
     auto got = adapter_->GetTask(t->external_id);
     ASSERT_TRUE(got.ok()) << got.status();
-    EXPECT_EQ(got->status, s) << v1::TaskStatus_Name(s);
+    EXPECT_EQ(got->status, s == v1::TASK_DONE ? DoneReadsAs() : s) << v1::TaskStatus_Name(s);
     EXPECT_EQ(got->external_id, t->external_id);
   }
+}
+
+// Done is not shipped where customers get fixes in releases: a done task reads as done until
+// the release that holds it is out, then as shipped, with the release's name and day where
+// the tracker has them.
+TEST_P(TrackerConformance, ADoneTaskShipsWithTheReleaseThatHoldsIt) {
+  Open(Case().released_yaml);
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  peer_->SetStatus(t->external_id, v1::TASK_DONE);
+  auto got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_DONE) << "done, and no release holds it";
+  peer_->PlanRelease(t->external_id, "2.3");
+  got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_DONE) << "in a release that is not out";
+  const absl::Time day = absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone());
+  ASSERT_LT(day, clock_.Now());
+  peer_->PublishRelease("2.3", day);
+  got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::string asked;  // what the adapter asked the tracker, for a failure's message
+  if (peer_->http())
+    for (const spi::HttpRequest& r : peer_->http()->log())
+      absl::StrAppend(&asked, r.method, " ", r.url, "\n");
+  EXPECT_EQ(got->status, v1::TASK_SHIPPED) << asked;
+  if (peer_->names_releases()) {
+    EXPECT_EQ(got->release, "2.3");
+    EXPECT_EQ(got->shipped_at, day);
+  }
+}
+
+TEST_P(TrackerConformance, ShippedWhenDoneShipsATaskAsSoonAsItIsDone) {
+  Open("      shipped_when: done\n");
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  peer_->SetStatus(t->external_id, v1::TASK_DONE);
+  auto got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_SHIPPED);
+  peer_->SetStatus(t->external_id, v1::TASK_WONT_DO);
+  got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_WONT_DO) << "won't do is never shipped";
+}
+
+TEST_P(TrackerConformance, AShippedWhenOtherThanDoneOrReleasedIsRefused) {
+  auto c = config::ParseConfig(
+      absl::StrCat("trackers:\n  - id: tasks\n    type: ", Case().type, "\n    settings:\n",
+                   Case().settings_yaml, "      shipped_when: merged\n"),
+      dir_.path());
+  ASSERT_TRUE(c.ok()) << c.status();
+  spi::AdapterContext ctx{http_, clock_, dir_.path()};
+  auto a = registry_.tracker(Case().type)->Create(c->trackers(0), ctx);
+  ASSERT_FALSE(a.ok());
+  EXPECT_THAT(std::string(a.status().message()), ::testing::HasSubstr("settings.shipped_when"));
 }
 
 TEST_P(TrackerConformance, APolledTrackerListsTheTasksChangedSinceAPoll) {
