@@ -114,6 +114,21 @@ absl::StatusOr<std::string> SecretIfSet(bool set, const v1::SecretRef& ref,
   return settings::ResolveSecret(ref, ctx);
 }
 
+absl::StatusOr<nlohmann::json> FreshCache::Get(
+    const std::string& key, absl::Time now,
+    const std::function<absl::StatusOr<nlohmann::json>()>& read) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = kept_.find(key);
+    if (it != kept_.end() && now - it->second.first < fresh_) return it->second.second;
+  }
+  auto got = read();  // unlocked: a slow vendor holds up no other key
+  if (!got.ok()) return got.status();
+  std::lock_guard<std::mutex> l(mu_);
+  kept_[key] = {now, *got};
+  return got;
+}
+
 absl::Status WriteBudget::Take(const std::string& key, absl::Time now, absl::string_view what) {
   if (limit_ <= 0) return absl::OkStatus();
   std::lock_guard<std::mutex> l(mu_);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -48,6 +49,20 @@ class WriteBudget {
   const absl::Duration window_;
   std::mutex mu_;
   absl::flat_hash_map<std::string, std::deque<absl::Time>> spent_;
+};
+
+// A vendor's answer per key (a repository's releases), read again once older than `fresh`: the
+// reads of one poll share it. Thread-safe; a failed read is not kept.
+class FreshCache {
+ public:
+  explicit FreshCache(absl::Duration fresh) : fresh_(fresh) {}
+  absl::StatusOr<nlohmann::json> Get(const std::string& key, absl::Time now,
+                                     const std::function<absl::StatusOr<nlohmann::json>()>& read);
+
+ private:
+  const absl::Duration fresh_;
+  std::mutex mu_;
+  absl::flat_hash_map<std::string, std::pair<absl::Time, nlohmann::json>> kept_;
 };
 
 // How Call() reads an answer already received: OK for 2xx, else the status described above.

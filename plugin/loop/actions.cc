@@ -62,17 +62,23 @@ absl::Status Loop::CreateTask(int64_t task_id) {
     (*t)->set_url(made->url);
     (*t)->set_synced_ticket_count(static_cast<int64_t>(draft.tickets.size()));
     base::SetTimestamp((*t)->mutable_synced_at(), clock_.Now());
+    // A retry may find the issue it made already closed: open first, then the close goes the
+    // way a poll's would (done, or shipped with its tickets told).
+    const bool closed = !Active(made->status);
     if ((*t)->status() == v1::TASK_PENDING_CREATE) {
-      (*t)->set_status(made->status);
+      const v1::TaskStatus first = closed ? v1::TASK_OPEN : made->status;
+      (*t)->set_status(first);
       v1::TaskStatusChange change;
       change.set_task_id(task_id);
-      change.set_status(made->status);
+      change.set_status(first);
       base::SetTimestamp(change.mutable_at(), clock_.Now());
       change.set_source("created");
       if (absl::Status st = tx.RecordStatusChange(change); !st.ok()) return st;
     }
     // Links made while the task was being created reach the tracker with the next sync.
-    return tx.UpdateTask(**t);
+    if (absl::Status st = tx.UpdateTask(**t); !st.ok()) return st;
+    if (closed) return OnStatus(tx, task_id, *made, "created");
+    return absl::OkStatus();
   });
 }
 

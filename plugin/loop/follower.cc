@@ -180,6 +180,12 @@ absl::StatusOr<int> Loop::PollTasks(const std::function<bool(const v1::Improveme
       std::lock_guard<std::mutex> l(read_at_mu_);
       read_at_[t.id()] = clock_.Now();
     }
+    if (!got->release_lookup.ok())
+      base::log::Warning("task-follower",
+                         "could not look up the release of a done task; asking again next poll",
+                         {{"task", absl::StrCat(t.id())},
+                          {"adapter", t.tracker_id()},
+                          {"error", got->release_lookup.ToString()}});
     if (got->status == t.status()) continue;
     absl::Status st = store_.Transact(
         [&](spi::StoreTransaction& tx) { return OnStatus(tx, t.id(), *got, source); });
@@ -197,15 +203,16 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, const sp
   if (!*read) return absl::NotFoundError(absl::StrCat("no task ", task_id));
   v1::ImprovementTask& task = **read;
   if (task.status() == status || status == v1::TASK_STATUS_UNSPECIFIED) return absl::OkStatus();
-  // Customers were told it shipped: a release taken back in the tracker does not untell them.
-  if (task.status() == v1::TASK_SHIPPED && status == v1::TASK_DONE) return absl::OkStatus();
-  if (!Active(task.status()) && status != v1::TASK_SHIPPED)
-    // A done task reopened in the tracker: recorded, but the cause's next tickets go to a
-    // regression task rather than back to it.
-    base::log::Info(
-        "loop",
-        absl::StrCat("task moved from done to ", v1::TaskStatus_Name(status), " in its tracker"),
-        {{"task", absl::StrCat(task_id)}});
+  // Shipped is final: customers were told, and a cause that comes back opens a regression task.
+  // (Shipped tasks are not read back; a read that raced the ship is stale.)
+  if (task.status() == v1::TASK_SHIPPED) return absl::OkStatus();
+  if (!Active(task.status()) && Active(status))
+    // Fixed but not shipped, or won't do, and reopened in the tracker (a fix reverted before
+    // its release): the task is active again and takes its cause's tickets.
+    base::log::Info("loop",
+                    absl::StrCat("task moved from ", v1::TaskStatus_Name(task.status()), " to ",
+                                 v1::TaskStatus_Name(status), " in its tracker"),
+                    {{"task", absl::StrCat(task_id)}});
   const absl::Time now = clock_.Now();
   // A task chased as stalled carries the debrief-stalled label: it comes off, once per stall.
   const std::string chased = StalledCursor(task_id);
@@ -226,25 +233,27 @@ absl::Status Loop::OnStatus(spi::StoreTransaction& tx, int64_t task_id, const sp
   change.set_source(source);
   if (status == v1::TASK_SHIPPED) change.set_release(got.release);
   if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
-  const bool was_active = Active(task.status());
-  const bool was_shipped = task.status() == v1::TASK_SHIPPED;
+  const bool was_done = task.status() == v1::TASK_DONE && task.has_done_at();
   task.set_status(status);
   if (status == v1::TASK_DONE || status == v1::TASK_WONT_DO)
     base::SetTimestamp(task.mutable_done_at(), now);
   if (status == v1::TASK_SHIPPED) {
-    // The release's day where the tracker says it (never in the future: clocks apart), else
-    // the time Debrief learned it. Shipped straight from open (shipped at done, or the done
-    // state fell between two polls): done then too.
-    const absl::Time shipped =
-        got.shipped_at == absl::InfinitePast() ? now : std::min(got.shipped_at, now);
+    // The release's day where the tracker says it, else the time Debrief learned it. A
+    // release's day is a plan (a due date, a release date at midnight): never before the task
+    // was seen done (it was read unshipped then), nor before it was made, nor in the future.
+    absl::Time shipped = got.shipped_at == absl::InfinitePast() ? now : got.shipped_at;
+    shipped = std::max(shipped, was_done ? base::FromTimestamp(task.done_at())
+                                         : base::FromTimestamp(task.created_at()));
+    shipped = std::min(shipped, now);
     base::SetTimestamp(task.mutable_shipped_at(), shipped);
     task.set_release(got.release);
-    if (was_active || !task.has_done_at()) base::SetTimestamp(task.mutable_done_at(), shipped);
+    // Shipped straight from open (shipped at done, or done fell between two polls): done then.
+    if (!was_done) base::SetTimestamp(task.mutable_done_at(), shipped);
   }
   if (absl::Status s = tx.UpdateTask(task); !s.ok()) return s;
   // Fixed, waiting for its release: the task says so at the next interval.
   if (status == v1::TASK_DONE) return policy_.EnqueueSync(tx, task_id, /*force=*/true);
-  if (status != v1::TASK_SHIPPED || was_shipped) return absl::OkStatus();
+  if (status != v1::TASK_SHIPPED) return absl::OkStatus();
 
   // Shipped: tell every linked ticket once, reply once per customer where allowed, verify
   // later (counting from the day it shipped).

@@ -59,6 +59,9 @@ class CountingTracker final : public spi::TrackerAdapter {
     ++reads;
     return inner_->GetTask(id);
   }
+  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
+    return inner_->ChangedSince(since);
+  }
   absl::Status Check(const std::vector<v1::Category>& r) override { return inner_->Check(r); }
   std::atomic<int> creates{0}, updates{0}, reads{0}, stall_comments{0};
 
@@ -260,8 +263,20 @@ int Run(const std::string& taxonomy, const std::string& loop_yaml, const Mix& mi
                            {"api_requests_per_1000", api_requests * 1000 / n},
                            {"api_writes_per_1000", api_writes * 1000 / n}};
     if (follow) {
+      // The requests that look a release up (Jira's fix versions and Linear's states come with
+      // the issue): GitHub's issue events, releases and compares, GitLab's closing merge
+      // requests, tags and releases, Redmine's versions.
+      int release_requests = 0;
+      for (const spi::HttpRequest& r : peer->log())
+        for (const char* part :
+             {"/events", "/releases", "/compare/", "/closed_by", "/refs", "/versions/"})
+          if (absl::StrContains(r.url, part)) {
+            ++release_requests;
+            break;
+          }
       line["polls"] = polls;
       line["poll_requests_per_1000"] = poll_requests * 1000 / n;
+      line["release_requests_per_1000"] = release_requests * 1000 / n;
       line["stall_comments"] = tracker.stall_comments.load();
       line["closed_task_shipped"] = shipped;
     }

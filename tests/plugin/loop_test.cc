@@ -182,6 +182,14 @@ taxonomy:
         std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
   }
 
+  // Three customers' complaints open the billing task; it, once in the tracker.
+  v1::ImprovementTask BillingTask() {
+    for (int i = 1; i <= 3; ++i)
+      Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam Lee", "I was charged twice");
+    Run();
+    return Task("billing");
+  }
+
   int64_t LinkedTaskOf(const std::string& ticket) {
     int64_t id = 0;
     EXPECT_TRUE(store_
@@ -557,11 +565,10 @@ TEST(FixVerification, MatchesAnIndependentExactComputation) {
   EXPECT_EQ(rows, 15);
 }
 
-// The builtin tracker behind a tracker whose read-backs (on the task-follower's thread) a test
-// can count and wait for, so it knows which of the follower's steps have run.
-class WatchedTracker final : public spi::TrackerAdapter {
+// The builtin tracker behind a wrapper that changes what a test needs and passes on the rest.
+class ForwardingTracker : public spi::TrackerAdapter {
  public:
-  explicit WatchedTracker(spi::TrackerAdapter& inner) : inner_(inner) {}
+  explicit ForwardingTracker(spi::TrackerAdapter& inner) : inner_(inner) {}
   const std::string& id() const override { return inner_.id(); }
   const std::string& type() const override { return inner_.type(); }
   absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
@@ -571,6 +578,23 @@ class WatchedTracker final : public spi::TrackerAdapter {
     return inner_.UpdateTask(id, u);
   }
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
+    return inner_.GetTask(id);
+  }
+  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
+    return inner_.ChangedSince(since);
+  }
+  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_.Check(r); }
+
+ protected:
+  spi::TrackerAdapter& inner_;
+};
+
+// The builtin tracker behind a tracker whose read-backs (on the task-follower's thread) a test
+// can count and wait for, so it knows which of the follower's steps have run.
+class WatchedTracker final : public ForwardingTracker {
+ public:
+  using ForwardingTracker::ForwardingTracker;
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
     {
       std::lock_guard<std::mutex> l(mu_);
       ++reads_[id];
@@ -578,10 +602,6 @@ class WatchedTracker final : public spi::TrackerAdapter {
     }
     return inner_.GetTask(id);
   }
-  absl::StatusOr<std::vector<std::string>> ChangedSince(absl::Time since) override {
-    return inner_.ChangedSince(since);
-  }
-  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_.Check(r); }
 
   int Reads(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
@@ -595,7 +615,6 @@ class WatchedTracker final : public spi::TrackerAdapter {
   }
 
  private:
-  spi::TrackerAdapter& inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, int> reads_;
@@ -645,10 +664,7 @@ TEST_F(LoopScenario, ATrackerWebhookHasItsTaskReadBackAtOnceNotAtTheNextPoll) {
 // is verified from the day it shipped.
 TEST_F(LoopScenario, ADoneTaskWaitsForItsReleaseAndItsTicketsAreToldWhenItShips) {
   ShipOnRelease();
-  for (int i = 1; i <= 3; ++i)
-    Ticket(absl::StrCat(i), absl::StrCat("c", i), "Sam Lee", "I was charged twice");
-  Run();
-  v1::ImprovementTask task = Task("billing");
+  v1::ImprovementTask task = BillingTask();
   ASSERT_FALSE(task.external_id().empty());
   ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
   EXPECT_EQ(*loop_->PollStatuses(), 1);
@@ -717,19 +733,64 @@ TEST_F(LoopScenario, ADoneTaskWaitsForItsReleaseAndItsTicketsAreToldWhenItShips)
   EXPECT_TRUE(Task("billing", /*active=*/false).has_verification());
 }
 
+// The builtin tracker behind a tracker that names its releases and dates them by their plan
+// (a version's due date), as Redmine's and Jira's adapters do.
+class DatedReleases final : public ForwardingTracker {
+ public:
+  DatedReleases(spi::TrackerAdapter& inner, absl::Time planned)
+      : ForwardingTracker(inner), planned_(planned) {}
+  absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
+    auto t = inner_.GetTask(id);
+    if (t.ok() && t->status == v1::TASK_SHIPPED) {
+      t->release = "v2.3";
+      t->shipped_at = planned_;
+    }
+    return t;
+  }
+
+ private:
+  absl::Time planned_;
+};
+
+// A release's day is its plan: a version due a month ago and closed today did not reach
+// customers before the task was done. The ship date is never before Debrief saw it done, and
+// the fix is verified from there.
+TEST_F(LoopScenario, AReleasesPlannedDayNeverPutsTheShipBeforeTheFix) {
+  ShipOnRelease();
+  v1::ImprovementTask task = BillingTask();
+  ASSERT_FALSE(task.external_id().empty());
+  DatedReleases dated(*tracker_, clock_.Now() - absl::Hours(24 * 30));
+  std::map<std::string, spi::HelpdeskAdapter*> hd{{"support", &helpdesk_}};
+  Loop loop(config_, *store_, hd, {{"tasks", &dated}}, *policy_, clock_);
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_DONE).ok());
+  clock_.Advance(absl::Hours(24));
+  const absl::Time done = clock_.Now();
+  EXPECT_EQ(*loop.PollStatuses(), 1);
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(tracker_->SetStatus(task.external_id(), v1::TASK_SHIPPED).ok());
+  EXPECT_EQ(*loop.PollStatuses(), 1);
+  task = Task("billing", /*active=*/false);
+  EXPECT_EQ(task.status(), v1::TASK_SHIPPED);
+  EXPECT_EQ(task.release(), "v2.3");
+  EXPECT_EQ(base::FromTimestamp(task.shipped_at()), done) << "not the planned day, 30 days ago";
+  EXPECT_EQ(base::FromTimestamp(task.done_at()), done);
+
+  // A read that raced the ship (the task reopened, say) does not take it back.
+  ASSERT_TRUE(store_
+                  ->Transact([&](spi::StoreTransaction& tx) {
+                    spi::TrackerTask reopened;
+                    reopened.status = v1::TASK_OPEN;
+                    return loop.OnStatus(tx, task.id(), reopened, "poll");
+                  })
+                  .ok());
+  EXPECT_EQ(Task("billing", /*active=*/false).status(), v1::TASK_SHIPPED);
+}
+
 // The builtin tracker behind a tracker that lists its changes (as Redmine's adapter does),
 // counting read-backs.
-class ListingTracker final : public spi::TrackerAdapter {
+class ListingTracker final : public ForwardingTracker {
  public:
-  explicit ListingTracker(spi::TrackerAdapter& inner) : inner_(inner) {}
-  const std::string& id() const override { return inner_.id(); }
-  const std::string& type() const override { return inner_.type(); }
-  absl::StatusOr<spi::TrackerTask> CreateTask(const spi::TaskDraft& d) override {
-    return inner_.CreateTask(d);
-  }
-  absl::Status UpdateTask(const std::string& id, const spi::TaskUpdate& u) override {
-    return inner_.UpdateTask(id, u);
-  }
+  using ForwardingTracker::ForwardingTracker;
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& id) override {
     ++reads;
     if (down) return absl::UnavailableError("tracker down");
@@ -739,15 +800,11 @@ class ListingTracker final : public spi::TrackerAdapter {
     asked_since.push_back(since);
     return changed;
   }
-  absl::Status Check(const std::vector<v1::Category>& r) override { return inner_.Check(r); }
 
   int reads = 0;
   bool down = false;
   std::vector<std::string> changed;
   std::vector<absl::Time> asked_since;
-
- private:
-  spi::TrackerAdapter& inner_;
 };
 
 TEST_F(LoopScenario, APolledTrackerThatListsChangesHasOnlyTheChangedTasksReadBack) {

@@ -32,7 +32,8 @@ constexpr char kSchema[] = R"sql(
     labels TEXT,
     status INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL);
+    updated_at INTEGER NOT NULL,
+    status_at INTEGER);
   CREATE TABLE IF NOT EXISTS task_tickets(
     task_id INTEGER NOT NULL REFERENCES tasks(id),
     helpdesk_id TEXT NOT NULL,
@@ -62,7 +63,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
                 "INSERT INTO tasks(marker, title, description, project, labels, status, "
                 "created_at, updated_at) VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(marker) DO NOTHING"),
         by_marker_(db, "SELECT id FROM tasks WHERE marker=?"),
-        get_(db, "SELECT id, status, updated_at FROM tasks WHERE id=?"),
+        get_(db, "SELECT id, status, COALESCE(status_at, updated_at) FROM tasks WHERE id=?"),
         details_(db, "SELECT title, description, labels FROM tasks WHERE id=?"),
         set_text_(db, "UPDATE tasks SET description=?, labels=?, updated_at=? WHERE id=?"),
         comment_(db,
@@ -74,7 +75,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
               "VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET subject=excluded.subject, "
               "url=excluded.url"),
         unlink_(db, "DELETE FROM task_tickets WHERE task_id=? AND helpdesk_id=? AND ticket_id=?"),
-        set_status_(db, "UPDATE tasks SET status=?, updated_at=? WHERE id=?"),
+        set_status_(db, "UPDATE tasks SET status=?1, updated_at=?2, status_at=?2 WHERE id=?3"),
         linked_(db,
                 "SELECT helpdesk_id, ticket_id FROM task_tickets WHERE task_id=? "
                 "ORDER BY linked_at, helpdesk_id, ticket_id"),
@@ -188,7 +189,7 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
     if (!*row) return absl::NotFoundError(absl::StrCat("builtin task ", external_id, " not found"));
     spi::TrackerTask t = Describe(q.Int(0), static_cast<v1::TaskStatus>(q.Int(1)));
     // Done is shipped where the team ships at done; otherwise a person sets `shipped` when the
-    // release is out. Either way, the day it was set.
+    // release is out. Either way, when the status was set.
     if (t.status == v1::TASK_DONE && shipped_when_ == spi::ShippedWhen::kDone)
       t.status = v1::TASK_SHIPPED;
     if (t.status == v1::TASK_SHIPPED) t.shipped_at = absl::FromUnixMicros(q.Int(2));
@@ -372,6 +373,13 @@ absl::StatusOr<std::unique_ptr<BuiltinTracker>> BuiltinTracker::Open(std::string
   if (auto s = Exec(*db, kSchema); !s.ok()) {
     sqlite3_close(*db);
     return s;
+  }
+  // A file from before the status's time was kept gets its column (read as the last update).
+  if (!Exec(*db, "SELECT status_at FROM tasks LIMIT 0").ok()) {
+    if (auto s = Exec(*db, "ALTER TABLE tasks ADD COLUMN status_at INTEGER"); !s.ok()) {
+      sqlite3_close(*db);
+      return s;
+    }
   }
   auto t =
       std::make_unique<BuiltinTrackerImpl>(std::move(id), *db, std::move(base_url), clock, shipped);

@@ -1,6 +1,9 @@
 #include "tracker/github/github_tracker.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -166,9 +169,7 @@ class GitHub final : public spi::TrackerAdapter {
                       absl::StrCat("GitHub: read ", external_id));
     if (!issue.ok()) return issue.status();
     spi::TrackerTask t = Describe(ref->repo, *issue);
-    if (t.status == v1::TASK_DONE) {
-      if (absl::Status s = Shipped(ref->repo, *issue, t); !s.ok()) return s;
-    }
+    if (t.status == v1::TASK_DONE) t.release_lookup = Shipped(ref->repo, *issue, t);
     return t;
   }
 
@@ -231,10 +232,19 @@ class GitHub final : public spi::TrackerAdapter {
       if (const json* has = Member(*repo, "has_issues"); has && has->is_boolean() && !*has)
         return absl::FailedPreconditionError(absl::StrCat("GitHub: issues are turned off in ", r));
       const json* perms = Member(*repo, "permissions");
-      if (perms && perms->is_object() && !perms->value("push", false) &&
-          !perms->value("triage", false))
+      if (perms && perms->is_object() && !IsTrue(*perms, "push") && !IsTrue(*perms, "triage"))
         return absl::PermissionDeniedError(absl::StrCat(
             "GitHub: the token may read ", r, " but not label or close its issues (needs triage)"));
+      if (shipped_when_ == spi::ShippedWhen::kReleased) {
+        auto releases = SendList(absl::StrCat("/repos/", r, "/releases?per_page=1"),
+                                 absl::StrCat("GitHub: releases of ", r));
+        if (!releases.ok())
+          return absl::Status(
+              releases.status().code(),
+              absl::StrCat(releases.status().message(),
+                           " (shipped_when: released reads them: give the token Contents: read, "
+                           "or set shipped_when: done)"));
+      }
     }
     return absl::OkStatus();
   }
@@ -302,27 +312,30 @@ class GitHub final : public spi::TrackerAdapter {
 
   // A closed issue is shipped at once (shipped_when: done), or once a published release holds
   // the commit that closed it ("Fixes #12" in a commit or a merged pull request; the issue's
-  // events name it): the oldest release published since its close whose tag contains that
-  // commit (the compare API). An issue closed by hand names no commit: the first release
-  // published after the close is the one that shipped it.
+  // events name it, and the repository it is in, which may not be the issue's): the oldest
+  // release published since its close whose tag contains that commit (the compare API). An
+  // issue closed by hand names no commit: the first release published after the close is the
+  // one that shipped it.
   absl::Status Shipped(const std::string& repo, const json& issue, spi::TrackerTask& t) {
     if (shipped_when_ == spi::ShippedWhen::kDone) {
       t.status = v1::TASK_SHIPPED;
       return absl::OkStatus();
     }
     const std::string path = absl::StrCat("/repos/", repo, "/issues/", Text(issue, "number"));
-    std::string commit;
+    std::string commit, code = repo;
     for (int page = 1; page <= kEventPages; ++page) {
       auto events = SendList(absl::StrCat(path, "/events?per_page=100&page=", page),
                              absl::StrCat("GitHub: events of ", t.external_id));
       if (!events.ok()) return events.status();
-      for (const json& e : *events)  // oldest first: the last close counts
-        if (Text(e, "event") == "closed") commit = Text(e, "commit_id");
+      for (const json& e : *events) {  // oldest first: the last close counts
+        if (Text(e, "event") != "closed") continue;
+        commit = Text(e, "commit_id");
+        code = RepoOfCommitUrl(Text(e, "commit_url")).value_or(repo);
+      }
       if (events->size() < 100) break;
     }
     const absl::Time closed = ParseTime(Text(issue, "closed_at")).value_or(absl::InfinitePast());
-    auto releases = SendList(absl::StrCat("/repos/", repo, "/releases?per_page=100"),
-                             absl::StrCat("GitHub: releases of ", repo));
+    auto releases = Releases(code);
     if (!releases.ok()) return releases.status();
     std::vector<std::pair<absl::Time, const json*>> since;  // published since the close
     for (const json& r : *releases) {
@@ -332,29 +345,62 @@ class GitHub final : public spi::TrackerAdapter {
     }
     std::sort(since.begin(), since.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (size_t i = 0; i < since.size() && i < kComparedReleases; ++i) {
-      const json& r = *since[i].second;
-      const std::string tag = Text(r, "tag_name");
+    size_t compared = 0;
+    for (const auto& [published, r] : since) {
+      const std::string tag = Text(*r, "tag_name");
       if (!commit.empty()) {
-        // compare/{commit}...{tag}: "ahead" or "identical" when the tag holds the commit.
-        auto cmp =
-            Send("GET", absl::StrCat("/repos/", repo, "/compare/", commit, "...", UrlEncode(tag)),
-                 "", absl::StrCat("GitHub: does ", tag, " hold ", commit));
-        if (absl::IsNotFound(cmp.status())) continue;
-        if (!cmp.ok()) return cmp.status();
-        const std::string st = Text(*cmp, "status");
-        if (st != "ahead" && st != "identical") continue;
+        const std::string known = absl::StrCat(code, " ", commit, " ", tag);
+        if (NotHolding(known)) continue;             // a tag does not change what it holds
+        if (compared++ == kComparedReleases) break;  // the rest at the next read
+        // compare/{commit}...{tag}: "ahead" or "identical" when the tag holds the commit (one
+        // commit per page: only the status is read).
+        auto cmp = Send("GET",
+                        absl::StrCat("/repos/", code, "/compare/", commit, "...", UrlEncode(tag),
+                                     "?per_page=1"),
+                        "", absl::StrCat("GitHub: does ", tag, " hold ", commit));
+        if (!cmp.ok() && !absl::IsNotFound(cmp.status())) return cmp.status();
+        const std::string st = cmp.ok() ? Text(*cmp, "status") : "";
+        if (st != "ahead" && st != "identical") {
+          Remember(known);
+          continue;
+        }
       }
       t.status = v1::TASK_SHIPPED;
-      t.release = Text(r, "name").empty() ? tag : Text(r, "name");
-      t.shipped_at = since[i].first;
+      t.release = Text(*r, "name").empty() ? tag : Text(*r, "name");
+      t.shipped_at = published;
       return absl::OkStatus();
     }
     return absl::OkStatus();
   }
 
+  // "owner/repo" of an API commit URL (https://api.github.com/repos/OWNER/REPO/commits/SHA).
+  static std::optional<std::string> RepoOfCommitUrl(const std::string& url) {
+    const size_t at = url.find("/repos/");
+    if (at == std::string::npos) return std::nullopt;
+    std::vector<std::string> parts = absl::StrSplit(url.substr(at + 7), '/');
+    if (parts.size() < 2 || parts[0].empty() || parts[1].empty()) return std::nullopt;
+    return absl::StrCat(parts[0], "/", parts[1]);
+  }
+
+  // A repository's releases, newest first, read at most once a minute.
+  absl::StatusOr<json> Releases(const std::string& repo) {
+    return releases_.Get(repo, clock_.Now(), [&] {
+      return SendList(absl::StrCat("/repos/", repo, "/releases?per_page=100"),
+                      absl::StrCat("GitHub: releases of ", repo));
+    });
+  }
+  bool NotHolding(const std::string& key) {
+    std::lock_guard<std::mutex> l(not_holding_mu_);
+    return not_holding_.contains(key);
+  }
+  void Remember(const std::string& key) {
+    std::lock_guard<std::mutex> l(not_holding_mu_);
+    not_holding_.insert(key);
+  }
+
   static constexpr int kEventPages = 3;
-  static constexpr size_t kComparedReleases = 10;  // per read: the oldest since the close
+  static constexpr size_t kComparedReleases = 10;  // per read, beyond those known not to hold it
+  static constexpr absl::Duration kReleasesFresh = absl::Minutes(1);
 
   std::string id_;
   std::string type_ = "github";
@@ -367,6 +413,9 @@ class GitHub final : public spi::TrackerAdapter {
   WriteBudget budget_;
   std::string api_;
   std::vector<std::string> in_progress_;
+  FreshCache releases_{kReleasesFresh};  // by repository
+  std::mutex not_holding_mu_;
+  std::set<std::string> not_holding_;  // "repo commit tag" known not to hold the commit
 };
 
 class Factory final : public spi::TrackerAdapterFactory {

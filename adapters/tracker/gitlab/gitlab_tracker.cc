@@ -1,6 +1,8 @@
 #include "tracker/gitlab/gitlab_tracker.h"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -138,8 +140,9 @@ class GitLab final : public spi::TrackerAdapter {
     t.external_key = Text(*issue, "reference");
     t.url = Text(*issue, "webUrl");
     std::vector<std::string> labels;
-    for (const json& l : issue->value("labels", json::object()).value("nodes", json::array()))
-      labels.push_back(Text(l, "title"));
+    if (const json* ls = Member(*issue, "labels"); ls != nullptr)
+      if (const json* nodes = Member(*ls, "nodes"); nodes != nullptr && nodes->is_array())
+        for (const json& l : *nodes) labels.push_back(Text(l, "title"));
     const bool elsewhere = issue->contains("movedTo") && !(*issue)["movedTo"].is_null();
     const bool duplicate = issue->contains("duplicatedTo") && !(*issue)["duplicatedTo"].is_null();
     t.status = StatusOf(Text(*issue, "state") == "closed" && !elsewhere, labels, duplicate);
@@ -148,9 +151,7 @@ class GitLab final : public spi::TrackerAdapter {
       auto moved = GetTask(GlobalId(Text((*issue)["movedTo"], "id")));
       if (moved.ok()) return moved;
     }
-    if (t.status == v1::TASK_DONE) {
-      if (absl::Status s = Shipped(*issue, t); !s.ok()) return s;
-    }
+    if (t.status == v1::TASK_DONE) t.release_lookup = Shipped(*issue, t);
     return t;
   }
 
@@ -316,7 +317,8 @@ class GitLab final : public spi::TrackerAdapter {
 
   // A closed issue is shipped at once (shipped_when: done); with its milestone closed where
   // released_by_milestone; else with the first release whose tag holds the merge commit of a
-  // merge request that closed it (closed_by, the commit's tags, the project's releases).
+  // merge request that closed it (closed_by, the commit's tags and the releases, in the merge
+  // request's project, which may not be the issue's).
   absl::Status Shipped(const json& issue, spi::TrackerTask& t) {
     if (shipped_when_ == spi::ShippedWhen::kDone) {
       t.status = v1::TASK_SHIPPED;
@@ -327,43 +329,56 @@ class GitLab final : public spi::TrackerAdapter {
       if (m == nullptr || Text(*m, "state") != "closed") return absl::OkStatus();
       t.status = v1::TASK_SHIPPED;
       t.release = Text(*m, "title");
-      t.shipped_at = ParseDay(Text(*m, "dueDate")).value_or(absl::InfinitePast());
+      // GraphQL's dueDate is a date, or a time at the day's start.
+      const std::string due = Text(*m, "dueDate");
+      t.shipped_at = ParseTime(due).value_or(
+          ParseDay(due.substr(0, std::min<size_t>(due.size(), 10))).value_or(absl::InfinitePast()));
       return absl::OkStatus();
     }
-    const std::string project = absl::StrCat("/api/v4/projects/", Text(issue, "projectId"));
-    auto mrs = SendList(absl::StrCat(project, "/issues/", Text(issue, "iid"), "/closed_by"),
-                        absl::StrCat("GitLab: merge requests closing ", t.external_key));
+    const std::string project = Text(issue, "projectId");
+    auto mrs = SendList(
+        absl::StrCat("/api/v4/projects/", project, "/issues/", Text(issue, "iid"), "/closed_by"),
+        absl::StrCat("GitLab: merge requests closing ", t.external_key));
     if (!mrs.ok()) return mrs.status();
-    std::set<std::string> tags;  // tags holding a merged fix
+    std::map<std::string, std::set<std::string>> tags;  // project -> tags holding a merged fix
     for (const json& mr : *mrs) {
       if (Text(mr, "state") != "merged") continue;
+      const std::string where = Text(mr, "project_id").empty() ? project : Text(mr, "project_id");
       for (const char* key : {"merge_commit_sha", "squash_commit_sha", "sha"}) {
         const std::string sha = Text(mr, key);
         if (sha.empty()) continue;
-        auto refs = SendList(
-            absl::StrCat(project, "/repository/commits/", sha, "/refs?type=tag&per_page=100"),
-            absl::StrCat("GitLab: tags holding ", sha));
+        auto refs = SendList(absl::StrCat("/api/v4/projects/", where, "/repository/commits/", sha,
+                                          "/refs?type=tag&per_page=100"),
+                             absl::StrCat("GitLab: tags holding ", sha));
         if (absl::IsNotFound(refs.status())) continue;
         if (!refs.ok()) return refs.status();
-        for (const json& r : *refs) tags.insert(Text(r, "name"));
+        for (const json& r : *refs) tags[where].insert(Text(r, "name"));
         break;  // the first commit the merge request names is the one on the target branch
       }
     }
-    if (tags.empty()) return absl::OkStatus();
-    auto releases = SendList(absl::StrCat(project, "/releases?per_page=100"),
-                             absl::StrCat("GitLab: releases of ", Text(issue, "projectId")));
-    if (!releases.ok()) return releases.status();
     const absl::Time now = clock_.Now();
-    for (const json& r : *releases) {
-      if (!tags.contains(Text(r, "tag_name"))) continue;
-      auto at = ParseTime(Text(r, "released_at"));
-      if (!at || *at > now) continue;  // an upcoming release is not out yet
-      if (t.status == v1::TASK_SHIPPED && *at >= t.shipped_at) continue;
-      t.status = v1::TASK_SHIPPED;  // the earliest release that holds it
-      t.release = Text(r, "name").empty() ? Text(r, "tag_name") : Text(r, "name");
-      t.shipped_at = *at;
+    for (const auto& [where, held] : tags) {
+      auto releases = Releases(where);
+      if (!releases.ok()) return releases.status();
+      for (const json& r : *releases) {
+        if (!held.contains(Text(r, "tag_name"))) continue;
+        auto at = ParseTime(Text(r, "released_at"));
+        if (!at || *at > now) continue;  // an upcoming release is not out yet
+        if (t.status == v1::TASK_SHIPPED && *at >= t.shipped_at) continue;
+        t.status = v1::TASK_SHIPPED;  // the earliest release that holds it
+        t.release = Text(r, "name").empty() ? Text(r, "tag_name") : Text(r, "name");
+        t.shipped_at = *at;
+      }
     }
     return absl::OkStatus();
+  }
+
+  // A project's releases, newest first, read at most once a minute.
+  absl::StatusOr<json> Releases(const std::string& project) {
+    return releases_.Get(project, clock_.Now(), [&] {
+      return SendList(absl::StrCat("/api/v4/projects/", project, "/releases?per_page=100"),
+                      absl::StrCat("GitLab: releases of project ", project));
+    });
   }
 
   std::string id_;
@@ -376,6 +391,7 @@ class GitLab final : public spi::TrackerAdapter {
   const spi::Clock& clock_;
   std::string base_;
   std::vector<std::string> in_progress_, wont_do_;
+  FreshCache releases_{absl::Minutes(1)};  // by project id
 };
 
 class Factory final : public spi::TrackerAdapterFactory {

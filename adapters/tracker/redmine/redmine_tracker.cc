@@ -318,13 +318,13 @@ class Redmine final : public spi::TrackerAdapter {
   // the statuses are read once (and again when an unknown one appears).
   absl::StatusOr<bool> IsClosed(const json& status) {
     if (const json* c = Member(status, "is_closed"); c && c->is_boolean()) return c->get<bool>();
-    const int64_t sid = status.value("id", int64_t{0});
+    const std::string sid = Text(status, "id");
     std::lock_guard<std::mutex> l(statuses_mu_);
     if (!closed_.contains(sid)) {
       auto all = Send("GET", "/issue_statuses.json", "", "Redmine: issue statuses");
       if (!all.ok()) return all.status();
-      for (const json& s : all->value("issue_statuses", json::array()))
-        closed_[s.value("id", int64_t{0})] = s.value("is_closed", false);
+      if (const json* list = Member(*all, "issue_statuses"); list && list->is_array())
+        for (const json& s : *list) closed_[Text(s, "id")] = IsTrue(s, "is_closed");
     }
     auto it = closed_.find(sid);
     return it != closed_.end() && it->second;
@@ -346,9 +346,7 @@ class Redmine final : public spi::TrackerAdapter {
     else
       t.status = NamedIn(name, cfg_.in_progress_statuses(), "In Progress") ? v1::TASK_IN_PROGRESS
                                                                            : v1::TASK_OPEN;
-    if (t.status == v1::TASK_DONE) {
-      if (absl::Status s = Shipped(issue, t); !s.ok()) return s;
-    }
+    if (t.status == v1::TASK_DONE) t.release_lookup = Shipped(issue, t);
     return t;
   }
 
@@ -388,7 +386,7 @@ class Redmine final : public spi::TrackerAdapter {
   std::string base_;
   bool textile_ = true;
   std::mutex statuses_mu_;
-  std::map<int64_t, bool> closed_;
+  std::map<std::string, bool> closed_;  // by status id
 };
 
 class Factory final : public spi::TrackerAdapterFactory {

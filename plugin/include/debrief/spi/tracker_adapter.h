@@ -57,6 +57,9 @@ struct TrackerTask {
   // tracker knows them (empty, InfinitePast: the core takes the time it learned it).
   std::string release;
   absl::Time shipped_at = absl::InfinitePast();
+  // Why a done task's release could not be looked up (its status stays TASK_DONE and the next
+  // poll asks again): a failed lookup never hides that the task is done.
+  absl::Status release_lookup;
 };
 
 // When a tracker's done task counts as in customers' hands (each tracker's `shipped_when`):

@@ -65,6 +65,11 @@ class FakeTracker : public spi::HttpClient {
     }
     auto auth = CheckAuth(r);
     if (auth) return *auth;
+    if (!failing_reads_.empty() && IsRead(r) && absl::StrContains(r.url, failing_reads_)) {
+      spi::HttpResponse res;
+      res.status = 503;
+      return res;
+    }
     spi::HttpResponse res = Handle(r);
     if (lose_next_ && !IsRead(r)) {
       lose_next_ = false;  // done, but the answer never arrives
@@ -81,6 +86,11 @@ class FakeTracker : public spi::HttpClient {
     r.headers = std::move(headers);
     r.body = std::move(body);
     injected_.push_back(r);
+  }
+  // Reads whose URL holds this answer 503 (empty: none).
+  void FailReads(std::string url_part) {
+    std::lock_guard<std::mutex> l(mu_);
+    failing_reads_ = std::move(url_part);
   }
   // The next write is done but its answer is lost (an unknown outcome).
   void LoseNextAnswer() {
@@ -175,6 +185,7 @@ class FakeTracker : public spi::HttpClient {
   std::vector<spi::HttpRequest> log_;
   std::deque<spi::HttpResponse> injected_;
   bool lose_next_ = false;
+  std::string failing_reads_;
   int next_id_ = 101;
 };
 
@@ -360,7 +371,9 @@ class FakeGitHub final : public FakeTracker {
     (void)version;
     const std::string sha = absl::StrCat("c0ffee", id, std::string(34 - id.size(), '0'));
     events_[id] = {{{"event", "labeled"}, {"commit_id", nullptr}},
-                   {{"event", "closed"}, {"commit_id", sha}}};
+                   {{"event", "closed"},
+                    {"commit_id", sha},
+                    {"commit_url", "http://github.test/repos/acme/shop/commits/" + sha}}};
     commits_.push_back(sha);
   }
   void PublishRelease(const std::string& version, absl::Time at) override {

@@ -52,6 +52,9 @@ class Peer {
   // Whether the tracker names the release and its date (Linear's and the builtin tracker's
   // release is a state a person sets: no name, no date).
   virtual bool names_releases() const { return true; }
+  // A part of the URL of the request that looks a release up, where one is sent (Jira's fix
+  // versions and Linear's states come with the issue).
+  virtual std::string release_request() const { return ""; }
   // The tickets the task points at: native links where the tracker has them, else the ticket
   // URLs in its text.
   virtual bool Links(const std::string& id, const spi::LinkedTicket& t) = 0;
@@ -108,6 +111,7 @@ class HttpPeer : public Peer {
 class GitHubPeer final : public HttpPeer {
  public:
   GitHubPeer() : HttpPeer(std::make_unique<testing::FakeGitHub>(kToken)) {}
+  std::string release_request() const override { return "/releases"; }
   std::pair<std::map<std::string, std::string>, std::string> Webhook(
       const std::string& id) override {
     std::string body =
@@ -150,6 +154,7 @@ class JiraPeer final : public HttpPeer {
 class GitLabPeer final : public HttpPeer {
  public:
   GitLabPeer() : HttpPeer(std::make_unique<testing::FakeGitLab>(kToken)) {}
+  std::string release_request() const override { return "/releases"; }
   std::pair<std::map<std::string, std::string>, std::string> Webhook(
       const std::string& id) override {
     std::string body = absl::StrCat(R"({"object_kind":"issue","event_type":"issue",)",
@@ -160,6 +165,13 @@ class GitLabPeer final : public HttpPeer {
   void Forge(std::map<std::string, std::string>& headers, std::string&) override {
     headers["x-gitlab-token"] = "tracker-webhook-secret-0124";  // same length, one digit off
   }
+};
+
+class RedminePeer final : public HttpPeer {
+ public:
+  explicit RedminePeer(const spi::Clock& clock)
+      : HttpPeer(std::make_unique<testing::FakeRedmine>(kToken, clock)) {}
+  std::string release_request() const override { return "/versions/"; }
 };
 
 class LinearPeer final : public HttpPeer {
@@ -249,7 +261,7 @@ std::vector<TrackerCase> Cases() {
        "      url: http://redmine.test\n      api_key: {env: TRACKER_TOKEN}\n"
        "      project: support\n      tracker_id: 2\n      labels_field_id: 9\n",
        [](spi::TrackerAdapter*, const spi::Clock& clock) {
-         return std::make_unique<HttpPeer>(std::make_unique<testing::FakeRedmine>(kToken, clock));
+         return std::make_unique<RedminePeer>(clock);
        }},
       {"github",
        "      api_url: http://github.test\n      repository: acme/shop\n"
@@ -510,6 +522,7 @@ TEST_P(TrackerConformance, ADoneTaskShipsWithTheReleaseThatHoldsIt) {
   const absl::Time day = absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone());
   ASSERT_LT(day, clock_.Now());
   peer_->PublishRelease("2.3", day);
+  clock_.Advance(absl::Minutes(2));  // a tracker's release list may be read once a minute
   got = adapter_->GetTask(t->external_id);
   ASSERT_TRUE(got.ok()) << got.status();
   std::string asked;  // what the adapter asked the tracker, for a failure's message
@@ -521,6 +534,29 @@ TEST_P(TrackerConformance, ADoneTaskShipsWithTheReleaseThatHoldsIt) {
     EXPECT_EQ(got->release, "2.3");
     EXPECT_EQ(got->shipped_at, day);
   }
+}
+
+// A release that cannot be read (the tracker answers 503, a token that may not read releases)
+// never hides that the task is done: done, with the reason, and the next read asks again.
+TEST_P(TrackerConformance, ADoneTaskWhoseReleaseCannotBeReadIsStillDone) {
+  if (peer_->release_request().empty())
+    GTEST_SKIP() << Case().type << " reads the release with the issue";
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  peer_->SetStatus(t->external_id, v1::TASK_DONE);
+  peer_->PlanRelease(t->external_id, "2.3");
+  peer_->PublishRelease("2.3", absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone()));
+  peer_->http()->FailReads(peer_->release_request());
+  auto got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_DONE);
+  EXPECT_FALSE(got->release_lookup.ok());
+  peer_->http()->FailReads("");
+  clock_.Advance(absl::Minutes(2));  // past any cached release list
+  got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_SHIPPED);
+  EXPECT_TRUE(got->release_lookup.ok()) << got->release_lookup;
 }
 
 TEST_P(TrackerConformance, ShippedWhenDoneShipsATaskAsSoonAsItIsDone) {
