@@ -683,6 +683,12 @@ class FakeGitLab final : public FakeTracker {
                        {{"iid", 41}, {"state", "merged"}, {"merge_commit_sha", sha}}};
     commits_.insert(sha);
   }
+  // The issue's milestone, as GraphQL shows it (dueDate a time at the day's start).
+  void SetMilestone(const std::string& id, const std::string& title, const std::string& state,
+                    absl::Time due) {
+    std::lock_guard<std::mutex> l(mu_);
+    issues_.at(id).data["milestone"] = {{"title", title}, {"state", state}, {"dueDate", Iso(due)}};
+  }
   void PublishRelease(const std::string& version, absl::Time at) override {
     std::lock_guard<std::mutex> l(mu_);
     tags_[version] = commits_;
@@ -740,7 +746,8 @@ class FakeGitLab final : public FakeTracker {
                               {"reference", d["references"]["full"]},
                               {"labels", {{"nodes", labels}}},
                               {"movedTo", nullptr},
-                              {"duplicatedTo", nullptr}}}}}});
+                              {"duplicatedTo", nullptr},
+                              {"milestone", d.value("milestone", json(nullptr))}}}}}});
     }
     const std::string by_path = "/api/v4/projects/acme%2Fsupport/issues";
     if (path == by_path && r.method == "GET") {

@@ -386,6 +386,15 @@ class TrackerConformanceLinear : public TrackerConformance {
   }
 };
 
+class TrackerConformanceGitLab : public TrackerConformance {
+ protected:
+  TrackerCase Case() const override {
+    for (const TrackerCase& c : Cases())
+      if (c.type == "gitlab") return c;
+    return {};
+  }
+};
+
 TEST_P(TrackerConformance, CreatesOneTaskWithDescriptionImpactAndLinks) {
   auto t = adapter_->CreateTask(Draft());
   ASSERT_TRUE(t.ok()) << t.status();
@@ -655,6 +664,27 @@ TEST_P(TrackerConformance, ItsWebhookNamesTheTaskAndAForgedOneIsRefused) {
 }
 
 // Linear reports a spent rate limit as HTTP 400 with the code RATELIMITED: a wait, not an error.
+// A team that plans releases as milestones: the issue's milestone closed is its release, named
+// by its title and dated by its due day.
+TEST_F(TrackerConformanceGitLab, WithReleasedByMilestoneAClosedMilestoneShipsTheIssue) {
+  Open("      released_by_milestone: true\n");
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  auto* gitlab = static_cast<testing::FakeGitLab*>(peer_->http());
+  const absl::Time due = absl::FromCivil(absl::CivilDay(2026, 11, 20), absl::UTCTimeZone());
+  peer_->SetStatus(t->external_id, v1::TASK_DONE);
+  gitlab->SetMilestone(t->external_id, "Sprint 48", "active", due);
+  auto got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_DONE) << "its milestone is still open";
+  gitlab->SetMilestone(t->external_id, "Sprint 48", "closed", due);
+  got = adapter_->GetTask(t->external_id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->status, v1::TASK_SHIPPED);
+  EXPECT_EQ(got->release, "Sprint 48");
+  EXPECT_EQ(got->shipped_at, due);
+}
+
 TEST_F(TrackerConformanceLinear, ARateLimitAnsweredWith400IsAWait) {
   peer_->http()->Inject(
       400, {{"retry-after", "30"}},
