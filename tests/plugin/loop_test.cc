@@ -182,6 +182,20 @@ taxonomy:
         std::make_unique<outbox::Executor>(*store_, hd, *loop_, clock_, outbox::ExecutorOptions{});
   }
 
+  // The task's status changes, oldest first.
+  std::vector<v1::TaskStatusChange> History(int64_t task_id) {
+    std::vector<v1::TaskStatusChange> out;
+    EXPECT_TRUE(store_
+                    ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                      auto h = tx.StatusHistory(task_id);
+                      if (!h.ok()) return h.status();
+                      out = std::move(*h);
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return out;
+  }
+
   // Three customers' complaints open the billing task; it, once in the tracker.
   v1::ImprovementTask BillingTask() {
     for (int i = 1; i <= 3; ++i)
@@ -292,13 +306,7 @@ TEST_F(LoopScenario, ACauseOpensOneTaskIsKeptCurrentIsClosedTellsEveryTicketOnce
   EXPECT_EQ(posted_.size(), told);
 
   // The history holds each status with its time.
-  std::vector<v1::TaskStatusChange> history;
-  ASSERT_TRUE(store_
-                  ->Read([&](spi::StoreTransaction& tx) {
-                    history = *tx.StatusHistory(task.id());
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  const std::vector<v1::TaskStatusChange> history = History(task.id());
   ASSERT_EQ(history.size(), 3u);
   EXPECT_EQ(history[0].status(), v1::TASK_PENDING_CREATE);
   EXPECT_EQ(history[1].status(), v1::TASK_OPEN);
@@ -713,13 +721,7 @@ TEST_F(LoopScenario, ADoneTaskWaitsForItsReleaseAndItsTicketsAreToldWhenItShips)
   Run();
   EXPECT_EQ(posted_.size(), told) << "told once";
 
-  std::vector<v1::TaskStatusChange> history;
-  ASSERT_TRUE(store_
-                  ->Read([&](spi::StoreTransaction& tx) {
-                    history = *tx.StatusHistory(task.id());
-                    return absl::OkStatus();
-                  })
-                  .ok());
+  const std::vector<v1::TaskStatusChange> history = History(task.id());
   ASSERT_EQ(history.size(), 4u);
   EXPECT_EQ(history[2].status(), v1::TASK_DONE);
   EXPECT_EQ(history[3].status(), v1::TASK_SHIPPED);

@@ -268,6 +268,14 @@ TEST(SqliteStore, ACheckpointCutShortByACrashIsFinishedOnOpen) {
   EXPECT_EQ(pending->size(), 200u);
 }
 
+// Takes a database back to before schema 14 (no shipped status, release or ship date).
+constexpr char kBeforeShipped[] =
+    "DROP INDEX tasks_done; "
+    "ALTER TABLE tasks DROP COLUMN shipped_at; "
+    "ALTER TABLE tasks DROP COLUMN release; "
+    "ALTER TABLE task_status_changes DROP COLUMN release; "
+    "CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4; ";
+
 // A database from before links carried their ticket's customer (schema 8), before the counts
 // were kept (schema 10) and before the weekly cause counts (schema 12) is brought up to date on
 // open: its tasks' counts are what they were.
@@ -308,29 +316,28 @@ TEST(SqliteStore, UpgradingKeepsTheTasksCounts) {
   }
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "DROP INDEX tasks_done; "
-                         "ALTER TABLE tasks DROP COLUMN shipped_at; "
-                         "ALTER TABLE tasks DROP COLUMN release; "
-                         "ALTER TABLE task_status_changes DROP COLUMN release; "
-                         "CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4; "
-                         "DROP TRIGGER task_links_count_insert; "
-                         "DROP TRIGGER task_links_count_delete; "
-                         "DROP TRIGGER task_links_count_update; "
-                         "DROP TABLE audit; DROP INDEX outbox_dead; "
-                         "DROP TABLE task_counts; DROP TABLE task_customers; "
-                         "DROP INDEX task_links_span; DROP TABLE people; "
-                         "DROP TRIGGER tickets_cause_insert; DROP TRIGGER tickets_cause_leave; "
-                         "DROP TRIGGER tickets_cause_enter; DROP TRIGGER tickets_cause_delete; "
-                         "DROP TABLE cause_weeks; DROP INDEX tickets_by_category; "
-                         "ALTER TABLE tickets DROP COLUMN assignee; "
-                         "CREATE INDEX tickets_by_category ON tickets(category_id, first_seen); "
-                         "ALTER TABLE outbox DROP COLUMN done_at; "
-                         "ALTER TABLE task_links DROP COLUMN customer; "
-                         "ALTER TABLE task_links DROP COLUMN first_seen; "
-                         "DELETE FROM schema_migrations WHERE version >= 9;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(
+          db,
+          absl::StrCat(kBeforeShipped,
+                       "DROP TRIGGER task_links_count_insert; "
+                       "DROP TRIGGER task_links_count_delete; "
+                       "DROP TRIGGER task_links_count_update; "
+                       "DROP TABLE audit; DROP INDEX outbox_dead; "
+                       "DROP TABLE task_counts; DROP TABLE task_customers; "
+                       "DROP INDEX task_links_span; DROP TABLE people; "
+                       "DROP TRIGGER tickets_cause_insert; DROP TRIGGER tickets_cause_leave; "
+                       "DROP TRIGGER tickets_cause_enter; DROP TRIGGER tickets_cause_delete; "
+                       "DROP TABLE cause_weeks; DROP INDEX tickets_by_category; "
+                       "ALTER TABLE tickets DROP COLUMN assignee; "
+                       "CREATE INDEX tickets_by_category ON tickets(category_id, first_seen); "
+                       "ALTER TABLE outbox DROP COLUMN done_at; "
+                       "ALTER TABLE task_links DROP COLUMN customer; "
+                       "ALTER TABLE task_links DROP COLUMN first_seen; "
+                       "DELETE FROM schema_migrations WHERE version >= 9;")
+              .c_str(),
+          nullptr, nullptr, nullptr),
+      SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);
   auto store = OpenSqliteStore({.path = dir.file("d.db")}, clock);
@@ -394,15 +401,13 @@ TEST(SqliteStore, UpgradingShipsTheTasksDoneBefore) {
   }
   sqlite3* db;
   ASSERT_EQ(sqlite3_open(dir.file("d.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "UPDATE tasks SET status = 4, shipped_at = NULL WHERE status = 6; "
-                         "DROP INDEX tasks_done; "
-                         "ALTER TABLE tasks DROP COLUMN shipped_at; "
-                         "ALTER TABLE tasks DROP COLUMN release; "
-                         "ALTER TABLE task_status_changes DROP COLUMN release; "
-                         "CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status = 4; "
-                         "DELETE FROM schema_migrations WHERE version >= 14;",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                absl::StrCat("UPDATE tasks SET status = 4, shipped_at = NULL "
+                             "WHERE status = 6; ",
+                             kBeforeShipped, "DELETE FROM schema_migrations WHERE version >= 14;")
+                    .c_str(),
+                nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);
