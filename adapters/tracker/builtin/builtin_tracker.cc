@@ -6,6 +6,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -75,7 +76,10 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
               "VALUES(?,?,?,?,?,?) ON CONFLICT DO UPDATE SET subject=excluded.subject, "
               "url=excluded.url"),
         unlink_(db, "DELETE FROM task_tickets WHERE task_id=? AND helpdesk_id=? AND ticket_id=?"),
-        set_status_(db, "UPDATE tasks SET status=?1, updated_at=?2, status_at=?2 WHERE id=?3"),
+        // status_at moves only when the status does (setting the same one again keeps it).
+        set_status_(db,
+                    "UPDATE tasks SET updated_at=?2, status_at=CASE WHEN status=?1 THEN "
+                    "COALESCE(status_at, updated_at) ELSE ?2 END, status=?1 WHERE id=?3"),
         linked_(db,
                 "SELECT helpdesk_id, ticket_id FROM task_tickets WHERE task_id=? "
                 "ORDER BY linked_at, helpdesk_id, ticket_id"),
@@ -375,8 +379,10 @@ absl::StatusOr<std::unique_ptr<BuiltinTracker>> BuiltinTracker::Open(std::string
     return s;
   }
   // A file from before the status's time was kept gets its column (read as the last update).
+  // (Another process may add it first: a duplicate column is that, not a failure.)
   if (!Exec(*db, "SELECT status_at FROM tasks LIMIT 0").ok()) {
-    if (auto s = Exec(*db, "ALTER TABLE tasks ADD COLUMN status_at INTEGER"); !s.ok()) {
+    if (auto s = Exec(*db, "ALTER TABLE tasks ADD COLUMN status_at INTEGER");
+        !s.ok() && !absl::StrContains(s.message(), "duplicate column")) {
       sqlite3_close(*db);
       return s;
     }

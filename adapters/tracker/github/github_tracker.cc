@@ -349,8 +349,11 @@ class GitHub final : public spi::TrackerAdapter {
     for (const auto& [published, r] : since) {
       const std::string tag = Text(*r, "tag_name");
       if (!commit.empty()) {
-        const std::string known = absl::StrCat(code, " ", commit, " ", tag);
-        if (NotHolding(known)) continue;             // a tag does not change what it holds
+        // A published release's tag does not change what it holds (a tag moved and released
+        // again is published again: another key).
+        const std::string known =
+            absl::StrCat(code, " ", commit, " ", tag, " ", Text(*r, "published_at"));
+        if (NotHolding(known)) continue;
         if (compared++ == kComparedReleases) break;  // the rest at the next read
         // compare/{commit}...{tag}: "ahead" or "identical" when the tag holds the commit (one
         // commit per page: only the status is read).
@@ -358,8 +361,9 @@ class GitHub final : public spi::TrackerAdapter {
                         absl::StrCat("/repos/", code, "/compare/", commit, "...", UrlEncode(tag),
                                      "?per_page=1"),
                         "", absl::StrCat("GitHub: does ", tag, " hold ", commit));
-        if (!cmp.ok() && !absl::IsNotFound(cmp.status())) return cmp.status();
-        const std::string st = cmp.ok() ? Text(*cmp, "status") : "";
+        if (absl::IsNotFound(cmp.status())) continue;  // asked again at the next read
+        if (!cmp.ok()) return cmp.status();
+        const std::string st = Text(*cmp, "status");
         if (st != "ahead" && st != "identical") {
           Remember(known);
           continue;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -356,7 +357,10 @@ class GitLab final : public spi::TrackerAdapter {
         break;  // the first commit the merge request names is the one on the target branch
       }
     }
+    // The earliest release that holds it, from every project read; a project that cannot be
+    // read leaves the task as it was (done), so a later release is never taken for the first.
     const absl::Time now = clock_.Now();
+    std::optional<std::pair<absl::Time, std::string>> first;
     for (const auto& [where, held] : tags) {
       auto releases = Releases(where);
       if (!releases.ok()) return releases.status();
@@ -364,11 +368,14 @@ class GitLab final : public spi::TrackerAdapter {
         if (!held.contains(Text(r, "tag_name"))) continue;
         auto at = ParseTime(Text(r, "released_at"));
         if (!at || *at > now) continue;  // an upcoming release is not out yet
-        if (t.status == v1::TASK_SHIPPED && *at >= t.shipped_at) continue;
-        t.status = v1::TASK_SHIPPED;  // the earliest release that holds it
-        t.release = Text(r, "name").empty() ? Text(r, "tag_name") : Text(r, "name");
-        t.shipped_at = *at;
+        if (first && *at >= first->first) continue;
+        first.emplace(*at, Text(r, "name").empty() ? Text(r, "tag_name") : Text(r, "name"));
       }
+    }
+    if (first) {
+      t.status = v1::TASK_SHIPPED;
+      t.shipped_at = first->first;
+      t.release = first->second;
     }
     return absl::OkStatus();
   }

@@ -74,6 +74,13 @@ TEST(BuiltinTracker, UpdatesReconcileLinksReplaceTheImpactInPlaceAndFollowStatus
   ASSERT_TRUE((*t)->SetStatus(task->external_id, v1::TASK_DONE).ok());
   EXPECT_EQ((*t)->GetTask(task->external_id)->status, v1::TASK_SHIPPED)
       << "done is shipped at once by default";
+  // Shipped when the status was set: an impact update or the same status set again later
+  // does not move it.
+  const absl::Time set = clock.Now();
+  clock.Advance(absl::Hours(2));
+  ASSERT_TRUE((*t)->UpdateTask(task->external_id, u).ok());
+  ASSERT_TRUE((*t)->SetStatus(task->external_id, v1::TASK_DONE).ok());
+  EXPECT_EQ((*t)->GetTask(task->external_id)->shipped_at, set);
   EXPECT_TRUE(absl::IsNotFound((*t)->GetTask("999").status()));
   EXPECT_TRUE(absl::IsInvalidArgument((*t)->GetTask("abc").status()));
   EXPECT_TRUE(absl::IsNotFound((*t)->UpdateTask("999", u)));
