@@ -101,10 +101,16 @@ std::string StripQuotedReply(absl::string_view text) {
     if (trimmed == "--" || trimmed == "-- ") break;  // signature delimiter
     // A reply header is a short line; the bound keeps a megabyte-long line from costing the
     // pattern's bounded repeats at every position.
-    if (trimmed.size() <= kLongestHeader &&
+    const absl::string_view lead = absl::StripLeadingAsciiWhitespace(trimmed);
+    // Cheap tests first: a header ends with "wrote:" or starts with "-", "_" or "from:";
+    // most lines are none of these and never meet the pattern.
+    const bool may_be_header = absl::EndsWithIgnoreCase(trimmed, "wrote:") ||
+                               absl::StartsWith(lead, "-") || absl::StartsWith(lead, "_") ||
+                               absl::StartsWithIgnoreCase(lead, "from:");
+    if (may_be_header && trimmed.size() <= kLongestHeader &&
         RE2::FullMatch(re2::StringPiece(trimmed.data(), trimmed.size()), kHeader))
       break;
-    if (absl::StartsWith(absl::StripLeadingAsciiWhitespace(trimmed), ">")) continue;
+    if (absl::StartsWith(lead, ">")) continue;
     kept.push_back(trimmed);
   }
   while (!kept.empty() && absl::StripAsciiWhitespace(kept.back()).empty()) kept.pop_back();

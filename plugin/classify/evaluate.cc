@@ -1,6 +1,8 @@
 #include "classify/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -40,6 +42,25 @@ EvalReport Evaluate(const LearnedClassifier& model, const std::vector<LabeledTex
     if (truth >= 0) (ok ? tp[truth] : fn[truth])++;
     if (!ok) fp[p.label]++;
   }
+  constexpr int kBins = 10;
+  r.reliability.assign(kBins, {});
+  for (size_t i = 0; i < data.size(); ++i) {
+    // Right when the top category is the truth (for an out-of-scope example: the model's
+    // out-of-scope class).
+    const bool top_right = preds[i].label == model.CategoryIndex(data[i].label);
+    const int b = std::min(kBins - 1, static_cast<int>(preds[i].probability * kBins));
+    EvalReport::Bin& bin = r.reliability[std::max(0, b)];
+    ++bin.count;
+    bin.confidence += preds[i].probability;
+    bin.accuracy += top_right;
+  }
+  for (auto& bin : r.reliability) {
+    if (bin.count == 0) continue;
+    bin.confidence /= bin.count;
+    bin.accuracy /= bin.count;
+    r.calibration_error +=
+        double(bin.count) / data.size() * std::abs(bin.accuracy - bin.confidence);
+  }
   r.accuracy = data.empty() ? 0 : double(right) / data.size();
   r.in_scope_accuracy = in_n ? double(in_ok) / in_n : 0;
   r.oos_recall = oos_n ? double(oos_ok) / oos_n : 0;
@@ -70,6 +91,7 @@ std::string EvalReport::ToText() const {
   if (has_oos)
     out += absl::StrFormat("in-scope acc.  %.2f%%\nout-of-scope recall %.2f%%\n",
                            100 * in_scope_accuracy, 100 * oos_recall);
+  out += absl::StrFormat("calibration error %.2f%% (expected, 10 bins)\n", 100 * calibration_error);
   out += absl::StrFormat("throughput     %.0f classifications/s (one core)\n\n", per_second);
   out += absl::StrFormat("%-40s %7s %9s %7s %7s\n", "category", "support", "precision", "recall",
                          "F1");
@@ -83,7 +105,12 @@ std::string EvalReport::ToJson() const {
   nlohmann::json j = {{"examples", examples},
                       {"accuracy", accuracy},
                       {"macro_f1", macro_f1},
-                      {"per_second", per_second}};
+                      {"per_second", per_second},
+                      {"calibration_error", calibration_error}};
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& b : reliability)
+    bins.push_back({{"count", b.count}, {"confidence", b.confidence}, {"accuracy", b.accuracy}});
+  j["reliability"] = bins;
   if (has_oos) {
     j["in_scope_accuracy"] = in_scope_accuracy;
     j["oos_recall"] = oos_recall;

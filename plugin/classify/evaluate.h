@@ -23,6 +23,15 @@ struct EvalReport {
   double oos_recall = 0;         // out-of-scope examples recognised as such
   double per_second = 0;         // classifications per second, one core, text to label
   std::vector<CategoryScore> categories;
+  // Calibration: the shown confidence (the top category's probability) against how often
+  // the top category is right, in ten equal bins of confidence; the expected calibration
+  // error is the bins' gaps weighted by their share of examples.
+  struct Bin {
+    size_t count = 0;
+    double confidence = 0, accuracy = 0;  // means over the bin's examples
+  };
+  std::vector<Bin> reliability;
+  double calibration_error = 0;
 
   std::string ToText() const;
   std::string ToJson() const;

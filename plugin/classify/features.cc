@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 
@@ -27,7 +26,45 @@ inline uint64_t Mix(uint64_t x) {  // splitmix64 finaliser
 struct Raw {
   uint32_t bucket;
   float value;
-  uint32_t origin;  // with explanations, the index into FeatureVector::origins
+  uint32_t origin;  // with explanations, where its word or pair first occurs
+};
+
+// Open addressing from a 64-bit key (a word's hash) to a small id, reused across calls on one
+// thread: a stamp marks the slots of this call, so nothing is cleared per text.
+class IdTable {
+ public:
+  void Reset(size_t expected) {
+    size_t size = 64;
+    while (size < 2 * expected) size *= 2;
+    if (slots_.size() < size) {
+      slots_.assign(size, Slot{});
+      stamp_ = 0;
+    }
+    if (++stamp_ == 0) {  // wrapped: start clean
+      std::fill(slots_.begin(), slots_.end(), Slot{});
+      stamp_ = 1;
+    }
+    mask_ = size - 1;
+  }
+  // The id stored for `key`, or stores `fresh` and returns it.
+  uint32_t Find(uint64_t key, uint32_t fresh) {
+    size_t h = static_cast<size_t>(Mix(key)) & mask_;
+    while (slots_[h].stamp == stamp_) {
+      if (slots_[h].key == key) return slots_[h].id;
+      h = (h + 1) & mask_;
+    }
+    slots_[h] = {key, stamp_, fresh};
+    return fresh;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t stamp = 0, id = 0;
+  };
+  std::vector<Slot> slots_;
+  uint32_t stamp_ = 0;
+  size_t mask_ = 0;
 };
 
 }  // namespace
@@ -41,10 +78,23 @@ v1::HashingParams FeatureExtractor::Defaults(bool few_shot) {
   p.set_seed(0x5eed);
   p.set_char_weight(1.0f);
   p.set_skip_pairs(!few_shot);
+  p.set_char_words(kCharWords);
   return p;
 }
 
 FeatureExtractor::FeatureExtractor(const v1::HashingParams& params) : params_(params) {}
+
+std::string FeatureVector::OriginText(const std::vector<std::string>& tokens, uint32_t origin) {
+  const size_t t = origin >> 2;
+  switch (origin & 3) {
+    case 1:
+      return absl::StrCat(tokens[t], " ", tokens[t + 1]);
+    case 2:
+      return absl::StrCat(tokens[t], " … ", tokens[t + 2]);
+    default:
+      return tokens[t];
+  }
+}
 
 void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVector* out,
                                bool explain) const {
@@ -56,35 +106,55 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   const uint64_t skip_seed = kFnvOffset ^ Mix(params_.seed() + 3);
   auto bucket = [&](uint64_t h) { return static_cast<uint32_t>(Mix(h) >> shift); };
 
-  std::vector<Raw> words, chars;
-  words.reserve(tokens.size() * 3);
-  chars.reserve(tokens.size() * 16);
-  // Explanations: each distinct word or pair gets one origin id.
-  std::unordered_map<std::string, uint32_t> origin_ids;
-  auto origin_of = [&](std::string text) {
-    auto [it, added] =
-        origin_ids.emplace(std::move(text), static_cast<uint32_t>(out->origins.size()));
-    if (added) out->origins.push_back(it->first);
-    return it->second;
+  thread_local std::vector<Raw> words, chars;
+  words.clear();
+  chars.clear();
+  // A word seen before in this text adds its character n-grams again: rather than hash them
+  // again, its first occurrence's n-grams count once more (the same counts, a third of the
+  // work on an e-mail, where most words repeat). `seen` maps a word's hash to its index in
+  // `distinct`. A feature's origin is where its word or pair first occurs: a repeat's
+  // features merge into the first occurrence's (below), so each is named once.
+  struct Distinct {
+    uint32_t chars_begin, chars_end, count;
   };
+  thread_local std::vector<Distinct> distinct;
+  distinct.clear();
+  thread_local IdTable seen;
+  seen.Reset(tokens.size());
+  auto origin_of = [](size_t t, uint32_t kind) { return static_cast<uint32_t>(t << 2) | kind; };
   for (size_t t = 0; t < tokens.size(); ++t) {
     const std::string& w = tokens[t];
-    const uint32_t origin = explain ? origin_of(w) : 0;
-    uint64_t h = word_seed;
-    for (unsigned char c : w) h = Step(h, c);
+    // The word hashed once from each seed (three independent chains, run side by side);
+    // a pair continues from the first word's state with " next".
+    uint64_t h = word_seed, pair_state = pair_seed, skip_state = skip_seed;
+    for (unsigned char c : w) {
+      h = Step(h, c);
+      pair_state = Step(pair_state, c);
+      skip_state = Step(skip_state, c);
+    }
+    const uint32_t origin = explain ? origin_of(t, 0) : 0;
     words.push_back({bucket(h), 1.0f, origin});
     // Word pairs: next to each other, and with skip_pairs one word apart.
     for (size_t gap = 1; gap <= (params_.skip_pairs() ? 2u : 1u); ++gap) {
       if (params_.word_ngrams() < 2 || t + gap >= tokens.size()) break;
       const std::string& next = tokens[t + gap];
-      uint64_t p = gap == 1 ? pair_seed : skip_seed;
-      for (unsigned char c : w) p = Step(p, c);
-      p = Step(p, ' ');
+      uint64_t p = Step(gap == 1 ? pair_state : skip_state, ' ');
       for (unsigned char c : next) p = Step(p, c);
-      const uint32_t o = explain ? origin_of(absl::StrCat(w, gap == 1 ? " " : " … ", next)) : 0;
+      const uint32_t o = explain ? origin_of(t, static_cast<uint32_t>(gap)) : 0;
       words.push_back({bucket(p), 1.0f, o});
     }
     if (params_.char_min() == 0 || w[0] == '_') continue;  // no n-grams of _num_ and friends
+    const auto fresh = static_cast<uint32_t>(distinct.size());
+    const uint32_t d = seen.Find(h, fresh);
+    if (d != fresh) {
+      ++distinct[d].count;
+      continue;
+    }
+    if (params_.char_words() > 0 && fresh >= params_.char_words()) {
+      distinct.push_back({0, 0, 1});  // known from now on, with no n-grams
+      continue;
+    }
+    distinct.push_back({static_cast<uint32_t>(chars.size()), 0, 1});
     // " word " with boundaries; every n-gram of length char_min..char_max.
     const size_t n = w.size() + 2;
     auto at = [&](size_t i) -> unsigned char { return i == 0 || i == n - 1 ? ' ' : w[i - 1]; };
@@ -95,7 +165,11 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
         if (k + 1 >= params_.char_min()) chars.push_back({bucket(g), 1.0f, origin});
       }
     }
+    distinct.back().chars_end = static_cast<uint32_t>(chars.size());
   }
+  for (const Distinct& d : distinct)
+    if (d.count > 1)
+      for (uint32_t i = d.chars_begin; i < d.chars_end; ++i) chars[i].value = d.count;
 
   // Counts repeats (term frequency) so each bucket appears once per block, with a stamped
   // hash table (several times cheaper than sorting on this hot path); a repeated bucket
@@ -122,7 +196,7 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
       size_t h = (v[i].bucket * 0x9E3779B1u) & mask;
       while (table[h].stamp == stamp && table[h].bucket != v[i].bucket) h = (h + 1) & mask;
       if (table[h].stamp == stamp) {
-        v[table[h].pos].value += 1.0f;
+        v[table[h].pos].value += v[i].value;
       } else {
         table[h] = {stamp, v[i].bucket, static_cast<uint32_t>(m)};
         v[m++] = v[i];

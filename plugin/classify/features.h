@@ -13,16 +13,19 @@ namespace debrief::classify {
 struct FeatureVector {
   std::vector<uint32_t> index;
   std::vector<float> value;
-  // With explanations on: for each feature, the word or word pair it came from, as an index
-  // into `origins` (each distinct word or pair once).
+  // With explanations on: for each feature, the word or word pair it came from, by where it
+  // first occurs in the tokens: token index << 2 | 0 for a word, 1 for the pair it starts, 2
+  // for the pair one word apart. Features of a repeated word or pair all name its first
+  // occurrence. Only the few reasons a result shows are ever spelled out, by OriginText.
   std::vector<uint32_t> origin;
-  std::vector<std::string> origins;
   void clear() {
     index.clear();
     value.clear();
     origin.clear();
-    origins.clear();
   }
+  // The word or pair an origin names ("charged", "charged twice", "charged … twice"), given
+  // the tokens the vector was extracted from.
+  static std::string OriginText(const std::vector<std::string>& tokens, uint32_t origin);
 };
 
 // Hashed features (no vocabulary file): word unigrams and bigrams (and, with skip_pairs,
@@ -47,7 +50,11 @@ class FeatureExtractor {
   // (four 80/20 splits, mean validation accuracy): with a hundred examples per category,
   // character 2-6-grams and pairs one word apart (90.7% -> 91.1%); with ten (`few_shot`),
   // character 2-5-grams and no skipped pairs, which only add noise there (74.7% -> 75.0%).
+  // Character n-grams come from the first kCharWords distinct words of a text: all of a short
+  // one, the opening of an e-mail. On e-mail-length tickets made from Banking77 this keeps
+  // the accuracy (within 0.3 points of every word's n-grams) at about 1.5 times the speed.
   static v1::HashingParams Defaults(bool few_shot = false);
+  static constexpr uint32_t kCharWords = 24;
 
  private:
   v1::HashingParams params_;

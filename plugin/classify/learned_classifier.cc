@@ -1,6 +1,7 @@
 #include "classify/learned_classifier.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -19,6 +20,11 @@ namespace debrief::classify {
 namespace {
 
 std::vector<std::string> Tokens(const v1::Ticket& t) { return ModelTokens(t.subject(), t.body()); }
+
+// A training row, or a text to predict or learn, is a ticket's message: the same
+// normalisation as a ticket's body (quoted replies and signatures dropped), so a model
+// learns from what it will later be shown.
+std::vector<std::string> Tokens(const std::string& text) { return ModelTokens("", text); }
 
 }  // namespace
 
@@ -99,7 +105,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   // Inverse document frequency per bucket (smoothed as scikit-learn does), from the data
   // and the taxonomy's own texts; buckets never seen get the largest value.
   std::vector<std::vector<std::string>> all_tokens;
-  for (const auto& r : data) all_tokens.push_back(TokenizeText(r.text));
+  for (const auto& r : data) all_tokens.push_back(Tokens(r.text));
   for (const auto& c : categories)
     for (const std::string& s : SeedTexts(c)) all_tokens.push_back(TokenizeText(s));
   std::vector<float> idf(1u << hashing.bits(), 1.0f);
@@ -120,7 +126,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Train(
   auto to_examples = [&](const std::vector<LabeledText>& rows, std::vector<Example>* out) {
     for (const auto& r : rows) {
       Example& e = out->emplace_back();
-      fx.Extract(TokenizeText(r.text), &e.x);
+      fx.Extract(Tokens(r.text), &e.x);
       e.label = index.at(r.label);
     }
   };
@@ -317,7 +323,7 @@ absl::StatusOr<std::unique_ptr<LearnedClassifier>> LearnedClassifier::Load(
 
 LearnedClassifier::Prediction LearnedClassifier::Predict(const std::string& text) const {
   FeatureVector x;
-  extractor_.Extract(TokenizeText(text), &x);
+  extractor_.Extract(Tokens(text), &x);
   std::vector<float> p;
   std::shared_lock<std::shared_mutex> lock(mu_);
   model_.Probabilities(x, temperature_, &p);
@@ -327,13 +333,15 @@ LearnedClassifier::Prediction LearnedClassifier::Predict(const std::string& text
 
 v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   FeatureVector x;
-  extractor_.Extract(Tokens(ticket), &x, /*explain=*/true);
+  const std::vector<std::string> tokens = Tokens(ticket);
+  extractor_.Extract(tokens, &x, /*explain=*/true);
   std::vector<float> p;
   v1::Classification out;
   out.set_model(name());
   base::SetTimestamp(out.mutable_classified_at(), clock_.Now());
+  std::vector<int32_t> rows;
   std::shared_lock<std::shared_mutex> lock(mu_);
-  model_.Probabilities(x, temperature_, &p);
+  model_.Probabilities(x, temperature_, &p, &rows);
   std::vector<int> order(p.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
   std::partial_sort(order.begin(), order.begin() + std::min<size_t>(4, order.size()), order.end(),
@@ -359,25 +367,25 @@ v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   out.set_needs_review(p[top] < threshold);
   // Why: what each word (its own feature, its character n-grams, its pairs) added to the
   // winning category beyond the average category.
-  std::vector<double> by_origin(x.origins.size(), 0.0);
-  for (size_t i = 0; i < x.index.size(); ++i) {
-    const float* w = model_.Row(x.index[i]);
-    if (w == nullptr) continue;
-    double mean = 0;
-    for (int c = 0; c < model_.classes(); ++c) mean += w[c];
-    mean /= model_.classes();
-    by_origin[x.origin[i]] += x.value[i] * (w[top] - mean);
+  std::vector<float> contribution(x.index.size());
+  model_.Contributions(x, rows, top, contribution.data());
+  std::vector<double> by_origin(tokens.size() * 4, 0.0);
+  for (size_t i = 0; i < x.index.size(); ++i) by_origin[x.origin[i]] += contribution[i];
+  // The five largest, kept in order as the scan goes (ties: the earlier word first).
+  constexpr size_t kShown = 5;
+  std::array<std::pair<double, uint32_t>, kShown> best{};
+  size_t shown = 0;
+  for (uint32_t o = 0; o < by_origin.size(); ++o) {
+    const double v = by_origin[o];
+    if (v <= 0 || (shown == kShown && v <= best[kShown - 1].first)) continue;
+    size_t k = shown < kShown ? shown++ : kShown - 1;
+    for (; k > 0 && best[k - 1].first < v; --k) best[k] = best[k - 1];
+    best[k] = {v, o};
   }
-  std::vector<std::pair<double, uint32_t>> ranked;
-  for (uint32_t o = 0; o < by_origin.size(); ++o)
-    if (by_origin[o] > 0) ranked.emplace_back(by_origin[o], o);
-  const size_t shown = std::min<size_t>(5, ranked.size());
-  std::partial_sort(ranked.begin(), ranked.begin() + shown, ranked.end(),
-                    [](const auto& a, const auto& b) { return a.first > b.first; });
   for (size_t i = 0; i < shown; ++i) {
     v1::Reason* r = out.add_reasons();
-    r->set_feature(absl::StrCat("\"", x.origins[ranked[i].second], "\""));
-    r->set_weight(ranked[i].first);
+    r->set_feature(absl::StrCat("\"", FeatureVector::OriginText(tokens, best[i].second), "\""));
+    r->set_weight(best[i].first);
   }
   for (size_t i = 1; i < order.size() && i < 4; ++i) {
     if (order[i] == oos_index_) continue;
@@ -406,7 +414,7 @@ absl::Status LearnedClassifier::LearnFeatures(const FeatureVector& x,
 
 absl::Status LearnedClassifier::LearnText(const std::string& text, const std::string& category_id) {
   FeatureVector x;
-  extractor_.Extract(TokenizeText(text), &x);
+  extractor_.Extract(Tokens(text), &x);
   return LearnFeatures(x, category_id, /*max_steps=*/1);
 }
 

@@ -87,6 +87,7 @@ int32_t LinearModel::RowFor(uint32_t feature) {
     feature_of_row_.push_back(feature);
     w_.resize(w_.size() + classes_, 0.0f);
     g2_.resize(g2_.size() + classes_, kG0);
+    sum_.push_back(0.0f);
   }
   return r;
 }
@@ -113,28 +114,59 @@ void AccumulateRows(const float* w, const int32_t* rows, const float* values, si
                     float* out) {
   constexpr size_t kWeightAhead = 4;
   const size_t row_bytes = static_cast<size_t>(classes) * sizeof(float);
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kWeightAhead < n && rows[i + kWeightAhead] >= 0) {
-      const char* p =
-          reinterpret_cast<const char*>(w + static_cast<size_t>(rows[i + kWeightAhead]) * classes);
-      for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+  // Up to kBlocks x 8 classes per pass over the features, their sums held in registers for
+  // the whole pass (AVX2 has 16: 12 sums, the value, a row's block). Written with vector
+  // types so that it is vectorised at any optimisation level.
+  constexpr int kBlocks = 12;
+  for (int c0 = 0; c0 < classes; c0 += kBlocks * 8) {
+    const int width = std::min(kBlocks * 8, classes - c0);
+    const int full = width / 8;
+    F8 acc[kBlocks];
+#pragma GCC unroll 12
+    for (int b = 0; b < kBlocks; ++b)
+      if (b < full) std::memcpy(&acc[b], out + c0 + 8 * b, sizeof(F8));
+    for (size_t i = 0; i < n; ++i) {
+      if (c0 == 0 && i + kWeightAhead < n && rows[i + kWeightAhead] >= 0) {
+        const char* p = reinterpret_cast<const char*>(
+            w + static_cast<size_t>(rows[i + kWeightAhead]) * classes);
+        for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(p + b);
+      }
+      if (rows[i] < 0) continue;
+      const float v = values[i];
+      const float* row = w + static_cast<size_t>(rows[i]) * classes + c0;
+      const F8 vv = F8{} + v;
+#pragma GCC unroll 12
+      for (int b = 0; b < kBlocks; ++b) {
+        if (b < full) {
+          F8 r;
+          std::memcpy(&r, row + 8 * b, sizeof r);
+          acc[b] += vv * r;
+        }
+      }
+      for (int c = full * 8; c < width; ++c) out[c0 + c] += v * row[c];
     }
-    if (rows[i] < 0) continue;
-    const float v = values[i];
-    const float* row = w + static_cast<size_t>(rows[i]) * classes;
-    // Eight classes at a time, written with vector types so that it is vectorised at any
-    // optimisation level (-O2 leaves the plain loop scalar: `out` might alias `row`).
-    const F8 vv = F8{} + v;
-    int c = 0;
-    for (; c + 8 <= classes; c += 8) {
-      F8 acc, r;
-      std::memcpy(&acc, out + c, sizeof acc);
-      std::memcpy(&r, row + c, sizeof r);
-      acc += vv * r;
-      std::memcpy(out + c, &acc, sizeof acc);
-    }
-    for (; c < classes; ++c) out[c] += v * row[c];
+#pragma GCC unroll 12
+    for (int b = 0; b < kBlocks; ++b)
+      if (b < full) std::memcpy(out + c0 + 8 * b, &acc[b], sizeof(F8));
   }
+}
+
+// Sum of one weight row, eight classes at a time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+DEBRIEF_CLONES
+#endif
+float RowSum(const float* row, int classes) {
+  F8 acc{};
+  int c = 0;
+  for (; c + 8 <= classes; c += 8) {
+    F8 r;
+    std::memcpy(&r, row + c, sizeof r);
+    acc += r;
+  }
+  float sum = 0;
+  for (int k = 0; k < 8; ++k) sum += acc[k];
+  for (; c < classes; ++c) sum += row[c];
+  return sum;
 }
 
 // One AdaGrad step on a weight row: s += (g v)^2, w -= lr g v / sqrt(s), eight classes at a
@@ -167,25 +199,43 @@ void AdaGradRow(float* w, float* s, const float* g, float v, float lr, int class
 }  // namespace
 
 void LinearModel::Scores(const FeatureVector& x, float* out) const {
+  thread_local std::vector<int32_t> rows;
+  Scores(x, out, &rows);
+}
+
+void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t>* rows) const {
   std::copy(bias_.begin(), bias_.end(), out);
   const size_t n = x.index.size();
   // The row table and the weight rows are far larger than the cache, and every feature
   // lands somewhere random in them: look rows up a few features ahead and prefetch the
   // weights, so the misses overlap instead of queueing.
   constexpr size_t kRowAhead = 16;
-  thread_local std::vector<int32_t> rows;
-  rows.resize(n);
+  rows->resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (i + kRowAhead < n) __builtin_prefetch(&row_of_[x.index[i + kRowAhead]]);
-    rows[i] = row_of_[x.index[i]];
+    (*rows)[i] = row_of_[x.index[i]];
   }
-  AccumulateRows(w_.data(), rows.data(), x.value.data(), n, classes_, out);
+  AccumulateRows(w_.data(), rows->data(), x.value.data(), n, classes_, out);
 }
 
-void LinearModel::Probabilities(const FeatureVector& x, float temperature,
-                                std::vector<float>* p) const {
+void LinearModel::Contributions(const FeatureVector& x, const std::vector<int32_t>& rows, int cls,
+                                float* out) const {
+  const float inv = 1.0f / static_cast<float>(classes_);
+  for (size_t i = 0; i < x.index.size(); ++i) {
+    const int32_t r = rows[i];
+    out[i] =
+        r < 0 ? 0.0f : x.value[i] * (w_[static_cast<size_t>(r) * classes_ + cls] - sum_[r] * inv);
+  }
+}
+
+void LinearModel::Probabilities(const FeatureVector& x, float temperature, std::vector<float>* p,
+                                std::vector<int32_t>* rows) const {
   p->resize(classes_);
-  Scores(x, p->data());
+  if (rows != nullptr) {
+    Scores(x, p->data(), rows);
+  } else {
+    Scores(x, p->data());
+  }
   Softmax(p->data(), classes_, temperature > 0 ? temperature : 1.0f);
 }
 
@@ -202,8 +252,9 @@ void LinearModel::Update(const FeatureVector& x, int label, float lr) {
   AdaGradRow(bias_.data(), bias_g2_.data(), g.data(), 1.0f, lr, classes_);
   for (size_t i = 0; i < x.index.size(); ++i) {
     const int32_t r = RowFor(x.index[i]);
-    AdaGradRow(&w_[static_cast<size_t>(r) * classes_], &g2_[static_cast<size_t>(r) * classes_],
-               g.data(), x.value[i], lr, classes_);
+    float* row = &w_[static_cast<size_t>(r) * classes_];
+    AdaGradRow(row, &g2_[static_cast<size_t>(r) * classes_], g.data(), x.value[i], lr, classes_);
+    sum_[r] = RowSum(row, classes_);
   }
 }
 
@@ -251,6 +302,8 @@ void LinearModel::Fit(const std::vector<Example>& data, const TrainOptions& o) {
     }
     return;
   }
+  // A step moves one class up and another down by the same amount: row sums stay as they
+  // were (the averaging below sets them again).
   // Averaged PA: the returned weights are the mean of the weights after every step,
   // kept as w - u / c with u the step-weighted sum of updates (Daume's trick).
   std::vector<float> u, ub(classes_, 0.0f);
@@ -265,6 +318,7 @@ void LinearModel::Fit(const std::vector<Example>& data, const TrainOptions& o) {
   u.resize(w_.size(), 0.0f);
   for (size_t i = 0; i < w_.size(); ++i) w_[i] -= u[i] / c;
   for (int k = 0; k < classes_; ++k) bias_[k] -= ub[k] / c;
+  for (size_t r = 0; r < sum_.size(); ++r) sum_[r] = RowSum(&w_[r * classes_], classes_);
 }
 
 int LinearModel::AddClass() {
@@ -332,6 +386,7 @@ absl::StatusOr<LinearModel> LinearModel::FromProto(const v1::ClassifierModel& m)
       w[c] = HalfToFloat(static_cast<uint16_t>(b[2 * c] | (b[2 * c + 1] << 8)));
       if (!std::isfinite(w[c])) return absl::InvalidArgumentError("model weight is not finite");
     }
+    model.sum_[r] = RowSum(w, classes);
   }
   // AdaGrad sums are not saved: a loaded model takes online steps as after one pass.
   std::fill(model.g2_.begin(), model.g2_.end(), 1.0f);

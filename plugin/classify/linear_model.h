@@ -47,8 +47,14 @@ class LinearModel {
 
   // Raw scores (logits), `out` has classes() entries.
   void Scores(const FeatureVector& x, float* out) const;
-  // Softmax of scores / temperature.
-  void Probabilities(const FeatureVector& x, float temperature, std::vector<float>* p) const;
+  // What each feature adds to class `cls` beyond the average class: value * (weight for cls -
+  // mean weight of its row), 0 for features training never saw. `rows` are the features'
+  // rows as Probabilities gave them; `out` has x.index.size() entries.
+  void Contributions(const FeatureVector& x, const std::vector<int32_t>& rows, int cls,
+                     float* out) const;
+  // Softmax of scores / temperature; with `rows`, also each feature's row (-1: none).
+  void Probabilities(const FeatureVector& x, float temperature, std::vector<float>* p,
+                     std::vector<int32_t>* rows = nullptr) const;
   // The feature's weights, one per class, or null when training never saw it.
   const float* Row(uint32_t feature) const {
     int32_t r = row_of_[feature];
@@ -69,14 +75,16 @@ class LinearModel {
   static absl::StatusOr<LinearModel> FromProto(const v1::ClassifierModel& m);
 
  private:
+  void Scores(const FeatureVector& x, float* out, std::vector<int32_t>* rows) const;
   int32_t RowFor(uint32_t feature);
 
   int classes_;
   uint32_t dim_;
   std::vector<int32_t> row_of_;  // dim_ entries, -1: no row
   std::vector<uint32_t> feature_of_row_;
-  std::vector<float> w_;   // rows x classes
-  std::vector<float> g2_;  // AdaGrad sums, rows x classes
+  std::vector<float> w_;    // rows x classes
+  std::vector<float> g2_;   // AdaGrad sums, rows x classes
+  std::vector<float> sum_;  // per row, the sum of its weights (explanations compare to the mean)
   std::vector<float> bias_, bias_g2_;
 };
 

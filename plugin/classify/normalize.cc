@@ -111,6 +111,14 @@ void AppendTokens(absl::string_view text, std::vector<std::string>& out) {
       all_digits = true;
     };
     for (size_t j = 0; j < chunk.size();) {
+      // ASCII letters and digits, most of every text, without decoding and folding.
+      const unsigned char b = static_cast<unsigned char>(chunk[j]);
+      if (absl::ascii_isalnum(b)) {
+        if (!absl::ascii_isdigit(b)) all_digits = false;
+        word.push_back(absl::ascii_tolower(b));
+        ++j;
+        continue;
+      }
       size_t before = j;
       uint32_t cp = Decode(chunk, j);
       if (cp == '\'' || cp == 0x2019) {

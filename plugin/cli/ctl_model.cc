@@ -20,7 +20,7 @@ namespace {
 struct Args {
   std::vector<std::string> data_paths;
   std::string taxonomy_path, out_path, store_path, model_path;
-  int epochs = 0, bits = 0, char_min = -1, char_max = -1;
+  int epochs = 0, bits = 0, char_min = -1, char_max = -1, char_words = -1;
   double learning_rate = 0, char_weight = 0, calibration = -1;
   std::string loss = "auto";
   bool json_out = false;
@@ -65,6 +65,7 @@ int Train(const Args& a) {
     if (a.bits > 0) h->set_bits(a.bits);
     if (a.char_min >= 0) h->set_char_min(a.char_min);
     if (a.char_max >= 0) h->set_char_max(a.char_max);
+    if (a.char_words >= 0) h->set_char_words(a.char_words);
     if (a.char_weight > 0) h->set_char_weight(static_cast<float>(a.char_weight));
   };
   if (a.learning_rate > 0) tc.options.learning_rate = static_cast<float>(a.learning_rate);
@@ -122,6 +123,8 @@ void AddModelCommands(CLI::App& app, Ctl& ctl) {
       ->check(CLI::IsMember({"auto", "pa", "logistic"}));
   train->add_option("--char-min", a->char_min, "shortest character n-gram (0: none)");
   train->add_option("--char-max", a->char_max, "longest character n-gram");
+  train->add_option("--char-words", a->char_words,
+                    "character n-grams of the first N distinct words of a text (0: all)");
   train->add_option("--char-weight", a->char_weight, "weight of character n-grams vs words");
   train->add_option("--calibration", a->calibration, "share held out for calibration (0: none)");
   train->callback([a, &ctl] { ctl.rc = Train(*a); });

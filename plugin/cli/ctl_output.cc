@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -380,7 +381,7 @@ std::string Check(const v1::CheckAdapterResponse& r) {
 
 std::string Review(const v1::ListReviewResponse& r) {
   if (r.tickets().empty()) return "Nothing waits for review.\n";
-  Table t({"TICKET", "FIRST SEEN", "BEST GUESS", "SUBJECT"}, {"OR ELSE"});
+  Table t({"TICKET", "FIRST SEEN", "BEST GUESS", "WORTH", "SUBJECT"}, {"OR ELSE"});
   for (const auto& i : r.tickets()) {
     const auto& c = i.classification();
     std::vector<std::string> alts;
@@ -389,9 +390,12 @@ std::string Review(const v1::ListReviewResponse& r) {
         alts.push_back(absl::StrCat(a.category_id(), " ", Percent(a.confidence())));
     t.Row({absl::StrCat(i.ticket().helpdesk_id(), "/", i.ticket().ticket_id()),
            When(i.first_seen()),
-           c.category_id().empty() ? "none"
-                                   : absl::StrCat(c.category_id(), " ", Percent(c.confidence())),
-           i.subject(), alts.empty() ? kNone : absl::StrJoin(alts, ", ")});
+           c.category_id().empty()
+               ? "none"
+               : absl::StrCat(c.category_id(), " ", Percent(c.confidence()), ", ", i.cause_size(),
+                              i.cause_size() == 1 ? " ticket" : " tickets"),
+           absl::StrFormat("%.2f", i.worth()), i.subject(),
+           alts.empty() ? kNone : absl::StrJoin(alts, ", ")});
   }
   return t.Render();
 }

@@ -27,6 +27,7 @@ struct Args {
   std::string new_id, new_name, new_kind = "complaint", new_description;
   std::string adapter_id;
   int dead_limit = 100;
+  std::string review_order = "worth";
   int64_t seq = 0;
   bool all = false;
   bool dry_run = false;
@@ -279,15 +280,22 @@ void AddTaggingCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a)
 
 void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
   auto* review = app.add_subcommand(
-      "review", "tickets waiting for an agent's review (no confident cause), newest first");
+      "review",
+      "tickets waiting for an agent's review (no confident cause), the answers worth most first");
   review->add_option("--limit", a->dead_limit, "at most this many (default 100)");
   review->add_option("--helpdesk", a->helpdesk_id, "only this helpdesk's");
   review->add_option("--days", a->days, "first seen in the last this many days (default 30)");
+  review
+      ->add_option("--order", a->review_order,
+                   "worth (default: how unsure the classifier is between the two best causes) "
+                   "or newest")
+      ->check(CLI::IsMember({"worth", "newest"}));
   review->callback([a, &ctl] {
     v1::ListReviewRequest r;
     r.set_limit(a->dead_limit);
     r.set_helpdesk_id(a->helpdesk_id);
     r.set_days(a->days);
+    r.set_order(a->review_order);
     ctl.rc = Call(&v1::Tagging::Stub::ListReview, *v1::Tagging::NewStub(ctl.Channel()), r);
   });
 

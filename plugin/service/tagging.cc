@@ -1,9 +1,11 @@
 // Tagging: classify, an agent's correction, emerging issues and their promotion.
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/time_util.h"
+#include "classify/review_worth.h"
 #include "service/service.h"
 
 namespace debrief::service {
@@ -95,25 +97,54 @@ absl::StatusOr<v1::ListEmergingResponse> Service::ListEmerging(const v1::ListEme
 absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewRequest& req) {
   const int limit = req.limit() > 0 ? std::min(req.limit(), 1000) : 50;
   const int days = req.days() > 0 ? std::min(req.days(), 3650) : 30;
+  const std::string order = req.order().empty() ? "worth" : req.order();
+  if (order != "worth" && order != "newest")
+    return absl::InvalidArgumentError(
+        absl::StrCat("order \"", order, "\" is neither \"worth\" nor \"newest\""));
+  const absl::Time now = d_.clock.Now(), from = now - absl::Hours(24 * days);
   std::vector<spi::TicketRecord> recs;
+  std::map<std::string, int64_t> cause_size;  // best guess -> its tickets in the same days
   absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
     // Oldest first from the store: the newest are the last (a backlog past 10,000 shows its
     // newest 10,000's tail).
-    auto r = tx.NeedsReviewTickets(d_.clock.Now() - absl::Hours(24 * days), 10000);
+    auto r = tx.NeedsReviewTickets(from, 10000);
     if (!r.ok()) return r.status();
     recs = std::move(*r);
+    for (const auto& rec : recs) {
+      if (!rec.classification || rec.classification->category_id().empty()) continue;
+      const std::string& cat = rec.classification->category_id();
+      if (cause_size.count(cat)) continue;
+      auto n = tx.CountTickets(cat, from, now + absl::Seconds(1));
+      if (!n.ok()) return n.status();
+      cause_size[cat] = *n;
+    }
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
   v1::ListReviewResponse res;
-  for (auto it = recs.rbegin(); it != recs.rend() && res.tickets_size() < limit; ++it) {
+  for (auto it = recs.rbegin(); it != recs.rend(); ++it) {
     if (!req.helpdesk_id().empty() && it->ticket.helpdesk_id() != req.helpdesk_id()) continue;
     v1::ReviewItem* item = res.add_tickets();
     item->mutable_ticket()->set_helpdesk_id(it->ticket.helpdesk_id());
     item->mutable_ticket()->set_ticket_id(it->ticket.ticket_id());
     item->set_subject(it->ticket.subject());
-    if (it->classification) *item->mutable_classification() = *it->classification;
+    if (it->classification) {
+      *item->mutable_classification() = *it->classification;
+      auto size = cause_size.find(it->classification->category_id());
+      item->set_cause_size(size == cause_size.end() ? 0 : size->second);
+    }
+    item->set_worth(classify::ReviewWorth(item->classification()));
     base::SetTimestamp(item->mutable_first_seen(), it->first_seen);
+    if (order == "newest" && res.tickets_size() >= limit) break;
+  }
+  if (order == "worth") {
+    // Worth first; equal worth: the larger cause, then the newest (the order they are in).
+    std::stable_sort(res.mutable_tickets()->begin(), res.mutable_tickets()->end(),
+                     [](const v1::ReviewItem& a, const v1::ReviewItem& b) {
+                       if (a.worth() != b.worth()) return a.worth() > b.worth();
+                       return a.cause_size() > b.cause_size();
+                     });
+    while (res.tickets_size() > limit) res.mutable_tickets()->RemoveLast();
   }
   return res;
 }

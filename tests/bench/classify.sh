@@ -35,6 +35,9 @@ write(f"{out}/b77_10shot.csv", few)
 write(f"{out}/clinc_train.csv", rows(f"{data}/clinc150/train.csv"))
 write(f"{out}/clinc_val.csv", rows(f"{data}/clinc150/val.csv"))
 PY
+# E-mail-length tickets (greeting, quoted earlier reply, signature) made from the same splits.
+python3 "$root/tests/bench/long_tickets.py" "$work/b77_train.csv" "$work/long_train.csv" --seed 3
+python3 "$root/tests/bench/long_tickets.py" "$work/b77_val.csv" "$work/long_val.csv" --seed 4
 
 results=$work/results.jsonl
 run() {  # name, command...
@@ -64,30 +67,45 @@ echo "classifier benchmark: $(nproc) cores, $(date -u +%Y-%m-%d)" >&2
 run banking77 "$bench" fit "$work/b77_train.csv" "$work/b77_val.csv"
 run banking77-10shot "$bench" fit "$work/b77_10shot.csv" "$work/b77_val.csv"
 run clinc150 "$bench" fit "$work/clinc_train.csv" "$work/clinc_val.csv"
+run banking77-long "$bench" fit "$work/long_train.csv" "$work/long_val.csv"
 if [ $have_sklearn = 1 ]; then
   run banking77 /usr/bin/python3 "$root/tests/bench/baselines/sklearn_baseline.py" "$work/b77_train.csv" "$work/b77_val.csv"
   run banking77-10shot /usr/bin/python3 "$root/tests/bench/baselines/sklearn_baseline.py" "$work/b77_10shot.csv" "$work/b77_val.csv"
+  run banking77-long /usr/bin/python3 "$root/tests/bench/baselines/sklearn_baseline.py" "$work/long_train.csv" "$work/long_val.csv"
 fi
 [ $have_fasttext = 1 ] && fasttext_run banking77 "$work/b77_train.csv" "$work/b77_val.csv"
 "$bench" online "$work/b77_train.csv" "$work/b77_val.csv" > "$work/online.jsonl"
 
-python3 - "$results" "$work/online.jsonl" <<'PY'
+# Debian's Python (its matplotlib draws the reliability diagram).
+/usr/bin/python3 - "$results" "$work/online.jsonl" "$build/classifier-reliability.png" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def get(case, tool): return next((r for r in rows if r["case"] == case and r["tool"] == tool), None)
 def pct(v): return f"{100*v:.1f}%" if v is not None else "-"
 def num(v, f="{:,.0f}"): return f.format(v) if v is not None else "-"
-print("| case | tool | accuracy | train s | predictions/s (1 core) | model MB | update µs |")
-print("|---|---|---|---|---|---|---|")
+print("| case | tool | accuracy | train s | predictions/s (1 core) | tickets/s with reasons | model MB | update µs | calibration error |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     acc = pct(r.get("accuracy"))
     if "in_scope_accuracy" in r:
         acc += f" (in-scope {pct(r['in_scope_accuracy'])}, out-of-scope recall {pct(r['oos_recall'])})"
     mb = f"{r['model_bytes']/1e6:.1f}" if "model_bytes" in r else "-"
     print(f"| {r['case']} | {r['tool']} | {acc} | {num(r.get('train_seconds'), '{:.2f}')} | "
-          f"{num(r.get('predictions_per_second'))} | {mb} | {num(r.get('update_microseconds'), '{:.0f}')} |")
+          f"{num(r.get('predictions_per_second'))} | {num(r.get('classify_per_second'))} | {mb} | "
+          f"{num(r.get('update_microseconds'), '{:.0f}')} | {pct(r.get('calibration_error'))} |")
 print()
-for case in ("banking77", "banking77-10shot"):
+long = get("banking77-long", "debrief")
+if long:
+    chars = long["mean_chars"]
+    print(f"banking77-long: {long['test']} tickets of {chars:,.0f} characters on average; "
+          f"{long['classify_per_second'] * chars:,.0f} characters/s with reasons = "
+          f"{long['classify_per_second'] * chars / 1100:,.0f} tickets of 1,100 characters/s "
+          f"({long['predictions_per_second'] * chars / 1100:,.0f} label only)")
+    short = get("banking77", "debrief")
+    if short:
+        print(f"banking77-long accuracy {pct(long['accuracy'])} against {pct(short['accuracy'])} "
+              f"on the sentences they are made of")
+for case in ("banking77", "banking77-10shot", "banking77-long"):
     d, s, f = get(case, "debrief"), get(case, "sklearn"), get(case, "fasttext")
     for other in (s, f):
         if d and other:
@@ -99,4 +117,30 @@ curve = [json.loads(l) for l in open(sys.argv[2])]
 print()
 print("online learning from category names only, one correction at a time (banking77):")
 print("  " + ", ".join(f"{c['corrections']}: {100*c['accuracy']:.1f}%" for c in curve))
+
+# Reliability diagram: confidence shown against how often the top category was right.
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    sys.exit(0)
+fig, ax = plt.subplots(figsize=(5.5, 5), dpi=120)
+ax.plot([0, 1], [0, 1], color="#888", linestyle="--", linewidth=1, label="perfect calibration")
+for case, color in (("banking77", "#1f6feb"), ("clinc150", "#d1242f")):
+    r = get(case, "debrief")
+    if not r or "reliability" not in r:
+        continue
+    bins = [b for b in r["reliability"] if b["count"] > 0]
+    ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+            color=color, label=f"{case} (ECE {100 * r['calibration_error']:.1f}%)")
+ax.set_xlabel("confidence shown")
+ax.set_ylabel("share of tickets whose top category was right")
+ax.set_xlim(0, 1)
+ax.set_ylim(0, 1)
+ax.set_title("Debrief's confidence, validation splits (10 bins)")
+ax.legend(loc="upper left")
+fig.tight_layout()
+fig.savefig(sys.argv[3])
+print(f"\nreliability diagram: {sys.argv[3]}")
 PY

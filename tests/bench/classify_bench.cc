@@ -4,6 +4,9 @@
 //   debrief_classify_bench fit TRAIN.csv TEST.csv          accuracy, train time, speed, size
 //   debrief_classify_bench fewshot TRAIN.csv TEST.csv K     K examples per category
 //   debrief_classify_bench online TRAIN.csv TEST.csv        learning curve from names only
+//   debrief_classify_bench speed TRAIN.csv TEST.csv SECONDS  classify in a loop (to profile)
+//   debrief_classify_bench review TRAIN.csv TEST.csv        review queue against random picks
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +17,7 @@
 
 #include "classify/evaluate.h"
 #include "classify/learned_classifier.h"
+#include "classify/review_worth.h"
 
 namespace {
 
@@ -59,6 +63,17 @@ int Fit(const char* train_path, const char* test_path) {
     for (const auto& r : test) sink += model->Predict(r.text).label;
     asm volatile("" : : "r"(sink));  // keep the predictions from being optimised away
   });
+  // What debriefd runs per ticket: the whole result, with its reasons and alternatives.
+  std::vector<debrief::v1::Ticket> tickets(test.size());
+  size_t chars = 0;
+  for (size_t i = 0; i < test.size(); ++i) {
+    tickets[i].set_body(test[i].text);
+    chars += test[i].text.size();
+  }
+  double classify_pass = BestOf3([&] {
+    for (const auto& t : tickets) sink += model->Classify(t).reasons_size();
+    asm volatile("" : : "r"(sink));
+  });
   std::string path = (std::filesystem::temp_directory_path() / "debrief-bench.model").string();
   (void)model->Save(path);
   auto bytes = std::filesystem::file_size(path);
@@ -76,13 +91,105 @@ int Fit(const char* train_path, const char* test_path) {
                       {"macro_f1", eval.macro_f1},
                       {"train_seconds", train_secs},
                       {"predictions_per_second", test.size() / pass},
+                      {"classify_per_second", test.size() / classify_pass},
+                      {"mean_chars", static_cast<double>(chars) / test.size()},
                       {"model_bytes", bytes},
                       {"update_microseconds", update_us}};
   if (eval.has_oos) {
     j["in_scope_accuracy"] = eval.in_scope_accuracy;
     j["oos_recall"] = eval.oos_recall;
   }
+  j["calibration_error"] = eval.calibration_error;
+  for (const auto& b : eval.reliability)
+    j["reliability"].push_back(
+        {{"count", b.count}, {"confidence", b.confidence}, {"accuracy", b.accuracy}});
   std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+// Classifies the test set as debriefd does (the whole result) for about `seconds`, after one
+// training: the loop to run under a profiler (perf record -g).
+int Speed(const char* train_path, const char* test_path, double seconds) {
+  auto train = Read(train_path), test = Read(test_path);
+  auto model = LearnedClassifier::Train({}, train, TrainConfig{}, debrief::spi::SystemClock::Get());
+  std::vector<debrief::v1::Ticket> tickets(test.size());
+  for (size_t i = 0; i < test.size(); ++i) tickets[i].set_body(test[i].text);
+  size_t done = 0;
+  int sink = 0;
+  auto t = Clock::now();
+  while (Secs(t) < seconds)
+    for (const auto& ticket : tickets) sink += (*model)->Classify(ticket).reasons_size(), ++done;
+  asm volatile("" : : "r"(sink));
+  std::cout << nlohmann::json({{"tool", "debrief"}, {"classify_per_second", done / Secs(t)}}).dump()
+            << std::endl;
+  return 0;
+}
+
+debrief::v1::TaxonomyConfig NamesOnly(const std::vector<LabeledText>& train);
+
+// The review queue against chance: from the category names alone, agents answer tickets of
+// the training set (as unlabelled tickets arriving) one at a time, picked either by the
+// queue's worth (debriefd's ReviewWorth) among those under the review threshold, or at random
+// (with the given seed). Accuracy on the test set at each checkpoint; the queue is scored
+// again every 10 answers.
+nlohmann::json ReviewCurve(const std::vector<LabeledText>& train,
+                           const std::vector<LabeledText>& test, bool queue, uint64_t seed) {
+  const std::vector<size_t> checkpoints = {0, 100, 200, 300, 400, 500};
+  auto model = LearnedClassifier::Train(NamesOnly(train), {}, TrainConfig{},
+                                        debrief::spi::SystemClock::Get());
+  std::vector<debrief::v1::Ticket> pool(train.size());
+  for (size_t i = 0; i < train.size(); ++i) pool[i].set_body(train[i].text);
+  std::vector<bool> answered(train.size(), false);
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> picks;  // the next answers, last first
+  nlohmann::json curve = nlohmann::json::array();
+  for (size_t answers = 0;; ++answers) {
+    if (std::find(checkpoints.begin(), checkpoints.end(), answers) != checkpoints.end())
+      curve.push_back(
+          nlohmann::json({{"answers", answers}, {"accuracy", Evaluate(**model, test).accuracy}}));
+    if (answers == checkpoints.back()) break;
+    if (picks.empty()) {
+      std::vector<std::pair<double, size_t>> open;
+      for (size_t i = 0; i < pool.size(); ++i) {
+        if (answered[i]) continue;
+        if (!queue) {
+          open.emplace_back(0.0, i);
+          continue;
+        }
+        const auto c = (*model)->Classify(pool[i]);
+        if (c.needs_review()) open.emplace_back(ReviewWorth(c), i);
+      }
+      if (queue) {
+        std::stable_sort(open.begin(), open.end(),
+                         [](const auto& a, const auto& b) { return a.first > b.first; });
+      } else {
+        std::shuffle(open.begin(), open.end(), rng);
+      }
+      for (size_t j = std::min<size_t>(10, open.size()); j-- > 0;) picks.push_back(open[j].second);
+      if (picks.empty()) break;  // nothing left to answer
+    }
+    const size_t i = picks.back();
+    picks.pop_back();
+    answered[i] = true;
+    (void)(*model)->Learn(pool[i], train[i].label);
+  }
+  return curve;
+}
+
+int Review(const char* train_path, const char* test_path) {
+  auto train = Read(train_path), test = Read(test_path);
+  std::cout << nlohmann::json({{"tool", "debrief"},
+                               {"strategy", "queue"},
+                               {"curve", ReviewCurve(train, test, true, 0)}})
+                   .dump()
+            << std::endl;
+  for (uint64_t seed : {17, 18, 19, 20})
+    std::cout << nlohmann::json({{"tool", "debrief"},
+                                 {"strategy", "random"},
+                                 {"seed", seed},
+                                 {"curve", ReviewCurve(train, test, false, seed)}})
+                     .dump()
+              << std::endl;
   return 0;
 }
 
@@ -106,10 +213,8 @@ int FewShot(const char* train_path, const char* test_path, int k) {
   return 0;
 }
 
-// Starts from the category names alone (the taxonomy an admin would write), then learns
-// from the training set one correction at a time, in one pass.
-int Online(const char* train_path, const char* test_path) {
-  auto train = Read(train_path), test = Read(test_path);
+// The taxonomy an admin would write: each label's name and nothing else.
+debrief::v1::TaxonomyConfig NamesOnly(const std::vector<LabeledText>& train) {
   debrief::v1::TaxonomyConfig tax;
   std::map<std::string, bool> have;
   for (const auto& r : train) {
@@ -122,8 +227,15 @@ int Online(const char* train_path, const char* test_path) {
     c->set_name(name);
     c->set_kind(debrief::v1::COMPLAINT);
   }
+  return tax;
+}
+
+// Starts from the category names alone (the taxonomy an admin would write), then learns
+// from the training set one correction at a time, in one pass.
+int Online(const char* train_path, const char* test_path) {
+  auto train = Read(train_path), test = Read(test_path);
   TrainConfig tc;
-  auto model = LearnedClassifier::Train(tax, {}, tc, debrief::spi::SystemClock::Get());
+  auto model = LearnedClassifier::Train(NamesOnly(train), {}, tc, debrief::spi::SystemClock::Get());
   std::mt19937_64 rng(5);
   std::shuffle(train.begin(), train.end(), rng);
   auto report = [&](size_t seen) {
@@ -148,6 +260,10 @@ int main(int argc, char** argv) {
   if (argc >= 5 && std::string(argv[1]) == "fewshot")
     return FewShot(argv[2], argv[3], std::atoi(argv[4]));
   if (argc >= 4 && std::string(argv[1]) == "online") return Online(argv[2], argv[3]);
-  std::cerr << "usage: debrief_classify_bench fit|fewshot|online TRAIN.csv TEST.csv [K]\n";
+  if (argc >= 4 && std::string(argv[1]) == "review") return Review(argv[2], argv[3]);
+  if (argc >= 5 && std::string(argv[1]) == "speed")
+    return Speed(argv[2], argv[3], std::atof(argv[4]));
+  std::cerr
+      << "usage: debrief_classify_bench fit|fewshot|online|speed TRAIN.csv TEST.csv [K|SECONDS]\n";
   return 2;
 }

@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 deploy/install-deps.sh
 missing=()
-for p in python3-sklearn fasttext bc wrk nodejs; do
+for p in python3-sklearn python3-matplotlib fasttext bc wrk nodejs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null || missing+=(npm)

@@ -177,10 +177,10 @@ TEST_F(CtlOutput, TokensDeadLettersFailedActionsAuditReviewEmerging) {
                        "tickets { ticket { helpdesk_id: 'support' ticket_id: '1002' } subject: "
                        "'The export looks odd' classification { category_id: 'data-sync' "
                        "confidence: 0.31 needs_review: true alternatives { category_id: "
-                       "'app-crash' confidence: 0.22 } } ",
+                       "'app-crash' confidence: 0.22 } } worth: 0.91 cause_size: 17 ",
                        At("first_seen", absl::Minutes(50)), " }",
                        "tickets { ticket { helpdesk_id: 'shop' ticket_id: 'A-3' } subject: "
-                       "'Hmm' classification { needs_review: true } ",
+                       "'Hmm' classification { needs_review: true } worth: 1 ",
                        At("first_seen", absl::Hours(24 * 21)), " }"))));
   EXPECT_EQ(Readable(v1::ListReviewResponse()), "Nothing waits for review.\n");
   Golden("emerging_list",

@@ -12,6 +12,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "base/time_util.h"
 #include "integration/debriefd_process.h"
 #include "tracker/builtin/builtin_tracker.h"
 
@@ -317,6 +318,56 @@ TEST(Debriefd, AnAgentCorrectionRetagsAndRelinks) {
   EXPECT_EQ(d.Terminate(), 0);
   ASSERT_TRUE(d.Start(&out)) << out;
   EXPECT_EQ(classify(), "how-to-question");
+}
+
+TEST(Debriefd, TheReviewQueueAsksFirstWhereTheClassifierIsLeastSure) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+  const char* vague[] = {"something is off with my account and the app",
+                         "question about the thing from last week", "hello, is anyone there",
+                         "the page and the invoice and the login, all of it"};
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(d.Post(TicketJson(absl::StrCat("r", i), "Hi", vague[i], "c" + std::to_string(i)),
+                     absl::StrCat("dr", i))
+                  ->status,
+              202);
+  auto list = [&](const std::string& order, grpc::Status* status) {
+    grpc::ClientContext ctx;
+    v1::ListReviewRequest req;
+    req.set_order(order);
+    v1::ListReviewResponse res;
+    *status = d.tagging()->ListReview(&ctx, req, &res);
+    return res;
+  };
+  grpc::Status st;
+  v1::ListReviewResponse worth;
+  ASSERT_TRUE(WaitFor([&] {
+    worth = list("", &st);
+    return st.ok() && worth.tickets_size() == 4;
+  })) << st.error_message()
+      << worth.DebugString();
+  for (int i = 0; i < worth.tickets_size(); ++i) {
+    const auto& item = worth.tickets(i);
+    const auto& c = item.classification();
+    const double second = c.alternatives_size() > 0 ? c.alternatives(0).confidence() : 0.0;
+    EXPECT_NEAR(item.worth(), 1.0 - std::max(0.0, c.confidence() - second), 1e-9);
+    if (i > 0) EXPECT_GE(worth.tickets(i - 1).worth(), item.worth()) << worth.DebugString();
+  }
+  v1::ListReviewResponse newest = list("newest", &st);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(newest.tickets_size(), 4);
+  for (int i = 1; i < newest.tickets_size(); ++i)
+    EXPECT_GE(base::FromTimestamp(newest.tickets(i - 1).first_seen()),
+              base::FromTimestamp(newest.tickets(i).first_seen()));
+  list("oldest", &st);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("neither"), std::string::npos) << st.error_message();
+  // The same from the command line.
+  ASSERT_EQ(RunCommand(absl::StrCat(d.ctl(), " review --order newest"), &out), 0) << out;
+  EXPECT_NE(out.find("\"worth\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"r3\""), std::string::npos) << out;
 }
 
 TEST(Debriefd, AnEmergingIssueIsPromotedToACategoryWithOneCall) {

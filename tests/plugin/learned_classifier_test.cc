@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -42,13 +43,18 @@ TEST(Features, HashingIsDeterministicSortedAndUnitLengthPerBlock) {
   // Explained vectors hold the same features as plain ones, each with the word or pair it
   // came from; each distinct word or pair is named once.
   FeatureVector e;
-  fx.Extract({"refund", "please", "refund"}, &e, /*explain=*/true);
+  const std::vector<std::string> tokens = {"refund", "please", "refund"};
+  fx.Extract(tokens, &e, /*explain=*/true);
   EXPECT_EQ(e.index, a.index);
   EXPECT_EQ(e.value, a.value);
   ASSERT_EQ(e.origin.size(), e.index.size());
-  for (uint32_t o : e.origin) ASSERT_LT(o, e.origins.size());
-  EXPECT_EQ(std::set<std::string>(e.origins.begin(), e.origins.end()).size(), e.origins.size());
-  EXPECT_EQ(std::set<std::string>(e.origins.begin(), e.origins.end()),
+  for (uint32_t o : e.origin) ASSERT_LT(o >> 2, tokens.size());
+  // Each distinct word or pair is named by one origin (its first occurrence).
+  std::set<uint32_t> origins(e.origin.begin(), e.origin.end());
+  std::vector<std::string> named;
+  for (uint32_t o : origins) named.push_back(FeatureVector::OriginText(tokens, o));
+  EXPECT_EQ(std::set<std::string>(named.begin(), named.end()).size(), named.size());
+  EXPECT_EQ(std::set<std::string>(named.begin(), named.end()),
             (std::set<std::string>{"refund", "please", "refund please", "please refund",
                                    "refund … refund"}));
   double sq = 0;
@@ -67,8 +73,11 @@ TEST(Features, SkipPairsAddWordsOneApartOnlyWhenAsked) {
   auto origins = [](const v1::HashingParams& p) {
     FeatureExtractor fx(p);
     FeatureVector e;
-    fx.Extract({"charged", "me", "twice"}, &e, /*explain=*/true);
-    return std::set<std::string>(e.origins.begin(), e.origins.end());
+    const std::vector<std::string> tokens = {"charged", "me", "twice"};
+    fx.Extract(tokens, &e, /*explain=*/true);
+    std::set<std::string> named;
+    for (uint32_t o : e.origin) named.insert(FeatureVector::OriginText(tokens, o));
+    return named;
   };
   v1::HashingParams with = FeatureExtractor::Defaults();
   ASSERT_TRUE(with.skip_pairs());
@@ -81,6 +90,50 @@ TEST(Features, SkipPairsAddWordsOneApartOnlyWhenAsked) {
   EXPECT_FALSE(b.count("charged … twice"));
   EXPECT_TRUE(b.count("charged me") && b.count("me twice"));
   EXPECT_FALSE(FeatureExtractor::Defaults(/*few_shot=*/true).skip_pairs());
+}
+
+// The character n-gram block of `tokens`' features: what follows the word block (which the
+// same params without n-grams give alone).
+std::map<uint32_t, float> CharBlock(const std::vector<std::string>& tokens, uint32_t char_words) {
+  v1::HashingParams p = FeatureExtractor::Defaults();
+  p.set_char_words(char_words);
+  FeatureVector x, words;
+  FeatureExtractor(p).Extract(tokens, &x);
+  v1::HashingParams no_chars = p;
+  no_chars.set_char_min(0);
+  FeatureExtractor(no_chars).Extract(tokens, &words);
+  std::map<uint32_t, float> out;
+  for (size_t i = words.index.size(); i < x.index.size(); ++i) out[x.index[i]] = x.value[i];
+  return out;
+}
+
+TEST(Features, CharacterNgramsComeFromTheFirstDistinctWordsOnly) {
+  // With char_words 2, "gamma" (the third distinct word) adds no n-grams; a repeat of
+  // "alpha" is no new word; 0 keeps every word's.
+  const auto capped = CharBlock({"alpha", "beta", "alpha", "gamma"}, 2);
+  const auto first_two = CharBlock({"alpha", "beta", "alpha"}, 0);
+  std::set<uint32_t> a, b;
+  for (const auto& [k, v] : capped) a.insert(k);
+  for (const auto& [k, v] : first_two) b.insert(k);
+  EXPECT_EQ(a, b);
+  EXPECT_GT(CharBlock({"alpha", "beta", "alpha", "gamma"}, 0).size(), capped.size());
+  EXPECT_EQ(FeatureExtractor::Defaults().char_words(), FeatureExtractor::kCharWords);
+}
+
+TEST(Features, ARepeatedWordsNgramsCountEveryTime) {
+  // "ab" twice and "cd" once share no n-gram: each of ab's weighs 1 + ln 2 times cd's.
+  v1::HashingParams p = FeatureExtractor::Defaults();
+  p.set_word_ngrams(1);
+  p.set_skip_pairs(false);
+  FeatureExtractor fx(p);
+  FeatureVector twice, once;
+  fx.Extract({"ab", "ab", "cd"}, &twice);
+  fx.Extract({"ab", "cd"}, &once);
+  ASSERT_EQ(twice.index, once.index);
+  // Blocks: words (ab, cd) then characters (ab's n-grams, then cd's, in order).
+  const size_t n = twice.index.size(), half = (n - 2) / 2;
+  EXPECT_NEAR(twice.value[2] / twice.value[2 + half], 1.0f + std::log(2.0f), 1e-4);
+  EXPECT_NEAR(once.value[2] / once.value[2 + half], 1.0f, 1e-6);
 }
 
 std::vector<LabeledText> ToyData() {
@@ -234,6 +287,37 @@ TEST_F(LearnedClassifierTest, AnOutOfScopeClassIsReportedAsNoCategory) {
   auto report = Evaluate(**c, {{"tell me a joke", "oos"}, {"charged twice", "billing"}});
   EXPECT_TRUE(report.has_oos);
   EXPECT_EQ(report.oos_recall, 1.0);
+}
+
+TEST_F(LearnedClassifierTest, ATextIsReadAsATicketBodyWithoutItsQuotedReply) {
+  // Training rows and texts to predict lose what a ticket's body loses: a quoted earlier
+  // message about something else changes nothing.
+  auto c = Train();
+  const std::string text = "I was charged twice for my order";
+  const std::string quoted = text +
+                             "\n\nOn Mon, 1 Jan 2026 at 09:00, Support wrote:\n> password reset "
+                             "never arrives\n> locked out of account";
+  EXPECT_EQ(c->Predict(quoted).label, c->Predict(text).label);
+  EXPECT_FLOAT_EQ(c->Predict(quoted).probability, c->Predict(text).probability);
+}
+
+TEST_F(LearnedClassifierTest, EvaluationReportsCalibration) {
+  auto c = Train();
+  auto data = ToyData();
+  auto report = Evaluate(*c, data);
+  ASSERT_EQ(report.reliability.size(), 10u);
+  size_t n = 0;
+  for (const auto& b : report.reliability) {
+    n += b.count;
+    if (b.count == 0) continue;
+    EXPECT_GE(b.confidence, 0.0);
+    EXPECT_LE(b.confidence, 1.0);
+  }
+  EXPECT_EQ(n, data.size());
+  EXPECT_GE(report.calibration_error, 0.0);
+  EXPECT_LE(report.calibration_error, 1.0);
+  EXPECT_NE(report.ToText().find("calibration error"), std::string::npos);
+  EXPECT_NE(report.ToJson().find("\"reliability\""), std::string::npos);
 }
 
 TEST_F(LearnedClassifierTest, StartsFromTheTaxonomyAloneAndRejectsUnknownLabels) {
