@@ -75,9 +75,12 @@ if [ $have_sklearn = 1 ]; then
 fi
 [ $have_fasttext = 1 ] && fasttext_run banking77 "$work/b77_train.csv" "$work/b77_val.csv"
 "$bench" online "$work/b77_train.csv" "$work/b77_val.csv" > "$work/online.jsonl"
+"$bench" review "$work/b77_train.csv" "$work/b77_val.csv" > "$work/review.jsonl"
+"$bench" emerging "$work/clinc_train.csv" "$work/clinc_val.csv" > "$work/emerging.jsonl"
 
 # Debian's Python (its matplotlib draws the reliability diagram).
-/usr/bin/python3 - "$results" "$work/online.jsonl" "$build/classifier-reliability.png" <<'PY'
+/usr/bin/python3 - "$results" "$work/online.jsonl" "$build/classifier-reliability.png" \
+  "$work/review.jsonl" "$work/emerging.jsonl" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 def get(case, tool): return next((r for r in rows if r["case"] == case and r["tool"] == tool), None)
@@ -117,6 +120,28 @@ curve = [json.loads(l) for l in open(sys.argv[2])]
 print()
 print("online learning from category names only, one correction at a time (banking77):")
 print("  " + ", ".join(f"{c['corrections']}: {100*c['accuracy']:.1f}%" for c in curve))
+
+review = [json.loads(l) for l in open(sys.argv[4])]
+queue = next(r for r in review if r["strategy"] == "queue")
+randoms = [r for r in review if r["strategy"] == "random"]
+print()
+print("review queue against random picks, from the category names alone (banking77), accuracy after N answers:")
+print("| answers | queue | random (mean of %d draws) | random, each draw |" % len(randoms))
+print("|---|---|---|---|")
+for k, point in enumerate(queue["curve"]):
+    draws = [r["curve"][k]["accuracy"] for r in randoms]
+    print(f"| {point['answers']} | {pct(point['accuracy'])} | {pct(sum(draws) / len(draws))} | "
+          + ", ".join(pct(d) for d in draws) + " |")
+
+print()
+print("emerging issues (clinc150: 100 intents learned, every intent's tickets arriving; groups of 5 or more):")
+print("| split | similarity | groups | purity | unseen-intent tickets needing review | in a group | unseen intents listed | median tickets before listed |")
+print("|---|---|---|---|---|---|---|---|")
+for l in open(sys.argv[5]):
+    e = json.loads(l)
+    print(f"| {e['split']} | {e['similarity']} | {e['groups']} | {pct(e['purity'])} | "
+          f"{pct(e['unseen_needing_review'])} | {pct(e['unseen_in_groups'])} | "
+          f"{e['intents_listed']} of {e['intents_unseen']} | {e['median_tickets_before_listed']} |")
 
 # Reliability diagram: confidence shown against how often the top category was right.
 try:
