@@ -272,6 +272,26 @@ test("customers' voice: suggestions, praise with the agents credited", async () 
   assert.deepEqual(problems, []);
 });
 
+test('the review queue: the answers worth most first, as the API orders them', async () => {
+  const want = await api('Tagging/ListReview', { limit: 50 });
+  const tickets = want.tickets ?? [];
+  await page.locator('#review').scrollIntoViewIfNeeded();
+  if (tickets.length === 0) {
+    await page.getByText('No ticket waits for review').waitFor();
+    return;
+  }
+  const worth = tickets.map((t) => Number(t.worth ?? 0));
+  assert.deepEqual(worth, [...worth].sort((a, b) => b - a), 'worth first');
+  const shown = await downloadCsv('review', 0);
+  assert.deepEqual(
+    shown.rows.map((r) => [r.Ticket, Number(r.Worth)]),
+    tickets.map((t) => [`${t.ticket.helpdeskId}/${t.ticket.ticketId}`, Number(t.worth ?? 0)]),
+  );
+  await page.locator('#review-table').screenshot({ path: join(shots, 'insights-review.png') });
+  await checkAccessibility('review queue');
+  assert.deepEqual(problems, []);
+});
+
 test('at 320 px nothing scrolls sideways but the tables, each in its own region', async () => {
   await page.locator('#praise-table').waitFor();
   await checkNarrow(page, shots, 'insights-320');

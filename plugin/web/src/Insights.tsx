@@ -8,7 +8,15 @@ import type { Api } from './api';
 import { describeError } from './api';
 import type { Column } from './DataTable';
 import { DataTable } from './DataTable';
-import { ago, kindWords, localDate, num, taskStatusTone, taskStatusWords } from './format';
+import {
+  ago,
+  kindWords,
+  localDate,
+  num,
+  percent,
+  taskStatusTone,
+  taskStatusWords,
+} from './format';
 import { useLoad } from './load';
 import type {
   CategoryKind,
@@ -22,9 +30,11 @@ import type {
   GetTaskResponse,
   InsightsFilter,
   ListEmergingResponse,
+  ListReviewResponse,
   ListTasksResponse,
   PraiseVoice,
   PromoteEmergingResponse,
+  ReviewItem,
   SuggestionVoice,
   TaskImpact,
   TasksByImpactResponse,
@@ -193,6 +203,10 @@ export function Insights(props: { api: Api }) {
 
       <Section id="emerging" title="Emerging issues">
         <Emerging api={api} />
+      </Section>
+
+      <Section id="review" title="Waiting for an agent's answer">
+        <ReviewQueue api={api} />
       </Section>
     </>
   );
@@ -594,6 +608,66 @@ function Emerging(props: { api: Api }) {
           </ul>
         )
       }
+    </Loadable>
+  );
+}
+
+// Tickets no cause fits confidently, the answers that teach the classifier most first (how
+// unsure it is between its two best causes).
+function ReviewQueue(props: { api: Api }) {
+  const list = useLoad(
+    () => props.api.call<ListReviewResponse>('Tagging', 'ListReview', { limit: 50 }),
+    [],
+  );
+  const columns: Column<ReviewItem>[] = [
+    {
+      label: 'Ticket',
+      value: (r) => `${r.ticket.helpdeskId}/${r.ticket.ticketId}`,
+    },
+    { label: 'Subject', value: (r) => r.subject ?? '' },
+    {
+      label: 'Best guess',
+      value: (r) => r.classification?.categoryId ?? '',
+      show: (r) =>
+        r.classification?.categoryId
+          ? `${r.classification.categoryId} (${percent(r.classification.confidence)})`
+          : 'None',
+    },
+    {
+      label: 'Or else',
+      value: (r) => r.classification?.alternatives?.[0]?.categoryId ?? '',
+      show: (r) => {
+        const alt = r.classification?.alternatives?.[0];
+        return alt ? `${alt.categoryId} (${percent(alt.confidence)})` : '—';
+      },
+    },
+    { label: 'Tickets of that cause', value: (r) => num(r.causeSize), numeric: true },
+    {
+      label: 'Worth',
+      value: (r) => r.worth ?? 0,
+      show: (r) => (r.worth ?? 0).toFixed(2),
+      numeric: true,
+    },
+    { label: 'First seen', value: (r) => r.firstSeen ?? '', show: (r) => ago(r.firstSeen) },
+  ];
+  return (
+    <Loadable state={list} what="load the tickets waiting for review" lines={3}>
+      {(data) => (
+        <>
+          <p class="meta">
+            An agent's answer on the first teaches the classifier most: it is the least sure
+            between its two best causes there.
+          </p>
+          <DataTable
+            id="review-table"
+            caption="Tickets waiting for an agent's answer, the answers worth most first"
+            columns={columns}
+            rows={data.tickets ?? []}
+            csvName="debrief-review-queue.csv"
+            empty="No ticket waits for review: every recent one has a confident cause."
+          />
+        </>
+      )}
     </Loadable>
   );
 }

@@ -289,6 +289,19 @@ export interface EmergingIssue {
   lastSeen?: string;
 }
 
+export interface ReviewItem {
+  ticket: TicketRef;
+  subject?: string;
+  classification?: Classification;
+  firstSeen?: string;
+  worth?: number;
+  causeSize?: string;
+}
+
+export interface ListReviewResponse {
+  tickets?: ReviewItem[];
+}
+
 export interface ListEmergingResponse {
   issues?: EmergingIssue[];
 }
