@@ -4,15 +4,28 @@
 #include <cmath>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "base/time_util.h"
+#include "base/utf8.h"
 #include "classify/text.h"
 
 namespace debrief::classify {
 namespace {
 
-std::map<std::string, double> Vectorize(const v1::Ticket& t) {
-  std::vector<std::string> tokens = ContentTokens(absl::StrCat(t.subject(), "\n", t.body()));
+constexpr size_t kDaysKept = 30;
+constexpr size_t kRepresentatives = 3;
+constexpr size_t kMaxSubjectShown = 200;
+
+// `written`, when given, gets each stem's word as written.
+std::map<std::string, double> Vectorize(const v1::Ticket& t,
+                                        std::map<std::string, std::string>* written = nullptr) {
+  std::vector<std::string> words;
+  std::vector<std::string> tokens =
+      ContentTokens(absl::StrCat(t.subject(), "\n", t.body()), written ? &words : nullptr);
+  if (written != nullptr)
+    for (size_t i = 0; i < tokens.size(); ++i) written->emplace(tokens[i], words[i]);
   std::map<std::string, double> v;
   for (size_t i = 0; i < tokens.size(); ++i) {
     v[tokens[i]] += 1.0;
@@ -43,7 +56,8 @@ double EmergingIssues::Cosine(const std::map<std::string, double>& sum, double n
 }
 
 void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
-  std::map<std::string, double> v = Vectorize(t);
+  std::map<std::string, std::string> written;
+  std::map<std::string, double> v = Vectorize(t, &written);
   if (v.empty()) return;
   std::lock_guard<std::mutex> l(mu_);
   auto ref = std::make_pair(t.helpdesk_id(), t.ticket_id());
@@ -76,11 +90,18 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
     cell += x;
   }
   ++best->size;
-  best->last_seen = at;
+  // Tickets come in any order (a backfill, a restart): the group spans from its oldest to its
+  // newest.
+  best->first_seen = std::min(best->first_seen, at);
+  best->last_seen = std::max(best->last_seen, at);
+  for (auto& [stem, word] : written) best->written.emplace(stem, std::move(word));
+  ++best->per_day[absl::ToUnixSeconds(at) / 86400];
+  while (best->per_day.size() > kDaysKept) best->per_day.erase(best->per_day.begin());
   if (best->examples.size() < 3 && !t.subject().empty()) best->examples.push_back(t.subject());
   if (best->members.size() < options_.max_members) {
     best->members.push_back(ref);
-    member_of_[ref] = {best->id, std::move(v)};
+    member_of_[ref] = {best->id, std::move(v),
+                       std::string(base::Utf8Prefix(t.subject(), kMaxSubjectShown))};
   }
 }
 
@@ -90,9 +111,9 @@ void EmergingIssues::Remove(const std::string& helpdesk_id, const std::string& t
   // A member past its cluster's max_members was counted but not remembered: it stays counted.
   auto it = member_of_.find({helpdesk_id, ticket_id});
   if (it == member_of_.end()) return;
-  auto c = clusters_.find(it->second.first);
+  auto c = clusters_.find(it->second.cluster);
   if (c != clusters_.end()) {
-    for (const auto& [k, x] : it->second.second) {
+    for (const auto& [k, x] : it->second.vector) {
       auto s = c->second.sum.find(k);
       if (s == c->second.sum.end()) continue;
       const double before = s->second;
@@ -133,7 +154,30 @@ v1::EmergingIssue EmergingIssues::Describe(const Cluster& c) const {
   for (const auto& [k, x] : c.sum) terms.emplace_back(x, k);
   std::sort(terms.rbegin(), terms.rend());
   for (size_t i = 0; i < terms.size() && i < 8; ++i) e.add_top_terms(terms[i].second);
+  e.set_suggested_name(SuggestName(c, terms));
   for (const auto& ex : c.examples) e.add_examples(ex);
+  // Representatives: the remembered members nearest the centre.
+  std::vector<std::pair<double, const std::pair<std::string, std::string>*>> near;
+  for (const auto& ref : c.members) {
+    auto m = member_of_.find(ref);
+    if (m != member_of_.end()) near.emplace_back(Cosine(c.sum, c.norm2, m->second.vector), &ref);
+  }
+  const size_t shown = std::min(kRepresentatives, near.size());
+  std::partial_sort(near.begin(), near.begin() + shown, near.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; i < shown; ++i) {
+    auto* r = e.add_representatives();
+    r->mutable_ticket()->set_helpdesk_id(near[i].second->first);
+    r->mutable_ticket()->set_ticket_id(near[i].second->second);
+    r->set_subject(member_of_.at(*near[i].second).subject);
+    r->set_similarity(near[i].first);
+  }
+  for (const auto& [day, n] : c.per_day) {
+    auto* g = e.add_growth();
+    g->set_day(
+        absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(day * 86400), absl::UTCTimeZone()));
+    g->set_tickets(n);
+  }
   for (const auto& [hd, tid] : c.members) {
     auto* m = e.add_members();
     m->set_helpdesk_id(hd);
@@ -142,6 +186,33 @@ v1::EmergingIssue EmergingIssues::Describe(const Cluster& c) const {
   base::SetTimestamp(e.mutable_first_seen(), c.first_seen);
   base::SetTimestamp(e.mutable_last_seen(), c.last_seen);
   return e;
+}
+
+// The strongest pair of words, then the strongest other word, as the group's tickets write
+// them: "label printer driver". Without a pair, the two strongest words.
+std::string EmergingIssues::SuggestName(const Cluster& c,
+                                        const std::vector<std::pair<double, std::string>>& terms) {
+  auto written = [&](const std::string& stem) {
+    auto w = c.written.find(stem);
+    return w == c.written.end() ? stem : w->second;
+  };
+  std::vector<std::string> stems;
+  for (size_t i = 0; i < terms.size() && i < 8; ++i) {
+    const std::string& t = terms[i].second;
+    const size_t space = t.find(' ');
+    if (space == std::string::npos || !stems.empty()) continue;
+    stems = {t.substr(0, space), t.substr(space + 1)};
+  }
+  const size_t wanted = stems.empty() ? 2 : 3;
+  for (size_t i = 0; i < terms.size() && i < 8 && stems.size() < wanted; ++i) {
+    const std::string& t = terms[i].second;
+    if (t.find(' ') == std::string::npos && std::find(stems.begin(), stems.end(), t) == stems.end())
+      stems.push_back(t);
+  }
+  std::string name;
+  for (const auto& s : stems) absl::StrAppend(&name, name.empty() ? "" : " ", written(s));
+  if (!name.empty()) name[0] = absl::ascii_toupper(static_cast<unsigned char>(name[0]));
+  return name;
 }
 
 std::vector<v1::EmergingIssue> EmergingIssues::List(size_t min_size) const {

@@ -22,8 +22,9 @@ struct EmergingOptions {
 // Emerging issues: tickets that fit no category well (needs review), grouped online by what
 // they say. Each ticket becomes a TF vector of its stemmed content words (unigrams and
 // bigrams), L2-normalised; it joins the most similar cluster (cosine to the centroid) above
-// `similarity`, or starts a new one. Clusters carry their size, top terms, a few example
-// subjects and their members, so an admin can promote one to a category.
+// `similarity`, or starts a new one. Clusters carry their size, top terms, a suggested name,
+// a few example subjects, the members closest to their centre, their growth per day and their
+// members, so an admin can promote one to a category.
 //
 // Thread-safe. Add is idempotent per ticket (a reprocessed delivery does not count twice).
 class EmergingIssues {
@@ -49,18 +50,26 @@ class EmergingIssues {
     std::vector<std::string> examples;
     int64_t size = 0;
     absl::Time first_seen, last_seen;
+    std::map<std::string, std::string> written;  // a stem -> the word as first written
+    std::map<int64_t, int64_t> per_day;          // days since the epoch -> tickets (last 30)
+  };
+  struct Member {
+    int64_t cluster = 0;
+    std::map<std::string, double> vector;
+    std::string subject;
   };
   static double Cosine(const std::map<std::string, double>& centroid_sum, double norm2,
                        const std::map<std::string, double>& v);
   v1::EmergingIssue Describe(const Cluster& c) const;
+  static std::string SuggestName(const Cluster& c,
+                                 const std::vector<std::pair<double, std::string>>& terms);
   void DropLocked(int64_t id);  // mu_ held
 
   EmergingOptions options_;
   mutable std::mutex mu_;
   std::map<int64_t, Cluster> clusters_;
   // The remembered members' clusters and vectors (to take one out again)...
-  std::map<std::pair<std::string, std::string>, std::pair<int64_t, std::map<std::string, double>>>
-      member_of_;
+  std::map<std::pair<std::string, std::string>, Member> member_of_;
   // ... and every ticket added, by a 64-bit hash of its reference (Add counts it once).
   absl::flat_hash_set<uint64_t> added_;
   int64_t next_id_ = 1;

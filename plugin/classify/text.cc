@@ -49,13 +49,16 @@ std::string Stem(absl::string_view w) {
   return s;
 }
 
-std::vector<std::string> ContentTokens(absl::string_view text) {
+std::vector<std::string> ContentTokens(absl::string_view text, std::vector<std::string>* words) {
   std::vector<std::string> out;
   std::string cur;
   auto flush = [&] {
     if (cur.empty()) return;
     // A word longer than kMaxWordBytes (a hash, a blob) is no term anyone would read.
-    if (cur.size() <= kMaxWordBytes && !StopWords().count(cur)) out.push_back(Stem(cur));
+    if (cur.size() <= kMaxWordBytes && !StopWords().count(cur)) {
+      out.push_back(Stem(cur));
+      if (words != nullptr) words->push_back(cur);
+    }
     cur.clear();
   };
   for (unsigned char c : base::Utf8Prefix(text, kMaxSubjectBytes + kMaxBodyBytes)) {

@@ -411,10 +411,15 @@ std::string DeadLetters(const v1::ListDeadLettersResponse& r) {
 
 std::string Emerging(const v1::ListEmergingResponse& r) {
   if (r.issues().empty()) return "No emerging issues.\n";
-  Table t({"ID", "TICKETS", "WORDS", "FIRST", "LAST", "EXAMPLE"});
-  for (const auto& e : r.issues())
-    t.Row({absl::StrCat(e.id()), absl::StrCat(e.size()), absl::StrJoin(e.top_terms(), ", "),
-           When(e.first_seen()), When(e.last_seen()), e.examples().empty() ? "-" : e.examples(0)});
+  Table t({"ID", "TICKETS", "NAME TO START FROM", "FIRST", "LAST", "CLOSEST TICKET"}, {"WORDS"});
+  for (const auto& e : r.issues()) {
+    const std::string example = !e.representatives().empty() ? e.representatives(0).subject()
+                                : !e.examples().empty()      ? e.examples(0)
+                                                             : "-";
+    t.Row({absl::StrCat(e.id()), absl::StrCat(e.size()),
+           e.suggested_name().empty() ? "-" : e.suggested_name(), When(e.first_seen()),
+           When(e.last_seen()), example, absl::StrJoin(e.top_terms(), ", ")});
+  }
   return t.Render();
 }
 

@@ -178,7 +178,7 @@ absl::Status Pipeline::ApplyEvent(spi::StoreTransaction& tx, const v1::TicketEve
   if (!classify) return absl::OkStatus();
   // Unexplained tickets feed the emerging issues (idempotent per ticket).
   if (emerging_ != nullptr && rec.classification->needs_review())
-    emerging_->Add(rec.ticket, clock_.Now());
+    emerging_->Add(rec.ticket, rec.first_seen);  // as at a restart: when the helpdesk opened it
   return policy_.Apply(tx, rec.ticket, *rec.classification);
 }
 

@@ -186,7 +186,9 @@ TEST_F(CtlOutput, TokensDeadLettersFailedActionsAuditReviewEmerging) {
   Golden("emerging_list",
          Readable(Parse<v1::ListEmergingResponse>(absl::StrCat(
              "issues { id: 3 size: 14 top_terms: 'invoice' top_terms: 'pdf' examples: 'Invoice "
-             "PDF is blank' ",
+             "PDF is blank' suggested_name: 'Invoice pdf blank' representatives { ticket { "
+             "helpdesk_id: 'support' ticket_id: '88' } subject: 'The invoice PDF opens blank' "
+             "similarity: 0.82 } ",
              At("first_seen", absl::Hours(24 * 6)), " ", At("last_seen", absl::Hours(1)), " }"))));
 }
 

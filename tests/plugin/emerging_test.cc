@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/ascii.h"
+
 namespace debrief::classify {
 namespace {
 
@@ -32,6 +34,39 @@ TEST(EmergingIssues, GroupsSimilarUnexplainedTicketsAndNamesTheirTerms) {
   EXPECT_EQ(list[0].members_size(), 3);
   EXPECT_EQ(list[0].examples(0), "Printer driver");
   EXPECT_TRUE(e.List(4).empty());
+}
+
+TEST(EmergingIssues, AGroupHasANameToStartFromItsClosestTicketsAndItsGrowthPerDay) {
+  EmergingIssues e;
+  const absl::Time day = absl::FromUnixSeconds(1795046400);  // 2026-11-19 00:00 UTC
+  e.Add(T("1", "Label printers", "the label printers driver will not install"), day);
+  e.Add(T("2", "Driver", "label printers driver install fails with an error"),
+        day + absl::Hours(3));
+  e.Add(T("3", "Printer", "cannot install the label printers driver"), day + absl::Hours(24));
+  e.Add(T("4", "Again", "label printers driver still fails to install, label printers"),
+        day + absl::Hours(72));
+  auto list = e.List(2);
+  ASSERT_EQ(list.size(), 1u);
+  const auto& g = list[0];
+  // The words as the tickets write them ("printers", not the stem "printer").
+  EXPECT_NE(g.suggested_name().find("printers"), std::string::npos) << g.suggested_name();
+  EXPECT_TRUE(absl::ascii_isupper(static_cast<unsigned char>(g.suggested_name()[0])))
+      << g.suggested_name();
+  ASSERT_EQ(g.representatives_size(), 3);
+  for (int i = 1; i < g.representatives_size(); ++i)
+    EXPECT_GE(g.representatives(i - 1).similarity(), g.representatives(i).similarity());
+  EXPECT_FALSE(g.representatives(0).subject().empty());
+  ASSERT_EQ(g.growth_size(), 3);  // days with tickets only
+  EXPECT_EQ(g.growth(0).day(), "2026-11-19");
+  EXPECT_EQ(g.growth(0).tickets(), 2);
+  EXPECT_EQ(g.growth(1).day(), "2026-11-20");
+  EXPECT_EQ(g.growth(2).day(), "2026-11-22");
+  // A member taken out is no representative any more.
+  e.Remove("support", g.representatives(0).ticket().ticket_id());
+  auto after = e.List(2);
+  ASSERT_EQ(after.size(), 1u);
+  for (const auto& r : after[0].representatives())
+    EXPECT_NE(r.ticket().ticket_id(), g.representatives(0).ticket().ticket_id());
 }
 
 TEST(EmergingIssues, AddIsIdempotentAndRemoveAndDropForget) {

@@ -33,7 +33,7 @@ start_debriefd
 
 # Every delivery is processed once the last one is tagged.
 for _ in $(seq 1 300); do
-  "${ctl[@]}" -o json tickets show support "H$last" 2>/dev/null | grep '"categoryId"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
+  "${ctl[@]}" -o json tickets show support "H$last" 2>/dev/null | grep '"classifiedAt"' >/dev/null && break  # whole: -q would end debriefctl by SIGPIPE
   sleep 0.1
 done
 

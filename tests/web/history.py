@@ -18,6 +18,14 @@ import sys
 AGENTS = ["Ida Berg", "Max Lund", "Noor Haddad"]
 
 
+EMERGING = [
+    ("Label printer driver", "the label printer driver will not install"),
+    ("Driver install fails", "label printer driver install fails"),
+    ("Label printer", "cannot install the label printer driver"),
+    ("Printer again", "the label printer driver still fails to install"),
+]
+
+
 def categories(path):
     """(id, kind, seed phrases) of each category, read without a YAML library."""
     out, current = [], None
@@ -72,6 +80,19 @@ def main():
                 body = {"event": "ticket.created", "ticket": ticket}
                 with open(os.path.join(out_dir, f"{n:05d}-H{n}.json"), "w") as f:
                     json.dump(body, f)
+    # A cause no category names, over the last days: an emerging issue.
+    for k, (subject, text) in enumerate(EMERGING):
+        n += 1
+        when = now - datetime.timedelta(days=3 - k, hours=2)
+        customer = f"cust-new-{k}"
+        ticket = {
+            "id": f"H{n}", "subject": subject, "description": text, "status": "open",
+            "created_at": when.isoformat().replace("+00:00", "Z"),
+            "requester": {"id": customer, "name": customer, "email": f"{customer}@example.com"},
+            "url": f"https://helpdesk.example/tickets/H{n}",
+        }
+        with open(os.path.join(out_dir, f"{n:05d}-H{n}.json"), "w") as f:
+            json.dump({"event": "ticket.created", "ticket": ticket}, f)
     print(n)
 
 

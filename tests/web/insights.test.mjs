@@ -272,6 +272,34 @@ test("customers' voice: suggestions, praise with the agents credited", async () 
   assert.deepEqual(problems, []);
 });
 
+test('emerging issues: a name to start from, the closest tickets, growth per day', async () => {
+  // The history ends with four tickets about a label printer, which no category names.
+  const want = await api('Tagging/ListEmerging', { minSize: 2 });
+  const issues = want.issues ?? [];
+  assert.ok(issues.length > 0, 'the label printer tickets form a group');
+  await page.locator('#emerging').scrollIntoViewIfNeeded();
+  const first = issues[0];
+  assert.match(first.suggestedName, /printer/i);
+  const item = page.locator('#emerging .emerging-item').first();
+  assert.ok(first.suggestedName, 'a group has a name to start from');
+  assert.equal(await item.locator('strong').first().textContent(), first.suggestedName);
+  // Over several days (the history's dates): a chart of tickets per day.
+  assert.ok((first.growth ?? []).length > 1, 'the group grew over several days');
+  const chart = item.getByRole('img', { name: /Tickets per day/ });
+  await chart.waitFor();
+  const label = await chart.getAttribute('aria-label');
+  const total = label.split(':')[1].split(',').reduce((a, x) => a + Number(x), 0);
+  assert.equal(total, (first.growth ?? []).reduce((a, g) => a + Number(g.tickets), 0));
+  const closest = (first.representatives ?? []).map((r) => `“${r.subject}”`).filter((x) => x !== '“”');
+  assert.deepEqual(await item.locator('.examples li').allTextContents(), closest.slice(0, 3));
+  await item.getByRole('button', { name: 'Make it a category' }).click();
+  assert.equal(await item.getByLabel('Name').inputValue(), first.suggestedName);
+  await item.screenshot({ path: join(shots, 'insights-emerging.png') });
+  await checkAccessibility('emerging issue');
+  await item.getByRole('button', { name: 'Make it a category' }).click();
+  assert.deepEqual(problems, []);
+});
+
 test('the review queue: the answers worth most first, as the API orders them', async () => {
   const want = await api('Tagging/ListReview', { limit: 50 });
   const tickets = want.tickets ?? [];

@@ -39,6 +39,7 @@ import type {
   TaskImpact,
   TasksByImpactResponse,
 } from './types';
+import { Sparkline } from './Sparkline';
 import { Badge, Loadable, OutLink, Section, safeUrl } from './ui';
 import { WeeklyChart } from './WeeklyChart';
 
@@ -672,6 +673,19 @@ function ReviewQueue(props: { api: Api }) {
   );
 }
 
+// Tickets per day from the first day with any to the last, the days without any as 0.
+function dailyCounts(growth: { day: string; tickets?: string }[]): number[] {
+  const head = growth[0];
+  const tail = growth[growth.length - 1];
+  if (!head || !tail) return [];
+  const dayMs = 86_400_000;
+  const at = (d: string) => Date.parse(`${d}T00:00:00Z`);
+  const first = at(head.day);
+  const out = new Array<number>(Math.round((at(tail.day) - first) / dayMs) + 1).fill(0);
+  for (const g of growth) out[Math.round((at(g.day) - first) / dayMs)] = num(g.tickets);
+  return out;
+}
+
 function slug(s: string): string {
   return s
     .toLowerCase()
@@ -684,7 +698,10 @@ function EmergingItem(props: { api: Api; issue: EmergingIssue; onPromoted: () =>
   const { api, issue } = props;
   const terms = (issue.topTerms ?? []).join(', ');
   const [open, setOpen] = useState(false);
-  const [name, setName] = useState('');
+  const [name, setName] = useState(issue.suggestedName ?? '');
+  const closest = (issue.representatives ?? []).map((r) => r.subject ?? '').filter((x) => x);
+  const shown = closest.length > 0 ? closest : (issue.examples ?? []);
+  const daily = dailyCounts(issue.growth ?? []);
   const [kind, setKind] = useState<CategoryKind>('COMPLAINT');
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState('');
@@ -718,14 +735,16 @@ function EmergingItem(props: { api: Api; issue: EmergingIssue; onPromoted: () =>
   return (
     <li class="emerging-item">
       <p>
-        <strong>{terms || `Group ${issue.id}`}</strong>{' '}
+        <strong>{issue.suggestedName || terms || `Group ${issue.id}`}</strong>{' '}
         <span class="meta">
           {num(issue.size)} tickets, {ago(issue.firstSeen)} to {ago(issue.lastSeen)}
+          {terms && issue.suggestedName ? `; words: ${terms}` : ''}
         </span>
       </p>
-      {(issue.examples ?? []).length > 0 && (
+      {daily.length > 1 && <Sparkline weekly={daily} per="day" />}
+      {shown.length > 0 && (
         <ul class="examples">
-          {(issue.examples ?? []).slice(0, 3).map((x, k) => (
+          {shown.slice(0, 3).map((x, k) => (
             <li key={k}>“{x}”</li>
           ))}
         </ul>

@@ -8,9 +8,10 @@ import uPlot from 'uplot';
 const kWidth = 160;
 const kHeight = 40;
 
-export function Sparkline(props: { weekly: number[] }) {
+export function Sparkline(props: { weekly: number[]; per?: 'week' | 'day' }) {
   const host = useRef<HTMLDivElement>(null);
   const values = props.weekly;
+  const per = props.per ?? 'week';
   const key = values.join(',');
 
   useEffect(() => {
@@ -52,7 +53,7 @@ export function Sparkline(props: { weekly: number[] }) {
 
   const label =
     values.length === 0
-      ? 'No weekly counts yet'
-      : `Tickets per week, oldest first: ${values.join(', ')}`;
+      ? `No ${per === 'week' ? 'weekly' : 'daily'} counts yet`
+      : `Tickets per ${per}, oldest first: ${values.join(', ')}`;
   return <div class="sparkline" role="img" aria-label={label} ref={host} />;
 }

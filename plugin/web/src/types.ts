@@ -287,6 +287,9 @@ export interface EmergingIssue {
   examples?: string[];
   firstSeen?: string;
   lastSeen?: string;
+  suggestedName?: string;
+  representatives?: { ticket: TicketRef; subject?: string; similarity?: number }[];
+  growth?: { day: string; tickets?: string }[];
 }
 
 export interface ReviewItem {
