@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t kDaysKept = 30;
 constexpr size_t kRepresentatives = 3;
+constexpr size_t kRepresentativeCandidates = 200;
 constexpr size_t kMaxSubjectShown = 200;
 
 // `written`, when given, gets each stem's word as written.
@@ -95,13 +96,14 @@ void EmergingIssues::Add(const v1::Ticket& t, absl::Time at) {
   best->first_seen = std::min(best->first_seen, at);
   best->last_seen = std::max(best->last_seen, at);
   for (auto& [stem, word] : written) best->written.emplace(stem, std::move(word));
-  ++best->per_day[absl::ToUnixSeconds(at) / 86400];
+  const int64_t day = absl::ToUnixSeconds(at) / 86400;
+  ++best->per_day[day];
   while (best->per_day.size() > kDaysKept) best->per_day.erase(best->per_day.begin());
   if (best->examples.size() < 3 && !t.subject().empty()) best->examples.push_back(t.subject());
   if (best->members.size() < options_.max_members) {
     best->members.push_back(ref);
     member_of_[ref] = {best->id, std::move(v),
-                       std::string(base::Utf8Prefix(t.subject(), kMaxSubjectShown))};
+                       std::string(base::Utf8Prefix(t.subject(), kMaxSubjectShown)), day};
   }
 }
 
@@ -126,6 +128,8 @@ void EmergingIssues::Remove(const std::string& helpdesk_id, const std::string& t
     }
     auto& m = c->second.members;
     m.erase(std::remove(m.begin(), m.end(), it->first), m.end());
+    auto d = c->second.per_day.find(it->second.day);
+    if (d != c->second.per_day.end() && --d->second <= 0) c->second.per_day.erase(d);
     if (--c->second.size <= 0) clusters_.erase(c);
   }
   member_of_.erase(it);
@@ -157,8 +161,14 @@ v1::EmergingIssue EmergingIssues::Describe(const Cluster& c) const {
   e.set_suggested_name(SuggestName(c, terms));
   for (const auto& ex : c.examples) e.add_examples(ex);
   // Representatives: the remembered members nearest the centre.
+  // Among the latest remembered members only, so that listing stays cheap under the lock
+  // ingestion takes too.
   std::vector<std::pair<double, const std::pair<std::string, std::string>*>> near;
-  for (const auto& ref : c.members) {
+  const size_t from = c.members.size() > kRepresentativeCandidates
+                          ? c.members.size() - kRepresentativeCandidates
+                          : 0;
+  for (size_t i = from; i < c.members.size(); ++i) {
+    const auto& ref = c.members[i];
     auto m = member_of_.find(ref);
     if (m != member_of_.end()) near.emplace_back(Cosine(c.sum, c.norm2, m->second.vector), &ref);
   }
@@ -201,6 +211,7 @@ std::string EmergingIssues::SuggestName(const Cluster& c,
     const std::string& t = terms[i].second;
     const size_t space = t.find(' ');
     if (space == std::string::npos || !stems.empty()) continue;
+    if (t.substr(0, space) == t.substr(space + 1)) continue;  // "refund refund"
     stems = {t.substr(0, space), t.substr(space + 1)};
   }
   const size_t wanted = stems.empty() ? 2 : 3;

@@ -57,6 +57,7 @@ class EmergingIssues {
     int64_t cluster = 0;
     std::map<std::string, double> vector;
     std::string subject;
+    int64_t day = 0;  // its day in per_day
   };
   static double Cosine(const std::map<std::string, double>& centroid_sum, double norm2,
                        const std::map<std::string, double>& v);

@@ -350,6 +350,7 @@ v1::Classification LearnedClassifier::Classify(const v1::Ticket& ticket) const {
   const v1::Category& cat = categories_[top];
   const double threshold = cat.review_threshold() > 0 ? cat.review_threshold() : abstain_below_;
   out.set_confidence(p[top]);
+  if (order.size() > 1) out.set_runner_up(p[order[1]]);
   if (x.index.empty()) {
     out.set_needs_review(true);
     out.add_reasons()->set_feature("no words to go by");
@@ -461,8 +462,12 @@ absl::Status LearnedClassifier::AddCategory(const v1::Category& category,
     model_.AddClass();
   }
   for (int epoch = 0; epoch < 3; ++epoch) {
-    for (const std::string& s : SeedTexts(category))
-      if (auto st = LearnText(s, category.id()); !st.ok()) return st;
+    // Seed phrases are phrases, not message bodies: read as training reads them.
+    for (const std::string& s : SeedTexts(category)) {
+      FeatureVector x;
+      extractor_.Extract(TokenizeText(s), &x);
+      if (auto st = LearnFeatures(x, category.id(), /*max_steps=*/1); !st.ok()) return st;
+    }
     for (const std::string& e : examples)
       if (auto st = LearnText(e, category.id()); !st.ok()) return st;
   }

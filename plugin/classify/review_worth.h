@@ -14,8 +14,14 @@ namespace debrief::classify {
 // size of the cause the ticket would join taught less per answer (linear 49.5% / 56.7%,
 // square root 49.5% / 55.5%, logarithm 46.1% / 60.1%): the queue shows that size beside
 // the ticket instead.
+//
+// A ticket with no best guess (nothing to go by, or out of scope) is worth 0: an answer there
+// teaches little, and such tickets are the emerging issues' to group.
 inline double ReviewWorth(const v1::Classification& c) {
-  const double second = c.alternatives_size() > 0 ? c.alternatives(0).confidence() : 0.0;
+  if (c.category_id().empty()) return 0.0;
+  const double second = c.runner_up() > 0           ? c.runner_up()
+                        : c.alternatives_size() > 0 ? c.alternatives(0).confidence()
+                                                    : 0.0;
   double margin = c.confidence() - second;
   if (margin < 0) margin = 0;
   if (margin > 1) margin = 1;

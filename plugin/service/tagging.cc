@@ -105,12 +105,12 @@ absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewR
   std::vector<spi::TicketRecord> recs;
   std::map<std::string, int64_t> cause_size;  // best guess -> its tickets in the same days
   absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
-    // Oldest first from the store: the newest are the last (a backlog past 10,000 shows its
-    // newest 10,000's tail).
+    // Oldest first from the store, at most 10,000 (a backlog past that shows its oldest).
     auto r = tx.NeedsReviewTickets(from, 10000);
     if (!r.ok()) return r.status();
     recs = std::move(*r);
     for (const auto& rec : recs) {
+      if (!req.helpdesk_id().empty() && rec.ticket.helpdesk_id() != req.helpdesk_id()) continue;
       if (!rec.classification || rec.classification->category_id().empty()) continue;
       const std::string& cat = rec.classification->category_id();
       if (cause_size.count(cat)) continue;

@@ -351,8 +351,9 @@ TEST(Debriefd, TheReviewQueueAsksFirstWhereTheClassifierIsLeastSure) {
   for (int i = 0; i < worth.tickets_size(); ++i) {
     const auto& item = worth.tickets(i);
     const auto& c = item.classification();
-    const double second = c.alternatives_size() > 0 ? c.alternatives(0).confidence() : 0.0;
-    EXPECT_NEAR(item.worth(), 1.0 - std::max(0.0, c.confidence() - second), 1e-9);
+    const double second = c.runner_up();
+    EXPECT_NEAR(item.worth(),
+                c.category_id().empty() ? 0.0 : 1.0 - std::max(0.0, c.confidence() - second), 1e-9);
     if (i > 0) EXPECT_GE(worth.tickets(i - 1).worth(), item.worth()) << worth.DebugString();
   }
   v1::ListReviewResponse newest = list("newest", &st);

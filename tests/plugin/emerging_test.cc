@@ -61,10 +61,13 @@ TEST(EmergingIssues, AGroupHasANameToStartFromItsClosestTicketsAndItsGrowthPerDa
   EXPECT_EQ(g.growth(0).tickets(), 2);
   EXPECT_EQ(g.growth(1).day(), "2026-11-20");
   EXPECT_EQ(g.growth(2).day(), "2026-11-22");
-  // A member taken out is no representative any more.
+  // A member taken out is no representative any more, nor counted in its day.
   e.Remove("support", g.representatives(0).ticket().ticket_id());
   auto after = e.List(2);
   ASSERT_EQ(after.size(), 1u);
+  int64_t days_total = 0;
+  for (const auto& d : after[0].growth()) days_total += d.tickets();
+  EXPECT_EQ(days_total, after[0].size());
   for (const auto& r : after[0].representatives())
     EXPECT_NE(r.ticket().ticket_id(), g.representatives(0).ticket().ticket_id());
 }

@@ -10,6 +10,7 @@
 #include "classify/evaluate.h"
 #include "classify/factory.h"
 #include "classify/normalize.h"
+#include "classify/review_worth.h"
 #include "config/config.h"
 #include "mocks/spi_mocks.h"
 
@@ -349,6 +350,21 @@ TEST_F(LearnedClassifierTest, AModelServesATaxonomyWithNewCategoriesButNotMissin
   auto s = c->ApplyTaxonomy(smaller);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
   EXPECT_NE(s.message().find("login"), std::string::npos);
+}
+
+TEST(ReviewWorth, ACloseCallIsWorthMostAndNoGuessNothing) {
+  v1::Classification close, clear, none;
+  close.set_category_id("billing");
+  close.set_confidence(0.41);
+  close.set_runner_up(0.39);  // out of scope, say: no alternative names it
+  close.add_alternatives()->set_confidence(0.1);
+  clear.set_category_id("billing");
+  clear.set_confidence(0.6);
+  clear.add_alternatives()->set_confidence(0.1);  // a classification without runner_up
+  none.set_confidence(0.8);                       // out of scope on top: no category
+  EXPECT_NEAR(ReviewWorth(close), 0.98, 1e-9);
+  EXPECT_NEAR(ReviewWorth(clear), 0.5, 1e-9);
+  EXPECT_EQ(ReviewWorth(none), 0.0);
 }
 
 TEST(Dataset, ReadsQuotedCsvAndSplitsStratified) {
