@@ -29,8 +29,8 @@ struct Raw {
   uint32_t origin;  // with explanations, where its word or pair first occurs
 };
 
-// Open addressing from a 64-bit key (a word's hash) to a small id, reused across calls on one
-// thread: a stamp marks the slots of this call, so nothing is cleared per text.
+// Open addressing from a 64-bit key (a word's hash, a bucket) to a small id, reused across calls on
+// one thread: a stamp marks the slots of this call, so nothing is cleared per text.
 class IdTable {
  public:
   void Reset(size_t expected) {
@@ -175,30 +175,15 @@ void FeatureExtractor::Extract(const std::vector<std::string>& tokens, FeatureVe
   // hash table (several times cheaper than sorting on this hot path); a repeated bucket
   // keeps the origin of its first occurrence.
   auto dedup = [&](std::vector<Raw>& v) {
-    struct Slot {
-      uint32_t stamp = 0, bucket = 0, pos = 0;
-    };
-    thread_local std::vector<Slot> table;
-    thread_local uint32_t stamp = 0;
-    size_t size = 64;
-    while (size < 2 * v.size()) size *= 2;
-    if (table.size() < size) {
-      table.assign(size, Slot{});
-      stamp = 0;
-    }
-    if (++stamp == 0) {  // wrapped: start clean
-      std::fill(table.begin(), table.end(), Slot{});
-      stamp = 1;
-    }
-    const size_t mask = size - 1;
+    thread_local IdTable first;  // bucket -> its position in the deduplicated block
+    first.Reset(v.size());
     size_t m = 0;
     for (size_t i = 0; i < v.size(); ++i) {
-      size_t h = (v[i].bucket * 0x9E3779B1u) & mask;
-      while (table[h].stamp == stamp && table[h].bucket != v[i].bucket) h = (h + 1) & mask;
-      if (table[h].stamp == stamp) {
-        v[table[h].pos].value += v[i].value;
+      const auto fresh = static_cast<uint32_t>(m);
+      const uint32_t pos = first.Find(v[i].bucket, fresh);
+      if (pos != fresh) {
+        v[pos].value += v[i].value;
       } else {
-        table[h] = {stamp, v[i].bucket, static_cast<uint32_t>(m)};
         v[m++] = v[i];
       }
     }
