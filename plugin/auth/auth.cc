@@ -58,7 +58,7 @@ const std::map<std::string, Role, std::less<>>& Rules() {
       {"Admin.RetryDeadAction", Role::kAdmin},
       {"Admin.DiscardDeadAction", Role::kAdmin},
       {"Admin.ListAudit", Role::kAdmin},
-      {"Tagging.ListReview", Role::kLead},
+      {"Tagging.ListReview", Role::kAgent},
   };
   return *rules;
 }

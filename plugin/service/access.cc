@@ -98,6 +98,18 @@ absl::Status Service::Authorize(absl::string_view method, const auth::Caller& ca
       }
     }
   }
+  // ... and lists only that helpdesk's (a request's own helpdesk_id: empty becomes it).
+  if (!caller.helpdesk_id.empty()) {
+    const auto* field = d->FindFieldByName("helpdesk_id");
+    if (field != nullptr && field->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&
+        !field->is_repeated()) {
+      const std::string named = r->GetString(req, field);
+      if (!named.empty() && named != caller.helpdesk_id)
+        return absl::PermissionDeniedError(absl::StrCat(
+            "this sign-in reaches the tickets of helpdesk ", caller.helpdesk_id, " only"));
+      r->SetString(&req, field, caller.helpdesk_id);
+    }
+  }
   // Who made a change is who signed in; an administrator may record one for someone else.
   const auto* agent = d->FindFieldByName("agent");
   if (agent != nullptr && agent->type() == google::protobuf::FieldDescriptor::TYPE_STRING &&

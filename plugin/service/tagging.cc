@@ -128,6 +128,7 @@ absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewR
     item->mutable_ticket()->set_helpdesk_id(it->ticket.helpdesk_id());
     item->mutable_ticket()->set_ticket_id(it->ticket.ticket_id());
     item->set_subject(it->ticket.subject());
+    item->set_url(it->ticket.url());
     if (it->classification) {
       *item->mutable_classification() = *it->classification;
       auto size = cause_size.find(it->classification->category_id());

@@ -239,7 +239,14 @@ TEST_F(ApiTest, AnAgentReadsAndCorrectsItsHelpdesksTicketsOnly) {
   EXPECT_TRUE(absl::StrContains(o.body, "helpdesk support only")) << o.body;
   spi::HttpResponse a = Call("Admin/ListApiTokens", json::object(), agent);
   EXPECT_EQ(a.status, 403) << a.body;
-  EXPECT_EQ(Refused("other_helpdesk"), other + 1);
+  // The review queue of its own helpdesk only, whether it names one or not.
+  spi::HttpResponse q = Call("Tagging/ListReview", {{"helpdeskId", "zd"}}, agent);
+  EXPECT_EQ(q.status, 403) << q.body;
+  spi::HttpResponse own = Call("Tagging/ListReview", json::object(), agent);
+  ASSERT_EQ(own.status, 200) << own.body;
+  for (const auto& item : json::parse(own.body).value("tickets", json::array()))
+    EXPECT_EQ(item["ticket"]["helpdeskId"], "support") << own.body;
+  EXPECT_EQ(Refused("other_helpdesk"), other + 2);
   EXPECT_EQ(Refused("forbidden"), forbidden + 1);
 
   spi::HttpResponse bad = Call("Tickets/GetTicket", {{"ticket", 5}}, agent);

@@ -305,6 +305,31 @@ step("shows the customer's journey and similar tickets", async () => {
   await checkState(page, 'journey');
 });
 
+// Sends a ticket through the helpdesk's signed webhook, as the helpdesk does.
+async function deliver(delivery) {
+  const body = JSON.stringify(delivery);
+  const ts = String(Math.floor(Date.now() / 1000));
+  const secret = readFileSync(required('DEBRIEF_WEBHOOK_SECRET_FILE'), 'utf8').replace(/\n+$/, '');
+  const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
+  const res = await fetch(`${baseUrl}/webhooks/${encodeURIComponent(helpdeskId)}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Debrief-Timestamp': ts,
+      'X-Debrief-Signature': signature,
+      'X-Debrief-Delivery': `web-test-${delivery.ticket.id}`,
+    },
+    body,
+  });
+  assert.equal(res.status, 202, `the webhook is accepted: ${await res.text()}`);
+}
+
+async function signIn(url) {
+  await page.goto(url);
+  await page.getByLabel('API token').fill(agentToken);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
 // The correction taught the classifier: the same words from another customer, sent now as a
 // new ticket through the helpdesk's signed webhook, get the corrected cause.
 step('a similar ticket after the correction gets the corrected cause', async () => {
@@ -316,26 +341,10 @@ step('a similar ticket after the correction gets the corrected cause', async () 
   const id = `${delivery.ticket.id}-again`;
   delivery.ticket.id = id;
   delivery.ticket.requester = { id: 'cust-other', email: 'someone.else@example.com' };
-  const body = JSON.stringify(delivery);
-  const ts = String(Math.floor(Date.now() / 1000));
-  const secret = readFileSync(secretFile, 'utf8').replace(/\n+$/, '');
-  const signature = createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex');
-  const res = await fetch(`${baseUrl}/webhooks/${encodeURIComponent(helpdeskId)}`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      'X-Debrief-Timestamp': ts,
-      'X-Debrief-Signature': signature,
-      'X-Debrief-Delivery': `web-test-${id}`,
-    },
-    body,
-  });
-  assert.equal(res.status, 202, `the webhook is accepted: ${await res.text()}`);
+  await deliver(delivery);
   const url = `${baseUrl}/app/ticket/${encodeURIComponent(helpdeskId)}/${encodeURIComponent(id)}`;
   await eventually(async () => {
-    await page.goto(url);
-    await page.getByLabel('API token').fill(agentToken);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await signIn(url);
     const rc = rootCause();
     await rc.getByText(/^Confidence /).or(rc.getByRole('alert')).first().waitFor();
     return (await rc.getByText(corrected, { exact: true }).count()) > 0;
@@ -367,6 +376,51 @@ step('a fixed task waits for its release, then says it shipped', async () => {
   await lt.getByText('Shipped', { exact: true }).waitFor();
   await checkAccessibility(page, 'shipped');
   await checkState(page, 'shipped');
+});
+
+// Tickets the classifier is unsure of wait for an agent, the one worth most first; one click
+// answers with one of the two best guesses, and the ticket leaves the list.
+step('answers a ticket waiting for review in one click', async () => {
+  const sample = process.env.DEBRIEF_SIMILAR_SAMPLE;
+  if (!process.env.DEBRIEF_WEBHOOK_SECRET_FILE || !sample) return;
+  const unsure = [
+    ['web-review-1', 'Broken parcel', 'The parcel arrived broken and the refund has not come back'],
+    ['web-review-2', 'A question', 'Hello, a question about something, please call me back'],
+  ];
+  for (const [id, subject, description] of unsure) {
+    const delivery = JSON.parse(readFileSync(sample, 'utf8'));
+    Object.assign(delivery.ticket, { id, subject, description, url: `https://support.example/${id}` });
+    delivery.ticket.requester = { id: `cust-${id}`, email: `${id}@example.com` };
+    await deliver(delivery);
+  }
+  const queue = region('Tickets waiting for an answer');
+  const ours = () => queue.getByRole('listitem').filter({ hasText: '#web-review-' });
+  await eventually(async () => {
+    await signIn(ticketUrl);
+    await queue.getByText(/^No other ticket|^Debrief is unsure/).or(queue.getByRole('alert')).first().waitFor();
+    return (await ours().count()) >= 1;
+  }, 'an unsure ticket waits in the sidebar');
+  assert.equal(await queue.getByRole('alert').count(), 0, 'the queue loaded');
+  const id = /#(web-review-\d)/.exec(await ours().first().innerText())[1];
+  const entry = () => queue.getByRole('listitem').filter({ hasText: `#${id}` });
+  const link = entry().getByRole('link');
+  assert.equal(await link.getAttribute('href'), `https://support.example/${id}`);
+  await entry().getByText(/^Best guesses: .+ \(\d{1,3}%\)( or .+ \(\d{1,3}%\))?$/).waitFor();
+  await queue.scrollIntoViewIfNeeded();
+  await checkAccessibility(page, 'review-queue');
+  await checkState(page, 'review-queue');
+  const answer = entry().getByRole('button', { name: new RegExp(`^Ticket #${id} is `) }).first();
+  const chosen = (await answer.innerText()).trim();
+  await answer.focus();
+  await page.keyboard.press('Enter');
+  await queue.getByRole('status').getByText(`Thank you: ticket #${id} is ${chosen} now.`).waitFor();
+  await eventually(async () => (await entry().count()) === 0, 'the answered ticket leaves the list');
+  const [cmd, ...rest] = JSON.parse(required('DEBRIEF_CTL_JSON'));
+  const shown = JSON.parse(
+    execFileSync(cmd, [...rest, 'tickets', 'show', helpdeskId, id], { encoding: 'utf8' }),
+  );
+  assert.equal(shown.classification?.model, 'agent', 'the answer is the cause now');
+  await checkState(page, 'review-answered');
 });
 
 test('a wrong API token gets a readable error', async () => {

@@ -1,4 +1,4 @@
-// The page: who is signed in, which ticket, and the four sections of the panel.
+// The page: who is signed in, which ticket, and the five sections of the panel.
 //
 // Two ways in. Signed by the helpdesk: debriefd answered the helpdesk's sign-in POST with this
 // page and a <script id="debrief-session"> holding a session (and usually the ticket); when the
@@ -10,6 +10,7 @@ import { Api } from './api';
 import { Journey, Similar } from './Journey';
 import { LinkedTask } from './LinkedTask';
 import { useLoad } from './load';
+import { ReviewNext } from './ReviewNext';
 import { RootCause } from './RootCause';
 import { OpenTicket, SignIn } from './SignIn';
 import type {
@@ -198,6 +199,7 @@ function TicketPanel(props: { api: Api; ticket: TicketRef }) {
       <LinkedTask ticket={tick} onChanged={onChanged} />
       <Journey version={version} />
       <Similar version={version} />
+      <ReviewNext version={version} />
     </Panel.Provider>
   );
 }

@@ -299,6 +299,7 @@ export interface ReviewItem {
   firstSeen?: string;
   worth?: number;
   causeSize?: string;
+  url?: string;
 }
 
 export interface ListReviewResponse {
