@@ -8,6 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace debrief::classify {
 namespace {
 
@@ -88,8 +92,30 @@ int32_t LinearModel::RowFor(uint32_t feature) {
     w_.resize(w_.size() + classes_, 0.0f);
     g2_.resize(g2_.size() + classes_, kG0);
     sum_.push_back(0.0f);
+    q_.resize(q_.size() + qstride_, 0);  // zero scale: zero weights, as the row
   }
   return r;
+}
+
+void LinearModel::Quantize(int32_t r) {
+  const float* w = &w_[static_cast<size_t>(r) * classes_];
+  int8_t* q = &q_[static_cast<size_t>(r) * qstride_];
+  float top = 0;
+  for (int c = 0; c < classes_; ++c) top = std::max(top, std::abs(w[c]));
+  const float scale = top / 127.0f;
+  std::memcpy(q, &scale, sizeof scale);
+  const float inv = top > 0 ? 127.0f / top : 0.0f;
+  for (int c = 0; c < classes_; ++c) {  // to the nearest (|w * inv| <= 127 by construction)
+    const float v = w[c] * inv;
+    q[sizeof(float) + c] = static_cast<int8_t>(static_cast<int>(v + (v < 0 ? -0.5f : 0.5f)));
+  }
+}
+
+void LinearModel::QuantizeAll() {
+  qstride_ = sizeof(float) + (static_cast<size_t>(classes_) + 7) / 8 * 8;
+  q_.assign(feature_of_row_.size() * qstride_, 0);
+  for (size_t r = 0; r < feature_of_row_.size(); ++r) Quantize(static_cast<int32_t>(r));
+  quantized_ = true;
 }
 
 namespace {
@@ -151,6 +177,87 @@ void AccumulateRows(const float* w, const int32_t* rows, const float* values, si
   }
 }
 
+// The same from the 8-bit rows: `width` is the classes rounded up to 8 (the padding weighs
+// nothing), `out` has `width` entries. The AVX2 version widens eight bytes to eight floats in
+// two instructions, which GCC does not find from vector types; it is picked at run time.
+using I8x8 = int8_t __attribute__((vector_size(8)));
+using I32x8 = int32_t __attribute__((vector_size(32)));
+constexpr size_t kQuantizedAhead = 8;
+constexpr int kQuantizedBlocks = 12;
+
+void AccumulateQuantizedPortable(const int8_t* q, size_t stride, const int32_t* rows,
+                                 const float* values, size_t n, int width, float* out) {
+  for (size_t i = 0; i < n; ++i) {
+    if (rows[i] < 0) continue;
+    const int8_t* row = q + static_cast<size_t>(rows[i]) * stride;
+    float scale;
+    std::memcpy(&scale, row, sizeof scale);
+    const F8 vv = F8{} + values[i] * scale;
+    row += sizeof(float);
+    for (int c = 0; c < width; c += 8) {
+      I8x8 r;
+      std::memcpy(&r, row + c, sizeof r);
+      F8 o;
+      std::memcpy(&o, out + c, sizeof o);
+      o += vv * __builtin_convertvector(__builtin_convertvector(r, I32x8), F8);
+      std::memcpy(out + c, &o, sizeof o);
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DEBRIEF_HAVE_AVX2_PATH 1
+__attribute__((target("avx2"))) void AccumulateQuantizedAvx2(const int8_t* q, size_t stride,
+                                                             const int32_t* rows,
+                                                             const float* values, size_t n,
+                                                             int width, float* out) {
+  constexpr int kBlocks = kQuantizedBlocks;
+  for (int c0 = 0; c0 < width; c0 += kBlocks * 8) {
+    const int full = std::min(kBlocks * 8, width - c0) / 8;
+    __m256 acc[kBlocks];
+#pragma GCC unroll 12
+    for (int b = 0; b < kBlocks; ++b)
+      acc[b] = b < full ? _mm256_loadu_ps(out + c0 + 8 * b) : _mm256_setzero_ps();
+    for (size_t i = 0; i < n; ++i) {
+      if (c0 == 0 && i + kQuantizedAhead < n && rows[i + kQuantizedAhead] >= 0) {
+        const int8_t* p = q + static_cast<size_t>(rows[i + kQuantizedAhead]) * stride;
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + stride - 1);
+      }
+      if (rows[i] < 0) continue;
+      const int8_t* row = q + static_cast<size_t>(rows[i]) * stride;
+      float scale;
+      std::memcpy(&scale, row, sizeof scale);
+      const __m256 vv = _mm256_set1_ps(values[i] * scale);
+      row += sizeof(float) + c0;
+#pragma GCC unroll 12
+      for (int b = 0; b < kBlocks; ++b) {
+        if (b < full) {
+          const __m256i w =
+              _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + 8 * b)));
+          acc[b] = _mm256_add_ps(acc[b], _mm256_mul_ps(vv, _mm256_cvtepi32_ps(w)));
+        }
+      }
+    }
+#pragma GCC unroll 12
+    for (int b = 0; b < kBlocks; ++b)
+      if (b < full) _mm256_storeu_ps(out + c0 + 8 * b, acc[b]);
+  }
+}
+#endif
+
+void AccumulateQuantized(const int8_t* q, size_t stride, const int32_t* rows, const float* values,
+                         size_t n, int width, float* out) {
+#ifdef DEBRIEF_HAVE_AVX2_PATH
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  if (avx2) return AccumulateQuantizedAvx2(q, stride, rows, values, n, width, out);
+#endif
+  AccumulateQuantizedPortable(q, stride, rows, values, n, width, out);
+}
+
 // Sum of one weight row, eight classes at a time.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 DEBRIEF_CLONES
@@ -203,8 +310,7 @@ void LinearModel::Scores(const FeatureVector& x, float* out) const {
   Scores(x, out, &rows);
 }
 
-void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t>* rows) const {
-  std::copy(bias_.begin(), bias_.end(), out);
+void LinearModel::Lookup(const FeatureVector& x, std::vector<int32_t>* rows) const {
   const size_t n = x.index.size();
   // The row table and the weight rows are far larger than the cache, and every feature
   // lands somewhere random in them: look rows up a few features ahead and prefetch the
@@ -215,16 +321,45 @@ void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t
     if (i + kRowAhead < n) __builtin_prefetch(&row_of_[x.index[i + kRowAhead]]);
     (*rows)[i] = row_of_[x.index[i]];
   }
-  AccumulateRows(w_.data(), rows->data(), x.value.data(), n, classes_, out);
+}
+
+void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t>* rows) const {
+  Lookup(x, rows);
+  if (!quantized_) {
+    std::copy(bias_.begin(), bias_.end(), out);
+    AccumulateRows(w_.data(), rows->data(), x.value.data(), rows->size(), classes_, out);
+    return;
+  }
+  const int width = static_cast<int>(qstride_ - sizeof(float));
+  thread_local std::vector<float> acc;
+  acc.assign(width, 0.0f);
+  std::copy(bias_.begin(), bias_.end(), acc.begin());
+  AccumulateQuantized(q_.data(), qstride_, rows->data(), x.value.data(), rows->size(), width,
+                      acc.data());
+  std::copy_n(acc.begin(), classes_, out);
+}
+
+void LinearModel::ExactScores(const FeatureVector& x, float* out) const {
+  thread_local std::vector<int32_t> rows;
+  Lookup(x, &rows);
+  std::copy(bias_.begin(), bias_.end(), out);
+  AccumulateRows(w_.data(), rows.data(), x.value.data(), rows.size(), classes_, out);
 }
 
 void LinearModel::Contributions(const FeatureVector& x, const std::vector<int32_t>& rows, int cls,
                                 float* out) const {
   const float inv = 1.0f / static_cast<float>(classes_);
+  // The weight the scores used (the 8-bit copy's, in the cache already).
+  auto weight = [&](int32_t r) {
+    if (!quantized_) return w_[static_cast<size_t>(r) * classes_ + cls];
+    const int8_t* row = &q_[static_cast<size_t>(r) * qstride_];
+    float scale;
+    std::memcpy(&scale, row, sizeof scale);
+    return scale * row[sizeof(float) + cls];
+  };
   for (size_t i = 0; i < x.index.size(); ++i) {
     const int32_t r = rows[i];
-    out[i] =
-        r < 0 ? 0.0f : x.value[i] * (w_[static_cast<size_t>(r) * classes_ + cls] - sum_[r] * inv);
+    out[i] = r < 0 ? 0.0f : x.value[i] * (weight(r) - sum_[r] * inv);
   }
 }
 
@@ -241,7 +376,7 @@ void LinearModel::Probabilities(const FeatureVector& x, float temperature, std::
 
 void LinearModel::Update(const FeatureVector& x, int label, float lr) {
   std::vector<float> g(classes_);
-  Scores(x, g.data());
+  ExactScores(x, g.data());
   Softmax(g.data(), classes_, 1.0f);
   g[label] -= 1.0f;  // gradient of the log loss w.r.t. the scores
   // Classes the model already gives almost no probability barely move: their gradient is
@@ -255,14 +390,16 @@ void LinearModel::Update(const FeatureVector& x, int label, float lr) {
     float* row = &w_[static_cast<size_t>(r) * classes_];
     AdaGradRow(row, &g2_[static_cast<size_t>(r) * classes_], g.data(), x.value[i], lr, classes_);
     sum_[r] = RowSum(row, classes_);
+    if (quantized_) Quantize(r);
   }
 }
 
 void LinearModel::PassiveAggressive(const FeatureVector& x, int label, float aggressiveness,
                                     std::vector<float>* avg, std::vector<float>* avg_bias,
                                     float c) {
+  quantized_ = false;  // many steps: the batch fit quantizes once at its end
   std::vector<float> s(classes_);
-  Scores(x, s.data());
+  ExactScores(x, s.data());
   int rival = label == 0 ? 1 : 0;
   for (int k = 0; k < classes_; ++k)
     if (k != label && s[k] > s[rival]) rival = k;
@@ -300,6 +437,7 @@ void LinearModel::Fit(const std::vector<Example>& data, const TrainOptions& o) {
       std::shuffle(order.begin(), order.end(), rng);
       for (size_t i : order) Update(data[i].x, data[i].label, o.learning_rate);
     }
+    QuantizeAll();
     return;
   }
   // A step moves one class up and another down by the same amount: row sums stay as they
@@ -319,6 +457,7 @@ void LinearModel::Fit(const std::vector<Example>& data, const TrainOptions& o) {
   for (size_t i = 0; i < w_.size(); ++i) w_[i] -= u[i] / c;
   for (int k = 0; k < classes_; ++k) bias_[k] -= ub[k] / c;
   for (size_t r = 0; r < sum_.size(); ++r) sum_[r] = RowSum(&w_[r * classes_], classes_);
+  QuantizeAll();
 }
 
 int LinearModel::AddClass() {
@@ -334,6 +473,7 @@ int LinearModel::AddClass() {
   g2_.swap(g2);
   bias_.push_back(0.0f);
   bias_g2_.push_back(kG0);
+  if (quantized_) QuantizeAll();
   return old;
 }
 
@@ -391,6 +531,7 @@ absl::StatusOr<LinearModel> LinearModel::FromProto(const v1::ClassifierModel& m)
   // AdaGrad sums are not saved: a loaded model takes online steps as after one pass.
   std::fill(model.g2_.begin(), model.g2_.end(), 1.0f);
   std::fill(model.bias_g2_.begin(), model.bias_g2_.end(), 1.0f);
+  model.QuantizeAll();
   return model;
 }
 

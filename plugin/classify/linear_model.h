@@ -45,11 +45,13 @@ class LinearModel {
   uint32_t dim() const { return dim_; }
   size_t rows() const { return feature_of_row_.size(); }
 
-  // Raw scores (logits), `out` has classes() entries.
+  // Raw scores (logits), `out` has classes() entries. Predictions read a copy of the weights
+  // in 8 bits a weight (a scale per row: a quarter of the bytes, and memory is what limits
+  // scoring); training reads the weights themselves.
   void Scores(const FeatureVector& x, float* out) const;
   // What each feature adds to class `cls` beyond the average class: value * (weight for cls -
-  // mean weight of its row), 0 for features training never saw. `rows` are the features'
-  // rows as Probabilities gave them; `out` has x.index.size() entries.
+  // mean weight of its row; the weight as the scores read it), 0 for features training never saw.
+  // `rows` are the features' rows as Probabilities gave them; `out` has x.index.size() entries.
   void Contributions(const FeatureVector& x, const std::vector<int32_t>& rows, int cls,
                      float* out) const;
   // Softmax of scores / temperature; with `rows`, also each feature's row (-1: none).
@@ -76,7 +78,13 @@ class LinearModel {
 
  private:
   void Scores(const FeatureVector& x, float* out, std::vector<int32_t>* rows) const;
+  // The weights themselves (training's scores).
+  void ExactScores(const FeatureVector& x, float* out) const;
+  void Lookup(const FeatureVector& x, std::vector<int32_t>* rows) const;
   int32_t RowFor(uint32_t feature);
+  // The predictions' copy of row r, or of every row.
+  void Quantize(int32_t r);
+  void QuantizeAll();
 
   int classes_;
   uint32_t dim_;
@@ -86,6 +94,11 @@ class LinearModel {
   std::vector<float> g2_;   // AdaGrad sums, rows x classes
   std::vector<float> sum_;  // per row, the sum of its weights (explanations compare to the mean)
   std::vector<float> bias_, bias_g2_;
+  // Per row: its scale (a float, max |weight| / 127), then a byte per class rounded up to 8
+  // (w = scale * q); valid when quantized_ (a batch fit sets it at its end).
+  size_t qstride_ = 0;
+  std::vector<int8_t> q_;
+  bool quantized_ = false;
 };
 
 // IEEE half precision, for the model file.
