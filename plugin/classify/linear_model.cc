@@ -10,6 +10,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define DEBRIEF_EIGHT_BIT 1
 #endif
 
 namespace debrief::classify {
@@ -27,6 +28,19 @@ void Softmax(float* s, int n, float temperature) {
     sum += s[i];
   }
   for (int i = 0; i < n; ++i) s[i] /= sum;
+}
+
+// Whether predictions score from the 8-bit copy (see AccumulateQuantized).
+bool EightBitScoring() {
+#ifdef DEBRIEF_EIGHT_BIT
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return avx2;
+#else
+  return false;
+#endif
 }
 
 }  // namespace
@@ -104,7 +118,8 @@ void LinearModel::Quantize(int32_t r) {
   for (int c = 0; c < classes_; ++c) top = std::max(top, std::abs(w[c]));
   const float scale = top / 127.0f;
   std::memcpy(q, &scale, sizeof scale);
-  const float inv = top > 0 ? 127.0f / top : 0.0f;
+  float inv = 127.0f / top;
+  if (!(top > 0) || !std::isfinite(inv)) inv = 0;  // a row of zeros, or of next to nothing
   for (int c = 0; c < classes_; ++c) {  // to the nearest (|w * inv| <= 127 by construction)
     const float v = w[c] * inv;
     q[sizeof(float) + c] = static_cast<int8_t>(static_cast<int>(v + (v < 0 ? -0.5f : 0.5f)));
@@ -112,6 +127,7 @@ void LinearModel::Quantize(int32_t r) {
 }
 
 void LinearModel::QuantizeAll() {
+  if (!EightBitScoring()) return;  // the weights themselves, and no copy
   qstride_ = sizeof(float) + (static_cast<size_t>(classes_) + 7) / 8 * 8;
   q_.assign(feature_of_row_.size() * qstride_, 0);
   for (size_t r = 0; r < feature_of_row_.size(); ++r) Quantize(static_cast<int32_t>(r));
@@ -178,40 +194,16 @@ void AccumulateRows(const float* w, const int32_t* rows, const float* values, si
 }
 
 // The same from the 8-bit rows: `width` is the classes rounded up to 8 (the padding weighs
-// nothing), `out` has `width` entries. The AVX2 version widens eight bytes to eight floats in
-// two instructions, which GCC does not find from vector types; it is picked at run time.
-using I8x8 = int8_t __attribute__((vector_size(8)));
-using I32x8 = int32_t __attribute__((vector_size(32)));
+// nothing), `out` has `width` entries. AVX2 widens eight bytes to eight floats in two
+// instructions (GCC does not find them from vector types, and without them the copy would be
+// slower than the weights themselves): only a processor with AVX2 scores from the copy.
+#ifdef DEBRIEF_EIGHT_BIT
 constexpr size_t kQuantizedAhead = 8;
-constexpr int kQuantizedBlocks = 12;
 
-void AccumulateQuantizedPortable(const int8_t* q, size_t stride, const int32_t* rows,
-                                 const float* values, size_t n, int width, float* out) {
-  for (size_t i = 0; i < n; ++i) {
-    if (rows[i] < 0) continue;
-    const int8_t* row = q + static_cast<size_t>(rows[i]) * stride;
-    float scale;
-    std::memcpy(&scale, row, sizeof scale);
-    const F8 vv = F8{} + values[i] * scale;
-    row += sizeof(float);
-    for (int c = 0; c < width; c += 8) {
-      I8x8 r;
-      std::memcpy(&r, row + c, sizeof r);
-      F8 o;
-      std::memcpy(&o, out + c, sizeof o);
-      o += vv * __builtin_convertvector(__builtin_convertvector(r, I32x8), F8);
-      std::memcpy(out + c, &o, sizeof o);
-    }
-  }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define DEBRIEF_HAVE_AVX2_PATH 1
-__attribute__((target("avx2"))) void AccumulateQuantizedAvx2(const int8_t* q, size_t stride,
-                                                             const int32_t* rows,
-                                                             const float* values, size_t n,
-                                                             int width, float* out) {
-  constexpr int kBlocks = kQuantizedBlocks;
+__attribute__((target("avx2"))) void AccumulateQuantized(const int8_t* q, size_t stride,
+                                                         const int32_t* rows, const float* values,
+                                                         size_t n, int width, float* out) {
+  constexpr int kBlocks = 12;
   for (int c0 = 0; c0 < width; c0 += kBlocks * 8) {
     const int full = std::min(kBlocks * 8, width - c0) / 8;
     __m256 acc[kBlocks];
@@ -245,18 +237,6 @@ __attribute__((target("avx2"))) void AccumulateQuantizedAvx2(const int8_t* q, si
   }
 }
 #endif
-
-void AccumulateQuantized(const int8_t* q, size_t stride, const int32_t* rows, const float* values,
-                         size_t n, int width, float* out) {
-#ifdef DEBRIEF_HAVE_AVX2_PATH
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  if (avx2) return AccumulateQuantizedAvx2(q, stride, rows, values, n, width, out);
-#endif
-  AccumulateQuantizedPortable(q, stride, rows, values, n, width, out);
-}
 
 // Sum of one weight row, eight classes at a time.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -330,6 +310,7 @@ void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t
     AccumulateRows(w_.data(), rows->data(), x.value.data(), rows->size(), classes_, out);
     return;
   }
+#ifdef DEBRIEF_EIGHT_BIT
   const int width = static_cast<int>(qstride_ - sizeof(float));
   thread_local std::vector<float> acc;
   acc.assign(width, 0.0f);
@@ -337,6 +318,7 @@ void LinearModel::Scores(const FeatureVector& x, float* out, std::vector<int32_t
   AccumulateQuantized(q_.data(), qstride_, rows->data(), x.value.data(), rows->size(), width,
                       acc.data());
   std::copy_n(acc.begin(), classes_, out);
+#endif
 }
 
 void LinearModel::ExactScores(const FeatureVector& x, float* out) const {

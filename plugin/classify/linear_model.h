@@ -45,9 +45,9 @@ class LinearModel {
   uint32_t dim() const { return dim_; }
   size_t rows() const { return feature_of_row_.size(); }
 
-  // Raw scores (logits), `out` has classes() entries. Predictions read a copy of the weights
-  // in 8 bits a weight (a scale per row: a quarter of the bytes, and memory is what limits
-  // scoring); training reads the weights themselves.
+  // Raw scores (logits), `out` has classes() entries. On a processor with AVX2, predictions
+  // read a copy of the weights in 8 bits a weight (a scale per row: a quarter of the bytes,
+  // and memory is what limits scoring); training reads the weights themselves.
   void Scores(const FeatureVector& x, float* out) const;
   // What each feature adds to class `cls` beyond the average class: value * (weight for cls -
   // mean weight of its row; the weight as the scores read it), 0 for features training never saw.

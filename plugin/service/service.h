@@ -198,6 +198,17 @@ class Service {
   Deps d_;
   std::mutex touched_mu_;
   std::map<int64_t, absl::Time> touched_;  // API token id -> when last_used_at was written
+  // ListReview's whole answer for a few seconds, by helpdesk, days and order: every panel
+  // opening asks, and each answer reads the unsure tickets of the last days. An agent's
+  // answer (Feedback) drops it at once.
+  struct ReviewAnswer {
+    absl::Time at;
+    uint64_t generation = 0;
+    v1::ListReviewResponse all;
+  };
+  std::mutex review_mu_;
+  uint64_t review_generation_ = 0;
+  std::map<std::string, ReviewAnswer> review_answers_;
   std::mutex backfills_mu_;
   std::condition_variable backfills_cv_;
   int backfills_running_ = 0;

@@ -64,6 +64,10 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> l(review_mu_);
+    ++review_generation_;  // the answered ticket leaves the review queue now
+  }
   d_.outbox_changed();
   d_.emerging.Remove(ticket.helpdesk_id(), ticket.ticket_id());
   if (absl::Status learned = d_.classifier.Learn(ticket, cat->id()); !learned.ok()) return learned;
@@ -102,6 +106,22 @@ absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewR
     return absl::InvalidArgumentError(
         absl::StrCat("order \"", order, "\" is neither \"worth\" nor \"newest\""));
   const absl::Time now = d_.clock.Now(), from = now - absl::Hours(24 * days);
+  constexpr int kMost = 1000;  // what the answer holds, cut to `limit` when given
+  constexpr absl::Duration kFresh = absl::Seconds(5);
+  const std::string key = absl::StrCat(req.helpdesk_id(), "\n", days, "\n", order);
+  auto cut = [&](v1::ListReviewResponse res) {
+    while (res.tickets_size() > limit) res.mutable_tickets()->RemoveLast();
+    return res;
+  };
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> l(review_mu_);
+    generation = review_generation_;
+    auto it = review_answers_.find(key);
+    if (it != review_answers_.end() && it->second.generation == generation &&
+        now - it->second.at < kFresh && now >= it->second.at)
+      return cut(it->second.all);
+  }
   std::vector<spi::TicketRecord> recs;
   std::map<std::string, int64_t> cause_size;  // best guess -> its tickets in the same days
   absl::Status s = d_.store.Read([&](spi::StoreTransaction& tx) -> absl::Status {
@@ -136,7 +156,7 @@ absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewR
     }
     item->set_worth(classify::ReviewWorth(item->classification()));
     base::SetTimestamp(item->mutable_first_seen(), it->first_seen);
-    if (order == "newest" && res.tickets_size() >= limit) break;
+    if (order == "newest" && res.tickets_size() >= kMost) break;
   }
   if (order == "worth") {
     // Worth first; equal worth: the larger cause, then the newest (the order they are in).
@@ -145,9 +165,14 @@ absl::StatusOr<v1::ListReviewResponse> Service::ListReview(const v1::ListReviewR
                        if (a.worth() != b.worth()) return a.worth() > b.worth();
                        return a.cause_size() > b.cause_size();
                      });
-    while (res.tickets_size() > limit) res.mutable_tickets()->RemoveLast();
+    while (res.tickets_size() > kMost) res.mutable_tickets()->RemoveLast();
   }
-  return res;
+  {
+    std::lock_guard<std::mutex> l(review_mu_);
+    if (review_answers_.size() > 256) review_answers_.clear();  // helpdesks x days x orders
+    review_answers_[key] = {now, generation, res};
+  }
+  return cut(std::move(res));
 }
 
 absl::StatusOr<v1::PromoteEmergingResponse> Service::PromoteEmerging(

@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -115,7 +116,13 @@ class ApiTest : public ::testing::Test {
     std::ofstream(dir_.path() + "/zendesk-app.pem") << zendesk_key_.PublicPem();
     std::ofstream(dir_.path() + "/rt-sidebar-key") << kRtKey;
     std::string yaml = IntegrationConfig(dir_.path());
-    yaml = absl::StrReplaceAll(yaml, {{"trackers:\n", absl::StrCat(R"(  - id: zd
+    yaml = absl::StrReplaceAll(yaml, {{"trackers:\n", absl::StrCat(R"(  - id: shop
+    type: generic
+    settings:
+      secret: {env: DEBRIEF_IT_SECRET}
+      timestamp_header: X-Debrief-Timestamp
+      delivery_id_header: X-Debrief-Delivery
+  - id: zd
     type: zendesk
     settings:
       url: ")",
@@ -180,15 +187,18 @@ trackers:
     return at == std::string::npos ? 0 : std::stod(m->body.substr(at + key.size()));
   }
 
-  // A ticket of the `support` helpdesk, delivered and tagged.
-  void Deliver(const std::string& id, const std::string& subject) {
-    auto r = d_->Post(TicketJson(id, subject, "I was charged twice this month", "cust-" + id),
-                      "d-" + id);
+  // A ticket of the `support` helpdesk (or another generic one), delivered and tagged.
+  void Deliver(const std::string& id, const std::string& subject,
+               const std::string& body = "I was charged twice this month",
+               const std::string& helpdesk = "support") {
+    auto r =
+        d_->Post(TicketJson(id, subject, body, "cust-" + id), "d-" + helpdesk + id, "", helpdesk);
     ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_EQ(r->status, 202) << r->body;
     ASSERT_TRUE(WaitFor([&] {
       grpc::ClientContext ctx;
       v1::GetTicketRequest req;
-      req.mutable_ticket()->set_helpdesk_id("support");
+      req.mutable_ticket()->set_helpdesk_id(helpdesk);
       req.mutable_ticket()->set_ticket_id(id);
       v1::GetTicketResponse res;
       return d_->tickets()->GetTicket(&ctx, req, &res).ok() && res.has_classification();
@@ -239,13 +249,25 @@ TEST_F(ApiTest, AnAgentReadsAndCorrectsItsHelpdesksTicketsOnly) {
   EXPECT_TRUE(absl::StrContains(o.body, "helpdesk support only")) << o.body;
   spi::HttpResponse a = Call("Admin/ListApiTokens", json::object(), agent);
   EXPECT_EQ(a.status, 403) << a.body;
-  // The review queue of its own helpdesk only, whether it names one or not.
-  spi::HttpResponse q = Call("Tagging/ListReview", {{"helpdeskId", "zd"}}, agent);
+  // The review queue of its own helpdesk only, whether it names one or not: two unsure
+  // tickets, one a helpdesk, wait; the agent of `support` lists its own.
+  const std::string unsure = "Hello, a question about something, please call me back";
+  Deliver("42", "A question", unsure);
+  Deliver("43", "A question", unsure, "shop");
+  spi::HttpResponse q = Call("Tagging/ListReview", {{"helpdeskId", "shop"}}, agent);
   EXPECT_EQ(q.status, 403) << q.body;
+  const std::string lead = Token("lead");
+  spi::HttpResponse all = Call("Tagging/ListReview", json::object(), lead);
+  ASSERT_EQ(all.status, 200) << all.body;
+  std::set<std::string> everyone;
+  for (const auto& item : json::parse(all.body).value("tickets", json::array()))
+    everyone.insert(item["ticket"]["helpdeskId"].get<std::string>());
+  EXPECT_EQ(everyone, (std::set<std::string>{"shop", "support"})) << all.body;
   spi::HttpResponse own = Call("Tagging/ListReview", json::object(), agent);
   ASSERT_EQ(own.status, 200) << own.body;
-  for (const auto& item : json::parse(own.body).value("tickets", json::array()))
-    EXPECT_EQ(item["ticket"]["helpdeskId"], "support") << own.body;
+  const json mine = json::parse(own.body).value("tickets", json::array());
+  ASSERT_FALSE(mine.empty()) << own.body;
+  for (const auto& item : mine) EXPECT_EQ(item["ticket"]["helpdeskId"], "support") << own.body;
   EXPECT_EQ(Refused("other_helpdesk"), other + 2);
   EXPECT_EQ(Refused("forbidden"), forbidden + 1);
 

@@ -369,6 +369,22 @@ TEST(Debriefd, TheReviewQueueAsksFirstWhereTheClassifierIsLeastSure) {
   ASSERT_EQ(RunCommand(absl::StrCat(d.ctl(), " review --order newest"), &out), 0) << out;
   EXPECT_NE(out.find("\"worth\""), std::string::npos) << out;
   EXPECT_NE(out.find("\"r3\""), std::string::npos) << out;
+  // An agent's answer takes the ticket off the queue at the next request (the queue's answer
+  // is kept a few seconds for the panels that ask, but not past an answer).
+  const v1::TicketRef answered = worth.tickets(0).ticket();
+  {
+    grpc::ClientContext ctx;
+    v1::FeedbackRequest req;
+    *req.mutable_ticket() = answered;
+    req.set_category_id("login-access");
+    v1::FeedbackResponse res;
+    ASSERT_TRUE(d.tagging()->Feedback(&ctx, req, &res).ok());
+  }
+  v1::ListReviewResponse after = list("", &st);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(after.tickets_size(), 3) << after.DebugString();
+  for (const auto& item : after.tickets())
+    EXPECT_NE(item.ticket().ticket_id(), answered.ticket_id()) << after.DebugString();
 }
 
 TEST(Debriefd, AnEmergingIssueIsPromotedToACategoryWithOneCall) {

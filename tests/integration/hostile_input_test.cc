@@ -473,13 +473,18 @@ TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
     held.push_back(ConnectTo(d.http_port()));
     ASSERT_NE(held.back(), nullptr);
   }
-  absl::SleepFor(absl::Milliseconds(200));
-  const std::string fourth = RawExchange(d.http_port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto ask = [&] {
+    return RawExchange(d.http_port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  };
   if (TlsOn()) {
+    absl::SleepFor(absl::Milliseconds(200));
     // A TLS client could not read a plain answer: it is closed before the handshake.
-    EXPECT_EQ(fourth, "<no TLS handshake>");
+    EXPECT_EQ(ask(), "<no TLS handshake>");
   } else {
-    EXPECT_EQ(StatusOf(fourth), 503) << fourth;
+    // The three count once debriefd has taken them in (slower under a sanitizer on a busy
+    // machine): until then a fourth still gets in, so ask until it is refused.
+    std::string fourth;
+    EXPECT_TRUE(WaitFor([&] { return StatusOf(fourth = ask()) == 503; })) << fourth;
     EXPECT_THAT(fourth, ::testing::HasSubstr("source_connection_limit"));
   }
   held.pop_back();
@@ -492,10 +497,10 @@ TEST(HostileInput, OneSourceIsHeldToItsRateAndConnectionsWhenLimitsAreSet) {
       metrics,
       ::testing::HasSubstr(absl::StrCat(
           R"(debrief_webhook_rejected_total{adapter="support",reason="rate_limited"} )", limited)));
-  // (Once or twice: a retry may come before debriefd has seen the closed one go.)
+  // (At least once: a retry may come before debriefd has seen the closed one go.)
   EXPECT_THAT(metrics,
               ::testing::ContainsRegex(
-                  R"(debrief_http_refused_total\{reason="source_connection_limit"\} [12])"));
+                  R"(debrief_http_refused_total\{reason="source_connection_limit"\} [1-9])"));
   // Every accepted delivery became a ticket.
   EXPECT_TRUE(WaitFor([&] { return Tagged(d, "R99"); }));
   EXPECT_EQ(d.Terminate(), 0);

@@ -389,59 +389,62 @@ TEST(Dataset, ReadsQuotedCsvAndSplitsStratified) {
 // weights training keeps) within the rounding, after a batch fit, an online step and a new
 // class alike, and a row training never saw weighs nothing.
 TEST(LinearModel, PredictionsReadAnEightBitCopyThatFollowsTheWeights) {
-  constexpr int kClasses = 13;  // not a multiple of 8: the padding weighs nothing
-  LinearModel m(kClasses, 1u << 10);
-  std::vector<Example> data;
-  for (int i = 0; i < 300; ++i) {
-    Example& e = data.emplace_back();
-    e.label = i % kClasses;
-    for (uint32_t k = 0; k < 12; ++k) {
-      e.x.index.push_back(static_cast<uint32_t>((i * 37 + k * 101 + e.label * 7) % 1024));
-      e.x.value.push_back(0.1f + 0.05f * static_cast<float>(k % 5));
-    }
-  }
-  TrainOptions o;
-  o.epochs = 3;
-  m.Fit(data, o);
-  auto check = [&](const FeatureVector& x, const char* when) {
-    std::vector<float> got(m.classes());
-    m.Scores(x, got.data());
-    std::vector<float> p;
-    m.Probabilities(x, 1.0f, &p);
-    for (int c = 0; c < m.classes(); ++c) {
-      double exact = 0, bound = 1e-5;
-      for (size_t i = 0; i < x.index.size(); ++i) {
-        const float* row = m.Row(x.index[i]);
-        if (row == nullptr) continue;
-        float top = 0;
-        for (int k = 0; k < m.classes(); ++k) top = std::max(top, std::abs(row[k]));
-        exact += x.value[i] * row[c];
-        bound += std::abs(x.value[i]) * top / 254.0 * 1.01;
+  // Not a multiple of 8 (the padding weighs nothing), and more than one pass of 96.
+  for (const int kClasses : {13, 100}) {
+    SCOPED_TRACE(kClasses);
+    LinearModel m(kClasses, 1u << 10);
+    std::vector<Example> data;
+    for (int i = 0; i < 300; ++i) {
+      Example& e = data.emplace_back();
+      e.label = i % kClasses;
+      for (uint32_t k = 0; k < 12; ++k) {
+        e.x.index.push_back(static_cast<uint32_t>((i * 37 + k * 101 + e.label * 7) % 1024));
+        e.x.value.push_back(0.1f + 0.05f * static_cast<float>(k % 5));
       }
-      // The bias is the same in both; take it out through a text with no features.
-      std::vector<float> bias(m.classes());
-      m.Scores(FeatureVector{}, bias.data());
-      EXPECT_NEAR(got[c] - bias[c], exact, bound) << when << ", class " << c;
     }
-    EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-5) << when;
-  };
-  for (size_t i = 0; i < 20; ++i) check(data[i].x, "after the fit");
-  FeatureVector unseen;
-  unseen.index = {1023, 1022};
-  unseen.value = {0.7f, 0.7f};
-  std::vector<float> a(m.classes()), b(m.classes());
-  m.Scores(unseen, a.data());
-  m.Scores(FeatureVector{}, b.data());
-  if (m.Row(1023) == nullptr && m.Row(1022) == nullptr) EXPECT_EQ(a, b);
-  for (int step = 0; step < 30; ++step) m.Update(data[0].x, 5, 0.5f);
-  check(data[0].x, "after online steps");
-  std::vector<float> p;
-  m.Probabilities(data[0].x, 1.0f, &p);
-  EXPECT_EQ(std::max_element(p.begin(), p.end()) - p.begin(), 5) << "the steps moved it";
-  EXPECT_EQ(m.AddClass(), kClasses);
-  for (int step = 0; step < 30; ++step) m.Update(data[1].x, kClasses, 0.5f);
-  check(data[1].x, "after a new class");
-  check(data[2].x, "after a new class");
+    TrainOptions o;
+    o.epochs = 3;
+    m.Fit(data, o);
+    auto check = [&](const FeatureVector& x, const char* when) {
+      std::vector<float> got(m.classes());
+      m.Scores(x, got.data());
+      std::vector<float> p;
+      m.Probabilities(x, 1.0f, &p);
+      for (int c = 0; c < m.classes(); ++c) {
+        double exact = 0, bound = 1e-5;
+        for (size_t i = 0; i < x.index.size(); ++i) {
+          const float* row = m.Row(x.index[i]);
+          if (row == nullptr) continue;
+          float top = 0;
+          for (int k = 0; k < m.classes(); ++k) top = std::max(top, std::abs(row[k]));
+          exact += x.value[i] * row[c];
+          bound += std::abs(x.value[i]) * top / 254.0 * 1.01;
+        }
+        // The bias is the same in both; take it out through a text with no features.
+        std::vector<float> bias(m.classes());
+        m.Scores(FeatureVector{}, bias.data());
+        EXPECT_NEAR(got[c] - bias[c], exact, bound) << when << ", class " << c;
+      }
+      EXPECT_NEAR(std::accumulate(p.begin(), p.end(), 0.0), 1.0, 1e-5) << when;
+    };
+    for (size_t i = 0; i < 20; ++i) check(data[i].x, "after the fit");
+    FeatureVector unseen;
+    unseen.index = {1023, 1022};
+    unseen.value = {0.7f, 0.7f};
+    std::vector<float> a(m.classes()), b(m.classes());
+    m.Scores(unseen, a.data());
+    m.Scores(FeatureVector{}, b.data());
+    if (m.Row(1023) == nullptr && m.Row(1022) == nullptr) EXPECT_EQ(a, b);
+    for (int step = 0; step < 30; ++step) m.Update(data[0].x, 5, 0.5f);
+    check(data[0].x, "after online steps");
+    std::vector<float> p;
+    m.Probabilities(data[0].x, 1.0f, &p);
+    EXPECT_EQ(std::max_element(p.begin(), p.end()) - p.begin(), 5) << "the steps moved it";
+    EXPECT_EQ(m.AddClass(), kClasses);
+    for (int step = 0; step < 30; ++step) m.Update(data[1].x, kClasses, 0.5f);
+    check(data[1].x, "after a new class");
+    check(data[2].x, "after a new class");
+  }
 }
 
 TEST(HalfPrecision, RoundTripsWeights) {

@@ -380,9 +380,8 @@ step('a fixed task waits for its release, then says it shipped', async () => {
 
 // Tickets the classifier is unsure of wait for an agent, the one worth most first; one click
 // answers with one of the two best guesses, and the ticket leaves the list.
-step('answers a ticket waiting for review in one click', async () => {
-  const sample = process.env.DEBRIEF_SIMILAR_SAMPLE;
-  if (!process.env.DEBRIEF_WEBHOOK_SECRET_FILE || !sample) return;
+step('answers a ticket waiting for a cause in one click', async () => {
+  const sample = required('DEBRIEF_SIMILAR_SAMPLE');
   const unsure = [
     ['web-review-1', 'Broken parcel', 'The parcel arrived broken and the refund has not come back'],
     ['web-review-2', 'A question', 'Hello, a question about something, please call me back'],
@@ -393,7 +392,7 @@ step('answers a ticket waiting for review in one click', async () => {
     delivery.ticket.requester = { id: `cust-${id}`, email: `${id}@example.com` };
     await deliver(delivery);
   }
-  const queue = region('Tickets waiting for an answer');
+  const queue = region('Tickets waiting for a cause');
   const ours = () => queue.getByRole('listitem').filter({ hasText: '#web-review-' });
   await eventually(async () => {
     await signIn(ticketUrl);
@@ -409,17 +408,27 @@ step('answers a ticket waiting for review in one click', async () => {
   await queue.scrollIntoViewIfNeeded();
   await checkAccessibility(page, 'review-queue');
   await checkState(page, 'review-queue');
+  // The open ticket is not among them.
+  assert.equal(await queue.getByText(`#${ticketId}`, { exact: true }).count(), 0);
   const answer = entry().getByRole('button', { name: new RegExp(`^Ticket #${id} is `) }).first();
   const chosen = (await answer.innerText()).trim();
+  const chosenId = await answer.getAttribute('data-category');
   await answer.focus();
   await page.keyboard.press('Enter');
   await queue.getByRole('status').getByText(`Thank you: ticket #${id} is ${chosen} now.`).waitFor();
   await eventually(async () => (await entry().count()) === 0, 'the answered ticket leaves the list');
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.id),
+    'review-next-heading',
+    'the keyboard is back on the section, not lost to the page',
+  );
   const [cmd, ...rest] = JSON.parse(required('DEBRIEF_CTL_JSON'));
   const shown = JSON.parse(
     execFileSync(cmd, [...rest, 'tickets', 'show', helpdeskId, id], { encoding: 'utf8' }),
   );
   assert.equal(shown.classification?.model, 'agent', 'the answer is the cause now');
+  const c = shown.classification ?? {};
+  assert.equal(c.categoryId ?? c.category_id, chosenId, 'the cause is the one chosen');
   await checkState(page, 'review-answered');
 });
 

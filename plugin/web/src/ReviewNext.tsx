@@ -1,7 +1,7 @@
 // Section 5: this helpdesk's tickets the classifier is least sure of, the answer worth most
 // first, each answered in one click with one of its two best guesses.
 
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { describeError } from './api';
 import { percent } from './format';
 import { useLoad } from './load';
@@ -10,25 +10,28 @@ import { categoryName, Loadable, OutLink, safeUrl, Section, usePanel } from './u
 
 const kShown = 5;
 
+const keyOf = (r: ReviewItem) => `${r.ticket.helpdeskId}/${r.ticket.ticketId}`;
+
 // `version` changes when the agent changed the open ticket, to load again.
 export function ReviewNext(props: { version: number }) {
   const { api, ticket, categories } = usePanel();
-  const [answered, setAnswered] = useState(0);
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Tickets answered here: off the list at once, whatever a reload still says.
+  const [answered, setAnswered] = useState<ReadonlySet<string>>(new Set());
   const [busy, setBusy] = useState('');
   const [note, setNote] = useState<{ text: string; error: boolean }>({ text: '', error: false });
   const state = useLoad(
     () =>
       api.call<ListReviewResponse>('Tagging', 'ListReview', {
         helpdeskId: ticket.helpdeskId,
-        limit: kShown + 1,
+        limit: kShown + 1 + answered.size,
       }),
     [props.version, answered],
   );
-  const key = (r: ReviewItem) => `${r.ticket.helpdeskId}/${r.ticket.ticketId}`;
 
   async function answer(r: ReviewItem, categoryId: string) {
     if (busy) return;
-    setBusy(key(r));
+    setBusy(keyOf(r));
     setNote({ text: '', error: false });
     const name = categoryName(categories, categoryId);
     try {
@@ -37,8 +40,10 @@ export function ReviewNext(props: { version: number }) {
         categoryId,
         agent: api.name,
       });
+      setAnswered((s) => new Set(s).add(keyOf(r)));
       setNote({ text: `Thank you: ticket #${r.ticket.ticketId} is ${name} now.`, error: false });
-      setAnswered((n) => n + 1);
+      // Its buttons are gone: the keyboard goes back to the section, not to the page.
+      heading.current?.focus();
     } catch (err) {
       setNote({ text: describeError(err, `answer ticket #${r.ticket.ticketId}`), error: true });
     } finally {
@@ -47,19 +52,27 @@ export function ReviewNext(props: { version: number }) {
   }
 
   return (
-    <Section id="review-next" title="Tickets waiting for an answer" busy={state.loading}>
-      <Loadable state={state} what="load the tickets waiting for an answer" lines={3}>
+    <Section
+      id="review-next"
+      title="Tickets waiting for a cause"
+      busy={state.loading && state.data === undefined}
+      headingRef={heading}
+    >
+      <Loadable state={state} what="load the tickets waiting for a cause" lines={3}>
         {(r) => {
           const items = (r.tickets ?? [])
             .filter(
               (i) =>
-                !(i.ticket.helpdeskId === ticket.helpdeskId && i.ticket.ticketId === ticket.ticketId),
+                !answered.has(keyOf(i)) &&
+                !(
+                  i.ticket.helpdeskId === ticket.helpdeskId && i.ticket.ticketId === ticket.ticketId
+                ),
             )
             .slice(0, kShown);
           return (
             <>
               {items.length === 0 ? (
-                <p class="empty">No other ticket waits for an answer: every recent cause is sure.</p>
+                <p class="empty">No other ticket waits for a cause: Debrief is sure of each.</p>
               ) : (
                 <>
                   <p class="meta">
@@ -69,9 +82,9 @@ export function ReviewNext(props: { version: number }) {
                   <ul class="similar review-next">
                     {items.map((i) => (
                       <ReviewEntry
-                        key={key(i)}
+                        key={keyOf(i)}
                         item={i}
-                        disabled={busy !== ''}
+                        busy={busy !== ''}
                         onAnswer={(c) => answer(i, c)}
                       />
                     ))}
@@ -91,7 +104,7 @@ export function ReviewNext(props: { version: number }) {
 
 function ReviewEntry(props: {
   item: ReviewItem;
-  disabled: boolean;
+  busy: boolean;
   onAnswer: (categoryId: string) => void;
 }) {
   const { categories } = usePanel();
@@ -125,12 +138,15 @@ function ReviewEntry(props: {
           </p>
           <p class="answers">
             {guesses.map((g) => (
+              // aria-disabled, not disabled, while an answer is saved: the button keeps the
+              // keyboard focus.
               <button
                 key={g.id}
                 type="button"
                 class="secondary small"
-                disabled={props.disabled}
+                aria-disabled={props.busy}
                 aria-label={`Ticket #${t.ticketId} is ${categoryName(categories, g.id)}`}
+                data-category={g.id}
                 onClick={() => props.onAnswer(g.id)}
               >
                 {categoryName(categories, g.id)}
