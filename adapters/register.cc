@@ -26,6 +26,7 @@ void RegisterBuiltinAdapters(spi::AdapterRegistry& registry) {
   jira::RegisterJira(registry);
   gitlab::RegisterGitLab(registry);
   linear::RegisterLinear(registry);
+  registry.set_settings_docs(SettingsDocs());
 }
 
 }  // namespace debrief::adapters

@@ -66,6 +66,8 @@ int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), S
 
 // tickets, tasks, tracker, classify, feedback, emerging, adapters, deliveries, backfill.
 void AddServiceCommands(CLI::App& app, Ctl& ctl);
+// adapters types|add|edit|remove|setup|wait, under the `adapters` command (cli/ctl_adapters.cc).
+void AddAdapterCommands(CLI::App& adapters, Ctl& ctl);
 // train and eval: models from labelled CSV and a store's tagged tickets.
 void AddModelCommands(CLI::App& app, Ctl& ctl);
 // config check and replay: a config file, and sample deliveries signed as a helpdesk would.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -379,6 +380,56 @@ std::string Check(const v1::CheckAdapterResponse& r) {
                       r.message() == "ok" ? "" : Printable(r.message()), "\n");
 }
 
+std::string Types(const v1::ListAdapterTypesResponse& r) {
+  if (r.types_size() != 1) {
+    Table t({"TYPE", "KIND", "ABOUT"}, {}, 90);
+    for (const auto& a : r.types()) t.Row({a.type(), a.kind(), a.help()});
+    return t.Render();
+  }
+  const v1::AdapterType& a = r.types(0);
+  std::string out = absl::StrCat(Paint(a.type(), kBold), " (", a.kind(), "): ", a.help(), "\n\n");
+  Table t({"SETTING", "TYPE", "HELP"}, {}, 200);
+  std::function<void(const google::protobuf::RepeatedPtrField<v1::SettingField>&)> add =
+      [&](const auto& fields) {
+        for (const auto& f : fields) {
+          if (f.type() == "group") {
+            add(f.fields());
+            continue;
+          }
+          t.Row({f.path(), f.type(), f.help()});
+        }
+      };
+  add(a.fields());
+  return absl::StrCat(out, t.Render());
+}
+
+std::string Setup(const v1::AdapterSetup& s) {
+  if (s.steps().empty()) return "";
+  std::string out = "On the vendor's side:\n";
+  int n = 0;
+  for (const auto& step : s.steps()) {
+    absl::StrAppend(&out, "  ", ++n, ". ", Paint(Printable(step.title()), kBold), "\n");
+    if (!step.detail().empty()) absl::StrAppend(&out, "     ", Printable(step.detail()), "\n");
+    if (!step.value().empty()) absl::StrAppend(&out, "       ", Printable(step.value()), "\n");
+  }
+  return out;
+}
+
+std::string Saved(const v1::SaveAdapterResponse& r) {
+  std::string out = absl::StrCat(Paint("Saved", kGreen), " to ", Printable(r.file()),
+                                 r.check() == "skipped" ? " (not checked)" : " (checked)", ".\n");
+  for (const auto& f : r.secret_files())
+    absl::StrAppend(&out, "Secret written to ", Printable(f), " (0600).\n");
+  absl::StrAppend(&out, Reloaded(r.reload()));
+  if (!r.setup().webhook_path().empty())
+    absl::StrAppend(
+        &out, "\nWebhook URL: ",
+        r.setup().webhook_url().empty() ? r.setup().webhook_path() : r.setup().webhook_url(), "\n");
+  std::string steps = Setup(r.setup());
+  if (!steps.empty()) absl::StrAppend(&out, "\n", steps);
+  return out;
+}
+
 std::string Review(const v1::ListReviewResponse& r) {
   if (r.tickets().empty()) return "Nothing waits for review.\n";
   Table t({"TICKET", "FIRST SEEN", "BEST GUESS", "WORTH", "SUBJECT"}, {"OR ELSE"});
@@ -486,6 +537,18 @@ std::string Readable(const google::protobuf::Message& m) {
   if (auto* r = dynamic_cast<const v1::ListAuditResponse*>(&m)) return Audit(*r);
   if (auto* r = dynamic_cast<const v1::ListReviewResponse*>(&m)) return Review(*r);
   if (auto* r = dynamic_cast<const v1::ReloadResponse*>(&m)) return Reloaded(*r);
+  if (auto* r = dynamic_cast<const v1::ListAdapterTypesResponse*>(&m)) return Types(*r);
+  if (auto* r = dynamic_cast<const v1::SaveAdapterResponse*>(&m)) return Saved(*r);
+  if (auto* r = dynamic_cast<const v1::RemoveAdapterResponse*>(&m))
+    return absl::StrCat("Removed. ", Reloaded(r->reload()));
+  if (auto* r = dynamic_cast<const v1::GetAdapterSetupResponse*>(&m)) {
+    std::string steps = Setup(r->setup());
+    return steps.empty() ? "Nothing to set up on the vendor's side: it sends no webhooks.\n"
+                         : absl::StrCat("Webhook URL: ",
+                                        r->setup().webhook_url().empty() ? r->setup().webhook_path()
+                                                                         : r->setup().webhook_url(),
+                                        "\n", steps);
+  }
   if (auto* r = dynamic_cast<const v1::RetryDeadActionResponse*>(&m))
     return absl::StrCat(r->retried(), r->retried() == 1 ? " action" : " actions",
                         " back in the outbox, due now.\n");

@@ -312,6 +312,7 @@ void AddAdminCommands(CLI::App& app, Ctl& ctl, const std::shared_ptr<Args>& a) {
     r.set_id(a->adapter_id);
     ctl.rc = Call(&v1::Admin::Stub::CheckAdapter, *v1::Admin::NewStub(ctl.Channel()), r);
   });
+  AddAdapterCommands(*adapters, ctl);
 
   auto* deliveries = app.add_subcommand("deliveries", "webhook deliveries the pipeline gave up on")
                          ->require_subcommand(1);

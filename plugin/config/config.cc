@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -132,6 +133,54 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
   if (!lo->has_stall_window()) lo->mutable_stall_window()->set_seconds(14 * 86400);
 }
 
+// The adapter files in conf_dir, in name order, appended to the config's helpdesks and
+// trackers. Each holds `helpdesks:` and/or `trackers:` and nothing else; errors name the file.
+absl::Status ReadConfDir(v1::Config& c, const std::string& base_dir) {
+  if (base_dir.empty() && c.conf_dir().empty()) return absl::OkStatus();  // text, no folder
+  const std::string data_dir =
+      settings::ResolvePath(base_dir, c.data_dir().empty() ? "." : c.data_dir());
+  const std::string dir =
+      fs::path(settings::ResolvePath(data_dir, c.conf_dir().empty() ? "conf.d" : c.conf_dir()))
+          .lexically_normal()
+          .string();
+  c.set_conf_dir(dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    if (fs::exists(dir, ec))
+      return absl::InvalidArgumentError(absl::StrCat("conf_dir ", dir, " is not a folder"));
+    return absl::OkStatus();
+  }
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string ext = e.path().extension().string();
+    if ((ext == ".yaml" || ext == ".yml") && e.path().filename().string()[0] != '.')
+      files.push_back(e.path().string());
+  }
+  if (ec) return absl::InvalidArgumentError(absl::StrCat("conf_dir ", dir, ": ", ec.message()));
+  std::sort(files.begin(), files.end());
+  for (const std::string& path : files) {
+    auto text = settings::ReadFile(path);
+    if (!text.ok()) return text.status();
+    auto j = LoadYaml(*text, path);
+    if (!j.ok()) return j.status();
+    if (j->is_null()) continue;
+    if (!j->is_object())
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": expected `helpdesks:` and/or `trackers:` lists"));
+    for (const auto& [key, value] : j->items())
+      if (key != "helpdesks" && key != "trackers")
+        return absl::InvalidArgumentError(
+            absl::StrCat(path, ": \"", key,
+                         "\" does not belong in conf_dir, which holds adapters only "
+                         "(helpdesks, trackers); put it in the main configuration file"));
+    v1::Config part;
+    if (absl::Status s = settings::FromJson(std::move(*j), &part, path); !s.ok()) return s;
+    for (auto& h : *part.mutable_helpdesks()) *c.add_helpdesks() = std::move(h);
+    for (auto& t : *part.mutable_trackers()) *c.add_trackers() = std::move(t);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::Config> ParseConfig(const std::string& yaml, const std::string& base_dir) {
@@ -140,6 +189,7 @@ absl::StatusOr<v1::Config> ParseConfig(const std::string& yaml, const std::strin
   if (j->is_null()) *j = json::object();
   v1::Config c;
   if (absl::Status s = settings::FromJson(std::move(*j), &c, ""); !s.ok()) return s;
+  if (absl::Status s = ReadConfDir(c, base_dir); !s.ok()) return s;
   if (!c.taxonomy().file().empty()) {
     std::string path = settings::ResolvePath(base_dir, c.taxonomy().file());
     auto text = settings::ReadFile(path);

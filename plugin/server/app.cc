@@ -633,6 +633,8 @@ class AppImpl final : public App {
         session_key_, clock_, ToDuration(c.api().session_ttl(), absl::Minutes(15)));
     deps.sessions = e->sessions.get();
     deps.local_token_hash = local_token_hash_;
+    deps.registry = registry_;
+    deps.http = http_.get();
     e->service = std::make_unique<service::Service>(std::move(deps));
     api::ApiOptions ao;
     ao.frame_ancestors.assign(c.api().frame_ancestors().begin(), c.api().frame_ancestors().end());

@@ -41,12 +41,14 @@ absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAda
     a->set_kind("helpdesk");
     a->set_webhook_path(absl::StrCat("/webhooks/", h.id()));
     if (!public_url.empty()) a->set_webhook_url(absl::StrCat(public_url, a->webhook_path()));
+    a->set_file(ManagedFile(h.id()));
   }
   for (const auto& t : d_.config.trackers()) {
     v1::AdapterInfo* a = res.add_adapters();
     a->set_id(t.id());
     a->set_type(t.type());
     a->set_kind("tracker");
+    a->set_file(ManagedFile(t.id()));
     if (d_.trackers.contains(t.id()) && d_.trackers.at(t.id())->sends_webhooks()) {
       a->set_webhook_path(absl::StrCat("/webhooks/", t.id()));
       if (!public_url.empty()) a->set_webhook_url(absl::StrCat(public_url, a->webhook_path()));
@@ -81,21 +83,6 @@ absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAda
     stamp(h, &v1::AdapterHealth::mutable_reconciled_to, v.reconciled_to);
     stamp(h, &v1::AdapterHealth::mutable_next_reconcile, v.next_reconcile);
   }
-  return res;
-}
-
-absl::StatusOr<v1::CheckAdapterResponse> Service::CheckAdapter(const v1::CheckAdapterRequest& req) {
-  absl::Status s;
-  if (auto h = d_.helpdesks.find(req.id()); h != d_.helpdesks.end()) {
-    s = h->second->Check();
-  } else if (auto t = d_.trackers.find(req.id()); t != d_.trackers.end()) {
-    s = t->second->Check(d_.policy.CategoriesOf(req.id()));
-  } else {
-    return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
-  }
-  v1::CheckAdapterResponse res;
-  res.set_ok(s.ok());
-  res.set_message(s.ok() ? "ok" : s.ToString());
   return res;
 }
 
@@ -426,6 +413,14 @@ void Mask(google::protobuf::Message& m) {
   std::vector<const google::protobuf::FieldDescriptor*> fields;
   r->ListFields(m, &fields);
   for (const auto* f : fields) {
+    if (f->is_map() && f->name() == "secrets") {  // typed secrets: their paths only
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        google::protobuf::Message* entry = r->MutableRepeatedMessage(&m, f, i);
+        const auto* value = entry->GetDescriptor()->map_value();
+        entry->GetReflection()->SetString(entry, value, "(secret)");
+      }
+      continue;
+    }
     if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
       if (f->is_repeated()) {
         for (int i = 0; i < r->FieldSize(m, f); ++i) Mask(*r->MutableRepeatedMessage(&m, f, i));
@@ -583,6 +578,8 @@ bool Service::IsAudited(const std::string& method) {
                                                                 "Admin.DiscardDeadAction",
                                                                 "Admin.SetTrackerTaskStatus",
                                                                 "Admin.Backfill",
+                                                                "Admin.SaveAdapter",
+                                                                "Admin.RemoveAdapter",
                                                                 "Admin.Reload"};
   return kAudited->contains(method);
 }

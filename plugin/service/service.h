@@ -12,8 +12,10 @@
 #include "auth/auth.h"
 #include "classify/classifier.h"
 #include "classify/emerging.h"
+#include "debrief/spi/adapter_factory.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/helpdesk_adapter.h"
+#include "debrief/spi/http_client.h"
 #include "debrief/spi/store.h"
 #include "debrief/spi/tracker_adapter.h"
 #include "debrief/v1/config.pb.h"
@@ -53,6 +55,11 @@ struct Deps {
   // The SHA-256 (hex) of the administrator's token debriefd wrote for this host's tools
   // (grpc.local_token); empty: none.
   std::string local_token_hash;
+  // The adapter types this binary has and the HTTP client a draft adapter is checked through
+  // (Admin.ListAdapterTypes, CheckAdapter on a draft, SaveAdapter; unset: those are
+  // FAILED_PRECONDITION).
+  const spi::AdapterRegistry* registry = nullptr;
+  spi::HttpClient* http = nullptr;
 };
 
 // Outbox actions waiting for one adapter, and those that failed for good.
@@ -133,6 +140,15 @@ class Service {
   absl::StatusOr<v1::ReloadResponse> Reload(const v1::ReloadRequest& req);
   absl::StatusOr<v1::ListAdaptersResponse> ListAdapters(const v1::ListAdaptersRequest& req);
   absl::StatusOr<v1::CheckAdapterResponse> CheckAdapter(const v1::CheckAdapterRequest& req);
+  // Adapters without hand-written YAML: each type's settings (from its settings message),
+  // saving one into its own file in conf_dir (checked first, then reloaded; a failure restores
+  // the files), removing one, and what the vendor's side needs (service/adapters.cc).
+  absl::StatusOr<v1::ListAdapterTypesResponse> ListAdapterTypes(
+      const v1::ListAdapterTypesRequest& req);
+  absl::StatusOr<v1::SaveAdapterResponse> SaveAdapter(const v1::SaveAdapterRequest& req);
+  absl::StatusOr<v1::RemoveAdapterResponse> RemoveAdapter(const v1::RemoveAdapterRequest& req);
+  absl::StatusOr<v1::GetAdapterSetupResponse> GetAdapterSetup(
+      const v1::GetAdapterSetupRequest& req);
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
       const v1::ListDeadLettersRequest& req);
   absl::StatusOr<v1::ReplayDeliveryResponse> ReplayDelivery(const v1::ReplayDeliveryRequest& req);
@@ -180,6 +196,13 @@ class Service {
   void StopBackfills();
 
  private:
+  // A draft adapter made and checked, its typed secrets in a temporary 0600 folder meanwhile.
+  absl::Status CheckDraft(const v1::AdapterDraft& draft);
+  // The vendor-side steps of an adapter of this config.
+  v1::AdapterSetup SetupOf(const std::string& kind, const v1::AdapterConfig& config) const;
+  // The adapter's own file in conf_dir, when it exists.
+  std::string ManagedFile(const std::string& id) const;
+
   // What a task shows an agent beyond the store's row: when its status was last read from
   // the tracker, and its weekly tickets.
   absl::Status Decorate(spi::StoreTransaction& tx, v1::ImprovementTask* task) const;

@@ -275,6 +275,82 @@ class Freshdesk final : public spi::HelpdeskAdapter {
 class Factory final : public spi::HelpdeskAdapterFactory {
  public:
   std::string type() const override { return "freshdesk"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return FreshdeskConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    FreshdeskConfig cfg;
+    if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
+    const v1::SecretRef& secret = cfg.webhook_secret();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    const std::string header =
+        cfg.webhook_header().empty() ? "X-Debrief-Token" : cfg.webhook_header();
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address Freshdesk reaches Debrief at (such as "
+                       "https://debrief.example.com). The webhook URL is that address followed by "
+                       "this path.",
+                       where.webhook_url});
+    steps.push_back({"Create a ticket creation rule in Freshdesk",
+                     "Admin > Automations > Ticket creation: make a rule whose action is Trigger "
+                     "webhook, request type POST, to this URL.",
+                     where.webhook_url});
+    if (absl::EqualsIgnoreCase(header, "Authorization")) {
+      steps.push_back({"Authenticate the webhook",
+                       absl::StrCat("In the same action, choose authentication Basic with any user "
+                                    "name and, as the password, the webhook secret you saved in "
+                                    "Debrief",
+                                    held,
+                                    ". Freshdesk signs nothing, so Debrief refuses deliveries "
+                                    "without it."),
+                       ""});
+    } else {
+      steps.push_back({"Add the secret header",
+                       absl::StrCat("In the same action, add a custom header with this name and, "
+                                    "as its value, the webhook secret you saved in Debrief",
+                                    held,
+                                    ". Freshdesk signs nothing, so Debrief refuses deliveries "
+                                    "without it."),
+                       header});
+    }
+    steps.push_back(
+        {"Send the ticket as JSON",
+         "In the same action, content JSON, advanced, with this body (\"event\": \"created\" in "
+         "the creation rule).",
+         R"({"freshdesk_webhook": {"event": "created", "ticket_id": "{{ticket.id}}",)"
+         R"( "ticket_subject": "{{ticket.subject}}",)"
+         R"( "ticket_description": "{{ticket.description}}",)"
+         R"( "ticket_status": "{{ticket.status}}", "ticket_source": "{{ticket.source}}",)"
+         R"( "ticket_tags": "{{ticket.tags}}", "ticket_url": "{{ticket.url}}",)"
+         R"( "ticket_requester_name": "{{ticket.requester.name}}",)"
+         R"( "ticket_requester_email": "{{ticket.requester.email}}",)"
+         R"( "ticket_agent_name": "{{ticket.agent.name}}"}})"});
+    steps.push_back({"Add ticket update rules",
+                     "Admin > Automations > Ticket updates: rules with the same Trigger webhook "
+                     "action (URL, secret and body), with the body's \"event\" set to \"replied\" "
+                     "in a rule for replies and \"resolved\" in one for resolved tickets.",
+                     "replied, resolved"});
+    // The app's host: the public address's, when Freshworks can reach it over https.
+    std::string host = "<the host name Freshworks' servers reach Debrief at over HTTPS, port 443>";
+    absl::string_view rest = where.webhook_url;
+    if (where.public_url_known && absl::ConsumePrefix(&rest, "https://"))
+      host = std::string(rest.substr(0, rest.find('/')));
+    steps.push_back(
+        {"Install the Debrief app (optional)",
+         "For Debrief's panel in the ticket sidebar, upload "
+         "/usr/share/debrief/apps/debrief-freshdesk-app.zip as a custom app in Freshdesk and fill "
+         "in its installation parameters as below.",
+         absl::StrCat("Debrief host: ", host,
+                      "; Debrief API token: the token printed by debriefctl tokens create "
+                      "freshdesk-app --role agent --helpdesk ",
+                      config.id(), " --installation")});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     FreshdeskConfig cfg;

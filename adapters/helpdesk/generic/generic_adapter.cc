@@ -274,6 +274,55 @@ class GenericHelpdesk final : public spi::HelpdeskAdapter {
 class GenericFactory final : public spi::HelpdeskAdapterFactory {
  public:
   std::string type() const override { return "generic"; }
+  const google::protobuf::Descriptor* settings() const override { return v1config::descriptor(); }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    v1config cfg;
+    if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (cfg.secret().has_env())
+      held = absl::StrCat(" (environment variable ", cfg.secret().env(), ")");
+    if (cfg.secret().has_file()) held = absl::StrCat(" (file ", cfg.secret().file(), ")");
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address the helpdesk reaches Debrief at (such as "
+                       "https://debrief.example.com). The webhook URL is that address followed by "
+                       "this path.",
+                       where.webhook_url});
+    steps.push_back({"Point the helpdesk's webhook at Debrief",
+                     "In the helpdesk, make a webhook that POSTs every ticket event to this URL "
+                     "with a JSON body.",
+                     where.webhook_url});
+    const bool base64 = absl::AsciiStrToLower(cfg.signature_encoding()) == "base64";
+    std::string headers =
+        absl::StrCat(Or(cfg.signature_header(), "X-Debrief-Signature"), ": ",
+                     cfg.signature_prefix(), base64 ? "<base64" : "<hex", " HMAC-SHA256 of ",
+                     cfg.timestamp_header().empty() ? "the body>" : "\"<timestamp>.<body>\">");
+    if (!cfg.timestamp_header().empty())
+      absl::StrAppend(&headers, "; ", cfg.timestamp_header(), ": <Unix seconds or RFC 3339>");
+    if (!cfg.delivery_id_header().empty())
+      absl::StrAppend(&headers, "; ", cfg.delivery_id_header(), ": <the delivery's id>");
+    steps.push_back(
+        {"Sign every delivery",
+         absl::StrCat("Have the helpdesk sign each delivery with HMAC-SHA256 keyed with "
+                      "the shared secret you saved in Debrief",
+                      held,
+                      " and send the headers below. Unsigned or wrongly signed "
+                      "deliveries are refused with 401."),
+         headers});
+    steps.push_back(
+        {"Put the ticket and its event in the body",
+         "Each delivery must hold the ticket's id and the event's name at these JSON pointers. "
+         "Event names are understood by their words (\"ticket.created\" or \"new\" is created; "
+         "\"comment\", \"reply\" or \"message\" commented; \"solved\", \"resolved\" or "
+         "\"closed\" solved; \"updated\" or \"changed\" updated); settings.events names "
+         "others.",
+         absl::StrCat("ticket id: ", Or(cfg.fields().ticket_id(), "/ticket/id"),
+                      "; event: ", Or(cfg.fields().event(), "/event"))});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     v1config cfg;

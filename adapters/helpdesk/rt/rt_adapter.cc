@@ -3,8 +3,10 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "base/text_clean.h"
 #include "base/time_util.h"
@@ -434,6 +436,86 @@ class RequestTracker final : public spi::HelpdeskAdapter {
 class Factory final : public spi::HelpdeskAdapterFactory {
  public:
   std::string type() const override { return "rt"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return RequestTrackerConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    RequestTrackerConfig cfg;
+    if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
+    // A shell word: as is when plain, else single-quoted.
+    auto word = [](const std::string& s) {
+      if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                            "0123456789_./:@%+,=-") == std::string::npos)
+        return s;
+      return absl::StrCat("'", absl::StrReplaceAll(s, {{"'", "'\\''"}}), "'");
+    };
+    // The path of a secret kept in a file, when absolute (install.sh runs outside data_dir).
+    auto file_of = [](const v1::SecretRef& r) {
+      return r.has_file() && absl::StartsWith(r.file(), "/") ? r.file() : std::string();
+    };
+    const v1::SecretRef& secret = cfg.webhook_secret();
+    std::string key_file = file_of(secret);
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address Request Tracker reaches Debrief at (such as "
+                       "http://127.0.0.1:8080 on RT's own host). The webhook URL is that address "
+                       "followed by this path.",
+                       where.webhook_url});
+    if (key_file.empty()) {
+      key_file = "/etc/debrief/rt.key";
+      steps.push_back(
+          {"Put the webhook key in a file on RT's host",
+           absl::StrCat("install.sh reads the scrip's HMAC key from a file: write the webhook "
+                        "secret you saved in Debrief",
+                        held,
+                        " to this file, on one line, readable by root only. It must be at least "
+                        "16 characters."),
+           key_file});
+    } else {
+      steps.push_back({"Have the webhook key on RT's host",
+                       "install.sh reads the scrip's HMAC key from this file, the one this "
+                       "adapter's webhook secret is kept in: run it where the file is, or copy "
+                       "the file to the same path on RT's host.",
+                       key_file});
+    }
+    std::string cmd = absl::StrCat("sudo DEBRIEF_URL=", word(where.webhook_url),
+                                   " DEBRIEF_SECRET_FILE=", word(key_file));
+    if (std::string token = file_of(cfg.token()); !token.empty())
+      absl::StrAppend(&cmd, " DEBRIEF_TOKEN_FILE=", word(token));
+    absl::StrAppend(&cmd, " RT_QUEUE=", word(cfg.queue().empty() ? "General" : cfg.queue()));
+    if (!cfg.root_cause_field().empty() && cfg.root_cause_field() != "Root cause")
+      absl::StrAppend(&cmd, " RT_FIELD=", word(cfg.root_cause_field()));
+    if (std::string key = file_of(cfg.sidebar_key()); !key.empty())
+      absl::StrAppend(&cmd, " DEBRIEF_SIDEBAR_KEY_FILE=", word(key));
+    absl::StrAppend(&cmd, " DEBRIEF_HELPDESK_ID=", word(config.id()),
+                    " /usr/share/debrief/apps/rt/install.sh");
+    steps.push_back(
+        {"Install Debrief's webhook scrip into RT",
+         absl::StrCat(
+             "Request Tracker has no webhooks of its own: on RT's host, run the installer "
+             "Debrief's package ships. It creates the ticket custom field ",
+             cfg.root_cause_field().empty() ? "Root cause" : cfg.root_cause_field(),
+             " on the queue, installs the scrip and writes RT_SiteConfig.d/60-debrief.pm with "
+             "Debrief's URL and the key",
+             file_of(cfg.token()).empty()
+                 ? "."
+                 : "; with DEBRIEF_TOKEN_FILE, also RT's API user debrief and its auth token in "
+                   "that file."),
+         cmd});
+    steps.push_back({"Restart Request Tracker",
+                     "RT reads its settings at start, among them $DebriefWebhookURL, which "
+                     "install.sh set to this URL. From then on the scrip posts every transaction "
+                     "on the queue there, signed with X-Debrief-Signature.",
+                     where.webhook_url});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     RequestTrackerConfig cfg;

@@ -275,6 +275,36 @@ class Zammad final : public spi::HelpdeskAdapter {
 class Factory final : public spi::HelpdeskAdapterFactory {
  public:
   std::string type() const override { return "zammad"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return ZammadConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    ZammadConfig cfg;
+    if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
+    const v1::SecretRef& secret = cfg.hmac_secret();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address Zammad reaches Debrief at (such as https://debrief.example.com). "
+                       "The webhook URL is that address followed by this path.",
+                       where.webhook_url});
+    steps.push_back(
+        {"Create a webhook in Zammad",
+         absl::StrCat("Settings > Webhook > New: this URL as the endpoint, payload default, and as "
+                      "its HMAC SHA1 Signature Token the HMAC secret you saved in Debrief",
+                      held, ". Debrief refuses deliveries without a valid X-Hub-Signature."),
+         where.webhook_url});
+    steps.push_back({"Add a trigger that calls it",
+                     "Make a Trigger with this condition and, as its action, perform: Webhook "
+                     "(the one above).",
+                     "Action is created or updated"});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     ZammadConfig cfg;

@@ -292,6 +292,54 @@ class Zendesk final : public spi::HelpdeskAdapter {
 class Factory final : public spi::HelpdeskAdapterFactory {
  public:
   std::string type() const override { return "zendesk"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return ZendeskConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    ZendeskConfig cfg;
+    if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
+    const v1::SecretRef& secret = cfg.signing_secret();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address Zendesk reaches Debrief at (such as https://debrief.example.com). "
+                       "The webhook URL is that address followed by this path.",
+                       where.webhook_url});
+    steps.push_back({"Create a webhook in Zendesk",
+                     "Admin Center > Apps and integrations > Webhooks > Create webhook > Zendesk "
+                     "events. Subscribe it to these events (others are accepted and ignored).",
+                     "Ticket created, Comment added, Status changed"});
+    steps.push_back({"Point the webhook at Debrief",
+                     "Endpoint URL: this URL, request method POST, request format JSON.",
+                     where.webhook_url});
+    steps.push_back({"Give Debrief the webhook's signing secret",
+                     absl::StrCat("Once the webhook is created, copy its signing secret from "
+                                  "Zendesk to where this adapter's signing secret is kept",
+                                  held,
+                                  ". Debrief refuses deliveries whose X-Zendesk-Webhook-Signature "
+                                  "it cannot verify."),
+                     ""});
+    // The app's Debrief URL: the public address, as agents' browsers reach it over https.
+    std::string app_url = "<the https:// address agents' browsers reach Debrief at>";
+    absl::string_view base = where.webhook_url;
+    if (where.public_url_known && absl::StartsWith(base, "https://") &&
+        absl::ConsumeSuffix(&base, absl::StrCat("/webhooks/", config.id())))
+      app_url = std::string(base);
+    steps.push_back(
+        {"Install the Debrief app (optional)",
+         "For Debrief's panel in the ticket sidebar, upload "
+         "/usr/share/debrief/apps/debrief-zendesk-app.zip in Admin Center > Apps and integrations "
+         "> Zendesk Support apps > Upload private app, with these settings. Then set this "
+         "adapter's app_installation_id and app_public_key (the PEM from Zendesk's GET "
+         "/api/v2/apps/{app_id}/public_key.pem) so agents are signed in.",
+         absl::StrCat("Debrief URL: ", app_url, "; Helpdesk id: ", config.id())});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     ZendeskConfig cfg;

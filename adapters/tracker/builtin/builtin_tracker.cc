@@ -348,6 +348,9 @@ class BuiltinTrackerImpl final : public BuiltinTracker {
 class BuiltinFactory final : public spi::TrackerAdapterFactory {
  public:
   std::string type() const override { return "builtin"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return BuiltinTrackerConfig::descriptor();
+  }
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     BuiltinTrackerConfig cfg;

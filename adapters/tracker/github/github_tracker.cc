@@ -425,6 +425,44 @@ class GitHub final : public spi::TrackerAdapter {
 class Factory final : public spi::TrackerAdapterFactory {
  public:
   std::string type() const override { return "github"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return GitHubConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    GitHubConfig cfg;
+    const bool parsed = settings::ParseSettings(config.settings(), &cfg, config.id()).ok();
+    if (!parsed) cfg.Clear();
+    const v1::SecretRef& secret = cfg.webhook_secret();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    if (parsed && !cfg.has_webhook_secret())
+      held = " (set this adapter's webhook_secret first: without it every webhook is refused)";
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address GitHub reaches Debrief at (such as https://debrief.example.com). "
+                       "The webhook URL is that address followed by this path.",
+                       where.webhook_url});
+    steps.push_back(
+        {"Create a repository webhook in GitHub",
+         absl::StrCat("On the repository ",
+                      cfg.repository().empty() ? "of the tasks" : cfg.repository(),
+                      " (and every repository a category routes tasks to), add a webhook with "
+                      "this payload URL and content type application/json."),
+         where.webhook_url});
+    steps.push_back({"Set its secret",
+                     absl::StrCat("Secret: the webhook secret you saved in Debrief", held,
+                                  ". Debrief checks X-Hub-Signature-256 with it."),
+                     ""});
+    steps.push_back({"Choose its events",
+                     "Send these events; Debrief answers others with 200 \"ignored\". A delivery "
+                     "makes Debrief read the issue back at once.",
+                     "Issues"});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     GitHubConfig cfg;

@@ -378,6 +378,46 @@ class Linear final : public spi::TrackerAdapter {
 class Factory final : public spi::TrackerAdapterFactory {
  public:
   std::string type() const override { return "linear"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return LinearConfig::descriptor();
+  }
+  std::vector<spi::SetupStep> Setup(const v1::AdapterConfig& config,
+                                    const spi::SetupContext& where) const override {
+    LinearConfig cfg;
+    const bool parsed = settings::ParseSettings(config.settings(), &cfg, config.id()).ok();
+    if (!parsed) cfg.Clear();
+    const v1::SecretRef& secret = cfg.webhook_secret();
+    std::string held;  // where the secret is kept, never the secret itself
+    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
+    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    if (parsed && !cfg.has_webhook_secret())
+      held = " (set this adapter's webhook_secret first: without it every webhook is refused)";
+    std::vector<spi::SetupStep> steps;
+    if (!where.public_url_known)
+      steps.push_back({"Set Debrief's public address",
+                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
+                       "address Linear reaches Debrief at (such as https://debrief.example.com). "
+                       "The webhook URL is that address followed by this path.",
+                       where.webhook_url});
+    steps.push_back(
+        {"Create a webhook in Linear",
+         absl::StrCat(
+             "On the team ", cfg.team_id().empty() ? "of the tasks" : cfg.team_id(),
+             " (and every team a category routes tasks to), make a webhook with this URL."),
+         where.webhook_url});
+    steps.push_back({"Subscribe it to issues",
+                     "Choose this resource; Debrief answers events about others with 200 "
+                     "\"ignored\".",
+                     "Issues"});
+    steps.push_back({"Give Debrief the webhook's signing secret",
+                     absl::StrCat("Copy the webhook's signing secret from Linear to where this "
+                                  "adapter's webhook secret is kept",
+                                  held,
+                                  ". Debrief checks Linear-Signature with it and refuses a "
+                                  "delivery more than a minute old, so keep the clocks in time."),
+                     ""});
+    return steps;
+  }
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     LinearConfig cfg;

@@ -392,6 +392,9 @@ class Redmine final : public spi::TrackerAdapter {
 class Factory final : public spi::TrackerAdapterFactory {
  public:
   std::string type() const override { return "redmine"; }
+  const google::protobuf::Descriptor* settings() const override {
+    return RedmineConfig::descriptor();
+  }
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const spi::AdapterContext& ctx) const override {
     RedmineConfig cfg;

@@ -16,6 +16,7 @@
 #include "debrief/spi/status.h"
 #include "debrief/spi/tracker_adapter.h"
 #include "debrief/v1/config.pb.h"
+#include "google/protobuf/descriptor.h"
 
 namespace debrief::spi {
 
@@ -34,6 +35,20 @@ struct AdapterContext {
   SecretFiles secret_files = SecretFiles::kRead;
 };
 
+// One thing to do on the vendor's side so that an adapter receives its webhooks (the console
+// and `debriefctl adapters add` show them after a save).
+struct SetupStep {
+  std::string title;   // "Create a webhook"
+  std::string detail;  // what to do and where, in the vendor's own words for its menus
+  std::string value;   // something to copy there (the URL, an event list); may be empty
+};
+
+// Where the adapter is reached, for its setup steps.
+struct SetupContext {
+  std::string webhook_url;  // http.public_url + the webhook path, or the path alone
+  bool public_url_known = false;
+};
+
 // Builds adapters of one type from their config. Factories are registered explicitly by
 // RegisterBuiltinAdapters() (adapters/register.h), called from main only.
 class HelpdeskAdapterFactory {
@@ -43,6 +58,14 @@ class HelpdeskAdapterFactory {
   // INVALID_ARGUMENT names the setting that is wrong.
   virtual absl::StatusOr<std::unique_ptr<HelpdeskAdapter>> Create(
       const v1::AdapterConfig& config, const AdapterContext& context) const = 0;
+  // Its settings message (adapters/KIND/TYPE/TYPE.proto): the admin console's form and
+  // debriefctl's prompts are made from it. nullptr: no form (the YAML only).
+  virtual const google::protobuf::Descriptor* settings() const { return nullptr; }
+  // What to do on the vendor's side for this adapter's webhooks; none when it takes none.
+  virtual std::vector<SetupStep> Setup(const v1::AdapterConfig& config,
+                                       const SetupContext& where) const {
+    return {};
+  }
 };
 
 class TrackerAdapterFactory {
@@ -51,6 +74,14 @@ class TrackerAdapterFactory {
   virtual std::string type() const = 0;
   virtual absl::StatusOr<std::unique_ptr<TrackerAdapter>> Create(
       const v1::AdapterConfig& config, const AdapterContext& context) const = 0;
+  // Its settings message (adapters/KIND/TYPE/TYPE.proto): the admin console's form and
+  // debriefctl's prompts are made from it. nullptr: no form (the YAML only).
+  virtual const google::protobuf::Descriptor* settings() const { return nullptr; }
+  // What to do on the vendor's side for this adapter's webhooks; none when it takes none.
+  virtual std::vector<SetupStep> Setup(const v1::AdapterConfig& config,
+                                       const SetupContext& where) const {
+    return {};
+  }
 };
 
 // Factories by type name. The core finds an adapter by name, never by #include. Registering
@@ -72,6 +103,12 @@ class AdapterRegistry {
   }
   std::vector<std::string> helpdesk_types() const { return Keys(helpdesks_); }
   std::vector<std::string> tracker_types() const { return Keys(trackers_); }
+  // The settings messages' comments: a serialized google.protobuf.FileDescriptorSet with
+  // source info, for the help text of the forms made from settings() (empty: no help).
+  void set_settings_docs(std::string file_descriptor_set) {
+    settings_docs_ = std::move(file_descriptor_set);
+  }
+  const std::string& settings_docs() const { return settings_docs_; }
 
  private:
   template <typename M, typename F>
@@ -94,6 +131,7 @@ class AdapterRegistry {
   std::map<std::string, std::unique_ptr<HelpdeskAdapterFactory>> helpdesks_;
   std::map<std::string, std::unique_ptr<TrackerAdapterFactory>> trackers_;
   absl::Status status_;
+  std::string settings_docs_;
 };
 
 }  // namespace debrief::spi

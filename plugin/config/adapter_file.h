@@ -1,0 +1,23 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "debrief/v1/config.pb.h"
+
+// One adapter's own file in conf_dir (config.proto's Config.conf_dir), written by the admin
+// console and `debriefctl adapters add`: the YAML a person would write by hand.
+namespace debrief::config {
+
+// `helpdesks:` or `trackers:` (by kind) with the one adapter, its settings as nested YAML,
+// after `note` as comment lines.
+std::string AdapterFileYaml(const std::string& kind, const v1::AdapterConfig& adapter,
+                            const std::string& note);
+
+// Writes `data` to `path` through a temporary file in the same folder, flushed, then renamed
+// over it: a reader sees the old file or the new one, never half of one. The file gets `mode`.
+absl::Status WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode);
+
+}  // namespace debrief::config

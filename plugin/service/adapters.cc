@@ -1,0 +1,492 @@
+// Admin: adapters checked, added, changed and removed without hand-written YAML. Each saved
+// adapter is a file of its own in conf_dir (<id>.yaml), its secrets files of their own (0600)
+// in data_dir/secrets; the configuration is then read again (Reload), and when that does not
+// apply, the files go back to what they were.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "base/log.h"
+#include "config/adapter_file.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/struct.pb.h"
+#include "service/service.h"
+#include "settings/settings.h"
+
+namespace debrief::service {
+namespace {
+
+namespace fs = std::filesystem;
+namespace pb = google::protobuf;
+
+// Saves and removals, one at a time across every engine a reload makes.
+std::mutex& FilesMu() {
+  static std::mutex* mu = new std::mutex();
+  return *mu;
+}
+
+bool ValidId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!(absl::ascii_isalnum(c) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+// The comments of the settings messages (a FileDescriptorSet with source info), by file and
+// location path.
+class Docs {
+ public:
+  explicit Docs(const std::string& serialized) { set_.ParseFromString(serialized); }
+
+  // A message's comment; for a file's top message without one, the comment above the file's
+  // `package` line ("Settings of the `redmine` tracker adapter: ...").
+  std::string Of(const pb::Descriptor* m) const {
+    std::string text = Find(m->file()->name(), PathOf(m));
+    if (text.empty() && m->containing_type() == nullptr)
+      text = Find(m->file()->name(), {pb::FileDescriptorProto::kPackageFieldNumber});
+    return text;
+  }
+  std::string Of(const pb::FieldDescriptor* f) const {
+    std::vector<int> path = PathOf(f->containing_type());
+    path.push_back(pb::DescriptorProto::kFieldFieldNumber);
+    path.push_back(f->index());
+    return Find(f->file()->name(), path);
+  }
+
+ private:
+  static std::vector<int> PathOf(const pb::Descriptor* m) {
+    std::vector<int> path;
+    if (m->containing_type() != nullptr) {
+      path = PathOf(m->containing_type());
+      path.push_back(pb::DescriptorProto::kNestedTypeFieldNumber);
+    } else {
+      path.push_back(pb::FileDescriptorProto::kMessageTypeFieldNumber);
+    }
+    path.push_back(m->index());
+    return path;
+  }
+
+  std::string Find(const std::string& file, const std::vector<int>& path) const {
+    for (const pb::FileDescriptorProto& f : set_.file()) {
+      if (f.name() != file) continue;
+      for (const pb::SourceCodeInfo::Location& loc : f.source_code_info().location()) {
+        if (!std::equal(loc.path().begin(), loc.path().end(), path.begin(), path.end())) continue;
+        // Comment lines joined into one text: proto comments wrap at the column limit.
+        std::vector<std::string> lines;
+        for (const std::string* part : {&loc.leading_comments(), &loc.trailing_comments()})
+          for (absl::string_view l : absl::StrSplit(*part, '\n')) {
+            l = absl::StripAsciiWhitespace(l);
+            if (!l.empty()) lines.emplace_back(l);
+          }
+        return absl::StrJoin(lines, " ");
+      }
+    }
+    return "";
+  }
+
+  pb::FileDescriptorSet set_;
+};
+
+std::string TypeOf(const pb::FieldDescriptor* f) {
+  if (f->is_map()) return "map";
+  if (const pb::Descriptor* m = f->message_type()) {
+    if (m->full_name() == "debrief.v1.SecretRef") return "secret";
+    if (m->full_name() == "google.protobuf.Duration") return "duration";
+    return "group";
+  }
+  if (f->is_repeated()) return "list";
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return "bool";
+    case pb::FieldDescriptor::CPPTYPE_INT32:
+    case pb::FieldDescriptor::CPPTYPE_INT64:
+    case pb::FieldDescriptor::CPPTYPE_UINT32:
+    case pb::FieldDescriptor::CPPTYPE_UINT64:
+      return "int";
+    case pb::FieldDescriptor::CPPTYPE_FLOAT:
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+      return "number";
+    default:
+      return "string";
+  }
+}
+
+void AddFields(const pb::Descriptor* m, const Docs& docs, const std::string& prefix,
+               pb::RepeatedPtrField<v1::SettingField>* out) {
+  for (int i = 0; i < m->field_count(); ++i) {
+    const pb::FieldDescriptor* f = m->field(i);
+    v1::SettingField* s = out->Add();
+    s->set_name(f->name());
+    s->set_path(prefix.empty() ? f->name() : absl::StrCat(prefix, ".", f->name()));
+    s->set_type(TypeOf(f));
+    s->set_help(docs.Of(f));
+    if (s->type() == "group") AddFields(f->message_type(), docs, s->path(), s->mutable_fields());
+  }
+}
+
+// The settings field a dotted path names, or nullptr.
+const pb::FieldDescriptor* FieldAt(const pb::Descriptor* m, const std::string& path) {
+  const pb::FieldDescriptor* f = nullptr;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (m == nullptr) return nullptr;
+    f = m->FindFieldByName(std::string(part));
+    if (f == nullptr) f = m->FindFieldByCamelcaseName(std::string(part));
+    if (f == nullptr) return nullptr;
+    m = f->is_map() ? nullptr : f->message_type();
+  }
+  return f;
+}
+
+// Puts `value` at a dotted path of a settings Struct, making the groups on the way.
+void SetAt(pb::Struct& s, const std::string& path, pb::Value value) {
+  std::vector<std::string> parts = absl::StrSplit(path, '.');
+  pb::Struct* at = &s;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    pb::Value& v = (*at->mutable_fields())[parts[i]];
+    if (!v.has_struct_value()) v.mutable_struct_value();
+    at = v.mutable_struct_value();
+  }
+  (*at->mutable_fields())[parts.back()] = std::move(value);
+}
+
+pb::Value FileRef(const std::string& file) {
+  pb::Value v;
+  (*v.mutable_struct_value()->mutable_fields())["file"].set_string_value(file);
+  return v;
+}
+
+// Every typed secret names a secret setting of the type: no other path becomes a file name.
+absl::Status CheckSecretPaths(const v1::AdapterDraft& d, const pb::Descriptor* m) {
+  for (const auto& [path, value] : d.secrets()) {
+    const pb::FieldDescriptor* f = m == nullptr ? nullptr : FieldAt(m, path);
+    if (f == nullptr || TypeOf(f) != "secret")
+      return absl::InvalidArgumentError(absl::StrCat(
+          "secrets: \"", path, "\" is not a secret setting of type ", d.config().type()));
+    if (value.empty())
+      return absl::InvalidArgumentError(absl::StrCat("secrets: ", path, " is empty"));
+    if (value.size() > 16384 || value.find('\n') != std::string::npos ||
+        value.find('\0') != std::string::npos)
+      return absl::InvalidArgumentError(
+          absl::StrCat("secrets: ", path, " must be one line (at most 16 KiB)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteSecret(const std::string& path, const std::string& value) {
+  return config::WriteFileAtomically(path, value + "\n", 0600);
+}
+
+// A file's contents, or nullopt when it does not exist.
+std::optional<std::string> Existing(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::nullopt;
+  auto text = settings::ReadFile(path);
+  if (!text.ok()) return std::nullopt;
+  return *text;
+}
+
+}  // namespace
+
+std::string Service::ManagedFile(const std::string& id) const {
+  if (d_.config.conf_dir().empty() || !ValidId(id)) return "";
+  const std::string path = absl::StrCat(d_.config.conf_dir(), "/", id, ".yaml");
+  std::error_code ec;
+  return fs::exists(path, ec) ? path : "";
+}
+
+absl::StatusOr<v1::ListAdapterTypesResponse> Service::ListAdapterTypes(
+    const v1::ListAdapterTypesRequest&) {
+  if (d_.registry == nullptr)
+    return absl::FailedPreconditionError("this process has no adapter types");
+  const Docs docs(d_.registry->settings_docs());
+  v1::ListAdapterTypesResponse res;
+  auto add = [&](const std::string& type, const std::string& kind, const pb::Descriptor* m) {
+    v1::AdapterType* t = res.add_types();
+    t->set_type(type);
+    t->set_kind(kind);
+    if (m == nullptr) return;
+    t->set_help(docs.Of(m));
+    AddFields(m, docs, "", t->mutable_fields());
+  };
+  for (const std::string& type : d_.registry->helpdesk_types())
+    add(type, "helpdesk", d_.registry->helpdesk(type)->settings());
+  for (const std::string& type : d_.registry->tracker_types())
+    add(type, "tracker", d_.registry->tracker(type)->settings());
+  return res;
+}
+
+absl::StatusOr<v1::CheckAdapterResponse> Service::CheckAdapter(const v1::CheckAdapterRequest& req) {
+  absl::Status s;
+  if (req.has_draft()) {
+    s = CheckDraft(req.draft());  // a draft that makes no adapter fails the check, saying why
+  } else if (auto h = d_.helpdesks.find(req.id()); h != d_.helpdesks.end()) {
+    s = h->second->Check();
+  } else if (auto t = d_.trackers.find(req.id()); t != d_.trackers.end()) {
+    s = t->second->Check(d_.policy.CategoriesOf(req.id()));
+  } else {
+    return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
+  }
+  v1::CheckAdapterResponse res;
+  res.set_ok(s.ok());
+  res.set_message(s.ok() ? "ok" : std::string(s.message()));
+  return res;
+}
+
+absl::Status Service::CheckDraft(const v1::AdapterDraft& draft) {
+  if (d_.registry == nullptr || d_.http == nullptr)
+    return absl::FailedPreconditionError("this process cannot check adapters");
+  const v1::AdapterConfig& c = draft.config();
+  const spi::HelpdeskAdapterFactory* hf = d_.registry->helpdesk(c.type());
+  const spi::TrackerAdapterFactory* tf = d_.registry->tracker(c.type());
+  if (draft.kind() == "helpdesk") tf = nullptr;
+  if (draft.kind() == "tracker") hf = nullptr;
+  if (hf == nullptr && tf == nullptr)
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no ", draft.kind().empty() ? "adapter" : draft.kind(), " type \"", c.type(), "\""));
+  if (!ValidId(c.id()))
+    return absl::InvalidArgumentError(
+        "id: use 1 to 64 letters, digits, - and _ (it appears in URLs and file names)");
+  if (absl::Status s = CheckSecretPaths(draft, hf ? hf->settings() : tf->settings()); !s.ok())
+    return s;
+  // The typed secrets go to files of a private folder for the adapter to read, then away.
+  v1::AdapterConfig config = c;
+  std::string folder;
+  if (!draft.secrets().empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "debrief-draft-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return absl::InternalError("cannot make a private folder for the draft's secrets");
+    folder = tmpl;
+  }
+  absl::Cleanup remove = [&folder] {
+    std::error_code ec;
+    if (!folder.empty()) fs::remove_all(folder, ec);
+  };
+  int n = 0;
+  for (const auto& [path, value] : draft.secrets()) {
+    const std::string file = absl::StrCat(folder, "/", n++);
+    if (absl::Status s = WriteSecret(file, value); !s.ok()) return s;
+    SetAt(*config.mutable_settings(), path, FileRef(file));
+  }
+  spi::AdapterContext ctx{*d_.http, d_.clock, d_.config.data_dir(),
+                          spi::AdapterContext::SecretFiles::kCheck};
+  if (hf != nullptr) {
+    auto a = hf->Create(config, ctx);
+    if (!a.ok()) return absl::InvalidArgumentError(a.status().message());
+    return (*a)->Check();
+  }
+  auto a = tf->Create(config, ctx);
+  if (!a.ok()) return absl::InvalidArgumentError(a.status().message());
+  return (*a)->Check(d_.policy.CategoriesOf(c.id()));
+}
+
+v1::AdapterSetup Service::SetupOf(const std::string& kind, const v1::AdapterConfig& config) const {
+  v1::AdapterSetup out;
+  out.set_webhook_path(absl::StrCat("/webhooks/", config.id()));
+  const std::string public_url(absl::StripSuffix(d_.config.http().public_url(), "/"));
+  if (!public_url.empty()) out.set_webhook_url(absl::StrCat(public_url, out.webhook_path()));
+  spi::SetupContext where{public_url.empty() ? out.webhook_path() : out.webhook_url(),
+                          !public_url.empty()};
+  std::vector<spi::SetupStep> steps;
+  if (d_.registry != nullptr) {
+    if (kind == "helpdesk") {
+      if (const auto* f = d_.registry->helpdesk(config.type())) steps = f->Setup(config, where);
+    } else if (const auto* f = d_.registry->tracker(config.type())) {
+      steps = f->Setup(config, where);
+    }
+  }
+  if (kind == "tracker" && steps.empty()) {  // a tracker that takes no webhooks: nothing to do
+    out.clear_webhook_path();
+    out.clear_webhook_url();
+  }
+  for (spi::SetupStep& s : steps) {
+    v1::SetupStep* o = out.add_steps();
+    o->set_title(std::move(s.title));
+    o->set_detail(std::move(s.detail));
+    o->set_value(std::move(s.value));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::GetAdapterSetupResponse> Service::GetAdapterSetup(
+    const v1::GetAdapterSetupRequest& req) {
+  v1::GetAdapterSetupResponse res;
+  for (const auto& h : d_.config.helpdesks())
+    if (h.id() == req.id()) {
+      *res.mutable_setup() = SetupOf("helpdesk", h);
+      return res;
+    }
+  for (const auto& t : d_.config.trackers())
+    if (t.id() == req.id()) {
+      *res.mutable_setup() = SetupOf("tracker", t);
+      return res;
+    }
+  return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
+}
+
+absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapterRequest& req) {
+  v1::AdapterDraft draft = req.draft();
+  v1::AdapterConfig& c = *draft.mutable_config();
+  if (d_.registry == nullptr || !d_.reload)
+    return absl::FailedPreconditionError("this process cannot save adapters");
+  if (d_.config.conf_dir().empty())
+    return absl::FailedPreconditionError(
+        "debriefd was started without a configuration file: there is no conf_dir to save into");
+  if (!ValidId(c.id()))
+    return absl::InvalidArgumentError(
+        "id: use 1 to 64 letters, digits, - and _ (it appears in URLs and file names)");
+  if (draft.kind().empty())
+    draft.set_kind(d_.registry->helpdesk(c.type()) != nullptr ? "helpdesk" : "tracker");
+  if (draft.kind() != "helpdesk" && draft.kind() != "tracker")
+    return absl::InvalidArgumentError("kind: helpdesk or tracker");
+  const pb::Descriptor* schema = nullptr;
+  if (draft.kind() == "helpdesk" && d_.registry->helpdesk(c.type()) != nullptr)
+    schema = d_.registry->helpdesk(c.type())->settings();
+  else if (draft.kind() == "tracker" && d_.registry->tracker(c.type()) != nullptr)
+    schema = d_.registry->tracker(c.type())->settings();
+  else
+    return absl::InvalidArgumentError(
+        absl::StrCat("no ", draft.kind(), " type \"", c.type(), "\""));
+  if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
+  std::lock_guard<std::mutex> one_at_a_time(FilesMu());
+  const std::string file = absl::StrCat(d_.config.conf_dir(), "/", c.id(), ".yaml");
+  const std::optional<std::string> before = Existing(file);
+  bool configured = false;
+  for (const auto* list : {&d_.config.helpdesks(), &d_.config.trackers()})
+    for (const auto& a : *list) configured = configured || a.id() == c.id();
+  if (configured && !before)
+    return absl::FailedPreconditionError(absl::StrCat(
+        "adapter ", c.id(), " is written in ", d_.config_file,
+        "; change it there (the console and debriefctl manage the adapters of conf_dir)"));
+  if ((configured || before) && !req.replace())
+    return absl::AlreadyExistsError(
+        absl::StrCat("adapter ", c.id(), " exists; to change it, save with replace"));
+
+  v1::SaveAdapterResponse res;
+  if (req.skip_check()) {
+    res.set_check("skipped");
+  } else {
+    absl::Status check = CheckDraft(draft);
+    if (!check.ok())
+      return absl::FailedPreconditionError(
+          absl::StrCat("the check failed, nothing was saved: ", check.message()));
+    res.set_check("ok");
+  }
+
+  // Secrets into data_dir/secrets/<id>.<path> (0600), referenced from the settings.
+  const std::string secrets_dir = absl::StrCat(d_.config.data_dir(), "/secrets");
+  std::error_code ec;
+  if (!draft.secrets().empty()) {
+    fs::create_directories(secrets_dir, ec);
+    chmod(secrets_dir.c_str(), 0700);
+  }
+  std::map<std::string, std::optional<std::string>> secret_before;
+  auto restore = [&] {
+    for (const auto& [path, old] : secret_before) {
+      if (old)
+        (void)WriteSecret(path, std::string(absl::StripSuffix(*old, "\n")));
+      else
+        fs::remove(path, ec);
+    }
+    if (before)
+      (void)config::WriteFileAtomically(file, *before, 0640);
+    else
+      fs::remove(file, ec);
+  };
+  for (const auto& [path, value] : draft.secrets()) {
+    const std::string name = absl::StrCat(c.id(), ".", path);
+    const std::string full = absl::StrCat(secrets_dir, "/", name);
+    secret_before[full] = Existing(full);
+    if (absl::Status s = WriteSecret(full, value); !s.ok()) {
+      restore();
+      return s;
+    }
+    SetAt(*c.mutable_settings(), path, FileRef(absl::StrCat("secrets/", name)));
+    res.add_secret_files(full);
+  }
+  const std::string note = absl::StrCat(
+      absl::AsciiStrToUpper(draft.kind().substr(0, 1)), draft.kind().substr(1), " ", c.id(), " (",
+      c.type(), "), saved ",
+      absl::FormatTime("%Y-%m-%d %H:%M UTC", d_.clock.Now(), absl::UTCTimeZone()),
+      ".\n"
+      "Written by the admin console or debriefctl adapters (the audit log says who). Edit it\n"
+      "by hand or with either; its secrets are in the files named (0600, in data_dir).\n"
+      "debriefctl reload (or SIGHUP) applies a change made by hand.");
+  fs::create_directories(d_.config.conf_dir(), ec);
+  if (absl::Status s =
+          config::WriteFileAtomically(file, config::AdapterFileYaml(draft.kind(), c, note), 0640);
+      !s.ok()) {
+    restore();
+    return s;
+  }
+  auto reload = d_.reload(v1::ReloadRequest());
+  if (!reload.ok() || !reload->applied()) {
+    restore();
+    if (!reload.ok())
+      return absl::Status(reload.status().code(),
+                          absl::StrCat("not saved: ", reload.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("not saved: the configuration file has changes only a restart applies (",
+                     absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
+  }
+  base::log::Info("admin", "adapter saved",
+                  {{"adapter", c.id()}, {"type", c.type()}, {"file", file}});
+  res.set_file(file);
+  *res.mutable_reload() = std::move(*reload);
+  *res.mutable_setup() = SetupOf(draft.kind(), c);
+  return res;
+}
+
+absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
+    const v1::RemoveAdapterRequest& req) {
+  if (!d_.reload) return absl::FailedPreconditionError("this process cannot remove adapters");
+  if (!ValidId(req.id()))
+    return absl::InvalidArgumentError(absl::StrCat("no adapter \"", req.id(), "\""));
+  std::lock_guard<std::mutex> one_at_a_time(FilesMu());
+  const std::string file = ManagedFile(req.id());
+  if (file.empty()) {
+    for (const auto* list : {&d_.config.helpdesks(), &d_.config.trackers()})
+      for (const auto& a : *list)
+        if (a.id() == req.id())
+          return absl::FailedPreconditionError(absl::StrCat("adapter ", req.id(), " is written in ",
+                                                            d_.config_file, "; remove it there"));
+    return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
+  }
+  const std::optional<std::string> before = Existing(file);
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot remove ", file, ": ", ec.message()));
+  auto reload = d_.reload(v1::ReloadRequest());
+  if (!reload.ok() || !reload->applied()) {
+    if (before) (void)config::WriteFileAtomically(file, *before, 0640);
+    if (!reload.ok())
+      return absl::Status(reload.status().code(),
+                          absl::StrCat("not removed: ", reload.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("not removed: the configuration file has changes only a restart applies (",
+                     absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
+  }
+  // Its secret files go with it.
+  const std::string prefix = absl::StrCat(req.id(), ".");
+  for (const auto& e : fs::directory_iterator(absl::StrCat(d_.config.data_dir(), "/secrets"), ec))
+    if (absl::StartsWith(e.path().filename().string(), prefix)) fs::remove(e.path(), ec);
+  base::log::Info("admin", "adapter removed", {{"adapter", req.id()}, {"file", file}});
+  v1::RemoveAdapterResponse res;
+  *res.mutable_reload() = std::move(*reload);
+  return res;
+}
+
+}  // namespace debrief::service
