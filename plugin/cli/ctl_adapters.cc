@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -201,31 +203,46 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
   std::cerr << type.kind() << " " << type.type() << ": "
             << (type.help().empty() ? "" : Wrapped(type.help(), "").c_str())
             << "Press Enter to leave a setting unset (its default applies).\n\n";
-  std::vector<const v1::SettingField*> all;
-  Flatten(type.fields(), all);
-  for (const v1::SettingField* f : all) {
-    if (given.contains(f->path())) continue;
-    std::cerr << f->path() << " (" << f->type() << ")\n" << Wrapped(f->help(), "  ");
-    if (f->type() == "secret") {
-      std::string v = Ask(type.kind() == "helpdesk" ? "  value (hidden; \"generate\" makes one): "
-                                                    : "  value (hidden): ",
-                          true);
-      if (v == "generate") {
-        v = Generated();
-        generated.emplace_back(f->path(), v);
+  // Groups of settings (the generic helpdesk's JSON pointers, a write-back) are asked into
+  // only when the person wants to set them.
+  std::function<absl::Status(const pb::RepeatedPtrField<v1::SettingField>&)> ask_all =
+      [&](const pb::RepeatedPtrField<v1::SettingField>& fields) -> absl::Status {
+    for (const v1::SettingField& field : fields) {
+      const v1::SettingField* f = &field;
+      if (given.contains(f->path())) continue;
+      std::cerr << f->path() << " (" << f->type() << ")\n" << Wrapped(f->help(), "  ");
+      if (f->type() == "group") {
+        std::vector<std::string> names;
+        for (const auto& g : f->fields()) names.push_back(g.name());
+        std::cerr << Wrapped(absl::StrCat("settings: ", absl::StrJoin(names, ", ")), "  ");
+        const std::string yes = absl::AsciiStrToLower(Ask("  value (y sets them): ", false));
+        if (yes == "y" || yes == "yes")
+          if (absl::Status s = ask_all(f->fields()); !s.ok()) return s;
+        continue;
       }
-      if (!v.empty()) (*draft.mutable_secrets())[f->path()] = v;
-      continue;
+      if (f->type() == "secret") {
+        std::string v = Ask(type.kind() == "helpdesk" ? "  value (hidden; \"generate\" makes one): "
+                                                      : "  value (hidden): ",
+                            true);
+        if (v == "generate") {
+          v = Generated();
+          generated.emplace_back(f->path(), v);
+        }
+        if (!v.empty()) (*draft.mutable_secrets())[f->path()] = v;
+        continue;
+      }
+      const std::string hint = f->type() == "list"  ? " (comma-separated)"
+                               : f->type() == "map" ? " (KEY=VALUE, comma-separated)"
+                                                    : "";
+      std::string v = Ask(absl::StrCat("  value", hint, ": "), false);
+      if (v.empty()) continue;
+      auto value = ValueOf(*f, v);
+      if (!value.ok()) return value.status();
+      SetAt(settings, f->path(), *std::move(value));
     }
-    const std::string hint = f->type() == "list"  ? " (comma-separated)"
-                             : f->type() == "map" ? " (KEY=VALUE, comma-separated)"
-                                                  : "";
-    std::string v = Ask(absl::StrCat("  value", hint, ": "), false);
-    if (v.empty()) continue;
-    auto value = ValueOf(*f, v);
-    if (!value.ok()) return value.status();
-    SetAt(settings, f->path(), *std::move(value));
-  }
+    return absl::OkStatus();
+  };
+  if (absl::Status s = ask_all(type.fields()); !s.ok()) return s;
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -737,6 +738,41 @@ TEST_F(RequestTrackerAndRedmine, AgentOpensThePanelOnRTsTicketPage) {
   std::string browser_out;
   EXPECT_EQ(RunCommand(run, &browser_out), 0) << browser_out;
   Step("panel: done");
+}
+
+// An admin adds a second Redmine tracker with debriefctl, against the real Redmine: a wrong
+// key fails the check with Redmine's answer and saves nothing; the right one is checked, saved
+// into conf_dir and running at once; then it is removed.
+TEST_F(RequestTrackerAndRedmine, AdminAddsARedmineTrackerWithDebriefctl) {
+  debriefd_ = std::make_unique<Debriefd>(dir_.path(), RawConfig{Config("{interval: 0s}")});
+  std::string out;
+  ASSERT_TRUE(debriefd_->Start(&out)) << out;
+  const std::string add = absl::StrCat(
+      debriefd_->ctl(), " adapters add redmine --id redmine2 --set url=", env_["REDMINE_URL"],
+      " --set project=", env_["REDMINE_PROJECT"]);
+
+  Step("adapters add: a wrong key");
+  EXPECT_NE(RunCommand(absl::StrCat(add, " --secret api_key=0123456789abcdef0123"), &out), 0);
+  EXPECT_THAT(out, HasSubstr("the check failed, nothing was saved"));
+  EXPECT_THAT(out, HasSubstr("401"));
+  EXPECT_THAT(out, Not(HasSubstr("0123456789abcdef0123")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("conf.d/redmine2.yaml")));
+
+  Step("adapters add: the right key");
+  ASSERT_EQ(
+      RunCommand(absl::StrCat(add, " --secret api_key=@", env_["REDMINE_DEBRIEF_KEY_FILE"]), &out),
+      0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("\"check\": \"ok\""));
+  const std::string yaml = Slurp(dir_.file("conf.d/redmine2.yaml"));
+  EXPECT_THAT(yaml, HasSubstr("api_key: {file: secrets/redmine2.api_key}"));
+  EXPECT_THAT(yaml, HasSubstr(absl::StrCat("project: ", env_["REDMINE_PROJECT"])));
+  ASSERT_EQ(RunCommand(absl::StrCat(debriefd_->ctl(), " adapters check redmine2"), &out), 0) << out;
+
+  Step("adapters remove");
+  ASSERT_EQ(RunCommand(absl::StrCat(debriefd_->ctl(), " adapters remove redmine2"), &out), 0)
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("conf.d/redmine2.yaml")));
 }
 
 }  // namespace

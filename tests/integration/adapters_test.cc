@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "integration/debriefd_process.h"
 
@@ -231,6 +232,84 @@ TEST(Adapters, AFailingCheckOrReloadChangesNothing) {
   EXPECT_FALSE(s.ok());
   EXPECT_TRUE(absl::StrContains(s.error_message(), "extra.yaml")) << s.error_message();
   EXPECT_TRUE(absl::StrContains(s.error_message(), "loop")) << s.error_message();
+}
+
+}  // namespace
+}  // namespace debrief::testing
+
+namespace debrief::testing {
+namespace {
+
+// debriefctl adapters add with flags (a script) and in a terminal (questions, a secret
+// generated and shown once), edit, and remove.
+TEST(Adapters, DebriefctlAddsWithFlagsAndInATerminal) {
+  TempDir dir;
+  Debriefd d(dir.path());
+  std::string out;
+  ASSERT_TRUE(d.Start(&out)) << out;
+
+  const std::string secret_file = dir.file("typed-secret");
+  std::ofstream(secret_file) << kWebhookSecret << "\n";
+  ASSERT_EQ(RunCommand(absl::StrCat(d.ctl(), " -o json adapters add generic --id flags1 ",
+                                    "--secret secret=@", secret_file,
+                                    " --set timestamp_header=X-Debrief-Timestamp",
+                                    " --set delivery_id_header=X-Debrief-Delivery"),
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "\"webhook_path\": \"/webhooks/flags1\"")) << out;
+  EXPECT_FALSE(absl::StrContains(out, kWebhookSecret)) << out;
+  EXPECT_EQ(d.Post(TicketJson("F1", "Hello", "hello", "c1"), "f-1", "", "flags1")->status, 202);
+
+  // Edit keeps what it is not told, the secret's file among it.
+  ASSERT_EQ(RunCommand(absl::StrCat(d.ctl(), " -o json adapters edit flags1 ",
+                                    "--set events=ticket.opened=created,ticket.done=solved"),
+                       &out),
+            0)
+      << out;
+  const std::string yaml = Slurp(dir.file("conf.d/flags1.yaml"));
+  EXPECT_TRUE(absl::StrContains(yaml, "ticket.opened: created")) << yaml;
+  EXPECT_TRUE(absl::StrContains(yaml, "secret: {file: secrets/flags1.secret}")) << yaml;
+  EXPECT_TRUE(absl::StrContains(yaml, "timestamp_header: X-Debrief-Timestamp")) << yaml;
+  EXPECT_EQ(d.Post(TicketJson("F2", "Hello", "hello", "c1"), "f-2", "", "flags1")->status, 202);
+
+  // A check that fails says why, and saves nothing.
+  EXPECT_NE(RunCommand(absl::StrCat(d.ctl(), " adapters add redmine --id rm",
+                                    " --set url=http://127.0.0.1:1 --secret api_key=k"),
+                       &out),
+            0);
+  EXPECT_TRUE(absl::StrContains(out, "the check failed, nothing was saved")) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("conf.d/rm.yaml")));
+
+  // In a terminal: every setting asked, the secret generated and shown once, the write-back
+  // group set only when asked into.
+  ASSERT_EQ(RunCommand(absl::StrCat("python3 ", DEBRIEF_SOURCE_DIR, "/tests/cli/adapters_pty.py '",
+                                    R"({"secret": "generate", "write_back": "y", )",
+                                    R"("write_back.method": "PUT"}' -- )", d.ctl(),
+                                    " adapters add generic --id desk"),
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "HMAC-SHA256 key")) << out;  // the setting's help
+  const size_t at = out.find("secret (generated; shown this once");
+  ASSERT_NE(at, std::string::npos) << out;
+  const size_t line = out.find('\n', at);
+  const std::string generated(absl::StripAsciiWhitespace(out.substr(line + 1, 66)));
+  ASSERT_EQ(generated.size(), 64u) << out;
+  const std::string desk = Slurp(dir.file("conf.d/desk.yaml"));
+  EXPECT_TRUE(absl::StrContains(desk, "method: PUT")) << desk;
+  EXPECT_FALSE(absl::StrContains(desk, generated)) << desk;
+  const std::string body = TicketJson("D1", "Hello", "hello", "c1");
+  auto r =
+      d.PostTo("/webhooks/desk", body,
+               {{"Content-Type", "application/json"},
+                {"X-Debrief-Signature",
+                 adapters::HexEncode(adapters::Hmac(adapters::Digest::kSha256, generated, body))}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 202) << r->body;
+
+  ASSERT_EQ(RunCommand(absl::StrCat(d.ctl(), " adapters remove desk"), &out), 0) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("conf.d/desk.yaml")));
 }
 
 }  // namespace
