@@ -84,6 +84,13 @@ commented example.
   `categories:` list and may set `review_threshold:`; its categories are added after any
   written inline, its `review_threshold` applies when the config sets none, and it cannot name
   another file.
+- `conf_dir` (default `conf.d` in `data_dir`) holds one file per adapter, read after the main
+  file in name order: each has a `helpdesks:` or `trackers:` list written as in the main file,
+  and nothing else (any other key is an error naming the file). The admin console and
+  `debriefctl adapters add` write there (`<id>.yaml`, secrets as `{file: secrets/<id>.<setting>}`
+  in `data_dir`, mode 0600), then reload; these files can be edited by hand like any other, and
+  an adapter written in the main file stays the main file's (the console shows it, but does not
+  change or remove it). See [Adding and changing adapters](admin.md#adding-and-changing-adapters).
 
 ## Checks made at start
 
