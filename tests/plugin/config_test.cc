@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+#include "config/adapter_file.h"
 #include "mocks/spi_mocks.h"
 #include "settings/settings.h"
 
@@ -205,6 +207,66 @@ TEST(Config, ParsesDurations) {
   EXPECT_EQ(*ParseHumanDuration("1h30m"), absl::Minutes(90));
   EXPECT_EQ(*ParseHumanDuration("2w"), absl::Hours(24 * 14));
   EXPECT_FALSE(ParseHumanDuration("5 parsecs").ok());
+}
+
+}  // namespace
+}  // namespace debrief::config
+
+namespace debrief::config {
+namespace {
+
+// The file the console writes for an adapter reads back as the same settings, whatever the
+// strings hold (YAML's own syntax, words YAML would take for null or booleans, other scripts).
+TEST(Config, AnAdapterFileReadsBackAsTheSameSettings) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("debrief-conf-", getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir / "conf.d");
+  v1::AdapterConfig a;
+  a.set_id("shop");
+  a.set_type("generic");
+  auto& f = *a.mutable_settings()->mutable_fields();
+  const std::vector<std::string> hostile = {
+      "null",      "~",          "yes",         "no",        "true",
+      "0x10",      "1e3",        "- item",      "a: b",      "#not a comment",
+      "  leading", "trailing  ", "\"quoted\"",  "'single'",  "{flow}",
+      "[list]",    "& anchor",   "* alias",     "! tag",     "%directive",
+      "@at",       "`tick`",     "line\nbreak", "tab\there", "ünïcødé ✓",
+      "日本語",    "",           "|",           ">"};
+  for (size_t i = 0; i < hostile.size(); ++i) f[absl::StrCat("k", i)].set_string_value(hostile[i]);
+  f["n"].set_number_value(42);
+  f["b"].set_bool_value(true);
+  (*f["ref"].mutable_struct_value()->mutable_fields())["file"].set_string_value("secrets/x y");
+  auto* list = f["l"].mutable_list_value();
+  list->add_values()->set_string_value("a, b");
+  list->add_values()->set_string_value("null");
+  (*f["m"].mutable_struct_value()->mutable_fields())["ticket.created"].set_string_value("created");
+  std::ofstream(dir / "conf.d" / "shop.yaml")
+      << AdapterFileYaml("helpdesk", a, "a note\nover two lines");
+  std::ofstream(dir / "debrief.yaml") << "{}\n";
+  auto c = LoadConfig((dir / "debrief.yaml").string());
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->helpdesks_size(), 1);
+  EXPECT_EQ(c->conf_dir(), (dir / "conf.d").string());
+  const auto& back = c->helpdesks(0).settings().fields();
+  for (size_t i = 0; i < hostile.size(); ++i) {
+    const std::string k = absl::StrCat("k", i);
+    ASSERT_TRUE(back.contains(k)) << k;
+    EXPECT_EQ(back.at(k).string_value(), hostile[i]) << k;
+  }
+  EXPECT_EQ(back.at("n").string_value(), "42");  // scalars come back as text, read by type
+  EXPECT_EQ(back.at("b").string_value(), "true");
+  EXPECT_EQ(back.at("ref").struct_value().fields().at("file").string_value(), "secrets/x y");
+  ASSERT_EQ(back.at("l").list_value().values_size(), 2);
+  EXPECT_EQ(back.at("l").list_value().values(1).string_value(), "null");
+  EXPECT_EQ(back.at("m").struct_value().fields().at("ticket.created").string_value(), "created");
+
+  // Anything besides adapters in conf_dir is refused, naming the file.
+  std::ofstream(dir / "conf.d" / "z.yaml") << "loop: {quotes: 2}\n";
+  auto refused = LoadConfig((dir / "debrief.yaml").string());
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()), ::testing::HasSubstr("z.yaml"));
+  fs::remove_all(dir);
 }
 
 }  // namespace
