@@ -10,6 +10,8 @@
 //   DEBRIEF_NOTES_PEER          notes_peer.py: the shop helpdesk's write-back endpoint, refusing
 //                               until told otherwise
 //   DEBRIEF_CONFIG_FILE         debriefd's configuration file, which the reload test edits
+//   DEBRIEF_DATA_DIR            debriefd's data_dir: the adapters saved from the console are
+//                               in its conf.d, their secrets in files beside them
 //
 // What an admin does: signs in, checks an adapter, reads the dead letters; sees the shop
 // helpdesk's write-backs refused (its last error and refusals in the adapters' table, the
@@ -18,13 +20,17 @@
 // reads the taxonomy, the running configuration, in which no secret appears, and the audit
 // log of all this; reloads the configuration: a broken file is refused with its reason and
 // changes nothing, a valid one changes a threshold while webhooks keep arriving, every one
-// acknowledged and processed. A lead's token opens no admin page and no Admin call. Browser: Debian's
+// acknowledged and processed; adds a generic helpdesk through the form (its signing secret
+// generated, tested, saved into its own conf.d file with the secret in a 0600 file, shown once in
+// the setup steps), sees its first webhook verified and a forged one refused; a tracker that
+// cannot be reached fails its test and is not saved, with the reason; changes the helpdesk
+// (its secret kept) and removes it. A lead's token opens no admin page and no Admin call. Browser: Debian's
 // /usr/bin/chromium driven by playwright-core; axe-core.
 
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { checkAccessibility as axe, checkNarrow, launch, required as need, watch } from './lib.mjs';
 
@@ -37,6 +43,7 @@ const webhookSecret = readFileSync(required('DEBRIEF_WEBHOOK_SECRET_FILE'), 'utf
 const shots = required('DEBRIEF_SCREENSHOTS');
 const notesPeer = required('DEBRIEF_NOTES_PEER').replace(/\/+$/, '');
 const configFile = required('DEBRIEF_CONFIG_FILE');
+const dataDir = required('DEBRIEF_DATA_DIR');
 mkdirSync(shots, { recursive: true });
 
 let browser;
@@ -318,6 +325,230 @@ test('a reload: a broken file changes nothing and says why; a valid one applies 
   assert.deepEqual(problems, []);
 });
 
+// ---- Adding, changing and removing adapters ----
+
+const sample = readFileSync(new URL('../../deploy/samples/01-created-1001.json', import.meta.url), 'utf8');
+
+// A delivery to the generic helpdesk ID, signed with SECRET as its defaults want (HMAC-SHA256 of
+// the body, hex, in X-Debrief-Signature; no timestamp).
+async function genericTicket(id, ticketId, secret) {
+  const delivery = JSON.parse(sample);
+  delivery.ticket.id = ticketId;
+  delivery.ticket.url = `https://helpdesk.example/tickets/${ticketId}`;
+  const body = JSON.stringify(delivery);
+  return fetch(`${baseUrl}/webhooks/${id}`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Debrief-Signature': createHmac('sha256', secret).update(body).digest('hex'),
+    },
+    body,
+  });
+}
+
+async function listAdapters() {
+  const session = await (await post('session', {}, adminToken)).json();
+  const r = await post('Admin/ListAdapters', {}, session.token);
+  assert.equal(r.status, 200);
+  return (await r.json()).adapters ?? [];
+}
+
+const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
+
+// Where the adapter's YAML says its secret is: {file: PATH} (flow or block style), resolved
+// against data_dir.
+function secretFileOf(yaml, name) {
+  const m = new RegExp(`${name}:\\s*(?:\\{\\s*)?file:\\s*["']?([^\\s"',}]+)`).exec(yaml);
+  assert.ok(m, `${name} is a file reference:\n${yaml}`);
+  return isAbsolute(m[1]) ? m[1] : join(dataDir, m[1]);
+}
+
+const shop2File = join(dataDir, 'conf.d', 'shop2.yaml');
+let shop2Secret = '';
+let shop2SecretFile = '';
+
+test('an admin adds a helpdesk: the form, its test, the file it is saved in, its first webhook', async () => {
+  const section = page.locator('#adapters');
+  await section.getByRole('button', { name: 'Refresh' }).click();
+  const adapters = page.locator('#adapters-table');
+  // Adapters of the main file are changed there: no Edit, no Remove.
+  const support = adapters.locator('tr', { has: page.getByRole('rowheader', { name: 'support', exact: true }) });
+  await support.getByText('In debrief.yaml').waitFor();
+  assert.equal(await section.getByRole('button', { name: 'Edit support' }).count(), 0);
+  assert.equal(await section.getByRole('button', { name: 'Remove support' }).count(), 0);
+
+  await section.getByRole('button', { name: 'Add an adapter' }).click();
+  const form = page.locator('#adapter-form-panel');
+  await form.getByRole('heading', { name: 'Add an adapter' }).waitFor();
+  assert.equal(await focusedId(), 'adapter-form-heading', 'the focus moves to the form');
+  const type = form.getByLabel('Helpdesk or tracker');
+  await type.locator('optgroup[label="Helpdesks"] option[value="helpdesk/generic"]').waitFor({ state: 'attached' });
+  await type.locator('optgroup[label="Trackers"] option[value="tracker/redmine"]').waitFor({ state: 'attached' });
+  await type.selectOption('helpdesk/generic');
+  await form.getByLabel('Id', { exact: true }).fill('shop 2');
+  await form.getByRole('button', { name: 'Test connection' }).click();
+  await form.getByRole('alert').getByText('The id takes letters, digits, - and _ only.').first().waitFor();
+  await form.getByLabel('Id', { exact: true }).fill('shop2');
+
+  // The settings, from the type's settings message: labelled, described, typed.
+  const secret = form.locator('#adapter-field-secret');
+  assert.equal(await secret.getAttribute('type'), 'password');
+  assert.equal(await secret.getAttribute('autocomplete'), 'new-password');
+  assert.match(await form.locator('label[for="adapter-field-secret"]').innerText(), /^Secret \(required\)/);
+  assert.match(await form.locator(`#${await secret.getAttribute('aria-describedby').then((d) => d.split(' ')[0])}`).innerText(), /HMAC-SHA256/);
+  assert.equal(await form.locator('#adapter-field-replay_window').getAttribute('placeholder'), 'Default: 5m');
+  assert.equal(await form.locator('#adapter-field-events').evaluate((e) => e.tagName), 'TEXTAREA');
+  const writeBack = form.locator('details', { has: page.getByText('Write back', { exact: true }) });
+  assert.equal(await writeBack.evaluate((d) => d.open), false, 'an optional group starts closed');
+  assert.equal(await form.getByRole('button', { name: 'Generate secret' }).count(), 1);
+  assert.equal(await form.getByRole('button', { name: /^Generate/ }).count(), 1, 'no Generate for a token the helpdesk issues');
+  await form.getByRole('button', { name: 'Generate secret' }).click();
+  assert.match(await secret.inputValue(), /^[0-9a-f]{64}$/);
+  await form.getByText('A new random secret is in the field.').waitFor();
+  await form.locator('#adapter-field-delivery_id_header').fill('X-Debrief-Delivery');
+
+  await form.getByRole('button', { name: 'Test connection' }).click();
+  const outcome = form.locator('#adapter-form-outcome');
+  await outcome.getByText(/^Connection OK/).waitFor();
+  assert.equal(await outcome.getAttribute('role'), 'status');
+  await page.screenshot({ path: join(shots, 'admin-adapter-form.png'), fullPage: true });
+  await checkAccessibility('admin, adding an adapter');
+  await checkNarrow(page, shots, 'admin-adapter-form-320');
+
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  const setup = page.locator('#adapter-setup');
+  await setup.getByRole('heading', { name: 'shop2 is saved: set up its webhooks' }).waitFor();
+  assert.equal(await focusedId(), 'adapter-setup-heading', 'the focus moves to the setup panel');
+  assert.equal(await form.count(), 0, 'the form closes');
+  await setup.getByText(`${baseUrl}/webhooks/shop2`, { exact: true }).waitFor();
+  await setup.getByText(/^Saved to .*shop2\.yaml/).waitFor();
+  const once = setup.locator('li', { hasText: 'Signing secret to paste (shown once)' });
+  shop2Secret = (await once.locator('code').innerText()).trim();
+  assert.match(shop2Secret, /^[0-9a-f]{64}$/);
+  await once.getByRole('button', { name: 'Copy the signing secret' }).waitFor();
+  await setup.getByText('Waiting for the first webhook…').waitFor();
+  assert.ok(
+    !(await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + location.href)).includes(shop2Secret),
+    'the secret is kept in no storage and no URL',
+  );
+  await adapters.getByRole('rowheader', { name: 'shop2', exact: true }).waitFor();
+  await section.getByRole('button', { name: 'Edit shop2' }).waitFor();
+
+  // Its own file, as a person would write it, with the secret as a file reference only.
+  const yaml = readFileSync(shop2File, 'utf8');
+  assert.match(yaml, /^helpdesks:\s*$/m, yaml);
+  assert.match(yaml, /^\s*- id: shop2\s*$/m, yaml);
+  assert.match(yaml, /^\s*type: generic\s*$/m, yaml);
+  assert.match(yaml, /^\s*delivery_id_header: "?X-Debrief-Delivery"?\s*$/m, yaml);
+  assert.ok(!yaml.trimStart().startsWith('{'), 'YAML, not JSON');
+  assert.ok(!yaml.includes(shop2Secret), 'never the secret itself');
+  shop2SecretFile = secretFileOf(yaml, 'secret');
+  assert.equal(readFileSync(shop2SecretFile, 'utf8').trim(), shop2Secret);
+  assert.equal(statSync(shop2SecretFile).mode & 0o777, 0o600, 'the secret file is readable by debriefd only');
+
+  // The first webhook, signed with the secret: accepted and verified, said in the panel.
+  assert.equal((await genericTicket('shop2', 'shop2-1', shop2Secret)).status, 202);
+  const wait = setup.locator('#adapter-webhook-wait');
+  await wait.getByText(/^First webhook arrived at .+ and its signature verified\.$/).waitFor();
+  // A forged one is refused, with the reason.
+  assert.equal((await genericTicket('shop2', 'shop2-forged', '0'.repeat(64))).status, 401);
+  await wait.getByText('A webhook arrived but was refused: bad_signature (1 in the last hour).').waitFor();
+  await page.screenshot({ path: join(shots, 'admin-adapter-setup.png'), fullPage: true });
+  await checkAccessibility('admin, setting up an adapter');
+
+  // Closed, the panel stops asking and the secret is gone from the page.
+  const asked = [];
+  const onRequest = (r) => r.url().endsWith('/api/v1/Admin/ListAdapters') && asked.push(r.url());
+  await setup.getByRole('button', { name: 'Close' }).click();
+  page.on('request', onRequest);
+  await new Promise((r) => setTimeout(r, 4500));
+  page.off('request', onRequest);
+  assert.deepEqual(asked, [], 'no polling once the panel is closed');
+  assert.ok(!(await page.content()).includes(shop2Secret), 'the secret was shown once');
+  // From the row, the same steps, without the secret.
+  await section.getByRole('button', { name: 'Set up webhooks of shop2' }).click();
+  await setup.getByRole('heading', { name: 'Set up the webhooks of shop2' }).waitFor();
+  await setup.getByText(`${baseUrl}/webhooks/shop2`, { exact: true }).waitFor();
+  await setup.getByText(/^(First|A new) webhook arrived|^The last webhook arrived/).waitFor();
+  assert.equal(await setup.getByText('Signing secret to paste (shown once)').count(), 0);
+  await setup.getByRole('button', { name: 'Close' }).click();
+  assert.deepEqual(problems, []);
+});
+
+test('a tracker that cannot be reached fails its test and is not saved, with the reason', async () => {
+  const section = page.locator('#adapters');
+  await section.getByRole('button', { name: 'Add an adapter' }).click();
+  const form = page.locator('#adapter-form-panel');
+  await form.getByLabel('Helpdesk or tracker').selectOption('tracker/redmine');
+  await form.getByLabel('Id', { exact: true }).fill('bugs');
+  await form.locator('#adapter-field-url').fill('http://127.0.0.1:1');
+  await form.locator('#adapter-field-api_key').fill('0123456789abcdef0123456789abcdef01234567');
+  await form.locator('#adapter-field-project').fill('web');
+  assert.equal(await form.getByRole('button', { name: /^Generate/ }).count(), 0, "a tracker's API key is not made up");
+  await form.getByRole('button', { name: 'Test connection' }).click();
+  const outcome = form.locator('#adapter-form-outcome');
+  await outcome.getByText(/^The connection test failed: /).waitFor();
+  assert.equal(await outcome.getAttribute('role'), 'alert');
+  const reason = (await outcome.innerText()).replace(/^The connection test failed: /, '').trim();
+  assert.ok(reason.length > 5, 'it says why');
+  await page.screenshot({ path: join(shots, 'admin-adapter-failure.png'), fullPage: true });
+  await checkAccessibility('admin, a failed connection test');
+
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  await outcome.getByText(/^Debrief could not save bugs\. /).waitFor();
+  assert.equal(await outcome.getAttribute('role'), 'alert');
+  const words = (t) => t.toLowerCase().replace(/[.\s]+$/, '');
+  assert.ok(
+    words(await outcome.innerText()).includes(words(reason).slice(0, 40)),
+    `the save says the check's reason: ${await outcome.innerText()} / ${reason}`,
+  );
+  await form.getByRole('heading', { name: 'Add an adapter' }).waitFor();
+  assert.equal(await form.locator('#adapter-field-url').inputValue(), 'http://127.0.0.1:1', 'the form stays as filled');
+  assert.ok(!existsSync(join(dataDir, 'conf.d', 'bugs.yaml')), 'nothing saved');
+  assert.ok(!(await listAdapters()).some((a) => a.id === 'bugs'), 'nothing running');
+  await page.screenshot({ path: join(shots, 'admin-adapter-refused.png'), fullPage: true });
+  await form.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(await form.count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Add an adapter');
+  assert.deepEqual(problems, []);
+});
+
+test('an admin changes the helpdesk, its secret kept, and removes it', async () => {
+  const section = page.locator('#adapters');
+  await section.getByRole('button', { name: 'Edit shop2' }).click();
+  const form = page.locator('#adapter-form-panel');
+  await form.getByRole('heading', { name: 'Change shop2' }).waitFor();
+  assert.equal(await focusedId(), 'adapter-form-heading');
+  const id = form.getByLabel('Id', { exact: true });
+  assert.equal(await id.inputValue(), 'shop2');
+  assert.equal(await id.getAttribute('readonly'), '');
+  assert.equal(await form.locator('#adapter-field-delivery_id_header').inputValue(), 'X-Debrief-Delivery');
+  assert.equal(await form.locator('#adapter-field-secret').inputValue(), '', 'a secret is never sent back');
+  await form.locator('#adapter-field-delivery_id_header').fill('X-Shop2-Delivery');
+  await form.getByRole('button', { name: 'Save', exact: true }).click();
+  const setup = page.locator('#adapter-setup');
+  await setup.getByRole('heading', { name: 'shop2 is saved: set up its webhooks' }).waitFor();
+  assert.equal(await setup.getByText('Signing secret to paste (shown once)').count(), 0);
+  const yaml = readFileSync(shop2File, 'utf8');
+  assert.match(yaml, /^\s*delivery_id_header: "?X-Shop2-Delivery"?\s*$/m, yaml);
+  assert.equal(secretFileOf(yaml, 'secret'), shop2SecretFile, 'the secret is kept where it was');
+  assert.equal(readFileSync(shop2SecretFile, 'utf8').trim(), shop2Secret);
+  assert.equal((await genericTicket('shop2', 'shop2-2', shop2Secret)).status, 202, 'the secret still signs');
+  await setup.getByRole('button', { name: 'Close' }).click();
+
+  await section.getByRole('button', { name: 'Remove shop2' }).click();
+  await section.getByText('Remove shop2? Its file and secrets are deleted and it stops at once.').waitFor();
+  await section.getByRole('button', { name: 'Yes, remove' }).click();
+  await section.getByText(/^shop2 is removed/).waitFor();
+  const adapters = page.locator('#adapters-table');
+  await adapters.getByRole('rowheader', { name: 'shop2', exact: true }).waitFor({ state: 'detached' });
+  assert.ok(!existsSync(shop2File), 'its file is gone');
+  assert.ok(!(await listAdapters()).some((a) => a.id === 'shop2'));
+  assert.equal((await genericTicket('shop2', 'shop2-3', shop2Secret)).status, 404, 'it takes no more webhooks');
+  await checkAccessibility('admin, an adapter removed');
+  assert.deepEqual(problems, []);
+});
+
 test("a lead's token opens no admin page and no Admin call", async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.goto(`${baseUrl}/app/admin`);
@@ -332,6 +563,10 @@ test("a lead's token opens no admin page and no Admin call", async () => {
     'Admin/ListDeadActions',
     'Admin/RetryDeadAction',
     'Admin/ListAudit',
+    'Admin/ListAdapterTypes',
+    'Admin/SaveAdapter',
+    'Admin/RemoveAdapter',
+    'Admin/GetAdapterSetup',
   ]) {
     assert.equal((await post(method, {}, session.token)).status, 403, method);
   }

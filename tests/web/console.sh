@@ -70,5 +70,5 @@ cd "$here"
 DEBRIEF_URL="http://127.0.0.1:$http" DEBRIEF_LEAD_TOKEN="$lead" DEBRIEF_AGENT_TOKEN="$agent" \
   DEBRIEF_ADMIN_TOKEN="$admin" DEBRIEF_WEBHOOK_SECRET_FILE="$work/webhook-secret" \
   DEBRIEF_SCREENSHOTS="$build/tests/web/screenshots" DEBRIEF_NOTES_PEER="$notes" \
-  DEBRIEF_CONFIG_FILE="$work/debrief.yaml" \
+  DEBRIEF_CONFIG_FILE="$work/debrief.yaml" DEBRIEF_DATA_DIR="$work" \
   node --test --test-concurrency=1 insights.test.mjs admin.test.mjs

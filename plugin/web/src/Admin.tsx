@@ -4,7 +4,9 @@
 // running configuration (secrets appear as where they come from, never as values) and the
 // audit log.
 
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
+import type { Editing, Saved } from './AdapterEditor';
+import { AdapterForm, AdapterSetupPanel } from './AdapterEditor';
 import type { Api } from './api';
 import { describeError } from './api';
 import type { Column } from './DataTable';
@@ -33,6 +35,7 @@ import type {
   ListDeadActionsResponse,
   ListDeadLettersResponse,
   ReloadResponse,
+  RemoveAdapterResponse,
   ReplayDeliveryResponse,
   RetryDeadActionResponse,
 } from './types';
@@ -44,7 +47,7 @@ export function Admin(props: { api: Api }) {
   const changed = () => setChanges((n) => n + 1);
   return (
     <>
-      <Adapters api={props.api} changes={changes} />
+      <Adapters api={props.api} changes={changes} onChange={changed} />
       <DeadActions api={props.api} onChange={changed} />
       <DeadLetters api={props.api} onChange={changed} />
       <Tokens api={props.api} onChange={changed} />
@@ -62,12 +65,68 @@ function refusals(h: AdapterHealth | undefined): string {
     .join(', ');
 }
 
-function Adapters(props: { api: Api; changes: number }) {
+// The base name of a path: "/etc/debrief/debrief.yaml" -> "debrief.yaml".
+function baseName(path: string | undefined): string {
+  return (path ?? '').split('/').pop() ?? '';
+}
+
+function Adapters(props: { api: Api; changes: number; onChange: () => void }) {
   const { api } = props;
   const list = useLoad(
     () => api.call<ListAdaptersResponse>('Admin', 'ListAdapters', {}),
     [props.changes],
   );
+  // The main configuration file's name, for the adapters written there.
+  const mainFile = useLoad(
+    async () => baseName((await api.call<GetConfigResponse>('Admin', 'GetConfig', {})).file),
+    [],
+  );
+  // The form (adding one, or changing `editing`), and the setup panel: one at a time.
+  const [form, setForm] = useState<{ editing: Editing | null } | null>(null);
+  const [setup, setSetup] = useState<{ id: string; kind: string; saved?: Saved } | null>(null);
+  const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
+  const [removing, setRemoving] = useState('');
+  const addButton = useRef<HTMLButtonElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+  function openForm(editing: Editing | null) {
+    setSetup(null);
+    setNote(null);
+    setForm({ editing });
+  }
+  function closeForm() {
+    setForm(null);
+    addButton.current?.focus();
+  }
+  function saved(s: Saved) {
+    setForm(null);
+    setSetup({ id: s.id, kind: s.kind, saved: s });
+    list.reload();
+    props.onChange();
+  }
+  async function remove(a: AdapterInfo) {
+    setRemoving(a.id);
+    setNote(null);
+    try {
+      const r = await api.call<RemoveAdapterResponse>('Admin', 'RemoveAdapter', { id: a.id });
+      const restart = r.reload?.restartNeeded ?? [];
+      setNote({
+        text:
+          restart.length > 0
+            ? `${a.id} is removed from its file; some changes take a restart of debriefd: ` +
+              `${restart.join(', ')}.`
+            : `${a.id} is removed: its file and its secrets are deleted and it no longer runs.`,
+        error: restart.length > 0,
+      });
+      if (setup?.id === a.id) setSetup(null);
+      if (form?.editing?.id === a.id) setForm(null);
+      list.reload();
+      props.onChange();
+    } catch (e) {
+      setNote({ text: describeError(e, `remove ${a.id}`), error: true });
+    }
+    setRemoving('');
+    heading.current?.focus();
+  }
   const [checks, setChecks] = useState<Record<string, CheckAdapterResponse | 'busy' | string>>({});
   async function check(id: string) {
     setChecks((c) => ({ ...c, [id]: 'busy' }));
@@ -188,18 +247,106 @@ function Adapters(props: { api: Api; changes: number }) {
         );
       },
     },
+    {
+      label: 'Settings',
+      value: (a) => a.file || baseName(mainFile.data) || 'debrief.yaml',
+      show: (a) => (
+        <span class="row-actions">
+          {a.file ? (
+            <>
+              <button
+                type="button"
+                class="secondary small"
+                disabled={removing !== ''}
+                onClick={() =>
+                  openForm({ id: a.id, kind: a.kind ?? '', type: a.type ?? '' })
+                }
+                aria-label={`Edit ${a.id}`}
+              >
+                Edit
+              </button>
+              <ConfirmButton
+                label="Remove"
+                name={`Remove ${a.id}`}
+                question={`Remove ${a.id}? Its file and secrets are deleted and it stops at once.`}
+                keep="Keep it"
+                disabled={removing !== ''}
+                onConfirm={() => void remove(a)}
+              />
+            </>
+          ) : (
+            <span class="muted">In {mainFile.data || 'debrief.yaml'}</span>
+          )}
+          {a.webhookPath && (
+            <button
+              type="button"
+              class="secondary small"
+              onClick={() => {
+                setForm(null);
+                setNote(null);
+                setSetup({ id: a.id, kind: a.kind ?? '' });
+              }}
+              aria-label={`Set up webhooks of ${a.id}`}
+            >
+              Set up webhooks
+            </button>
+          )}
+        </span>
+      ),
+    },
   ];
   return (
-    <Section id="adapters" title="Adapters" busy={list.loading}>
+    <Section id="adapters" title="Adapters" busy={list.loading} headingRef={heading}>
       <p class="meta">
         Since <code>debriefd</code> started: webhooks accepted and refused, calls to each API and
         the last error, the helpdesks' listings and the actions waiting in the outbox. Check asks
         the helpdesk or tracker now, with the configured credentials, and says what to fix when it
-        fails.
+        fails. Adapters added here are saved in their own files and can be changed and removed
+        here; those written in the main configuration file are changed there.
       </p>
-      <button type="button" class="secondary small" onClick={() => list.reload()}>
-        Refresh
-      </button>
+      <span class="row-actions">
+        <button
+          type="button"
+          class="primary small"
+          ref={addButton}
+          aria-expanded={form !== null && form.editing === null}
+          aria-controls={form ? 'adapter-form-panel' : undefined}
+          onClick={() => openForm(null)}
+        >
+          Add an adapter
+        </button>
+        <button type="button" class="secondary small" onClick={() => list.reload()}>
+          Refresh
+        </button>
+      </span>
+      {note && (
+        <p class={note.error ? 'status-note error' : 'status-note'} role={note.error ? 'alert' : 'status'}>
+          {note.text}
+        </p>
+      )}
+      {form && (
+        <AdapterForm
+          key={form.editing?.id ?? ''}
+          api={api}
+          editing={form.editing}
+          onSaved={saved}
+          onCancel={closeForm}
+        />
+      )}
+      {setup && (
+        <AdapterSetupPanel
+          key={setup.id}
+          api={api}
+          id={setup.id}
+          kind={setup.kind}
+          saved={setup.saved}
+          onAdapters={list.set}
+          onClose={() => {
+            setSetup(null);
+            heading.current?.focus();
+          }}
+        />
+      )}
       <Loadable state={list} what="load the adapters" lines={3}>
         {(data) => (
           <DataTable
@@ -386,9 +533,12 @@ function DeadLetters(props: { api: Api; onChange: () => void }) {
 }
 
 // A button whose action cannot be undone: it asks first, in the page.
+// `name` tells apart the buttons of a table's rows ("Remove shop"); `keep` answers no.
 function ConfirmButton(props: {
   label: string;
+  name?: string;
   question: string;
+  keep?: string;
   disabled?: boolean;
   onConfirm: () => void;
 }) {
@@ -399,13 +549,14 @@ function ConfirmButton(props: {
         type="button"
         class="secondary small"
         disabled={props.disabled}
+        aria-label={props.name}
         onClick={() => setAsking(true)}
       >
         {props.label}
       </button>
     );
   return (
-    <span class="confirm" role="group" aria-label={props.label}>
+    <span class="confirm" role="group" aria-label={props.name ?? props.label}>
       <span>{props.question}</span>{' '}
       <button
         type="button"
@@ -418,7 +569,7 @@ function ConfirmButton(props: {
         Yes, {props.label.toLowerCase()}
       </button>{' '}
       <button type="button" class="secondary small" onClick={() => setAsking(false)}>
-        Keep them
+        {props.keep ?? 'Keep them'}
       </button>
     </span>
   );

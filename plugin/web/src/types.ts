@@ -349,6 +349,9 @@ export interface AdapterInfo {
   webhookPath?: string;
   webhookUrl?: string;
   health?: AdapterHealth;
+  // Its own file in conf.d when the console may change and remove it; empty for an adapter
+  // written in the main configuration file.
+  file?: string;
 }
 
 export interface ListAdaptersResponse {
@@ -358,6 +361,80 @@ export interface ListAdaptersResponse {
 export interface CheckAdapterResponse {
   ok?: boolean;
   message?: string;
+}
+
+// One setting of an adapter type, from its settings message: what the console's form asks for.
+export type SettingType =
+  | 'string'
+  | 'int'
+  | 'bool'
+  | 'number'
+  | 'duration'
+  | 'secret'
+  | 'list'
+  | 'map'
+  | 'group';
+
+export interface SettingField {
+  name: string; // as written in YAML: "api_key"
+  path?: string; // dotted from settings: "write_back.bearer_token"
+  type?: SettingType | string;
+  help?: string; // the settings message's comments, may be several lines
+  fields?: SettingField[]; // a group's
+}
+
+export interface AdapterType {
+  type: string; // "redmine"
+  kind?: string; // helpdesk | tracker
+  help?: string;
+  fields?: SettingField[];
+}
+
+export interface ListAdapterTypesResponse {
+  types?: AdapterType[];
+}
+
+// An adapter as an admin fills it in. Secret values go in `secrets` (by setting path), never in
+// `settings`; a secret not given keeps the file it had.
+export interface AdapterDraft {
+  kind: string;
+  config: { id: string; type: string; settings: Record<string, unknown> };
+  secrets: Record<string, string>;
+}
+
+export interface SetupStep {
+  title?: string;
+  detail?: string;
+  value?: string;
+}
+
+export interface AdapterSetup {
+  webhookUrl?: string; // empty without http.public_url
+  webhookPath?: string;
+  steps?: SetupStep[];
+}
+
+export interface SaveAdapterResponse {
+  file?: string;
+  secretFiles?: string[];
+  reload?: ReloadResponse;
+  setup?: AdapterSetup;
+  check?: string;
+}
+
+export interface RemoveAdapterResponse {
+  reload?: ReloadResponse;
+}
+
+export interface GetAdapterSetupResponse {
+  setup?: AdapterSetup;
+}
+
+// An adapter as GetConfig prints it (config.helpdesks[], config.trackers[]).
+export interface AdapterConfigJson {
+  id?: string;
+  type?: string;
+  settings?: Record<string, unknown>;
 }
 
 export interface DeadLetter {
