@@ -116,6 +116,10 @@ std::string Generated() {
   return out;
 }
 
+// Whether a secret printed now is seen by a person at a terminal, not written to a file or a
+// pipe (where a generated secret would outlive the moment).
+bool ShownToAPerson() { return ForPeople() && isatty(STDOUT_FILENO) != 0; }
+
 // A line from the terminal, not echoed for secrets.
 std::string Ask(const std::string& prompt, bool hidden) {
   std::cerr << prompt << std::flush;
@@ -180,9 +184,9 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
           absl::StrCat("--secret ", kv.first, ": not a secret setting of ", type.type()));
     std::string value = kv.second;
     if (value == "-") {
-      std::getline(std::cin, value);
+      value = Ask(isatty(STDIN_FILENO) ? absl::StrCat(f->path(), " (hidden): ") : "", true);
     } else if (value == "generate") {
-      if (!ForPeople())
+      if (!ShownToAPerson())
         return absl::InvalidArgumentError(absl::StrCat(
             "--secret ", kv.first,
             "=generate shows the secret once, on a terminal; for a script, make one (openssl "
@@ -225,6 +229,10 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
                                                       : "  value (hidden): ",
                             true);
         if (v == "generate") {
+          if (!ShownToAPerson())
+            return absl::InvalidArgumentError(
+                "generate shows the secret once, on the terminal, and standard output is not "
+                "one; make one (openssl rand -hex 32) and type it");
           v = Generated();
           generated.emplace_back(f->path(), v);
         }

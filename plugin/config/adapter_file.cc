@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -79,12 +80,14 @@ std::string AdapterFileYaml(const std::string& kind, const v1::AdapterConfig& ad
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode) {
-  const std::string tmp = absl::StrCat(path, ".tmp-", getpid());
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // A fresh name nobody could have planted (mkostemp: O_EXCL, 0600), beside the file so that
+  // the rename stays on one file system; ".tmp-XXXXXX" is no config file's extension.
+  std::string tmp = absl::StrCat(path, ".tmp-XXXXXX");
+  const int fd = mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0)
     return absl::PermissionDeniedError(
-        absl::StrCat("cannot write ", tmp, ": ", std::strerror(errno)));
-  fchmod(fd, mode);  // whatever the umask left
+        absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));
+  fchmod(fd, mode);
   size_t done = 0;
   while (done < data.size()) {
     const ssize_t n = write(fd, data.data() + done, data.size() - done);
@@ -106,6 +109,13 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& dat
     const int err = errno;
     unlink(tmp.c_str());
     return absl::InternalError(absl::StrCat("cannot replace ", path, ": ", std::strerror(err)));
+  }
+  // The rename itself survives a crash once the folder is flushed.
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  if (const int d = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    fsync(d);
+    close(d);
   }
   return absl::OkStatus();
 }

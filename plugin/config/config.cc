@@ -151,10 +151,12 @@ absl::Status ReadConfDir(v1::Config& c, const std::string& base_dir) {
     return absl::OkStatus();
   }
   std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string ext = e.path().extension().string();
-    if ((ext == ".yaml" || ext == ".yml") && e.path().filename().string()[0] != '.')
-      files.push_back(e.path().string());
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string ext = it->path().extension().string();
+    std::error_code type_ec;
+    if ((ext == ".yaml" || ext == ".yml") && it->path().filename().string()[0] != '.' &&
+        it->is_regular_file(type_ec))
+      files.push_back(it->path().string());
   }
   if (ec) return absl::InvalidArgumentError(absl::StrCat("conf_dir ", dir, ": ", ec.message()));
   std::sort(files.begin(), files.end());

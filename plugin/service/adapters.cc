@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +25,7 @@
 #include "config/adapter_file.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "service/service.h"
 #include "settings/settings.h"
 
@@ -178,25 +180,146 @@ absl::Status CheckSecretPaths(const v1::AdapterDraft& d, const pb::Descriptor* m
           "secrets: \"", path, "\" is not a secret setting of type ", d.config().type()));
     if (value.empty())
       return absl::InvalidArgumentError(absl::StrCat("secrets: ", path, " is empty"));
-    if (value.size() > 16384 || value.find('\n') != std::string::npos ||
-        value.find('\0') != std::string::npos)
+    // Lines are allowed (a PEM key); a NUL byte is not, nor more than 16 KiB.
+    if (value.size() > 16384 || value.find('\0') != std::string::npos)
       return absl::InvalidArgumentError(
-          absl::StrCat("secrets: ", path, " must be one line (at most 16 KiB)"));
+          absl::StrCat("secrets: ", path, " must be text of at most 16 KiB"));
+  }
+  return absl::OkStatus();
+}
+
+// Settings keys as the settings message names its fields (JSON names such as "apiKey" become
+// "api_key"), groups included, so that the paths below find them.
+void Normalize(pb::Struct& s, const pb::Descriptor* m) {
+  if (m == nullptr) return;
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (auto& [key, value] : *s.mutable_fields()) {
+    const pb::FieldDescriptor* f = m->FindFieldByName(key);
+    if (f == nullptr) f = m->FindFieldByCamelcaseName(key);
+    if (f == nullptr) continue;
+    if (f->name() != key) renames.emplace_back(key, f->name());
+    if (TypeOf(f) == "group" && value.has_struct_value())
+      Normalize(*value.mutable_struct_value(), f->message_type());
+  }
+  for (const auto& [from, to] : renames) {
+    if (s.fields().contains(to)) continue;  // both spellings: the parser says so
+    (*s.mutable_fields())[to] = s.fields().at(from);
+    s.mutable_fields()->erase(from);
+  }
+}
+
+// The dotted paths of every secret setting of a settings message.
+void SecretPaths(const pb::Descriptor* m, const std::string& prefix,
+                 std::vector<std::string>& out) {
+  if (m == nullptr) return;
+  for (int i = 0; i < m->field_count(); ++i) {
+    const pb::FieldDescriptor* f = m->field(i);
+    const std::string path = prefix.empty() ? f->name() : absl::StrCat(prefix, ".", f->name());
+    if (TypeOf(f) == "secret") out.push_back(path);
+    if (TypeOf(f) == "group") SecretPaths(f->message_type(), path, out);
+  }
+}
+
+// The value at a dotted path of (normalized) settings, or nullptr.
+const pb::Value* ValueAt(const pb::Struct& s, const std::string& path) {
+  const pb::Struct* at = &s;
+  const pb::Value* v = nullptr;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (at == nullptr) return nullptr;
+    auto it = at->fields().find(std::string(part));
+    if (it == at->fields().end()) return nullptr;
+    v = &it->second;
+    at = v->has_struct_value() ? &v->struct_value() : nullptr;
+  }
+  return v;
+}
+
+bool SameValue(const pb::Value& a, const pb::Value& b) {
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
+}
+
+// The file Debrief writes a typed secret to, relative to data_dir.
+std::string SecretFile(const std::string& id, const std::string& path) {
+  return absl::StrCat("secrets/", id, ".", path);
+}
+
+// A draft's secret settings that are not typed in may only name the file Debrief wrote for
+// this adapter and setting, or keep exactly what the running adapter of this id (one of
+// conf_dir's) has there. Anything else (another file, a variable, `create`) would let a check
+// read a secret that is not the draft's and send it wherever the draft's URL points.
+absl::Status CheckSecretRefs(const v1::AdapterDraft& d, const pb::Descriptor* m,
+                             const v1::AdapterConfig* running) {
+  std::vector<std::string> paths;
+  SecretPaths(m, "", paths);
+  for (const std::string& path : paths) {
+    if (d.secrets().contains(path)) continue;
+    const pb::Value* v = ValueAt(d.config().settings(), path);
+    if (v == nullptr) continue;
+    if (SameValue(*v, FileRef(SecretFile(d.config().id(), path)))) continue;
+    if (running != nullptr) {
+      const pb::Value* was = ValueAt(running->settings(), path);
+      if (was != nullptr && SameValue(*v, *was)) continue;
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "settings.", path, ": a secret is typed (secrets.", path,
+        "), not named; a saved adapter keeps its own (", SecretFile(d.config().id(), path), ")"));
   }
   return absl::OkStatus();
 }
 
 absl::Status WriteSecret(const std::string& path, const std::string& value) {
-  return config::WriteFileAtomically(path, value + "\n", 0600);
+  return config::WriteFileAtomically(path, absl::StrCat(value, "\n"), 0600);
 }
 
-// A file's contents, or nullopt when it does not exist.
-std::optional<std::string> Existing(const std::string& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return std::nullopt;
+// A file as it was before a save, to put back byte for byte when the save does not apply.
+struct Backup {
+  std::string path;
+  bool existed = false;
+  std::string data;
+  mode_t mode = 0600;
+};
+
+absl::StatusOr<Backup> BackUp(const std::string& path) {
+  Backup b;
+  b.path = path;
+  struct stat st {};
+  if (lstat(path.c_str(), &st) != 0) return b;  // does not exist
+  if (!S_ISREG(st.st_mode))
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
   auto text = settings::ReadFile(path);
-  if (!text.ok()) return std::nullopt;
-  return *text;
+  if (!text.ok())
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read ", path, " to keep it: ", text.status().message()));
+  b.existed = true;
+  b.data = *std::move(text);
+  b.mode = st.st_mode & 0777;
+  return b;
+}
+
+void Restore(const std::vector<Backup>& written) {
+  for (const Backup& b : written) {
+    std::error_code ec;
+    if (b.existed)
+      (void)config::WriteFileAtomically(b.path, b.data, b.mode);
+    else
+      fs::remove(b.path, ec);
+  }
+}
+
+// The adapters a conf_dir file holds, by id ("" for an entry without one); empty when it
+// cannot be read.
+std::vector<std::string> IdsIn(const std::string& path) {
+  std::vector<std::string> ids;
+  try {
+    YAML::Node n = YAML::LoadFile(path);
+    for (const char* key : {"helpdesks", "trackers"})
+      if (n.IsMap() && n[key] && n[key].IsSequence())
+        for (const auto& a : n[key])
+          ids.push_back(a.IsMap() && a["id"] ? a["id"].as<std::string>("") : "");
+  } catch (const YAML::Exception&) {
+    ids.clear();
+  }
+  return ids;
 }
 
 }  // namespace
@@ -205,7 +328,25 @@ std::string Service::ManagedFile(const std::string& id) const {
   if (d_.config.conf_dir().empty() || !ValidId(id)) return "";
   const std::string path = absl::StrCat(d_.config.conf_dir(), "/", id, ".yaml");
   std::error_code ec;
-  return fs::exists(path, ec) ? path : "";
+  if (!fs::is_regular_file(path, ec)) return "";
+  // Only a file of this one adapter is the console's to change: one written by hand with
+  // several adapters in it stays as it is.
+  const std::vector<std::string> ids = IdsIn(path);
+  return ids.size() == 1 && ids[0] == id ? path : "";
+}
+
+const v1::AdapterConfig* Service::Configured(const std::string& id, std::string* kind) const {
+  for (const auto& h : d_.config.helpdesks())
+    if (h.id() == id) {
+      if (kind != nullptr) *kind = "helpdesk";
+      return &h;
+    }
+  for (const auto& t : d_.config.trackers())
+    if (t.id() == id) {
+      if (kind != nullptr) *kind = "tracker";
+      return &t;
+    }
+  return nullptr;
 }
 
 absl::StatusOr<v1::ListAdapterTypesResponse> Service::ListAdapterTypes(
@@ -246,9 +387,10 @@ absl::StatusOr<v1::CheckAdapterResponse> Service::CheckAdapter(const v1::CheckAd
   return res;
 }
 
-absl::Status Service::CheckDraft(const v1::AdapterDraft& draft) {
+absl::Status Service::CheckDraft(const v1::AdapterDraft& in) {
   if (d_.registry == nullptr || d_.http == nullptr)
     return absl::FailedPreconditionError("this process cannot check adapters");
+  v1::AdapterDraft draft = in;
   const v1::AdapterConfig& c = draft.config();
   const spi::HelpdeskAdapterFactory* hf = d_.registry->helpdesk(c.type());
   const spi::TrackerAdapterFactory* tf = d_.registry->tracker(c.type());
@@ -260,8 +402,11 @@ absl::Status Service::CheckDraft(const v1::AdapterDraft& draft) {
   if (!ValidId(c.id()))
     return absl::InvalidArgumentError(
         "id: use 1 to 64 letters, digits, - and _ (it appears in URLs and file names)");
-  if (absl::Status s = CheckSecretPaths(draft, hf ? hf->settings() : tf->settings()); !s.ok())
-    return s;
+  const pb::Descriptor* schema = hf ? hf->settings() : tf->settings();
+  Normalize(*draft.mutable_config()->mutable_settings(), schema);
+  if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
+  const v1::AdapterConfig* running = ManagedFile(c.id()).empty() ? nullptr : Configured(c.id());
+  if (absl::Status s = CheckSecretRefs(draft, schema, running); !s.ok()) return s;
   // The typed secrets go to files of a private folder for the adapter to read, then away.
   v1::AdapterConfig config = c;
   std::string folder;
@@ -360,20 +505,37 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
   else
     return absl::InvalidArgumentError(
         absl::StrCat("no ", draft.kind(), " type \"", c.type(), "\""));
+  Normalize(*c.mutable_settings(), schema);
   if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
   std::lock_guard<std::mutex> one_at_a_time(FilesMu());
   const std::string file = absl::StrCat(d_.config.conf_dir(), "/", c.id(), ".yaml");
-  const std::optional<std::string> before = Existing(file);
-  bool configured = false;
-  for (const auto* list : {&d_.config.helpdesks(), &d_.config.trackers()})
-    for (const auto& a : *list) configured = configured || a.id() == c.id();
-  if (configured && !before)
+  const std::string managed = ManagedFile(c.id());
+  std::string running_kind;
+  const v1::AdapterConfig* running = Configured(c.id(), &running_kind);
+  std::error_code ec;
+  if ((running != nullptr || fs::exists(file, ec)) && managed.empty())
     return absl::FailedPreconditionError(absl::StrCat(
-        "adapter ", c.id(), " is written in ", d_.config_file,
-        "; change it there (the console and debriefctl manage the adapters of conf_dir)"));
-  if ((configured || before) && !req.replace())
+        "adapter ", c.id(), " is not one the console saved (it is written in ", d_.config_file,
+        " or in a file of ", d_.config.conf_dir(), " with other adapters); change it there"));
+  if (!managed.empty() && !req.replace())
     return absl::AlreadyExistsError(
         absl::StrCat("adapter ", c.id(), " exists; to change it, save with replace"));
+  if (!managed.empty() && running != nullptr) {
+    if (running->type() != c.type() || running_kind != draft.kind())
+      return absl::InvalidArgumentError(
+          absl::StrCat("adapter ", c.id(), " is a ", running_kind, " of type ", running->type(),
+                       "; remove it and add a new one to change its type"));
+    // A secret neither typed nor named keeps what the adapter has.
+    std::vector<std::string> paths;
+    SecretPaths(schema, "", paths);
+    for (const std::string& path : paths) {
+      if (draft.secrets().contains(path) || ValueAt(c.settings(), path) != nullptr) continue;
+      if (const pb::Value* was = ValueAt(running->settings(), path))
+        SetAt(*c.mutable_settings(), path, *was);
+    }
+  }
+  if (absl::Status s = CheckSecretRefs(draft, schema, managed.empty() ? nullptr : running); !s.ok())
+    return s;
 
   v1::SaveAdapterResponse res;
   if (req.skip_check()) {
@@ -386,35 +548,32 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
     res.set_check("ok");
   }
 
-  // Secrets into data_dir/secrets/<id>.<path> (0600), referenced from the settings.
+  // Everything written is backed up first, and put back when the save does not apply.
   const std::string secrets_dir = absl::StrCat(d_.config.data_dir(), "/secrets");
-  std::error_code ec;
+  std::vector<Backup> written;  // in order; restored in any order (distinct files)
+  auto write = [&](const std::string& path, const std::string& data, mode_t mode) -> absl::Status {
+    auto b = BackUp(path);
+    if (!b.ok()) return b.status();
+    if (absl::Status s = config::WriteFileAtomically(path, data, mode); !s.ok()) return s;
+    written.push_back(*std::move(b));
+    return absl::OkStatus();
+  };
   if (!draft.secrets().empty()) {
     fs::create_directories(secrets_dir, ec);
-    chmod(secrets_dir.c_str(), 0700);
+    struct stat st {};
+    if (lstat(secrets_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+      return absl::FailedPreconditionError(
+          absl::StrCat(secrets_dir, " is not a folder of debriefd's user; nothing was saved"));
+    if ((st.st_mode & 077) != 0) chmod(secrets_dir.c_str(), 0700);
   }
-  std::map<std::string, std::optional<std::string>> secret_before;
-  auto restore = [&] {
-    for (const auto& [path, old] : secret_before) {
-      if (old)
-        (void)WriteSecret(path, std::string(absl::StripSuffix(*old, "\n")));
-      else
-        fs::remove(path, ec);
-    }
-    if (before)
-      (void)config::WriteFileAtomically(file, *before, 0640);
-    else
-      fs::remove(file, ec);
-  };
   for (const auto& [path, value] : draft.secrets()) {
-    const std::string name = absl::StrCat(c.id(), ".", path);
-    const std::string full = absl::StrCat(secrets_dir, "/", name);
-    secret_before[full] = Existing(full);
-    if (absl::Status s = WriteSecret(full, value); !s.ok()) {
-      restore();
+    const std::string name = SecretFile(c.id(), path);
+    const std::string full = absl::StrCat(d_.config.data_dir(), "/", name);
+    if (absl::Status s = write(full, absl::StrCat(value, "\n"), 0600); !s.ok()) {
+      Restore(written);
       return s;
     }
-    SetAt(*c.mutable_settings(), path, FileRef(absl::StrCat("secrets/", name)));
+    SetAt(*c.mutable_settings(), path, FileRef(name));
     res.add_secret_files(full);
   }
   const std::string note = absl::StrCat(
@@ -426,15 +585,13 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
       "by hand or with either; its secrets are in the files named (0600, in data_dir).\n"
       "debriefctl reload (or SIGHUP) applies a change made by hand.");
   fs::create_directories(d_.config.conf_dir(), ec);
-  if (absl::Status s =
-          config::WriteFileAtomically(file, config::AdapterFileYaml(draft.kind(), c, note), 0640);
-      !s.ok()) {
-    restore();
+  if (absl::Status s = write(file, config::AdapterFileYaml(draft.kind(), c, note), 0640); !s.ok()) {
+    Restore(written);
     return s;
   }
   auto reload = d_.reload(v1::ReloadRequest());
   if (!reload.ok() || !reload->applied()) {
-    restore();
+    Restore(written);
     if (!reload.ok())
       return absl::Status(reload.status().code(),
                           absl::StrCat("not saved: ", reload.status().message()));
@@ -457,21 +614,23 @@ absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
     return absl::InvalidArgumentError(absl::StrCat("no adapter \"", req.id(), "\""));
   std::lock_guard<std::mutex> one_at_a_time(FilesMu());
   const std::string file = ManagedFile(req.id());
+  std::string kind;
+  const v1::AdapterConfig* running = Configured(req.id(), &kind);
   if (file.empty()) {
-    for (const auto* list : {&d_.config.helpdesks(), &d_.config.trackers()})
-      for (const auto& a : *list)
-        if (a.id() == req.id())
-          return absl::FailedPreconditionError(absl::StrCat("adapter ", req.id(), " is written in ",
-                                                            d_.config_file, "; remove it there"));
+    if (running != nullptr)
+      return absl::FailedPreconditionError(absl::StrCat(
+          "adapter ", req.id(), " is not one the console saved (it is written in ", d_.config_file,
+          " or in a file of ", d_.config.conf_dir(), " with other adapters); remove it there"));
     return absl::NotFoundError(absl::StrCat("no adapter \"", req.id(), "\""));
   }
-  const std::optional<std::string> before = Existing(file);
+  auto before = BackUp(file);
+  if (!before.ok()) return before.status();
   std::error_code ec;
   fs::remove(file, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot remove ", file, ": ", ec.message()));
   auto reload = d_.reload(v1::ReloadRequest());
   if (!reload.ok() || !reload->applied()) {
-    if (before) (void)config::WriteFileAtomically(file, *before, 0640);
+    Restore({*before});
     if (!reload.ok())
       return absl::Status(reload.status().code(),
                           absl::StrCat("not removed: ", reload.status().message()));
@@ -479,10 +638,23 @@ absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
         absl::StrCat("not removed: the configuration file has changes only a restart applies (",
                      absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
   }
-  // Its secret files go with it.
-  const std::string prefix = absl::StrCat(req.id(), ".");
-  for (const auto& e : fs::directory_iterator(absl::StrCat(d_.config.data_dir(), "/secrets"), ec))
-    if (absl::StartsWith(e.path().filename().string(), prefix)) fs::remove(e.path(), ec);
+  // The secret files Debrief wrote for it go with it; files it named otherwise stay.
+  if (running != nullptr) {
+    const pb::Descriptor* schema = nullptr;
+    if (kind == "helpdesk" && d_.registry && d_.registry->helpdesk(running->type()))
+      schema = d_.registry->helpdesk(running->type())->settings();
+    if (kind == "tracker" && d_.registry && d_.registry->tracker(running->type()))
+      schema = d_.registry->tracker(running->type())->settings();
+    std::vector<std::string> paths;
+    SecretPaths(schema, "", paths);
+    pb::Struct settings = running->settings();
+    Normalize(settings, schema);
+    for (const std::string& path : paths) {
+      const pb::Value* v = ValueAt(settings, path);
+      if (v != nullptr && SameValue(*v, FileRef(SecretFile(req.id(), path))))
+        fs::remove(absl::StrCat(d_.config.data_dir(), "/", SecretFile(req.id(), path)), ec);
+    }
+  }
   base::log::Info("admin", "adapter removed", {{"adapter", req.id()}, {"file", file}});
   v1::RemoveAdapterResponse res;
   *res.mutable_reload() = std::move(*reload);

@@ -200,8 +200,10 @@ class Service {
   absl::Status CheckDraft(const v1::AdapterDraft& draft);
   // The vendor-side steps of an adapter of this config.
   v1::AdapterSetup SetupOf(const std::string& kind, const v1::AdapterConfig& config) const;
-  // The adapter's own file in conf_dir, when it exists.
+  // The adapter's own file in conf_dir (holding it alone), when it exists.
   std::string ManagedFile(const std::string& id) const;
+  // The running configuration's adapter of this id (and its kind), or nullptr.
+  const v1::AdapterConfig* Configured(const std::string& id, std::string* kind = nullptr) const;
 
   // What a task shows an agent beyond the store's row: when its status was last read from
   // the tracker, and its weekly tickets.

@@ -10,12 +10,14 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "google/protobuf/util/json_util.h"
 #include "integration/debriefd_process.h"
 
 namespace debrief::testing {
 namespace {
 
 namespace fs = std::filesystem;
+namespace pb = google::protobuf;
 
 absl::Status ToStatus(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
@@ -137,7 +139,34 @@ TEST(Adapters, SavedIntoConfDirTakesWebhooksAtOnceAndIsRemovedAgain) {
   EXPECT_EQ(theirs.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(absl::StrContains(theirs.status().message(), "debrief.yaml")) << theirs.status();
 
-  // The audit log has both calls, and never the secret.
+  // Saved again without its secret: the secret stays.
+  v1::AdapterDraft again = ShopDraft("shop", "");
+  (*again.mutable_config()->mutable_settings()->mutable_fields())["signature_encoding"]
+      .set_string_value("hex");
+  ASSERT_TRUE(Save(d, again, /*replace=*/true).ok());
+  EXPECT_TRUE(absl::StrContains(Slurp(file), "secret: {file: secrets/shop.secret}"));
+  EXPECT_EQ(d.Post(TicketJson("S3", "Hello", "hello", "c1"), "s-3", "", "shop")->status, 202);
+
+  // A file of conf_dir written by hand with two adapters is not the console's to change.
+  std::ofstream(dir.file("conf.d/pair.yaml"))
+      << "helpdesks:\n  - {id: pair, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}\n"
+         "  - {id: pair2, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}\n";
+  {
+    grpc::ClientContext ctx;
+    v1::ReloadResponse res;
+    ASSERT_TRUE(d.admin()->Reload(&ctx, v1::ReloadRequest(), &res).ok());
+    grpc::ClientContext rm_ctx;
+    v1::RemoveAdapterRequest rm;
+    rm.set_id("pair");
+    v1::RemoveAdapterResponse removed;
+    EXPECT_EQ(d.admin()->RemoveAdapter(&rm_ctx, rm, &removed).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_TRUE(fs::exists(dir.file("conf.d/pair.yaml")));
+    EXPECT_EQ(Save(d, ShopDraft("pair", kWebhookSecret), true).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+  }
+
+  // The audit log has every call, and never the secret.
   {
     grpc::ClientContext ctx;
     v1::ListAuditResponse res;
@@ -147,7 +176,7 @@ TEST(Adapters, SavedIntoConfDirTakesWebhooksAtOnceAndIsRemovedAgain) {
       EXPECT_FALSE(absl::StrContains(e.target(), kWebhookSecret)) << e.target();
       if (e.action() == "Admin.SaveAdapter") ++saves;
     }
-    EXPECT_EQ(saves, 3);
+    EXPECT_EQ(saves, 5);
   }
 
   // Removed: its file and secret go, its webhooks are unknown again.
@@ -198,8 +227,27 @@ TEST(Adapters, AFailingCheckOrReloadChangesNothing) {
   bad = ShopDraft("shop", "");
   (*bad.mutable_secrets())["timestamp_header"] = "x";
   EXPECT_EQ(Save(d, bad).status().code(), absl::StatusCode::kInvalidArgument);
-  bad = ShopDraft("shop", "two\nlines");
+  bad = ShopDraft("shop", std::string("nul\0byte", 8));
   EXPECT_EQ(Save(d, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  // A draft that names a secret instead of typing it (another adapter's file, any file, a
+  // variable) would have the check send that secret to the draft's URL: refused.
+  for (const char* ref :
+       {R"({"file": "secrets/other.api_key"})", R"({"file": "/etc/passwd"})",
+        R"({"env": "DEBRIEF_IT_SECRET"})", R"({"file": "secrets/rm.api_key", "create": true})"}) {
+    v1::AdapterDraft named = redmine;
+    named.clear_secrets();
+    pb::Value v;
+    ASSERT_TRUE(pb::util::JsonStringToMessage(ref, &v).ok());
+    (*named.mutable_config()->mutable_settings()->mutable_fields())["api_key"] = v;
+    grpc::ClientContext ctx;
+    v1::CheckAdapterRequest req;
+    *req.mutable_draft() = named;
+    v1::CheckAdapterResponse res;
+    ASSERT_TRUE(d.admin()->CheckAdapter(&ctx, req, &res).ok());
+    EXPECT_FALSE(res.ok()) << ref;
+    EXPECT_TRUE(absl::StrContains(res.message(), "a secret is typed")) << res.message();
+    EXPECT_EQ(Save(d, named).status().code(), absl::StatusCode::kInvalidArgument) << ref;
+  }
   bad = ShopDraft("shop", kWebhookSecret);
   bad.mutable_config()->set_type("nosuch");
   EXPECT_EQ(Save(d, bad).status().code(), absl::StatusCode::kInvalidArgument);

@@ -317,13 +317,15 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     steps.push_back({"Point the webhook at Debrief",
                      "Endpoint URL: this URL, request method POST, request format JSON.",
                      where.webhook_url});
-    steps.push_back({"Give Debrief the webhook's signing secret",
-                     absl::StrCat("Once the webhook is created, copy its signing secret from "
-                                  "Zendesk to where this adapter's signing secret is kept",
-                                  held,
-                                  ". Debrief refuses deliveries whose X-Zendesk-Webhook-Signature "
-                                  "it cannot verify."),
-                     ""});
+    steps.push_back(
+        {"Give Debrief the webhook's signing secret",
+         absl::StrCat("Once the webhook is created, reveal its signing secret in "
+                      "Zendesk and give it to Debrief as this adapter's signing "
+                      "secret: Edit in the admin console, or the command below (it "
+                      "applies at once; a file edited by hand needs a reload). "
+                      "Debrief refuses deliveries whose X-Zendesk-Webhook-Signature "
+                      "it cannot verify."),
+         absl::StrCat("debriefctl adapters edit ", config.id(), " --secret signing_secret=-")});
     // The app's Debrief URL: the public address, as agents' browsers reach it over https.
     std::string app_url = "<the https:// address agents' browsers reach Debrief at>";
     absl::string_view base = where.webhook_url;

@@ -409,13 +409,13 @@ class Factory final : public spi::TrackerAdapterFactory {
                      "Choose this resource; Debrief answers events about others with 200 "
                      "\"ignored\".",
                      "Issues"});
-    steps.push_back({"Give Debrief the webhook's signing secret",
-                     absl::StrCat("Copy the webhook's signing secret from Linear to where this "
-                                  "adapter's webhook secret is kept",
-                                  held,
-                                  ". Debrief checks Linear-Signature with it and refuses a "
-                                  "delivery more than a minute old, so keep the clocks in time."),
-                     ""});
+    steps.push_back(
+        {"Give Debrief the webhook's signing secret",
+         "Copy the webhook's signing secret from Linear and give it to Debrief as "
+         "this adapter's webhook secret: Edit in the admin console, or the command "
+         "below (it applies at once). Debrief checks Linear-Signature with it and "
+         "refuses a delivery more than a minute old, so keep the clocks in time.",
+         absl::StrCat("debriefctl adapters edit ", config.id(), " --secret webhook_secret=-")});
     return steps;
   }
   absl::StatusOr<std::unique_ptr<spi::TrackerAdapter>> Create(
