@@ -86,7 +86,8 @@ absl::Status AnswerStatus(const spi::HttpResponse& answer, absl::string_view wha
   }
   if (answer.status == 401 || answer.status == 403)
     return absl::PermissionDeniedError(
-        absl::StrCat(msg, ": the API credential is wrong or lacks permission (", excerpt, ")"));
+        absl::StrCat(msg, ": the API credential is wrong or lacks permission",
+                     excerpt.empty() ? "" : absl::StrCat(" (", excerpt, ")")));
   if (answer.status == 404) return absl::NotFoundError(msg);
   return absl::FailedPreconditionError(absl::StrCat(msg, ": ", excerpt));
 }
