@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -153,6 +155,21 @@ const pb::FieldDescriptor* FieldAt(const pb::Descriptor* m, const std::string& p
   return f;
 }
 
+// A dotted path with the settings message's own field names ("writeBack.bearerToken" is
+// "write_back.bearer_token"); "" when a part names no field.
+std::string CanonicalPath(const pb::Descriptor* m, const std::string& path) {
+  std::vector<std::string> names;
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    if (m == nullptr) return "";
+    const pb::FieldDescriptor* f = m->FindFieldByName(std::string(part));
+    if (f == nullptr) f = m->FindFieldByCamelcaseName(std::string(part));
+    if (f == nullptr) return "";
+    names.push_back(f->name());
+    m = f->is_map() ? nullptr : f->message_type();
+  }
+  return absl::StrJoin(names, ".");
+}
+
 // Puts `value` at a dotted path of a settings Struct, making the groups on the way.
 void SetAt(pb::Struct& s, const std::string& path, pb::Value value) {
   std::vector<std::string> parts = absl::StrSplit(path, '.');
@@ -178,6 +195,10 @@ absl::Status CheckSecretPaths(const v1::AdapterDraft& d, const pb::Descriptor* m
     if (f == nullptr || TypeOf(f) != "secret")
       return absl::InvalidArgumentError(absl::StrCat(
           "secrets: \"", path, "\" is not a secret setting of type ", d.config().type()));
+    if (path != CanonicalPath(m, path))
+      return absl::InvalidArgumentError(absl::StrCat("secrets: write ", path,
+                                                     " as the settings message names it (",
+                                                     CanonicalPath(m, path), ")"));
     if (value.empty())
       return absl::InvalidArgumentError(absl::StrCat("secrets: ", path, " is empty"));
     // Lines are allowed (a PEM key); a NUL byte is not, nor more than 16 KiB.
@@ -189,23 +210,44 @@ absl::Status CheckSecretPaths(const v1::AdapterDraft& d, const pb::Descriptor* m
 }
 
 // Settings keys as the settings message names its fields (JSON names such as "apiKey" become
-// "api_key"), groups included, so that the paths below find them.
-void Normalize(pb::Struct& s, const pb::Descriptor* m) {
-  if (m == nullptr) return;
+// "api_key"), groups included, so that the paths below find them; unset (null) values are
+// dropped, and a setting written under both its names is refused (which one the settings
+// parser would take is not for a check to guess).
+absl::Status Normalize(pb::Struct& s, const pb::Descriptor* m) {
+  if (m == nullptr) return absl::OkStatus();
+  std::vector<std::string> nulls;
   std::vector<std::pair<std::string, std::string>> renames;
+  std::set<std::string> named;
   for (auto& [key, value] : *s.mutable_fields()) {
+    if (value.kind_case() == pb::Value::kNullValue ||
+        value.kind_case() == pb::Value::KIND_NOT_SET) {
+      nulls.push_back(key);
+      continue;
+    }
     const pb::FieldDescriptor* f = m->FindFieldByName(key);
     if (f == nullptr) f = m->FindFieldByCamelcaseName(key);
-    if (f == nullptr) continue;
+    if (f == nullptr) continue;  // the adapter refuses an unknown key, naming it
+    if (!named.insert(f->name()).second)
+      return absl::InvalidArgumentError(
+          absl::StrCat("settings: ", f->name(), " is written twice; keep one"));
     if (f->name() != key) renames.emplace_back(key, f->name());
     if (TypeOf(f) == "group" && value.has_struct_value())
-      Normalize(*value.mutable_struct_value(), f->message_type());
+      if (absl::Status st = Normalize(*value.mutable_struct_value(), f->message_type()); !st.ok())
+        return st;
   }
+  for (const std::string& key : nulls) s.mutable_fields()->erase(key);
   for (const auto& [from, to] : renames) {
-    if (s.fields().contains(to)) continue;  // both spellings: the parser says so
     (*s.mutable_fields())[to] = s.fields().at(from);
     s.mutable_fields()->erase(from);
   }
+  return absl::OkStatus();
+}
+
+// A running adapter's config with its settings' keys as the settings message names them.
+v1::AdapterConfig NormalizedCopy(const v1::AdapterConfig& a, const pb::Descriptor* m) {
+  v1::AdapterConfig copy = a;
+  (void)Normalize(*copy.mutable_settings(), m);  // it loaded, so it has no key twice
+  return copy;
 }
 
 // The dotted paths of every secret setting of a settings message.
@@ -225,7 +267,7 @@ const pb::Value* ValueAt(const pb::Struct& s, const std::string& path) {
   const pb::Struct* at = &s;
   const pb::Value* v = nullptr;
   for (absl::string_view part : absl::StrSplit(path, '.')) {
-    if (at == nullptr) return nullptr;
+    if (at == nullptr) return v;  // a group that is not a mapping: present, and not a ref
     auto it = at->fields().find(std::string(part));
     if (it == at->fields().end()) return nullptr;
     v = &it->second;
@@ -243,10 +285,10 @@ std::string SecretFile(const std::string& id, const std::string& path) {
   return absl::StrCat("secrets/", id, ".", path);
 }
 
-// A draft's secret settings that are not typed in may only name the file Debrief wrote for
-// this adapter and setting, or keep exactly what the running adapter of this id (one of
-// conf_dir's) has there. Anything else (another file, a variable, `create`) would let a check
-// read a secret that is not the draft's and send it wherever the draft's URL points.
+// A draft's secret settings that are not typed in may only keep exactly what the running
+// adapter of this id (one of conf_dir's, its settings normalized) has there. Anything else
+// (another file, a leftover secret file, a variable, `create`) would let a check read a secret
+// that is not the draft's and send it wherever the draft's URL points.
 absl::Status CheckSecretRefs(const v1::AdapterDraft& d, const pb::Descriptor* m,
                              const v1::AdapterConfig* running) {
   std::vector<std::string> paths;
@@ -255,7 +297,6 @@ absl::Status CheckSecretRefs(const v1::AdapterDraft& d, const pb::Descriptor* m,
     if (d.secrets().contains(path)) continue;
     const pb::Value* v = ValueAt(d.config().settings(), path);
     if (v == nullptr) continue;
-    if (SameValue(*v, FileRef(SecretFile(d.config().id(), path)))) continue;
     if (running != nullptr) {
       const pb::Value* was = ValueAt(running->settings(), path);
       if (was != nullptr && SameValue(*v, *was)) continue;
@@ -299,10 +340,14 @@ absl::StatusOr<Backup> BackUp(const std::string& path) {
 void Restore(const std::vector<Backup>& written) {
   for (const Backup& b : written) {
     std::error_code ec;
+    absl::Status s;
     if (b.existed)
-      (void)config::WriteFileAtomically(b.path, b.data, b.mode);
-    else
-      fs::remove(b.path, ec);
+      s = config::WriteFileAtomically(b.path, b.data, b.mode);
+    else if (fs::remove(b.path, ec); ec)
+      s = absl::InternalError(ec.message());
+    if (!s.ok())  // a file a later reload would read: said loudly, for a person to fix
+      base::log::Error("admin", "could not put a file back after a save that did not apply",
+                       {{"file", b.path}, {"error", s.ToString()}});
   }
 }
 
@@ -403,10 +448,14 @@ absl::Status Service::CheckDraft(const v1::AdapterDraft& in) {
     return absl::InvalidArgumentError(
         "id: use 1 to 64 letters, digits, - and _ (it appears in URLs and file names)");
   const pb::Descriptor* schema = hf ? hf->settings() : tf->settings();
-  Normalize(*draft.mutable_config()->mutable_settings(), schema);
+  if (absl::Status s = Normalize(*draft.mutable_config()->mutable_settings(), schema); !s.ok())
+    return s;
   if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
-  const v1::AdapterConfig* running = ManagedFile(c.id()).empty() ? nullptr : Configured(c.id());
-  if (absl::Status s = CheckSecretRefs(draft, schema, running); !s.ok()) return s;
+  std::optional<v1::AdapterConfig> running;
+  if (const v1::AdapterConfig* r = Configured(c.id()); r != nullptr && !ManagedFile(c.id()).empty())
+    running = NormalizedCopy(*r, schema);
+  if (absl::Status s = CheckSecretRefs(draft, schema, running ? &*running : nullptr); !s.ok())
+    return s;
   // The typed secrets go to files of a private folder for the adapter to read, then away.
   v1::AdapterConfig config = c;
   std::string folder;
@@ -505,13 +554,16 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
   else
     return absl::InvalidArgumentError(
         absl::StrCat("no ", draft.kind(), " type \"", c.type(), "\""));
-  Normalize(*c.mutable_settings(), schema);
+  if (absl::Status s = Normalize(*c.mutable_settings(), schema); !s.ok()) return s;
   if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
   std::lock_guard<std::mutex> one_at_a_time(FilesMu());
   const std::string file = absl::StrCat(d_.config.conf_dir(), "/", c.id(), ".yaml");
   const std::string managed = ManagedFile(c.id());
   std::string running_kind;
-  const v1::AdapterConfig* running = Configured(c.id(), &running_kind);
+  std::optional<v1::AdapterConfig> running_copy;
+  if (const v1::AdapterConfig* r = Configured(c.id(), &running_kind))
+    running_copy = NormalizedCopy(*r, schema);
+  const v1::AdapterConfig* running = running_copy ? &*running_copy : nullptr;
   std::error_code ec;
   if ((running != nullptr || fs::exists(file, ec)) && managed.empty())
     return absl::FailedPreconditionError(absl::StrCat(
@@ -648,7 +700,7 @@ absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
     std::vector<std::string> paths;
     SecretPaths(schema, "", paths);
     pb::Struct settings = running->settings();
-    Normalize(settings, schema);
+    (void)Normalize(settings, schema);
     for (const std::string& path : paths) {
       const pb::Value* v = ValueAt(settings, path);
       if (v != nullptr && SameValue(*v, FileRef(SecretFile(req.id(), path))))

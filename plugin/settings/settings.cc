@@ -128,6 +128,14 @@ absl::Status Normalize(json& j, const pb::Descriptor* d, const std::string& path
       return absl::InvalidArgumentError(
           absl::StrCat("unknown key ", at, " (known here: ", absl::StrJoin(known, ", "), ")"));
     }
+    if (out.contains(f->json_name()) ||
+        (!value.is_null() && key != f->name() && j.contains(f->name()) &&
+         !j[f->name()].is_null()) ||
+        (!value.is_null() && key != f->json_name() && j.contains(f->json_name()) &&
+         !j[f->json_name()].is_null()))
+      return absl::InvalidArgumentError(absl::StrCat(at, ": ", f->name(), " is written twice (as ",
+                                                     f->name(), " and ", f->json_name(),
+                                                     "); keep one"));
     if (value.is_null()) continue;
     if (f->is_map()) {
       if (!value.is_object())

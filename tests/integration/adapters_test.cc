@@ -231,9 +231,9 @@ TEST(Adapters, AFailingCheckOrReloadChangesNothing) {
   EXPECT_EQ(Save(d, bad).status().code(), absl::StatusCode::kInvalidArgument);
   // A draft that names a secret instead of typing it (another adapter's file, any file, a
   // variable) would have the check send that secret to the draft's URL: refused.
-  for (const char* ref :
-       {R"({"file": "secrets/other.api_key"})", R"({"file": "/etc/passwd"})",
-        R"({"env": "DEBRIEF_IT_SECRET"})", R"({"file": "secrets/rm.api_key", "create": true})"}) {
+  for (const char* ref : {R"({"file": "secrets/other.api_key"})", R"({"file": "/etc/passwd"})",
+                          R"({"file": "secrets/rm.api_key"})", R"({"env": "DEBRIEF_IT_SECRET"})",
+                          R"({"file": "secrets/rm.api_key", "create": true})"}) {
     v1::AdapterDraft named = redmine;
     named.clear_secrets();
     pb::Value v;
@@ -252,6 +252,21 @@ TEST(Adapters, AFailingCheckOrReloadChangesNothing) {
   bad.mutable_config()->set_type("nosuch");
   EXPECT_EQ(Save(d, bad).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_FALSE(fs::exists(dir.file("conf.d/shop.yaml")));
+  // A group unset under one spelling and set under the other, its secret named: the check
+  // sees the same setting the adapter would read, and refuses it.
+  for (const char* settings :
+       {R"({"write_back": null, "writeBack": {"url": "http://127.0.0.1:1/{ticket_id}",
+           "bearerToken": {"env": "DEBRIEF_IT_SECRET"}}})",
+        R"({"write_back": {"url": "http://127.0.0.1:1/"}, "writeBack": {"url": "http://x/",
+           "bearerToken": {"env": "DEBRIEF_IT_SECRET"}}})"}) {
+    v1::AdapterDraft sneaky = ShopDraft("sneaky", kWebhookSecret);
+    pb::Struct extra;
+    ASSERT_TRUE(pb::util::JsonStringToMessage(settings, &extra).ok());
+    for (const auto& [k, v] : extra.fields())
+      (*sneaky.mutable_config()->mutable_settings()->mutable_fields())[k] = v;
+    EXPECT_EQ(Save(d, sneaky).status().code(), absl::StatusCode::kInvalidArgument) << settings;
+    EXPECT_FALSE(fs::exists(dir.file("conf.d/sneaky.yaml")));
+  }
 
   // Saved, then changed while debrief.yaml is broken by hand: the reload fails, the file and
   // the secret stay as they were, and the adapter keeps taking webhooks with the old secret.

@@ -271,3 +271,19 @@ TEST(Config, AnAdapterFileReadsBackAsTheSameSettings) {
 
 }  // namespace
 }  // namespace debrief::config
+
+namespace debrief::config {
+namespace {
+
+// A key written under both of its names is an error, not a guess at which one counts.
+TEST(Config, ASettingWrittenUnderBothItsNamesIsRefused) {
+  auto c = ParseConfig("http: {max_body_bytes: 5, maxBodyBytes: 6}\n", "");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(std::string(c.status().message()), ::testing::HasSubstr("written twice"));
+  auto unset = ParseConfig("http: {max_body_bytes: null, maxBodyBytes: 6}\n", "");
+  ASSERT_FALSE(unset.ok());
+  EXPECT_THAT(std::string(unset.status().message()), ::testing::HasSubstr("written twice"));
+}
+
+}  // namespace
+}  // namespace debrief::config

@@ -108,9 +108,10 @@ function inputId(path: string): string {
 }
 
 // A webhook signing secret (the helpdesk and Debrief share it; either may make it up). API keys
-// and tokens are the vendor's to issue, so the form offers no Generate for them.
+// and tokens are the vendor's to issue, so the form offers no Generate for them; nor for a
+// signing secret the helpdesk makes itself (Zendesk's signing_secret: copied from Zendesk).
 function generatable(f: SettingField): boolean {
-  return /secret$/i.test(f.name);
+  return /secret$/i.test(f.name) && f.name !== 'signing_secret';
 }
 
 // 32 random bytes as hex.
