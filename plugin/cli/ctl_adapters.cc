@@ -35,7 +35,7 @@ namespace pb = google::protobuf;
 
 struct AdapterArgs {
   std::string type, id;
-  std::vector<std::string> sets, secrets;
+  std::vector<std::string> sets, secrets, unsets;
   bool replace = false, no_check = false, interactive = false, no_input = false;
   std::string wait = "0s";
   std::string timeout = "10m";
@@ -176,6 +176,24 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
     SetAt(settings, f->path(), *std::move(v));
     given.insert(f->path());
   }
+  for (const std::string& path : a.unsets) {
+    const v1::SettingField* f = FieldOf(type, path);
+    if (f == nullptr)
+      return absl::InvalidArgumentError(
+          absl::StrCat("--unset ", path, ": ", type.type(), " has no such setting"));
+    // Out of the settings, at its dotted path; a secret is also told to the server.
+    std::vector<std::string> parts = absl::StrSplit(path, '.');
+    pb::Struct* at = &settings;
+    for (size_t i = 0; at != nullptr && i + 1 < parts.size(); ++i) {
+      auto it = at->mutable_fields()->find(parts[i]);
+      at = it != at->mutable_fields()->end() && it->second.has_struct_value()
+               ? it->second.mutable_struct_value()
+               : nullptr;
+    }
+    if (at != nullptr) at->mutable_fields()->erase(parts.back());
+    if (f->type() == "secret") draft.add_unset_secrets(path);
+    given.insert(path);
+  }
   for (const std::string& s : a.secrets) {
     std::pair<std::string, std::string> kv = absl::StrSplit(s, absl::MaxSplits('=', 1));
     const v1::SettingField* f = FieldOf(type, kv.first);
@@ -202,7 +220,7 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
     given.insert(f->path());
   }
   const bool ask = !a.no_input && isatty(STDIN_FILENO) != 0 &&
-                   (a.interactive || (a.sets.empty() && a.secrets.empty()));
+                   (a.interactive || (a.sets.empty() && a.secrets.empty() && a.unsets.empty()));
   if (!ask) return absl::OkStatus();
   std::cerr << type.kind() << " " << type.type() << ": "
             << (type.help().empty() ? "" : Wrapped(type.help(), "").c_str())
@@ -350,6 +368,8 @@ void AddAdapterCommands(CLI::App& adapters, Ctl& ctl) {
     c->add_option("--secret", a->secrets,
                   "a secret, PATH=VALUE, PATH=@FILE, PATH=- (standard input) or PATH=generate; "
                   "written to a 0600 file by debriefd, never shown again");
+    c->add_option("--unset", a->unsets,
+                  "leave a setting unset (its default applies); a secret's file is deleted");
     c->add_flag("--no-check", a->no_check, "save without checking (the vendor cannot be reached)");
     c->add_flag("-i,--interactive", a->interactive,
                 "ask for every setting not given (the default on a terminal without --set)");

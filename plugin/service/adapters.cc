@@ -556,6 +556,14 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
         absl::StrCat("no ", draft.kind(), " type \"", c.type(), "\""));
   if (absl::Status s = Normalize(*c.mutable_settings(), schema); !s.ok()) return s;
   if (absl::Status s = CheckSecretPaths(draft, schema); !s.ok()) return s;
+  for (const std::string& path : draft.unset_secrets()) {
+    const pb::FieldDescriptor* f = FieldAt(schema, path);
+    if (f == nullptr || TypeOf(f) != "secret" || path != CanonicalPath(schema, path) ||
+        draft.secrets().contains(path) || ValueAt(c.settings(), path) != nullptr)
+      return absl::InvalidArgumentError(absl::StrCat("unset_secrets: \"", path,
+                                                     "\" is not a secret setting of ", c.type(),
+                                                     " left out of the settings and not typed"));
+  }
   std::lock_guard<std::mutex> one_at_a_time(FilesMu());
   const std::string file = absl::StrCat(d_.config.conf_dir(), "/", c.id(), ".yaml");
   const std::string managed = ManagedFile(c.id());
@@ -580,8 +588,10 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
     // A secret neither typed nor named keeps what the adapter has.
     std::vector<std::string> paths;
     SecretPaths(schema, "", paths);
+    const std::set<std::string> unset(draft.unset_secrets().begin(), draft.unset_secrets().end());
     for (const std::string& path : paths) {
       if (draft.secrets().contains(path) || ValueAt(c.settings(), path) != nullptr) continue;
+      if (unset.contains(path)) continue;
       if (const pb::Value* was = ValueAt(running->settings(), path))
         SetAt(*c.mutable_settings(), path, *was);
     }
@@ -651,6 +661,11 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
         absl::StrCat("not saved: the configuration file has changes only a restart applies (",
                      absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
   }
+  for (const std::string& path : draft.unset_secrets())  // Debrief's own files only
+    if (running != nullptr)
+      if (const pb::Value* was = ValueAt(running->settings(), path);
+          was != nullptr && SameValue(*was, FileRef(SecretFile(c.id(), path))))
+        fs::remove(absl::StrCat(d_.config.data_dir(), "/", SecretFile(c.id(), path)), ec);
   base::log::Info("admin", "adapter saved",
                   {{"adapter", c.id()}, {"type", c.type()}, {"file", file}});
   res.set_file(file);

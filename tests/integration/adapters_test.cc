@@ -36,12 +36,13 @@ v1::AdapterDraft ShopDraft(const std::string& id, const std::string& secret) {
 }
 
 absl::StatusOr<v1::SaveAdapterResponse> Save(Debriefd& d, const v1::AdapterDraft& draft,
-                                             bool replace = false) {
+                                             bool replace = false, bool skip_check = false) {
   grpc::ClientContext ctx;
   ctx.AddMetadata("debrief-actor", "adapters-test");
   v1::SaveAdapterRequest req;
   *req.mutable_draft() = draft;
   req.set_replace(replace);
+  req.set_skip_check(skip_check);
   v1::SaveAdapterResponse res;
   grpc::Status s = d.admin()->SaveAdapter(&ctx, req, &res);
   if (!s.ok()) return ToStatus(s);
@@ -147,6 +148,34 @@ TEST(Adapters, SavedIntoConfDirTakesWebhooksAtOnceAndIsRemovedAgain) {
   EXPECT_TRUE(absl::StrContains(Slurp(file), "secret: {file: secrets/shop.secret}"));
   EXPECT_EQ(d.Post(TicketJson("S3", "Hello", "hello", "c1"), "s-3", "", "shop")->status, 202);
 
+  // A secret unset on purpose goes, with its file; the others stay.
+  v1::AdapterDraft with_token = ShopDraft("shop", "");
+  (*with_token.mutable_config()->mutable_settings()->mutable_fields())["write_back"]
+      .mutable_struct_value()
+      ->mutable_fields()
+      ->insert({"url", [] {
+                  pb::Value v;
+                  v.set_string_value("http://127.0.0.1:9/{ticket_id}");
+                  return v;
+                }()});
+  (*with_token.mutable_secrets())["write_back.bearer_token"] = "bearer-value";
+  // (Its write-back endpoint is not there: saved without the check.)
+  auto with = Save(d, with_token, /*replace=*/true, /*skip_check=*/true);
+  ASSERT_TRUE(with.ok()) << with.status();
+  const std::string token_file = dir.file("secrets/shop.write_back.bearer_token");
+  EXPECT_TRUE(fs::exists(token_file));
+  EXPECT_TRUE(
+      absl::StrContains(Slurp(file), "bearer_token: {file: secrets/shop.write_back.bearer_token}"));
+  v1::AdapterDraft without = ShopDraft("shop", "");
+  without.add_unset_secrets("write_back.bearer_token");
+  ASSERT_TRUE(Save(d, without, /*replace=*/true).ok());
+  EXPECT_FALSE(absl::StrContains(Slurp(file), "bearer_token")) << Slurp(file);
+  EXPECT_FALSE(fs::exists(token_file));
+  EXPECT_TRUE(absl::StrContains(Slurp(file), "secret: {file: secrets/shop.secret}"));
+  v1::AdapterDraft wrong = ShopDraft("shop", "");
+  wrong.add_unset_secrets("timestamp_header");  // not a secret
+  EXPECT_EQ(Save(d, wrong, true).status().code(), absl::StatusCode::kInvalidArgument);
+
   // A file of conf_dir written by hand with two adapters is not the console's to change.
   std::ofstream(dir.file("conf.d/pair.yaml"))
       << "helpdesks:\n  - {id: pair, type: generic, settings: {secret: {env: DEBRIEF_IT_SECRET}}}\n"
@@ -176,7 +205,7 @@ TEST(Adapters, SavedIntoConfDirTakesWebhooksAtOnceAndIsRemovedAgain) {
       EXPECT_FALSE(absl::StrContains(e.target(), kWebhookSecret)) << e.target();
       if (e.action() == "Admin.SaveAdapter") ++saves;
     }
-    EXPECT_EQ(saves, 5);
+    EXPECT_EQ(saves, 8);
   }
 
   // Removed: its file and secret go, its webhooks are unknown again.

@@ -189,8 +189,10 @@ function settingsOf(
   fields: SettingField[],
   values: Values,
   typed: Record<string, string>,
+  unset: Record<string, boolean>,
   saved: Settings | undefined,
   secrets: Record<string, string>,
+  unsetOut: string[],
   errors: string[],
   parent = '',
 ): Settings {
@@ -208,8 +210,10 @@ function settingsOf(
           f.fields ?? [],
           values,
           typed,
+          unset,
           asObject(saved?.[f.name]),
           secrets,
+          unsetOut,
           errors,
           path,
         );
@@ -218,7 +222,8 @@ function settingsOf(
       }
       case 'secret': {
         const s = (typed[path] ?? '').trim();
-        if (s) secrets[path] = s;
+        if (unset[path]) unsetOut.push(path);
+        else if (s) secrets[path] = s;
         else if (saved?.[f.name] !== undefined) out[f.name] = saved[f.name];
         break;
       }
@@ -367,6 +372,7 @@ function AdapterFormBody(props: {
     type ? valuesOf(type.fields ?? [], savedSettings) : {},
   );
   const [typed, setTyped] = useState<Record<string, string>>({});
+  const [unset, setUnset] = useState<Record<string, boolean>>({});
   const [generated, setGenerated] = useState<Record<string, string>>({});
   const [skipCheck, setSkipCheck] = useState(false);
   const [busy, setBusy] = useState<'' | 'check' | 'save'>('');
@@ -410,19 +416,22 @@ function AdapterFormBody(props: {
     setIdError('');
     const errors: string[] = [];
     const secrets: Record<string, string> = {};
+    const unsetSecrets: string[] = [];
     const settings = settingsOf(
       type.fields ?? [],
       values,
       typed,
+      unset,
       editing ? savedSettings : undefined,
       secrets,
+      unsetSecrets,
       errors,
     );
     if (errors.length > 0) {
       say('bad', errors.join(' '));
       return null;
     }
-    return { kind, config: { id: trimmed, type: type.type, settings }, secrets };
+    return { kind, config: { id: trimmed, type: type.type, settings }, secrets, unsetSecrets };
   }
 
   async function test() {
@@ -471,6 +480,8 @@ function AdapterFormBody(props: {
     setValue: (path, v) => setValues((x) => ({ ...x, [path]: v })),
     typed,
     setTyped: (path, v) => setTyped((x) => ({ ...x, [path]: v })),
+    unset,
+    setUnset: (path, v) => setUnset((x) => ({ ...x, [path]: v })),
     generated,
     generate: (path) => {
       const s = randomSecret();
@@ -615,6 +626,8 @@ interface FieldContext {
   setValue: (path: string, v: string | boolean) => void;
   typed: Record<string, string>;
   setTyped: (path: string, v: string) => void;
+  unset: Record<string, boolean>;
+  setUnset: (path: string, v: boolean) => void;
   generated: Record<string, string>;
   generate: (path: string) => void;
 }
@@ -735,6 +748,7 @@ function Field(props: {
             autocomplete="new-password"
             spellcheck={false}
             value={ctx.typed[path] ?? ''}
+            disabled={ctx.unset[path] === true}
             placeholder={hasSaved ? 'Leave blank to keep the current one' : ''}
             aria-describedby={`${helpId}${isGenerated ? ` ${id}-generated` : ''}`}
             onInput={(e) => ctx.setTyped(path, (e.currentTarget as HTMLInputElement).value)}
@@ -760,6 +774,16 @@ function Field(props: {
             ? `Now read from ${secretSource(savedRef)}; type a new one to replace it.`
             : 'Kept in a file only debriefd reads; never shown again.'}
         </Hint>
+        {hasSaved && !isRequired(f) && (
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={ctx.unset[path] === true}
+              onChange={(e) => ctx.setUnset(path, (e.currentTarget as HTMLInputElement).checked)}
+            />{' '}
+            Remove the saved {label.toLowerCase()} (its file is deleted when the change is saved)
+          </label>
+        )}
         {isGenerated && (
           <p class="hint generated" id={`${id}-generated`} role="status">
             A new random secret is in the field. It is shown once, after saving, to paste into the

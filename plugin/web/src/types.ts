@@ -400,6 +400,8 @@ export interface AdapterDraft {
   kind: string;
   config: { id: string; type: string; settings: Record<string, unknown> };
   secrets: Record<string, string>;
+  // Secret settings to unset when changing an adapter: neither kept nor typed.
+  unsetSecrets?: string[];
 }
 
 export interface SetupStep {
