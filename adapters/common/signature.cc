@@ -82,4 +82,10 @@ std::string ReplayKey(absl::string_view signed_message) {
   return HexEncode(Sha256(signed_message));
 }
 
+std::string WhereKept(const v1::SecretRef& ref) {
+  if (ref.has_env()) return absl::StrCat(" (environment variable ", ref.env(), ")");
+  if (ref.has_file()) return absl::StrCat(" (file ", ref.file(), ")");
+  return "";
+}
+
 }  // namespace debrief::adapters

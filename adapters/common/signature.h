@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "debrief/v1/config.pb.h"
 
 // Webhook signature primitives shared by helpdesk and tracker adapters (OpenSSL).
 namespace debrief::adapters {
@@ -45,5 +46,9 @@ absl::Status CheckFreshness(absl::Time signed_at, absl::Time now, absl::Duration
 // the body): the same message sent again is the same sending, however its signature is
 // spelled (hex case, prefix) and whatever delivery id comes with it.
 std::string ReplayKey(absl::string_view signed_message);
+
+// Where a webhook secret is kept, as a setup step names it: " (environment variable NAME)" or
+// " (file PATH)"; "" when unset. Never the secret itself.
+std::string WhereKept(const v1::SecretRef& ref);
 
 }  // namespace debrief::adapters

@@ -506,6 +506,18 @@ v1::AdapterSetup Service::SetupOf(const std::string& kind, const v1::AdapterConf
     out.clear_webhook_path();
     out.clear_webhook_url();
   }
+  // Without http.public_url, every vendor's first step is the same: the address it reaches
+  // Debrief at, which the steps' URL (a path only here) starts with.
+  if (!steps.empty() && public_url.empty())
+    steps.insert(steps.begin(),
+                 {"Set Debrief's public address",
+                  absl::StrCat("The URL shown is a path only: set http.public_url in debrief.yaml "
+                               "to the address the ",
+                               kind,
+                               " reaches Debrief at (such as https://debrief.example.com; "
+                               "http://127.0.0.1:8080 when it runs on this host). The "
+                               "webhook URL is that address followed by this path."),
+                  out.webhook_path()});
   for (spi::SetupStep& s : steps) {
     v1::SetupStep* o = out.add_steps();
     o->set_title(std::move(s.title));

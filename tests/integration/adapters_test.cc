@@ -119,7 +119,10 @@ TEST(Adapters, SavedIntoConfDirTakesWebhooksAtOnceAndIsRemovedAgain) {
   EXPECT_TRUE(absl::StrContains(yaml, "secret: {file: secrets/shop.secret}")) << yaml;
   EXPECT_FALSE(absl::StrContains(yaml, kWebhookSecret)) << yaml;
   EXPECT_EQ(saved->setup().webhook_path(), "/webhooks/shop");
-  EXPECT_GT(saved->setup().steps_size(), 0);
+  ASSERT_GT(saved->setup().steps_size(), 1);
+  // No http.public_url here: the first step says how to set it.
+  EXPECT_EQ(saved->setup().steps(0).title(), "Set Debrief's public address");
+  EXPECT_TRUE(absl::StrContains(saved->setup().steps(0).detail(), "http.public_url"));
 
   // It takes webhooks signed with the secret typed, now.
   EXPECT_EQ(d.Post(TicketJson("S1", "Hello", "hello", "c1"), "s-1", "", "shop")->status, 202);

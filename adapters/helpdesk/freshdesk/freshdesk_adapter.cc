@@ -283,19 +283,10 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     FreshdeskConfig cfg;
     if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
     const v1::SecretRef& secret = cfg.webhook_secret();
-    std::string held;  // where the secret is kept, never the secret itself
-    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
-    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::string held = WhereKept(secret);  // never the secret itself
     const std::string header =
         cfg.webhook_header().empty() ? "X-Debrief-Token" : cfg.webhook_header();
     std::vector<spi::SetupStep> steps;
-    if (!where.public_url_known)
-      steps.push_back({"Set Debrief's public address",
-                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
-                       "address Freshdesk reaches Debrief at (such as "
-                       "https://debrief.example.com). The webhook URL is that address followed by "
-                       "this path.",
-                       where.webhook_url});
     steps.push_back({"Create a ticket creation rule in Freshdesk",
                      "Admin > Automations > Ticket creation: make a rule whose action is Trigger "
                      "webhook, request type POST, to this URL.",

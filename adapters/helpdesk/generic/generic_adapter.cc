@@ -279,18 +279,8 @@ class GenericFactory final : public spi::HelpdeskAdapterFactory {
                                     const spi::SetupContext& where) const override {
     v1config cfg;
     if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
-    std::string held;  // where the secret is kept, never the secret itself
-    if (cfg.secret().has_env())
-      held = absl::StrCat(" (environment variable ", cfg.secret().env(), ")");
-    if (cfg.secret().has_file()) held = absl::StrCat(" (file ", cfg.secret().file(), ")");
+    std::string held = WhereKept(cfg.secret());  // never the secret itself
     std::vector<spi::SetupStep> steps;
-    if (!where.public_url_known)
-      steps.push_back({"Set Debrief's public address",
-                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
-                       "address the helpdesk reaches Debrief at (such as "
-                       "https://debrief.example.com). The webhook URL is that address followed by "
-                       "this path.",
-                       where.webhook_url});
     steps.push_back({"Point the helpdesk's webhook at Debrief",
                      "In the helpdesk, make a webhook that POSTs every ticket event to this URL "
                      "with a JSON body.",

@@ -456,18 +456,9 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     };
     const v1::SecretRef& secret = cfg.webhook_secret();
     std::string key_file = file_of(secret);
-    std::string held;  // where the secret is kept, never the secret itself
-    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
-    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::string held = WhereKept(secret);  // never the secret itself
 
     std::vector<spi::SetupStep> steps;
-    if (!where.public_url_known)
-      steps.push_back({"Set Debrief's public address",
-                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
-                       "address Request Tracker reaches Debrief at (such as "
-                       "http://127.0.0.1:8080 on RT's own host). The webhook URL is that address "
-                       "followed by this path.",
-                       where.webhook_url});
     if (key_file.empty()) {
       key_file = "/etc/debrief/rt.key";
       steps.push_back(

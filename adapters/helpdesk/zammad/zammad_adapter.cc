@@ -283,16 +283,8 @@ class Factory final : public spi::HelpdeskAdapterFactory {
     ZammadConfig cfg;
     if (!settings::ParseSettings(config.settings(), &cfg, config.id()).ok()) cfg.Clear();
     const v1::SecretRef& secret = cfg.hmac_secret();
-    std::string held;  // where the secret is kept, never the secret itself
-    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
-    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::string held = WhereKept(secret);  // never the secret itself
     std::vector<spi::SetupStep> steps;
-    if (!where.public_url_known)
-      steps.push_back({"Set Debrief's public address",
-                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
-                       "address Zammad reaches Debrief at (such as https://debrief.example.com). "
-                       "The webhook URL is that address followed by this path.",
-                       where.webhook_url});
     steps.push_back(
         {"Create a webhook in Zammad",
          absl::StrCat("Settings > Webhook > New: this URL as the endpoint, payload default, and as "

@@ -413,18 +413,10 @@ class Factory final : public spi::TrackerAdapterFactory {
     const bool parsed = settings::ParseSettings(config.settings(), &cfg, config.id()).ok();
     if (!parsed) cfg.Clear();
     const v1::SecretRef& secret = cfg.webhook_secret();
-    std::string held;  // where the secret is kept, never the secret itself
-    if (secret.has_env()) held = absl::StrCat(" (environment variable ", secret.env(), ")");
-    if (secret.has_file()) held = absl::StrCat(" (file ", secret.file(), ")");
+    std::string held = WhereKept(secret);  // never the secret itself
     if (parsed && !cfg.has_webhook_secret())
       held = " (set this adapter's webhook_secret first: without it every webhook is refused)";
     std::vector<spi::SetupStep> steps;
-    if (!where.public_url_known)
-      steps.push_back({"Set Debrief's public address",
-                       "The URL shown is a path only: set http.public_url in debrief.yaml to the "
-                       "address GitLab reaches Debrief at (such as https://debrief.example.com). "
-                       "The webhook URL is that address followed by this path.",
-                       where.webhook_url});
     steps.push_back(
         {"Create a project webhook in GitLab",
          absl::StrCat("In the project ", cfg.project().empty() ? "of the tasks" : cfg.project(),

@@ -46,6 +46,7 @@ struct SetupStep {
 // Where the adapter is reached, for its setup steps.
 struct SetupContext {
   std::string webhook_url;  // http.public_url + the webhook path, or the path alone
+  // False: webhook_url is a path, and the core says first how to set http.public_url.
   bool public_url_known = false;
 };
 
