@@ -24,6 +24,7 @@
 #include "base/time_util.h"
 #include "cli/ctl.h"
 #include "cli/ctl_output.h"
+#include "config/adapter_file.h"
 #include "debrief/v1/services.grpc.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "settings/settings.h"
@@ -91,17 +92,6 @@ absl::StatusOr<pb::Value> ValueOf(const v1::SettingField& f, const std::string& 
     v.set_string_value(text);
   }
   return v;
-}
-
-void SetAt(pb::Struct& s, const std::string& path, pb::Value value) {
-  std::vector<std::string> parts = absl::StrSplit(path, '.');
-  pb::Struct* at = &s;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    pb::Value& v = (*at->mutable_fields())[parts[i]];
-    if (!v.has_struct_value()) v.mutable_struct_value();
-    at = v.mutable_struct_value();
-  }
-  (*at->mutable_fields())[parts.back()] = std::move(value);
 }
 
 std::string Generated() {
@@ -173,7 +163,7 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
                                                      "=VALUE|@FILE|-|generate"));
     auto v = ValueOf(*f, kv.second);
     if (!v.ok()) return v.status();
-    SetAt(settings, f->path(), *std::move(v));
+    config::SetSetting(settings, f->path(), *std::move(v));
     given.insert(f->path());
   }
   for (const std::string& path : a.unsets) {
@@ -264,7 +254,7 @@ absl::Status Fill(const AdapterArgs& a, const v1::AdapterType& type, v1::Adapter
       if (v.empty()) continue;
       auto value = ValueOf(*f, v);
       if (!value.ok()) return value.status();
-      SetAt(settings, f->path(), *std::move(value));
+      config::SetSetting(settings, f->path(), *std::move(value));
     }
     return absl::OkStatus();
   };

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -77,6 +78,18 @@ std::string AdapterFileYaml(const std::string& kind, const v1::AdapterConfig& ad
     absl::StrAppend(&text, "# ", line, "\n");
   absl::StrAppend(&text, out.c_str(), "\n");
   return text;
+}
+
+void SetSetting(google::protobuf::Struct& settings, const std::string& path,
+                google::protobuf::Value value) {
+  std::vector<std::string> parts = absl::StrSplit(path, '.');
+  google::protobuf::Struct* at = &settings;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    google::protobuf::Value& v = (*at->mutable_fields())[parts[i]];
+    if (!v.has_struct_value()) v.mutable_struct_value();
+    at = v.mutable_struct_value();
+  }
+  (*at->mutable_fields())[parts.back()] = std::move(value);
 }
 
 absl::Status WriteFileAtomically(const std::string& path, const std::string& data, mode_t mode) {

@@ -170,18 +170,6 @@ std::string CanonicalPath(const pb::Descriptor* m, const std::string& path) {
   return absl::StrJoin(names, ".");
 }
 
-// Puts `value` at a dotted path of a settings Struct, making the groups on the way.
-void SetAt(pb::Struct& s, const std::string& path, pb::Value value) {
-  std::vector<std::string> parts = absl::StrSplit(path, '.');
-  pb::Struct* at = &s;
-  for (size_t i = 0; i + 1 < parts.size(); ++i) {
-    pb::Value& v = (*at->mutable_fields())[parts[i]];
-    if (!v.has_struct_value()) v.mutable_struct_value();
-    at = v.mutable_struct_value();
-  }
-  (*at->mutable_fields())[parts.back()] = std::move(value);
-}
-
 pb::Value FileRef(const std::string& file) {
   pb::Value v;
   (*v.mutable_struct_value()->mutable_fields())["file"].set_string_value(file);
@@ -473,7 +461,7 @@ absl::Status Service::CheckDraft(const v1::AdapterDraft& in) {
   for (const auto& [path, value] : draft.secrets()) {
     const std::string file = absl::StrCat(folder, "/", n++);
     if (absl::Status s = WriteSecret(file, value); !s.ok()) return s;
-    SetAt(*config.mutable_settings(), path, FileRef(file));
+    config::SetSetting(*config.mutable_settings(), path, FileRef(file));
   }
   spi::AdapterContext ctx{*d_.http, d_.clock, d_.config.data_dir(),
                           spi::AdapterContext::SecretFiles::kCheck};
@@ -605,7 +593,7 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
       if (draft.secrets().contains(path) || ValueAt(c.settings(), path) != nullptr) continue;
       if (unset.contains(path)) continue;
       if (const pb::Value* was = ValueAt(running->settings(), path))
-        SetAt(*c.mutable_settings(), path, *was);
+        config::SetSetting(*c.mutable_settings(), path, *was);
     }
   }
   if (absl::Status s = CheckSecretRefs(draft, schema, managed.empty() ? nullptr : running); !s.ok())
@@ -647,7 +635,7 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
       Restore(written);
       return s;
     }
-    SetAt(*c.mutable_settings(), path, FileRef(name));
+    config::SetSetting(*c.mutable_settings(), path, FileRef(name));
     res.add_secret_files(full);
   }
   const std::string note = absl::StrCat(
