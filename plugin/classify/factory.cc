@@ -1,19 +1,23 @@
 #include "classify/factory.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "classify/keyword_classifier.h"
 #include "classify/learned_classifier.h"
+#include "classify/taxonomy_view.h"
 
 namespace debrief::classify {
 
-absl::StatusOr<std::unique_ptr<Classifier>> MakeClassifier(const v1::Config& config,
-                                                           const spi::Clock& clock) {
+namespace {
+
+absl::StatusOr<std::unique_ptr<Classifier>> MakeInner(const v1::Config& config,
+                                                      const spi::Clock& clock) {
   const v1::TaxonomyConfig& taxonomy = config.taxonomy();
   if (config.classifier().kind() == "keyword") {
-    auto k = KeywordClassifier::Create(taxonomy, clock);
+    auto k = KeywordClassifier::Create(TrainingTaxonomy(taxonomy), clock);
     if (!k.ok()) return k.status();
     return std::unique_ptr<Classifier>(std::move(*k));
   }
@@ -21,7 +25,7 @@ absl::StatusOr<std::unique_ptr<Classifier>> MakeClassifier(const v1::Config& con
     // Cold start: the taxonomy's names, descriptions, seed phrases and keywords.
     TrainConfig tc;
     tc.review_threshold = taxonomy.review_threshold();
-    auto l = LearnedClassifier::Train(taxonomy, {}, tc, clock);
+    auto l = LearnedClassifier::Train(TrainingTaxonomy(taxonomy), {}, tc, clock);
     if (!l.ok()) return l.status();
     return std::unique_ptr<Classifier>(std::move(*l));
   }
@@ -30,6 +34,19 @@ absl::StatusOr<std::unique_ptr<Classifier>> MakeClassifier(const v1::Config& con
   if (auto s = (*l)->ApplyTaxonomy(taxonomy); !s.ok())
     return absl::Status(s.code(), absl::StrCat(config.classifier().model(), ": ", s.message()));
   return std::unique_ptr<Classifier>(std::move(*l));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Classifier>> MakeClassifier(const v1::Config& config,
+                                                           const spi::Clock& clock) {
+  auto inner = MakeInner(config, clock);
+  if (!inner.ok()) return inner.status();
+  const auto& cats = config.taxonomy().categories();
+  if (std::none_of(cats.begin(), cats.end(), [](const v1::Category& c) { return c.retired(); }))
+    return inner;
+  return std::unique_ptr<Classifier>(
+      std::make_unique<TaxonomyView>(std::move(*inner), config.taxonomy()));
 }
 
 }  // namespace debrief::classify

@@ -52,14 +52,23 @@ int Print(const google::protobuf::Message& m);
 int Fail(const grpc::Status& s);
 int Fail(const absl::Status& s);
 
-// One unary call with a 30 s deadline; prints the answer or fails.
+// One unary call with a deadline (30 s unless told), for a command that reads the answer
+// before printing it.
+template <typename Stub, typename Req, typename Res>
+grpc::Status Invoke(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*),
+                    Stub& stub, const Req& req, Res* res,
+                    std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  return (stub.*method)(&ctx, req, res);
+}
+
+// One unary call with a deadline (30 s unless told); prints the answer or fails.
 template <typename Stub, typename Req, typename Res>
 int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), Stub& stub,
-         const Req& req) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+         const Req& req, std::chrono::seconds timeout = std::chrono::seconds(30)) {
   Res res;
-  grpc::Status s = (stub.*method)(&ctx, req, &res);
+  grpc::Status s = Invoke(method, stub, req, &res, timeout);
   if (!s.ok()) return Fail(s);
   return Print(res);
 }
@@ -68,6 +77,9 @@ int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Req&, Res*), S
 void AddServiceCommands(CLI::App& app, Ctl& ctl);
 // adapters types|add|edit|remove|setup|wait, under the `adapters` command (cli/ctl_adapters.cc).
 void AddAdapterCommands(CLI::App& adapters, Ctl& ctl);
+// taxonomy diff|apply|history: taxonomy files against the running version, applied as a new
+// version, and the versions so far (cli/ctl_taxonomy.cc).
+void AddTaxonomyCommands(CLI::App& app, Ctl& ctl);
 // train and eval: models from labelled CSV and a store's tagged tickets.
 void AddModelCommands(CLI::App& app, Ctl& ctl);
 // config check and replay: a config file, and sample deliveries signed as a helpdesk would.

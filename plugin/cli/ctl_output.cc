@@ -474,6 +474,91 @@ std::string Emerging(const v1::ListEmergingResponse& r) {
   return t.Render();
 }
 
+// One change between two taxonomy versions, as diff, apply and history print it: what happened,
+// padded so that the categories line up, the category, what it became, and what that does to
+// the data in brackets.
+std::string TaxonomyChangeLine(const v1::TaxonomyChange& c) {
+  const char* word = "other";  // a kind this debriefctl does not know yet
+  std::string detail;
+  const std::string into = Printable(absl::StrJoin(c.into(), ", "));
+  switch (c.kind()) {
+    case v1::CATEGORY_ADDED:
+      word = "added";
+      break;
+    case v1::CATEGORY_RENAMED:
+      word = "renamed";
+      detail = absl::StrCat(": \"", Printable(c.before()), "\" -> \"", Printable(c.after()), "\"");
+      break;
+    case v1::CATEGORY_CHANGED:
+      word = "changed";
+      if (!c.fields().empty())
+        detail = absl::StrCat(": ", Printable(absl::StrJoin(c.fields(), ", ")));
+      break;
+    case v1::CATEGORY_RETIRED:
+      word = "retired";
+      break;
+    case v1::CATEGORY_MERGED:
+      word = "merged";
+      if (!into.empty()) detail = absl::StrCat(" into ", into);
+      break;
+    case v1::CATEGORY_SPLIT:
+      word = "split";
+      if (!into.empty()) detail = absl::StrCat(" into ", into);
+      break;
+    case v1::CATEGORY_RESTORED:
+      word = "restored";
+      break;
+    default:
+      break;
+  }
+  return absl::StrCat(absl::StrFormat("%-9s", word), Printable(c.category_id()), detail,
+                      c.effect().empty() ? "" : absl::StrCat("  (", Printable(c.effect()), ")"));
+}
+
+std::string TaxonomyDiff(const v1::DiffTaxonomyResponse& r) {
+  // debriefctl taxonomy diff names the file it read instead of "the file".
+  if (r.changes().empty())
+    return absl::StrCat("No change: the file is the running taxonomy (version ",
+                        r.current_version(), ").\n");
+  std::string out;
+  for (const auto& c : r.changes()) absl::StrAppend(&out, TaxonomyChangeLine(c), "\n");
+  return out;
+}
+
+std::string TaxonomyApplied(const v1::ApplyTaxonomyResponse& r) {
+  const v1::TaxonomyVersion& v = r.version();
+  if (!r.applied()) return absl::StrCat("No change; version ", v.version(), " stays.\n");
+  std::string out = absl::StrCat("Taxonomy version ", v.version(), " applied by ",
+                                 v.actor().empty() ? kNone : Printable(v.actor()), ", written to ",
+                                 Printable(r.file()), "\n");
+  for (const auto& c : v.changes()) absl::StrAppend(&out, "  ", TaxonomyChangeLine(c), "\n");
+  return out;
+}
+
+// Newest first: a line per version (the version and the actor padded so that the columns line
+// up), its changes indented under it. Times are exact: a version is looked up by when.
+std::string TaxonomyVersions(const v1::TaxonomyHistoryResponse& r) {
+  if (r.versions().empty()) return "No taxonomy version yet.\n";
+  size_t vw = 0, aw = 0;
+  for (const auto& v : r.versions()) {
+    vw = std::max(vw, absl::StrCat(v.version()).size());
+    aw = std::max(aw, Width(v.actor().empty() ? kNone : Printable(v.actor())));
+  }
+  std::string out;
+  for (const auto& v : r.versions()) {
+    const std::string n = absl::StrCat(v.version());
+    const std::string actor = v.actor().empty() ? kNone : Printable(v.actor());
+    const std::string at =
+        v.has_at() ? absl::FormatTime("%Y-%m-%d %H:%M", base::FromTimestamp(v.at()), Zone())
+                   : absl::StrFormat("%-16s", kNone);
+    absl::StrAppend(&out, "v", n, std::string(vw - n.size() + 2, ' '), at, "  by ", actor,
+                    std::string(aw - Width(actor) + 2, ' '), v.changes_size(),
+                    v.changes_size() == 1 ? " change" : " changes", "\n");
+    for (const auto& c : v.changes()) absl::StrAppend(&out, "  ", TaxonomyChangeLine(c), "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
 void SetOutput(Output o) { g_output = o; }
@@ -559,6 +644,9 @@ std::string Readable(const google::protobuf::Message& m) {
     return absl::StrCat(r->discarded(), r->discarded() == 1 ? " delivery" : " deliveries",
                         " discarded: kept in the inbox, never processed.\n");
   if (auto* r = dynamic_cast<const v1::ListEmergingResponse*>(&m)) return Emerging(*r);
+  if (auto* r = dynamic_cast<const v1::DiffTaxonomyResponse*>(&m)) return TaxonomyDiff(*r);
+  if (auto* r = dynamic_cast<const v1::ApplyTaxonomyResponse*>(&m)) return TaxonomyApplied(*r);
+  if (auto* r = dynamic_cast<const v1::TaxonomyHistoryResponse*>(&m)) return TaxonomyVersions(*r);
   return "";
 }
 

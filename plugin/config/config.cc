@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/utf8.h"
+#include "config/taxonomy.h"
 #include "google/protobuf/util/json_util.h"
 #include "re2/re2.h"
 #include "settings/settings.h"
@@ -155,7 +156,7 @@ absl::Status ReadConfDir(v1::Config& c, const std::string& base_dir) {
     const std::string ext = it->path().extension().string();
     std::error_code type_ec;
     if ((ext == ".yaml" || ext == ".yml") && it->path().filename().string()[0] != '.' &&
-        it->is_regular_file(type_ec))
+        it->path().filename() != kTaxonomyFileName && it->is_regular_file(type_ec))
       files.push_back(it->path().string());
   }
   if (ec) return absl::InvalidArgumentError(absl::StrCat("conf_dir ", dir, ": ", ec.message()));
@@ -192,26 +193,47 @@ absl::StatusOr<v1::Config> ParseConfig(const std::string& yaml, const std::strin
   v1::Config c;
   if (absl::Status s = settings::FromJson(std::move(*j), &c, ""); !s.ok()) return s;
   if (absl::Status s = ReadConfDir(c, base_dir); !s.ok()) return s;
-  if (!c.taxonomy().file().empty()) {
-    std::string path = settings::ResolvePath(base_dir, c.taxonomy().file());
-    auto text = settings::ReadFile(path);
+  // A taxonomy applied with debriefctl or the Admin API (conf_dir/taxonomy.yaml) stands for the
+  // one this file declares; otherwise taxonomy.file is read in.
+  std::string taxonomy_path;
+  bool applied = false;
+  if (!c.conf_dir().empty()) {
+    std::error_code ec;
+    const std::string in_conf_dir = (fs::path(c.conf_dir()) / kTaxonomyFileName).string();
+    applied = fs::is_regular_file(in_conf_dir, ec);
+    if (applied) taxonomy_path = in_conf_dir;
+  }
+  if (!applied && !c.taxonomy().file().empty())
+    taxonomy_path = settings::ResolvePath(base_dir, c.taxonomy().file());
+  if (!taxonomy_path.empty()) {
+    auto text = settings::ReadFile(taxonomy_path);
     if (!text.ok())
       return absl::NotFoundError(absl::StrCat("taxonomy.file: ", text.status().message()));
-    auto tj = LoadYaml(*text, path);
-    if (!tj.ok()) return tj.status();
-    v1::TaxonomyConfig t;
-    if (absl::Status s = settings::FromJson(std::move(*tj), &t, path); !s.ok()) return s;
-    if (!t.file().empty())
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": a taxonomy file cannot name another"));
-    for (auto& cat : *t.mutable_categories()) *c.mutable_taxonomy()->add_categories() = cat;
-    if (c.taxonomy().review_threshold() == 0)
-      c.mutable_taxonomy()->set_review_threshold(t.review_threshold());
-    c.mutable_taxonomy()->set_file(path);
+    auto t = ParseTaxonomyFile(*text, taxonomy_path);
+    if (!t.ok()) return t.status();
+    v1::TaxonomyConfig* tax = c.mutable_taxonomy();
+    if (applied) tax->clear_categories();  // the applied file replaces the declared ones
+    for (auto& cat : *t->mutable_categories()) *tax->add_categories() = std::move(cat);
+    if (t->review_threshold() != 0 && (applied || tax->review_threshold() == 0))
+      tax->set_review_threshold(t->review_threshold());
+    tax->set_file(taxonomy_path);
   }
   FillDefaults(c, base_dir);
   if (absl::Status s = ValidateConfig(c); !s.ok()) return s;
   return c;
+}
+
+absl::StatusOr<v1::TaxonomyConfig> ParseTaxonomyFile(const std::string& text,
+                                                     const std::string& path) {
+  auto j = LoadYaml(text, path);
+  if (!j.ok()) return j.status();
+  if (j->is_null() || !j->is_object())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": expected a `categories:` list"));
+  v1::TaxonomyConfig t;
+  if (absl::Status s = settings::FromJson(std::move(*j), &t, path); !s.ok()) return s;
+  if (!t.file().empty())
+    return absl::InvalidArgumentError(absl::StrCat(path, ": a taxonomy file cannot name another"));
+  return t;
 }
 
 absl::StatusOr<v1::Config> LoadConfig(const std::string& path) {
@@ -334,6 +356,7 @@ absl::Status ValidateConfig(const v1::Config& c) {
             absl::StrCat("taxonomy: category ", cat.id(), ": keyword \"", kw, "\": ", re.error()));
     }
   }
+  if (absl::Status s = ValidateTaxonomyChanges(c.taxonomy()); !s.ok()) return s;
   if (c.classifier().kind() != "learned" && c.classifier().kind() != "keyword")
     return absl::InvalidArgumentError(
         absl::StrCat("classifier.kind \"", c.classifier().kind(), "\": learned or keyword"));

@@ -325,4 +325,40 @@ absl::Status Loop::ClearStall(const v1::OutboxAction::ClearStall& c) {
   return WriteTask(task, u, now);
 }
 
+absl::Status Loop::MarkDuplicate(const v1::OutboxAction::MarkDuplicate& m) {
+  const absl::Time now = clock_.Now();
+  v1::ImprovementTask task, of;
+  TaskReport report;
+  absl::Status s = store_.Read([&](spi::StoreTransaction& tx) -> absl::Status {
+    auto t = tx.GetTask(m.task_id());
+    if (!t.ok()) return t.status();
+    auto o = tx.PeekTask(m.of_task_id());
+    if (!o.ok()) return o.status();
+    if (!*t || !*o) return absl::OkStatus();  // deleted since: nothing to mark
+    task = std::move(**t);
+    of = std::move(**o);
+    if (task.external_id().empty() || of.external_id().empty())
+      return absl::UnavailableError("the tasks are not both in their trackers yet");
+    auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, now);
+    if (!r.ok()) return r.status();
+    report = std::move(*r);
+    return absl::OkStatus();
+  });
+  if (!s.ok() || task.external_id().empty()) return s;
+  const std::string of_name = of.external_key().empty() ? of.external_id() : of.external_key();
+  spi::TaskUpdate u;
+  u.impact = std::move(report.impact);
+  u.tickets = std::move(report.tickets);  // those left: the cause's tickets moved to `of`
+  u.comment = absl::StrCat("Duplicate of ", of_name, of.url().empty() ? "" : " (", of.url(),
+                           of.url().empty() ? "" : ")", ".\nDebrief's taxonomy merged ", m.merged(),
+                           " into ", m.into(), ": this cause's tickets now follow ", of_name,
+                           ", and its customers hear from there when the fix ships.");
+  u.comment_key = absl::StrCat("debrief-duplicate-of-", of.id());
+  u.add_labels.push_back("debrief-duplicate");
+  if (absl::Status w = WriteTask(task, u, now); !w.ok()) return w;
+  base::log::Info("loop", "task marked a duplicate",
+                  {{"task", absl::StrCat(task.id())}, {"of", absl::StrCat(of.id())}});
+  return absl::OkStatus();
+}
+
 }  // namespace debrief::loop

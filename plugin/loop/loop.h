@@ -85,6 +85,10 @@ class Loop {
   absl::Status Reply(const v1::OutboxAction::ReplyToCustomer& r);
   absl::Status VerifyFix(const v1::OutboxAction::VerifyFix& v);
   absl::Status ChaseStalled(const v1::OutboxAction::ChaseStalled& c);
+  // Marks a merged category's task a duplicate of the task its cause went into (a comment
+  // naming that task, once, and the debrief-duplicate label); UNAVAILABLE until both exist in
+  // their trackers.
+  absl::Status MarkDuplicate(const v1::OutboxAction::MarkDuplicate& m);
   absl::Status ClearStall(const v1::OutboxAction::ClearStall& c);
 
   // The public reply's text for a ticket (the category's template, or the default of its kind).

@@ -125,6 +125,8 @@ absl::Status Executor::Execute(const spi::OutboxEntry& e) {
       return loop_.ChaseStalled(e.action.chase_stalled());
     case v1::OutboxAction::kClearStall:
       return loop_.ClearStall(e.action.clear_stall());
+    case v1::OutboxAction::kMarkDuplicate:
+      return loop_.MarkDuplicate(e.action.mark_duplicate());
     case v1::OutboxAction::ACTION_NOT_SET:
       break;
   }

@@ -15,6 +15,8 @@ LinkPolicy::LinkPolicy(const v1::Config& config, const spi::Clock& clock)
       loop_(config.loop()),
       default_tracker_(config.default_tracker()) {
   for (const auto& c : config.taxonomy().categories()) categories_[c.id()] = c;
+  counts_as_ = config::CountsAs(std::vector<v1::Category>(config.taxonomy().categories().begin(),
+                                                          config.taxonomy().categories().end()));
 }
 
 std::vector<v1::Category> LinkPolicy::Categories() const {
@@ -170,7 +172,10 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
   auto existing = tx.GetLink(ticket.helpdesk_id(), ticket.ticket_id());
   if (!existing.ok()) return existing.status();
   const v1::Category* cat = category(c.category_id());
-  const bool linkable = cat != nullptr && (!c.needs_review() || config_.link_needs_review());
+  // A retired category takes no new tickets (the classifier never picks one; an old ticket
+  // classified again may still carry it): nothing links to it.
+  const bool linkable =
+      cat != nullptr && !cat->retired() && (!c.needs_review() || config_.link_needs_review());
   if (*existing || !linkable) {
     return EnqueueWriteBack(tx, ticket, c, *existing ? (*existing)->task_id() : 0);
   }
@@ -206,6 +211,29 @@ absl::Status LinkPolicy::Apply(spi::StoreTransaction& tx, const v1::Ticket& tick
   return task.status();
 }
 
+absl::StatusOr<int> LinkPolicy::MoveLinks(spi::StoreTransaction& tx, int64_t from_task,
+                                          int64_t to_task) {
+  auto links = tx.LinksOfTask(from_task);
+  if (!links.ok()) return links.status();
+  int moved = 0;
+  for (const v1::TaskLink& link : *links) {
+    auto rec = tx.GetTicket(link.helpdesk_id(), link.ticket_id());
+    if (!rec.ok()) return rec.status();
+    if (!*rec) continue;
+    if (absl::Status s = PutLink(tx, (*rec)->ticket, to_task, link.origin()); !s.ok()) return s;
+    if ((*rec)->classification) {
+      if (absl::Status s = EnqueueWriteBack(tx, (*rec)->ticket, *(*rec)->classification, to_task);
+          !s.ok())
+        return s;
+    }
+    ++moved;
+  }
+  if (moved == 0) return 0;
+  if (absl::Status s = EnqueueSync(tx, from_task, /*force=*/true); !s.ok()) return s;
+  if (absl::Status s = EnqueueSync(tx, to_task, /*force=*/true); !s.ok()) return s;
+  return moved;
+}
+
 absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransaction& tx,
                                                               const std::string& helpdesk_id,
                                                               const std::string& ticket_id,
@@ -221,6 +249,10 @@ absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransact
         "the ticket has no category yet: name the category the task is for");
   const v1::Category* cat = category(cid);
   if (cat == nullptr) return absl::NotFoundError(absl::StrCat("no category ", cid));
+  if (cat->retired())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "category ", cid, " is retired", cat->merged_into().empty() ? "" : " (merged into ",
+        counts_as_(cid), cat->merged_into().empty() ? "" : ")", ": choose one that takes tickets"));
   auto active = tx.ActiveTask(cid);
   if (!active.ok()) return active.status();
   if (*active) {

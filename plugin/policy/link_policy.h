@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "config/taxonomy.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/store.h"
 #include "debrief/v1/config.pb.h"
@@ -52,6 +53,10 @@ class LinkPolicy {
                                         const std::string& category_id,
                                         const std::string& title = "");
 
+  // Moves every ticket linked to one task to another (a taxonomy merge or split), keeping how
+  // each was linked; both tasks are brought up to date. Returns how many moved.
+  absl::StatusOr<int> MoveLinks(spi::StoreTransaction& tx, int64_t from_task, int64_t to_task);
+
   // Schedules the task's next SyncTask (debounced by loop.impact_interval). A forced one is
   // written whatever the impact's growth (status changes, agents' decisions).
   absl::Status EnqueueSync(spi::StoreTransaction& tx, int64_t task_id, bool force);
@@ -65,6 +70,9 @@ class LinkPolicy {
   absl::Status AddCategory(const v1::Category& c);
   // Undoes AddCategory when the promotion that asked for it failed.
   void RemoveCategory(const std::string& id);
+  // Where a category's tickets count now (itself, or what it was merged into), and the
+  // categories merged into one: trends and impact read through these.
+  const config::CountsAs& counts_as() const { return counts_as_; }
   std::string TrackerFor(const v1::Category& c) const;
   // The categories whose tasks go to this tracker (what Admin.CheckAdapter checks).
   std::vector<v1::Category> CategoriesOf(const std::string& tracker_id) const;
@@ -86,6 +94,7 @@ class LinkPolicy {
   std::string default_tracker_;
   mutable std::shared_mutex categories_mu_;
   std::map<std::string, v1::Category> categories_;
+  config::CountsAs counts_as_;
 };
 
 }  // namespace debrief::policy

@@ -24,6 +24,7 @@
 #include "classify/factory.h"
 #include "config/config.h"
 #include "config/config_diff.h"
+#include "config/taxonomy.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -258,7 +259,9 @@ class AppImpl final : public App {
     store_ = std::move(*store);
     http_ = outbound::NewCurlHttpClient();
 
-    auto classifier = MakeClassifier(config_);
+    auto running = WithTaxonomyHistory(config_);
+    if (!running.ok()) return running.status();
+    auto classifier = MakeClassifier(*running);
     if (!classifier.ok()) return classifier.status();
     classifier_ = std::make_unique<classify::ReloadableClassifier>(std::move(*classifier));
     if (absl::Status s = RebuildEmergingIssues(); !s.ok()) return s;
@@ -283,8 +286,11 @@ class AppImpl final : public App {
       local_token_hash_ = std::move(*hash);
     }
 
-    auto engine = BuildEngine(config_);
+    auto engine = BuildEngine(*running);
     if (!engine.ok()) return engine.status();
+    if (auto v = engine->get()->service->RecordTaxonomy(""); !v.ok())
+      return absl::Status(v.status().code(),
+                          absl::StrCat("recording the taxonomy version: ", v.status().message()));
     if (engine->get()->trackers.empty())
       base::log::Warning("debriefd", "no tracker configured: tasks are decided but not created");
     std::atomic_store(&engine_, std::shared_ptr<Engine>(std::move(*engine)));
@@ -459,19 +465,21 @@ class AppImpl final : public App {
 
   absl::StatusOr<v1::ReloadResponse> Reload(const v1::ReloadRequest& req,
                                             const std::string& audit_as) override {
-    absl::StatusOr<v1::ReloadResponse> r = ReloadNow(req);
+    absl::StatusOr<v1::ReloadResponse> r = ReloadNow(req, audit_as);
     if (!audit_as.empty()) Current()->service->Audit(audit_as, "Admin.Reload", req, r.status());
     return r;
   }
 
  private:
-  absl::StatusOr<v1::ReloadResponse> ReloadNow(const v1::ReloadRequest& req) {
+  absl::StatusOr<v1::ReloadResponse> ReloadNow(const v1::ReloadRequest& req,
+                                               const std::string& actor) {
     std::lock_guard<std::mutex> reloading(reload_mu_);
     if (shut_down_) return absl::UnavailableError("debriefd is stopping");
     if (config_path_.empty())
       return absl::FailedPreconditionError(
           "debriefd was started without a configuration file: there is nothing to read again");
     auto next = config::LoadConfig(config_path_);
+    if (next.ok()) next = WithTaxonomyHistory(*next);
     if (!next.ok())
       return absl::InvalidArgumentError(
           absl::StrCat(next.status().message(), "; the running configuration is unchanged"));
@@ -538,6 +546,13 @@ class AppImpl final : public App {
                     {{"file", config_path_}, {"changes", absl::StrCat(changes.size())}});
     res.set_applied(true);
     base::SetTimestamp(res.mutable_loaded_at(), fresh->loaded_at);
+    // The configuration runs; a version its taxonomy could not record is recorded at the next
+    // start or reload (each compares the running taxonomy with the last version recorded).
+    if (auto v = fresh->service->RecordTaxonomy(actor); !v.ok())
+      return absl::Status(v.status().code(),
+                          absl::StrCat("the configuration was reloaded, but its taxonomy version "
+                                       "was not recorded (the next reload tries again): ",
+                                       v.status().message()));
     return res;
   }
 
@@ -628,7 +643,9 @@ class AppImpl final : public App {
                        &health_,
                        config_path_,
                        e->loaded_at,
-                       [this](const v1::ReloadRequest& r) { return ReloadNow(r); }};
+                       [this](const v1::ReloadRequest& r, const std::string& actor) {
+                         return ReloadNow(r, actor);
+                       }};
     e->sessions = std::make_unique<auth::Sessions>(
         session_key_, clock_, ToDuration(c.api().session_ttl(), absl::Minutes(15)));
     deps.sessions = e->sessions.get();
@@ -790,6 +807,21 @@ class AppImpl final : public App {
     for (const auto& h : config.helpdesks()) ids.push_back(h.id());
     for (const auto& t : config.trackers()) ids.push_back(t.id());
     return ids;
+  }
+
+  // `config` with the taxonomy that runs: its categories, and those of the last version
+  // recorded that it no longer names, kept as retired (config::EffectiveTaxonomy).
+  absl::StatusOr<v1::Config> WithTaxonomyHistory(v1::Config config) {
+    std::vector<v1::Category> last;
+    absl::Status s = store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+      auto v = tx.TaxonomyVersions(1);
+      if (!v.ok()) return v.status();
+      if (!v->empty()) last.assign(v->front().categories().begin(), v->front().categories().end());
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    *config.mutable_taxonomy() = config::EffectiveTaxonomy(config.taxonomy(), last);
+    return config;
   }
 
   // Categories promoted from emerging issues outlive restarts, model and config reloads.

@@ -28,6 +28,7 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "service/saved_files.h"
 #include "service/service.h"
 #include "settings/settings.h"
 
@@ -36,12 +37,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace pb = google::protobuf;
-
-// Saves and removals, one at a time across every engine a reload makes.
-std::mutex& FilesMu() {
-  static std::mutex* mu = new std::mutex();
-  return *mu;
-}
 
 bool ValidId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -298,45 +293,6 @@ absl::Status CheckSecretRefs(const v1::AdapterDraft& d, const pb::Descriptor* m,
 
 absl::Status WriteSecret(const std::string& path, const std::string& value) {
   return config::WriteFileAtomically(path, absl::StrCat(value, "\n"), 0600);
-}
-
-// A file as it was before a save, to put back byte for byte when the save does not apply.
-struct Backup {
-  std::string path;
-  bool existed = false;
-  std::string data;
-  mode_t mode = 0600;
-};
-
-absl::StatusOr<Backup> BackUp(const std::string& path) {
-  Backup b;
-  b.path = path;
-  struct stat st {};
-  if (lstat(path.c_str(), &st) != 0) return b;  // does not exist
-  if (!S_ISREG(st.st_mode))
-    return absl::FailedPreconditionError(absl::StrCat(path, " is not a regular file"));
-  auto text = settings::ReadFile(path);
-  if (!text.ok())
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot read ", path, " to keep it: ", text.status().message()));
-  b.existed = true;
-  b.data = *std::move(text);
-  b.mode = st.st_mode & 0777;
-  return b;
-}
-
-void Restore(const std::vector<Backup>& written) {
-  for (const Backup& b : written) {
-    std::error_code ec;
-    absl::Status s;
-    if (b.existed)
-      s = config::WriteFileAtomically(b.path, b.data, b.mode);
-    else if (fs::remove(b.path, ec); ec)
-      s = absl::InternalError(ec.message());
-    if (!s.ok())  // a file a later reload would read: said loudly, for a person to fix
-      base::log::Error("admin", "could not put a file back after a save that did not apply",
-                       {{"file", b.path}, {"error", s.ToString()}});
-  }
 }
 
 // The adapters a conf_dir file holds, by id ("" for an entry without one); empty when it
@@ -651,7 +607,7 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
     Restore(written);
     return s;
   }
-  auto reload = d_.reload(v1::ReloadRequest());
+  auto reload = d_.reload(v1::ReloadRequest(), "");
   if (!reload.ok() || !reload->applied()) {
     Restore(written);
     if (!reload.ok())
@@ -695,7 +651,7 @@ absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
   std::error_code ec;
   fs::remove(file, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot remove ", file, ": ", ec.message()));
-  auto reload = d_.reload(v1::ReloadRequest());
+  auto reload = d_.reload(v1::ReloadRequest(), "");
   if (!reload.ok() || !reload->applied()) {
     Restore({*before});
     if (!reload.ok())

@@ -28,7 +28,7 @@ absl::StatusOr<v1::GetConfigResponse> Service::GetConfig(const v1::GetConfigRequ
 absl::StatusOr<v1::ReloadResponse> Service::Reload(const v1::ReloadRequest& req) {
   if (!d_.reload)
     return absl::FailedPreconditionError("this process cannot reload its configuration");
-  return d_.reload(req);
+  return d_.reload(req, "");
 }
 
 absl::StatusOr<v1::ListAdaptersResponse> Service::ListAdapters(const v1::ListAdaptersRequest&) {
@@ -562,25 +562,17 @@ absl::StatusOr<std::map<std::string, OutboxDepth>> Service::OutboxDepths() {
 }
 
 bool Service::IsAudited(const std::string& method) {
-  static const auto* const kAudited = new std::set<std::string>{"Tagging.Feedback",
-                                                                "Tagging.PromoteEmerging",
-                                                                "Improvements.LinkTicket",
-                                                                "Improvements.UnlinkTicket",
-                                                                "Improvements.RequestTask",
-                                                                "Improvements.RefreshTask",
-                                                                "Admin.CreateApiToken",
-                                                                "Admin.RevokeApiToken",
-                                                                "Admin.MergePeople",
-                                                                "Admin.SplitPerson",
-                                                                "Admin.ReplayDelivery",
-                                                                "Admin.DiscardDelivery",
-                                                                "Admin.RetryDeadAction",
-                                                                "Admin.DiscardDeadAction",
-                                                                "Admin.SetTrackerTaskStatus",
-                                                                "Admin.Backfill",
-                                                                "Admin.SaveAdapter",
-                                                                "Admin.RemoveAdapter",
-                                                                "Admin.Reload"};
+  static const auto* const kAudited =
+      new std::set<std::string>{"Tagging.Feedback",           "Tagging.PromoteEmerging",
+                                "Improvements.LinkTicket",    "Improvements.UnlinkTicket",
+                                "Improvements.RequestTask",   "Improvements.RefreshTask",
+                                "Admin.CreateApiToken",       "Admin.RevokeApiToken",
+                                "Admin.MergePeople",          "Admin.SplitPerson",
+                                "Admin.ReplayDelivery",       "Admin.DiscardDelivery",
+                                "Admin.RetryDeadAction",      "Admin.DiscardDeadAction",
+                                "Admin.SetTrackerTaskStatus", "Admin.Backfill",
+                                "Admin.SaveAdapter",          "Admin.RemoveAdapter",
+                                "Admin.ApplyTaxonomy",        "Admin.Reload"};
   return kAudited->contains(method);
 }
 

@@ -85,20 +85,22 @@ absl::StatusOr<v1::CausesOverTimeResponse> Service::CausesOverTime(
     auto rows = tx.CauseWeeks(req.filter().helpdesk_id(), window->from_week, window->to_week);
     if (!rows.ok()) return rows.status();
     for (const spi::CauseWeek& r : *rows) {
-      auto c = categories.find(r.category_id);
+      // A merged category's tickets count as the one it went into, before the merge as well.
+      const std::string& id = d_.policy.counts_as()(r.category_id);
+      auto c = categories.find(id);
       const v1::CategoryKind kind =
           c != categories.end() ? c->second.kind() : v1::CATEGORY_KIND_UNSPECIFIED;
       if (req.filter().kind() != v1::CATEGORY_KIND_UNSPECIFIED && kind != req.filter().kind())
         continue;
-      v1::CauseTrend& t = trends[r.category_id];
+      v1::CauseTrend& t = trends[id];
       if (t.category_id().empty()) {
-        t.set_category_id(r.category_id);
-        t.set_name(c != categories.end() && !c->second.name().empty() ? c->second.name()
-                                                                      : r.category_id);
+        t.set_category_id(id);
+        t.set_name(c != categories.end() && !c->second.name().empty() ? c->second.name() : id);
         t.set_kind(kind);
         t.mutable_weekly_tickets()->Resize(static_cast<int>(weeks), 0);
       }
-      t.set_weekly_tickets(static_cast<int>(r.week - window->from_week), r.tickets);
+      const int at = static_cast<int>(r.week - window->from_week);
+      t.set_weekly_tickets(at, t.weekly_tickets(at) + r.tickets);
       t.set_tickets(t.tickets() + r.tickets);
       t.set_repeat_contacts(t.repeat_contacts() + r.repeats);
     }
@@ -274,8 +276,10 @@ absl::StatusOr<v1::CustomersVoiceResponse> Service::CustomersVoice(
     auto rows = tx.CauseWeeks(helpdesk, window->from_week, window->to_week);
     if (!rows.ok()) return rows.status();
     std::map<std::string, int64_t> tickets;
-    for (const spi::CauseWeek& r : *rows) tickets[r.category_id] += r.tickets;
+    for (const spi::CauseWeek& r : *rows)
+      tickets[d_.policy.counts_as()(r.category_id)] += r.tickets;
     for (const auto& [id, c] : categories) {
+      if (!c.merged_into().empty()) continue;  // counted with the one it went into
       if (c.kind() == v1::SUGGESTION) {
         v1::SuggestionVoice v;
         v.set_category_id(id);

@@ -49,7 +49,10 @@ struct Deps {
   // it again and applies it (Admin.Reload; unset where nothing can).
   std::string config_file;
   absl::Time config_loaded_at = absl::InfinitePast();
-  std::function<absl::StatusOr<v1::ReloadResponse>(const v1::ReloadRequest&)> reload;
+  // `actor` is who asked, for what the reload records (a taxonomy version); empty: the file.
+  std::function<absl::StatusOr<v1::ReloadResponse>(const v1::ReloadRequest&,
+                                                   const std::string& actor)>
+      reload;
   // Verifies the session tokens the JSON API mints (unset: none are accepted).
   const auth::Sessions* sessions = nullptr;
   // The SHA-256 (hex) of the administrator's token debriefd wrote for this host's tools
@@ -149,6 +152,19 @@ class Service {
   absl::StatusOr<v1::RemoveAdapterResponse> RemoveAdapter(const v1::RemoveAdapterRequest& req);
   absl::StatusOr<v1::GetAdapterSetupResponse> GetAdapterSetup(
       const v1::GetAdapterSetupRequest& req);
+  // Taxonomy versions (service/taxonomy.cc): what a taxonomy file changes, applying one
+  // (conf_dir/taxonomy.yaml, then reloaded; restored when that fails), and the versions so far.
+  absl::StatusOr<v1::DiffTaxonomyResponse> DiffTaxonomy(const v1::DiffTaxonomyRequest& req);
+  absl::StatusOr<v1::ApplyTaxonomyResponse> ApplyTaxonomy(const v1::ApplyTaxonomyRequest& req);
+  absl::StatusOr<v1::TaxonomyHistoryResponse> TaxonomyHistory(
+      const v1::TaxonomyHistoryRequest& req);
+  // Records the running taxonomy as a new version when it differs from the last one recorded,
+  // and does what its changes mean for the data in the same transaction: a merged category's
+  // open task goes to the category it went into (or is marked a duplicate of that one's task,
+  // its tickets moving there); a split category's recent tickets are classified again and its
+  // open task goes with the most of them. debriefd calls it at start and after each reload.
+  // Returns the version recorded, or nullopt when nothing changed.
+  absl::StatusOr<std::optional<v1::TaxonomyVersion>> RecordTaxonomy(const std::string& actor);
   absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
       const v1::ListDeadLettersRequest& req);
   absl::StatusOr<v1::ReplayDeliveryResponse> ReplayDelivery(const v1::ReplayDeliveryRequest& req);

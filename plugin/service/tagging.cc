@@ -25,6 +25,11 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
   const v1::Category* cat = d_.policy.category(req.category_id());
   if (cat == nullptr)
     return absl::InvalidArgumentError(absl::StrCat("unknown category \"", req.category_id(), "\""));
+  if (cat->retired())
+    return absl::FailedPreconditionError(absl::StrCat(
+        "category ", cat->id(), " is retired",
+        cat->merged_into().empty() ? "" : absl::StrCat(" (merged into ", cat->merged_into(), ")"),
+        ": choose one that takes tickets"));
   v1::FeedbackResponse res;
   v1::Ticket ticket;
   absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {

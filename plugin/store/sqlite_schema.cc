@@ -352,6 +352,13 @@ constexpr const char* kMigrations[] = {
     DROP INDEX tasks_done;
     CREATE INDEX tasks_done ON tasks(category_id, done_at) WHERE status IN (4, 6);
     )sql",
+    // 15: taxonomy versions (every category of each, with who applied it and what changed).
+    R"sql(
+    CREATE TABLE taxonomy_versions(
+      version INTEGER PRIMARY KEY,
+      at INTEGER NOT NULL,
+      taxonomy BLOB NOT NULL);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

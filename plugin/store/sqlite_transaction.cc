@@ -136,6 +136,17 @@ class Connection final : public SqliteTransaction {
         put_promoted_(db, "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?)"),
         list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
         all_tickets_(db, "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
+        move_task_(db, "UPDATE tasks SET category_id = ? WHERE id = ?"),
+        put_taxonomy_(db,
+                      "INSERT INTO taxonomy_versions(version, at, taxonomy) "
+                      "SELECT COALESCE(MAX(version), 0) + 1, ?, ? FROM taxonomy_versions "
+                      "RETURNING version"),
+        list_taxonomy_(db,
+                       "SELECT version, taxonomy FROM taxonomy_versions ORDER BY version DESC "
+                       "LIMIT ?"),
+        of_category_(db,
+                     "SELECT ticket, classification, agent_corrected, first_seen FROM tickets "
+                     "WHERE category_id=? AND first_seen >= ? ORDER BY first_seen DESC LIMIT ?"),
         get_cursor_(db, "SELECT value FROM cursors WHERE name = ?"),
         put_cursor_(db,
                     "INSERT INTO cursors(name, value, updated_at) VALUES(?,?,?) "
@@ -247,6 +258,10 @@ class Connection final : public SqliteTransaction {
                           &needs_review_,
                           &put_promoted_,
                           &list_promoted_,
+                          &move_task_,
+                          &put_taxonomy_,
+                          &list_taxonomy_,
+                          &of_category_,
                           &get_cursor_,
                           &put_cursor_,
                           &forget_failures_,
@@ -1011,6 +1026,50 @@ class Connection final : public SqliteTransaction {
     return out;
   }
 
+  absl::Status MoveTask(int64_t task_id, const std::string& category_id) override {
+    auto& s = move_task_.Reset().Bind(category_id).Bind(task_id);
+    absl::Status st = s.Exec();
+    if (absl::IsAlreadyExists(st))
+      return absl::AlreadyExistsError(
+          absl::StrCat("category ", category_id, " has an active task already"));
+    if (!st.ok()) return st;
+    if (sqlite3_changes(db_) == 0) return absl::NotFoundError(absl::StrCat("no task ", task_id));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> PutTaxonomyVersion(const v1::TaxonomyVersion& v) override {
+    v1::TaxonomyVersion stored = v;
+    stored.clear_version();  // the row's number is the one
+    auto& s =
+        put_taxonomy_.Reset().Bind(ToMicros(clock_.Now())).BindBlob(stored.SerializeAsString());
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("a taxonomy version was not numbered");
+    return s.Int(0);
+  }
+
+  absl::StatusOr<std::vector<v1::TaxonomyVersion>> TaxonomyVersions(int limit) override {
+    auto& s = list_taxonomy_.Reset().Bind(int64_t{limit});
+    std::vector<v1::TaxonomyVersion> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      if (!out.emplace_back().ParseFromString(s.Text(1)))
+        return absl::DataLossError(absl::StrCat("taxonomy version ", s.Int(0), " is damaged"));
+      out.back().set_version(s.Int(0));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<spi::TicketRecord>> TicketsOfCategory(const std::string& category_id,
+                                                                   absl::Time since,
+                                                                   int limit) override {
+    return Records(
+        of_category_.Reset().Bind(category_id).Bind(ToMicros(since)).Bind(int64_t{limit}),
+        "a ticket of category");
+  }
+
   absl::StatusOr<std::vector<spi::OutboxEntry>> ListActions(spi::ActionState state,
                                                             int limit) override {
     auto& s = list_actions_.Reset().Bind(int64_t{static_cast<int>(state)}).Bind(int64_t{limit});
@@ -1102,13 +1161,14 @@ class Connection final : public SqliteTransaction {
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
       linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
-      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, all_tickets_,
-      get_cursor_, put_cursor_, forget_failures_, weekly_, person_of_, tickets_of_person_,
-      group_of_, join_group_, move_group_, group_size_, leave_group_, min_member_, rename_group_,
-      drop_lone_, open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_,
-      revoke_token_, token_exists_, touch_token_, by_external_, delivery_state_, record_failure_,
-      peek_task_, link_customer_, cause_weeks_, count_customers_, by_assignee_, told_,
-      list_actions_, action_state_, revive_, discard_, append_audit_, list_audit_;
+      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, move_task_,
+      put_taxonomy_, list_taxonomy_, of_category_, all_tickets_, get_cursor_, put_cursor_,
+      forget_failures_, weekly_, person_of_, tickets_of_person_, group_of_, join_group_,
+      move_group_, group_size_, leave_group_, min_member_, rename_group_, drop_lone_,
+      open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
+      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_,
+      link_customer_, cause_weeks_, count_customers_, by_assignee_, told_, list_actions_,
+      action_state_, revive_, discard_, append_audit_, list_audit_;
 };
 
 }  // namespace

@@ -208,6 +208,65 @@ TEST_F(CtlOutput, Reload) {
             "debrief.yaml: no setting changed.\n");
 }
 
+// Every kind of change between two taxonomy versions, the way debriefd words them.
+const char* kTaxonomyChanges =
+    "changes { kind: CATEGORY_RENAMED category_id: 'login-access' before: 'Cannot log in' "
+    "after: 'Sign-in problems' } "
+    "changes { kind: CATEGORY_MERGED category_id: 'billing-double' into: 'billing-charge' "
+    "effect: \"42 tickets count as billing-charge's; task 7 marked a duplicate of task 3\" } "
+    "changes { kind: CATEGORY_SPLIT category_id: 'app-crash' into: 'app-crash-ios' into: "
+    "'app-crash-android' effect: '118 recent tickets classified again' } "
+    "changes { kind: CATEGORY_RETIRED category_id: 'fax-support' } "
+    "changes { kind: CATEGORY_RESTORED category_id: 'gift-cards' } "
+    "changes { kind: CATEGORY_ADDED category_id: 'data-export' } "
+    "changes { kind: CATEGORY_CHANGED category_id: 'shipping-delay' fields: 'keywords' fields: "
+    "'routing' } ";
+
+v1::TaxonomyHistoryResponse SomeTaxonomyVersions() {
+  return Parse<v1::TaxonomyHistoryResponse>(absl::StrCat(
+      "versions { version: 12 ", At("at", absl::Hours(24 * 3)),
+      " actor: 'admin' source: '/var/lib/debrief/conf.d/taxonomy.yaml' changes { kind: "
+      "CATEGORY_MERGED category_id: 'billing-double' into: 'billing-charge' effect: \"42 tickets "
+      "count as billing-charge's\" } changes { kind: CATEGORY_ADDED category_id: 'data-export' } "
+      "changes { kind: CATEGORY_CHANGED category_id: 'shipping-delay' fields: 'keywords' } }",
+      "versions { version: 9 ", At("at", absl::Hours(24 * 30)),
+      " actor: 'config file' source: '/etc/debrief/debrief.yaml' changes { kind: "
+      "CATEGORY_RENAMED category_id: 'login-access' before: 'Login' after: 'Cannot log in' } }"));
+}
+
+TEST_F(CtlOutput, TaxonomyDiffAChangeALine) {
+  const auto diff =
+      Parse<v1::DiffTaxonomyResponse>(absl::StrCat("current_version: 4 ", kTaxonomyChanges));
+  Golden("taxonomy_diff", Readable(diff));
+  EXPECT_EQ(Readable(Parse<v1::DiffTaxonomyResponse>("current_version: 4")),
+            "No change: the file is the running taxonomy (version 4).\n");
+  Golden("taxonomy_diff_json", Json(diff));
+}
+
+TEST_F(CtlOutput, TaxonomyApplySaysWhichVersionRunsNow) {
+  const auto applied = Parse<v1::ApplyTaxonomyResponse>(absl::StrCat(
+      "applied: true file: '/var/lib/debrief/conf.d/taxonomy.yaml' version { version: 5 ",
+      At("at", absl::ZeroDuration()), " actor: 'debriefctl:ops' ", kTaxonomyChanges, "}"));
+  Golden("taxonomy_apply", Readable(applied));
+  EXPECT_EQ(Readable(Parse<v1::ApplyTaxonomyResponse>(
+                "applied: false file: '/var/lib/debrief/conf.d/taxonomy.yaml' version { version: "
+                "4 actor: 'admin' }")),
+            "No change; version 4 stays.\n");
+  Golden("taxonomy_apply_json", Json(applied));
+}
+
+TEST_F(CtlOutput, TaxonomyHistoryNewestFirstWithItsChanges) {
+  Golden("taxonomy_history", Readable(SomeTaxonomyVersions()));
+  EXPECT_EQ(Readable(v1::TaxonomyHistoryResponse()), "No taxonomy version yet.\n");
+  Golden("taxonomy_history_json", Json(SomeTaxonomyVersions()));
+  // A name from the file never reaches the terminal with its control characters.
+  auto versions = SomeTaxonomyVersions();
+  versions.mutable_versions(1)->mutable_changes(0)->set_after("Sign-in\x1b[2J\nproblems");
+  const std::string out = Readable(versions);
+  EXPECT_EQ(out.find('\x1b'), std::string::npos);
+  EXPECT_NE(out.find("-> \"Sign-in [2J problems\""), std::string::npos) << out;
+}
+
 TEST_F(CtlOutput, ColourOnlyWhenAskedAndNeverInsideTheAlignment) {
   const std::string plain = Readable(SomeTasks());
   EXPECT_EQ(plain.find('\x1b'), std::string::npos);

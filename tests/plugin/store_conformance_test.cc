@@ -1430,6 +1430,77 @@ TEST_P(StoreConformance, PromotedCategoriesAreInPromotionOrderAndEachIdIsPromote
   EXPECT_THAT((*all)[1], EqualsProto(alpha));
 }
 
+// Taxonomy versions are numbered 1, 2, ... in the order stored (whatever number they carry)
+// and read back newest first, whole.
+TEST_P(StoreConformance, TaxonomyVersionsAreNumberedInOrderAndReadNewestFirst) {
+  auto version = [](const std::string& actor, const std::string& category) {
+    v1::TaxonomyVersion v;
+    v.set_version(99);
+    v.set_actor(actor);
+    v.set_review_threshold(0.5);
+    v.add_categories()->set_id(category);
+    v1::TaxonomyChange* c = v.add_changes();
+    c->set_kind(v1::CATEGORY_ADDED);
+    c->set_category_id(category);
+    return v;
+  };
+  auto none = Query([&](spi::StoreTransaction& tx) { return tx.TaxonomyVersions(10); });
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  for (const char* who : {"config file", "ann", "bob"}) {
+    auto n = Write([&](spi::StoreTransaction& tx) {
+      return tx.PutTaxonomyVersion(version(who, absl::StrCat("c-", who)));
+    });
+    ASSERT_TRUE(n.ok()) << n.status();
+  }
+  auto two = Query([&](spi::StoreTransaction& tx) { return tx.TaxonomyVersions(2); });
+  ASSERT_TRUE(two.ok()) << two.status();
+  ASSERT_EQ(two->size(), 2u);
+  v1::TaxonomyVersion want = version("bob", "c-bob");
+  want.set_version(3);
+  EXPECT_THAT((*two)[0], EqualsProto(want));
+  EXPECT_EQ((*two)[1].version(), 2);
+  EXPECT_EQ((*two)[1].actor(), "ann");
+}
+
+// A merge or split moves a task to another category; a category keeps one active task.
+TEST_P(StoreConformance, MoveTaskChangesItsCategoryUnlessThatOneHasAnActiveTask) {
+  const int64_t refund = Insert(NewTask("refund"));
+  const int64_t billing = Insert(NewTask("billing"));
+  absl::Status clash =
+      Write([&](spi::StoreTransaction& tx) { return tx.MoveTask(refund, "billing"); });
+  EXPECT_TRUE(absl::IsAlreadyExists(clash)) << clash;
+  EXPECT_EQ(Get(refund).category_id(), "refund");
+  Finish(billing, v1::TASK_DONE, clock_.Now());
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) { return tx.MoveTask(refund, "billing"); }).ok());
+  EXPECT_EQ(Get(refund).category_id(), "billing");
+  auto active = Query([&](spi::StoreTransaction& tx) { return tx.ActiveTask("billing"); });
+  ASSERT_TRUE(active.ok() && active->has_value());
+  EXPECT_EQ((*active)->id(), refund);
+  absl::Status missing =
+      Write([&](spi::StoreTransaction& tx) { return tx.MoveTask(refund + 100, "x"); });
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+}
+
+// What a split classifies again: the category's tickets since a time, sure or not, newest
+// first, up to the limit.
+TEST_P(StoreConformance, TicketsOfCategoryAreItsTicketsSinceATimeNewestFirst) {
+  const absl::Time since = clock_.Now();
+  Put({Classified("old", "app", since - absl::Seconds(1)), Classified("first", "app", since),
+       Classified("unsure", "app", since + absl::Hours(1), /*needs_review=*/true),
+       Classified("newest", "app", since + absl::Hours(2)),
+       Classified("other", "login", since + absl::Hours(1))});
+  auto all =
+      Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfCategory("app", since, 10); });
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(TicketIds(*all), ElementsAre("newest", "unsure", "first"));
+  auto one =
+      Query([&](spi::StoreTransaction& tx) { return tx.TicketsOfCategory("app", since, 1); });
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_THAT(TicketIds(*one), ElementsAre("newest"));
+}
+
 // --- The agent's view: a requester's journey, similar tickets, task search, a task's trend ----
 
 // The same person is the same case-folded e-mail address in any helpdesk; without an address,

@@ -165,6 +165,9 @@ class StoreTransaction {
   // verification, flagged, and what was last written to the tracker (synced_ticket_count,
   // synced_at).
   virtual absl::Status UpdateTask(const v1::ImprovementTask& task) = 0;
+  // Moves a task to another category (a taxonomy merge or split). ALREADY_EXISTS when the task
+  // is active and that category has an active task already; NOT_FOUND for no such task.
+  virtual absl::Status MoveTask(int64_t task_id, const std::string& category_id) = 0;
   // The category's most recently done or shipped task (to tell a regression from a new cause).
   virtual absl::StatusOr<std::optional<v1::ImprovementTask>> LastDoneTask(
       const std::string& category_id) = 0;
@@ -273,6 +276,15 @@ class StoreTransaction {
   virtual absl::StatusOr<std::optional<std::string>> GetCursor(const std::string& name) = 0;
   virtual absl::Status PutCursor(const std::string& name, const std::string& value) = 0;
   virtual absl::StatusOr<std::vector<v1::PromotedCategory>> PromotedCategories() = 0;
+
+  // Taxonomy versions: PutTaxonomyVersion stores one as the next number (1, 2, ...; the
+  // version field given is ignored) and returns it; TaxonomyVersions reads the newest first.
+  virtual absl::StatusOr<int64_t> PutTaxonomyVersion(const v1::TaxonomyVersion& version) = 0;
+  virtual absl::StatusOr<std::vector<v1::TaxonomyVersion>> TaxonomyVersions(int limit) = 0;
+  // Tickets of the category (tagged or a best guess under review), first seen since `since`,
+  // newest first: what a split classifies again.
+  virtual absl::StatusOr<std::vector<TicketRecord>> TicketsOfCategory(
+      const std::string& category_id, absl::Time since, int limit) = 0;
 
   // Outbox actions in one state, newest first (the admins' view of what waits or failed).
   virtual absl::StatusOr<std::vector<OutboxEntry>> ListActions(ActionState state, int limit) = 0;
