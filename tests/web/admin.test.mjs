@@ -76,6 +76,12 @@ async function post(path, body, bearer) {
 }
 
 test('an admin signs in, checks an adapter and reads the dead letters', async () => {
+  // A new taxonomy version, as `debriefctl taxonomy apply` makes one: a category renamed.
+  const taxonomyFile = readFileSync(new URL('../../deploy/taxonomy/default.yaml', import.meta.url), 'utf8');
+  const renamed = taxonomyFile.replace('name: Late or missing delivery', 'name: Late, lost or missing delivery');
+  assert.notEqual(renamed, taxonomyFile);
+  const applied = await (await post('Admin/ApplyTaxonomy', { yaml: renamed }, adminToken)).json();
+  assert.equal(applied.applied, true, JSON.stringify(applied));
   await page.goto(`${baseUrl}/app/admin`);
   await signIn(adminToken);
   await page.getByRole('heading', { name: 'Debrief admin', level: 1 }).waitFor();
@@ -225,6 +231,12 @@ test('an admin makes a token, shown once and working at once, and revokes it', a
 test('the taxonomy and the running configuration, with no secret in it', async () => {
   const taxonomy = page.locator('#taxonomy-table');
   await taxonomy.getByRole('rowheader', { name: 'Wrong or unexpected charge' }).waitFor();
+  await taxonomy.getByRole('rowheader', { name: 'Late, lost or missing delivery' }).waitFor();
+  assert.match(await taxonomy.locator('tr', { hasText: 'delivery-delay' }).innerText(), /Takes tickets/);
+  const versions = page.locator('#taxonomy-versions');
+  await versions.locator('tr', { hasText: 'delivery-delay renamed from' }).waitFor();
+  assert.match(await versions.locator('tr', { hasText: 'config file' }).innerText(), /\d+ categories/);
+  await page.locator('#taxonomy').screenshot({ path: join(shots, 'admin-taxonomy.png') });
   const config = page.locator('pre.config');
   await config.waitFor();
   const text = await config.innerText();
@@ -567,6 +579,9 @@ test("a lead's token opens no admin page and no Admin call", async () => {
     'Admin/SaveAdapter',
     'Admin/RemoveAdapter',
     'Admin/GetAdapterSetup',
+    'Admin/DiffTaxonomy',
+    'Admin/ApplyTaxonomy',
+    'Admin/TaxonomyHistory',
   ]) {
     assert.equal((await post(method, {}, session.token)).status, 403, method);
   }

@@ -38,6 +38,10 @@ import type {
   RemoveAdapterResponse,
   ReplayDeliveryResponse,
   RetryDeadActionResponse,
+  TaxonomyChange,
+  TaxonomyChangeKind,
+  TaxonomyHistoryResponse,
+  TaxonomyVersion,
 } from './types';
 import { Badge, Loadable, Section } from './ui';
 
@@ -872,6 +876,69 @@ function Tokens(props: { api: Api; onChange: () => void }) {
   );
 }
 
+// One line of a taxonomy version: what changed, and what it did to tickets and tasks.
+function changeWords(c: TaxonomyChange): string {
+  const id = c.categoryId ?? '';
+  const into = (c.into ?? []).join(', ');
+  const what: Record<TaxonomyChangeKind, string> = {
+    CATEGORY_ADDED: `${id} added`,
+    CATEGORY_RENAMED: `${id} renamed from “${c.before ?? ''}” to “${c.after ?? ''}”`,
+    CATEGORY_CHANGED: `${id}: ${(c.fields ?? []).join(', ').replaceAll('_', ' ')} changed`,
+    CATEGORY_RETIRED: `${id} retired`,
+    CATEGORY_MERGED: `${id} merged into ${into}`,
+    CATEGORY_SPLIT: `${id} split into ${into}`,
+    CATEGORY_RESTORED: `${id} takes tickets again`,
+  };
+  const line = c.kind ? what[c.kind] : id;
+  return c.effect ? `${line} (${c.effect})` : line;
+}
+
+function categoryStatus(c: Category): string {
+  if (c.mergedInto) return `Merged into ${c.mergedInto}`;
+  if (c.splitInto?.length) return `Split into ${c.splitInto.join(', ')}`;
+  return c.retired ? 'Retired' : 'Takes tickets';
+}
+
+function TaxonomyVersions(props: { api: Api }) {
+  const history = useLoad(
+    () => props.api.call<TaxonomyHistoryResponse>('Admin', 'TaxonomyHistory', { limit: 20 }),
+    [],
+  );
+  const columns: Column<TaxonomyVersion>[] = [
+    { label: 'Version', value: (v) => Number(v.version ?? 0), numeric: true },
+    { label: 'When', value: (v) => v.at ?? '', show: (v) => localDateTime(v.at) },
+    { label: 'Who', value: (v) => v.actor ?? '' },
+    {
+      label: 'Changes',
+      value: (v) => (v.changes ?? []).map(changeWords).join('; '),
+      show: (v) =>
+        (v.changes ?? []).length > 6 && v.version === '1' ? (
+          `${(v.changes ?? []).length} categories`
+        ) : (
+          <ul class="changes">
+            {(v.changes ?? []).map((c) => (
+              <li key={`${c.kind}-${c.categoryId}`}>{changeWords(c)}</li>
+            ))}
+          </ul>
+        ),
+    },
+  ];
+  return (
+    <Loadable state={history} what="load the taxonomy versions" lines={2}>
+      {(data) => (
+        <DataTable
+          id="taxonomy-versions"
+          caption="Versions, newest first (debriefctl taxonomy diff and apply make the next one)"
+          columns={columns}
+          rows={data.versions ?? []}
+          csvName="debrief-taxonomy-versions.csv"
+          empty="No version recorded yet."
+        />
+      )}
+    </Loadable>
+  );
+}
+
 function Taxonomy(props: { api: Api }) {
   const { api } = props;
   const list = useLoad(() => api.call<ListCategoriesResponse>('Tagging', 'ListCategories', {}), []);
@@ -884,6 +951,7 @@ function Taxonomy(props: { api: Api }) {
             { label: 'Category', value: (c) => c.name },
             { label: 'Id', value: (c) => c.id },
             { label: 'Kind', value: (c) => kindWords(c.kind) },
+            { label: 'Status', value: (c) => categoryStatus(c) },
             {
               label: 'Review below',
               value: (c) => c.reviewThreshold || threshold,
@@ -911,8 +979,8 @@ function Taxonomy(props: { api: Api }) {
           return (
             <>
               <p class="meta">
-                Version {data.taxonomyVersion}; a category without its own review threshold uses{' '}
-                {Math.round(threshold * 100)}%.
+                A category without its own review threshold uses {Math.round(threshold * 100)}%. A
+                retired category keeps its history and takes no new tickets.
               </p>
               <DataTable
                 id="taxonomy-table"
@@ -922,6 +990,7 @@ function Taxonomy(props: { api: Api }) {
                 csvName="debrief-taxonomy.csv"
                 empty="No categories."
               />
+              <TaxonomyVersions api={api} />
             </>
           );
         }}

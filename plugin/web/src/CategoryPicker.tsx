@@ -37,7 +37,8 @@ export function CategoryPicker(props: {
   const ordered = useMemo<Option[]>(() => {
     const alt = new Map<string, number>();
     for (const a of props.alternatives ?? []) alt.set(a.categoryId, Number(a.confidence) || 0);
-    const all = [...props.categories].sort((a, b) =>
+    // A retired category takes no tickets: agents choose among the others.
+    const all = props.categories.filter((c) => !c.retired).sort((a, b) =>
       (a.name || a.id).localeCompare(b.name || b.id),
     );
     const opts = all.map((c) => ({

@@ -44,6 +44,41 @@ export interface Category {
   openImmediately?: boolean;
   openAfterTickets?: number;
   publicReply?: boolean;
+  // Taxonomy changes: a retired category takes no new tickets (merged and split ones too).
+  retired?: boolean;
+  mergedInto?: string;
+  splitInto?: string[];
+}
+
+export type TaxonomyChangeKind =
+  | 'CATEGORY_ADDED'
+  | 'CATEGORY_RENAMED'
+  | 'CATEGORY_CHANGED'
+  | 'CATEGORY_RETIRED'
+  | 'CATEGORY_MERGED'
+  | 'CATEGORY_SPLIT'
+  | 'CATEGORY_RESTORED';
+
+export interface TaxonomyChange {
+  kind?: TaxonomyChangeKind;
+  categoryId?: string;
+  before?: string;
+  after?: string;
+  into?: string[];
+  fields?: string[];
+  effect?: string;
+}
+
+export interface TaxonomyVersion {
+  version?: string;
+  at?: string;
+  actor?: string;
+  source?: string;
+  changes?: TaxonomyChange[];
+}
+
+export interface TaxonomyHistoryResponse {
+  versions?: TaxonomyVersion[];
 }
 
 export interface Reason {
