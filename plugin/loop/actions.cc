@@ -354,6 +354,7 @@ absl::Status Loop::MarkDuplicate(const v1::OutboxAction::MarkDuplicate& m) {
                            " into ", m.into(), ": this cause's tickets now follow ", of_name,
                            ", and its customers hear from there when the fix ships.");
   u.comment_key = absl::StrCat("debrief-duplicate-of-", of.id());
+  if (of.tracker_id() == task.tracker_id()) u.duplicate_of = of.external_id();
   u.add_labels.push_back("debrief-duplicate");
   if (absl::Status w = WriteTask(task, u, now); !w.ok()) return w;
   base::log::Info("loop", "task marked a duplicate",

@@ -216,6 +216,26 @@ TEST_P(TrackerContract, UpdateTaskSendsWhatTheDescriptionAllows) {
   ExpectNoViolations();
 }
 
+// After a taxonomy merge a task is marked a duplicate of another; Redmine links it with its own
+// `duplicates` relation.
+TEST_P(TrackerContract, MarkingADuplicateSendsWhatTheDescriptionAllows) {
+  auto t = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(t.ok()) << t.status();
+  spi::TaskUpdate u;
+  u.impact = "### Impact (kept current by Debrief)\n\n- Tickets: 0\n";
+  u.comment = "Duplicate of the task this cause was merged into.";
+  u.comment_key = "debrief-duplicate-of-3";
+  u.duplicate_of = "3";
+  auto s = adapter_->UpdateTask(t->external_id, u);
+  EXPECT_TRUE(s.ok()) << s;
+  if (GetParam().type == "redmine") {
+    std::string sent;
+    for (const std::string& r : http_.sent()) absl::StrAppend(&sent, r, "\n");
+    EXPECT_THAT(sent, ::testing::HasSubstr("/relations.json"));
+  }
+  ExpectNoViolations();
+}
+
 TEST_P(TrackerContract, GetTaskChangedSinceAndCheckSendWhatTheDescriptionAllows) {
   auto t = adapter_->CreateTask(Draft());
   ASSERT_TRUE(t.ok()) << t.status();

@@ -157,11 +157,16 @@ class Redmine final : public spi::TrackerAdapter {
   }
 
   absl::Status UpdateTask(const std::string& external_id, const spi::TaskUpdate& u) override {
-    auto got = Send("GET", absl::StrCat("/issues/", external_id, ".json?include=journals"), "",
-                    absl::StrCat("Redmine: read issue ", external_id));
+    auto got = Send("GET",
+                    absl::StrCat("/issues/", external_id, ".json?include=journals",
+                                 u.duplicate_of.empty() ? "" : ",relations"),
+                    "", absl::StrCat("Redmine: read issue ", external_id));
     if (!got.ok()) return got.status();
     const json* i = Member(*got, "issue");
     if (i == nullptr) return absl::InternalError("Redmine: issue without \"issue\"");
+    if (!u.duplicate_of.empty()) {
+      if (absl::Status s = MarkDuplicate(external_id, *i, u.duplicate_of); !s.ok()) return s;
+    }
     json change = json::object();
     const std::string old = Text(*i, "description");
     // Redmine stores descriptions with CRLF line ends; compare without them.
@@ -195,6 +200,24 @@ class Redmine final : public spi::TrackerAdapter {
         Send("PUT", absl::StrCat("/issues/", external_id, ".json"), json{{"issue", change}}.dump(),
              absl::StrCat("Redmine: update issue ", external_id));
     return put.status();
+  }
+
+  // Redmine's own duplicate link: a `duplicates` relation from this issue to the other, made
+  // once (a relation already there, read with the issue, is not sent again).
+  absl::Status MarkDuplicate(const std::string& external_id, const json& issue,
+                             const std::string& of) {
+    for (const json& r : issue.value("relations", json::array()))
+      if (r.is_object() && r.value("relation_type", "") == "duplicates" &&
+          Text(r, "issue_id") == external_id && Text(r, "issue_to_id") == of)
+        return absl::OkStatus();
+    int64_t to = 0;
+    if (!absl::SimpleAtoi(of, &to))
+      return absl::InvalidArgumentError(absl::StrCat("Redmine: issue id \"", of, "\""));
+    json relation = {{"relation", {{"issue_to_id", to}, {"relation_type", "duplicates"}}}};
+    auto made =
+        Send("POST", absl::StrCat("/issues/", external_id, "/relations.json"), relation.dump(),
+             absl::StrCat("Redmine: mark issue ", external_id, " a duplicate of ", of));
+    return made.status();
   }
 
   absl::StatusOr<spi::TrackerTask> GetTask(const std::string& external_id) override {

@@ -41,6 +41,10 @@ struct TaskUpdate {
   // A comment added at most once per comment_key (empty: no comment).
   std::string comment;
   std::string comment_key;
+  // The task (immutable id, in this tracker) this one duplicates, after a taxonomy merge:
+  // linked once with the tracker's own duplicate link where it has one (Redmine's `duplicates`
+  // relation); elsewhere the comment says so. Empty: none.
+  std::string duplicate_of;
 };
 
 // Markers around the impact section in a task's description, so an update replaces that

@@ -125,6 +125,12 @@ class FakeTracker : public spi::HttpClient {
     std::lock_guard<std::mutex> l(mu_);
     return issues_.at(id).comments;
   }
+  // The issues this one is linked to as a duplicate of, where the tracker has such links
+  // (nullopt where it has none).
+  virtual std::optional<std::vector<std::string>> DuplicateOf(const std::string& id) {
+    (void)id;
+    return std::nullopt;
+  }
   // The issue's labels, where this tracker has them (nullopt where it has none).
   std::optional<std::vector<std::string>> Labels(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
@@ -233,6 +239,10 @@ class FakeRedmine final : public FakeTracker {
     json& d = issues_.at(id).data["description"];
     d = Crlf(text + "\n\n" + d.get<std::string>());
   }
+  std::optional<std::vector<std::string>> DuplicateOf(const std::string& id) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return duplicates_[id];
+  }
 
  private:
   // The labels' list custom field (labels_field_id 9 in the suite's settings).
@@ -311,6 +321,24 @@ class FakeRedmine final : public FakeTracker {
     }
     if (absl::StartsWith(path, "/projects/")) return Answer(200, {{"project", {{"id", 1}}}});
     if (path == "/custom_fields.json") return Answer(403, nullptr);
+    if (absl::StartsWith(path, "/issues/") && absl::EndsWith(path, "/relations.json") &&
+        r.method == "POST") {
+      const std::string id = path.substr(8, path.size() - 8 - 15);
+      const json& in = body["relation"];
+      if (!issues_.contains(id) || !in.is_object() || !in["issue_to_id"].is_number())
+        return Answer(422, {{"errors", {"Issue is invalid"}}});
+      const std::string to = in["issue_to_id"].dump();
+      auto& mine = duplicates_[id];
+      if (in.value("relation_type", "") != "duplicates" || !issues_.contains(to) ||
+          std::find(mine.begin(), mine.end(), to) != mine.end())
+        return Answer(422, {{"errors", {"Related issue has already been taken"}}});
+      mine.push_back(to);
+      return Answer(201, {{"relation",
+                           {{"id", 100 + static_cast<int>(mine.size())},
+                            {"issue_id", std::stoi(id)},
+                            {"issue_to_id", std::stoi(to)},
+                            {"relation_type", "duplicates"}}}});
+    }
     if (absl::StartsWith(path, "/issues/") && absl::EndsWith(path, ".json")) {
       std::string id = path.substr(8, path.size() - 13);
       auto it = issues_.find(id);
@@ -321,6 +349,14 @@ class FakeRedmine final : public FakeTracker {
           json journals = json::array();
           for (const std::string& c : it->second.comments) journals.push_back({{"notes", c}});
           out["journals"] = journals;
+        }
+        if (absl::StrContains(r.url, "relations")) {
+          json relations = json::array();
+          for (const std::string& to : duplicates_[id])
+            relations.push_back({{"issue_id", std::stoi(id)},
+                                 {"issue_to_id", std::stoi(to)},
+                                 {"relation_type", "duplicates"}});
+          out["relations"] = relations;
         }
         return Answer(200, {{"issue", out}});
       }
@@ -343,7 +379,8 @@ class FakeRedmine final : public FakeTracker {
 
   std::string key_;
   const spi::Clock& clock_;
-  std::map<std::string, json> versions_;  // by name
+  std::map<std::string, json> versions_;                        // by name
+  std::map<std::string, std::vector<std::string>> duplicates_;  // issue -> the ones it duplicates
 };
 
 // GitHub Issues (REST): issues by repository and number, labels, comments, state and

@@ -45,6 +45,11 @@ class Peer {
   virtual std::vector<std::string> Comments(const std::string& id) = 0;
   // The task's labels, where the tracker has them.
   virtual std::optional<std::vector<std::string>> Labels(const std::string& id) = 0;
+  // The tasks this one is linked to as a duplicate of (nullopt: the tracker has no such link).
+  virtual std::optional<std::vector<std::string>> DuplicateOf(const std::string& id) {
+    (void)id;
+    return std::nullopt;
+  }
   virtual void SetStatus(const std::string& id, v1::TaskStatus s) = 0;
   // The task's fix goes into a release, which later comes out (FakeTracker::PlanRelease).
   virtual void PlanRelease(const std::string& id, const std::string& version) = 0;
@@ -89,6 +94,9 @@ class HttpPeer : public Peer {
   }
   std::optional<std::vector<std::string>> Labels(const std::string& id) override {
     return f_->Labels(Key(id));
+  }
+  std::optional<std::vector<std::string>> DuplicateOf(const std::string& id) override {
+    return f_->DuplicateOf(Key(id));
   }
   void SetStatus(const std::string& id, v1::TaskStatus s) override { f_->SetStatus(Key(id), s); }
   void PlanRelease(const std::string& id, const std::string& version) override {
@@ -469,6 +477,28 @@ TEST_P(TrackerConformance, AKeyedCommentIsWrittenOnce) {
   auto comments = peer_->Comments(t->external_id);
   ASSERT_EQ(comments.size(), 1u);
   EXPECT_TRUE(absl::StrContains(comments[0], "fell from 12 to 1")) << comments[0];
+}
+
+// After a taxonomy merge, a task is marked a duplicate of another: with the tracker's own
+// duplicate link where it has one, made once however often the update repeats.
+TEST_P(TrackerConformance, ADuplicateIsLinkedOnceWhereTheTrackerLinksDuplicates) {
+  auto kept = adapter_->CreateTask(Draft());
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  spi::TaskDraft other = Draft();
+  other.idempotency_key = "task:2:billing-charge";
+  auto dup = adapter_->CreateTask(other);
+  ASSERT_TRUE(dup.ok()) << dup.status();
+  if (!peer_->DuplicateOf(dup->external_id)) GTEST_SKIP() << "no duplicate links here";
+  auto u = Update(2, Draft().tickets);
+  u.comment = "Duplicate of the other task.";
+  u.comment_key = "debrief-duplicate-of-1";
+  u.duplicate_of = kept->external_id;
+  ASSERT_TRUE(adapter_->UpdateTask(dup->external_id, u).ok());
+  auto again = adapter_->UpdateTask(dup->external_id, u);
+  ASSERT_TRUE(again.ok()) << again;
+  EXPECT_THAT(*peer_->DuplicateOf(dup->external_id), ::testing::ElementsAre(kept->external_id));
+  EXPECT_EQ(peer_->Comments(dup->external_id).size(), 1u);
+  EXPECT_TRUE(peer_->DuplicateOf(kept->external_id)->empty());
 }
 
 // A label Debrief adds (debrief-stalled) is added once, and taken off again when the reason
