@@ -11,10 +11,10 @@ TaxonomyView::TaxonomyView(std::unique_ptr<Classifier> inner, const v1::Taxonomy
     : inner_(std::move(inner)) {
   std::vector<v1::Category> all(taxonomy.categories().begin(), taxonomy.categories().end());
   counts_as_ = config::CountsAs(all);
+  default_threshold_ = taxonomy.review_threshold();
   for (const v1::Category& c : all) {
     if (!c.retired()) {
-      takes_[c.id()] =
-          c.review_threshold() > 0 ? c.review_threshold() : taxonomy.review_threshold();
+      if (c.review_threshold() > 0) threshold_[c.id()] = c.review_threshold();
     } else if (!c.merged_into().empty()) {
       retired_[c.id()] = absl::StrCat(c.id(), " was merged into ", counts_as_(c.id()));
     } else if (c.split_into_size() > 0) {
@@ -32,14 +32,16 @@ v1::Classification TaxonomyView::Classify(const v1::Ticket& ticket) const {
 
 v1::Classification TaxonomyView::Map(v1::Classification c) const {
   if (c.category_id().empty()) return c;
-  const bool top_retired = retired_.contains(c.category_id());
-  bool merged_any = false;
+  bool retired_in_sight = retired_.contains(c.category_id());
+  for (const auto& alt : c.alternatives())
+    retired_in_sight = retired_in_sight || retired_.contains(alt.category_id());
+  if (!retired_in_sight) return c;
   // Scores by the category they count for now; retired ones that went nowhere are dropped.
+  // Every category not retired takes tickets (those promoted since start too).
   std::vector<std::pair<std::string, double>> scores;
   auto add = [&](const std::string& id, double p) {
-    const std::string& to = counts_as_(id);
-    if (to != id) merged_any = true;
-    if (!takes_.contains(to)) return;  // retired (not merged), or split
+    const std::string to = counts_as_(id);
+    if (retired_.contains(to)) return;  // retired (not merged), or split
     for (auto& [have, q] : scores)
       if (have == to) {
         q += p;
@@ -49,7 +51,6 @@ v1::Classification TaxonomyView::Map(v1::Classification c) const {
   };
   add(c.category_id(), c.confidence());
   for (const auto& alt : c.alternatives()) add(alt.category_id(), alt.confidence());
-  if (!top_retired && !merged_any) return c;  // nothing retired was in sight
   std::stable_sort(scores.begin(), scores.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
   const std::string was = c.category_id();
@@ -62,8 +63,10 @@ v1::Classification TaxonomyView::Map(v1::Classification c) const {
     if (scores[0].first != was || c.confidence() != scores[0].second) {
       c.set_category_id(scores[0].first);
       c.set_confidence(std::min(1.0, scores[0].second));
-      c.set_needs_review(c.confidence() < takes_.at(scores[0].first));
+      auto t = threshold_.find(scores[0].first);
+      c.set_needs_review(c.confidence() < (t == threshold_.end() ? default_threshold_ : t->second));
     }
+    c.set_runner_up(scores.size() > 1 ? scores[1].second : 0);
     for (size_t i = 1; i < scores.size(); ++i) {
       v1::ScoredCategory* alt = c.add_alternatives();
       alt->set_category_id(scores[i].first);

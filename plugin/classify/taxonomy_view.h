@@ -35,7 +35,8 @@ class TaxonomyView final : public Classifier {
  private:
   std::unique_ptr<Classifier> inner_;
   config::CountsAs counts_as_;
-  std::map<std::string, double> takes_;         // categories that take tickets -> their threshold
+  std::map<std::string, double> threshold_;  // categories with a threshold of their own
+  double default_threshold_ = 0.5;
   std::map<std::string, std::string> retired_;  // retired id -> why ("merged into x")
 };
 

@@ -508,6 +508,10 @@ std::string TaxonomyChangeLine(const v1::TaxonomyChange& c) {
     case v1::CATEGORY_RESTORED:
       word = "restored";
       break;
+    case v1::REVIEW_THRESHOLD_CHANGED:
+      word = "threshold";
+      detail = absl::StrCat("review below ", Printable(c.before()), " -> ", Printable(c.after()));
+      break;
     default:
       break;
   }

@@ -38,7 +38,16 @@ namespace pb = google::protobuf;
 using json = nlohmann::json;
 
 // YAML to JSON with every scalar kept as a string; the schema decides its type later.
-json YamlToJson(const YAML::Node& n) {
+// Aliases are followed, so a few lines of nested aliases could stand for billions of nodes (a
+// "billion laughs" file) or for themselves: a budget of nodes and a depth bound both, past which
+// the text is refused. A configuration is a few thousand nodes.
+constexpr int kYamlMostNodes = 1 << 20;
+constexpr int kYamlDeepest = 64;
+
+class TooBig : public std::exception {};
+
+json YamlToJson(const YAML::Node& n, int depth, int& budget) {
+  if (--budget < 0 || depth > kYamlDeepest) throw TooBig();
   switch (n.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -47,12 +56,13 @@ json YamlToJson(const YAML::Node& n) {
       return n.Scalar();
     case YAML::NodeType::Sequence: {
       json a = json::array();
-      for (const auto& e : n) a.push_back(YamlToJson(e));
+      for (const auto& e : n) a.push_back(YamlToJson(e, depth + 1, budget));
       return a;
     }
     case YAML::NodeType::Map: {
       json o = json::object();
-      for (const auto& kv : n) o[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      for (const auto& kv : n)
+        o[kv.first.as<std::string>()] = YamlToJson(kv.second, depth + 1, budget);
       return o;
     }
   }
@@ -70,9 +80,14 @@ absl::StatusOr<json> LoadYaml(const std::string& text, const std::string& what) 
         absl::StrCat(what, ": line ", line, " is not UTF-8 text; save the file as UTF-8"));
   }
   try {
-    return YamlToJson(YAML::Load(text));
+    int budget = kYamlMostNodes;
+    return YamlToJson(YAML::Load(text), 0, budget);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": ", e.what()));
+  } catch (const TooBig&) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": nested more than ", kYamlDeepest,
+                                                   " deep, or more than ", kYamlMostNodes,
+                                                   " values once its aliases are followed"));
   }
 }
 

@@ -1,5 +1,6 @@
 #include "config/taxonomy.h"
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -126,6 +127,13 @@ std::vector<v1::TaxonomyChange> DiffTaxonomies(const std::vector<v1::Category>& 
     auto it = old.find(c.id());
     if (it == old.end()) {
       add(v1::CATEGORY_ADDED, c);
+      // Merged or split from the start (a first version over older tickets): said, so that
+      // what it means for them is done.
+      if (!c.merged_into().empty()) add(v1::CATEGORY_MERGED, c).add_into(counts_as(c.id()));
+      if (c.split_into_size() > 0) {
+        auto& ch = add(v1::CATEGORY_SPLIT, c);
+        for (const auto& p : c.split_into()) ch.add_into(p);
+      }
       continue;
     }
     const v1::Category& b = *it->second;
@@ -138,8 +146,8 @@ std::vector<v1::TaxonomyChange> DiffTaxonomies(const std::vector<v1::Category>& 
     if (!c.merged_into().empty() && c.merged_into() != b.merged_into()) {
       add(v1::CATEGORY_MERGED, c).add_into(counts_as(c.id()));
     } else if (c.split_into_size() > 0 &&
-               std::vector<std::string>(c.split_into().begin(), c.split_into().end()) !=
-                   std::vector<std::string>(b.split_into().begin(), b.split_into().end())) {
+               std::set<std::string>(c.split_into().begin(), c.split_into().end()) !=
+                   std::set<std::string>(b.split_into().begin(), b.split_into().end())) {
       auto& ch = add(v1::CATEGORY_SPLIT, c);
       for (const auto& p : c.split_into()) ch.add_into(p);
     } else if (took && !takes) {
@@ -158,8 +166,18 @@ std::vector<v1::TaxonomyChange> DiffTaxonomies(const std::vector<v1::Category>& 
 bool SameTaxonomy(const std::vector<v1::Category>& a, const std::vector<v1::Category>& b,
                   double threshold_a, double threshold_b) {
   if (a.size() != b.size() || threshold_a != threshold_b) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!google::protobuf::util::MessageDifferencer::Equals(a[i], b[i])) return false;
+  // The order categories are written in is no change.
+  std::map<std::string, const v1::Category*> by_id;
+  for (const auto& c : a) by_id[c.id()] = &c;
+  for (const auto& c : b) {
+    auto it = by_id.find(c.id());
+    if (it == by_id.end()) return false;
+    v1::Category x = *it->second, y = c;
+    // Nor is the order of a split's parts.
+    std::sort(x.mutable_split_into()->begin(), x.mutable_split_into()->end());
+    std::sort(y.mutable_split_into()->begin(), y.mutable_split_into()->end());
+    if (!google::protobuf::util::MessageDifferencer::Equals(x, y)) return false;
+  }
   return true;
 }
 
@@ -175,7 +193,7 @@ CountsAs::CountsAs(const std::vector<v1::Category>& categories) {
   }
 }
 
-const std::string& CountsAs::operator()(const std::string& id) const {
+std::string CountsAs::operator()(const std::string& id) const {
   auto it = to_.find(id);
   return it == to_.end() ? id : it->second;
 }

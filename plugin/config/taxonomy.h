@@ -45,7 +45,7 @@ class CountsAs {
  public:
   CountsAs() = default;
   explicit CountsAs(const std::vector<v1::Category>& categories);
-  const std::string& operator()(const std::string& id) const;
+  std::string operator()(const std::string& id) const;
   // The categories merged into `id` (directly or through a chain), not `id` itself.
   std::vector<std::string> MergedInto(const std::string& id) const;
 

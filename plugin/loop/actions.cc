@@ -38,6 +38,8 @@ absl::Status Loop::CreateTask(int64_t task_id) {
   });
   if (!s.ok()) return s;
   if (!task.external_id().empty()) return absl::OkStatus();
+  // Closed before it reached its tracker (a taxonomy merge made it a duplicate): never made.
+  if (task.status() == v1::TASK_WONT_DO) return absl::OkStatus();
   auto tracker = Tracker(task.tracker_id());
   if (!tracker.ok()) return tracker.status();
 
@@ -337,6 +339,11 @@ absl::Status Loop::MarkDuplicate(const v1::OutboxAction::MarkDuplicate& m) {
     if (!*t || !*o) return absl::OkStatus();  // deleted since: nothing to mark
     task = std::move(**t);
     of = std::move(**o);
+    // Waits for both to be in their trackers; a task whose tracker is gone never will be.
+    if (!trackers_.contains(task.tracker_id()) || !trackers_.contains(of.tracker_id())) {
+      task.clear_external_id();
+      return absl::OkStatus();
+    }
     if (task.external_id().empty() || of.external_id().empty())
       return absl::UnavailableError("the tasks are not both in their trackers yet");
     auto r = BuildReport(tx, task, policy_.category(task.category_id()), config_, now);

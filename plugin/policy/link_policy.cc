@@ -220,7 +220,9 @@ absl::StatusOr<int> LinkPolicy::MoveLinks(spi::StoreTransaction& tx, int64_t fro
     auto rec = tx.GetTicket(link.helpdesk_id(), link.ticket_id());
     if (!rec.ok()) return rec.status();
     if (!*rec) continue;
-    if (absl::Status s = PutLink(tx, (*rec)->ticket, to_task, link.origin()); !s.ok()) return s;
+    v1::TaskLink relinked = link;  // when and how it was linked stay
+    relinked.set_task_id(to_task);
+    if (absl::Status s = tx.PutLink(relinked); !s.ok()) return s;
     if ((*rec)->classification) {
       if (absl::Status s = EnqueueWriteBack(tx, (*rec)->ticket, *(*rec)->classification, to_task);
           !s.ok())
@@ -251,8 +253,9 @@ absl::StatusOr<LinkPolicy::Requested> LinkPolicy::RequestTask(spi::StoreTransact
   if (cat == nullptr) return absl::NotFoundError(absl::StrCat("no category ", cid));
   if (cat->retired())
     return absl::FailedPreconditionError(absl::StrCat(
-        "category ", cid, " is retired", cat->merged_into().empty() ? "" : " (merged into ",
-        counts_as_(cid), cat->merged_into().empty() ? "" : ")", ": choose one that takes tickets"));
+        "category ", cid, " is retired",
+        cat->merged_into().empty() ? "" : absl::StrCat(" (merged into ", counts_as_(cid), ")"),
+        ": choose one that takes tickets"));
   auto active = tx.ActiveTask(cid);
   if (!active.ok()) return active.status();
   if (*active) {

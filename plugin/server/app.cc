@@ -288,9 +288,11 @@ class AppImpl final : public App {
 
     auto engine = BuildEngine(*running);
     if (!engine.ok()) return engine.status();
+    // A version that cannot be recorded now (a busy store) is recorded at the next start or
+    // reload, which compare the running taxonomy with the last version recorded.
     if (auto v = engine->get()->service->RecordTaxonomy(""); !v.ok())
-      return absl::Status(v.status().code(),
-                          absl::StrCat("recording the taxonomy version: ", v.status().message()));
+      base::log::Error("debriefd", "the taxonomy version was not recorded; the next reload tries",
+                       {{"error", v.status().ToString()}});
     if (engine->get()->trackers.empty())
       base::log::Warning("debriefd", "no tracker configured: tasks are decided but not created");
     std::atomic_store(&engine_, std::shared_ptr<Engine>(std::move(*engine)));
@@ -549,10 +551,8 @@ class AppImpl final : public App {
     // The configuration runs; a version its taxonomy could not record is recorded at the next
     // start or reload (each compares the running taxonomy with the last version recorded).
     if (auto v = fresh->service->RecordTaxonomy(actor); !v.ok())
-      return absl::Status(v.status().code(),
-                          absl::StrCat("the configuration was reloaded, but its taxonomy version "
-                                       "was not recorded (the next reload tries again): ",
-                                       v.status().message()));
+      base::log::Error("debriefd", "the taxonomy version was not recorded; the next reload tries",
+                       {{"error", v.status().ToString()}});
     return res;
   }
 

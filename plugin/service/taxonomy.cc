@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -67,6 +68,26 @@ absl::StatusOr<std::string> MergeEffect(spi::StoreTransaction& tx, policy::LinkP
   auto links = tx.LinksOfTask((*mine)->id());
   if (!links.ok()) return links.status();
   int64_t moved = static_cast<int64_t>(links->size());
+  if ((*mine)->status() == v1::TASK_PENDING_CREATE && (*mine)->external_id().empty()) {
+    // Not in its tracker yet: it never will be; its tickets join the other task.
+    if (apply) {
+      auto n = policy.MoveLinks(tx, (*mine)->id(), (*theirs)->id());
+      if (!n.ok()) return n.status();
+      moved = *n;
+      v1::ImprovementTask closed = **mine;
+      closed.set_status(v1::TASK_WONT_DO);
+      if (absl::Status s = tx.UpdateTask(closed); !s.ok()) return s;
+      v1::TaskStatusChange change;
+      change.set_task_id(closed.id());
+      change.set_status(v1::TASK_WONT_DO);
+      base::SetTimestamp(change.mutable_at(), now);
+      change.set_source("taxonomy");
+      if (absl::Status s = tx.RecordStatusChange(change); !s.ok()) return s;
+    }
+    return absl::StrCat(effect, "; task ", TaskName(**mine), apply ? " closed" : " is closed",
+                        " before it reached its tracker, its ", Plural(moved, "ticket", "tickets"),
+                        apply ? " moved" : " moving", " to ", TaskName(**theirs));
+  }
   if (apply) {
     auto n = policy.MoveLinks(tx, (*mine)->id(), (*theirs)->id());
     if (!n.ok()) return n.status();
@@ -87,45 +108,78 @@ absl::StatusOr<std::string> MergeEffect(spi::StoreTransaction& tx, policy::LinkP
                       Plural(moved, "ticket", "tickets"), apply ? " moved" : " moving", " there");
 }
 
-// What a split does: the category's tickets of the last 90 days are classified again (the
-// classifier now has the parts; an unsure one goes to agents' review), linked as the policy
-// says, and its open task goes with the part that holds most of its tickets; the others'
-// tickets leave it for their own category's task.
+// The split category's ticket classified among its parts only: the best part the classifier
+// scored (its answer and runners-up), sure when above that part's threshold; none: review.
+v1::Classification AmongParts(v1::Classification c, const std::set<std::string>& parts,
+                              const policy::LinkPolicy& policy, double default_threshold) {
+  std::string best;
+  double score = 0;
+  auto consider = [&](const std::string& id, double p) {
+    if (parts.contains(id) && p > score) best = id, score = p;
+  };
+  consider(c.category_id(), c.confidence());
+  for (const auto& alt : c.alternatives()) consider(alt.category_id(), alt.confidence());
+  c.clear_alternatives();
+  c.set_category_id(best);
+  c.set_confidence(score);
+  const v1::Category* cat = best.empty() ? nullptr : policy.category(best);
+  const double threshold =
+      cat != nullptr && cat->review_threshold() > 0 ? cat->review_threshold() : default_threshold;
+  c.set_needs_review(best.empty() || score < threshold);
+  return c;
+}
+
+// What a split does: the category's tickets of the last 90 days (the newest 10,000) are
+// classified again among its parts (an unsure one goes to agents' review; one an agent
+// corrected keeps the agent's answer), and its open task goes with the part that holds most of
+// its tickets. A linked ticket that went to another part moves to that part's task when it has
+// one; otherwise it stays where it is, so no ticket loses its task.
 absl::StatusOr<std::string> SplitEffect(spi::StoreTransaction& tx, policy::LinkPolicy& policy,
                                         classify::Classifier& classifier,
                                         const v1::TaxonomyChange& change, bool apply,
-                                        absl::Time now) {
+                                        absl::Time now, double default_threshold) {
   const std::string& from = change.category_id();
+  const std::set<std::string> parts(change.into().begin(), change.into().end());
   auto recs = tx.TicketsOfCategory(from, now - kSplitLookback, kSplitMost);
   if (!recs.ok()) return recs.status();
   auto task = tx.ActiveTask(from);
   if (!task.ok()) return task.status();
+  int64_t corrected = 0;
+  for (const spi::TicketRecord& r : *recs) corrected += r.agent_corrected;
+  const int64_t again = static_cast<int64_t>(recs->size()) - corrected;
+  const std::string kept =
+      corrected == 0 ? ""
+                     : absl::StrCat("; ", Plural(corrected, "ticket an agent", "tickets agents"),
+                                    " tagged keep", corrected == 1 ? "s" : "", " ", from);
   if (!apply)
-    return absl::StrCat(Plural(static_cast<int64_t>(recs->size()), "ticket", "tickets"),
-                        " of the last 90 days classified again",
+    return absl::StrCat(Plural(again, "ticket", "tickets"),
+                        " of the last 90 days classified again among ",
+                        absl::StrJoin(change.into(), ", "), kept,
                         *task ? absl::StrCat("; task ", TaskName(**task),
                                              " goes with the part that holds most of its tickets")
                               : "");
-  std::map<std::string, int64_t> went;  // category (or "review") -> tickets
-  std::map<std::string, int64_t> of_task;
+  std::map<std::string, int64_t> went;  // part (or "review") -> tickets
   std::map<std::pair<std::string, std::string>, v1::Classification> now_is;
+  std::vector<const spi::TicketRecord*> classified;
   for (spi::TicketRecord& r : *recs) {
-    v1::Classification c = classifier.Classify(r.ticket);
+    if (r.agent_corrected) continue;  // an agent's answer is not the model's to change
+    v1::Classification c =
+        AmongParts(classifier.Classify(r.ticket), parts, policy, default_threshold);
     v1::Reason* why = c.add_reasons();
     why->set_feature(absl::StrCat("classified again: ", from, " was split into ",
                                   absl::StrJoin(change.into(), ", ")));
     why->set_weight(0);
     r.classification = c;
-    r.agent_corrected = false;
     if (absl::Status s = tx.PutTicket(r); !s.ok()) return s;
-    const std::string where = c.needs_review() || c.category_id().empty() ? "" : c.category_id();
-    ++went[where.empty() ? "review" : where];
+    ++went[c.needs_review() ? "review" : c.category_id()];
     now_is[{r.ticket.helpdesk_id(), r.ticket.ticket_id()}] = c;
+    classified.push_back(&r);
   }
   std::string moved_to;
   if (*task) {
     auto links = tx.LinksOfTask((*task)->id());
     if (!links.ok()) return links.status();
+    std::map<std::string, int64_t> of_task;
     for (const v1::TaskLink& l : *links) {
       auto it = now_is.find({l.helpdesk_id(), l.ticket_id()});
       if (it != now_is.end() && !it->second.needs_review()) ++of_task[it->second.category_id()];
@@ -138,44 +192,50 @@ absl::StatusOr<std::string> SplitEffect(spi::StoreTransaction& tx, policy::LinkP
       if (!theirs.ok()) return theirs.status();
       if (!*theirs) {
         if (absl::Status s = tx.MoveTask((*task)->id(), best); !s.ok()) return s;
+        if (absl::Status s = policy.EnqueueSync(tx, (*task)->id(), /*force=*/true); !s.ok())
+          return s;
         moved_to = best;
       }
     }
-    // Tickets the task no longer explains leave it; the policy links them where they now go.
+    // A ticket sure of another part moves to that part's task, where there is one.
     for (const v1::TaskLink& l : *links) {
       auto it = now_is.find({l.helpdesk_id(), l.ticket_id()});
-      if (it == now_is.end() || l.origin() == v1::LINK_AGENT) continue;
-      if (!moved_to.empty() && it->second.category_id() == moved_to && !it->second.needs_review())
+      if (moved_to.empty() || it == now_is.end() || l.origin() == v1::LINK_AGENT ||
+          it->second.needs_review() || it->second.category_id() == moved_to)
         continue;
+      auto theirs = tx.ActiveTask(it->second.category_id());
+      if (!theirs.ok()) return theirs.status();
+      if (!*theirs) continue;
       if (absl::Status s = policy.Unlink(tx, l.helpdesk_id(), l.ticket_id()); !s.ok()) return s;
     }
   }
-  for (const spi::TicketRecord& r : *recs)
-    if (absl::Status s = policy.Apply(tx, r.ticket, *r.classification); !s.ok()) return s;
-  std::vector<std::string> parts;
+  for (const spi::TicketRecord* r : classified)
+    if (absl::Status s = policy.Apply(tx, r->ticket, *r->classification); !s.ok()) return s;
+  std::vector<std::string> to;
   for (const auto& [cat, n] : went)
-    parts.push_back(cat == "review" ? absl::StrCat(n, " to agents' review")
-                                    : absl::StrCat(n, " to ", cat));
-  std::string effect =
-      absl::StrCat(Plural(static_cast<int64_t>(recs->size()), "ticket", "tickets"),
-                   " classified again", parts.empty() ? "" : ": ", absl::StrJoin(parts, ", "));
+    to.push_back(cat == "review" ? absl::StrCat(n, " to agents' review")
+                                 : absl::StrCat(n, " to ", cat));
+  std::string effect = absl::StrCat(Plural(again, "ticket", "tickets"), " classified again",
+                                    to.empty() ? "" : ": ", absl::StrJoin(to, ", "), kept);
   if (*task)
     absl::StrAppend(&effect, "; task ", TaskName(**task),
                     moved_to.empty() ? " stays (no part holds its tickets, or each has a task)"
                                      : absl::StrCat(" is now ", moved_to, "'s"));
+  if (static_cast<int>(recs->size()) == kSplitMost)
+    absl::StrAppend(&effect, " (the newest ", kSplitMost, "; older ones keep ", from, ")");
   return effect;
 }
 
 // Fills each change's effect (and, when `apply`, does it).
 absl::Status Effects(spi::StoreTransaction& tx, policy::LinkPolicy& policy,
                      classify::Classifier& classifier, std::vector<v1::TaxonomyChange>& changes,
-                     bool apply, absl::Time now) {
+                     bool apply, absl::Time now, double default_threshold) {
   for (v1::TaxonomyChange& c : changes) {
     absl::StatusOr<std::string> effect;
     if (c.kind() == v1::CATEGORY_MERGED)
       effect = MergeEffect(tx, policy, c, apply, now);
     else if (c.kind() == v1::CATEGORY_SPLIT)
-      effect = SplitEffect(tx, policy, classifier, c, apply, now);
+      effect = SplitEffect(tx, policy, classifier, c, apply, now, default_threshold);
     else if (c.kind() == v1::CATEGORY_RETIRED)
       effect = std::string("no new tickets; its history stays");
     else
@@ -212,8 +272,15 @@ absl::StatusOr<std::optional<v1::TaxonomyVersion>> Service::RecordTaxonomy(
     v.set_review_threshold(running.review_threshold());
     *v.mutable_categories() = running.categories();
     std::vector<v1::TaxonomyChange> changes = config::DiffTaxonomies(before, now_cats);
-    if (!last->empty()) {
-      if (absl::Status e = Effects(tx, d_.policy, d_.classifier, changes, /*apply=*/true, now);
+    if (!last->empty() && last->front().review_threshold() != running.review_threshold()) {
+      v1::TaxonomyChange& t = changes.emplace_back();
+      t.set_kind(v1::REVIEW_THRESHOLD_CHANGED);
+      t.set_before(absl::StrCat(last->front().review_threshold()));
+      t.set_after(absl::StrCat(running.review_threshold()));
+    }
+    {
+      if (absl::Status e = Effects(tx, d_.policy, d_.classifier, changes, /*apply=*/true, now,
+                                   running.review_threshold());
           !e.ok())
         return e;
     }
@@ -246,6 +313,10 @@ namespace {
 absl::StatusOr<v1::TaxonomyConfig> CheckedTaxonomy(const v1::Config& running,
                                                    const std::string& yaml) {
   if (yaml.empty()) return absl::InvalidArgumentError("give a taxonomy file (yaml)");
+  constexpr size_t kMostBytes = 1 << 20;
+  if (yaml.size() > kMostBytes)
+    return absl::InvalidArgumentError(
+        absl::StrCat("a taxonomy file of ", yaml.size(), " bytes: at most ", kMostBytes));
   auto t = config::ParseTaxonomyFile(yaml, "taxonomy");
   if (!t.ok()) return t.status();
   v1::Config c = running;
@@ -272,7 +343,14 @@ absl::StatusOr<v1::DiffTaxonomyResponse> Service::DiffTaxonomy(const v1::DiffTax
     }
     const v1::TaxonomyConfig next = config::EffectiveTaxonomy(*declared, before);
     std::vector<v1::TaxonomyChange> changes = config::DiffTaxonomies(before, CategoriesOf(next));
-    if (absl::Status e = Effects(tx, d_.policy, d_.classifier, changes, /*apply=*/false, now);
+    if (!last->empty() && last->front().review_threshold() != declared->review_threshold()) {
+      v1::TaxonomyChange& t = changes.emplace_back();
+      t.set_kind(v1::REVIEW_THRESHOLD_CHANGED);
+      t.set_before(absl::StrCat(last->front().review_threshold()));
+      t.set_after(absl::StrCat(declared->review_threshold()));
+    }
+    if (absl::Status e = Effects(tx, d_.policy, d_.classifier, changes, /*apply=*/false, now,
+                                 d_.config.taxonomy().review_threshold());
         !e.ok())
       return e;
     for (auto& c : changes) *res.add_changes() = std::move(c);
@@ -286,7 +364,8 @@ absl::StatusOr<v1::ApplyTaxonomyResponse> Service::ApplyTaxonomy(
     const v1::ApplyTaxonomyRequest& req) {
   if (!d_.reload || d_.config.conf_dir().empty())
     return absl::FailedPreconditionError("this process cannot apply a taxonomy");
-  if (auto t = CheckedTaxonomy(d_.config, req.yaml()); !t.ok()) return t.status();
+  auto declared = CheckedTaxonomy(d_.config, req.yaml());
+  if (!declared.ok()) return declared.status();
   std::lock_guard<std::mutex> one_at_a_time(FilesMu());
   auto latest = [&]() -> absl::StatusOr<std::optional<v1::TaxonomyVersion>> {
     std::optional<v1::TaxonomyVersion> out;
@@ -325,6 +404,17 @@ absl::StatusOr<v1::ApplyTaxonomyResponse> Service::ApplyTaxonomy(
   if (!is.ok()) return is.status();
   if (*is) *res.mutable_version() = **is;
   res.set_applied(*is && (!*was || (*is)->version() > (*was)->version()));
+  if (!res.applied() && *was) {
+    // No new version: the file was the running taxonomy, or the version could not be recorded
+    // (the taxonomy runs; the next reload records it).
+    const std::vector<v1::Category> last((*was)->categories().begin(), (*was)->categories().end());
+    const v1::TaxonomyConfig next = config::EffectiveTaxonomy(*declared, last);
+    if (!config::SameTaxonomy(last, CategoriesOf(next), (*was)->review_threshold(),
+                              next.review_threshold()))
+      return absl::UnavailableError(
+          "the taxonomy was applied and runs, but its version could not be recorded (see "
+          "debriefd's log); the next reload records it");
+  }
   base::log::Info("admin", "taxonomy applied",
                   {{"file", file}, {"version", absl::StrCat(res.version().version())}});
   return res;

@@ -109,6 +109,44 @@ TEST(Taxonomy, DroppedCategoriesAreKeptRetiredAndTheDiffSaysWhatChanged) {
                                  "CATEGORY_RESTORED c", "CATEGORY_RETIRED d"));
 }
 
+TEST(Taxonomy, OrderIsNoChangeAndAFirstVersionSaysItsMergesAndSplits) {
+  const v1::TaxonomyConfig t = Parse(R"(categories:
+  - {id: a, name: A, kind: complaint, merged_into: b}
+  - {id: b, name: B, kind: complaint}
+  - {id: s, name: S, kind: complaint, split_into: [b, c]}
+  - {id: c, name: C, kind: complaint}
+)");
+  std::vector<v1::Category> cats = Cats(EffectiveTaxonomy(t, {}));
+  std::vector<v1::Category> reordered(cats.rbegin(), cats.rend());
+  std::swap(*reordered[1].mutable_split_into(0), *reordered[1].mutable_split_into(1));
+  EXPECT_TRUE(SameTaxonomy(cats, reordered, 0.5, 0.5));
+  EXPECT_TRUE(DiffTaxonomies(cats, reordered).empty());
+  std::vector<std::string> kinds;
+  for (const auto& ch : DiffTaxonomies({}, cats))
+    kinds.push_back(absl::StrCat(v1::TaxonomyChangeKind_Name(ch.kind()), " ", ch.category_id()));
+  EXPECT_THAT(kinds, ElementsAre("CATEGORY_ADDED a", "CATEGORY_MERGED a", "CATEGORY_ADDED b",
+                                 "CATEGORY_ADDED s", "CATEGORY_SPLIT s", "CATEGORY_ADDED c"));
+}
+
+// A taxonomy comes from an admin's request too: a few lines of nested aliases ("billion
+// laughs") or deep nesting are refused, not expanded.
+TEST(Taxonomy, AliasBombsAndDeepNestingAreRefused) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 12; ++i)
+    absl::StrAppend(&bomb, "a", i, ": &a", i, " [", "*a", i - 1, ", *a", i - 1, ", *a", i - 1,
+                    ", *a", i - 1, ", *a", i - 1, ", *a", i - 1, ", *a", i - 1, ", *a", i - 1,
+                    "]\n");
+  absl::StrAppend(&bomb, "categories: *a11\n");
+  auto t = ParseTaxonomyFile(bomb, "bomb.yaml");
+  ASSERT_FALSE(t.ok());
+  EXPECT_THAT(t.status().message(), HasSubstr("aliases"));
+  auto deep = ParseTaxonomyFile(
+      absl::StrCat("categories: ", std::string(100, '['), std::string(100, ']'), "\n"),
+      "deep.yaml");
+  ASSERT_FALSE(deep.ok());
+  EXPECT_THAT(deep.status().message(), HasSubstr("deep"));
+}
+
 TEST(Taxonomy, MergedCategoriesCountAsWhereTheirMergesEnd) {
   const v1::TaxonomyConfig t = Parse(R"(categories:
   - {id: a, name: A, kind: complaint, merged_into: b}
@@ -183,6 +221,14 @@ categories:
   v1::Classification none = view.Map(Scored({{"r", 0.9}}));
   EXPECT_EQ(none.category_id(), "");
   EXPECT_TRUE(none.needs_review());
+  // A category promoted since start (not in the taxonomy) still takes tickets.
+  v1::Classification promoted = view.Map(Scored({{"promoted-x", 0.6}, {"a", 0.2}}));
+  EXPECT_EQ(promoted.category_id(), "promoted-x");
+  EXPECT_DOUBLE_EQ(promoted.runner_up(), 0.2);
+  // Retired alternatives are left out even when the answer itself is not retired.
+  v1::Classification alt = view.Map(Scored({{"b", 0.7}, {"r", 0.2}}));
+  EXPECT_EQ(alt.category_id(), "b");
+  EXPECT_EQ(alt.alternatives_size(), 0);
   // Untouched when nothing retired is in sight.
   v1::Classification plain = Scored({{"b", 0.7}, {"c", 0.2}});
   plain.set_needs_review(false);

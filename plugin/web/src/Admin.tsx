@@ -888,6 +888,7 @@ function changeWords(c: TaxonomyChange): string {
     CATEGORY_MERGED: `${id} merged into ${into}`,
     CATEGORY_SPLIT: `${id} split into ${into}`,
     CATEGORY_RESTORED: `${id} takes tickets again`,
+    REVIEW_THRESHOLD_CHANGED: `review threshold ${c.before ?? ''} → ${c.after ?? ''}`,
   };
   const line = c.kind ? what[c.kind] : id;
   return c.effect ? `${line} (${c.effect})` : line;

@@ -57,7 +57,8 @@ export type TaxonomyChangeKind =
   | 'CATEGORY_RETIRED'
   | 'CATEGORY_MERGED'
   | 'CATEGORY_SPLIT'
-  | 'CATEGORY_RESTORED';
+  | 'CATEGORY_RESTORED'
+  | 'REVIEW_THRESHOLD_CHANGED';
 
 export interface TaxonomyChange {
   kind?: TaxonomyChangeKind;
