@@ -241,17 +241,41 @@ TEST_F(TaxonomyVersions, MergeSplitAndRetireKeepTrendsTasksAndHistory) {
     EXPECT_FALSE(by.at("app-crash").retired());
   }
 
+  // debriefctl: the running taxonomy's file diffs to nothing; a rename diffs and applies; the
+  // history lists the versions with what they changed.
+  const std::string after_file = dir_.file("after.yaml");
+  std::ofstream(after_file) << kAfter;
+  std::string out;
+  ASSERT_EQ(RunCommand(absl::StrCat(d_->ctl(), " -o table taxonomy diff ", after_file), &out), 0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "No change")) << out;
+  const std::string renamed_file = dir_.file("renamed.yaml");
+  std::ofstream(renamed_file) << absl::StrReplaceAll(kAfter,
+                                                     {{"App crashes", "App crashes or freezes"}});
+  ASSERT_EQ(RunCommand(absl::StrCat(d_->ctl(), " -o table taxonomy diff ", renamed_file), &out), 0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "renamed") && absl::StrContains(out, "App crashes or freezes"))
+      << out;
+  ASSERT_EQ(RunCommand(absl::StrCat(d_->ctl(), " -o table taxonomy apply ", renamed_file), &out), 0)
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "version 3")) << out;
+  ASSERT_EQ(RunCommand(absl::StrCat(d_->ctl(), " -o table taxonomy history"), &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "v3") && absl::StrContains(out, "v2") &&
+              absl::StrContains(out, "merged") && absl::StrContains(out, "refund into billing"))
+      << out;
+
   // The same file again adds no version; a restart keeps the history and the retired category.
-  auto again = Apply(kAfter);
+  const std::string renamed =
+      absl::StrReplaceAll(kAfter, {{"App crashes", "App crashes or freezes"}});
+  auto again = Apply(renamed);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_FALSE(again->applied());
-  EXPECT_EQ(again->version().version(), 2);
+  EXPECT_EQ(again->version().version(), 3);
   EXPECT_EQ(d_->Terminate(), 0);
-  std::string out;
   ASSERT_TRUE(d_->Start(&out)) << out;
   history = History();
-  ASSERT_EQ(history.size(), 2u);
-  EXPECT_EQ(history[0].version(), 2);
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0].version(), 3);
   EXPECT_EQ(Trends().at("billing"), 5);
 }
 
