@@ -608,15 +608,7 @@ absl::StatusOr<v1::SaveAdapterResponse> Service::SaveAdapter(const v1::SaveAdapt
     return s;
   }
   auto reload = d_.reload(v1::ReloadRequest(), "");
-  if (!reload.ok() || !reload->applied()) {
-    Restore(written);
-    if (!reload.ok())
-      return absl::Status(reload.status().code(),
-                          absl::StrCat("not saved: ", reload.status().message()));
-    return absl::FailedPreconditionError(
-        absl::StrCat("not saved: the configuration file has changes only a restart applies (",
-                     absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
-  }
+  if (absl::Status s = KeepIfApplied(reload, written, "saved"); !s.ok()) return s;
   for (const std::string& path : draft.unset_secrets())  // Debrief's own files only
     if (running != nullptr)
       if (const pb::Value* was = ValueAt(running->settings(), path);
@@ -652,15 +644,7 @@ absl::StatusOr<v1::RemoveAdapterResponse> Service::RemoveAdapter(
   fs::remove(file, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot remove ", file, ": ", ec.message()));
   auto reload = d_.reload(v1::ReloadRequest(), "");
-  if (!reload.ok() || !reload->applied()) {
-    Restore({*before});
-    if (!reload.ok())
-      return absl::Status(reload.status().code(),
-                          absl::StrCat("not removed: ", reload.status().message()));
-    return absl::FailedPreconditionError(
-        absl::StrCat("not removed: the configuration file has changes only a restart applies (",
-                     absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
-  }
+  if (absl::Status s = KeepIfApplied(reload, {*before}, "removed"); !s.ok()) return s;
   // The secret files Debrief wrote for it go with it; files it named otherwise stay.
   if (running != nullptr) {
     const pb::Descriptor* schema = nullptr;

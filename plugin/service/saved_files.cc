@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/log.h"
 #include "config/adapter_file.h"
 #include "settings/settings.h"
@@ -47,6 +48,18 @@ void Restore(const std::vector<Backup>& written) {
       base::log::Error("admin", "could not put a file back after a save that did not apply",
                        {{"file", b.path}, {"error", s.ToString()}});
   }
+}
+
+absl::Status KeepIfApplied(const absl::StatusOr<v1::ReloadResponse>& reload,
+                           const std::vector<Backup>& written, absl::string_view not_done) {
+  if (reload.ok() && reload->applied()) return absl::OkStatus();
+  Restore(written);
+  if (!reload.ok())
+    return absl::Status(reload.status().code(),
+                        absl::StrCat("not ", not_done, ": ", reload.status().message()));
+  return absl::FailedPreconditionError(absl::StrCat(
+      "not ", not_done, ": the configuration file has changes only a restart applies (",
+      absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
 }
 
 }  // namespace debrief::service

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "debrief/v1/services.pb.h"
 
 namespace debrief::service {
 
@@ -30,5 +32,11 @@ absl::StatusOr<Backup> BackUp(const std::string& path);
 // Puts every file back (a file that did not exist is removed); a file that cannot be put back
 // is logged, for a person to fix.
 void Restore(const std::vector<Backup>& written);
+
+// After files were written and the configuration reloaded: OK when the reload applied them;
+// otherwise the files are put back and the error says what was not done ("not saved: ...",
+// naming the settings only a restart applies when that is why).
+absl::Status KeepIfApplied(const absl::StatusOr<v1::ReloadResponse>& reload,
+                           const std::vector<Backup>& written, absl::string_view not_done);
 
 }  // namespace debrief::service

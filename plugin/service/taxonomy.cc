@@ -389,15 +389,7 @@ absl::StatusOr<v1::ApplyTaxonomyResponse> Service::ApplyTaxonomy(
   if (text.back() != '\n') text += '\n';
   if (absl::Status s = config::WriteFileAtomically(file, text, 0640); !s.ok()) return s;
   auto reload = d_.reload(v1::ReloadRequest(), req.agent());
-  if (!reload.ok() || !reload->applied()) {
-    Restore({*before});
-    if (!reload.ok())
-      return absl::Status(reload.status().code(),
-                          absl::StrCat("not applied: ", reload.status().message()));
-    return absl::FailedPreconditionError(
-        absl::StrCat("not applied: the configuration file has changes only a restart applies (",
-                     absl::StrJoin(reload->restart_needed(), "; "), "); restart debriefd first"));
-  }
+  if (absl::Status s = KeepIfApplied(reload, {*before}, "applied"); !s.ok()) return s;
   v1::ApplyTaxonomyResponse res;
   res.set_file(file);
   auto is = latest();
