@@ -43,8 +43,8 @@ int Train(const Args& a) {
   if (!rows.ok()) return Fail(rows.status());
   v1::TaxonomyConfig taxonomy;
   if (!a.taxonomy_path.empty()) {
-    auto c = config::ParseConfig(absl::StrCat("taxonomy: {file: \"", a.taxonomy_path, "\"}"),
-                                 std::filesystem::current_path().string());
+    // No folder: the file named is read as it is (relative to here), never a conf_dir's.
+    auto c = config::ParseConfig(absl::StrCat("taxonomy: {file: \"", a.taxonomy_path, "\"}"), "");
     if (!c.ok()) return Fail(c.status());
     taxonomy = c->taxonomy();
   }

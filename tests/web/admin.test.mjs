@@ -366,6 +366,10 @@ async function listAdapters() {
 }
 
 const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
+// The focus moves in an effect after the element renders: wait for it (a few frames at most).
+async function focusMovesTo(id, what) {
+  await eventually(async () => (await focusedId()) === id, what, 5000);
+}
 
 // Where the adapter's YAML says its secret is: {file: PATH} (flow or block style), resolved
 // against data_dir.
@@ -392,7 +396,7 @@ test('an admin adds a helpdesk: the form, its test, the file it is saved in, its
   await section.getByRole('button', { name: 'Add an adapter' }).click();
   const form = page.locator('#adapter-form-panel');
   await form.getByRole('heading', { name: 'Add an adapter' }).waitFor();
-  assert.equal(await focusedId(), 'adapter-form-heading', 'the focus moves to the form');
+  await focusMovesTo('adapter-form-heading', 'the focus moves to the form');
   const type = form.getByLabel('Helpdesk or tracker');
   await type.locator('optgroup[label="Helpdesks"] option[value="helpdesk/generic"]').waitFor({ state: 'attached' });
   await type.locator('optgroup[label="Trackers"] option[value="tracker/redmine"]').waitFor({ state: 'attached' });
@@ -430,7 +434,7 @@ test('an admin adds a helpdesk: the form, its test, the file it is saved in, its
   await form.getByRole('button', { name: 'Save', exact: true }).click();
   const setup = page.locator('#adapter-setup');
   await setup.getByRole('heading', { name: 'shop2 is saved: set up its webhooks' }).waitFor();
-  assert.equal(await focusedId(), 'adapter-setup-heading', 'the focus moves to the setup panel');
+  await focusMovesTo('adapter-setup-heading', 'the focus moves to the setup panel');
   assert.equal(await form.count(), 0, 'the form closes');
   await setup.getByText(`${baseUrl}/webhooks/shop2`, { exact: true }).waitFor();
   await setup.getByText(/^Saved to .*shop2\.yaml/).waitFor();
@@ -530,7 +534,7 @@ test('an admin changes the helpdesk, its secret kept, and removes it', async () 
   await section.getByRole('button', { name: 'Edit shop2' }).click();
   const form = page.locator('#adapter-form-panel');
   await form.getByRole('heading', { name: 'Change shop2' }).waitFor();
-  assert.equal(await focusedId(), 'adapter-form-heading');
+  await focusMovesTo('adapter-form-heading', 'the focus moves to the form');
   const id = form.getByLabel('Id', { exact: true });
   assert.equal(await id.inputValue(), 'shop2');
   assert.equal(await id.getAttribute('readonly'), '');
