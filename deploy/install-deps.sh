@@ -13,6 +13,7 @@ RUNTIME=(
   ca-certificates  # outbound TLS to the vendors' APIs
   libgrpc++1.51 libprotobuf32 libssl3 libcurl4 libsqlite3-0 libyaml-cpp0.7 libre2-9
   libabsl20220623 libprometheus-cpp-core1.0 libsimdjson14
+  libpq5  # the PostgreSQL store's client library
 )
 BUILD=(
   build-essential cmake ninja-build pkg-config git curl
@@ -20,6 +21,7 @@ BUILD=(
   libssl-dev libboost-dev libboost-system-dev libcurl4-openssl-dev
   libsqlite3-dev sqlite3 libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev libre2-dev libabsl-dev
   libcli11-dev prometheus-cpp-dev openssl
+  libpq-dev  # libpq's headers and pkg-config file (the PostgreSQL store)
   dpkg-dev  # dpkg-shlibdeps, for the package's Depends (cmake --build ... --target package)
   nodejs    # esbuild bundles the agents' panel (plugin/web, npm packages from its lock file)
   help2man  # the manual pages, from the programs' --help
@@ -32,6 +34,7 @@ TEST=(
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets (tests/fuzz)
   clang-format  # the format check
   lintian     # the package test checks the .deb
+  postgresql  # initdb and pg_ctl of the throwaway cluster the PostgreSQL store's tests use (tests/pg)
 )
 
 group=${1:-test}

@@ -11,6 +11,8 @@
 # frames and the build takes about half the time of -O2 -g. Debian's gRPC, Abseil and Protobuf
 # are not TSan builds, so races reported inside them are muted (tests/tsan.supp).
 #
+# The store's PostgreSQL tests get a throwaway cluster (tests/pg/cluster.sh) for the unit run.
+#
 # Exits non-zero when a test fails or ThreadSanitizer reports anything; the reports are in
 # TSAN_BUILD/tsan-reports/. Usage: tests/tsan.sh [TSAN_BUILD] [MAIN_BUILD] [gtest filter]
 set -euo pipefail
@@ -35,11 +37,17 @@ mkdir -p "$reports"
 export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$reports/tsan suppressions=$root/tests/tsan.supp"
 status=0
 start=$SECONDS
+# The PostgreSQL store's tests share one throwaway cluster (tests/pg/cluster.sh), as the ctest
+# fixture `postgres` gives the plain and ASan runs; stopped after the unit tests, or at any exit.
+pg="$build/tests/pg"
+trap 'bash "$root/tests/pg/cluster.sh" stop "$pg" >/dev/null 2>&1 || true' EXIT
+bash "$root/tests/pg/cluster.sh" start "$pg" >/dev/null
 # The unit tests in two shards side by side (one per core).
 pids=()
 for shard in 0 1; do
-  GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard "$build/tests/debrief_tsan_tests" \
-    --gtest_filter="$filter" --gtest_brief=1 >"$build/tsan-unit-$shard.log" 2>&1 &
+  DEBRIEF_TEST_PG_ENV="$pg/pg.env" GTEST_TOTAL_SHARDS=2 GTEST_SHARD_INDEX=$shard \
+    "$build/tests/debrief_tsan_tests" --gtest_filter="$filter" --gtest_brief=1 \
+    >"$build/tsan-unit-$shard.log" 2>&1 &
   pids+=($!)
 done
 for i in 0 1; do
@@ -48,6 +56,7 @@ for i in 0 1; do
     status=1
   fi
 done
+bash "$root/tests/pg/cluster.sh" stop "$pg" >/dev/null
 echo "ThreadSanitizer: unit tests of the threaded parts in $((SECONDS - start)) s"
 
 # The integration suite, plain-text run (its Tls tests serve TLS on both listeners and renew the

@@ -91,7 +91,11 @@ int main(int argc, char** argv) {
   const char* scheme = config->http().tls().cert_file().empty() ? "http://" : "https://";
   if (public_url.empty()) public_url = absl::StrCat(scheme, host, ":", ports.http);
   std::cout << "debriefd ready\n"
-            << "  store:    " << config->store().sqlite().path() << "\n"
+            << "  store:    "
+            << (config->store().has_postgres()
+                    ? absl::StrCat("postgresql ", config->store().postgres().conninfo())
+                    : config->store().sqlite().path())
+            << "\n"
             << "  grpc:     " << grpc_host << ":" << ports.grpc << "\n";
   for (const auto& h : config->helpdesks())
     std::cout << "  webhooks: POST " << public_url << "/webhooks/" << h.id() << "  (" << h.type()

@@ -107,15 +107,21 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
       tls->set_client_ca_file(settings::ResolvePath(c.data_dir(), tls->client_ca_file()));
   }
   if (!c.grpc().has_local_token()) c.mutable_grpc()->set_local_token(true);
-  if (!c.store().has_sqlite()) c.mutable_store()->mutable_sqlite();
-  auto* sq = c.mutable_store()->mutable_sqlite();
-  if (sq->path().empty()) sq->set_path("debrief.db");
-  sq->set_path(settings::ResolvePath(c.data_dir(), sq->path()));
-  if (sq->max_batch() == 0) sq->set_max_batch(512);
-  if (sq->read_connections() == 0) sq->set_read_connections(4);
-  // No added wait by default: deliveries that arrive during one commit's fsync form the next
-  // group by themselves (measured: a 1 ms wait capped 32 connections at ~11k deliveries/s).
-  if (!sq->has_commit_delay()) sq->mutable_commit_delay();
+  if (c.store().has_postgres()) {
+    auto* pg = c.mutable_store()->mutable_postgres();
+    if (pg->max_batch() == 0) pg->set_max_batch(512);
+    if (pg->read_connections() == 0) pg->set_read_connections(4);
+    if (!pg->has_commit_delay()) pg->mutable_commit_delay();
+  } else {
+    auto* sq = c.mutable_store()->mutable_sqlite();
+    if (sq->path().empty()) sq->set_path("debrief.db");
+    sq->set_path(settings::ResolvePath(c.data_dir(), sq->path()));
+    if (sq->max_batch() == 0) sq->set_max_batch(512);
+    if (sq->read_connections() == 0) sq->set_read_connections(4);
+    // No added wait by default: deliveries that arrive during one commit's fsync form the next
+    // group by themselves (measured: a 1 ms wait capped 32 connections at ~11k deliveries/s).
+    if (!sq->has_commit_delay()) sq->mutable_commit_delay();
+  }
   if (c.default_tracker().empty() && c.trackers_size() > 0)
     c.set_default_tracker(c.trackers(0).id());
   auto* tax = c.mutable_taxonomy();
@@ -381,6 +387,21 @@ absl::Status ValidateConfig(const v1::Config& c) {
     return absl::InvalidArgumentError("taxonomy.review_threshold must be within 0..1");
   if (c.store().sqlite().read_connections() > 64)
     return absl::InvalidArgumentError("store.sqlite.read_connections must be at most 64");
+  if (c.store().has_postgres()) {
+    const auto& pg = c.store().postgres();
+    if (pg.conninfo().empty())
+      return absl::InvalidArgumentError(
+          "store.postgres.conninfo is required, e.g. \"host=db.internal dbname=debrief "
+          "user=debrief\"");
+    if (pg.read_connections() > 64)
+      return absl::InvalidArgumentError("store.postgres.read_connections must be at most 64");
+    // A password written into the connection string would be shown wherever the config is.
+    if (absl::StrContains(pg.conninfo(), "password=") ||
+        RE2::PartialMatch(pg.conninfo(), R"(^postgres(ql)?://[^/@]*:[^/@]*@)"))
+      return absl::InvalidArgumentError(
+          "store.postgres.conninfo must not hold a password: use store.postgres.password (a "
+          "secret reference) or libpq's passfile");
+  }
   if (c.loop().impact_min_growth() < 0)
     return absl::InvalidArgumentError("loop.impact_min_growth must be >= 0");
   if (c.loop().significance() <= 0 || c.loop().significance() >= 0.5)

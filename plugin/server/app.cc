@@ -46,6 +46,7 @@
 #include "server/grpc_services.h"
 #include "service/service.h"
 #include "settings/settings.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::server {
@@ -230,14 +231,6 @@ class AppImpl final : public App {
     base::log::SetFormat(*format);
     std::error_code ec;
     std::filesystem::create_directories(config_.data_dir(), ec);
-    const auto& sq = config_.store().sqlite();
-    store::SqliteOptions so;
-    so.path = sq.path();
-    // Zero is meaningful here (commit as soon as the previous commit is done).
-    so.commit_delay =
-        absl::Seconds(sq.commit_delay().seconds()) + absl::Nanoseconds(sq.commit_delay().nanos());
-    so.max_batch = static_cast<int>(sq.max_batch());
-    so.read_connections = static_cast<int>(sq.read_connections());
     prometheus::Histogram& commit_took =
         metrics_
             .Histograms("debrief_inbox_group_commit_duration_seconds",
@@ -250,11 +243,41 @@ class AppImpl final : public App {
                         "Deliveries made durable by one group commit (one fsync).")
             .Add({},
                  prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
-    so.on_group_commit = [&commit_took, &commit_size](absl::Duration took, size_t n) {
+    auto on_group_commit = [&commit_took, &commit_size](absl::Duration took, size_t n) {
       commit_took.Observe(absl::ToDoubleSeconds(took));
       commit_size.Observe(static_cast<double>(n));
     };
-    auto store = store::OpenSqliteStore(so, clock_);
+    // Zero commit_delay is meaningful (commit as soon as the previous commit is done).
+    auto duration = [](const google::protobuf::Duration& d) {
+      return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+    };
+    absl::StatusOr<std::unique_ptr<spi::Store>> store;
+    if (config_.store().has_postgres()) {
+      const auto& pc = config_.store().postgres();
+      store::PostgresOptions po;
+      po.conninfo = pc.conninfo();
+      if (pc.password().source_case() != v1::SecretRef::SOURCE_NOT_SET) {
+        auto password = settings::ResolveSecret(pc.password(), config_.data_dir(), false);
+        if (!password.ok())
+          return absl::Status(password.status().code(), absl::StrCat("store.postgres.password: ",
+                                                                     password.status().message()));
+        po.password = std::move(*password);
+      }
+      po.commit_delay = duration(pc.commit_delay());
+      po.max_batch = static_cast<int>(pc.max_batch());
+      po.read_connections = static_cast<int>(pc.read_connections());
+      po.on_group_commit = on_group_commit;
+      store = store::OpenPostgresStore(po, clock_);
+    } else {
+      const auto& sq = config_.store().sqlite();
+      store::SqliteOptions so;
+      so.path = sq.path();
+      so.commit_delay = duration(sq.commit_delay());
+      so.max_batch = static_cast<int>(sq.max_batch());
+      so.read_connections = static_cast<int>(sq.read_connections());
+      so.on_group_commit = on_group_commit;
+      store = store::OpenSqliteStore(so, clock_);
+    }
     if (!store.ok()) return store.status();
     store_ = std::move(*store);
     http_ = outbound::NewCurlHttpClient();

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "debrief/spi/clock.h"
 #include "debrief/spi/store.h"
+#include "store/store_time.h"
 
 // The operations of a transaction on one SQLite connection (the store has a writing and a
 // reading one): every statement prepared once, at open.
@@ -24,9 +25,5 @@ class SqliteTransaction : public spi::StoreTransaction {
   virtual absl::Status PrepareStatus() const = 0;
   virtual sqlite3* db() const = 0;
 };
-
-// The store keeps times as Unix microseconds.
-inline int64_t ToMicros(absl::Time t) { return absl::ToUnixMicros(t); }
-inline absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
 }  // namespace debrief::store

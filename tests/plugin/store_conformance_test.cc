@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,8 @@
 #include "debrief/spi/store.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "mocks/spi_mocks.h"
+#include "pg/test_postgres.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace debrief {
@@ -44,11 +47,30 @@ struct StoreCase {
       open;
 };
 
+// The PostgreSQL database standing for `dir`: a fresh one the first time, the same one when the
+// test opens that directory again.
+absl::StatusOr<std::string> DatabaseOf(const std::string& dir) {
+  static std::mutex mu;
+  static std::map<std::string, std::string>* databases = new std::map<std::string, std::string>;
+  std::lock_guard<std::mutex> l(mu);
+  if (auto it = databases->find(dir); it != databases->end()) return it->second;
+  auto conninfo = testing::FreshPostgresDatabase("conformance");
+  if (conninfo.ok()) (*databases)[dir] = *conninfo;
+  return conninfo;
+}
+
 std::vector<StoreCase> Cases() {
   return {
       {"Sqlite",
        [](const std::string& dir, const spi::Clock& clock) {
          return store::OpenSqliteStore({.path = dir + "/debrief.db"}, clock);
+       }},
+      {"Postgres",
+       [](const std::string& dir,
+          const spi::Clock& clock) -> absl::StatusOr<std::unique_ptr<spi::Store>> {
+         auto conninfo = DatabaseOf(dir);
+         if (!conninfo.ok()) return conninfo.status();
+         return store::OpenPostgresStore({.conninfo = *conninfo}, clock);
        }},
   };
 }

@@ -1,0 +1,431 @@
+#include "store/pg_store.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "base/thread_name.h"
+#include "base/time_util.h"
+#include "pg/pg.h"
+#include "store/pg_schema.h"
+#include "store/pg_transaction.h"
+
+namespace debrief::store {
+namespace {
+
+using pg::Conn;
+using pg::Stmt;
+using spi::AppendOutcome;
+using spi::StoredDelivery;
+
+// What a delivery row reads as (the columns seq, adapter_id, delivery_key, received_at,
+// headers, body). A row that cannot be read back is marked unreadable instead of failing the
+// read.
+StoredDelivery DeliveryFromRow(const Stmt& s) {
+  StoredDelivery d;
+  d.seq = s.Int(0);
+  d.adapter_id = s.Text(1);
+  d.delivery_key = s.Text(2);
+  d.received_at = FromMicros(s.Int(3));
+  v1::StoredHeaders h;
+  if (!h.ParseFromString(s.Text(4))) {
+    d.unreadable = "its stored headers cannot be read";
+    return d;
+  }
+  for (const auto& f : h.headers()) d.headers[f.name()] = f.value();
+  d.body = s.Text(5);
+  return d;
+}
+
+constexpr char kDeliveryColumns[] = "seq, adapter_id, delivery_key, received_at, headers, body";
+// Outcomes are recorded in seq order (spi::Store::PendingDeliveries), so the deliveries past the
+// highest seq with one are those that wait.
+constexpr char kProcessedFloor[] = "(SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes)";
+
+class PgStore final : public spi::Store {
+ public:
+  PgStore(const PostgresOptions& options, const spi::Clock& clock, std::unique_ptr<Conn> write,
+          std::unique_ptr<Conn> inbox, std::unique_ptr<Conn> inbox_read,
+          std::vector<std::unique_ptr<Conn>> readers, const std::string& installation)
+      : options_(options),
+        clock_(clock),
+        write_conn_(std::move(write)),
+        inbox_conn_(std::move(inbox)),
+        inbox_read_conn_(std::move(inbox_read)),
+        write_(PgTransaction::Make(write_conn_.get(), clock, installation)),
+        // A conflict on either key (the delivery id, or the replay key of a sending seen
+        // before) makes the delivery a duplicate.
+        insert_delivery_(inbox_conn_.get(),
+                         "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
+                         "body, replay_key) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
+        pending_(inbox_read_conn_.get(), absl::StrCat("SELECT ", kDeliveryColumns,
+                                                      " FROM deliveries WHERE seq > "
+                                                      "GREATEST(?1, ",
+                                                      kProcessedFloor, ") ORDER BY seq LIMIT ?2")),
+        one_delivery_(inbox_read_conn_.get(),
+                      absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries WHERE seq=?")),
+        dead_letters_(inbox_read_conn_.get(),
+                      "SELECT o.seq, o.note, o.processed_at, COALESCE(f.attempts, 1), "
+                      "d.adapter_id, d.delivery_key, d.received_at "
+                      "FROM delivery_outcomes o LEFT JOIN delivery_failures f ON f.seq = o.seq "
+                      "LEFT JOIN deliveries d ON d.seq = o.seq "
+                      "WHERE o.state = 3 ORDER BY o.seq DESC LIMIT ?"),
+        backlog_(inbox_read_conn_.get(),
+                 absl::StrCat("SELECT COUNT(*), MIN(received_at) FROM deliveries WHERE seq > ",
+                              kProcessedFloor)),
+        due_(write_conn_.get(),
+             "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
+             "ORDER BY due_at, id LIMIT ?"),
+        complete_(write_conn_.get(),
+                  "UPDATE outbox SET state=1, attempts=attempts+1, done_at=? WHERE id=?"),
+        retry_(write_conn_.get(),
+               "UPDATE outbox SET due_at=?, last_error=?, attempts=attempts+1 WHERE id=?"),
+        dead_(write_conn_.get(),
+              "UPDATE outbox SET state=2, last_error=?, attempts=attempts+1 WHERE id=?"),
+        shift_(write_conn_.get(), "UPDATE outbox SET due_at = due_at + ? WHERE state = 0") {
+    for (auto& conn : readers) {
+      auto& r = readers_.emplace_back(std::make_unique<Reader>());
+      r->conn = std::move(conn);
+      r->tx = PgTransaction::Make(r->conn.get(), clock, installation);
+      idle_readers_.push_back(r.get());
+    }
+    committer_ = std::thread([this] {
+      base::NameThisThread("inbox-commit");
+      CommitLoop();
+    });
+  }
+
+  ~PgStore() override { Close(); }
+
+  absl::Status PrepareStatus() const {
+    for (const Stmt* s : {&insert_delivery_, &pending_, &one_delivery_, &dead_letters_, &backlog_,
+                          &due_, &complete_, &retry_, &dead_, &shift_})
+      if (!s->status().ok()) return s->status();
+    if (auto s = write_->PrepareStatus(); !s.ok()) return s;
+    for (const auto& r : readers_)
+      if (auto s = r->tx->PrepareStatus(); !s.ok()) return s;
+    return absl::OkStatus();
+  }
+
+  // spi::Store
+  void AppendDelivery(StoredDelivery d,
+                      std::function<void(absl::StatusOr<AppendOutcome>)> done) override {
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (!closed_) {
+        queue_.push_back({std::move(d), std::move(done)});
+        queue_cv_.notify_one();
+        return;
+      }
+    }
+    done(absl::UnavailableError("store is shutting down"));
+  }
+
+  absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
+                                                                int limit) override {
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = pending_.Reset().Bind(after_seq).Bind(int64_t{limit});
+    std::vector<StoredDelivery> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(DeliveryFromRow(s));
+    }
+    s.Reset();
+    return out;
+  }
+
+  absl::StatusOr<spi::InboxBacklog> Backlog() override {
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = backlog_.Reset();
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    spi::InboxBacklog b;
+    b.pending = s.Int(0);
+    if (b.pending > 0) b.oldest = FromMicros(s.Int(1));
+    s.Reset();
+    return b;
+  }
+
+  absl::StatusOr<StoredDelivery> GetDelivery(int64_t seq) override {
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = one_delivery_.Reset().Bind(seq);
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::NotFoundError(absl::StrCat("no delivery ", seq));
+    StoredDelivery d = DeliveryFromRow(s);
+    s.Reset();
+    return d;
+  }
+
+  absl::StatusOr<std::vector<spi::DeadLetter>> ListDeadLetters(int limit) override {
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    auto& s = dead_letters_.Reset().Bind(int64_t{limit});
+    std::vector<spi::DeadLetter> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      spi::DeadLetter& d = out.emplace_back();
+      d.seq = s.Int(0);
+      d.error = s.Text(1);
+      d.failed_at = FromMicros(s.Int(2));
+      d.attempts = static_cast<int>(s.Int(3));
+      d.adapter_id = s.Text(4);
+      d.delivery_key = s.Text(5);
+      if (!s.IsNull(6)) d.received_at = FromMicros(s.Int(6));
+    }
+    s.Reset();
+    return out;
+  }
+
+  absl::Status Transact(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return RunTx(*write_, "BEGIN", fn);
+  }
+
+  // Reads take an idle connection from the pool, waiting only when every one is busy; each is
+  // a snapshot that neither waits for the writer nor sees its uncommitted work.
+  absl::Status Read(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
+    Reader* r;
+    {
+      std::unique_lock<std::mutex> l(readers_mu_);
+      readers_cv_.wait(l, [&] { return !idle_readers_.empty(); });
+      r = idle_readers_.back();
+      idle_readers_.pop_back();
+    }
+    absl::Cleanup give_back = [&] {
+      std::lock_guard<std::mutex> l(readers_mu_);
+      idle_readers_.push_back(r);
+      readers_cv_.notify_one();
+    };
+    return RunTx(*r->tx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+  }
+
+  absl::StatusOr<std::vector<spi::OutboxEntry>> DueActions(absl::Time now, int limit) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    auto& s = due_.Reset().Bind(ToMicros(now)).Bind(int64_t{limit});
+    std::vector<spi::OutboxEntry> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      spi::OutboxEntry& e = out.emplace_back();
+      e.id = s.Int(0);
+      e.key = s.Text(1);
+      if (!e.action.ParseFromString(s.Text(2))) return absl::DataLossError("corrupt action");
+      e.attempts = static_cast<int>(s.Int(3));
+    }
+    s.Reset();
+    return out;
+  }
+
+  absl::Status CompleteActions(const std::vector<int64_t>& ids) override {
+    if (ids.empty()) return absl::OkStatus();
+    std::lock_guard<std::mutex> l(write_mu_);
+    if (absl::Status s = write_conn_->Exec("BEGIN"); !s.ok()) return s;
+    absl::Status s;
+    const int64_t now = ToMicros(clock_.Now());
+    for (int64_t id : ids)
+      if (s = complete_.Reset().Bind(now).Bind(id).Exec(); !s.ok()) break;
+    if (s.ok()) s = write_conn_->Exec("COMMIT");
+    if (!s.ok()) write_conn_->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+  absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return retry_.Reset().Bind(ToMicros(due)).Bind(error).Bind(id).Exec();
+  }
+  absl::Status DeadLetterAction(int64_t id, const std::string& error) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return dead_.Reset().Bind(error).Bind(id).Exec();
+  }
+  absl::Status ShiftPendingActions(absl::Duration by) override {
+    std::lock_guard<std::mutex> l(write_mu_);
+    return shift_.Reset().Bind(absl::ToInt64Microseconds(by)).Exec();
+  }
+
+  void SetDeliveryListener(std::function<void()> listener) override {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    listener_ = std::move(listener);
+  }
+
+  void Close() override {
+    {
+      std::lock_guard<std::mutex> l(queue_mu_);
+      if (closed_) return;
+      closed_ = true;
+      queue_cv_.notify_all();
+    }
+    if (committer_.joinable()) committer_.join();
+  }
+
+ private:
+  struct Pending {
+    StoredDelivery delivery;
+    std::function<void(absl::StatusOr<AppendOutcome>)> done;
+  };
+
+  static absl::Status RunTx(PgTransaction& c, const char* begin,
+                            const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
+    if (absl::Status s = c.db()->Exec(begin); !s.ok()) return s;
+    absl::Status s = fn(c);
+    if (s.ok()) s = c.db()->Exec("COMMIT");
+    if (!s.ok()) c.db()->Exec("ROLLBACK").IgnoreError();
+    return s;
+  }
+
+  // Group commit: take everything queued (up to max_batch), waiting at most commit_delay for
+  // more to arrive once the first is there, then write them in one transaction.
+  void CommitLoop() {
+    std::vector<Pending> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> l(queue_mu_);
+        queue_cv_.wait(l, [&] { return closed_ || !queue_.empty(); });
+        if (queue_.empty() && closed_) return;
+        if (!closed_ && static_cast<int>(queue_.size()) < options_.max_batch &&
+            options_.commit_delay > absl::ZeroDuration()) {
+          queue_cv_.wait_for(l, absl::ToChronoMicroseconds(options_.commit_delay), [&] {
+            return closed_ || static_cast<int>(queue_.size()) >= options_.max_batch;
+          });
+        }
+        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      CommitBatch(batch);
+      batch.clear();
+    }
+  }
+
+  // One transaction for the batch. PostgreSQL abandons a transaction at its first error, so
+  // nothing a delivery carries may fail an insert: the keys and bytes from outside are bytea,
+  // and a conflict is DO NOTHING (a duplicate).
+  void CommitBatch(std::vector<Pending>& batch) {
+    std::vector<AppendOutcome> outcomes;
+    outcomes.reserve(batch.size());
+    const auto started = std::chrono::steady_clock::now();
+    absl::Status tx = inbox_conn_->Exec("BEGIN");
+    if (tx.ok()) {
+      v1::StoredHeaders h;
+      for (Pending& p : batch) {
+        h.clear_headers();
+        for (const auto& [k, v] : p.delivery.headers) {
+          v1::StoredHeaders::Field* f = h.add_headers();
+          f->set_name(k);
+          f->set_value(v);
+        }
+        auto& insert = insert_delivery_.Reset()
+                           .Bind(p.delivery.adapter_id)
+                           .BindBlob(p.delivery.delivery_key)
+                           .Bind(ToMicros(p.delivery.received_at))
+                           .BindBlob(h.SerializeAsString())
+                           .BindBlob(p.delivery.body);
+        if (p.delivery.replay_key.empty())
+          insert.BindNull();
+        else
+          insert.BindBlob(p.delivery.replay_key);
+        if (tx = insert.Exec(); !tx.ok()) break;
+        outcomes.push_back(inbox_conn_->changes() == 1 ? AppendOutcome::kStored
+                                                       : AppendOutcome::kDuplicate);
+      }
+      if (tx.ok()) tx = inbox_conn_->Exec("COMMIT");
+      if (!tx.ok()) inbox_conn_->Exec("ROLLBACK").IgnoreError();
+    }
+    if (tx.ok() && options_.on_group_commit)
+      options_.on_group_commit(absl::FromChrono(std::chrono::steady_clock::now() - started),
+                               batch.size());
+    bool any_stored = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!tx.ok()) {
+        batch[i].done(absl::UnavailableError(absl::StrCat("could not store: ", tx.message())));
+      } else {
+        any_stored |= outcomes[i] == AppendOutcome::kStored;
+        batch[i].done(outcomes[i]);
+      }
+    }
+    if (any_stored) {
+      std::lock_guard<std::mutex> l(listener_mu_);
+      if (listener_) listener_();
+    }
+  }
+
+  PostgresOptions options_;
+  const spi::Clock& clock_;
+  // The connections, declared before the statements prepared on them.
+  std::unique_ptr<Conn> write_conn_;
+  std::unique_ptr<Conn> inbox_conn_;       // the commit thread's
+  std::unique_ptr<Conn> inbox_read_conn_;  // the pipeline's reads of the inbox
+  std::mutex write_mu_;                    // the write connection and its statements
+  std::mutex inbox_read_mu_;               // the inbox read connection and its statements
+  std::unique_ptr<PgTransaction> write_;
+  struct Reader {
+    std::unique_ptr<Conn> conn;
+    std::unique_ptr<PgTransaction> tx;
+    ~Reader() { tx.reset(); }  // its statements go before the connection
+  };
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::mutex readers_mu_;
+  std::condition_variable readers_cv_;
+  std::vector<Reader*> idle_readers_;
+  Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, backlog_, due_, complete_, retry_,
+      dead_, shift_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool closed_ = false;
+  std::thread committer_;
+
+  std::mutex listener_mu_;
+  std::function<void()> listener_;
+};
+
+// The installation's random id (made by the schema).
+absl::StatusOr<std::string> InstallationId(Conn* conn) {
+  Stmt q(conn, "SELECT value FROM cursors WHERE name = 'installation'");
+  if (!q.status().ok()) return q.status();
+  auto row = q.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::DataLossError("the database has no installation id");
+  return q.Text(0);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<spi::Store>> OpenPostgresStore(const PostgresOptions& options,
+                                                              const spi::Clock& clock) {
+  if (options.conninfo.empty())
+    return absl::InvalidArgumentError("store.postgres.conninfo must name a database");
+  auto write = Conn::Open(options.conninfo, options.password);
+  if (!write.ok()) return write.status();
+  if (absl::Status s = MigratePostgres((*write)->get()); !s.ok()) return s;
+  auto installation = InstallationId(write->get());
+  if (!installation.ok()) return installation.status();
+  auto inbox = Conn::Open(options.conninfo, options.password);
+  if (!inbox.ok()) return inbox.status();
+  auto inbox_read = Conn::Open(options.conninfo, options.password);
+  if (!inbox_read.ok()) return inbox_read.status();
+  std::vector<std::unique_ptr<Conn>> readers;
+  for (int i = 0; i < std::max(1, options.read_connections); ++i) {
+    auto reader = Conn::Open(options.conninfo, options.password);
+    if (!reader.ok()) return reader.status();
+    readers.push_back(std::move(*reader));
+  }
+  auto store = std::make_unique<PgStore>(options, clock, std::move(*write), std::move(*inbox),
+                                         std::move(*inbox_read), std::move(readers), *installation);
+  if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
+  return store;
+}
+
+}  // namespace debrief::store
