@@ -180,6 +180,20 @@ struct RawConfig {
   std::string yaml;
 };
 
+// IntegrationConfig's debrief.yaml with the state in the PostgreSQL database `conninfo` names
+// instead of SQLite.
+inline std::string OnPostgres(const std::string& yaml, const std::string& conninfo) {
+  const std::string sqlite = "store: {sqlite: {path: debrief.db}}";
+  std::string out = yaml;
+  const size_t at = out.find(sqlite);
+  if (at == std::string::npos)
+    ADD_FAILURE() << "no store line to replace";
+  else
+    out.replace(at, sqlite.size(),
+                absl::StrCat("store: {postgres: {conninfo: \"", conninfo, "\"}}"));
+  return out;
+}
+
 class Debriefd {
  public:
   explicit Debriefd(std::string dir, int open_after = 3, const std::string& extra_config = "")

@@ -29,6 +29,36 @@ TEST(Config, FillsDefaultsForAnEmptyFile) {
   EXPECT_EQ(ToDuration(c->link_policy().window(), absl::ZeroDuration()), absl::Hours(24 * 7));
 }
 
+TEST(Config, APostgresStoreNeedsAConnectionStringWithoutAPassword) {
+  auto c = ParseConfig(
+      "store: {postgres: {conninfo: \"host=db.internal dbname=debrief user=debrief\", "
+      "password: {file: pg-password}}}",
+      "/srv/debrief");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->store().has_postgres());
+  EXPECT_FALSE(c->store().has_sqlite()) << "one store, not both";
+  EXPECT_EQ(c->store().postgres().max_batch(), 512u);
+  EXPECT_EQ(c->store().postgres().read_connections(), 4u);
+
+  auto missing = ParseConfig("store: {postgres: {max_batch: 64}}", "/srv/debrief");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(std::string(missing.status().message()),
+              ::testing::HasSubstr("store.postgres.conninfo is required"));
+  for (const char* secret : {"host=db dbname=debrief password=hunter2",
+                             "postgresql://debrief:hunter2@db.internal/debrief"}) {
+    auto leaky = ParseConfig(absl::StrCat("store: {postgres: {conninfo: \"", secret, "\"}}"),
+                             "/srv/debrief");
+    ASSERT_FALSE(leaky.ok()) << secret;
+    EXPECT_THAT(std::string(leaky.status().message()),
+                ::testing::HasSubstr("must not hold a password"));
+    EXPECT_THAT(std::string(leaky.status().message()),
+                ::testing::Not(::testing::HasSubstr("hunter2")));
+  }
+  auto no_password = ParseConfig(
+      "store: {postgres: {conninfo: \"postgresql://debrief@db.internal/debrief\"}}", "/x");
+  EXPECT_TRUE(no_password.ok()) << no_password.status();
+}
+
 TEST(Config, AUnknownKeyIsAnErrorThatNamesIt) {
   auto c = ParseConfig("http:\n  listne: 127.0.0.1:1\n", "/tmp");
   ASSERT_FALSE(c.ok());
