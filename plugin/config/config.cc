@@ -27,6 +27,7 @@
 #include "base/utf8.h"
 #include "config/taxonomy.h"
 #include "google/protobuf/util/json_util.h"
+#include "pg/pg.h"
 #include "re2/re2.h"
 #include "settings/settings.h"
 
@@ -388,19 +389,15 @@ absl::Status ValidateConfig(const v1::Config& c) {
   if (c.store().sqlite().read_connections() > 64)
     return absl::InvalidArgumentError("store.sqlite.read_connections must be at most 64");
   if (c.store().has_postgres()) {
-    const auto& pg = c.store().postgres();
-    if (pg.conninfo().empty())
+    const auto& pc = c.store().postgres();
+    if (pc.conninfo().empty())
       return absl::InvalidArgumentError(
           "store.postgres.conninfo is required, e.g. \"host=db.internal dbname=debrief "
           "user=debrief\"");
-    if (pg.read_connections() > 64)
+    if (pc.read_connections() > 64)
       return absl::InvalidArgumentError("store.postgres.read_connections must be at most 64");
-    // A password written into the connection string would be shown wherever the config is.
-    if (absl::StrContains(pg.conninfo(), "password=") ||
-        RE2::PartialMatch(pg.conninfo(), R"(^postgres(ql)?://[^/@]*:[^/@]*@)"))
-      return absl::InvalidArgumentError(
-          "store.postgres.conninfo must not hold a password: use store.postgres.password (a "
-          "secret reference) or libpq's passfile");
+    if (absl::Status s = pg::CheckConninfo(pc.conninfo()); !s.ok())
+      return absl::InvalidArgumentError(absl::StrCat("store.postgres.conninfo ", s.message()));
   }
   if (c.loop().impact_min_growth() < 0)
     return absl::InvalidArgumentError("loop.impact_min_growth must be >= 0");

@@ -8,7 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "base/utf8.h"
 
 namespace debrief::pg {
 namespace {
@@ -16,11 +18,15 @@ namespace {
 constexpr unsigned kByteaOid = 17;
 constexpr unsigned kBoolOid = 16;
 
-// Settings every connection runs with: text as UTF-8, and timeouts that keep a stuck lock or a
-// dead peer from holding a caller forever (the caller's work is retried, never dropped).
+// Settings every connection runs with, whatever the server's, database's or role's defaults:
+// text as UTF-8; a commit durable before it is acknowledged (synchronous_commit off would
+// acknowledge webhooks that a server crash then loses); bytea read back in the hex form Text
+// decodes; writable transactions; and timeouts that keep a stuck lock or a forgotten transaction
+// from holding a caller forever (the caller's work is retried, never dropped).
 constexpr char kSessionSettings[] =
-    "SET client_encoding = 'UTF8'; SET lock_timeout = '30s'; "
-    "SET idle_in_transaction_session_timeout = '10min'";
+    "SET client_encoding = 'UTF8'; SET synchronous_commit = on; SET bytea_output = 'hex'; "
+    "SET default_transaction_read_only = off; SET standard_conforming_strings = on; "
+    "SET lock_timeout = '30s'; SET idle_in_transaction_session_timeout = '10min'";
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -52,7 +58,8 @@ absl::StatusCode CodeOf(std::string_view state) {
       state == "55P03" ||  // lock not available (lock_timeout): SQLite's BUSY
       state == "57014" ||  // query canceled (statement_timeout)
       state.starts_with("57P0") ||  // shutting down, starting up, idle session timeout
-      state == "58030")             // I/O error: SQLite's IOERR
+      state == "58030" ||           // I/O error: SQLite's IOERR
+      state == "25006")             // read-only transaction: a standby, after a failover
     return absl::StatusCode::kUnavailable;
   if (category == "23") return absl::StatusCode::kAlreadyExists;  // integrity constraint
   // Bytes a text column cannot hold (not UTF-8, or a NUL): the data's fault, not the database's.
@@ -101,12 +108,26 @@ absl::Status StatusOf(const PGresult* res, PGconn* conn) {
 
 absl::StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo,
                                                  const std::string& password) {
-  // dbname is expanded as a whole connection string, its settings overriding the timeout.
-  const char* keys[] = {"connect_timeout", "dbname", "password", nullptr};
-  const char* values[] = {"10", conninfo.c_str(), password.empty() ? nullptr : password.c_str(),
-                          nullptr};
-  if (password.empty()) keys[2] = nullptr;
-  PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  // Defaults that conninfo may override (dbname is expanded as a whole connection string, its
+  // settings taking the place of these): give up connecting after 10 s; notice a peer that
+  // vanished (a failover, a NAT dropping the flow) within about a minute instead of the
+  // kernel's quarter of an hour; with several hosts, the one that takes writes.
+  std::vector<const char*> keys = {"connect_timeout",
+                                   "keepalives_idle",
+                                   "keepalives_interval",
+                                   "keepalives_count",
+                                   "tcp_user_timeout",
+                                   "target_session_attrs",
+                                   "dbname"};
+  std::vector<const char*> values = {
+      "10", "30", "10", "3", "60000", "read-write", conninfo.c_str()};
+  if (!password.empty()) {
+    keys.push_back("password");
+    values.push_back(password.c_str());
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  PGconn* c = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/1);
   if (c == nullptr) return absl::UnavailableError("postgresql: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
     // libpq's message names the host and the failure, never the password.
@@ -114,6 +135,16 @@ absl::StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo,
         "cannot connect to PostgreSQL: ", absl::StripTrailingAsciiWhitespace(PQerrorMessage(c))));
     PQfinish(c);
     return s;
+  }
+  // Text in any other encoding could not hold what helpdesks send (a LATIN1 database refuses
+  // a name in Japanese); SQL_ASCII keeps bytes as they are, as SQLite does.
+  const char* encoding = PQparameterStatus(c, "server_encoding");
+  const std::string enc = encoding != nullptr ? encoding : "";
+  if (enc != "UTF8" && enc != "SQL_ASCII") {
+    PQfinish(c);
+    return absl::FailedPreconditionError(
+        absl::StrCat("the PostgreSQL database's encoding is ", enc.empty() ? "unknown" : enc,
+                     ": Debrief needs UTF8 (createdb --encoding=UTF8 --template=template0)"));
   }
   std::unique_ptr<Conn> conn(new Conn(c));
   if (absl::Status s = conn->Exec(kSessionSettings); !s.ok()) return s;
@@ -123,7 +154,12 @@ absl::StatusOr<std::unique_ptr<Conn>> Conn::Open(const std::string& conninfo,
 Conn::~Conn() { PQfinish(conn_); }
 
 absl::Status Conn::EnsureConnected() {
-  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
+  if (PQstatus(conn_) == CONNECTION_OK && !stale_) return absl::OkStatus();
+  // Inside a transaction a new connection would run the rest of it on its own, outside it:
+  // the transaction fails instead, and its caller rolls back and tries again.
+  if (in_transaction_)
+    return absl::UnavailableError("the PostgreSQL connection was lost during a transaction");
+  stale_ = false;
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK)
     return absl::UnavailableError(absl::StrCat(
@@ -144,6 +180,61 @@ absl::Status Conn::Exec(const char* sql) {
                        : StatusOf(r, conn_);
   PQclear(r);
   return s;
+}
+
+absl::Status Conn::Begin(const char* begin) {
+  // A transaction left open (a caller that threw) ends here, undone, before the next starts.
+  if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+    PQclear(PQexec(conn_, "ROLLBACK"));
+  in_transaction_ = false;
+  absl::Status s = Exec(begin);
+  // A connection the server ended while it sat idle (a restart, a failover) is noticed only
+  // when used: outside a transaction nothing is lost by connecting again and trying once more.
+  if (!s.ok() && PQstatus(conn_) == CONNECTION_BAD) s = Exec(begin);
+  if (!s.ok()) return s;
+  in_transaction_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status Conn::Commit() {
+  if (absl::Status s = EnsureConnected(); !s.ok()) {
+    in_transaction_ = false;
+    return s;
+  }
+  in_transaction_ = false;
+  PGresult* r = PQexec(conn_, "COMMIT");
+  absl::Status s = PQresultStatus(r) == PGRES_COMMAND_OK ? absl::OkStatus() : StatusOf(r, conn_);
+  // COMMIT of a transaction an error ended answers ROLLBACK: nothing was written.
+  if (s.ok() && std::strcmp(PQcmdStatus(r), "COMMIT") != 0)
+    s = absl::InternalError("postgresql: the transaction was rolled back by an earlier error");
+  PQclear(r);
+  return s;
+}
+
+void Conn::Rollback() {
+  in_transaction_ = false;
+  if (PQstatus(conn_) == CONNECTION_OK) PQclear(PQexec(conn_, "ROLLBACK"));
+}
+
+absl::Status CheckConninfo(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    absl::Status s = absl::InvalidArgumentError(absl::StrCat(
+        "not a libpq connection string or URI (",
+        absl::StripTrailingAsciiWhitespace(error != nullptr ? error : "out of memory"), ")"));
+    PQfreemem(error);
+    return s;
+  }
+  bool password = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o)
+    password |= std::strcmp(o->keyword, "password") == 0 && o->val != nullptr && *o->val != '\0';
+  PQconninfoFree(options);
+  if (password)
+    return absl::InvalidArgumentError(
+        "must not hold a password: use store.postgres.password (a secret reference) or libpq's "
+        "passfile");
+  return absl::OkStatus();
 }
 
 std::string TranslatePlaceholders(absl::string_view sql, int* params) {
@@ -224,7 +315,16 @@ Stmt& Stmt::Bind(int64_t v) {
 
 Stmt& Stmt::Bind(const std::string& v) {
   if (next_ < params_) {
-    values_[next_] = v;
+    // Text PostgreSQL cannot hold (not UTF-8, or a NUL, where libpq would cut the value short)
+    // is kept with U+FFFD in place of what it cannot: an error message quoting a vendor's
+    // Latin-1 answer must not fail the write that records it. Ids come from JSON, valid UTF-8
+    // already: only a \u0000 escape in one is changed so.
+    if (base::IsValidUtf8(v) && v.find('\0') == std::string::npos) {
+      values_[next_] = v;
+    } else {
+      values_[next_] =
+          absl::StrReplaceAll(base::ToValidUtf8(v), {{absl::string_view("\0", 1), "\xEF\xBF\xBD"}});
+    }
     null_[next_] = false;
     formats_[next_] = 0;
   }
@@ -263,9 +363,24 @@ absl::StatusOr<bool> Stmt::Step() {
     }
     res_ = PQexecPrepared(conn_->conn_, name_.c_str(), params_, values.data(), lengths.data(),
                           formats_.data(), /*resultFormat=*/0);
+    // As Conn::Begin: a statement of its own (no transaction around it) on a connection that
+    // turns out to have been ended runs again, once, on a new one.
+    if (PQresultStatus(res_) != PGRES_COMMAND_OK && PQresultStatus(res_) != PGRES_TUPLES_OK &&
+        PQstatus(conn_->conn_) == CONNECTION_BAD && !conn_->in_transaction_) {
+      PQclear(res_);
+      res_ = nullptr;
+      if (absl::Status s = conn_->EnsureConnected(); !s.ok()) return s;
+      if (status_ = Prepare(); !status_.ok()) return status_;
+      res_ = PQexecPrepared(conn_->conn_, name_.c_str(), params_, values.data(), lengths.data(),
+                            formats_.data(), /*resultFormat=*/0);
+    }
     const ExecStatusType st = PQresultStatus(res_);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       absl::Status s = StatusOf(res_, conn_->conn_);
+      // A standby answers writes so (after a failover that kept this connection): the next
+      // use connects again, to the server that takes them.
+      const char* state = PQresultErrorField(res_, PG_DIAG_SQLSTATE);
+      if (state != nullptr && std::strcmp(state, "25006") == 0) conn_->stale_ = true;
       PQclear(res_);
       res_ = nullptr;
       return s;
@@ -275,7 +390,12 @@ absl::StatusOr<bool> Stmt::Step() {
   }
   if (res_ == nullptr) return false;
   ++row_;
-  return row_ < PQntuples(res_);
+  if (row_ < PQntuples(res_)) return true;
+  // Past the last row: the result is let go now rather than kept until the statement's next
+  // use (a listing of thousands of tickets would stay in memory on every connection).
+  PQclear(res_);
+  res_ = nullptr;
+  return false;
 }
 
 absl::Status Stmt::Exec() {

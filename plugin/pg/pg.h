@@ -40,8 +40,15 @@ class Conn {
   Conn& operator=(const Conn&) = delete;
 
   PGconn* get() const { return conn_; }
-  // Runs one or more statements with no results (BEGIN, COMMIT, DDL).
+  // Runs one or more statements with no results (DDL, settings).
   absl::Status Exec(const char* sql);
+  // A transaction: `begin` is its BEGIN statement. Commit fails when the transaction did not
+  // commit (an earlier statement failed, or the connection was lost); Rollback always ends it.
+  // While one is open a lost connection is not made again (the rest of the transaction would
+  // run outside it): its statements fail UNAVAILABLE until Rollback.
+  absl::Status Begin(const char* begin);
+  absl::Status Commit();
+  void Rollback();
   // Rows changed by the last statement a Stmt of this connection ran (sqlite3_changes).
   int64_t changes() const { return changes_; }
   // Bumped by every reconnect: a statement prepared under an older one prepares again.
@@ -56,16 +63,24 @@ class Conn {
   PGconn* conn_;
   int64_t changes_ = 0;
   int64_t generation_ = 0;
+  bool in_transaction_ = false;
+  bool stale_ = false;  // connected to a server that refuses writes: connect again
   int64_t statements_ = 0;
 };
+
+// Whether `conninfo` is a libpq connection string or URI that holds no password (INVALID_ARGUMENT
+// otherwise): a password there would be shown wherever the configuration is. Parsed as libpq
+// parses it, so `password = x` and a percent-encoded URI parameter are found too.
+absl::Status CheckConninfo(const std::string& conninfo);
 
 // SQL in SQLite's placeholder style (`?`, `?N`) as PostgreSQL's ($N): a bare `?` takes the
 // number after the largest so far, as SQLite numbers them. Quoted text is left alone. Sets
 // *params to the number of parameters.
 std::string TranslatePlaceholders(absl::string_view sql, int* params);
 
-// A prepared statement. Parameters go as text (integers in decimal), blobs as binary; results
-// come as text, bytea columns decoded to their bytes.
+// A prepared statement. Parameters go as text (integers in decimal; strings PostgreSQL cannot
+// hold as text get U+FFFD where they are not UTF-8 or hold a NUL), blobs as binary; results come
+// as text, bytea columns decoded to their bytes.
 class Stmt {
  public:
   Stmt(Conn* conn, absl::string_view sql);

@@ -189,7 +189,7 @@ class PgStore final : public spi::Store {
 
   absl::Status Transact(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
     std::lock_guard<std::mutex> l(write_mu_);
-    return RunTx(*write_, "BEGIN", fn);
+    return RunTx(*write_, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", false, fn);
   }
 
   // Reads take an idle connection from the pool, waiting only when every one is busy; each is
@@ -207,7 +207,7 @@ class PgStore final : public spi::Store {
       idle_readers_.push_back(r);
       readers_cv_.notify_one();
     };
-    return RunTx(*r->tx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+    return RunTx(*r->tx, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", true, fn);
   }
 
   absl::StatusOr<std::vector<spi::OutboxEntry>> DueActions(absl::Time now, int limit) override {
@@ -231,13 +231,15 @@ class PgStore final : public spi::Store {
   absl::Status CompleteActions(const std::vector<int64_t>& ids) override {
     if (ids.empty()) return absl::OkStatus();
     std::lock_guard<std::mutex> l(write_mu_);
-    if (absl::Status s = write_conn_->Exec("BEGIN"); !s.ok()) return s;
+    if (absl::Status s = write_conn_->Begin("BEGIN"); !s.ok()) return s;
     absl::Status s;
     const int64_t now = ToMicros(clock_.Now());
     for (int64_t id : ids)
       if (s = complete_.Reset().Bind(now).Bind(id).Exec(); !s.ok()) break;
-    if (s.ok()) s = write_conn_->Exec("COMMIT");
-    if (!s.ok()) write_conn_->Exec("ROLLBACK").IgnoreError();
+    if (s.ok())
+      s = write_conn_->Commit();
+    else
+      write_conn_->Rollback();
     return s;
   }
   absl::Status RetryAction(int64_t id, absl::Time due, const std::string& error) override {
@@ -274,12 +276,22 @@ class PgStore final : public spi::Store {
     std::function<void(absl::StatusOr<AppendOutcome>)> done;
   };
 
-  static absl::Status RunTx(PgTransaction& c, const char* begin,
+  static absl::Status RunTx(PgTransaction& c, const char* begin, bool read_only,
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
-    if (absl::Status s = c.db()->Exec(begin); !s.ok()) return s;
+    Conn* conn = c.db();
+    if (absl::Status s = conn->Begin(begin); !s.ok()) return s;
+    bool ended = false;
+    // A callback that throws leaves nothing half done behind it.
+    absl::Cleanup rollback = [&] {
+      if (!ended) conn->Rollback();
+    };
     absl::Status s = fn(c);
-    if (s.ok()) s = c.db()->Exec("COMMIT");
-    if (!s.ok()) c.db()->Exec("ROLLBACK").IgnoreError();
+    // A read has nothing to commit: its end is the same whatever failed inside it.
+    if (s.ok() && !read_only)
+      s = conn->Commit();
+    else
+      conn->Rollback();
+    ended = true;
     return s;
   }
 
@@ -308,51 +320,69 @@ class PgStore final : public spi::Store {
     }
   }
 
-  // One transaction for the batch. PostgreSQL abandons a transaction at its first error, so
-  // nothing a delivery carries may fail an insert: the keys and bytes from outside are bytea,
-  // and a conflict is DO NOTHING (a duplicate).
-  void CommitBatch(std::vector<Pending>& batch) {
+  // The batch in one transaction: what became of each delivery, or why none was written.
+  absl::StatusOr<std::vector<AppendOutcome>> Insert(Pending* first, size_t n) {
+    if (absl::Status s = inbox_conn_->Begin("BEGIN"); !s.ok()) return s;
     std::vector<AppendOutcome> outcomes;
-    outcomes.reserve(batch.size());
-    const auto started = std::chrono::steady_clock::now();
-    absl::Status tx = inbox_conn_->Exec("BEGIN");
-    if (tx.ok()) {
-      v1::StoredHeaders h;
-      for (Pending& p : batch) {
-        h.clear_headers();
-        for (const auto& [k, v] : p.delivery.headers) {
-          v1::StoredHeaders::Field* f = h.add_headers();
-          f->set_name(k);
-          f->set_value(v);
-        }
-        auto& insert = insert_delivery_.Reset()
-                           .Bind(p.delivery.adapter_id)
-                           .BindBlob(p.delivery.delivery_key)
-                           .Bind(ToMicros(p.delivery.received_at))
-                           .BindBlob(h.SerializeAsString())
-                           .BindBlob(p.delivery.body);
-        if (p.delivery.replay_key.empty())
-          insert.BindNull();
-        else
-          insert.BindBlob(p.delivery.replay_key);
-        if (tx = insert.Exec(); !tx.ok()) break;
-        outcomes.push_back(inbox_conn_->changes() == 1 ? AppendOutcome::kStored
-                                                       : AppendOutcome::kDuplicate);
+    outcomes.reserve(n);
+    v1::StoredHeaders h;
+    for (Pending* p = first; p != first + n; ++p) {
+      h.clear_headers();
+      for (const auto& [k, v] : p->delivery.headers) {
+        v1::StoredHeaders::Field* f = h.add_headers();
+        f->set_name(k);
+        f->set_value(v);
       }
-      if (tx.ok()) tx = inbox_conn_->Exec("COMMIT");
-      if (!tx.ok()) inbox_conn_->Exec("ROLLBACK").IgnoreError();
+      auto& insert = insert_delivery_.Reset()
+                         .Bind(p->delivery.adapter_id)
+                         .BindBlob(p->delivery.delivery_key)
+                         .Bind(ToMicros(p->delivery.received_at))
+                         .BindBlob(h.SerializeAsString())
+                         .BindBlob(p->delivery.body);
+      if (p->delivery.replay_key.empty())
+        insert.BindNull();
+      else
+        insert.BindBlob(p->delivery.replay_key);
+      if (absl::Status s = insert.Exec(); !s.ok()) {
+        inbox_conn_->Rollback();
+        return s;
+      }
+      outcomes.push_back(inbox_conn_->changes() == 1 ? AppendOutcome::kStored
+                                                     : AppendOutcome::kDuplicate);
     }
-    if (tx.ok() && options_.on_group_commit)
-      options_.on_group_commit(absl::FromChrono(std::chrono::steady_clock::now() - started),
-                               batch.size());
+    if (absl::Status s = inbox_conn_->Commit(); !s.ok()) return s;
+    return outcomes;
+  }
+
+  // One transaction for the batch. PostgreSQL abandons a transaction at its first error, where
+  // SQLite goes on with the next statement: when a delivery fails for what it carries (a key
+  // beyond what an index entry can hold, say), each is written again in a transaction of its
+  // own, so that one delivery fails alone instead of every one that arrived with it.
+  void CommitBatch(std::vector<Pending>& batch) {
+    const auto started = std::chrono::steady_clock::now();
+    std::vector<absl::StatusOr<AppendOutcome>> outcomes;
+    auto all = Insert(batch.data(), batch.size());
+    if (all.ok()) {
+      outcomes.assign(all->begin(), all->end());
+      if (options_.on_group_commit)
+        options_.on_group_commit(absl::FromChrono(std::chrono::steady_clock::now() - started),
+                                 batch.size());
+    } else if (batch.size() > 1 && !absl::IsUnavailable(all.status())) {
+      for (Pending& p : batch) {
+        auto one = Insert(&p, 1);
+        if (one.ok())
+          outcomes.push_back((*one)[0]);
+        else
+          outcomes.push_back(one.status());
+      }
+    } else {
+      outcomes.assign(batch.size(), absl::UnavailableError(
+                                        absl::StrCat("could not store: ", all.status().message())));
+    }
     bool any_stored = false;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!tx.ok()) {
-        batch[i].done(absl::UnavailableError(absl::StrCat("could not store: ", tx.message())));
-      } else {
-        any_stored |= outcomes[i] == AppendOutcome::kStored;
-        batch[i].done(outcomes[i]);
-      }
+      any_stored |= outcomes[i].ok() && *outcomes[i] == AppendOutcome::kStored;
+      batch[i].done(std::move(outcomes[i]));
     }
     if (any_stored) {
       std::lock_guard<std::mutex> l(listener_mu_);

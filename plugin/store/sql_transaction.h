@@ -147,7 +147,12 @@ class Connection final : public Db::Transaction {
                       "INSERT INTO promoted_categories(id, promoted, at) VALUES(?,?,?) "
                       "ON CONFLICT DO NOTHING"),
         list_promoted_(db, "SELECT promoted FROM promoted_categories ORDER BY at, id"),
-        all_tickets_(db, "SELECT ticket, classification, agent_corrected, first_seen FROM tickets"),
+        // A page at a time, by key: a store whose results arrive whole (PostgreSQL's) holds
+        // one page in memory, never the table.
+        all_tickets_(db,
+                     "SELECT ticket, classification, agent_corrected, first_seen, helpdesk_id, "
+                     "ticket_id FROM tickets WHERE (helpdesk_id, ticket_id) > (?, ?) "
+                     "ORDER BY helpdesk_id, ticket_id LIMIT 500"),
         move_task_(db, "UPDATE tasks SET category_id = ? WHERE id = ?"),
         put_taxonomy_(db,
                       "INSERT INTO taxonomy_versions(version, at, taxonomy) VALUES("
@@ -993,17 +998,28 @@ class Connection final : public Db::Transaction {
   }
 
   absl::Status ForEachTicket(const std::function<bool(const spi::TicketRecord&)>& fn) override {
-    auto& s = all_tickets_.Reset();
+    std::string helpdesk, ticket;  // the last key seen ("" sorts before every key)
     while (true) {
-      auto row = s.Step();
-      if (!row.ok()) return row.status();
-      if (!*row) return absl::OkStatus();
-      auto r = TicketFromRow(s);
-      if (!r.ok()) {
-        SkipUnreadable("a ticket", "");
-        continue;
+      auto& s = all_tickets_.Reset().Bind(helpdesk).Bind(ticket);
+      int rows = 0;
+      while (true) {
+        auto row = s.Step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        ++rows;
+        helpdesk = s.Text(4);
+        ticket = s.Text(5);
+        auto r = TicketFromRow(s);
+        if (!r.ok()) {
+          SkipUnreadable("a ticket", "");
+          continue;
+        }
+        if (!fn(*r)) {
+          s.Reset();
+          return absl::OkStatus();
+        }
       }
-      if (!fn(*r)) return absl::OkStatus();
+      if (rows == 0) return absl::OkStatus();
     }
   }
 

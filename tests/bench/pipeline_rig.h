@@ -5,6 +5,7 @@
 // tracker) and the pipeline over them, wired as debriefd wires them.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -18,6 +19,7 @@
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
 #include "register.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::bench {
@@ -38,7 +40,11 @@ class PipelineRig {
     Check(config.status(), "config");
     config_ = std::move(*config);
     auto& clock = spi::SystemClock::Get();
-    auto store = store::OpenSqliteStore({.path = (dir_ / "d.db").string()}, clock);
+    // BENCH_PG (a libpq conninfo of an empty database): the same rig on PostgreSQL.
+    const char* pg = std::getenv("BENCH_PG");
+    auto store = pg != nullptr && *pg != '\0'
+                     ? store::OpenPostgresStore({.conninfo = pg}, clock)
+                     : store::OpenSqliteStore({.path = (dir_ / "d.db").string()}, clock);
     Check(store.status(), "store");
     store_ = std::move(*store);
     adapters::RegisterBuiltinAdapters(registry_);

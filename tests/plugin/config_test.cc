@@ -44,8 +44,10 @@ TEST(Config, APostgresStoreNeedsAConnectionStringWithoutAPassword) {
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(std::string(missing.status().message()),
               ::testing::HasSubstr("store.postgres.conninfo is required"));
-  for (const char* secret : {"host=db dbname=debrief password=hunter2",
-                             "postgresql://debrief:hunter2@db.internal/debrief"}) {
+  for (const char* secret :
+       {"host=db dbname=debrief password=hunter2", "host=db password = hunter2",
+        "postgresql://debrief:hunter2@db.internal/debrief",
+        "postgresql://debrief@db.internal/debrief?passwor%64=hunter2"}) {
     auto leaky = ParseConfig(absl::StrCat("store: {postgres: {conninfo: \"", secret, "\"}}"),
                              "/srv/debrief");
     ASSERT_FALSE(leaky.ok()) << secret;

@@ -1397,6 +1397,79 @@ TEST_P(StoreConformance, ADeadLetteredActionIsNeverDueAgain) {
   EXPECT_THAT(OutboxKeys(*due), ElementsAre("fine"));
 }
 
+// A vendor's answer quoted in an error (Latin-1, cut mid-character, with a NUL) is recorded
+// with the action and the delivery: a write that records a failure must not fail itself, or
+// the action would stay due and be tried first again, before every one behind it.
+TEST_P(StoreConformance, ErrorsQuotingBytesThatAreNotUtf8AreRecorded) {
+  const std::string latin1("403 Acc\xe8s refus\xe9 \xe2\x82 \0 end", 31);
+  const absl::Time now = clock_.Now();
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                if (auto s = tx.Enqueue("retried", CreateTask(1), now); !s.ok()) return s;
+                return tx.Enqueue("dead", CreateTask(2), now);
+              }).ok());
+  auto due = store_->DueActions(now, 10);
+  ASSERT_TRUE(due.ok() && due->size() == 2u);
+  ASSERT_TRUE(store_->RetryAction((*due)[0].id, now + absl::Minutes(1), latin1).ok());
+  ASSERT_TRUE(store_->DeadLetterAction((*due)[1].id, latin1).ok());
+  auto dead =
+      Query([&](spi::StoreTransaction& tx) { return tx.ListActions(spi::ActionState::kDead, 10); });
+  ASSERT_TRUE(dead.ok() && dead->size() == 1u);
+  EXPECT_THAT((*dead)[0].last_error, ::testing::StartsWith("403 Acc"));
+  EXPECT_THAT((*dead)[0].last_error, ::testing::HasSubstr("end"));
+
+  ASSERT_EQ(Outcome(Append(Delivery("d"))), "stored");
+  auto pending = store_->PendingDeliveries(0, 1);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u);
+  const int64_t seq = (*pending)[0].seq;
+  auto attempts =
+      Write([&](spi::StoreTransaction& tx) { return tx.RecordDeliveryFailure(seq, latin1); });
+  ASSERT_TRUE(attempts.ok()) << attempts.status();
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) {
+                return tx.MarkDelivery(seq, spi::DeliveryState::kFailed, latin1);
+              }).ok());
+  auto letters = store_->ListDeadLetters(10);
+  ASSERT_TRUE(letters.ok() && letters->size() == 1u);
+  EXPECT_THAT((*letters)[0].error, ::testing::StartsWith("403 Acc"));
+}
+
+// A delivery id far beyond what anyone sends (16 KiB; the id headers are not signed) is taken or
+// refused by itself: the deliveries committed with it are stored either way.
+TEST_P(StoreConformance, AHugeDeliveryIdFailsAloneIfAtAllNotTheDeliveriesBesideIt) {
+  auto acks = std::make_shared<Acks>();
+  const std::string huge(16 * 1024, 'k');
+  for (const std::string& key : {std::string("before"), huge, std::string("after")})
+    store_->AppendDelivery(Delivery(key), Record(acks));
+  ASSERT_TRUE(acks->WaitFor(3));
+  auto pending = store_->PendingDeliveries(0, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  std::set<std::string> keys;
+  for (const auto& d : *pending) keys.insert(d.delivery_key.size() > 100 ? "huge" : d.delivery_key);
+  EXPECT_TRUE(keys.count("before") && keys.count("after"));
+  int stored = 0;
+  for (const auto& r : acks->Taken()) stored += r.ok() && *r == spi::AppendOutcome::kStored;
+  EXPECT_EQ(stored, static_cast<int>(keys.size())) << "acknowledged exactly what was stored";
+}
+
+// Listing every ticket goes past the store's page (500) without skipping or repeating one.
+TEST_P(StoreConformance, ForEachTicketVisitsThousandsOnceEach) {
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                for (int i = 0; i < 1234; ++i)
+                  if (auto s = tx.PutTicket(Unclassified(absl::StrCat("t", i), clock_.Now()));
+                      !s.ok())
+                    return s;
+                return absl::OkStatus();
+              }).ok());
+  std::multiset<std::string> seen;
+  ASSERT_TRUE(Query([&](spi::StoreTransaction& tx) {
+                return tx.ForEachTicket([&](const spi::TicketRecord& r) {
+                  seen.insert(r.ticket.ticket_id());
+                  return true;
+                });
+              }).ok());
+  EXPECT_EQ(seen.size(), 1234u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 1234u);
+}
+
 // --- Feedback, promoted categories, cursors ----------------------------------------------------
 
 TEST_P(StoreConformance, ListFeedbackIsNewestFirstUpToTheLimit) {

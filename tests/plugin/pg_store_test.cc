@@ -1,0 +1,162 @@
+// What only the PostgreSQL store meets (the Store conformance suite covers what both do): a
+// server that drops its connections, a schema from a newer debriefd, a database whose defaults
+// would weaken what the store promises.
+#include "store/pg_store.h"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "mocks/spi_mocks.h"
+#include "pg/test_postgres.h"
+
+namespace debrief {
+namespace {
+
+using testing::FakeClock;
+
+// Runs SQL on its own connection to the database; fails the test when it fails.
+void Sql(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
+  PGresult* r = PQexec(c, sql.c_str());
+  EXPECT_TRUE(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK)
+      << sql << ": " << PQresultErrorMessage(r);
+  PQclear(r);
+  PQfinish(c);
+}
+
+// Every connection the store holds to `conninfo`'s database ends, as at a server restart or a
+// failover.
+void DropConnections(const std::string& conninfo) {
+  Sql(conninfo,
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+}
+
+spi::TicketRecord Ticket(const std::string& id, absl::Time at) {
+  spi::TicketRecord r;
+  r.ticket.set_helpdesk_id("support");
+  r.ticket.set_ticket_id(id);
+  r.ticket.set_subject("Charged twice");
+  r.first_seen = at;
+  return r;
+}
+
+absl::Status Put(spi::Store& store, const spi::TicketRecord& r) {
+  return store.Transact([&](spi::StoreTransaction& tx) { return tx.PutTicket(r); });
+}
+
+bool Has(spi::Store& store, const std::string& id) {
+  bool found = false;
+  EXPECT_TRUE(store
+                  .Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.GetTicket("support", id);
+                    if (!t.ok()) return t.status();
+                    found = t->has_value();
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  return found;
+}
+
+class PgStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto conninfo = testing::FreshPostgresDatabase("pg_store");
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    conninfo_ = *conninfo;
+  }
+  std::unique_ptr<spi::Store> Open() {
+    auto s = store::OpenPostgresStore({.conninfo = conninfo_, .read_connections = 1}, clock_);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+
+  std::string conninfo_;
+  FakeClock clock_;
+};
+
+TEST_F(PgStore, AConnectionTheServerDroppedIsMadeAgainOnItsNextUse) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(Put(*store, Ticket("1", clock_.Now())).ok());
+  DropConnections(conninfo_);
+  // Each connection learns of the loss at its next use, connects again and goes on: the
+  // callers see nothing of it.
+  EXPECT_TRUE(Has(*store, "1"));
+  ASSERT_TRUE(Put(*store, Ticket("2", clock_.Now())).ok());
+  EXPECT_TRUE(Has(*store, "2"));
+}
+
+TEST_F(PgStore, AConnectionLostInsideATransactionFailsItAndWritesNothing) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  absl::Status s = store->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    if (auto put = tx.PutTicket(Ticket("half", clock_.Now())); !put.ok()) return put;
+    DropConnections(conninfo_);
+    // Not run on a new connection outside the transaction: it fails, and so does the whole.
+    return tx.PutTicket(Ticket("rest", clock_.Now()));
+  });
+  EXPECT_TRUE(absl::IsUnavailable(s)) << s;
+  ASSERT_TRUE(Put(*store, Ticket("later", clock_.Now())).ok()) << "the next transaction works";
+  EXPECT_FALSE(Has(*store, "half"));
+  EXPECT_FALSE(Has(*store, "rest"));
+  EXPECT_TRUE(Has(*store, "later"));
+}
+
+TEST_F(PgStore, ASchemaNewerThanThisDebriefdIsRefused) {
+  ASSERT_NE(Open(), nullptr);
+  Sql(conninfo_, "INSERT INTO schema_migrations VALUES (999, 0)");
+  auto s = store::OpenPostgresStore({.conninfo = conninfo_}, clock_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(s.status())) << s.status();
+  EXPECT_NE(s.status().message().find("newer than this debriefd"), std::string::npos) << s.status();
+}
+
+// A database set to answer bytea in the old escape form, and to acknowledge commits before
+// they are on disk: the store's own session settings win, and raw bytes read back as sent.
+TEST_F(PgStore, TheDatabasesDefaultsDoNotChangeWhatTheStorePromises) {
+  Sql(conninfo_,
+      "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET bytea_output = ''escape''', "
+      "current_database()); EXECUTE format('ALTER DATABASE %I SET synchronous_commit = off', "
+      "current_database()); END $$");
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  spi::StoredDelivery d;
+  d.adapter_id = "support";
+  d.delivery_key = std::string("k\xff\0k", 4);
+  d.body = std::string("\x00\x01\xfe body \\x41", 13);
+  d.received_at = clock_.Now();
+  absl::Notification done;
+  absl::StatusOr<spi::AppendOutcome> outcome = absl::UnknownError("never answered");
+  store->AppendDelivery(d, [&](absl::StatusOr<spi::AppendOutcome> o) {
+    outcome = o;
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  auto pending = store->PendingDeliveries(0, 10);
+  ASSERT_TRUE(pending.ok() && pending->size() == 1u) << pending.status();
+  EXPECT_EQ((*pending)[0].delivery_key, d.delivery_key);
+  EXPECT_EQ((*pending)[0].body, d.body);
+  EXPECT_TRUE((*pending)[0].unreadable.empty());
+}
+
+TEST_F(PgStore, AnUnreachableServerIsAClearErrorWithoutThePassword) {
+  auto s = store::OpenPostgresStore(
+      {.conninfo = "host=/nonexistent-debrief-socket dbname=debrief connect_timeout=2",
+       .password = "hunter2-secret"},
+      clock_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(absl::IsUnavailable(s.status())) << s.status();
+  EXPECT_NE(s.status().message().find("cannot connect to PostgreSQL"), std::string::npos);
+  EXPECT_EQ(s.status().message().find("hunter2"), std::string::npos) << s.status();
+}
+
+}  // namespace
+}  // namespace debrief
