@@ -302,8 +302,8 @@ class StoreTransaction {
                                                              const std::string& actor) = 0;
 };
 
-// Debrief's durable state. Implementations: SQLite (embedded default); every one passes the
-// Store conformance suite (tests/plugin/store_conformance_test.cc). Thread-safe; called from:
+// Debrief's durable state. Implementations: SQLite (embedded default) and PostgreSQL; each passes
+// the Store conformance suite (tests/plugin/store_conformance_test.cc). Thread-safe; called from:
 //   AppendDelivery                  http-N (and reconciler, backfill); `done` runs on the
 //                                   store's own commit thread (inbox-commit)
 //   PendingDeliveries, GetDelivery  pipeline and pipeline-ahead
