@@ -377,10 +377,14 @@ absl::StatusOr<bool> Stmt::Step() {
     const ExecStatusType st = PQresultStatus(res_);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
       absl::Status s = StatusOf(res_, conn_->conn_);
-      // A standby answers writes so (after a failover that kept this connection): the next
-      // use connects again, to the server that takes them.
+      // A standby answers writes so (a failover that kept this connection, to a server now in
+      // recovery; a READ ONLY transaction's refusal is not that): the next use connects
+      // again, to the server that takes them.
       const char* state = PQresultErrorField(res_, PG_DIAG_SQLSTATE);
-      if (state != nullptr && std::strcmp(state, "25006") == 0) conn_->stale_ = true;
+      const char* standby = PQparameterStatus(conn_->conn_, "in_hot_standby");
+      if (state != nullptr && std::strcmp(state, "25006") == 0 && standby != nullptr &&
+          std::strcmp(standby, "on") == 0)
+        conn_->stale_ = true;
       PQclear(res_);
       res_ = nullptr;
       return s;
