@@ -84,6 +84,9 @@ void AddTaxonomyCommands(CLI::App& app, Ctl& ctl);
 void AddModelCommands(CLI::App& app, Ctl& ctl);
 // config check and replay: a config file, and sample deliveries signed as a helpdesk would.
 void AddFileCommands(CLI::App& app, Ctl& ctl);
+// migrate --from --to: a SQLite store copied into a PostgreSQL one, resumable, then verified
+// (cli/ctl_migrate.cc).
+void AddMigrateCommand(CLI::App& app, Ctl& ctl);
 // completion bash|zsh|fish: the shell's completion script, from the command tree (add last).
 void AddCompletionCommand(CLI::App& app, Ctl& ctl);
 

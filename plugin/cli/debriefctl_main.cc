@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   debrief::cli::AddModelCommands(app, ctl);
   debrief::cli::AddFileCommands(app, ctl);
   debrief::cli::AddTaxonomyCommands(app, ctl);
+  debrief::cli::AddMigrateCommand(app, ctl);
   debrief::cli::AddCompletionCommand(app, ctl);
   app.set_version_flag("--version", "debriefctl " DEBRIEF_VERSION);
   CLI11_PARSE(app, argc, argv);

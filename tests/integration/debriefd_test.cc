@@ -6,14 +6,19 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "base/time_util.h"
 #include "integration/debriefd_process.h"
+#include "pg/pg.h"
+#include "pg/test_postgres.h"
+#include "sqlite/sqlite.h"
 #include "tracker/builtin/builtin_tracker.h"
 
 namespace debrief::testing {
@@ -612,6 +617,157 @@ TEST(Debriefd, TrainsFromTicketsAlreadyTaggedInTheHelpdesk) {
             0)
       << out;
   EXPECT_EQ(nlohmann::json::parse(out)["classification"]["category_id"], "app-crash") << out;
+}
+
+// The rows of `table` on each side in migrate's verification table ("tickets  30  30"), or
+// {-1, -1} when the table is not there.
+using Rows = std::pair<int64_t, int64_t>;
+Rows Verified(const std::string& out, const std::string& table) {
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    std::vector<std::string> words = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    int64_t a = 0, b = 0;
+    if (words.size() == 3 && words[0] == table && absl::SimpleAtoi(words[1], &a) &&
+        absl::SimpleAtoi(words[2], &b))
+      return {a, b};
+  }
+  return {-1, -1};
+}
+
+// A team moves from SQLite to PostgreSQL: debriefctl migrate copies the stopped debriefd's
+// store, says the two agree, does nothing more when run again, and debriefd on PostgreSQL then
+// serves the same tickets and tasks under the same ids, as the same installation.
+TEST(Debriefd, MigrateMovesTheSqliteStoreToPostgresqlAndCanRunAgain) {
+  TempDir dir;
+  auto conninfo = FreshPostgresDatabase("migrate");
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+  const char* texts[][2] = {
+      {"Charged twice", "I was charged twice for my subscription"},
+      {"Cannot log in", "I cannot log in, the password reset email never arrives"},
+      {"Where is my order", "my order has not arrived and tracking has not updated"},
+      {"App crashes", "the app crashes when I open it"},
+      {"Thanks", "Your support team is amazing, thank you so much"},
+  };
+  constexpr int kTickets = 30;
+  std::string out;
+  std::vector<v1::ImprovementTask> tasks;
+  std::map<std::string, v1::GetTicketResponse> tickets;
+  {
+    Debriefd d(dir.path());
+    ASSERT_TRUE(d.Start(&out)) << out;
+    for (int i = 0; i < kTickets; ++i) {
+      const auto* text = texts[i % 5];
+      ASSERT_EQ(
+          d.Post(TicketJson(absl::StrCat("m", i), text[0], text[1], absl::StrCat("cust-", i % 7)),
+                 absl::StrCat("del-m", i))
+              ->status,
+          202);
+    }
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          for (int i = 0; i < kTickets; ++i)
+            if (!GetTicket(d, absl::StrCat("m", i)).has_classification()) return false;
+          auto t = ListTasks(d);
+          if (t.size() < 3) return false;
+          for (const auto& task : t)
+            if (task.external_id().empty()) return false;
+          return true;
+        },
+        absl::Seconds(60)));
+    tasks = ListTasks(d);
+    for (int i = 0; i < kTickets; ++i)
+      tickets[absl::StrCat("m", i)] = GetTicket(d, absl::StrCat("m", i));
+    EXPECT_EQ(d.Terminate(), 0);
+  }
+
+  std::ofstream(dir.file("pg.yaml")) << OnPostgres(IntegrationConfig(dir.path()), *conninfo);
+  const std::string migrate =
+      absl::StrCat("DEBRIEF_IT_SECRET=", kWebhookSecret, " ", DEBRIEFCTL_PATH, " migrate --from ",
+                   dir.file("debrief.yaml"), " --to ", dir.file("pg.yaml"));
+  // The wrong way round is refused, saying why.
+  EXPECT_NE(RunCommand(absl::StrCat("DEBRIEF_IT_SECRET=", kWebhookSecret, " ", DEBRIEFCTL_PATH,
+                                    " migrate --from ", dir.file("pg.yaml"), " --to ",
+                                    dir.file("debrief.yaml")),
+                       &out),
+            0);
+  EXPECT_TRUE(absl::StrContains(out, "copies from SQLite")) << out;
+
+  ASSERT_EQ(RunCommand(migrate, &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "verified")) << out;
+  EXPECT_EQ(Verified(out, "tickets"), Rows(kTickets, kTickets)) << out;
+  const auto n = static_cast<int64_t>(tasks.size());
+  EXPECT_EQ(Verified(out, "tasks"), Rows(n, n)) << out;
+  EXPECT_EQ(Verified(out, "deliveries"), Rows(kTickets, kTickets)) << out;
+  const auto links = Verified(out, "task_links");
+  EXPECT_GT(links.first, 0) << out;
+  EXPECT_EQ(links.first, links.second) << out;
+  const auto outbox = Verified(out, "outbox");
+  EXPECT_GT(outbox.first, 0) << out;
+  EXPECT_EQ(outbox.first, outbox.second) << out;
+  EXPECT_EQ(Verified(out, "task_counts"), Rows(n, n)) << out;
+
+  // Again, as after an interruption: nothing new, nothing twice.
+  ASSERT_EQ(RunCommand(migrate, &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "tickets: 30/30 rows (0 new)")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "deliveries: 30/30 rows (0 new)")) << out;
+  EXPECT_EQ(Verified(out, "tickets"), Rows(kTickets, kTickets)) << out;
+  EXPECT_EQ(Verified(out, "task_links"), links) << out;
+
+  // The same installation: markers in the tracker still name this Debrief.
+  auto db = sqlite::OpenConnection(dir.file("debrief.db"), /*read_only=*/true);
+  ASSERT_TRUE(db.ok()) << db.status();
+  std::string sqlite_id;
+  {
+    sqlite::Stmt q(*db, "SELECT value FROM cursors WHERE name = 'installation'");
+    ASSERT_TRUE(*q.Step());
+    sqlite_id = q.Text(0);
+  }
+  sqlite3_close(*db);
+  auto pgc = pg::Conn::Open(*conninfo);
+  ASSERT_TRUE(pgc.ok()) << pgc.status();
+  {
+    pg::Stmt q(pgc->get(), "SELECT value FROM cursors WHERE name = 'installation'");
+    auto row = q.Step();
+    ASSERT_TRUE(row.ok() && *row) << row.status();
+    EXPECT_EQ(q.Text(0), sqlite_id);
+    EXPECT_EQ(sqlite_id.size(), 32u);
+  }
+  // Into a database holding another installation's tickets it refuses to copy.
+  const std::string other = "UPDATE cursors SET value = 'other' WHERE name = 'installation'";
+  ASSERT_TRUE(pg::Stmt(pgc->get(), other).Exec().ok());
+  EXPECT_NE(RunCommand(migrate, &out), 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "another installation")) << out;
+  EXPECT_EQ(Verified(out, "tickets"), Rows(-1, -1)) << out;
+  ASSERT_TRUE(pg::Stmt(pgc->get(), "UPDATE cursors SET value = ? WHERE name = 'installation'")
+                  .Bind(sqlite_id)
+                  .Exec()
+                  .ok());
+
+  // debriefd on PostgreSQL serves what it served on SQLite, under the same ids.
+  Debriefd p(dir.path(), RawConfig{OnPostgres(IntegrationConfig(dir.path()), *conninfo)});
+  ASSERT_TRUE(p.Start(&out)) << out;
+  auto moved = ListTasks(p);
+  ASSERT_EQ(moved.size(), tasks.size());
+  std::map<int64_t, v1::ImprovementTask> by_id;
+  for (const auto& t : moved) by_id[t.id()] = t;
+  for (const auto& t : tasks) {
+    ASSERT_TRUE(by_id.count(t.id())) << t.id();
+    EXPECT_EQ(by_id[t.id()].category_id(), t.category_id());
+    EXPECT_EQ(by_id[t.id()].external_id(), t.external_id());
+    EXPECT_EQ(by_id[t.id()].ticket_count(), t.ticket_count());
+    EXPECT_EQ(by_id[t.id()].customer_count(), t.customer_count());
+  }
+  for (const auto& [id, before] : tickets) {
+    auto after = GetTicket(p, id);
+    EXPECT_EQ(after.classification().category_id(), before.classification().category_id()) << id;
+    EXPECT_EQ(after.ticket().subject(), before.ticket().subject()) << id;
+    EXPECT_EQ(after.link().task_id(), before.link().task_id()) << id;
+  }
+  // New work after the move takes new ids: no clash with a copied one.
+  ASSERT_EQ(
+      p.Post(TicketJson("after", "Charged twice", "charged twice again", "cust-new"), "del-after")
+          ->status,
+      202);
+  ASSERT_TRUE(WaitFor([&] { return GetTicket(p, "after").has_classification(); }));
 }
 
 TEST(Debriefd, RefusesABadConfigWithAClearMessage) {
