@@ -2,18 +2,16 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "base/thread_name.h"
 #include "base/time_util.h"
 #include "pg/pg.h"
+#include "store/group_commit.h"
 #include "store/pg_schema.h"
 #include "store/pg_transaction.h"
 
@@ -24,25 +22,6 @@ using pg::Conn;
 using pg::Stmt;
 using spi::AppendOutcome;
 using spi::StoredDelivery;
-
-// What a delivery row reads as (the columns seq, adapter_id, delivery_key, received_at,
-// headers, body). A row that cannot be read back is marked unreadable instead of failing the
-// read.
-StoredDelivery DeliveryFromRow(const Stmt& s) {
-  StoredDelivery d;
-  d.seq = s.Int(0);
-  d.adapter_id = s.Text(1);
-  d.delivery_key = s.Text(2);
-  d.received_at = FromMicros(s.Int(3));
-  v1::StoredHeaders h;
-  if (!h.ParseFromString(s.Text(4))) {
-    d.unreadable = "its stored headers cannot be read";
-    return d;
-  }
-  for (const auto& f : h.headers()) d.headers[f.name()] = f.value();
-  d.body = s.Text(5);
-  return d;
-}
 
 constexpr char kDeliveryColumns[] = "seq, adapter_id, delivery_key, received_at, headers, body";
 // Outcomes are recorded in seq order (spi::Store::PendingDeliveries), so the deliveries past the
@@ -96,10 +75,6 @@ class PgStore final : public spi::Store {
       r->tx = PgTransaction::Make(r->conn.get(), clock, installation);
       idle_readers_.push_back(r.get());
     }
-    committer_ = std::thread([this] {
-      base::NameThisThread("inbox-commit");
-      CommitLoop();
-    });
   }
 
   ~PgStore() override { Close(); }
@@ -117,15 +92,7 @@ class PgStore final : public spi::Store {
   // spi::Store
   void AppendDelivery(StoredDelivery d,
                       std::function<void(absl::StatusOr<AppendOutcome>)> done) override {
-    {
-      std::lock_guard<std::mutex> l(queue_mu_);
-      if (!closed_) {
-        queue_.push_back({std::move(d), std::move(done)});
-        queue_cv_.notify_one();
-        return;
-      }
-    }
-    done(absl::UnavailableError("store is shutting down"));
+    inbox_.Append(std::move(d), std::move(done));
   }
 
   absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
@@ -260,21 +227,10 @@ class PgStore final : public spi::Store {
     listener_ = std::move(listener);
   }
 
-  void Close() override {
-    {
-      std::lock_guard<std::mutex> l(queue_mu_);
-      if (closed_) return;
-      closed_ = true;
-      queue_cv_.notify_all();
-    }
-    if (committer_.joinable()) committer_.join();
-  }
+  void Close() override { inbox_.Close(); }
 
  private:
-  struct Pending {
-    StoredDelivery delivery;
-    std::function<void(absl::StatusOr<AppendOutcome>)> done;
-  };
+  using Pending = GroupCommit::Pending;
 
   static absl::Status RunTx(PgTransaction& c, const char* begin, bool read_only,
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
@@ -295,49 +251,17 @@ class PgStore final : public spi::Store {
     return s;
   }
 
-  // Group commit: take everything queued (up to max_batch), waiting at most commit_delay for
-  // more to arrive once the first is there, then write them in one transaction.
-  void CommitLoop() {
-    std::vector<Pending> batch;
-    while (true) {
-      {
-        std::unique_lock<std::mutex> l(queue_mu_);
-        queue_cv_.wait(l, [&] { return closed_ || !queue_.empty(); });
-        if (queue_.empty() && closed_) return;
-        if (!closed_ && static_cast<int>(queue_.size()) < options_.max_batch &&
-            options_.commit_delay > absl::ZeroDuration()) {
-          queue_cv_.wait_for(l, absl::ToChronoMicroseconds(options_.commit_delay), [&] {
-            return closed_ || static_cast<int>(queue_.size()) >= options_.max_batch;
-          });
-        }
-        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      CommitBatch(batch);
-      batch.clear();
-    }
-  }
-
   // The batch in one transaction: what became of each delivery, or why none was written.
   absl::StatusOr<std::vector<AppendOutcome>> Insert(Pending* first, size_t n) {
     if (absl::Status s = inbox_conn_->Begin("BEGIN"); !s.ok()) return s;
     std::vector<AppendOutcome> outcomes;
     outcomes.reserve(n);
-    v1::StoredHeaders h;
     for (Pending* p = first; p != first + n; ++p) {
-      h.clear_headers();
-      for (const auto& [k, v] : p->delivery.headers) {
-        v1::StoredHeaders::Field* f = h.add_headers();
-        f->set_name(k);
-        f->set_value(v);
-      }
       auto& insert = insert_delivery_.Reset()
                          .Bind(p->delivery.adapter_id)
                          .BindBlob(p->delivery.delivery_key)
                          .Bind(ToMicros(p->delivery.received_at))
-                         .BindBlob(h.SerializeAsString())
+                         .BindBlob(HeadersBlob(p->delivery.headers))
                          .BindBlob(p->delivery.body);
       if (p->delivery.replay_key.empty())
         insert.BindNull();
@@ -411,14 +335,11 @@ class PgStore final : public spi::Store {
   Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, backlog_, due_, complete_, retry_,
       dead_, shift_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
-  bool closed_ = false;
-  std::thread committer_;
-
   std::mutex listener_mu_;
   std::function<void()> listener_;
+  // Last: its thread commits with the statements above, and stops before they go.
+  GroupCommit inbox_{options_.commit_delay, options_.max_batch,
+                     [this](std::vector<Pending>& batch) { CommitBatch(batch); }};
 };
 
 // The installation's random id (made by the schema).

@@ -6,20 +6,18 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "base/thread_name.h"
 #include "base/time_util.h"
 #include "sqlite/sqlite.h"
+#include "store/group_commit.h"
 #include "store/person_key.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_transaction.h"
@@ -78,10 +76,6 @@ class SqliteStore final : public spi::Store {
       r->tx = SqliteTransaction::Make(db, clock, installation);
       idle_readers_.push_back(r.get());
     }
-    committer_ = std::thread([this] {
-      base::NameThisThread("inbox-commit");
-      CommitLoop();
-    });
   }
 
   ~SqliteStore() override { Close(); }
@@ -99,15 +93,7 @@ class SqliteStore final : public spi::Store {
   // spi::Store
   void AppendDelivery(StoredDelivery d,
                       std::function<void(absl::StatusOr<AppendOutcome>)> done) override {
-    {
-      std::lock_guard<std::mutex> l(queue_mu_);
-      if (!closed_) {
-        queue_.push_back({std::move(d), std::move(done)});
-        queue_cv_.notify_one();
-        return;
-      }
-    }
-    done(absl::UnavailableError("store is shutting down"));
+    inbox_.Append(std::move(d), std::move(done));
   }
 
   // The highest seq with an outcome: every delivery up to it has one.
@@ -285,39 +271,10 @@ class SqliteStore final : public spi::Store {
     listener_ = std::move(listener);
   }
 
-  void Close() override {
-    {
-      std::lock_guard<std::mutex> l(queue_mu_);
-      if (closed_) return;
-      closed_ = true;
-      queue_cv_.notify_all();
-    }
-    if (committer_.joinable()) committer_.join();
-  }
+  void Close() override { inbox_.Close(); }
 
  private:
-  struct Pending {
-    StoredDelivery delivery;
-    std::function<void(absl::StatusOr<AppendOutcome>)> done;
-  };
-
-  // The columns seq, adapter_id, delivery_key, received_at, headers, body of a deliveries
-  // row. A row that cannot be read back is marked unreadable instead of failing the read.
-  static StoredDelivery DeliveryFromRow(const Stmt& s) {
-    StoredDelivery d;
-    d.seq = s.Int(0);
-    d.adapter_id = s.Text(1);
-    d.delivery_key = s.Text(2);
-    d.received_at = FromMicros(s.Int(3));
-    v1::StoredHeaders h;
-    if (!h.ParseFromString(s.Text(4))) {
-      d.unreadable = "its stored headers cannot be read";
-      return d;
-    }
-    for (const auto& f : h.headers()) d.headers[f.name()] = f.value();
-    d.body = s.Text(5);
-    return d;
-  }
+  using Pending = GroupCommit::Pending;
 
   static absl::Status RunTx(SqliteTransaction& c, const char* begin,
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
@@ -329,31 +286,6 @@ class SqliteStore final : public spi::Store {
     return s;
   }
 
-  // Group commit: take everything queued (up to max_batch), waiting at most commit_delay for
-  // more to arrive once the first is there, then write them in one transaction.
-  void CommitLoop() {
-    std::vector<Pending> batch;
-    while (true) {
-      {
-        std::unique_lock<std::mutex> l(queue_mu_);
-        queue_cv_.wait(l, [&] { return closed_ || !queue_.empty(); });
-        if (queue_.empty() && closed_) return;
-        if (!closed_ && static_cast<int>(queue_.size()) < options_.max_batch &&
-            options_.commit_delay > absl::ZeroDuration()) {
-          queue_cv_.wait_for(l, absl::ToChronoMicroseconds(options_.commit_delay), [&] {
-            return closed_ || static_cast<int>(queue_.size()) >= options_.max_batch;
-          });
-        }
-        while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-      }
-      CommitBatch(batch);
-      batch.clear();
-    }
-  }
-
   void CommitBatch(std::vector<Pending>& batch) {
     std::vector<absl::StatusOr<AppendOutcome>> outcomes;
     outcomes.reserve(batch.size());
@@ -363,19 +295,12 @@ class SqliteStore final : public spi::Store {
       std::lock_guard<std::mutex> l(inbox_mu_);
       tx = Exec(inbox_db_.db, "BEGIN IMMEDIATE");
       if (tx.ok()) {
-        v1::StoredHeaders h;
         for (Pending& p : batch) {
-          h.clear_headers();
-          for (const auto& [k, v] : p.delivery.headers) {
-            v1::StoredHeaders::Field* f = h.add_headers();
-            f->set_name(k);
-            f->set_value(v);
-          }
           auto& insert = insert_delivery_.Reset()
                              .Bind(p.delivery.adapter_id)
                              .Bind(p.delivery.delivery_key)
                              .Bind(ToMicros(p.delivery.received_at))
-                             .BindBlob(h.SerializeAsString())
+                             .BindBlob(HeadersBlob(p.delivery.headers))
                              .BindBlob(p.delivery.body);
           if (p.delivery.replay_key.empty())
             insert.BindNull();
@@ -442,14 +367,11 @@ class SqliteStore final : public spi::Store {
   Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, processed_floor_, backlog_, due_,
       complete_, retry_, dead_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
-  bool closed_ = false;
-  std::thread committer_;
-
   std::mutex listener_mu_;
   std::function<void()> listener_;
+  // Last: its thread commits with the statements above, and stops before they go.
+  GroupCommit inbox_{options_.commit_delay, options_.max_batch,
+                     [this](std::vector<Pending>& batch) { CommitBatch(batch); }};
 };
 
 int SqliteSchemaVersion() { return DatabaseSchemaVersion(); }
