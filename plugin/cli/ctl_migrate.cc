@@ -1,5 +1,5 @@
 // migrate: a SQLite store copied into a PostgreSQL one, with debriefd stopped. Resumable (rows
-// already there are left alone), then verified table by table.
+// already there take the source's values), then verified table by table.
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -55,6 +55,9 @@ constexpr Table kTables[] = {
     {"deliveries", true, "seq", "seq"},
 };
 constexpr int kRowsPerTransaction = 1000;
+// The target's cursor naming the installation a copy into it came from: a resumed copy finds
+// it; a database that holds anything else is refused.
+constexpr char kMarker[] = "migrated_from";
 
 std::string Quote(const std::string& name) { return absl::StrCat("\"", name, "\""); }
 
@@ -144,9 +147,26 @@ absl::StatusOr<std::vector<std::pair<std::string, bool>>> Columns(sqlite3* src, 
   return columns;
 }
 
-// Copies one table, kRowsPerTransaction rows per transaction, printing progress; rows the
-// target already has (an earlier, interrupted run) are left as they are, but for cursors,
-// which the source's replace.
+// The target table's primary key columns.
+absl::StatusOr<std::set<std::string>> PrimaryKey(pg::Conn& dst, const std::string& table) {
+  pg::Stmt q(&dst,
+             "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+             "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = CAST(? AS regclass) "
+             "AND i.indisprimary");
+  if (!q.status().ok()) return q.status();
+  q.Reset().Bind(table);
+  std::set<std::string> key;
+  while (true) {
+    auto row = q.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    key.insert(q.Text(0));
+  }
+  if (key.empty()) return absl::InternalError(absl::StrCat(table, " has no primary key"));
+  return key;
+}
+
+// Copies one table, kRowsPerTransaction rows per transaction, printing progress.
 absl::Status CopyTable(sqlite3* src, pg::Conn& dst, const Table& t) {
   auto columns = Columns(src, dst, t.name);
   if (!columns.ok()) return columns.status();
@@ -156,13 +176,20 @@ absl::Status CopyTable(sqlite3* src, pg::Conn& dst, const Table& t) {
     marks.push_back("?");
   }
   const std::string list = absl::StrJoin(names, ", ");
-  std::string insert = absl::StrCat("INSERT INTO ", t.name, "(", list, ") VALUES(",
-                                    absl::StrJoin(marks, ", "), ") ON CONFLICT ");
-  if (std::string(t.name) == "cursors")
-    absl::StrAppend(
-        &insert, "(name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at");
-  else
-    absl::StrAppend(&insert, "DO NOTHING");
+  // A row the target has already (an earlier, interrupted run) takes the source's values: the
+  // source may have changed since (a debriefd started in between). The update triggers count
+  // a row that did not change as no change.
+  auto key = PrimaryKey(dst, t.name);
+  if (!key.ok()) return key.status();
+  std::vector<std::string> sets;
+  for (const auto& [name, bytea] : *columns)
+    if (!key->count(name)) sets.push_back(absl::StrCat(Quote(name), " = EXCLUDED.", Quote(name)));
+  std::vector<std::string> key_names;
+  for (const std::string& k : *key) key_names.push_back(Quote(k));
+  const std::string insert = absl::StrCat(
+      "INSERT INTO ", t.name, "(", list, ") VALUES(", absl::StrJoin(marks, ", "), ") ON CONFLICT (",
+      absl::StrJoin(key_names, ", "), ") ",
+      sets.empty() ? "DO NOTHING" : absl::StrCat("DO UPDATE SET ", absl::StrJoin(sets, ", ")));
 
   auto total = SqliteInt(src, absl::StrCat("SELECT COUNT(*) FROM ", t.name));
   if (!total.ok()) return total.status();
@@ -171,7 +198,7 @@ absl::Status CopyTable(sqlite3* src, pg::Conn& dst, const Table& t) {
   pg::Stmt write(&dst, insert);
   if (!write.status().ok()) return write.status();
 
-  int64_t done = 0, added = 0;
+  int64_t done = 0;
   bool open = false;
   auto rollback = absl::MakeCleanup([&] {
     if (open) dst.Rollback();
@@ -179,8 +206,7 @@ absl::Status CopyTable(sqlite3* src, pg::Conn& dst, const Table& t) {
   auto commit = [&]() -> absl::Status {
     open = false;
     if (absl::Status s = dst.Commit(); !s.ok()) return s;
-    std::cout << "  " << t.name << ": " << done << "/" << *total << " rows (" << added << " new)\n"
-              << std::flush;
+    std::cout << "  " << t.name << ": " << done << "/" << *total << " rows\n" << std::flush;
     return absl::OkStatus();
   };
   while (true) {
@@ -211,12 +237,11 @@ absl::Status CopyTable(sqlite3* src, pg::Conn& dst, const Table& t) {
       }
     }
     if (absl::Status s = write.Exec(); !s.ok()) return s;
-    added += dst.changes();
     if (++done % kRowsPerTransaction == 0)
       if (absl::Status s = commit(); !s.ok()) return s;
   }
   if (open) return commit();
-  std::cout << "  " << t.name << ": " << done << "/" << *total << " rows (" << added << " new)\n";
+  std::cout << "  " << t.name << ": " << done << "/" << *total << " rows\n";
   return absl::OkStatus();
 }
 
@@ -237,7 +262,10 @@ absl::StatusOr<bool> Verify(sqlite3* db, sqlite3* inbox, pg::Conn& dst) {
   for (const Table& t : kTables) {
     auto a = SqliteInt(t.inbox ? inbox : db, absl::StrCat("SELECT COUNT(*) FROM ", t.name));
     if (!a.ok()) return a.status();
-    auto b = PgInt(dst, absl::StrCat("SELECT COUNT(*) FROM ", t.name));
+    auto b = PgInt(dst, absl::StrCat("SELECT COUNT(*) FROM ", t.name,
+                                     std::string(t.name) == "cursors"
+                                         ? absl::StrCat(" WHERE name <> '", kMarker, "'")
+                                         : ""));
     if (!b.ok()) return b.status();
     std::cout << std::left << std::setw(22) << t.name << std::right << std::setw(12) << *a
               << std::setw(12) << *b << (*a == *b ? "" : "  DIFFERENT") << "\n";
@@ -285,12 +313,25 @@ int Migrate(const Args& a) {
 
   const std::string db_path = from->store().sqlite().path();
   const std::string inbox_path = store::InboxPath(db_path);
-  auto db = sqlite::OpenConnection(db_path, /*read_only=*/true);
+  // Both files held with their write locks for the whole copy and its check: one unchanging
+  // state is copied and verified, and a debriefd still running is noticed instead of changing
+  // the source behind the copy. Nothing is written (the transactions are rolled back).
+  auto db = sqlite::OpenConnection(db_path, /*read_only=*/false);
   if (!db.ok()) return Fail(db.status());
   absl::Cleanup close_db = [&] { sqlite3_close(*db); };
-  auto inbox = sqlite::OpenConnection(inbox_path, /*read_only=*/true);
+  auto inbox = sqlite::OpenConnection(inbox_path, /*read_only=*/false);
   if (!inbox.ok()) return Fail(inbox.status());
   absl::Cleanup close_inbox = [&] { sqlite3_close(*inbox); };
+  for (sqlite3* c : {*db, *inbox}) {
+    sqlite3_busy_timeout(c, 2000);
+    // The tickets' sort by arrival spills to a file, not memory (a million tickets' blobs).
+    if (absl::Status s = sqlite::Exec(c, "PRAGMA temp_store = FILE; BEGIN IMMEDIATE"); !s.ok())
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "the SQLite store is in use (", s.message(), "): stop debriefd, then migrate")));
+  }
+  absl::Cleanup end = [&] {
+    for (sqlite3* c : {*db, *inbox}) sqlite::Exec(c, "ROLLBACK").IgnoreError();
+  };
 
   const auto& pc = to->store().postgres();
   std::string password;
@@ -315,15 +356,34 @@ int Migrate(const Args& a) {
   if (!source_id.ok()) return Fail(source_id.status());
   auto target_id = PgCursor(**dst, "installation");
   if (!target_id.ok()) return Fail(target_id.status());
-  auto held = PgInt(**dst,
-                    "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM tickets LIMIT 1) t) + "
-                    "(SELECT COUNT(*) FROM (SELECT 1 FROM deliveries LIMIT 1) d)");
+  auto marker = PgCursor(**dst, kMarker);
+  if (!marker.ok()) return Fail(marker.status());
+  // Anything but the schema's own installation id: taxonomy versions or tokens a debriefd made
+  // there, as much as tickets.
+  std::vector<std::string> any;
+  for (const Table& t : kTables)
+    any.push_back(
+        absl::StrCat("(SELECT COUNT(*) FROM (SELECT 1 FROM ", t.name,
+                     std::string(t.name) == "cursors"
+                         ? absl::StrCat(" WHERE name NOT IN ('installation', '", kMarker, "')")
+                         : "",
+                     " LIMIT 1) x)"));
+  auto held = PgInt(**dst, absl::StrCat("SELECT ", absl::StrJoin(any, " + ")));
   if (!held.ok()) return Fail(held.status());
-  if (*held > 0 && *target_id != *source_id)
+  if (*held > 0 && (*target_id != *source_id || *marker != *source_id))
     return Fail(absl::FailedPreconditionError(absl::StrCat(
-        "the PostgreSQL store already holds another installation's data (installation ", *target_id,
-        ", not ", *source_id,
-        "): migrate into an empty database, or drop this one's tables first")));
+        "the PostgreSQL store already holds data that no copy of this installation (", *source_id,
+        ") put there",
+        *target_id != *source_id ? absl::StrCat(": another installation's, ", *target_id) : "",
+        "; migrate into an empty database, or drop this one's tables first")));
+  {
+    pg::Stmt mark(&**dst,
+                  "INSERT INTO cursors(name, value, updated_at) VALUES(?, ?, 0) "
+                  "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value");
+    if (!mark.status().ok()) return Fail(mark.status());
+    if (absl::Status s = mark.Reset().Bind(std::string(kMarker)).Bind(*source_id).Exec(); !s.ok())
+      return Fail(s);
+  }
 
   std::cout << "copying " << db_path << " and " << inbox_path << " to PostgreSQL\n";
   for (const Table& t : kTables)
@@ -331,9 +391,11 @@ int Migrate(const Args& a) {
       return Fail(Context(s, absl::StrCat("copying ", t.name)));
   for (const Table& t : kTables) {
     if (t.identity == nullptr) continue;
-    auto s = PgInt(
-        **dst, absl::StrCat("SELECT setval(pg_get_serial_sequence('", t.name, "', '", t.identity,
-                            "'), GREATEST(MAX(", t.identity, "), 1)) FROM ", t.name));
+    auto s =
+        PgInt(**dst, absl::StrCat("SELECT setval(pg_get_serial_sequence('", t.name, "', '",
+                                  t.identity, "'), GREATEST(COALESCE(MAX(", t.identity,
+                                  "), 1), COALESCE(pg_sequence_last_value(pg_get_serial_sequence('",
+                                  t.name, "', '", t.identity, "')), 1))) FROM ", t.name));
     if (!s.ok()) return Fail(Context(s.status(), absl::StrCat("the ", t.name, " sequence")));
   }
   auto same = Verify(*db, *inbox, **dst);

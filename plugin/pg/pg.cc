@@ -220,9 +220,9 @@ absl::Status CheckConninfo(const std::string& conninfo) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options == nullptr) {
-    absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-        "not a libpq connection string or URI (",
-        absl::StripTrailingAsciiWhitespace(error != nullptr ? error : "out of memory"), ")"));
+    // Not libpq's message: it quotes the part it could not read, which may be a password.
+    absl::Status s = absl::InvalidArgumentError(
+        "is not a libpq connection string (key=value ...) or URI (postgresql://...)");
     PQfreemem(error);
     return s;
   }
@@ -363,10 +363,12 @@ absl::StatusOr<bool> Stmt::Step() {
     }
     res_ = PQexecPrepared(conn_->conn_, name_.c_str(), params_, values.data(), lengths.data(),
                           formats_.data(), /*resultFormat=*/0);
-    // As Conn::Begin: a statement of its own (no transaction around it) on a connection that
-    // turns out to have been ended runs again, once, on a new one.
+    // As Conn::Begin: a query of its own (no transaction around it) on a connection that turns
+    // out to have been ended runs again, once, on a new one. Not a write: the server may have
+    // committed it before the connection went (shifting every due time twice, say).
     if (PQresultStatus(res_) != PGRES_COMMAND_OK && PQresultStatus(res_) != PGRES_TUPLES_OK &&
-        PQstatus(conn_->conn_) == CONNECTION_BAD && !conn_->in_transaction_) {
+        PQstatus(conn_->conn_) == CONNECTION_BAD && !conn_->in_transaction_ &&
+        absl::StartsWithIgnoreCase(sql_, "SELECT")) {
       PQclear(res_);
       res_ = nullptr;
       if (absl::Status s = conn_->EnsureConnected(); !s.ok()) return s;

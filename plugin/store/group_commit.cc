@@ -1,5 +1,6 @@
 #include "store/group_commit.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "base/thread_name.h"
@@ -7,7 +8,7 @@
 namespace debrief::store {
 
 GroupCommit::GroupCommit(absl::Duration delay, int max_batch, CommitFn commit)
-    : delay_(delay), max_batch_(max_batch), commit_(std::move(commit)) {
+    : delay_(delay), max_batch_(std::max(1, max_batch)), commit_(std::move(commit)) {
   thread_ = std::thread([this] {
     base::NameThisThread("inbox-commit");
     Loop();
@@ -28,6 +29,8 @@ void GroupCommit::Append(spi::StoredDelivery delivery,
 }
 
 void GroupCommit::Close() {
+  // Every caller returns once what was queued is committed and the thread is gone.
+  std::lock_guard<std::mutex> closing(close_mu_);
   {
     std::lock_guard<std::mutex> l(mu_);
     if (closed_) return;

@@ -50,6 +50,7 @@ class GroupCommit {
   const absl::Duration delay_;
   const int max_batch_;
   const CommitFn commit_;
+  std::mutex close_mu_;  // held by Close throughout
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -705,12 +705,31 @@ TEST(Debriefd, MigrateMovesTheSqliteStoreToPostgresqlAndCanRunAgain) {
   EXPECT_EQ(outbox.first, outbox.second) << out;
   EXPECT_EQ(Verified(out, "task_counts"), Rows(n, n)) << out;
 
-  // Again, as after an interruption: nothing new, nothing twice.
+  // Again, as after an interruption, with the source changed in between (a debriefd started
+  // meanwhile): nothing twice, and the rows already copied take the source's values.
+  {
+    auto src = sqlite::OpenConnection(dir.file("debrief.db"), /*read_only=*/false);
+    ASSERT_TRUE(src.ok()) << src.status();
+    EXPECT_TRUE(sqlite::Exec(*src,
+                             "UPDATE tasks SET title = 'Renamed meanwhile' "
+                             "WHERE id = (SELECT MIN(id) FROM tasks)")
+                    .ok());
+    sqlite3_close(*src);
+  }
   ASSERT_EQ(RunCommand(migrate, &out), 0) << out;
-  EXPECT_TRUE(absl::StrContains(out, "tickets: 30/30 rows (0 new)")) << out;
-  EXPECT_TRUE(absl::StrContains(out, "deliveries: 30/30 rows (0 new)")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "tickets: 30/30 rows")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "deliveries: 30/30 rows")) << out;
   EXPECT_EQ(Verified(out, "tickets"), Rows(kTickets, kTickets)) << out;
   EXPECT_EQ(Verified(out, "task_links"), links) << out;
+  EXPECT_EQ(Verified(out, "task_counts"), Rows(n, n)) << out;
+  {
+    auto pgc = pg::Conn::Open(*conninfo);
+    ASSERT_TRUE(pgc.ok()) << pgc.status();
+    pg::Stmt q(pgc->get(), "SELECT title FROM tasks ORDER BY id LIMIT 1");
+    auto row = q.Step();
+    ASSERT_TRUE(row.ok() && *row) << row.status();
+    EXPECT_EQ(q.Text(0), "Renamed meanwhile");
+  }
 
   // The same installation: markers in the tracker still name this Debrief.
   auto db = sqlite::OpenConnection(dir.file("debrief.db"), /*read_only=*/true);

@@ -56,6 +56,15 @@ TEST(Config, APostgresStoreNeedsAConnectionStringWithoutAPassword) {
     EXPECT_THAT(std::string(leaky.status().message()),
                 ::testing::Not(::testing::HasSubstr("hunter2")));
   }
+  // A connection string libpq cannot read is refused without quoting it (the part it could
+  // not read may be the password).
+  auto unreadable = ParseConfig(
+      "store: {postgres: {conninfo: \"postgresql://debrief:hunter2%zz@db/debrief\"}}", "/x");
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_THAT(std::string(unreadable.status().message()),
+              ::testing::HasSubstr("is not a libpq connection string"));
+  EXPECT_THAT(std::string(unreadable.status().message()),
+              ::testing::Not(::testing::HasSubstr("hunter2")));
   auto no_password = ParseConfig(
       "store: {postgres: {conninfo: \"postgresql://debrief@db.internal/debrief\"}}", "/x");
   EXPECT_TRUE(no_password.ok()) << no_password.status();
