@@ -129,8 +129,10 @@ TEST_F(PgStore, TheDatabasesDefaultsDoNotChangeWhatTheStorePromises) {
   ASSERT_NE(store, nullptr);
   spi::StoredDelivery d;
   d.adapter_id = "support";
-  d.delivery_key = std::string("k\xff\0k", 4);
-  d.body = std::string("\x00\x01\xfe body \\x41", 13);
+  static constexpr char kKey[] = "k\xff\0k";
+  static constexpr char kBody[] = "\x00\x01\xfe body \\x41";
+  d.delivery_key = std::string(kKey, sizeof kKey - 1);
+  d.body = std::string(kBody, sizeof kBody - 1);
   d.received_at = clock_.Now();
   absl::Notification done;
   absl::StatusOr<spi::AppendOutcome> outcome = absl::UnknownError("never answered");

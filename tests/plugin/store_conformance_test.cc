@@ -1401,7 +1401,8 @@ TEST_P(StoreConformance, ADeadLetteredActionIsNeverDueAgain) {
 // with the action and the delivery: a write that records a failure must not fail itself, or
 // the action would stay due and be tried first again, before every one behind it.
 TEST_P(StoreConformance, ErrorsQuotingBytesThatAreNotUtf8AreRecorded) {
-  const std::string latin1("403 Acc\xe8s refus\xe9 \xe2\x82 \0 end", 31);
+  static constexpr char kQuoted[] = "403 Acc\xe8s refus\xe9 \xe2\x82 \0 end";
+  const std::string latin1(kQuoted, sizeof kQuoted - 1);
   const absl::Time now = clock_.Now();
   ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
                 if (auto s = tx.Enqueue("retried", CreateTask(1), now); !s.ok()) return s;
