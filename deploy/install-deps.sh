@@ -23,12 +23,14 @@ BUILD=(
   libcli11-dev prometheus-cpp-dev openssl
   libpq-dev  # libpq's headers and pkg-config file (the PostgreSQL store)
   dpkg-dev  # dpkg-shlibdeps, for the package's Depends (cmake --build ... --target package)
+  file      # CPack's DEB generator tells the binaries among the installed files with it
   nodejs    # esbuild bundles the agents' panel (plugin/web, npm packages from its lock file)
   help2man  # the manual pages, from the programs' --help
+  python3   # the build's scripts (the panel's assets, the adapters' settings, the helpdesk apps)
 )
 TEST=(
   libgtest-dev libgmock-dev
-  python3     # exact binomial values computed independently (fractions, math.comb); docs tools
+  # python3 (in BUILD): exact binomial values computed independently (fractions, math.comb); docs tools
   chromium    # the panel's browser tests (tests/web: playwright-core drives Debian's chromium)
   prometheus  # promtool checks the /metrics exposition
   clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets (tests/fuzz)

@@ -20,6 +20,7 @@ mkdir -p "$build"
 tests/e2e/peers.sh install >"$build/e2e-install.log" 2>&1 &
 peers=$!
 tests/contract/setup.sh  # npm packages of the contract mocks, from the lock file
+tests/deploy/setup.sh    # npm packages of the Kubernetes manifests' check, from the lock file
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DDEBRIEF_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
