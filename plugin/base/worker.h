@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <functional>
 #include <iostream>
@@ -42,6 +43,10 @@ class Worker {
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
+  // Set before Start: `active` says whether this replica may run the step now (it holds the
+  // job's lease, server/job_lease.h); while it says no, the thread only looks again every
+  // second at most.
+  void set_active(std::function<bool()> active) { active_ = std::move(active); }
   void Stop() { Stop(drain_on_stop()); }
   // Stops, draining first or not whatever the constructor said (a configuration reload hands
   // the work to the next worker instead).
@@ -74,13 +79,15 @@ class Worker {
     NameThisThread(name_);
     if (nice_ != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_);
     while (true) {
-      auto n = step_();
+      const bool active = !active_ || active_();
+      absl::StatusOr<int> n = 0;
+      if (active) n = step_();
       if (!n.ok())
         log::Warning(name_, "step failed (will retry)", {{"error", n.status().ToString()}});
       std::unique_lock<std::mutex> l(mu_);
       if (stop_) {
         l.unlock();
-        while (drain_) {
+        while (drain_ && active) {
           auto m = step_();
           if (!m.ok() || *m == 0) break;
         }
@@ -91,13 +98,15 @@ class Worker {
           cv_.wait_for(l, absl::ToChronoMicroseconds(gather_), [&] { return stop_; });
         continue;
       }
-      cv_.wait_for(l, absl::ToChronoMilliseconds(idle_), [&] { return wake_ || stop_; });
+      const absl::Duration wait = active ? idle_ : std::min(idle_, absl::Seconds(1));
+      cv_.wait_for(l, absl::ToChronoMilliseconds(wait), [&] { return wake_ || stop_; });
       wake_ = false;
     }
   }
 
   const std::string name_;
   const std::function<absl::StatusOr<int>()> step_;
+  std::function<bool()> active_;
   const absl::Duration idle_;
   bool drain_;  // guarded by mu_ once started
   const absl::Duration gather_;

@@ -113,6 +113,7 @@ void FillDefaults(v1::Config& c, const std::string& base_dir) {
     if (pg->max_batch() == 0) pg->set_max_batch(512);
     if (pg->read_connections() == 0) pg->set_read_connections(4);
     if (!pg->has_commit_delay()) pg->mutable_commit_delay();
+    if (!pg->has_lease()) pg->mutable_lease()->set_seconds(15);
   } else {
     auto* sq = c.mutable_store()->mutable_sqlite();
     if (sq->path().empty()) sq->set_path("debrief.db");
@@ -396,6 +397,10 @@ absl::Status ValidateConfig(const v1::Config& c) {
           "user=debrief\"");
     if (pc.read_connections() > 64)
       return absl::InvalidArgumentError("store.postgres.read_connections must be at most 64");
+    if (pc.lease().seconds() < 3)
+      return absl::InvalidArgumentError(
+          "store.postgres.lease must be at least 3s (a replica renews its leases every third of "
+          "it)");
     if (absl::Status s = pg::CheckConninfo(pc.conninfo()); !s.ok())
       return absl::InvalidArgumentError(absl::StrCat("store.postgres.conninfo ", s.message()));
   }

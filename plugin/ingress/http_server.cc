@@ -929,8 +929,11 @@ class BeastServer final : public HttpServer {
   Response Observe(absl::string_view path, unsigned v, bool ka) {
     if (path == "/healthz") return Json(http::status::ok, {{"status", "ok"}}, v, ka);
     if (path == "/readyz") {
-      if (ready_()) return Json(http::status::ok, {{"status", "ready"}}, v, ka);
-      return Json(http::status::service_unavailable, {{"status", "starting"}}, v, ka);
+      if (!ready_())
+        return Json(http::status::service_unavailable, {{"status", "starting"}}, v, ka);
+      if (options_.store_reachable && !options_.store_reachable())
+        return Json(http::status::service_unavailable, {{"status", "store_unavailable"}}, v, ka);
+      return Json(http::status::ok, {{"status", "ready"}}, v, ka);
     }
     Response res{http::status::ok, v};
     res.set(http::field::content_type, "text/plain; version=0.0.4");

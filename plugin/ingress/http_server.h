@@ -39,6 +39,10 @@ struct Route {
 
 struct HttpOptions {
   std::string listen = "127.0.0.1:8080";  // host:port; port 0 picks a free one
+  // Whether the store answers (a database server): /readyz is 503 "store_unavailable" while it
+  // does not, so a load balancer sends webhooks to a replica that can store them. Unset: it
+  // always does (a local file).
+  std::function<bool()> store_reachable;
   // HTTPS with this certificate chain and key (PEM), read again when the files change (looked
   // at every 10 s) and on ReloadTls. Empty: plain HTTP.
   std::string tls_cert_file;
@@ -92,7 +96,8 @@ using TargetSource = std::function<std::shared_ptr<const WebhookTargets>()>;
 //                                whether it is a task Debrief follows (or 200 ignored, with the
 //                                reason) | 401 signature | 400 malformed
 //   GET  /healthz                200 while the process runs
-//   GET  /readyz                 200 once ready() is true, else 503
+//   GET  /readyz                 200 once ready() is true and the store answers, else 503
+//                                {"status": "starting" | "store_unavailable"}
 //   GET  /metrics                Prometheus text
 //   a route's prefix             its handler's answer (HttpOptions::routes)
 //

@@ -110,6 +110,7 @@ void Reconciler::Start() {
         return 0;
       },
       options_.interval, /*drain_on_stop=*/false, absl::ZeroDuration(), 0, /*nice=*/5);
+  if (options_.active) worker_->set_active(options_.active);
   worker_->Start();
 }
 

@@ -45,6 +45,8 @@ struct ReconcilerOptions {
   absl::Duration initial_lookback = absl::Hours(24);  // the first run, with no watermark yet
   int max_pages = 50;                                 // per helpdesk per run
   metrics::AdapterHealth* health = nullptr;           // told how far each listing got
+  // Whether this replica may reconcile now (as ExecutorOptions::active). Unset: always.
+  std::function<bool()> active;
 };
 
 // Catches up webhooks lost while Debrief (or the network) was down: at start and then every

@@ -59,7 +59,7 @@ absl::StatusOr<int> Loop::Follow() {
     if (!n.ok()) return n.status();
     changed += *n;
   }
-  if (clock_.Now() - last_poll_ >= poll_interval_) {
+  if (clock_.Now() - last_poll_ >= poll_interval_ && (!active_ || active_())) {
     auto n = PollStatuses();
     if (!n.ok()) return n.status();
     changed += *n;

@@ -42,7 +42,10 @@ Loop::Loop(const v1::Config& config, spi::Store& store,
 
 Loop::~Loop() { Stop(); }
 
-void Loop::Start() { follower_.Start(); }
+void Loop::Start(std::function<bool()> active) {
+  active_ = std::move(active);
+  follower_.Start();
+}
 void Loop::Stop() { follower_.Stop(); }
 
 absl::StatusOr<spi::TrackerAdapter*> Loop::Tracker(const std::string& id) {

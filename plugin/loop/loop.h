@@ -45,7 +45,9 @@ class Loop {
   ~Loop();
 
   // Polls trackers for status changes in the background.
-  void Start();
+  // `active`, when set: whether this replica polls the trackers now (it holds the jobs'
+  // lease); the tasks a tracker's webhook named to this replica are read back either way.
+  void Start(std::function<bool()> active = nullptr);
   void Stop();
 
   // Reads back the status of each active task once (of a tracker that lists its changes, only
@@ -127,6 +129,7 @@ class Loop {
   std::map<int64_t, absl::Time> read_at_;  // task -> its status last read from the tracker
   std::mutex nudged_mu_;
   std::set<std::pair<std::string, std::string>> nudged_;  // (tracker, external id)
+  std::function<bool()> active_;                          // set before the follower starts
   base::Worker follower_;
 };
 

@@ -41,7 +41,10 @@ Executor::Executor(spi::Store& store, std::map<std::string, spi::HelpdeskAdapter
 
 Executor::~Executor() { Stop(); }
 
-void Executor::Start() { worker_.Start(); }
+void Executor::Start() {
+  if (options_.active) worker_.set_active(options_.active);
+  worker_.Start();
+}
 void Executor::Stop() { worker_.Stop(); }
 void Executor::Notify() { worker_.Notify(); }
 
@@ -71,7 +74,9 @@ absl::StatusOr<int> Executor::RunDue() {
       stats_.done += static_cast<int64_t>(done.size());
   };
   for (const spi::OutboxEntry& e : *due) {
-    if (worker_.stopping()) break;
+    // Stopping, or the jobs' lease passed to another replica (which reads these same actions
+    // as due): the rest are left to it, and what is done is recorded now.
+    if (worker_.stopping() || (options_.active && !options_.active())) break;
     // The adapter calls the action makes are timed under its name.
     const google::protobuf::FieldDescriptor* kind =
         v1::OutboxAction::descriptor()->FindFieldByNumber(e.action.action_case());

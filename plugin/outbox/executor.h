@@ -22,6 +22,9 @@ struct ExecutorOptions {
   // Each action carried out or tried, by its kind ("sync_task"), with how long it took
   // (debriefd's debrief_outbox_action_duration_seconds). Optional.
   std::function<void(const std::string& action, absl::Duration took)> timed;
+  // Whether this replica may carry out actions now (it holds the outbox's lease; several
+  // replicas on one database run one executor between them). Unset: always.
+  std::function<bool()> active;
 };
 
 struct ExecutorStats {

@@ -191,7 +191,13 @@ absl::Status Conn::Begin(const char* begin) {
   // A connection the server ended while it sat idle (a restart, a failover) is noticed only
   // when used: outside a transaction nothing is lost by connecting again and trying once more.
   if (!s.ok() && PQstatus(conn_) == CONNECTION_BAD) s = Exec(begin);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    // A `begin` of several statements (BEGIN, then a lock) may fail after the BEGIN: the
+    // transaction it left open is ended here, not by whatever runs next.
+    if (PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_IDLE)
+      PQclear(PQexec(conn_, "ROLLBACK"));
+    return s;
+  }
   in_transaction_ = true;
   return absl::OkStatus();
 }

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -114,6 +115,7 @@ absl::StatusOr<spi::DeliveryState> Pipeline::Replay(int64_t seq) {
   if (!delivery.ok()) return delivery.status();
   std::vector<Prepared> one;
   one.push_back(Prepare(std::move(*delivery)));
+  one[0].deferred = false;  // a replay is asked for here: it fails here if it must
   Counts counts;
   absl::Status s = one[0].result.status();
   if (s.ok())
@@ -207,6 +209,7 @@ Pipeline::Prepared Pipeline::Prepare(spi::StoredDelivery delivery) {
   if (it == helpdesks_.end()) {
     p.result = absl::FailedPreconditionError(
         absl::StrCat("no helpdesk adapter ", d.adapter_id, " is configured"));
+    p.deferred = shared_inbox_ && clock_.Now() - d.received_at < kLeaveForOthers;
     return p;
   }
   p.adapter = it->second;
@@ -272,6 +275,7 @@ absl::Status Pipeline::ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepare
     Prepared& p = prepared[i];
     const spi::StoredDelivery& d = p.delivery;
     absl::Status s;
+    if (p.settled || p.deferred) continue;
     if (!p.result.ok()) {
       // Refused by the adapter, unreadable, or no adapter: a dead letter at once, since trying
       // again gives the same answer (Replay, once the cause is fixed).
@@ -306,10 +310,39 @@ absl::Status Pipeline::ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepare
   return absl::OkStatus();
 }
 
+absl::Status Pipeline::FindSettled(spi::StoreTransaction& tx, std::vector<Prepared>& prepared,
+                                   size_t count) {
+  if (count == 0) return absl::OkStatus();
+  // A batch comes in seq order. One that spans far more seqs than it holds (a delivery whose
+  // claim lapsed, with newer ones) asks about each instead of reading the whole span's
+  // outcomes.
+  const int64_t first = prepared[0].delivery.seq, last = prepared[count - 1].delivery.seq;
+  if (last - first > 4 * static_cast<int64_t>(count) + 64) {
+    for (size_t i = 0; i < count; ++i) {
+      auto state = tx.GetDeliveryState(prepared[i].delivery.seq);
+      if (!state.ok()) return state.status();
+      prepared[i].settled = *state != spi::DeliveryState::kPending;
+    }
+    return absl::OkStatus();
+  }
+  auto settled = tx.SettledDeliveries(first, last);
+  if (!settled.ok()) return settled.status();
+  for (size_t i = 0; i < count; ++i)
+    prepared[i].settled =
+        std::binary_search(settled->begin(), settled->end(), prepared[i].delivery.seq);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> Pipeline::RecordFailure(int64_t seq, const absl::Status& error) {
   bool dead = false;
   int attempts = 0;
+  bool settled = false;
   absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+    // Another replica may have given it an outcome since (its claim on it lapsed).
+    auto state = tx.GetDeliveryState(seq);
+    if (!state.ok()) return state.status();
+    settled = *state != spi::DeliveryState::kPending;
+    if (settled) return absl::OkStatus();
     auto n = tx.RecordDeliveryFailure(seq, std::string(error.message()));
     if (!n.ok()) return n.status();
     attempts = *n;
@@ -320,7 +353,9 @@ absl::StatusOr<bool> Pipeline::RecordFailure(int64_t seq, const absl::Status& er
         absl::StrCat("gave up after ", attempts, " attempts: ", error.message()));
   });
   if (!s.ok()) return s;
+  if (settled) return true;  // the rest go on
   ++stats_.attempts_failed;
+  if (dead) ++stats_.failed;
   base::log::Warning("pipeline",
                      dead ? "delivery failed; it is a dead letter now (debriefctl deliveries list)"
                           : "delivery failed; will retry",
@@ -353,6 +388,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   size_t failed_at = prepared.size();
   absl::Status s = store_.Transact([&](spi::StoreTransaction& tx) {
     counts = Counts();
+    if (absl::Status f = FindSettled(tx, prepared, prepared.size()); !f.ok()) return f;
     return ApplyBatch(tx, prepared, prepared.size(), counts, &failed_at);
   });
   auto commit_counts = [&](const Counts& c) {
@@ -365,7 +401,8 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
     commit_counts(counts);
     if (timings_.lag) {
       const absl::Time now = clock_.Now();
-      for (const Prepared& p : prepared) timings_.lag(now - p.delivery.received_at);
+      for (const Prepared& p : prepared)
+        if (!p.settled && !p.deferred) timings_.lag(now - p.delivery.received_at);
     }
     return static_cast<int>(prepared.size());
   }
@@ -382,6 +419,7 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
     Counts before;
     absl::Status p = store_.Transact([&](spi::StoreTransaction& tx) {
       before = Counts();
+      if (absl::Status f = FindSettled(tx, prepared, failed_at); !f.ok()) return f;
       return ApplyBatch(tx, prepared, failed_at, before, nullptr);
     });
     if (!p.ok()) return p;
@@ -394,7 +432,6 @@ absl::StatusOr<int> Pipeline::ProcessBatch() {
   if (!dead.ok()) return dead.status();
   if (*dead) {
     cursor_ = seq;
-    ++stats_.failed;
     return done + 1;
   }
   retrying_delivery_ = true;

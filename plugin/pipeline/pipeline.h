@@ -87,6 +87,11 @@ class Pipeline {
                           const v1::Classification* precomputed = nullptr);
 
   const PipelineStats& stats() const { return stats_; }
+  // Several replicas share the inbox (PostgreSQL): a delivery for a helpdesk this one does not
+  // have waits for one that does, up to kLeaveForOthers after it arrived, before it is a dead
+  // letter. Set before Start.
+  void set_shared_inbox(bool shared) { shared_inbox_ = shared; }
+  static constexpr absl::Duration kLeaveForOthers = absl::Minutes(10);
 
  private:
   // Deliveries read from the inbox, normalised and classified: everything a batch needs
@@ -96,6 +101,12 @@ class Pipeline {
     spi::HelpdeskAdapter* adapter = nullptr;
     absl::StatusOr<spi::NormalizeResult> result = absl::UnknownError("not normalised");
     std::optional<v1::Classification> classification;
+    // Given its outcome by another replica meanwhile (its claim lapsed while that one worked):
+    // left as it is.
+    bool settled = false;
+    // For a helpdesk this replica's configuration lacks, on a shared inbox: left for a replica
+    // that has it (a rolling update adding a helpdesk), until kLeaveForOthers has passed.
+    bool deferred = false;
   };
   using Batch = absl::StatusOr<std::vector<Prepared>>;
   Batch ReadAndPrepare(int64_t after_seq);
@@ -108,8 +119,13 @@ class Pipeline {
   };
   absl::Status ApplyBatch(spi::StoreTransaction& tx, std::vector<Prepared>& prepared, size_t count,
                           Counts& counts, size_t* failed_at);
+  // Marks those of the first `count` deliveries that already have an outcome (read in `tx`,
+  // whose writes no other replica's interleave with: store/pg_store.cc's write lock).
+  static absl::Status FindSettled(spi::StoreTransaction& tx, std::vector<Prepared>& prepared,
+                                  size_t count);
   // Counts a failed attempt at one delivery; after max_attempts_ makes it a dead letter.
-  // Returns whether it did.
+  // Returns whether the pipeline moves past it: it is a dead letter now, or another replica
+  // gave it an outcome meanwhile.
   absl::StatusOr<bool> RecordFailure(int64_t seq, const absl::Status& error);
 
   spi::Store& store_;
@@ -121,6 +137,7 @@ class Pipeline {
   const int batch_;
   classify::EmergingIssues* emerging_;  // may be null
   const int max_attempts_;
+  bool shared_inbox_ = false;
   // The last ProcessBatch failed because of one delivery, which is retried (not the store).
   bool retrying_delivery_ = false;
   base::Worker worker_;

@@ -43,7 +43,9 @@
 #include "outbox/executor.h"
 #include "pipeline/pipeline.h"
 #include "policy/link_policy.h"
+#include "server/feedback_follower.h"
 #include "server/grpc_services.h"
+#include "server/job_lease.h"
 #include "service/service.h"
 #include "settings/settings.h"
 #include "store/pg_store.h"
@@ -185,6 +187,7 @@ struct Engine {
   std::unique_ptr<loop::Loop> loop;
   std::unique_ptr<outbox::Executor> executor;
   std::unique_ptr<ingress::Reconciler> reconciler;
+  std::function<bool()> jobs_active;         // the follower's (server/job_lease.h)
   std::unique_ptr<auth::Sessions> sessions;  // the JSON API's session tokens
   std::unique_ptr<service::Service> service;
   std::unique_ptr<api::Api> api;
@@ -194,7 +197,7 @@ struct Engine {
   void Start() {
     pipeline->Start();
     executor->Start();
-    loop->Start();
+    loop->Start(jobs_active);
     reconciler->Start();
   }
   // Stops the workers; the pipeline processes everything acknowledged first.
@@ -267,7 +270,13 @@ class AppImpl final : public App {
       po.max_batch = static_cast<int>(pc.max_batch());
       po.read_connections = static_cast<int>(pc.read_connections());
       po.on_group_commit = on_group_commit;
+      po.replica = store::ReplicaName(pc.replica());
+      po.claim = duration(pc.lease());
       store = store::OpenPostgresStore(po, clock_);
+      if (store.ok()) {
+        lease_ = std::make_unique<JobLease>(**store, clock_, po.replica, po.claim);
+        lease_->Start();
+      }
     } else {
       const auto& sq = config_.store().sqlite();
       store::SqliteOptions so;
@@ -284,9 +293,14 @@ class AppImpl final : public App {
 
     auto running = WithTaxonomyHistory(config_);
     if (!running.ok()) return running.status();
-    auto classifier = MakeClassifier(*running);
+    int64_t taught_through = 0;
+    auto classifier = MakeClassifier(*running, &taught_through);
     if (!classifier.ok()) return classifier.status();
     classifier_ = std::make_unique<classify::ReloadableClassifier>(std::move(*classifier));
+    if (lease_) {  // replicas may share the database: learn each other's corrections
+      feedback_ = std::make_unique<FeedbackFollower>(*store_, *classifier_, absl::Seconds(2));
+      feedback_->Start(taught_through);
+    }
     if (absl::Status s = RebuildEmergingIssues(); !s.ok()) return s;
 
     // The JSON API's session key is made on first start and kept for the process's life.
@@ -423,6 +437,7 @@ class AppImpl final : public App {
             [](const Engine& e) { return e.executor->stats().retried.load(); });
     Scraped("debrief_outbox_dead_total", "Outbox actions that failed for good.",
             [](const Engine& e) { return e.executor->stats().dead.load(); });
+    if (lease_) ho.store_reachable = [lease = lease_.get()] { return lease->StoreReachable(); };
     auto http = ingress::HttpServer::Start(
         ho, *store_,
         [this] {
@@ -480,7 +495,17 @@ class AppImpl final : public App {
     if (e) e->reconciler->Stop();
     if (e) e->service->StopBackfills();
     if (store_) store_->Close();  // flush the last group commit
-    if (e) e->Stop();             // the pipeline processes everything acknowledged
+    if (e && lease_) {
+      // Replicas share the inbox, which the others keep filling: this one processes as many
+      // deliveries as waited when it stopped (its claims go back to the others after), instead
+      // of draining an inbox that never empties.
+      auto backlog = store_->Backlog();
+      e->Handover(backlog.ok() ? backlog->pending : 0);
+    } else if (e) {
+      e->Stop();  // the pipeline processes everything acknowledged
+    }
+    if (lease_) lease_->Stop();  // another replica takes the jobs over at once
+    if (feedback_) feedback_->Stop();
     // gRPC calls here are short unary ones; a client that merely keeps its channel open would
     // otherwise hold Shutdown for seconds (measured: 5 s), so calls get at most 1 s to finish.
     if (grpc_)
@@ -533,7 +558,8 @@ class AppImpl final : public App {
     }
     // Everything the new configuration makes is made before anything is swapped: a failure
     // here leaves the running engine as it was.
-    auto classifier = MakeClassifier(*next);
+    int64_t taught_through = 0;
+    auto classifier = MakeClassifier(*next, &taught_through);
     if (!classifier.ok())
       return absl::Status(
           classifier.status().code(),
@@ -558,6 +584,7 @@ class AppImpl final : public App {
     }
     current->Handover(first);
     classifier_->Replace(std::move(*classifier));
+    if (feedback_) feedback_->Rebase(taught_through);
     {
       std::lock_guard<std::mutex> l(carried_mu_);
       for (const auto& [name, read] : scraped_) carried_[name] += read(*current);
@@ -628,9 +655,11 @@ class AppImpl final : public App {
         ToDuration(c.pipeline().poll_interval(), absl::Milliseconds(50)), &emerging_,
         c.pipeline().max_attempts() > 0 ? static_cast<int>(c.pipeline().max_attempts()) : 5);
     e->pipeline->set_timings(PipelineTimings());
+    if (lease_) e->pipeline->set_shared_inbox(true);
     outbox::ExecutorOptions eo;
     eo.initial_backoff = ToDuration(c.outbox().initial_backoff(), absl::Seconds(1));
     eo.max_backoff = ToDuration(c.outbox().max_backoff(), absl::Minutes(10));
+    eo.active = JobsActive();
     eo.timed = [&family = metrics_.Histograms(
                     "debrief_outbox_action_duration_seconds",
                     "Carrying out (or trying) one outbox action, by kind: the store's reads and "
@@ -650,6 +679,8 @@ class AppImpl final : public App {
     ro.initial_lookback = ToDuration(rc.initial_lookback(), ro.initial_lookback);
     if (rc.max_pages() > 0) ro.max_pages = static_cast<int>(rc.max_pages());
     ro.health = &health_;
+    ro.active = JobsActive();
+    e->jobs_active = JobsActive();
     e->reconciler = std::make_unique<ingress::Reconciler>(*store_, e->helpdesk_ptrs, clock_, ro);
     service::Deps deps{c,
                        *store_,
@@ -674,6 +705,10 @@ class AppImpl final : public App {
     deps.sessions = e->sessions.get();
     deps.local_token_hash = local_token_hash_;
     deps.registry = registry_;
+    if (feedback_)
+      deps.learn = [f = feedback_.get()](int64_t id, const v1::Ticket& t, const std::string& c) {
+        return f->LearnNow(id, t, c);
+      };
     deps.http = http_.get();
     e->service = std::make_unique<service::Service>(std::move(deps));
     api::ApiOptions ao;
@@ -688,6 +723,12 @@ class AppImpl final : public App {
       raw->loop->Nudge(tracker, ids);
     };
     return e;
+  }
+
+  // Whether this replica runs the jobs that run on one replica at a time (unset: it always does).
+  std::function<bool()> JobsActive() const {
+    if (!lease_) return nullptr;
+    return [lease = lease_.get()] { return lease->Held(); };
   }
 
   // The pipeline's histograms (the same series for every engine).
@@ -710,11 +751,13 @@ class AppImpl final : public App {
   }
 
   // The classifier `config` names, with the promoted categories and the corrections so far.
-  absl::StatusOr<std::unique_ptr<classify::Classifier>> MakeClassifier(const v1::Config& config) {
+  // `taught_through`: the newest correction it was taught.
+  absl::StatusOr<std::unique_ptr<classify::Classifier>> MakeClassifier(const v1::Config& config,
+                                                                       int64_t* taught_through) {
     auto next = classify::MakeClassifier(config, clock_);
     if (!next.ok()) return next.status();
     if (absl::Status s = RestorePromotedCategories(next->get(), nullptr); !s.ok()) return s;
-    if (absl::Status s = TeachFromFeedback(**next); !s.ok()) return s;
+    if (absl::Status s = TeachFromFeedback(**next, taught_through); !s.ok()) return s;
     return next;
   }
 
@@ -883,10 +926,13 @@ class AppImpl final : public App {
   }
 
   // Corrections made so far teach the classifier (again): they outlive restarts and models.
-  absl::Status TeachFromFeedback(classify::Classifier& classifier) {
+  absl::Status TeachFromFeedback(classify::Classifier& classifier, int64_t* taught_through) {
     return store_->Read([&](spi::StoreTransaction& tx) -> absl::Status {
       auto fb = tx.ListFeedback(5000);
       if (!fb.ok()) return fb.status();
+      *taught_through = fb->empty() ? 0 : fb->front().id;  // newest first
+      // Older corrections than the newest 5000 are not taught; a follower starting here never
+      // reads them either.
       for (auto it = fb->rbegin(); it != fb->rend(); ++it) {
         auto rec = tx.GetTicket(it->helpdesk_id, it->ticket_id);
         if (!rec.ok()) return rec.status();
@@ -903,10 +949,15 @@ class AppImpl final : public App {
   metrics::Metrics metrics_;
   metrics::AdapterHealth health_{metrics_};
   std::unique_ptr<spi::Store> store_;
+  // Several replicas on one PostgreSQL database: the jobs that run on one of them at a time
+  // (the outbox, the task follower, reconciliation) run while this one holds the lease. Unset on
+  // SQLite, whose file belongs to one debriefd.
+  std::unique_ptr<JobLease> lease_;
   std::unique_ptr<spi::HttpClient> http_;
   std::string session_key_;
   std::string local_token_hash_;  // of the token in data_dir/debriefctl.token
   std::unique_ptr<classify::ReloadableClassifier> classifier_;
+  std::unique_ptr<FeedbackFollower> feedback_;  // with lease_: other replicas' corrections
   classify::EmergingIssues emerging_;
   std::shared_ptr<Engine> engine_;  // read and replaced with std::atomic_load/store
   std::mutex reload_mu_;            // one reload at a time, none during shutdown

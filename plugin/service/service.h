@@ -63,6 +63,11 @@ struct Deps {
   // FAILED_PRECONDITION).
   const spi::AdapterRegistry* registry = nullptr;
   spi::HttpClient* http = nullptr;
+  // Teaches the classifier an agent's correction (the feedback row's id, server/
+  // feedback_follower.h, so that replicas sharing the database learn each correction once);
+  // unset: classifier.Learn.
+  std::function<absl::Status(int64_t feedback_id, const v1::Ticket&, const std::string& category)>
+      learn;
 };
 
 // Outbox actions waiting for one adapter, and those that failed for good.

@@ -32,6 +32,7 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
         ": choose one that takes tickets"));
   v1::FeedbackResponse res;
   v1::Ticket ticket;
+  int64_t feedback_id = 0;
   absl::Status s = d_.store.Transact([&](spi::StoreTransaction& tx) -> absl::Status {
     auto rec = tx.GetTicket(req.ticket().helpdesk_id(), req.ticket().ticket_id());
     if (!rec.ok()) return rec.status();
@@ -52,10 +53,10 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
     r.classification = c;
     r.agent_corrected = true;
     if (auto st = tx.PutTicket(r); !st.ok()) return st;
-    if (auto st = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old, cat->id(),
-                                    req.agent(), d_.clock.Now());
-        !st.ok())
-      return st;
+    auto recorded = tx.RecordFeedback(r.ticket.helpdesk_id(), r.ticket.ticket_id(), old, cat->id(),
+                                      req.agent(), d_.clock.Now());
+    if (!recorded.ok()) return recorded.status();
+    feedback_id = *recorded;
     // A link the policy made for the old category no longer holds; an agent's link stays.
     auto link = tx.GetLink(r.ticket.helpdesk_id(), r.ticket.ticket_id());
     if (!link.ok()) return link.status();
@@ -75,7 +76,9 @@ absl::StatusOr<v1::FeedbackResponse> Service::Feedback(const v1::FeedbackRequest
   }
   d_.outbox_changed();
   d_.emerging.Remove(ticket.helpdesk_id(), ticket.ticket_id());
-  if (absl::Status learned = d_.classifier.Learn(ticket, cat->id()); !learned.ok()) return learned;
+  absl::Status learned =
+      d_.learn ? d_.learn(feedback_id, ticket, cat->id()) : d_.classifier.Learn(ticket, cat->id());
+  if (!learned.ok()) return learned;
   return res;
 }
 

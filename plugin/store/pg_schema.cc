@@ -321,6 +321,43 @@ constexpr const char* kMigrations[] = {
       outcome TEXT COLLATE "C" NOT NULL);
     CREATE INDEX audit_by_actor ON audit(actor, id);
     )sql",
+    // 2: replicas on one database. The deliveries that wait, each with the replica that claimed
+    // it and until when (store/pg_store.cc: PendingDeliveries): a small table the claims scan
+    // and lock, kept by triggers as deliveries arrive and get their outcome. Leases on the jobs
+    // that run on one replica at a time.
+    R"sql(
+    -- No delivery or outcome is committed between the list and its triggers.
+    LOCK TABLE deliveries, delivery_outcomes IN SHARE ROW EXCLUSIVE MODE;
+    CREATE TABLE inbox_pending(
+      seq BIGINT PRIMARY KEY,
+      holder TEXT COLLATE "C",
+      claimed_until BIGINT);
+    INSERT INTO inbox_pending(seq)
+      SELECT d.seq FROM deliveries d
+      WHERE NOT EXISTS (SELECT 1 FROM delivery_outcomes o WHERE o.seq = d.seq);
+    CREATE FUNCTION debrief_delivery_arrived() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      -- (a copy from SQLite brings the outcomes first)
+      INSERT INTO inbox_pending(seq) SELECT NEW.seq
+        WHERE NOT EXISTS (SELECT 1 FROM delivery_outcomes o WHERE o.seq = NEW.seq)
+        ON CONFLICT DO NOTHING;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER deliveries_pending AFTER INSERT ON deliveries
+      FOR EACH ROW EXECUTE FUNCTION debrief_delivery_arrived();
+    CREATE FUNCTION debrief_delivery_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      DELETE FROM inbox_pending WHERE seq = NEW.seq;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER delivery_outcomes_settle AFTER INSERT ON delivery_outcomes
+      FOR EACH ROW EXECUTE FUNCTION debrief_delivery_settled();
+
+    CREATE TABLE leases(
+      name TEXT COLLATE "C" PRIMARY KEY,
+      holder TEXT COLLATE "C" NOT NULL,
+      expires_at BIGINT NOT NULL);
+    )sql",
 };
 
 // Held by each migrating transaction, so replicas starting together apply each migration once:

@@ -1,14 +1,22 @@
 #include "store/pg_store.h"
 
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/thread_name.h"
 #include "base/time_util.h"
 #include "pg/pg.h"
 #include "store/group_commit.h"
@@ -23,33 +31,59 @@ using pg::Stmt;
 using spi::AppendOutcome;
 using spi::StoredDelivery;
 
-constexpr char kDeliveryColumns[] = "seq, adapter_id, delivery_key, received_at, headers, body";
-// Outcomes are recorded in seq order (spi::Store::PendingDeliveries), so the deliveries past the
-// highest seq with one are those that wait.
-constexpr char kProcessedFloor[] = "(SELECT COALESCE(MAX(seq), 0) FROM delivery_outcomes)";
+constexpr char kDeliveryColumns[] =
+    "d.seq, d.adapter_id, d.delivery_key, d.received_at, d.headers, d.body";
+
+// Every write transaction of every replica takes this lock first (its bytes spell "debriefw"),
+// so the store's transactions, which read and then write under READ COMMITTED, run one at a
+// time as they do on SQLite, whichever replica runs them. Acknowledging deliveries does not
+// take it: their inserts only wait for one another on a duplicate key.
+constexpr int64_t kWriteLock = 0x6465627269656677;
+const std::string kBeginWrite =
+    absl::StrCat("BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE; SELECT pg_advisory_xact_lock(",
+                 kWriteLock, ")");
+
+// A claim: the oldest deliveries that wait and that no replica holds (never claimed, or the
+// claim lapsed; this replica's own claims past after_seq count as free to it, so a batch read
+// again after a failure comes back), marked as this replica's until ?3. SKIP LOCKED passes over
+// the rows another replica is claiming at this moment, so replicas claiming together take
+// different batches and never wait for each other; a row claimed and committed meanwhile is
+// checked again against the condition after its lock, and skipped.
+constexpr char kClaim[] =
+    "WITH claimed AS ("
+    " UPDATE inbox_pending p SET holder = ?1, claimed_until = ?3 WHERE p.seq = ANY(ARRAY("
+    "  SELECT seq FROM inbox_pending"
+    "  WHERE holder IS NULL OR claimed_until <= ?2 OR (holder = ?1 AND seq > ?4)"
+    "  ORDER BY seq LIMIT ?5 FOR UPDATE SKIP LOCKED))"
+    " RETURNING p.seq) "
+    "SELECT d.seq, d.adapter_id, d.delivery_key, d.received_at, d.headers, d.body "
+    "FROM deliveries d JOIN claimed c ON c.seq = d.seq ORDER BY d.seq";
 
 class PgStore final : public spi::Store {
  public:
   PgStore(const PostgresOptions& options, const spi::Clock& clock, std::unique_ptr<Conn> write,
           std::unique_ptr<Conn> inbox, std::unique_ptr<Conn> inbox_read,
-          std::vector<std::unique_ptr<Conn>> readers, const std::string& installation)
+          std::unique_ptr<Conn> listen, std::vector<std::unique_ptr<Conn>> readers,
+          const std::string& installation)
       : options_(options),
         clock_(clock),
         write_conn_(std::move(write)),
         inbox_conn_(std::move(inbox)),
         inbox_read_conn_(std::move(inbox_read)),
+        listen_conn_(std::move(listen)),
         write_(PgTransaction::Make(write_conn_.get(), clock, installation)),
         // A conflict on either key (the delivery id, or the replay key of a sending seen
         // before) makes the delivery a duplicate.
         insert_delivery_(inbox_conn_.get(),
                          "INSERT INTO deliveries(adapter_id, delivery_key, received_at, headers, "
                          "body, replay_key) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
-        pending_(inbox_read_conn_.get(), absl::StrCat("SELECT ", kDeliveryColumns,
-                                                      " FROM deliveries WHERE seq > "
-                                                      "GREATEST(?1, ",
-                                                      kProcessedFloor, ") ORDER BY seq LIMIT ?2")),
-        one_delivery_(inbox_read_conn_.get(),
-                      absl::StrCat("SELECT ", kDeliveryColumns, " FROM deliveries WHERE seq=?")),
+        // Every replica listening is woken (this one too, which is harmless).
+        notify_(inbox_conn_.get(), "SELECT pg_notify('debrief_inbox', '')"),
+        pending_(inbox_read_conn_.get(), kClaim),
+        unclaim_(inbox_read_conn_.get(),
+                 "UPDATE inbox_pending SET holder = NULL, claimed_until = NULL WHERE holder = ?"),
+        one_delivery_(inbox_read_conn_.get(), absl::StrCat("SELECT ", kDeliveryColumns,
+                                                           " FROM deliveries d WHERE d.seq=?")),
         dead_letters_(inbox_read_conn_.get(),
                       "SELECT o.seq, o.note, o.processed_at, COALESCE(f.attempts, 1), "
                       "d.adapter_id, d.delivery_key, d.received_at "
@@ -57,8 +91,8 @@ class PgStore final : public spi::Store {
                       "LEFT JOIN deliveries d ON d.seq = o.seq "
                       "WHERE o.state = 3 ORDER BY o.seq DESC LIMIT ?"),
         backlog_(inbox_read_conn_.get(),
-                 absl::StrCat("SELECT COUNT(*), MIN(received_at) FROM deliveries WHERE seq > ",
-                              kProcessedFloor)),
+                 "SELECT COUNT(*), MIN(d.received_at) FROM inbox_pending p "
+                 "JOIN deliveries d ON d.seq = p.seq"),
         due_(write_conn_.get(),
              "SELECT id, key, action, attempts FROM outbox WHERE state=0 AND due_at<=? "
              "ORDER BY due_at, id LIMIT ?"),
@@ -77,11 +111,16 @@ class PgStore final : public spi::Store {
     }
   }
 
-  ~PgStore() override { Close(); }
+  // The deliveries this replica claimed and did not process are free for the others at once.
+  ~PgStore() override {
+    Close();
+    std::lock_guard<std::mutex> l(inbox_read_mu_);
+    unclaim_.Reset().Bind(options_.replica).Exec().IgnoreError();
+  }
 
   absl::Status PrepareStatus() const {
-    for (const Stmt* s : {&insert_delivery_, &pending_, &one_delivery_, &dead_letters_, &backlog_,
-                          &due_, &complete_, &retry_, &dead_, &shift_})
+    for (const Stmt* s : {&insert_delivery_, &notify_, &pending_, &unclaim_, &one_delivery_,
+                          &dead_letters_, &backlog_, &due_, &complete_, &retry_, &dead_, &shift_})
       if (!s->status().ok()) return s->status();
     if (auto s = write_->PrepareStatus(); !s.ok()) return s;
     for (const auto& r : readers_)
@@ -98,7 +137,13 @@ class PgStore final : public spi::Store {
   absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                 int limit) override {
     std::lock_guard<std::mutex> l(inbox_read_mu_);
-    auto& s = pending_.Reset().Bind(after_seq).Bind(int64_t{limit});
+    const absl::Time now = clock_.Now();
+    auto& s = pending_.Reset()
+                  .Bind(options_.replica)
+                  .Bind(ToMicros(now))
+                  .Bind(ToMicros(now + options_.claim))
+                  .Bind(after_seq)
+                  .Bind(int64_t{limit});
     std::vector<StoredDelivery> out;
     while (true) {
       auto row = s.Step();
@@ -156,7 +201,7 @@ class PgStore final : public spi::Store {
 
   absl::Status Transact(const std::function<absl::Status(spi::StoreTransaction&)>& fn) override {
     std::lock_guard<std::mutex> l(write_mu_);
-    return RunTx(*write_, "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", false, fn);
+    return RunTx(*write_, kBeginWrite.c_str(), false, fn);
   }
 
   // Reads take an idle connection from the pool, waiting only when every one is busy; each is
@@ -222,15 +267,71 @@ class PgStore final : public spi::Store {
     return shift_.Reset().Bind(absl::ToInt64Microseconds(by)).Exec();
   }
 
+  // Woken by this replica's commits directly, and by every replica's through LISTEN, so an
+  // idle pipeline starts on another replica's deliveries at once instead of at its next poll.
   void SetDeliveryListener(std::function<void()> listener) override {
     std::lock_guard<std::mutex> l(listener_mu_);
+    if (listen_stop_) return;  // closed
     listener_ = std::move(listener);
+    if (!listen_thread_.joinable()) listen_thread_ = std::thread([this] { Listen(); });
   }
 
-  void Close() override { inbox_.Close(); }
+  // After Close nothing wakes the pipeline any more (what it wakes may be gone soon after).
+  void Close() override {
+    inbox_.Close();
+    {
+      std::lock_guard<std::mutex> l(listener_mu_);
+      listen_stop_ = true;
+      listener_ = nullptr;
+    }
+    if (listen_thread_.joinable()) listen_thread_.join();
+  }
 
  private:
   using Pending = GroupCommit::Pending;
+
+  void Wake() {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    if (listener_) listener_();
+  }
+
+  bool ListenStopped() {
+    std::lock_guard<std::mutex> l(listener_mu_);
+    return listen_stop_;
+  }
+
+  // The listening connection's thread: waits on its socket (a second at most, to notice the
+  // store closing) and wakes the pipeline for each notification. After a lost connection it
+  // connects again, listens again and wakes the pipeline once, for what it may have missed.
+  void Listen() {
+    base::NameThisThread("inbox-listen");
+    bool listening = false, lost = false;
+    while (!ListenStopped()) {
+      if (!listening) {
+        if (absl::Status s = listen_conn_->Exec("LISTEN debrief_inbox"); !s.ok()) {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+          continue;
+        }
+        listening = true;
+        if (lost) Wake();
+      }
+      PGconn* c = listen_conn_->get();
+      pollfd p{PQsocket(c), POLLIN, 0};
+      if (p.fd < 0 || poll(&p, 1, 1000) < 0 || PQconsumeInput(c) == 0 ||
+          PQstatus(c) != CONNECTION_OK) {
+        listening = false;
+        lost = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      bool any = false;
+      while (PGnotify* n = PQnotifies(c)) {
+        any = true;
+        PQfreemem(n);
+      }
+      if (any) Wake();
+    }
+  }
 
   static absl::Status RunTx(PgTransaction& c, const char* begin, bool read_only,
                             const std::function<absl::Status(spi::StoreTransaction&)>& fn) {
@@ -275,6 +376,11 @@ class PgStore final : public spi::Store {
                                                      : AppendOutcome::kDuplicate);
     }
     if (absl::Status s = inbox_conn_->Commit(); !s.ok()) return s;
+    // After the commit, on its own and at best: sent inside the commit, it would hold the
+    // database's notification lock through every replica's commits, and a full notification
+    // queue would refuse the deliveries. The other replicas poll besides.
+    if (std::count(outcomes.begin(), outcomes.end(), AppendOutcome::kStored) > 0)
+      notify_.Reset().Exec().IgnoreError();
     return outcomes;
   }
 
@@ -308,10 +414,7 @@ class PgStore final : public spi::Store {
       any_stored |= outcomes[i].ok() && *outcomes[i] == AppendOutcome::kStored;
       batch[i].done(std::move(outcomes[i]));
     }
-    if (any_stored) {
-      std::lock_guard<std::mutex> l(listener_mu_);
-      if (listener_) listener_();
-    }
+    if (any_stored) Wake();
   }
 
   PostgresOptions options_;
@@ -320,6 +423,7 @@ class PgStore final : public spi::Store {
   std::unique_ptr<Conn> write_conn_;
   std::unique_ptr<Conn> inbox_conn_;       // the commit thread's
   std::unique_ptr<Conn> inbox_read_conn_;  // the pipeline's reads of the inbox
+  std::unique_ptr<Conn> listen_conn_;      // LISTEN debrief_inbox (the listening thread's)
   std::mutex write_mu_;                    // the write connection and its statements
   std::mutex inbox_read_mu_;               // the inbox read connection and its statements
   std::unique_ptr<PgTransaction> write_;
@@ -332,11 +436,13 @@ class PgStore final : public spi::Store {
   std::mutex readers_mu_;
   std::condition_variable readers_cv_;
   std::vector<Reader*> idle_readers_;
-  Stmt insert_delivery_, pending_, one_delivery_, dead_letters_, backlog_, due_, complete_, retry_,
-      dead_, shift_;
+  Stmt insert_delivery_, notify_, pending_, unclaim_, one_delivery_, dead_letters_, backlog_, due_,
+      complete_, retry_, dead_, shift_;
 
   std::mutex listener_mu_;
   std::function<void()> listener_;
+  bool listen_stop_ = false;  // under listener_mu_
+  std::thread listen_thread_;
   // Last: its thread commits with the statements above, and stops before they go.
   GroupCommit inbox_{options_.commit_delay, options_.max_batch,
                      [this](std::vector<Pending>& batch) { CommitBatch(batch); }};
@@ -354,8 +460,21 @@ absl::StatusOr<std::string> InstallationId(Conn* conn) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<spi::Store>> OpenPostgresStore(const PostgresOptions& options,
+std::string ReplicaName(const std::string& prefix) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::random_device random;
+  return absl::StrFormat("%s:%d:%08x",
+                         !prefix.empty()   ? prefix
+                         : host[0] != '\0' ? std::string(host)
+                                           : std::string("debriefd"),
+                         getpid(), random());
+}
+
+absl::StatusOr<std::unique_ptr<spi::Store>> OpenPostgresStore(const PostgresOptions& given,
                                                               const spi::Clock& clock) {
+  PostgresOptions options = given;
+  if (options.replica.empty()) options.replica = ReplicaName("");
   if (options.conninfo.empty())
     return absl::InvalidArgumentError("store.postgres.conninfo must name a database");
   auto write = Conn::Open(options.conninfo, options.password);
@@ -367,6 +486,8 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenPostgresStore(const PostgresOpti
   if (!inbox.ok()) return inbox.status();
   auto inbox_read = Conn::Open(options.conninfo, options.password);
   if (!inbox_read.ok()) return inbox_read.status();
+  auto listen = Conn::Open(options.conninfo, options.password);
+  if (!listen.ok()) return listen.status();
   std::vector<std::unique_ptr<Conn>> readers;
   for (int i = 0; i < std::max(1, options.read_connections); ++i) {
     auto reader = Conn::Open(options.conninfo, options.password);
@@ -374,7 +495,8 @@ absl::StatusOr<std::unique_ptr<spi::Store>> OpenPostgresStore(const PostgresOpti
     readers.push_back(std::move(*reader));
   }
   auto store = std::make_unique<PgStore>(options, clock, std::move(*write), std::move(*inbox),
-                                         std::move(*inbox_read), std::move(readers), *installation);
+                                         std::move(*inbox_read), std::move(*listen),
+                                         std::move(readers), *installation);
   if (absl::Status s = store->PrepareStatus(); !s.ok()) return s;
   return store;
 }

@@ -19,9 +19,19 @@ struct PostgresOptions {
   absl::Duration commit_delay = absl::ZeroDuration();  // longest a delivery waits for company
   int max_batch = 512;                                 // deliveries per group commit
   int read_connections = 4;  // connections serving Read (the API's and the follower's reads)
+  // This replica's name in its claims on deliveries (made unique when empty: host, process,
+  // random), and how long a claim holds: a replica that dies with deliveries claimed leaves
+  // them to the others once this has passed.
+  std::string replica;
+  absl::Duration claim = absl::Seconds(30);
   // As SqliteOptions::on_group_commit.
   std::function<void(absl::Duration took, size_t deliveries)> on_group_commit;
 };
+
+// A name for this replica in its claims and leases: `prefix` (by default the host name), the
+// process id and a random part, so that neither a restarted process nor replicas given the same
+// prefix (one ConfigMap for all) ever take one another's claims and leases as their own.
+std::string ReplicaName(const std::string& prefix);
 
 // The store on PostgreSQL, for teams that run their database as a service of its own. The same
 // queries as the SQLite store (store/sql_transaction.h) on the same tables; raw deliveries are

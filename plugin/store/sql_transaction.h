@@ -136,10 +136,13 @@ class Connection final : public Db::Transaction {
                        "note=excluded.note, processed_at=excluded.processed_at"),
         feedback_(db,
                   "INSERT INTO feedback(helpdesk_id, ticket_id, old_category, new_category, "
-                  "agent, at) VALUES(?,?,?,?,?,?)"),
+                  "agent, at) VALUES(?,?,?,?,?,?) RETURNING id"),
         list_feedback_(db,
-                       "SELECT helpdesk_id, ticket_id, new_category FROM feedback "
+                       "SELECT id, helpdesk_id, ticket_id, new_category FROM feedback "
                        "ORDER BY id DESC LIMIT ?"),
+        feedback_after_(db,
+                        "SELECT id, helpdesk_id, ticket_id, new_category FROM feedback "
+                        "WHERE id > ? ORDER BY id LIMIT ?"),
         needs_review_(db,
                       "SELECT helpdesk_id, ticket_id FROM tickets WHERE needs_review = 1 AND "
                       "agent_corrected = 0 AND first_seen >= ? ORDER BY first_seen LIMIT ?"),
@@ -170,6 +173,16 @@ class Connection final : public Db::Transaction {
                     "ON CONFLICT(name) DO UPDATE SET value = excluded.value, "
                     "updated_at = excluded.updated_at"),
         forget_failures_(db, "DELETE FROM delivery_failures WHERE seq = ?"),
+        settled_(db, "SELECT seq FROM delivery_outcomes WHERE seq >= ? AND seq <= ? ORDER BY seq"),
+        // A lease is taken when free or lapsed, and kept by its holder; the row comes back
+        // only when it is the holder's now.
+        hold_lease_(db,
+                    "INSERT INTO leases(name, holder, expires_at) VALUES(?1, ?2, ?4) "
+                    "ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, "
+                    "expires_at = excluded.expires_at "
+                    "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?3 "
+                    "RETURNING holder"),
+        release_lease_(db, "DELETE FROM leases WHERE name = ? AND holder = ?"),
         weekly_(db, "SELECT linked_at FROM task_links WHERE task_id=? AND linked_at>=?"),
         person_of_(db,
                    "SELECT COALESCE(person, '') FROM tickets WHERE helpdesk_id=? AND ticket_id=?"),
@@ -252,71 +265,29 @@ class Connection final : public Db::Transaction {
   ~Connection() override = default;
 
   absl::Status PrepareStatus() const override {
-    for (const Stmt* s : {&get_ticket_,
-                          &put_ticket_,
-                          &unlinked_,
-                          &active_task_,
-                          &last_done_,
-                          &count_tickets_,
-                          &linked_tickets_,
-                          &put_status_,
-                          &status_history_,
-                          &get_task_,
-                          &list_tasks_,
-                          &insert_task_,
-                          &update_task_,
-                          &get_link_,
-                          &links_of_task_,
-                          &put_link_,
-                          &delete_link_,
-                          &enqueue_,
-                          &mark_delivery_,
-                          &feedback_,
-                          &list_feedback_,
-                          &needs_review_,
-                          &put_promoted_,
-                          &list_promoted_,
-                          &move_task_,
-                          &put_taxonomy_,
-                          &list_taxonomy_,
-                          &of_category_,
-                          &get_cursor_,
-                          &put_cursor_,
-                          &forget_failures_,
-                          &weekly_,
-                          &person_of_,
-                          &tickets_of_person_,
-                          &open_of_category_,
-                          &search_tasks_,
-                          &put_token_,
-                          &token_by_hash_,
-                          &list_tokens_,
-                          &revoke_token_,
-                          &token_exists_,
-                          &touch_token_,
-                          &by_external_,
-                          &record_failure_,
-                          &peek_task_,
-                          &link_customer_,
-                          &delivery_state_,
-                          &group_of_,
-                          &join_group_,
-                          &move_group_,
-                          &group_size_,
-                          &leave_group_,
-                          &min_member_,
-                          &rename_group_,
-                          &drop_lone_,
-                          &cause_weeks_,
-                          &count_customers_,
-                          &by_assignee_,
-                          &told_,
-                          &list_actions_,
-                          &action_state_,
-                          &revive_,
-                          &discard_,
-                          &append_audit_,
-                          &list_audit_}) {
+    for (const Stmt* s : {&get_ticket_,      &put_ticket_,        &unlinked_,
+                          &active_task_,     &last_done_,         &count_tickets_,
+                          &linked_tickets_,  &put_status_,        &status_history_,
+                          &get_task_,        &list_tasks_,        &insert_task_,
+                          &update_task_,     &get_link_,          &links_of_task_,
+                          &put_link_,        &delete_link_,       &enqueue_,
+                          &mark_delivery_,   &feedback_,          &list_feedback_,
+                          &feedback_after_,  &needs_review_,      &put_promoted_,
+                          &list_promoted_,   &move_task_,         &put_taxonomy_,
+                          &list_taxonomy_,   &of_category_,       &get_cursor_,
+                          &put_cursor_,      &forget_failures_,   &settled_,
+                          &hold_lease_,      &release_lease_,     &weekly_,
+                          &person_of_,       &tickets_of_person_, &open_of_category_,
+                          &search_tasks_,    &put_token_,         &token_by_hash_,
+                          &list_tokens_,     &revoke_token_,      &token_exists_,
+                          &touch_token_,     &by_external_,       &record_failure_,
+                          &peek_task_,       &link_customer_,     &delivery_state_,
+                          &group_of_,        &join_group_,        &move_group_,
+                          &group_size_,      &leave_group_,       &min_member_,
+                          &rename_group_,    &drop_lone_,         &cause_weeks_,
+                          &count_customers_, &by_assignee_,       &told_,
+                          &list_actions_,    &action_state_,      &revive_,
+                          &discard_,         &append_audit_,      &list_audit_}) {
       if (!s->status().ok()) return s->status();
     }
     return absl::OkStatus();
@@ -961,17 +932,50 @@ class Connection final : public Db::Transaction {
     return static_cast<int>(s.Int(0));
   }
 
-  absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
-                              const std::string& old_category, const std::string& new_category,
-                              const std::string& agent, absl::Time at) override {
-    return feedback_.Reset()
-        .Bind(helpdesk_id)
-        .Bind(ticket_id)
-        .Bind(old_category)
-        .Bind(new_category)
-        .Bind(agent)
-        .Bind(ToMicros(at))
-        .Exec();
+  absl::StatusOr<std::vector<int64_t>> SettledDeliveries(int64_t first, int64_t last) override {
+    auto& s = settled_.Reset().Bind(first).Bind(last);
+    std::vector<int64_t> out;
+    while (true) {
+      auto row = s.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      out.push_back(s.Int(0));
+    }
+    return out;
+  }
+
+  absl::StatusOr<bool> HoldLease(const std::string& name, const std::string& holder, absl::Time now,
+                                 absl::Time until) override {
+    auto& s = hold_lease_.Reset().Bind(name).Bind(holder).Bind(ToMicros(now)).Bind(ToMicros(until));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    const bool held = *row;
+    s.Reset();
+    return held;
+  }
+
+  absl::Status ReleaseLease(const std::string& name, const std::string& holder) override {
+    return release_lease_.Reset().Bind(name).Bind(holder).Exec();
+  }
+
+  absl::StatusOr<int64_t> RecordFeedback(const std::string& helpdesk_id,
+                                         const std::string& ticket_id,
+                                         const std::string& old_category,
+                                         const std::string& new_category, const std::string& agent,
+                                         absl::Time at) override {
+    auto& s = feedback_.Reset()
+                  .Bind(helpdesk_id)
+                  .Bind(ticket_id)
+                  .Bind(old_category)
+                  .Bind(new_category)
+                  .Bind(agent)
+                  .Bind(ToMicros(at));
+    auto row = s.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::InternalError("recording a correction returned no id");
+    const int64_t id = s.Int(0);
+    s.Reset();
+    return id;
   }
 
   absl::StatusOr<std::vector<spi::TicketRecord>> NeedsReviewTickets(absl::Time since,
@@ -1165,18 +1169,25 @@ class Connection final : public Db::Transaction {
   }
 
   absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedback(int limit) override {
-    auto& s = list_feedback_.Reset().Bind(int64_t{limit});
+    return Feedback(list_feedback_.Reset().Bind(int64_t{limit}));
+  }
+  absl::StatusOr<std::vector<spi::FeedbackRecord>> ListFeedbackAfter(int64_t after_id,
+                                                                     int limit) override {
+    return Feedback(feedback_after_.Reset().Bind(after_id).Bind(int64_t{limit}));
+  }
+
+ private:
+  static absl::StatusOr<std::vector<spi::FeedbackRecord>> Feedback(Stmt& s) {
     std::vector<spi::FeedbackRecord> out;
     while (true) {
       auto row = s.Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      out.push_back({s.Text(0), s.Text(1), s.Text(2)});
+      out.push_back({s.Int(0), s.Text(1), s.Text(2), s.Text(3)});
     }
     return out;
   }
 
- private:
   // OK for 0 (every dead action) or a dead action's id.
   absl::Status MustBeDead(int64_t id) {
     if (id == 0) return absl::OkStatus();
@@ -1202,14 +1213,15 @@ class Connection final : public Db::Transaction {
   Stmt get_ticket_, put_ticket_, unlinked_, active_task_, last_done_, count_tickets_,
       linked_tickets_, put_status_, status_history_, get_task_, list_tasks_, insert_task_,
       update_task_, get_link_, links_of_task_, put_link_, delete_link_, enqueue_, mark_delivery_,
-      feedback_, list_feedback_, needs_review_, put_promoted_, list_promoted_, move_task_,
-      put_taxonomy_, list_taxonomy_, of_category_, all_tickets_, get_cursor_, put_cursor_,
-      forget_failures_, weekly_, person_of_, tickets_of_person_, group_of_, join_group_,
-      move_group_, group_size_, leave_group_, min_member_, rename_group_, drop_lone_,
-      open_of_category_, search_tasks_, put_token_, token_by_hash_, list_tokens_, revoke_token_,
-      token_exists_, touch_token_, by_external_, delivery_state_, record_failure_, peek_task_,
-      link_customer_, cause_weeks_, count_customers_, by_assignee_, told_, list_actions_,
-      action_state_, revive_, discard_, append_audit_, list_audit_;
+      feedback_, list_feedback_, feedback_after_, needs_review_, put_promoted_, list_promoted_,
+      move_task_, put_taxonomy_, list_taxonomy_, of_category_, all_tickets_, get_cursor_,
+      put_cursor_, forget_failures_, settled_, hold_lease_, release_lease_, weekly_, person_of_,
+      tickets_of_person_, group_of_, join_group_, move_group_, group_size_, leave_group_,
+      min_member_, rename_group_, drop_lone_, open_of_category_, search_tasks_, put_token_,
+      token_by_hash_, list_tokens_, revoke_token_, token_exists_, touch_token_, by_external_,
+      delivery_state_, record_failure_, peek_task_, link_customer_, cause_weeks_, count_customers_,
+      by_assignee_, told_, list_actions_, action_state_, revive_, discard_, append_audit_,
+      list_audit_;
 };
 
 }  // namespace sql_transaction

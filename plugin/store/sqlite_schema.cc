@@ -359,6 +359,13 @@ constexpr const char* kMigrations[] = {
       at INTEGER NOT NULL,
       taxonomy BLOB NOT NULL);
     )sql",
+    // 16: leases on jobs that run on one replica at a time (spi::StoreTransaction::HoldLease).
+    R"sql(
+    CREATE TABLE leases(
+      name TEXT PRIMARY KEY,
+      holder TEXT NOT NULL,
+      expires_at INTEGER NOT NULL);
+    )sql",
 };
 
 // The inbox file: raw deliveries, written only by the group-commit thread.

@@ -1,14 +1,18 @@
 // Pipeline benchmark: tickets per second from inbox to classified, linked and outbox written,
 // through the real SQLite store (PostgreSQL with BENCH_PG=CONNINFO), generic helpdesk adapter,
 // learned classifier (default taxonomy) and link policy; and before it, how long the store took
-// to acknowledge the deliveries (group commits). Usage: debrief_pipeline_bench TAXONOMY.yaml
-// [TICKETS]
+// to acknowledge the deliveries (group commits). With BENCH_REPLICAS=N (and BENCH_PG), N
+// replicas' pipelines share the inbox. Usage: debrief_pipeline_bench TAXONOMY.yaml [TICKETS]
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <future>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "bench/pipeline_rig.h"
@@ -22,11 +26,22 @@ int main(int argc, char** argv) {
   const int n = argc > 2 ? std::atoi(argv[2]) : 50000;
   setenv("PIPELINE_BENCH_SECRET", "s", 1);
   auto http = debrief::outbound::NewCurlHttpClient();
-  debrief::bench::PipelineRig rig(
-      "pipeline", "{id: support, type: generic, settings: {secret: {env: PIPELINE_BENCH_SECRET}}}",
-      argv[1], *http);
+  // BENCH_REPLICAS=N with BENCH_PG: N replicas on the one database, each its own store
+  // connections, classifier, link policy and pipeline (as N debriefd), draining the inbox
+  // together.
+  const char* replicas_env = std::getenv("BENCH_REPLICAS");
+  const char* on_pg = std::getenv("BENCH_PG");
+  const int replicas = on_pg != nullptr && *on_pg != '\0' && replicas_env != nullptr
+                           ? std::max(1, std::atoi(replicas_env))
+                           : 1;
+  std::vector<std::unique_ptr<debrief::bench::PipelineRig>> rigs;
+  for (int r = 0; r < replicas; ++r)
+    rigs.push_back(std::make_unique<debrief::bench::PipelineRig>(
+        r == 0 ? std::string("pipeline") : absl::StrCat("pipeline-r", r + 1),
+        "{id: support, type: generic, settings: {secret: {env: PIPELINE_BENCH_SECRET}}}", argv[1],
+        *http));
+  debrief::bench::PipelineRig& rig = *rigs[0];
   auto& clock = debrief::spi::SystemClock::Get();
-  auto& pipeline = rig.pipeline();
 
   // A realistic mix: the shipped samples' kinds of text, each ticket distinct.
   const char* texts[] = {"I was charged twice for my subscription this month, please refund",
@@ -60,18 +75,28 @@ int main(int argc, char** argv) {
   done[0].get_future().wait();
   auto t = std::chrono::steady_clock::now();
   const double append_secs = std::chrono::duration<double>(t - appending).count();
-  if (auto s = pipeline.Drain(); !s.ok()) {
-    std::cerr << s << "\n";
-    return 1;
-  }
+  std::vector<std::thread> drains;
+  std::atomic<bool> failed{false};
+  for (auto& r : rigs)
+    drains.emplace_back([&failed, &r] {
+      if (auto s = r->pipeline().Drain(); !s.ok()) {
+        std::cerr << s << "\n";
+        failed = true;
+      }
+    });
+  for (auto& d : drains) d.join();
+  if (failed) return 1;
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  int64_t processed = 0;
+  for (auto& r : rigs) processed += r->pipeline().stats().processed.load();
   const char* pg = std::getenv("BENCH_PG");
   std::cout << nlohmann::json({{"store", pg != nullptr && *pg != '\0' ? "postgresql" : "sqlite"},
+                               {"replicas", replicas},
                                {"tickets", n},
                                {"append_seconds", append_secs},
                                {"seconds", secs},
                                {"tickets_per_second", n / secs},
-                               {"processed", pipeline.stats().processed.load()}})
+                               {"processed", processed}})
                    .dump()
             << std::endl;
   return 0;

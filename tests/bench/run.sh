@@ -36,30 +36,39 @@ d = json.load(sys.stdin)
 print("%s tickets from inbox to classified, linked and outbox written: %.2f s, %s tickets/s (the pipeline thread, the next batch read ahead on a second)"
       % (format(d["tickets"], ","), d["seconds"], format(round(d["tickets_per_second"]), ",")))'
 echo
-echo "## Stores side by side (SQLite, PostgreSQL 15 on a Unix socket of this host)"
+echo "## Stores side by side (SQLite; PostgreSQL 15 on a Unix socket of this host, 1, 2 and 3 replicas)"
 # The same deliveries and pipeline on each store, alternating, each round on a fresh database:
 # how fast the store acknowledges deliveries (group commits, durable) and how fast the pipeline
-# takes them from the inbox to classified, linked and outbox written.
+# takes them from the inbox to classified, linked and outbox written. With replicas, that many
+# pipelines (each its own connections, classifier and policy, as that many debriefd) share the
+# inbox of one database.
 pgdir="$root/build-bench/pg"
 bash tests/pg/cluster.sh start "$pgdir" >/dev/null
 pg_main=$(sed -n 's/^DEBRIEF_TEST_PG=//p' "$pgdir/pg.env")
 for round in 1 2 3; do
-  psql -q "$pg_main" -c "DROP DATABASE IF EXISTS bench_$round" -c "CREATE DATABASE bench_$round"
   build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 20000
-  BENCH_PG="${pg_main/dbname=postgres/dbname=bench_$round}" \
-    build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 20000
+  for replicas in 1 2 3; do
+    db=bench_${round}_$replicas
+    psql -q "$pg_main" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+    BENCH_PG="${pg_main/dbname=postgres/dbname=$db}" BENCH_REPLICAS=$replicas \
+      build-bench/tests/debrief_pipeline_bench "$root/deploy/taxonomy/default.yaml" 20000
+  done
 done | python3 -c 'import json, sys
 rows = [json.loads(l) for l in sys.stdin]
-print("| round | store | deliveries acknowledged/s | pipeline tickets/s |")
-print("|---|---|---|---|")
+print("| round | store | replicas | deliveries acknowledged/s | pipeline tickets/s |")
+print("|---|---|---|---|---|")
 for i, d in enumerate(rows):
-    print("| %d | %s | %s | %s |" % (i // 2 + 1, d["store"], format(round(d["tickets"] / d["append_seconds"]), ","),
-          format(round(d["tickets_per_second"]), ",")))
-pairs = [(rows[i], rows[i + 1]) for i in range(0, len(rows), 2)]
-ack = sorted(p["tickets"] / p["append_seconds"] / (s["tickets"] / s["append_seconds"]) for s, p in pairs)
-pipe = sorted(p["tickets_per_second"] / s["tickets_per_second"] for s, p in pairs)
+    print("| %d | %s | %d | %s | %s |" % (i // 4 + 1, d["store"], d["replicas"],
+          format(round(d["tickets"] / d["append_seconds"]), ","), format(round(d["tickets_per_second"]), ",")))
+def ack(d): return d["tickets"] / d["append_seconds"]
+rounds = [rows[i:i + 4] for i in range(0, len(rows), 4)]
+def median(xs): return sorted(xs)[len(xs) // 2]
 print()
-print("PostgreSQL / SQLite, median of the rounds: acknowledging %.2fx, pipeline %.2fx" % (ack[len(ack) // 2], pipe[len(pipe) // 2]))'
+print("PostgreSQL / SQLite, median of the rounds: acknowledging %.2fx; pipeline %s" % (
+    median([r[1]["tickets"] / r[1]["append_seconds"] / ack(r[0]) for r in rounds]),
+    ", ".join("%d replica%s %.2fx" % (k, "" if k == 1 else "s",
+              median([r[k]["tickets_per_second"] / r[0]["tickets_per_second"] for r in rounds]))
+              for k in (1, 2, 3))))'
 bash tests/pg/cluster.sh stop "$pgdir" >/dev/null
 echo
 echo "## Backfill"

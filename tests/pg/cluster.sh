@@ -7,6 +7,8 @@
 #                          (initdb), starts it, waits until it accepts connections and writes
 #                          DIR/pg.env: DEBRIEF_TEST_PG=<libpq conninfo of the database postgres>
 #   cluster.sh stop DIR    stops it and removes its data; nothing running is fine
+#   cluster.sh restart DIR a fast shutdown and a start of its server (every connection drops)
+#   cluster.sh halt DIR    stops its server and keeps the data (an outage; restart ends it)
 #
 # With DEBRIEF_PG_OWNER_PID set (tests/pg/test_postgres.cc, for the cluster of a test process of
 # its own in a temporary DIR), start also leaves a watchdog that stops the cluster and removes DIR
@@ -22,11 +24,11 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: tests/pg/cluster.sh start DIR | stop DIR" >&2
+  echo "usage: tests/pg/cluster.sh start DIR | stop DIR | restart DIR | halt DIR" >&2
   exit 2
 }
 cmd=${1:-}
-case "$cmd $#" in "start 2" | "stop 2" | "watch 3") ;; *) usage ;; esac
+case "$cmd $#" in "start 2" | "stop 2" | "restart 2" | "halt 2" | "watch 3") ;; *) usage ;; esac
 self=$(cd "$(dirname "$0")" && pwd -P)/$(basename "$0")
 
 # A process is alive (this container's PID 1 does not reap: a zombie is dead, though kill -0
@@ -102,6 +104,25 @@ stop_cluster() {
     rm -f "$dir/home" "$dir/server.log"  # the log was a link into it
   fi
 }
+
+# A fast shutdown and a start, as an operator's restart or a failover: every connection is
+# dropped, and the clients must connect again.
+# `halt` stops the server and keeps its data, as an outage would; `restart` starts it again.
+if [ "$cmd" = restart ] || [ "$cmd" = halt ]; then
+  home=$(home_of)
+  [ -d "$home/data" ] || die "no cluster in $home"
+  if [ "$cmd" = halt ]; then
+    alive "$home/data" || die "no server runs in $home/data"
+    run "$PG_BIN/pg_ctl" -D "$home/data" -m fast -w -t 60 stop >/dev/null 2>&1 ||
+      die "the server of $home/data did not stop"
+    say "halted ($dir)"
+    exit 0
+  fi
+  run "$PG_BIN/pg_ctl" -D "$home/data" -l "$home/server.log" -m fast -w -t 60 restart >/dev/null 2>&1 ||
+    die "the server of $home/data did not (re)start"
+  say "restarted ($dir)"
+  exit 0
+fi
 
 if [ "$cmd" = stop ]; then
   stop_cluster

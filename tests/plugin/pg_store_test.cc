@@ -3,11 +3,14 @@
 // would weaken what the store promises.
 #include "store/pg_store.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -28,6 +31,20 @@ void Sql(const std::string& conninfo, const std::string& sql) {
       << sql << ": " << PQresultErrorMessage(r);
   PQclear(r);
   PQfinish(c);
+}
+
+// The single integer `sql` answers, on a connection of its own.
+int64_t Count(const std::string& conninfo, const std::string& sql) {
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  int64_t n = -1;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, sql.c_str());
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+      n = std::stoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return n;
 }
 
 // Every connection the store holds to `conninfo`'s database ends, as at a server restart or a
@@ -147,6 +164,118 @@ TEST_F(PgStore, TheDatabasesDefaultsDoNotChangeWhatTheStorePromises) {
   EXPECT_EQ((*pending)[0].delivery_key, d.delivery_key);
   EXPECT_EQ((*pending)[0].body, d.body);
   EXPECT_TRUE((*pending)[0].unreadable.empty());
+}
+
+// --- Replicas on one database ------------------------------------------------------------------
+
+absl::StatusOr<spi::AppendOutcome> AppendKey(spi::Store& store, const std::string& key,
+                                             absl::Time at) {
+  spi::StoredDelivery d;
+  d.adapter_id = "support";
+  d.delivery_key = key;
+  d.body = "{}";
+  d.received_at = at;
+  absl::Notification done;
+  absl::StatusOr<spi::AppendOutcome> outcome = absl::UnknownError("never answered");
+  store.AppendDelivery(d, [&](absl::StatusOr<spi::AppendOutcome> o) {
+    outcome = o;
+    done.Notify();
+  });
+  if (!done.WaitForNotificationWithTimeout(absl::Seconds(30)))
+    return absl::DeadlineExceededError("not acknowledged");
+  return outcome;
+}
+
+std::vector<std::string> PendingKeys(spi::Store& store, int64_t after, int limit) {
+  std::vector<std::string> keys;
+  auto pending = store.PendingDeliveries(after, limit);
+  EXPECT_TRUE(pending.ok()) << pending.status();
+  if (pending.ok())
+    for (const auto& d : *pending) keys.push_back(d.delivery_key);
+  return keys;
+}
+
+TEST_F(PgStore, ReplicasClaimDifferentDeliveriesAndALapsedClaimIsTakenOver) {
+  auto a = store::OpenPostgresStore(
+      {.conninfo = conninfo_, .read_connections = 1, .replica = "a", .claim = absl::Seconds(30)},
+      clock_);
+  auto b = store::OpenPostgresStore(
+      {.conninfo = conninfo_, .read_connections = 1, .replica = "b", .claim = absl::Seconds(30)},
+      clock_);
+  ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+  for (const char* k : {"1", "2", "3", "4", "5"})
+    ASSERT_TRUE(AppendKey(**a, k, clock_.Now()).ok()) << k;
+  EXPECT_THAT(PendingKeys(**a, 0, 3), ::testing::ElementsAre("1", "2", "3"));
+  // The other replica passes over what the first holds.
+  EXPECT_THAT(PendingKeys(**b, 0, 10), ::testing::ElementsAre("4", "5"));
+  EXPECT_THAT(PendingKeys(**a, 0, 10), ::testing::ElementsAre("1", "2", "3"));
+  // The backlog counts every waiting delivery, claimed or not.
+  auto backlog = (*b)->Backlog();
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  EXPECT_EQ(backlog->pending, 5);
+  // The first replica is gone quiet for longer than its claims last: the other takes them.
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_THAT(PendingKeys(**b, 0, 10), ::testing::ElementsAre("1", "2", "3", "4", "5"));
+  EXPECT_THAT(PendingKeys(**a, 0, 10), ::testing::IsEmpty());
+}
+
+TEST_F(PgStore, AReplicaThatClosesLeavesItsClaimsToTheOthersAtOnce) {
+  auto b = store::OpenPostgresStore({.conninfo = conninfo_, .read_connections = 1}, clock_);
+  ASSERT_TRUE(b.ok()) << b.status();
+  {
+    auto a = Open();
+    ASSERT_NE(a, nullptr);
+    ASSERT_TRUE(AppendKey(*a, "1", clock_.Now()).ok());
+    EXPECT_THAT(PendingKeys(*a, 0, 10), ::testing::ElementsAre("1"));
+    EXPECT_THAT(PendingKeys(**b, 0, 10), ::testing::IsEmpty());
+  }
+  EXPECT_THAT(PendingKeys(**b, 0, 10), ::testing::ElementsAre("1"));
+}
+
+TEST_F(PgStore, AnotherReplicasDeliveryWakesThisOnesPipeline) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  std::atomic<int> wakes{0};
+  b->SetDeliveryListener([&] { ++wakes; });
+  // Once it listens: each store has a connection listening (the helper's own is not counted).
+  for (int i = 0; i < 200 && Count(conninfo_,
+                                   "SELECT count(*) FROM pg_stat_activity WHERE "
+                                   "datname = current_database() AND query = 'LISTEN "
+                                   "debrief_inbox'") < 1;
+       ++i)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(wakes.load(), 0) << "woken before anything arrived";
+  ASSERT_TRUE(AppendKey(*a, "1", clock_.Now()).ok());
+  for (int i = 0; i < 200 && wakes == 0; ++i) absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_GT(wakes.load(), 0) << "a delivery stored by another replica woke nothing";
+}
+
+// Two replicas' transactions run one after the other: the second sees what the first committed
+// while it waited, so a read-then-write never works from a state another replica changed.
+TEST_F(PgStore, ReplicasTransactionsRunOneAtATimeAndSeeEachOthersCommits) {
+  auto a = Open();
+  auto b = Open();
+  ASSERT_TRUE(a != nullptr && b != nullptr);
+  absl::Notification a_inside;
+  std::thread first([&] {
+    EXPECT_TRUE(a->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                   if (auto s = tx.PutTicket(Ticket("from-a", clock_.Now())); !s.ok()) return s;
+                   a_inside.Notify();
+                   absl::SleepFor(absl::Milliseconds(300));
+                   return absl::OkStatus();
+                 }).ok());
+  });
+  a_inside.WaitForNotification();
+  bool seen = false;
+  EXPECT_TRUE(b->Transact([&](spi::StoreTransaction& tx) -> absl::Status {
+                 auto t = tx.GetTicket("support", "from-a");
+                 if (!t.ok()) return t.status();
+                 seen = t->has_value();
+                 return absl::OkStatus();
+               }).ok());
+  first.join();
+  EXPECT_TRUE(seen) << "the second transaction ran before the first committed";
 }
 
 TEST_F(PgStore, AnUnreachableServerIsAClearErrorWithoutThePassword) {

@@ -4,12 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <future>
+#include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "classify/keyword_classifier.h"
 #include "config/config.h"
 #include "mocks/spi_mocks.h"
+#include "pg/test_postgres.h"
+#include "store/pg_store.h"
 #include "store/sqlite_store.h"
 
 namespace debrief::pipeline {
@@ -240,6 +246,145 @@ TEST_F(PipelineTest, ABurstIsReadAheadYetEveryDeliveryTakesEffectOnceAndInOrder)
                     return absl::OkStatus();
                   })
                   .ok());
+}
+
+// Replicas on one PostgreSQL database, each with its pipeline: they share the inbox, and each
+// delivery is processed once in effect.
+class PipelineReplicas : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    auto conninfo = testing::FreshPostgresDatabase("pipeline_replicas");
+    ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+    for (const char* name : {"a", "b"}) {
+      auto s = store::OpenPostgresStore(
+          {.conninfo = *conninfo, .read_connections = 1, .replica = name}, clock_);
+      ASSERT_TRUE(s.ok()) << s.status();
+      replicas_.push_back(std::move(*s));
+    }
+  }
+
+  std::unique_ptr<Pipeline> PipelineOn(spi::Store& store, spi::HelpdeskAdapter& adapter, int batch,
+                                       const std::string& helpdesk = "support") {
+    auto p = std::make_unique<Pipeline>(
+        store, std::map<std::string, spi::HelpdeskAdapter*>{{helpdesk, &adapter}}, *classifier_,
+        *policy_, clock_, batch, absl::Milliseconds(10));
+    p->set_shared_inbox(true);
+    return p;
+  }
+
+  void DeliverTo(spi::Store& store, const std::string& key, const std::string& body,
+                 const std::string& helpdesk = "support") {
+    spi::StoredDelivery d;
+    d.adapter_id = helpdesk;
+    d.delivery_key = key;
+    d.body = body;
+    d.received_at = clock_.Now();
+    std::promise<void> p;
+    store.AppendDelivery(d, [&](auto r) {
+      EXPECT_TRUE(r.ok());
+      p.set_value();
+    });
+    p.get_future().wait();
+  }
+
+  int64_t Backlog(spi::Store& store) {
+    auto b = store.Backlog();
+    EXPECT_TRUE(b.ok()) << b.status();
+    return b.ok() ? b->pending : -1;
+  }
+
+  std::vector<std::unique_ptr<spi::Store>> replicas_;
+};
+
+TEST_F(PipelineReplicas, TwoPipelinesShareTheInboxAndProcessEachDeliveryOnce) {
+  constexpr int kDeliveries = 400;
+  for (int i = 0; i < kDeliveries; ++i)
+    DeliverTo(*replicas_[i % 2], absl::StrCat("d", i),
+              absl::StrCat(i, i % 3 == 0 ? "|Cannot log in|login fails" : "|Charged twice|refund"));
+  auto a = PipelineOn(*replicas_[0], adapter_, 16);
+  auto b = PipelineOn(*replicas_[1], adapter_, 16);
+  std::thread ta([&] { EXPECT_TRUE(a->Drain().ok()); });
+  std::thread tb([&] { EXPECT_TRUE(b->Drain().ok()); });
+  ta.join();
+  tb.join();
+  EXPECT_EQ(Backlog(*replicas_[0]), 0);
+  EXPECT_EQ(a->stats().processed.load() + b->stats().processed.load(), kDeliveries)
+      << "a delivery processed twice, or not at all";
+  // One task per cause, whichever replica saw the threshold crossed.
+  std::vector<v1::ImprovementTask> tasks;
+  ASSERT_TRUE(replicas_[1]
+                  ->Read([&](spi::StoreTransaction& tx) -> absl::Status {
+                    auto t = tx.ListTasks({});
+                    if (!t.ok()) return t.status();
+                    tasks = *t;
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  std::vector<std::string> categories;
+  for (const auto& t : tasks) categories.push_back(t.category_id());
+  std::sort(categories.begin(), categories.end());
+  EXPECT_EQ(categories, (std::vector<std::string>{"billing", "login"}));
+}
+
+// A replica that stalls past its claim: another takes the deliveries over and processes them;
+// when the first comes back, it finds them settled and leaves them as they are.
+TEST_F(PipelineReplicas, AReplicaWhoseClaimLapsedLeavesWhatAnotherSettled) {
+  for (int i = 0; i < 3; ++i)
+    DeliverTo(*replicas_[0], absl::StrCat("d", i), absl::StrCat(i, "|Charged twice|refund"));
+  // The first replica's adapter holds its first delivery until released: the replica has
+  // claimed and is preparing its batch.
+  NiceMock<testing::MockHelpdeskAdapter> slow;
+  ON_CALL(slow, id()).WillByDefault(ReturnRef(id_));
+  std::promise<void> inside, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  ON_CALL(slow, Normalize(_)).WillByDefault(Invoke([&](const spi::InboundDelivery& d) {
+    if (first.exchange(false)) {
+      inside.set_value();
+      released.wait();
+    }
+    return adapter_.Normalize(d);
+  }));
+  auto a = PipelineOn(*replicas_[0], slow, 16);
+  auto b = PipelineOn(*replicas_[1], adapter_, 16);
+  std::thread ta([&] { EXPECT_TRUE(a->Drain().ok()); });
+  inside.get_future().wait();
+  EXPECT_EQ(Backlog(*replicas_[1]), 3);
+  ASSERT_TRUE(b->Drain().ok());
+  EXPECT_EQ(b->stats().processed.load(), 0) << "the first replica's claim is still good";
+  clock_.Advance(absl::Seconds(31));  // longer than a claim lasts (PostgresOptions::claim)
+  ASSERT_TRUE(b->Drain().ok());
+  EXPECT_EQ(b->stats().processed.load(), 3);
+  release.set_value();
+  ta.join();
+  EXPECT_EQ(a->stats().processed.load(), 0) << "processed again after another replica did";
+  EXPECT_EQ(a->stats().attempts_failed.load(), 0);
+  EXPECT_EQ(Backlog(*replicas_[0]), 0);
+}
+
+// A rolling update that adds a helpdesk: a replica still on the old configuration leaves that
+// helpdesk's deliveries to one that has it, instead of making them dead letters; one that no
+// replica takes becomes a dead letter in the end all the same.
+TEST_F(PipelineReplicas, ADeliveryForAHelpdeskThisReplicaLacksWaitsForOneThatHasIt) {
+  DeliverTo(*replicas_[0], "z1", "1|Charged twice|refund", "zendesk");
+  auto old = PipelineOn(*replicas_[0], adapter_, 16);  // knows "support" only
+  ASSERT_TRUE(old->Drain().ok());
+  EXPECT_EQ(old->stats().failed.load(), 0);
+  EXPECT_EQ(Backlog(*replicas_[0]), 1);
+  clock_.Advance(absl::Seconds(31));  // the old replica's claim lapses
+  auto updated = PipelineOn(*replicas_[1], adapter_, 16, "zendesk");
+  ASSERT_TRUE(updated->Drain().ok());
+  EXPECT_EQ(updated->stats().processed.load(), 1);
+  EXPECT_EQ(Backlog(*replicas_[0]), 0);
+
+  DeliverTo(*replicas_[0], "y1", "2|Charged twice|refund", "yonder");
+  ASSERT_TRUE(old->Drain().ok());
+  EXPECT_EQ(Backlog(*replicas_[0]), 1);
+  clock_.Advance(Pipeline::kLeaveForOthers + absl::Seconds(1));
+  ASSERT_TRUE(old->Drain().ok());
+  EXPECT_EQ(old->stats().failed.load(), 1) << "no replica has it: a dead letter, as alone";
+  EXPECT_EQ(Backlog(*replicas_[0]), 0);
 }
 
 }  // namespace

@@ -270,7 +270,7 @@ TEST(SqliteStore, ACheckpointCutShortByACrashIsFinishedOnOpen) {
 
 // Takes a database back to before schema 14 (no shipped status, release or ship date).
 constexpr char kBeforeShipped[] =
-    "DROP TABLE taxonomy_versions; "
+    "DROP TABLE leases; DROP TABLE taxonomy_versions; "
     "DROP INDEX tasks_done; "
     "ALTER TABLE tasks DROP COLUMN shipped_at; "
     "ALTER TABLE tasks DROP COLUMN release; "

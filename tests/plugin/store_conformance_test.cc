@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -629,6 +630,59 @@ TEST_P(StoreConformance, DeadLettersAreNewestFirstUpToTheLimit) {
   EXPECT_EQ((*two)[1].delivery_key, "b");
 }
 
+// What another replica settled while this one held the delivery: the pipeline asks within the
+// transaction that would record its own outcome.
+TEST_P(StoreConformance, SettledDeliveriesAreThoseOfTheRangeWithAnOutcome) {
+  const std::vector<int64_t> seq = AppendAll({"a", "b", "c", "d", "e"});
+  ASSERT_EQ(seq.size(), 5u);
+  ASSERT_TRUE(Write([&](spi::StoreTransaction& tx) -> absl::Status {
+                if (auto s = tx.MarkDelivery(seq[1], spi::DeliveryState::kProcessed, ""); !s.ok())
+                  return s;
+                if (auto s = tx.RecordDeliveryFailure(seq[2], "503"); !s.ok()) return s.status();
+                if (auto s = tx.MarkDelivery(seq[3], spi::DeliveryState::kFailed, "refused");
+                    !s.ok())
+                  return s;
+                return tx.MarkDelivery(seq[4], spi::DeliveryState::kIgnored, "no event");
+              }).ok());
+  auto settled =
+      Write([&](spi::StoreTransaction& tx) { return tx.SettledDeliveries(seq[0], seq[3]); });
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  // A failed attempt is no outcome; the ignored one is outside the range.
+  EXPECT_THAT(*settled, ElementsAre(seq[1], seq[3]));
+  auto none =
+      Write([&](spi::StoreTransaction& tx) { return tx.SettledDeliveries(seq[0], seq[0]); });
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, IsEmpty());
+}
+
+TEST_P(StoreConformance, ALeaseIsOneHoldersUntilItLapsesOrIsReleased) {
+  const absl::Time t = clock_.Now();
+  auto hold = [&](const std::string& name, const std::string& holder, absl::Time now) {
+    auto held = Write([&](spi::StoreTransaction& tx) {
+      return tx.HoldLease(name, holder, now, now + absl::Seconds(15));
+    });
+    EXPECT_TRUE(held.ok()) << held.status();
+    return held.ok() && *held;
+  };
+  EXPECT_TRUE(hold("jobs", "replica-a", t));
+  EXPECT_FALSE(hold("jobs", "replica-b", t + absl::Seconds(5)));
+  EXPECT_TRUE(hold("other", "replica-b", t + absl::Seconds(5)));  // leases are by name
+  // Renewed by its holder: it lasts from the renewal.
+  EXPECT_TRUE(hold("jobs", "replica-a", t + absl::Seconds(10)));
+  EXPECT_FALSE(hold("jobs", "replica-b", t + absl::Seconds(20)));
+  // Lapsed: the next to ask takes it, and the former holder no longer has it.
+  EXPECT_TRUE(hold("jobs", "replica-b", t + absl::Seconds(25)));
+  EXPECT_FALSE(hold("jobs", "replica-a", t + absl::Seconds(26)));
+  // Released by someone else than its holder: nothing happens.
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) { return tx.ReleaseLease("jobs", "replica-a"); }).ok());
+  EXPECT_FALSE(hold("jobs", "replica-a", t + absl::Seconds(27)));
+  // Released by its holder: free at once.
+  ASSERT_TRUE(
+      Write([&](spi::StoreTransaction& tx) { return tx.ReleaseLease("jobs", "replica-b"); }).ok());
+  EXPECT_TRUE(hold("jobs", "replica-a", t + absl::Seconds(28)));
+}
+
 // --- Transact and Read -------------------------------------------------------------------------
 
 TEST_P(StoreConformance, ATransactionCommitsEverythingItWrote) {
@@ -660,7 +714,7 @@ TEST_P(StoreConformance, AFailedTransactionRollsBackEverything) {
     if (auto st = tx.Enqueue("create:1", CreateTask(*id), now); !st.ok()) return st;
     if (auto st = tx.PutCursor("reconcile:support", "page-2"); !st.ok()) return st;
     if (auto st = tx.RecordFeedback("support", "1", "", "billing", "agent", now); !st.ok())
-      return st;
+      return st.status();
     if (auto st = tx.MarkDelivery(seq[0], spi::DeliveryState::kProcessed, ""); !st.ok()) return st;
     return absl::AbortedError("crash before commit");
   });
@@ -1475,15 +1529,24 @@ TEST_P(StoreConformance, ForEachTicketVisitsThousandsOnceEach) {
 
 TEST_P(StoreConformance, ListFeedbackIsNewestFirstUpToTheLimit) {
   const absl::Time t0 = clock_.Now();
+  std::vector<int64_t> ids;
   ASSERT_TRUE(
       Write([&](spi::StoreTransaction& tx) -> absl::Status {
-        if (auto s = tx.RecordFeedback("support", "1", "", "billing", "ann", t0); !s.ok()) return s;
-        if (auto s =
-                tx.RecordFeedback("support", "2", "login", "billing", "bo", t0 + absl::Minutes(1));
-            !s.ok())
-          return s;
-        return tx.RecordFeedback("sales", "3", "billing", "login", "ann", t0 + absl::Minutes(2));
+        for (const auto& [id, old, now, agent, minutes] :
+             std::vector<std::tuple<std::string, std::string, std::string, std::string, int>>{
+                 {"1", "", "billing", "ann", 0},
+                 {"2", "login", "billing", "bo", 1},
+                 {"3", "billing", "login", "ann", 2}}) {
+          auto r = tx.RecordFeedback(id == "3" ? "sales" : "support", id, old, now, agent,
+                                     t0 + absl::Minutes(minutes));
+          if (!r.ok()) return r.status();
+          ids.push_back(*r);
+        }
+        return absl::OkStatus();
       }).ok());
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_LT(ids[0], ids[1]);
+  EXPECT_LT(ids[1], ids[2]);
   auto all = Query([&](spi::StoreTransaction& tx) { return tx.ListFeedback(10); });
   ASSERT_TRUE(all.ok()) << all.status();
   ASSERT_EQ(all->size(), 3u);
@@ -1498,6 +1561,18 @@ TEST_P(StoreConformance, ListFeedbackIsNewestFirstUpToTheLimit) {
   ASSERT_EQ(two->size(), 2u);
   EXPECT_EQ((*two)[0].ticket_id, "3");
   EXPECT_EQ((*two)[1].ticket_id, "2");
+  EXPECT_EQ((*two)[0].id, ids[2]);
+  // What came after a correction, oldest first: how replicas learn each other's.
+  auto after = Query([&](spi::StoreTransaction& tx) { return tx.ListFeedbackAfter(ids[0], 10); });
+  ASSERT_TRUE(after.ok()) << after.status();
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0].id, ids[1]);
+  EXPECT_EQ((*after)[0].ticket_id, "2");
+  EXPECT_EQ((*after)[1].id, ids[2]);
+  EXPECT_EQ((*after)[1].category_id, "login");
+  auto one = Query([&](spi::StoreTransaction& tx) { return tx.ListFeedbackAfter(0, 1); });
+  ASSERT_TRUE(one.ok() && one->size() == 1u);
+  EXPECT_EQ((*one)[0].id, ids[0]);
 }
 
 TEST_P(StoreConformance, PromotedCategoriesAreInPromotionOrderAndEachIdIsPromotedOnce) {

@@ -93,6 +93,7 @@ struct AuditRecord {
 };
 
 struct FeedbackRecord {
+  int64_t id = 0;  // increasing in commit order (writes run one at a time, on every store)
   std::string helpdesk_id;
   std::string ticket_id;
   std::string category_id;  // what the agent chose
@@ -217,13 +218,34 @@ class StoreTransaction {
   virtual absl::StatusOr<DeliveryState> GetDeliveryState(int64_t seq) = 0;
   // Counts a failed attempt at a delivery and returns how many there have been.
   virtual absl::StatusOr<int> RecordDeliveryFailure(int64_t seq, const std::string& error) = 0;
+  // Of the deliveries with seq in [first, last], those that already have an outcome, in seq
+  // order. Replicas on one database may read the same delivery (a claim that lapsed while its
+  // holder was still at work): the pipeline skips what another has settled, within the
+  // transaction that would record its own outcome.
+  virtual absl::StatusOr<std::vector<int64_t>> SettledDeliveries(int64_t first, int64_t last) = 0;
 
-  virtual absl::Status RecordFeedback(const std::string& helpdesk_id, const std::string& ticket_id,
-                                      const std::string& old_category,
-                                      const std::string& new_category, const std::string& agent,
-                                      absl::Time at) = 0;
+  // Takes or keeps the lease `name` for `holder` until `until`: true when it is the holder's
+  // now (free, lapsed by `now`, or already its own), false while another holds it. Jobs that
+  // must run on one replica at a time (the outbox executor, the task follower, reconciliation)
+  // run only while their replica holds the lease; one that stops renewing loses it once
+  // `until` passes.
+  virtual absl::StatusOr<bool> HoldLease(const std::string& name, const std::string& holder,
+                                         absl::Time now, absl::Time until) = 0;
+  // Gives up a lease the holder has (at shutdown, so another takes it at once).
+  virtual absl::Status ReleaseLease(const std::string& name, const std::string& holder) = 0;
+
+  // An agent's correction; returns its id.
+  virtual absl::StatusOr<int64_t> RecordFeedback(const std::string& helpdesk_id,
+                                                 const std::string& ticket_id,
+                                                 const std::string& old_category,
+                                                 const std::string& new_category,
+                                                 const std::string& agent, absl::Time at) = 0;
   // The most recent corrections, newest first (to teach a classifier at start-up).
   virtual absl::StatusOr<std::vector<FeedbackRecord>> ListFeedback(int limit) = 0;
+  // The corrections after the one with id `after_id`, oldest first (what other replicas were
+  // taught since).
+  virtual absl::StatusOr<std::vector<FeedbackRecord>> ListFeedbackAfter(int64_t after_id,
+                                                                        int limit) = 0;
 
   // Tickets still waiting for review (no confident category, not corrected), first seen
   // since `since`, oldest first: what emerging issues are built from.
@@ -323,11 +345,14 @@ class Store {
   virtual void AppendDelivery(StoredDelivery delivery,
                               std::function<void(absl::StatusOr<AppendOutcome>)> done) = 0;
 
-  // Pending deliveries with seq > after_seq, oldest first. A row that cannot be read back
-  // comes with `unreadable` set rather than failing the whole read. Outcomes are recorded in
-  // seq order (the pipeline's batches are, and it stops at a delivery that fails until it is
-  // processed or a dead letter), so the deliveries with an outcome are a prefix of the inbox:
-  // an implementation may, as SQLite's does, skip everything up to the highest seq with one.
+  // Pending deliveries with seq > after_seq, oldest first, for this process's pipeline. A row
+  // that cannot be read back comes with `unreadable` set rather than failing the whole read.
+  // SQLite: one pipeline records outcomes in seq order (its batches are, and it stops at a
+  // delivery that fails until it is processed or a dead letter), so the deliveries with an
+  // outcome are a prefix of the inbox and everything up to the highest seq with one is skipped.
+  // PostgreSQL, where several replicas' pipelines share the inbox: the deliveries returned are
+  // claimed for this replica for a while (PostgresOptions::claim), and the others' reads pass
+  // over them; what another replica claimed and let lapse is returned whatever its seq.
   virtual absl::StatusOr<std::vector<StoredDelivery>> PendingDeliveries(int64_t after_seq,
                                                                         int limit) = 0;
   // One delivery, whatever its state; NOT_FOUND if there is none with that seq.
