@@ -70,9 +70,9 @@ Pipeline::~Pipeline() {
 
 void Pipeline::Start() { worker_.Start(); }
 void Pipeline::Stop() { worker_.Stop(); }
-void Pipeline::HandoverAfter(int64_t first) {
+void Pipeline::HandoverAfter(int64_t first, absl::Time deadline) {
   worker_.Stop(/*drain=*/false);
-  while (first > 0) {
+  while (first > 0 && absl::Now() < deadline) {
     auto n = ProcessBatch();
     if (!n.ok() || *n == 0) return;  // a failing delivery is the next pipeline's to retry
     first -= *n;

@@ -67,8 +67,8 @@ class Pipeline {
   // Stops after the batch in hand, then processes on the caller's thread at least `first` more
   // deliveries (0: none; those pending when a configuration reload began) or all there are;
   // the rest stays in the store for the pipeline that takes over. Deliveries that keep arriving
-  // meanwhile cannot hold it.
-  void HandoverAfter(int64_t first);
+  // meanwhile cannot hold it, nor anything past `deadline`.
+  void HandoverAfter(int64_t first, absl::Time deadline = absl::InfiniteFuture());
   // Wakes the thread (the store calls it after a commit that added deliveries).
   void Notify();
 

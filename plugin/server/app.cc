@@ -224,6 +224,10 @@ class AppImpl final : public App {
 
   ~AppImpl() override { Shutdown(absl::Seconds(5)); }
 
+  // The longest a replica sharing its database spends on the inbox when it stops (within
+  // Kubernetes' 30 s grace, with the HTTP server's 10 s for the requests in flight).
+  static constexpr absl::Duration kSharedDrain = absl::Seconds(15);
+
   absl::Status Init(const spi::AdapterRegistry& registry) {
     registry_ = &registry;
     auto level = base::log::ParseLevel(config_.log().level());
@@ -496,15 +500,18 @@ class AppImpl final : public App {
     if (e) e->service->StopBackfills();
     if (store_) store_->Close();  // flush the last group commit
     if (e && lease_) {
-      // Replicas share the inbox, which the others keep filling: this one processes as many
-      // deliveries as waited when it stopped (its claims go back to the others after), instead
-      // of draining an inbox that never empties.
+      // Replicas share the inbox, which the others keep filling. The jobs stop first and their
+      // lease goes to another replica at once; then this one processes as many deliveries as
+      // waited when it stopped, for at most kSharedDrain (its claims go back to the others
+      // after), instead of draining an inbox that never empties.
+      e->executor->Stop();
+      e->loop->Stop();
+      lease_->Stop();
       auto backlog = store_->Backlog();
-      e->Handover(backlog.ok() ? backlog->pending : 0);
+      e->pipeline->HandoverAfter(backlog.ok() ? backlog->pending : 0, absl::Now() + kSharedDrain);
     } else if (e) {
       e->Stop();  // the pipeline processes everything acknowledged
     }
-    if (lease_) lease_->Stop();  // another replica takes the jobs over at once
     if (feedback_) feedback_->Stop();
     // gRPC calls here are short unary ones; a client that merely keeps its channel open would
     // otherwise hold Shutdown for seconds (measured: 5 s), so calls get at most 1 s to finish.
@@ -583,8 +590,13 @@ class AppImpl final : public App {
       first = backlog.ok() ? backlog->pending : 1 << 30;
     }
     current->Handover(first);
-    classifier_->Replace(std::move(*classifier));
-    if (feedback_) feedback_->Rebase(taught_through);
+    if (feedback_) {
+      // Swapped under the follower's lock: a correction taught meanwhile to the classifier
+      // going out is read again for the one coming in.
+      feedback_->Replace([&] { classifier_->Replace(std::move(*classifier)); }, taught_through);
+    } else {
+      classifier_->Replace(std::move(*classifier));
+    }
     {
       std::lock_guard<std::mutex> l(carried_mu_);
       for (const auto& [name, read] : scraped_) carried_[name] += read(*current);

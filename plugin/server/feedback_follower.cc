@@ -33,10 +33,11 @@ void FeedbackFollower::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void FeedbackFollower::Rebase(int64_t after_id) {
+void FeedbackFollower::Replace(const std::function<void()>& swap, int64_t after_id) {
   std::lock_guard<std::mutex> l(learn_mu_);
+  swap();
   seen_ = after_id;
-  taught_.erase(taught_.begin(), taught_.upper_bound(after_id));
+  taught_.clear();
 }
 
 absl::Status FeedbackFollower::LearnNow(int64_t id, const v1::Ticket& ticket,

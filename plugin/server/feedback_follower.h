@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -30,9 +31,10 @@ class FeedbackFollower {
   // start-up).
   void Start(int64_t after_id);
   void Stop();
-  // A classifier taught afresh (a reload), through the correction `after_id`: the corrections
-  // after it are read again for it.
-  void Rebase(int64_t after_id);
+  // Puts in a classifier taught afresh (a reload) through the correction `after_id`: `swap`
+  // runs under the follower's lock, and every correction after `after_id` is read again for
+  // the new classifier (those LearnNow taught before the swap went to the old one).
+  void Replace(const std::function<void()>& swap, int64_t after_id);
   // This replica's correction `id`, just committed: learned now unless already learned.
   absl::Status LearnNow(int64_t id, const v1::Ticket& ticket, const std::string& category);
   // Reads and learns what other replicas recorded since the last call; returns how many.

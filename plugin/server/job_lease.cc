@@ -42,6 +42,10 @@ void JobLease::Stop() {
 
 bool JobLease::Held() const { return SteadyNanos() < held_until_.load(); }
 
+bool JobLease::StoreReachable() const {
+  return reachable_.load() && SteadyNanos() - answered_at_.load() < absl::ToInt64Nanoseconds(ttl_);
+}
+
 void JobLease::Renew() {
   const int64_t started = SteadyNanos();
   const absl::Time now = clock_.Now();
@@ -53,6 +57,7 @@ void JobLease::Renew() {
     return absl::OkStatus();
   });
   reachable_.store(s.ok());
+  if (s.ok()) answered_at_.store(SteadyNanos());
   if (s.ok()) {
     held_until_.store(held ? started + absl::ToInt64Nanoseconds(ttl_ - ttl_ / 5) : 0);
   } else {

@@ -36,10 +36,10 @@ class JobLease {
   // Stops renewing and gives the lease up.
   void Stop();
   bool Held() const;
-  // Whether the last renewal reached the database (its answer, whichever it was): what
-  // debriefd's /readyz reports, so that a replica that cannot store webhooks is taken out of
-  // its load balancer within a third of `ttl`.
-  bool StoreReachable() const { return reachable_.load(); }
+  // Whether the database answered the last renewal, and one within `ttl` (a renewal hanging
+  // on a host that does not answer counts too): what debriefd's /readyz reports, so that a
+  // replica that cannot store webhooks is taken out of its load balancer.
+  bool StoreReachable() const;
   const std::string& holder() const { return holder_; }
 
  private:
@@ -54,6 +54,7 @@ class JobLease {
   std::atomic<int64_t> held_until_{0};
   std::atomic<bool> was_held_{false};
   std::atomic<bool> reachable_{true};
+  std::atomic<int64_t> answered_at_{0};  // steady nanoseconds of the last renewal answered
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

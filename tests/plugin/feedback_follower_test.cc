@@ -110,11 +110,13 @@ TEST_F(FeedbackFollowerTest, AClassifierTaughtAfreshReadsTheCorrectionsAfterItsO
   Correct("2", "login");
   ASSERT_TRUE(follower.CatchUp().ok());
   EXPECT_THAT(classifier_.Taught(), ElementsAre("1:billing", "2:login"));
-  // A reload taught a new classifier through the first correction only.
-  classifier_.Forget();
-  follower.Rebase(first);
+  // A reload taught a new classifier through the first correction only; meanwhile this
+  // replica took a correction and taught it to the classifier going out.
+  const int64_t during = Correct("3", "shipping");
+  ASSERT_TRUE(follower.LearnNow(during, Ticket("3"), "shipping").ok());
+  follower.Replace([&] { classifier_.Forget(); }, first);
   ASSERT_TRUE(follower.CatchUp().ok());
-  EXPECT_THAT(classifier_.Taught(), ElementsAre("2:login"));
+  EXPECT_THAT(classifier_.Taught(), ElementsAre("2:login", "3:shipping"));
 }
 
 TEST_F(FeedbackFollowerTest, ItsThreadLearnsAnotherReplicasCorrectionWithinItsInterval) {
