@@ -75,12 +75,6 @@ void Kill9Drill(const TempDir& dir, Debriefd& d, const char* store) {
   ASSERT_GT(acked.size(), 100u) << "the test must stream a real load before each crash";
 
   auto ticket_found = [&](const std::string& id) { return TicketFound(d, id); };
-  auto tasks = [&] {
-    grpc::ClientContext ctx;
-    v1::ListTasksResponse res;
-    EXPECT_TRUE(d.improvements()->ListTasks(&ctx, v1::ListTasksRequest(), &res).ok());
-    return res;
-  };
   // Every acknowledged delivery is processed after the restart: the pipeline works through
   // the inbox in its own order, so the test waits for all of them (bounded), not for one.
   auto lost = [&] {
@@ -92,16 +86,8 @@ void Kill9Drill(const TempDir& dir, Debriefd& d, const char* store) {
   EXPECT_EQ(lost(), 0u) << "acknowledged deliveries lost";
 
   // One task per cause, each created once in the tracker, links equal on both sides.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto t = tasks();
-        if (t.tasks_size() != 4) return false;
-        for (const auto& task : t.tasks())
-          if (task.external_id().empty()) return false;
-        return true;
-      },
-      absl::Seconds(30)));
-  auto all = tasks();
+  ASSERT_TRUE(TasksCreated(d, 4, absl::Seconds(30)));
+  auto all = AllTasks(d);
   std::set<std::string> categories;
   std::map<std::string, int> links;
   int64_t linked = 0;

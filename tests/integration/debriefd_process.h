@@ -573,4 +573,25 @@ bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(20)) {
   return pred();
 }
 
+// Every task `d` lists.
+inline v1::ListTasksResponse AllTasks(Debriefd& d) {
+  grpc::ClientContext ctx;
+  v1::ListTasksResponse res;
+  EXPECT_TRUE(d.improvements()->ListTasks(&ctx, v1::ListTasksRequest(), &res).ok());
+  return res;
+}
+
+// Waits until `d` lists `n` tasks, each created in its tracker (an external id).
+inline bool TasksCreated(Debriefd& d, int n, absl::Duration timeout) {
+  return WaitFor(
+      [&] {
+        v1::ListTasksResponse t = AllTasks(d);
+        if (t.tasks_size() != n) return false;
+        for (const auto& task : t.tasks())
+          if (task.external_id().empty()) return false;
+        return true;
+      },
+      timeout);
+}
+
 }  // namespace debrief::testing

@@ -202,25 +202,11 @@ TEST(ReplicaDrill, ThreeReplicasOnePostgresKill9AndARestartLoseAndRepeatNothing)
   // One task per cause, each created once in the tracker, with every ticket linked on both
   // sides: the outbox ran on one replica at a time, and moved when its replica died.
   Debriefd& live = *replicas[(victim + 1) % 3];
-  auto tasks = [&] {
-    grpc::ClientContext ctx;
-    v1::ListTasksResponse res;
-    EXPECT_TRUE(live.improvements()->ListTasks(&ctx, v1::ListTasksRequest(), &res).ok());
-    return res;
-  };
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        auto t = tasks();
-        if (t.tasks_size() != 4) return false;
-        for (const auto& task : t.tasks())
-          if (task.external_id().empty()) return false;
-        return true;
-      },
-      absl::Seconds(60)));
+  ASSERT_TRUE(TasksCreated(live, 4, absl::Seconds(60)));
   std::map<std::string, int> links;
   std::set<std::string> categories;
   int64_t linked = 0;
-  const v1::ListTasksResponse all = tasks();
+  const v1::ListTasksResponse all = AllTasks(live);
   for (const auto& task : all.tasks()) {
     categories.insert(task.category_id());
     links[task.external_id()] = task.ticket_count();
