@@ -56,8 +56,9 @@ constexpr char kClaim[] =
     "  WHERE holder IS NULL OR claimed_until <= ?2 OR (holder = ?1 AND seq > ?4)"
     "  ORDER BY seq LIMIT ?5 FOR UPDATE SKIP LOCKED))"
     " RETURNING p.seq) "
-    "SELECT d.seq, d.adapter_id, d.delivery_key, d.received_at, d.headers, d.body "
-    "FROM deliveries d JOIN claimed c ON c.seq = d.seq ORDER BY d.seq";
+    "SELECT ";
+constexpr char kClaimedDeliveries[] =
+    " FROM deliveries d JOIN claimed c ON c.seq = d.seq ORDER BY d.seq";
 
 class PgStore final : public spi::Store {
  public:
@@ -79,7 +80,8 @@ class PgStore final : public spi::Store {
                          "body, replay_key) VALUES(?,?,?,?,?,?) ON CONFLICT DO NOTHING"),
         // Every replica listening is woken (this one too, which is harmless).
         notify_(inbox_conn_.get(), "SELECT pg_notify('debrief_inbox', '')"),
-        pending_(inbox_read_conn_.get(), kClaim),
+        pending_(inbox_read_conn_.get(),
+                 absl::StrCat(kClaim, kDeliveryColumns, kClaimedDeliveries)),
         unclaim_(inbox_read_conn_.get(),
                  "UPDATE inbox_pending SET holder = NULL, claimed_until = NULL WHERE holder = ?"),
         one_delivery_(inbox_read_conn_.get(), absl::StrCat("SELECT ", kDeliveryColumns,

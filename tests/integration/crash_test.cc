@@ -21,13 +21,6 @@
 namespace debrief::testing {
 namespace {
 
-const char* kTexts[][2] = {
-    {"Charged twice", "I was charged twice for my subscription"},
-    {"Cannot log in", "I cannot log in, the password reset email never arrives"},
-    {"Where is my order", "my order has not arrived and tracking has not updated"},
-    {"App crashes", "the app crashes when I open it"},
-};
-
 bool TicketFound(Debriefd& d, const std::string& id) {
   grpc::ClientContext ctx;
   v1::GetTicketRequest req;
@@ -54,7 +47,7 @@ void Kill9Drill(const TempDir& dir, Debriefd& d, const char* store) {
       senders.emplace_back([&, t] {
         for (int i = 0; !stop; ++i) {
           std::string id = absl::StrCat("r", round, "-s", t, "-", i);
-          const auto* text = kTexts[(i + t) % 4];
+          const auto* text = kDrillTexts[(i + t) % 4];
           auto r = d.Post(TicketJson(id, text[0], text[1], "cust-" + std::to_string(i % 7)),
                           "delivery-" + id);
           if (!r.ok()) return;  // the server is gone
@@ -160,7 +153,7 @@ TEST(FaultDrill, AFullDiskRefusesDeliveriesWith503AndLosesNothingAcknowledged) {
     int refusals = 0;
     const std::string filler(30000, 'x');
     auto send = [&](const std::string& id, int i) {
-      const auto* text = kTexts[i % 4];
+      const auto* text = kDrillTexts[i % 4];
       auto r = d.Post(TicketJson(id, text[0], absl::StrCat(text[1], " ", filler), "c" + id),
                       "delivery-" + id);
       ASSERT_TRUE(r.ok()) << r.status();

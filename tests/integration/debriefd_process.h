@@ -562,6 +562,14 @@ inline int StatusOf(const std::string& answer) {
   return code;
 }
 
+// The drills' tickets: one (subject, body) per cause of the default taxonomy, four causes.
+inline constexpr const char* kDrillTexts[][2] = {
+    {"Charged twice", "I was charged twice for my subscription"},
+    {"Cannot log in", "I cannot log in, the password reset email never arrives"},
+    {"Where is my order", "my order has not arrived and tracking has not updated"},
+    {"App crashes", "the app crashes when I open it"},
+};
+
 // Polls until pred() holds or the timeout passes.
 template <typename Pred>
 bool WaitFor(Pred pred, absl::Duration timeout = absl::Seconds(20)) {

@@ -29,13 +29,6 @@
 namespace debrief::testing {
 namespace {
 
-const char* kTexts[][2] = {
-    {"Charged twice", "I was charged twice for my subscription"},
-    {"Cannot log in", "I cannot log in, the password reset email never arrives"},
-    {"Where is my order", "my order has not arrived and tracking has not updated"},
-    {"App crashes", "the app crashes when I open it"},
-};
-
 // The single integer `sql` answers (-1 when it cannot be had).
 int64_t PgCount(const std::string& conninfo, const std::string& sql) {
   PGconn* c = PQconnectdb(conninfo.c_str());
@@ -147,7 +140,7 @@ TEST(ReplicaDrill, ThreeReplicasOnePostgresKill9AndARestartLoseAndRepeatNothing)
   auto sender = [&] {
     for (int n = next++; n < deliveries; n = next++) {
       const std::string id = absl::StrCat("t", n);
-      const auto* text = kTexts[n % 4];
+      const auto* text = kDrillTexts[n % 4];
       const std::string body = TicketJson(id, text[0], text[1], absl::StrCat("cust-", n % 50));
       const absl::Time give_up = absl::Now() + absl::Minutes(2);
       for (int attempt = 0;; ++attempt) {
